@@ -1,0 +1,66 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes. The ui package maps each to one HTTP status, in one place.
+const (
+	EINVALID      = "invalid"      // the request or an event breaks a rule
+	ENOTFOUND     = "not_found"    // no such entry, token or page
+	EUNAUTHORIZED = "unauthorized" // no valid credentials
+	EFORBIDDEN    = "forbidden"    // valid credentials, wrong scope
+	ETOOLARGE     = "too_large"    // body or batch over the limits
+	EUNSUPPORTED  = "unsupported"  // a content type or format we do not speak
+	ECONFLICT     = "conflict"     // the state does not allow it (e.g. data dir in use)
+	EINTERNAL     = "internal"     // our fault; logged, never shown in detail
+)
+
+// FieldError names one field of one event that broke a rule.
+type FieldError struct {
+	Index   int    `json:"index"`
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// Error is the domain error: a code the caller can act on and a message a person can read.
+type Error struct {
+	Code    string       `json:"code"`
+	Message string       `json:"message"`
+	Details []FieldError `json:"details,omitempty"`
+}
+
+func (e *Error) Error() string {
+	if len(e.Details) == 0 {
+		return e.Message
+	}
+	d := e.Details[0]
+	return fmt.Sprintf("%s: event %d: %s: %s", e.Message, d.Index, d.Field, d.Message)
+}
+
+// Errorf builds an *Error with a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of err, or EINTERNAL when err is not an *Error.
+func ErrorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	if err == nil {
+		return ""
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the message of err that is safe to show to a client.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "internal error"
+}

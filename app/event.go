@@ -1,0 +1,220 @@
+package app
+
+import (
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Namespace is the kind of object an action applies to.
+type Namespace string
+
+// The seven namespaces the product tracks, in the order the page lists them.
+const (
+	Connections   Namespace = "connections"
+	DataPipelines Namespace = "data_pipelines"
+	DataProducts  Namespace = "data_products"
+	Spaces        Namespace = "spaces"
+	Users         Namespace = "users"
+	ServiceUsers  Namespace = "service_users"
+	APITokens     Namespace = "api_tokens"
+)
+
+// Namespaces lists every namespace in display order.
+var Namespaces = []Namespace{Connections, DataPipelines, DataProducts, Spaces, Users, ServiceUsers, APITokens}
+
+var displayNames = map[Namespace]string{
+	Connections:   "Connections",
+	DataPipelines: "Data Pipelines",
+	DataProducts:  "Data Products",
+	Spaces:        "Spaces",
+	Users:         "Users",
+	ServiceUsers:  "Service Users",
+	APITokens:     "API Tokens",
+}
+
+// DisplayName is the name people read, e.g. "Data Pipelines".
+func (n Namespace) DisplayName() string {
+	if d, ok := displayNames[n]; ok {
+		return d
+	}
+	return string(n)
+}
+
+// ParseNamespace accepts the wire name ("data_pipelines") or the display name
+// ("Data Pipelines", any case, with spaces, dashes or underscores).
+func ParseNamespace(s string) (Namespace, bool) {
+	key := strings.ToLower(strings.TrimSpace(s))
+	key = strings.NewReplacer(" ", "_", "-", "_").Replace(key)
+	for _, n := range Namespaces {
+		if string(n) == key {
+			return n, true
+		}
+	}
+	return "", false
+}
+
+// Anonymous is the actor shown for external parties.
+const Anonymous = "Anonymous"
+
+// Target is one object an action touched.
+type Target struct {
+	Type string `json:"type,omitempty"`
+	ID   string `json:"id,omitempty"`
+	Name string `json:"name,omitempty"`
+}
+
+// Event is one audit log entry.
+type Event struct {
+	ID         string            `json:"id"`
+	Timestamp  time.Time         `json:"timestamp"`
+	Namespace  Namespace         `json:"namespace"`
+	Action     string            `json:"action"`
+	Detail     string            `json:"detail"`
+	Actor      string            `json:"actor"`
+	Targets    []Target          `json:"targets,omitempty"`
+	Metadata   map[string]string `json:"metadata,omitempty"`
+	IP         string            `json:"ip,omitempty"`
+	ReceivedAt time.Time         `json:"received_at"`
+}
+
+// IsAnonymous reports whether an external party acted.
+func (e *Event) IsAnonymous() bool { return e.Actor == Anonymous }
+
+// Limits on what one event may carry.
+const (
+	MaxDetailBytes  = 4 << 10
+	MaxIDLen        = 128
+	MaxMetadataKeys = 50
+	maxShortField   = 256  // actor, target fields, metadata keys
+	maxMetaValue    = 1024 // one metadata value
+	maxTargets      = 50
+	MaxFutureSkew   = 5 * time.Minute
+)
+
+var actionPattern = regexp.MustCompile(`^[a-z][a-z0-9_.]{1,63}$`)
+
+// Normalize checks one event against the rules and puts it in canonical form:
+// namespace in wire form, actor defaulted to Anonymous, timestamp defaulted to now
+// and converted to UTC. It returns every broken rule, each naming its field.
+func (e *Event) Normalize(index int, now time.Time, retention time.Duration) []FieldError {
+	var errs []FieldError
+	bad := func(field, msg string) { errs = append(errs, FieldError{Index: index, Field: field, Message: msg}) }
+
+	if e.Namespace == "" {
+		bad("namespace", "is required")
+	} else if n, ok := ParseNamespace(string(e.Namespace)); ok {
+		e.Namespace = n
+	} else {
+		bad("namespace", "must be one of connections, data_pipelines, data_products, spaces, users, service_users, api_tokens")
+	}
+
+	if e.Action == "" {
+		bad("action", "is required")
+	} else if !actionPattern.MatchString(e.Action) {
+		bad("action", "must match ^[a-z][a-z0-9_.]{1,63}$, e.g. token_created")
+	}
+
+	switch {
+	case strings.TrimSpace(e.Detail) == "":
+		bad("detail", "is required")
+	case len(e.Detail) > MaxDetailBytes:
+		bad("detail", "is longer than 4096 bytes")
+	default:
+		if msg := checkText(e.Detail, true); msg != "" {
+			bad("detail", msg)
+		}
+	}
+
+	e.Actor = strings.TrimSpace(e.Actor)
+	if e.Actor == "" || strings.EqualFold(e.Actor, Anonymous) {
+		e.Actor = Anonymous
+	} else if msg := checkShort(e.Actor); msg != "" {
+		bad("actor", msg)
+	}
+
+	if e.Timestamp.IsZero() {
+		e.Timestamp = now
+	}
+	e.Timestamp = e.Timestamp.UTC()
+	if e.Timestamp.After(now.Add(MaxFutureSkew)) {
+		bad("timestamp", "is more than 5 minutes in the future")
+	} else if retention > 0 && e.Timestamp.Before(now.Add(-retention)) {
+		bad("timestamp", "is older than the retention window")
+	}
+
+	if len(e.ID) > MaxIDLen {
+		bad("id", "is longer than 128 characters")
+	} else if msg := checkShort(e.ID); e.ID != "" && msg != "" {
+		bad("id", msg)
+	}
+
+	if len(e.Targets) > maxTargets {
+		bad("targets", "has more than 50 entries")
+	}
+	for i := range e.Targets {
+		t := &e.Targets[i]
+		for _, f := range []struct{ name, v string }{{"type", t.Type}, {"id", t.ID}, {"name", t.Name}} {
+			if msg := checkShort(f.v); msg != "" {
+				bad("targets["+strconv.Itoa(i)+"]."+f.name, msg)
+			}
+		}
+		if t.Type == "" && t.ID == "" && t.Name == "" {
+			bad("targets["+strconv.Itoa(i)+"]", "needs a type, id or name")
+		}
+	}
+
+	if len(e.Metadata) > MaxMetadataKeys {
+		bad("metadata", "has more than 50 keys")
+	}
+	for k, v := range e.Metadata {
+		if k == "" {
+			bad("metadata", "has an empty key")
+		} else if msg := checkShort(k); msg != "" {
+			bad("metadata."+k, "key "+msg)
+		} else if len(v) > maxMetaValue {
+			bad("metadata."+k, "is longer than 1024 bytes")
+		} else if msg := checkText(v, true); msg != "" {
+			bad("metadata."+k, msg)
+		}
+	}
+	if len(e.Metadata) == 0 {
+		e.Metadata = nil
+	}
+	if len(e.Targets) == 0 {
+		e.Targets = nil
+	}
+
+	if e.IP != "" && net.ParseIP(e.IP) == nil {
+		bad("ip", "is not an IPv4 or IPv6 address")
+	}
+	return errs
+}
+
+func checkShort(s string) string {
+	if len(s) > maxShortField {
+		return "is longer than 256 bytes"
+	}
+	return checkText(s, false)
+}
+
+// checkText rejects invalid UTF-8 and control characters; tab is allowed where
+// free text is, since pasted details often carry it.
+func checkText(s string, allowTab bool) string {
+	if !utf8.ValidString(s) {
+		return "is not valid UTF-8"
+	}
+	for _, r := range s {
+		if r == '\t' && allowTab {
+			continue
+		}
+		if unicode.IsControl(r) {
+			return "contains a control character"
+		}
+	}
+	return ""
+}

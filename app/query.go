@@ -1,0 +1,360 @@
+package app
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Term is one free-text part of a query: a word or a quoted phrase.
+type Term struct {
+	Text   string // lower-cased
+	Phrase bool   // written in quotes: the words must stand together, in order
+	Prefix bool   // the last bare word: matches words that start with it (search as you type)
+	Negate bool   // written with a leading '-': entries containing it are excluded
+}
+
+// ActionMatch is one `action:` qualifier; `action:token_*` matches by prefix.
+type ActionMatch struct {
+	Value  string
+	Prefix bool
+}
+
+// Query is a parsed search: free text plus structured qualifiers. The zero
+// Query matches every entry. Qualifiers of the same kind are ORed; different
+// kinds and free words are ANDed.
+type Query struct {
+	Terms      []Term
+	Namespaces []Namespace
+	Actions    []ActionMatch
+	Actors     []string  // lower-cased, matched whole
+	After      time.Time // inclusive; zero means unbounded
+	Before     time.Time // exclusive; zero means unbounded
+	// Empty is set when the qualifiers contradict each other (e.g. the
+	// namespace parameter and a namespace: qualifier differ): nothing matches.
+	Empty bool
+}
+
+// HasText reports whether the query needs the keyword index: free words, or
+// qualifiers the store has no index for.
+func (q *Query) HasText() bool {
+	return len(q.Terms) > 0 || len(q.Actions) > 0 || len(q.Actors) > 0
+}
+
+// PositiveTerms returns the terms that must match.
+func (q *Query) PositiveTerms() []Term {
+	var out []Term
+	for _, t := range q.Terms {
+		if !t.Negate {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// RestrictNamespace narrows the query to one namespace, as the namespace filter does.
+func (q *Query) RestrictNamespace(n Namespace) {
+	if len(q.Namespaces) == 0 {
+		q.Namespaces = []Namespace{n}
+		return
+	}
+	for _, have := range q.Namespaces {
+		if have == n {
+			q.Namespaces = []Namespace{n}
+			return
+		}
+	}
+	q.Empty = true
+}
+
+// RestrictTime narrows the query to [after, before); zero bounds are ignored.
+func (q *Query) RestrictTime(after, before time.Time) {
+	if !after.IsZero() && (q.After.IsZero() || after.After(q.After)) {
+		q.After = after
+	}
+	if !before.IsZero() && (q.Before.IsZero() || before.Before(q.Before)) {
+		q.Before = before
+	}
+	if !q.After.IsZero() && !q.Before.IsZero() && !q.After.Before(q.Before) {
+		q.Empty = true
+	}
+}
+
+// MatchStructured reports whether e satisfies the namespace, action, actor and
+// time parts of q. Free-text terms are the index's business.
+func (q *Query) MatchStructured(e *Event) bool {
+	if q.Empty {
+		return false
+	}
+	if !q.After.IsZero() && e.Timestamp.Before(q.After) {
+		return false
+	}
+	if !q.Before.IsZero() && !e.Timestamp.Before(q.Before) {
+		return false
+	}
+	if len(q.Namespaces) > 0 && !containsNS(q.Namespaces, e.Namespace) {
+		return false
+	}
+	if len(q.Actions) > 0 {
+		ok := false
+		for _, a := range q.Actions {
+			if a.Value == e.Action || (a.Prefix && strings.HasPrefix(e.Action, a.Value)) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	if len(q.Actors) > 0 {
+		actor := strings.ToLower(e.Actor)
+		ok := false
+		for _, a := range q.Actors {
+			if a == actor {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func containsNS(list []Namespace, n Namespace) bool {
+	for _, x := range list {
+		if x == n {
+			return true
+		}
+	}
+	return false
+}
+
+// String renders the query back in the query language; parsing it gives the same Query.
+func (q *Query) String() string {
+	var parts []string
+	for _, n := range q.Namespaces {
+		parts = append(parts, "namespace:"+string(n))
+	}
+	for _, a := range q.Actions {
+		s := "action:" + a.Value
+		if a.Prefix {
+			s += "*"
+		}
+		parts = append(parts, s)
+	}
+	for _, a := range q.Actors {
+		parts = append(parts, "actor:"+quoteIfNeeded(a))
+	}
+	if !q.After.IsZero() {
+		parts = append(parts, "after:"+q.After.UTC().Format(time.RFC3339))
+	}
+	if !q.Before.IsZero() {
+		parts = append(parts, "before:"+q.Before.UTC().Format(time.RFC3339))
+	}
+	for _, t := range q.Terms {
+		s := t.Text
+		if t.Phrase || strings.ContainsAny(s, " \t:\"") {
+			s = `"` + s + `"`
+		}
+		if t.Negate {
+			s = "-" + s
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, " ")
+}
+
+func quoteIfNeeded(s string) string {
+	if strings.ContainsAny(s, " \t\"") {
+		return `"` + s + `"`
+	}
+	return s
+}
+
+// ParseQuery parses the search language. Dates in after:/before: without a
+// time are read in loc (the workspace timezone). Errors say where they are,
+// counting characters from 1.
+func ParseQuery(s string, loc *time.Location) (Query, error) {
+	var q Query
+	if loc == nil {
+		loc = time.UTC
+	}
+	if !utf8.ValidString(s) {
+		return q, Errorf(EINVALID, "query is not valid UTF-8")
+	}
+	if len(s) > 1024 {
+		return q, Errorf(EINVALID, "query is longer than 1024 characters")
+	}
+	p := parser{src: []rune(s)}
+	lastBare := -1
+	for {
+		p.skipSpace()
+		if p.eof() {
+			break
+		}
+		start := p.pos
+		negate := false
+		if p.peek() == '-' {
+			negate = true
+			p.pos++
+			if p.eof() || unicode.IsSpace(p.peek()) {
+				return q, p.errAt(start, "'-' must be followed by a word to exclude")
+			}
+		}
+		if p.peek() == '"' {
+			text, err := p.quoted()
+			if err != nil {
+				return q, err
+			}
+			text = strings.ToLower(strings.TrimSpace(text))
+			if text == "" {
+				continue
+			}
+			q.Terms = append(q.Terms, Term{Text: text, Phrase: true, Negate: negate})
+			continue
+		}
+		word := p.bare()
+		if key, value, ok := strings.Cut(word, ":"); ok && !negate && isQualifier(key) {
+			if value == "" && p.peek() == '"' {
+				v, err := p.quoted()
+				if err != nil {
+					return q, err
+				}
+				value = v
+			}
+			if err := q.addQualifier(strings.ToLower(key), value, loc); err != nil {
+				return q, p.errAt(start, err.Error())
+			}
+			continue
+		}
+		word = strings.ToLower(word)
+		if strings.Trim(word, "-") == "" && !negate {
+			continue // a lone dash is punctuation, not a word
+		}
+		q.Terms = append(q.Terms, Term{Text: word, Negate: negate})
+		if !negate {
+			lastBare = len(q.Terms) - 1
+		} else {
+			lastBare = -1
+		}
+	}
+	// Search as you type: the word being typed is matched as a prefix, unless the
+	// user has moved on (trailing space) or the word is the last of a finished query.
+	if lastBare == len(q.Terms)-1 && lastBare >= 0 && !strings.HasSuffix(s, " ") {
+		q.Terms[lastBare].Prefix = true
+	}
+	if !q.After.IsZero() && !q.Before.IsZero() && !q.After.Before(q.Before) {
+		return q, Errorf(EINVALID, "query: after: must be earlier than before:")
+	}
+	return q, nil
+}
+
+func isQualifier(key string) bool {
+	switch strings.ToLower(key) {
+	case "namespace", "ns", "action", "actor", "after", "before":
+		return true
+	}
+	return false
+}
+
+func (q *Query) addQualifier(key, value string, loc *time.Location) error {
+	if value == "" {
+		return fmt.Errorf("%s: needs a value", key)
+	}
+	switch key {
+	case "namespace", "ns":
+		n, ok := ParseNamespace(value)
+		if !ok {
+			return fmt.Errorf("unknown namespace %q (one of connections, data_pipelines, data_products, spaces, users, service_users, api_tokens)", value)
+		}
+		if !containsNS(q.Namespaces, n) {
+			q.Namespaces = append(q.Namespaces, n)
+		}
+	case "action":
+		v := strings.ToLower(value)
+		m := ActionMatch{Value: strings.TrimSuffix(v, "*"), Prefix: strings.HasSuffix(v, "*")}
+		if strings.Contains(m.Value, "*") || (m.Value == "" && !m.Prefix) {
+			return fmt.Errorf("action: '*' is allowed only at the end, as in action:token_*")
+		}
+		if m.Value == "" {
+			return nil // action:* matches everything
+		}
+		q.Actions = append(q.Actions, m)
+	case "actor":
+		q.Actors = append(q.Actors, strings.ToLower(strings.TrimSpace(value)))
+	case "after", "before":
+		t, err := ParseDate(value, loc)
+		if err != nil {
+			return fmt.Errorf("%s: %v", key, err)
+		}
+		if key == "after" {
+			q.RestrictTime(t, time.Time{})
+		} else {
+			q.RestrictTime(time.Time{}, t)
+		}
+	}
+	return nil
+}
+
+// ParseDate reads a date (2006-01-02, the start of that day in loc) or an RFC 3339 time.
+func ParseDate(s string, loc *time.Location) (time.Time, error) {
+	if t, err := time.ParseInLocation("2006-01-02", s, loc); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.ParseInLocation("2006-01-02T15:04", s, loc); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%q is not a date like 2026-11-20 or a time like 2026-11-20T14:00:00Z", s)
+}
+
+type parser struct {
+	src []rune
+	pos int
+}
+
+func (p *parser) eof() bool  { return p.pos >= len(p.src) }
+func (p *parser) peek() rune { return p.src[p.pos] }
+
+func (p *parser) skipSpace() {
+	for !p.eof() && unicode.IsSpace(p.peek()) {
+		p.pos++
+	}
+}
+
+func (p *parser) bare() string {
+	start := p.pos
+	for !p.eof() && !unicode.IsSpace(p.peek()) {
+		if p.peek() == '"' && p.pos > start && p.src[p.pos-1] == ':' {
+			break // qualifier:"quoted value"
+		}
+		p.pos++
+	}
+	return string(p.src[start:p.pos])
+}
+
+func (p *parser) quoted() (string, error) {
+	open := p.pos
+	p.pos++ // opening quote
+	start := p.pos
+	for !p.eof() && p.peek() != '"' {
+		p.pos++
+	}
+	if p.eof() {
+		return "", p.errAt(open, "unterminated quote: add a closing \"")
+	}
+	text := string(p.src[start:p.pos])
+	p.pos++ // closing quote
+	return text, nil
+}
+
+func (p *parser) errAt(pos int, msg string) error {
+	return Errorf(EINVALID, "query: at character %d: %s", pos+1, msg)
+}

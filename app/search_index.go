@@ -1,0 +1,77 @@
+package app
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"time"
+)
+
+// Key is an entry's place in the store: its timestamp (unix nanoseconds) and a
+// sequence number, both big-endian, so byte order is time order.
+type Key [16]byte
+
+// MakeKey builds the key for an entry recorded with sequence number seq.
+func MakeKey(ts time.Time, seq uint64) Key {
+	var k Key
+	binary.BigEndian.PutUint64(k[:8], uint64(ts.UnixNano()))
+	binary.BigEndian.PutUint64(k[8:], seq)
+	return k
+}
+
+// Time returns the timestamp the key sorts by.
+func (k Key) Time() time.Time { return time.Unix(0, int64(binary.BigEndian.Uint64(k[:8]))).UTC() }
+
+// String is the hex form, which sorts like the key itself; the index uses it as document ID.
+func (k Key) String() string { return hex.EncodeToString(k[:]) }
+
+// ParseKey reads the hex form back.
+func ParseKey(s string) (Key, bool) {
+	var k Key
+	if len(s) != 32 {
+		return k, false
+	}
+	if _, err := hex.Decode(k[:], []byte(s)); err != nil {
+		return k, false
+	}
+	return k, true
+}
+
+// HourNS is one cell of a Tally: a UTC hour (unix seconds / 3600) and a namespace.
+type HourNS struct {
+	Hour      int64
+	Namespace Namespace
+}
+
+// Tally counts matching entries per UTC hour and namespace. Both the namespace
+// counts and the activity chart are sums over it, in any timezone.
+type Tally map[HourNS]int
+
+// IndexDoc is one entry handed to the index.
+type IndexDoc struct {
+	Key   Key
+	Event *Event
+}
+
+// SearchIndex is what the Log needs from a keyword index. The index holds only
+// what it needs to answer; the store holds the entries. Implementations must be
+// safe for concurrent use.
+type SearchIndex interface {
+	// Index adds or replaces documents; indexing the same key twice is harmless.
+	// When it returns nil the documents are durable.
+	Index(docs []IndexDoc) error
+	// Search returns the keys of entries matching every part of q (terms,
+	// namespaces, actions, actors, time range), newest first, strictly older than
+	// before (the zero Key means from the newest), at most limit of them.
+	Search(q *Query, before Key, limit int) ([]Key, error)
+	// Tally counts the entries matching q per hour and namespace.
+	Tally(q *Query) (Tally, error)
+	// DropBefore removes whatever holds only entries older than cutoff.
+	DropBefore(cutoff time.Time) error
+	// Generation identifies this index's contents: it changes whenever the index
+	// was created afresh (first start, deleted or unreadable directory), which
+	// tells the Log to rebuild it from the store.
+	Generation() string
+	// Reset empties the index and gives it a new generation.
+	Reset() error
+	Close() error
+}

@@ -1,0 +1,158 @@
+package index
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
+	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
+	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
+	"github.com/blevesearch/bleve/v2/mapping"
+
+	"auditlog/app"
+)
+
+// Field names in the Bleve documents.
+const (
+	fieldText   = "text"
+	fieldNS     = "ns"
+	fieldAction = "action"
+	fieldActor  = "actor"
+	fieldTS     = "ts"
+	fieldCell   = "cell" // "<unix hour>|<namespace>", faceted by Tally
+)
+
+// textAnalyzer is Bleve's standard analyzer without the English stop words:
+// people search audit details for words like "on", "not" or "by", and a stop
+// word dropped from a query would make the whole query match nothing.
+const textAnalyzer = "auditlog_text"
+
+// doc is what Bleve sees of an entry: only what is searched or counted.
+type doc struct {
+	Text   []string  `json:"text"`
+	NS     string    `json:"ns"`
+	Action string    `json:"action"`
+	Actor  string    `json:"actor"`
+	TS     time.Time `json:"ts"`
+	Cell   string    `json:"cell"`
+}
+
+// newDoc takes the time from the key, not the event, so that the shard a
+// document lands in, its time-range matches and its sort order all agree.
+func newDoc(k app.Key, e *app.Event) *doc {
+	ts := k.Time()
+	d := &doc{
+		Text:   make([]string, 0, 2+2*len(e.Targets)),
+		NS:     string(e.Namespace),
+		Action: e.Action,
+		Actor:  strings.ToLower(e.Actor),
+		TS:     ts,
+		Cell:   cell(hourOf(ts), e.Namespace),
+	}
+	// Separate values, not one joined string: a phrase must not run from the
+	// end of one value into the start of the next.
+	d.Text = append(d.Text, e.Detail, e.Actor)
+	for _, t := range e.Targets {
+		if t.Name != "" {
+			d.Text = append(d.Text, t.Name)
+		}
+		if t.ID != "" {
+			d.Text = append(d.Text, t.ID)
+		}
+	}
+	return d
+}
+
+func hourOf(t time.Time) int64 { return floorDiv(t.Unix(), 3600) }
+
+func cell(hour int64, ns app.Namespace) string { return fmt.Sprintf("%d|%s", hour, ns) }
+
+func parseCell(s string) (app.HourNS, bool) {
+	h, ns, ok := strings.Cut(s, "|")
+	if !ok {
+		return app.HourNS{}, false
+	}
+	var hour int64
+	if _, err := fmt.Sscan(h, &hour); err != nil {
+		return app.HourNS{}, false
+	}
+	return app.HourNS{Hour: hour, Namespace: app.Namespace(ns)}, true
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// newMapping is written into every shard when it is created; changing it
+// means bumping formatVersion so that existing indexes are rebuilt.
+func newMapping() *mapping.IndexMappingImpl {
+	im := bleve.NewIndexMapping()
+	err := im.AddCustomAnalyzer(textAnalyzer, map[string]interface{}{
+		"type":          custom.Name,
+		"tokenizer":     unicode.Name,
+		"token_filters": []string{lowercase.Name},
+	})
+	if err != nil {
+		panic("index: text analyzer: " + err.Error()) // a programming error, caught by any test
+	}
+
+	// Phrases need term positions, so text keeps term vectors; nothing else does.
+	text := bleve.NewTextFieldMapping()
+	text.Analyzer = textAnalyzer
+	text.Store = false
+	text.IncludeInAll = false
+	text.IncludeTermVectors = true
+	text.DocValues = false
+
+	kw := func(docValues bool) *mapping.FieldMapping {
+		f := bleve.NewKeywordFieldMapping()
+		f.Analyzer = keyword.Name
+		f.Store = false
+		f.IncludeInAll = false
+		f.IncludeTermVectors = false
+		f.DocValues = docValues
+		return f
+	}
+
+	ts := bleve.NewDateTimeFieldMapping()
+	ts.Store = false
+	ts.IncludeInAll = false
+	ts.DocValues = false
+
+	dm := bleve.NewDocumentStaticMapping()
+	dm.AddFieldMappingsAt(fieldText, text)
+	dm.AddFieldMappingsAt(fieldNS, kw(false))
+	dm.AddFieldMappingsAt(fieldAction, kw(false))
+	dm.AddFieldMappingsAt(fieldActor, kw(false))
+	dm.AddFieldMappingsAt(fieldTS, ts)
+	dm.AddFieldMappingsAt(fieldCell, kw(true)) // facets read doc values
+	dm.AddSubDocumentMapping("_all", bleve.NewDocumentDisabledMapping())
+
+	im.DefaultMapping = dm
+	im.DefaultAnalyzer = textAnalyzer
+	im.DefaultField = fieldText
+	im.StoreDynamic = false
+	im.IndexDynamic = false
+	im.DocValuesDynamic = false
+	return im
+}
+
+// queryMapping analyzes query words exactly as documents were analyzed.
+var queryMapping = newMapping()
+
+// tokens splits s as the text field was split: "ci-deploy" gives "ci", "deploy".
+func tokens(s string) []string {
+	a := queryMapping.AnalyzerNamed(textAnalyzer)
+	var out []string
+	for _, t := range a.Analyze([]byte(s)) {
+		out = append(out, string(t.Term))
+	}
+	return out
+}

@@ -1,0 +1,280 @@
+package index
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/query"
+	"github.com/blevesearch/bleve/v2/search/searcher"
+	index "github.com/blevesearch/bleve_index_api"
+
+	"auditlog/app"
+)
+
+// sortNewestFirst orders hits by document ID, which is the key in hex and so
+// sorts exactly as the store does, ties included.
+var sortNewestFirst = []string{"-_id"}
+
+// Search returns the keys of the entries matching q, newest first, strictly
+// older than before (the zero Key means from the newest), at most limit.
+func (x *Index) Search(q *app.Query, before app.Key, limit int) ([]app.Key, error) {
+	if q.Empty || limit <= 0 {
+		return nil, nil
+	}
+	c := compile(q)
+	cursorDay, hasCursor := int64(0), before != app.Key{}
+	if hasCursor {
+		cursorDay = dayOf(before.Time())
+	}
+
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if x.closed {
+		return nil, errClosed
+	}
+	var keys []app.Key
+	for _, day := range x.days(q) {
+		if hasCursor && day > cursorDay {
+			continue
+		}
+		req := bleve.NewSearchRequestOptions(c.forDay(q, day), limit-len(keys), 0, false)
+		req.SortBy(sortNewestFirst)
+		req.Score = bleve.ScoreNone
+		if hasCursor && day == cursorDay {
+			req.SearchAfter = []string{before.String()}
+		}
+		if x.searched != nil {
+			x.searched(day)
+		}
+		res, err := x.shards[day].Search(req)
+		if err != nil {
+			return nil, fmt.Errorf("index: search %s: %w", dayName(day), err)
+		}
+		for _, h := range res.Hits {
+			k, ok := app.ParseKey(h.ID)
+			if !ok {
+				return nil, fmt.Errorf("index: shard %s holds a document with ID %q", dayName(day), h.ID)
+			}
+			keys = append(keys, k)
+		}
+		if len(keys) >= limit {
+			break
+		}
+	}
+	return keys, nil
+}
+
+// tallyFacetSize bounds the cells of one day shard (24 hours × the
+// namespaces) with room to spare; a shard with more is reported, not truncated.
+const tallyFacetSize = 24 * 16
+
+// Tally counts the entries matching q per UTC hour and namespace.
+func (x *Index) Tally(q *app.Query) (app.Tally, error) {
+	tally := app.Tally{}
+	if q.Empty {
+		return tally, nil
+	}
+	c := compile(q)
+
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if x.closed {
+		return nil, errClosed
+	}
+	for _, day := range x.days(q) {
+		req := bleve.NewSearchRequestOptions(c.forDay(q, day), 0, 0, false)
+		req.Score = bleve.ScoreNone
+		req.AddFacet(fieldCell, bleve.NewFacetRequest(fieldCell, tallyFacetSize))
+		res, err := x.shards[day].Search(req)
+		if err != nil {
+			return nil, fmt.Errorf("index: tally %s: %w", dayName(day), err)
+		}
+		f := res.Facets[fieldCell]
+		if f == nil {
+			continue
+		}
+		if f.Other > 0 {
+			return nil, fmt.Errorf("index: tally %s: more than %d hour and namespace cells", dayName(day), tallyFacetSize)
+		}
+		for _, t := range f.Terms.Terms() {
+			hn, ok := parseCell(t.Term)
+			if !ok {
+				return nil, fmt.Errorf("index: tally %s: bad cell %q", dayName(day), t.Term)
+			}
+			tally[hn] += t.Count
+		}
+	}
+	return tally, nil
+}
+
+// days lists the open shards that may hold entries in q's time range, newest
+// first. The caller holds mu.
+func (x *Index) days(q *app.Query) []int64 {
+	out := make([]int64, 0, len(x.shards))
+	for day := range x.shards {
+		if !q.After.IsZero() && day < dayOf(q.After) {
+			continue
+		}
+		if !q.Before.IsZero() && day > dayOf(q.Before.Add(-time.Nanosecond)) {
+			continue
+		}
+		out = append(out, day)
+	}
+	slices.Sort(out)
+	slices.Reverse(out)
+	return out
+}
+
+// compiled is the part of a Bleve query that is the same in every shard.
+type compiled struct {
+	must    []query.Query
+	mustNot []query.Query
+}
+
+func compile(q *app.Query) *compiled {
+	c := &compiled{}
+	for _, t := range q.Terms {
+		tq := termQuery(t)
+		switch {
+		case tq == nil:
+			// Only punctuation: nothing to look for, so it constrains nothing.
+		case t.Negate:
+			c.mustNot = append(c.mustNot, tq)
+		default:
+			c.must = append(c.must, tq)
+		}
+	}
+	if len(q.Namespaces) > 0 {
+		var anyOf []query.Query
+		for _, n := range q.Namespaces {
+			anyOf = append(anyOf, termOn(fieldNS, string(n)))
+		}
+		c.must = append(c.must, bleve.NewDisjunctionQuery(anyOf...))
+	}
+	if len(q.Actions) > 0 {
+		var anyOf []query.Query
+		for _, a := range q.Actions {
+			if a.Prefix {
+				p := bleve.NewPrefixQuery(a.Value)
+				p.SetField(fieldAction)
+				anyOf = append(anyOf, p)
+			} else {
+				anyOf = append(anyOf, termOn(fieldAction, a.Value))
+			}
+		}
+		c.must = append(c.must, bleve.NewDisjunctionQuery(anyOf...))
+	}
+	if len(q.Actors) > 0 {
+		var anyOf []query.Query
+		for _, a := range q.Actors {
+			anyOf = append(anyOf, termOn(fieldActor, strings.ToLower(a)))
+		}
+		c.must = append(c.must, bleve.NewDisjunctionQuery(anyOf...))
+	}
+	return c
+}
+
+// forDay adds the time range for a shard that it only partly covers; a day
+// wholly inside the range needs no range query, which saves visiting its terms.
+func (c *compiled) forDay(q *app.Query, day int64) query.Query {
+	must := c.must
+	start, end := dayStart(day), dayStart(day+1)
+	after := !q.After.IsZero() && q.After.After(start)
+	before := !q.Before.IsZero() && q.Before.Before(end)
+	if after || before {
+		lo, hi := q.After, q.Before
+		if !after {
+			lo = time.Time{}
+		}
+		if !before {
+			hi = time.Time{}
+		}
+		incl, excl := true, false
+		r := bleve.NewDateRangeInclusiveQuery(lo, hi, &incl, &excl)
+		r.SetField(fieldTS)
+		must = append(slices.Clip(must), r)
+	}
+	b := bleve.NewBooleanQuery()
+	if len(must) == 0 {
+		b.AddMust(bleve.NewMatchAllQuery())
+	} else {
+		b.AddMust(must...)
+	}
+	if len(c.mustNot) > 0 {
+		b.AddMustNot(c.mustNot...)
+	}
+	return b
+}
+
+func termOn(field, term string) query.Query {
+	t := bleve.NewTermQuery(term)
+	t.SetField(field)
+	return t
+}
+
+// termQuery matches one free-text term on the text field, or returns nil when
+// the term holds no word at all. A word that analyzes into several tokens,
+// like "ci-deploy", must match them as a phrase; the word being typed matches
+// words that start with its last token.
+func termQuery(t app.Term) query.Query {
+	toks := tokens(t.Text)
+	switch {
+	case len(toks) == 0:
+		return nil
+	case t.Prefix && len(toks) == 1:
+		p := bleve.NewPrefixQuery(toks[0])
+		p.SetField(fieldText)
+		return p
+	case t.Prefix:
+		return &phrasePrefixQuery{words: toks[:len(toks)-1], prefix: toks[len(toks)-1]}
+	case len(toks) == 1:
+		return termOn(fieldText, toks[0])
+	default:
+		return bleve.NewPhraseQuery(toks, fieldText)
+	}
+}
+
+// phrasePrefixQuery matches words followed by a word that starts with prefix,
+// as "ci-dep" typed so far should match "ci-deploy". Bleve has no such query;
+// each shard expands the prefix against its own terms into a multi-phrase.
+type phrasePrefixQuery struct {
+	words  []string
+	prefix string
+}
+
+func (p *phrasePrefixQuery) Searcher(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, opts search.SearcherOptions) (search.Searcher, error) {
+	dict, err := r.FieldDictPrefix(fieldText, []byte(p.prefix))
+	if err != nil {
+		return nil, err
+	}
+	var expanded []string
+	for {
+		e, err := dict.Next()
+		if err != nil {
+			_ = dict.Close()
+			return nil, err
+		}
+		if e == nil {
+			break
+		}
+		expanded = append(expanded, e.Term)
+	}
+	if err := dict.Close(); err != nil {
+		return nil, err
+	}
+	if len(expanded) == 0 {
+		return searcher.NewMatchNoneSearcher(r)
+	}
+	terms := make([][]string, 0, len(p.words)+1)
+	for _, w := range p.words {
+		terms = append(terms, []string{w})
+	}
+	terms = append(terms, expanded)
+	return query.NewMultiPhraseQuery(terms, fieldText).Searcher(ctx, r, m, opts)
+}

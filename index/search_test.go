@@ -1,0 +1,358 @@
+package index
+
+import (
+	"cmp"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"auditlog/app"
+)
+
+var base = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+
+// fixture indexes a few entries over three days, each with something that
+// sets it apart, and names them so that cases read as expectations.
+func fixture(t *testing.T) (*Index, map[string]app.Key) {
+	x, _ := openTemp(t)
+	named := []struct {
+		name string
+		doc  app.IndexDoc
+	}{
+		{"snowflake", entry(base, app.Connections, "connection_created", "Alice@Example.com",
+			"Created connection Snowflake prod", app.Target{Type: "connection", ID: "conn_1", Name: "Warehouse EU"})},
+		{"pipeline", entry(base.Add(1*time.Hour), app.DataPipelines, "pipeline_run_started", "ci-deploy",
+			"Pipeline nightly-load started by scheduler", app.Target{Type: "pipeline", ID: "pl_9", Name: "Nightly Load"})},
+		{"created", entry(base.Add(2*time.Hour), app.APITokens, "token_created", "bob",
+			"Token ci-deploy created for deployments", app.Target{Type: "token", ID: "tok_1"})},
+		{"revoked", entry(base.Add(3*time.Hour), app.APITokens, "token_revoked", "Alice@Example.com",
+			"Token ci-deploy revoked")},
+		{"invited", entry(base.Add(24*time.Hour), app.Users, "user_invited", "carol",
+			"Invited dave@example.com as Viewer to the Zürich team")},
+		{"deleted", entry(base.Add(48*time.Hour), app.Spaces, "space_deleted", "bob",
+			"Deleted space Marketing Analytics")},
+		{"published", entry(base.Add(49*time.Hour), app.DataProducts, "product_published", app.Anonymous,
+			"Published data product Revenue, deployed weekly")},
+		{"bot", entry(base.Add(50*time.Hour), app.ServiceUsers, "service_user_created", "carol",
+			"Service user ci bot created to deploy models")},
+	}
+	keys := map[string]app.Key{}
+	var docs []app.IndexDoc
+	for _, n := range named {
+		keys[n.name] = n.doc.Key
+		docs = append(docs, n.doc)
+	}
+	mustIndex(t, x, docs...)
+	return x, keys
+}
+
+func TestSearchTranslatesEveryPartOfTheQuery(t *testing.T) {
+	x, keys := fixture(t)
+	cases := []struct {
+		name  string
+		query string
+		want  []string // newest first
+	}{
+		{"a finished word matches whole words only", "snow ", nil},
+		{"the word being typed matches words that start with it", "snow", []string{"snowflake"}},
+		{"words are ANDed", "token revoked ", []string{"revoked"}},
+		{"words match whatever their case", "TOKEN Revoked ", []string{"revoked"}},
+		{"non-ASCII words match whatever their case", "ZÜRICH ", []string{"invited"}},
+		{"the actor is searched as text", "alice ", []string{"revoked", "snowflake"}},
+		{"target names are searched", "warehouse ", []string{"snowflake"}},
+		{"target IDs are searched", "tok_1 ", []string{"created"}},
+		{"common English words are not dropped", "the team ", []string{"invited"}},
+		{"a hyphenated word matches its parts together, not apart", "ci-deploy ", []string{"revoked", "created", "pipeline"}},
+		{"a hyphenated word being typed matches its parts together", "ci-dep", []string{"revoked", "created", "pipeline"}},
+		{"a hyphenated prefix with no word after it matches nothing", "ci-zz", nil},
+		{"a part of a hyphenated word is a word", "deploy ", []string{"bot", "revoked", "created", "pipeline"}},
+		{"a quoted phrase matches words standing together", `"deleted space"`, []string{"deleted"}},
+		{"a quoted phrase does not match words in another order", `"space deleted"`, nil},
+		{"a phrase does not run from one field into the next", `"prod alice"`, nil},
+		{"a minus excludes entries with the word", "deploy -revoked", []string{"bot", "created", "pipeline"}},
+		{"a minus alone excludes from everything", "-token -ci",
+			[]string{"published", "deleted", "invited", "snowflake"}},
+		{"a minus excludes a hyphenated word as a phrase", "-ci-deploy namespace:api_tokens", nil},
+		{"a minus excludes a quoted phrase", `-"ci bot" namespace:service_users`, nil},
+		{"a namespace filters", "namespace:api_tokens", []string{"revoked", "created"}},
+		{"namespaces are ORed", "namespace:api_tokens namespace:users", []string{"invited", "revoked", "created"}},
+		{"a namespace and a word are ANDed", "namespace:api_tokens alice", []string{"revoked"}},
+		{"an action matches whole", "action:token_created", []string{"created"}},
+		{"an action does not match a prefix of itself", "action:token", nil},
+		{"an action ending in a star matches by prefix", "action:token_*", []string{"revoked", "created"}},
+		{"actions are ORed", "action:token_revoked action:space_deleted", []string{"deleted", "revoked"}},
+		{"an actor matches whole whatever its case", "actor:ALICE@example.com", []string{"revoked", "snowflake"}},
+		{"an actor does not match a part of itself", "actor:alice", nil},
+		{"actors are ORed", "actor:bob actor:carol", []string{"bot", "deleted", "invited", "created"}},
+		{"an actor and an action are ANDed", "actor:bob action:token_*", []string{"created"}},
+		{"after is inclusive", "after:2026-11-20T15:00:00Z", []string{"bot", "published", "deleted", "invited", "revoked"}},
+		{"before is exclusive", "before:2026-11-20T15:00:00Z", []string{"created", "pipeline", "snowflake"}},
+		{"a range inside one day", "after:2026-11-20T13:00:00Z before:2026-11-20T15:00:00Z", []string{"created", "pipeline"}},
+		{"a range of whole days", "after:2026-11-21 before:2026-11-22", []string{"invited"}},
+		{"a range and a word are ANDed", "after:2026-11-21 deploy ", []string{"bot"}},
+		{"punctuation alone constrains nothing", "!!! namespace:spaces", []string{"deleted"}},
+		{"a word that is nowhere matches nothing", "kubernetes ", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := mustSearch(t, x, parse(t, c.query), app.Key{}, 100)
+			var want []app.Key
+			for _, n := range c.want {
+				want = append(want, keys[n])
+			}
+			if !equalKeys(got, want) {
+				t.Errorf("%q: got %v, want %v", c.query, names(keys, got), c.want)
+			}
+		})
+	}
+}
+
+func names(keys map[string]app.Key, got []app.Key) []string {
+	var out []string
+	for _, k := range got {
+		name := k.String()
+		for n, v := range keys {
+			if v == k {
+				name = n
+			}
+		}
+		out = append(out, name)
+	}
+	return out
+}
+
+func TestAQueryThatCannotMatchFindsNothing(t *testing.T) {
+	x, _ := fixture(t)
+	q := parse(t, "namespace:spaces")
+	q.RestrictNamespace(app.Users)
+	if got := mustSearch(t, x, q, app.Key{}, 10); len(got) != 0 {
+		t.Errorf("got %d keys for an empty query", len(got))
+	}
+}
+
+func TestTheZeroQueryMatchesEverything(t *testing.T) {
+	x, keys := fixture(t)
+	if got := mustSearch(t, x, &app.Query{}, app.Key{}, 100); len(got) != len(keys) {
+		t.Errorf("got %d keys, want %d", len(got), len(keys))
+	}
+}
+
+func TestIndexingTheSameKeyAgainReplacesTheDocument(t *testing.T) {
+	x, _ := openTemp(t)
+	d := entry(base, app.Spaces, "space_created", "bob", "Created space Finance")
+	mustIndex(t, x, d)
+	mustIndex(t, x, d)
+	if got := mustSearch(t, x, parse(t, "finance "), app.Key{}, 10); len(got) != 1 {
+		t.Fatalf("got %d hits after indexing twice, want 1", len(got))
+	}
+	changed := d
+	changed.Event = &app.Event{Timestamp: base, Namespace: app.Spaces, Action: "space_created", Actor: "bob", Detail: "Created space Legal"}
+	mustIndex(t, x, changed)
+	if got := mustSearch(t, x, parse(t, "finance "), app.Key{}, 10); len(got) != 0 {
+		t.Errorf("the replaced text still matches")
+	}
+	if got := mustSearch(t, x, parse(t, "legal "), app.Key{}, 10); len(got) != 1 {
+		t.Errorf("the new text does not match")
+	}
+}
+
+func TestSearchWalksDaysNewestFirstAndStopsWhenThePageIsFull(t *testing.T) {
+	x, _ := openTemp(t)
+	var all []app.Key
+	for day := range 5 {
+		for h := range 4 {
+			d := entry(base.Add(time.Duration(day)*24*time.Hour+time.Duration(h)*time.Hour), app.Spaces, "space_updated", "bob", "Renamed space")
+			mustIndex(t, x, d)
+			all = append(all, d.Key)
+		}
+	}
+	slices.Reverse(all)
+
+	var visited []int64
+	x.searched = func(day int64) { visited = append(visited, day) }
+	got := mustSearch(t, x, parse(t, "renamed"), app.Key{}, 6)
+	if !equalKeys(got, all[:6]) {
+		t.Errorf("got %v, want the 6 newest %v", got, all[:6])
+	}
+	newest := dayOf(base) + 4
+	if want := []int64{newest, newest - 1}; !slices.Equal(visited, want) {
+		t.Errorf("searched days %v, want only %v", visited, want)
+	}
+}
+
+func TestACursorSkipsNewerDaysAndExcludesItsOwnKey(t *testing.T) {
+	x, _ := openTemp(t)
+	var all []app.Key
+	for i := range 10 {
+		d := entry(base.Add(time.Duration(i)*6*time.Hour), app.Users, "user_updated", "carol", "Updated profile")
+		mustIndex(t, x, d)
+		all = append(all, d.Key)
+	}
+	slices.Reverse(all)
+	var visited []int64
+	x.searched = func(day int64) { visited = append(visited, day) }
+	got := mustSearch(t, x, parse(t, "profile"), all[3], 3)
+	if !equalKeys(got, all[4:7]) {
+		t.Errorf("got %v, want %v", got, all[4:7])
+	}
+	if visited[0] != dayOf(all[3].Time()) {
+		t.Errorf("first searched day %v, want the cursor's day %v", visited[0], dayOf(all[3].Time()))
+	}
+}
+
+func TestACursorBetweenTwoEntriesOfTheSameInstantKeepsTheOlderOne(t *testing.T) {
+	x, _ := openTemp(t)
+	a := entry(base, app.Users, "user_updated", "carol", "Updated profile")
+	b := entry(base, app.Users, "user_updated", "carol", "Updated profile")
+	mustIndex(t, x, a, b) // b has the higher sequence, so it is newer
+	got := mustSearch(t, x, parse(t, "profile"), b.Key, 10)
+	if !equalKeys(got, []app.Key{a.Key}) {
+		t.Errorf("got %v, want only %v", got, a.Key)
+	}
+}
+
+// randomDocs spreads n entries over days days, with repeated timestamps so
+// that ordering must fall back on the sequence number.
+func randomDocs(n, days int, r *rand.Rand) []app.IndexDoc {
+	words := []string{"alpha", "bravo", "charlie", "delta", "echo"}
+	actors := []string{"alice", "bob", "carol", "ci-deploy"}
+	docs := make([]app.IndexDoc, n)
+	for i := range docs {
+		ts := base.Add(-time.Duration(r.IntN(days*24*3600)) * time.Second).Truncate(time.Minute)
+		ns := app.Namespaces[r.IntN(len(app.Namespaces))]
+		action := fmt.Sprintf("%s_%s", strings.TrimSuffix(string(ns), "s"), []string{"created", "updated", "deleted"}[r.IntN(3)])
+		detail := fmt.Sprintf("%s %s entry %d", words[r.IntN(len(words))], words[r.IntN(len(words))], i)
+		docs[i] = entry(ts, ns, action, actors[r.IntN(len(actors))], detail)
+	}
+	return docs
+}
+
+// bruteForce is what the index should answer, found by looking at every
+// entry, newest first. Query words are checked against the detail alone:
+// randomDocs uses none of them elsewhere.
+func bruteForce(docs []app.IndexDoc, q *app.Query) []app.IndexDoc {
+	var out []app.IndexDoc
+	for _, d := range docs {
+		if q.MatchStructured(d.Event) && matchTerms(q.Terms, strings.Fields(d.Event.Detail)) {
+			out = append(out, d)
+		}
+	}
+	slices.SortFunc(out, func(a, b app.IndexDoc) int { return strings.Compare(b.Key.String(), a.Key.String()) })
+	return out
+}
+
+func matchTerms(terms []app.Term, words []string) bool {
+	for _, t := range terms {
+		found := slices.ContainsFunc(words, func(w string) bool {
+			return w == t.Text || t.Prefix && strings.HasPrefix(w, t.Text)
+		})
+		if found == t.Negate {
+			return false
+		}
+	}
+	return true
+}
+
+func keysOf(docs []app.IndexDoc) []app.Key {
+	out := make([]app.Key, len(docs))
+	for i, d := range docs {
+		out[i] = d.Key
+	}
+	return out
+}
+
+func TestPagingWithTheCursorVisitsEveryMatchOnceInOrder(t *testing.T) {
+	x, _ := openTemp(t)
+	docs := randomDocs(1500, 20, rand.New(rand.NewPCG(1, 2)))
+	for i := 0; i < len(docs); i += 400 {
+		mustIndex(t, x, docs[i:min(i+400, len(docs))]...)
+	}
+	for _, query := range []string{
+		"",
+		"-zulu",
+		"bravo ",
+		"del",
+		"echo -alpha",
+		"namespace:users namespace:spaces",
+		"action:user_* action:space_created",
+		"actor:ci-deploy actor:bob",
+		"charlie after:2026-11-05 before:2026-11-15T06:30:00Z",
+	} {
+		t.Run(cmp.Or(query, "the zero query"), func(t *testing.T) {
+			q := parse(t, query)
+			want := keysOf(bruteForce(docs, q))
+			var got []app.Key
+			var cursor app.Key
+			for page := 0; ; page++ {
+				keys := mustSearch(t, x, q, cursor, 50)
+				got = append(got, keys...)
+				if len(keys) < 50 {
+					break
+				}
+				cursor = keys[len(keys)-1]
+				if page > len(docs) {
+					t.Fatal("paging does not end")
+				}
+			}
+			if len(want) < 100 {
+				t.Fatalf("the fixture gives only %d matches; paging is not exercised", len(want))
+			}
+			if !equalKeys(got, want) {
+				t.Errorf("paged through %d keys, want %d (first difference at %d)", len(got), len(want), firstDiff(got, want))
+			}
+		})
+	}
+}
+
+func firstDiff(a, b []app.Key) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}
+
+func TestTallyCountsWhatABruteForceCountFinds(t *testing.T) {
+	x, _ := openTemp(t)
+	docs := randomDocs(2000, 10, rand.New(rand.NewPCG(3, 4)))
+	mustIndex(t, x, docs...)
+	for _, query := range []string{
+		"",
+		"delta ",
+		"namespace:api_tokens namespace:connections",
+		"actor:ci-deploy echo -bravo",
+		"after:2026-11-14T10:00:00Z before:2026-11-17T23:59:00Z",
+	} {
+		t.Run(cmp.Or(query, "the zero query"), func(t *testing.T) {
+			q := parse(t, query)
+			want := app.Tally{}
+			for _, d := range bruteForce(docs, q) {
+				want[app.HourNS{Hour: d.Key.Time().Unix() / 3600, Namespace: d.Event.Namespace}]++
+			}
+			got, err := x.Tally(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(want) {
+				t.Errorf("got %d cells, want %d", len(got), len(want))
+			}
+			for cell, n := range want {
+				if got[cell] != n {
+					t.Errorf("cell %v: got %d, want %d", cell, got[cell], n)
+				}
+			}
+		})
+	}
+}
+
+func TestTallyOfAnEmptyQueryIsEmpty(t *testing.T) {
+	x, _ := fixture(t)
+	got, err := x.Tally(&app.Query{Empty: true})
+	if err != nil || len(got) != 0 {
+		t.Errorf("got %v, %v; want an empty tally", got, err)
+	}
+}

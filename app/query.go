@@ -203,7 +203,7 @@ func ParseQuery(s string, loc *time.Location) (Query, error) {
 			negate = true
 			p.pos++
 			if p.eof() || unicode.IsSpace(p.peek()) {
-				return q, p.errAt(start, "'-' must be followed by a word to exclude")
+				continue // a lone dash is punctuation, as in "orders - daily"
 			}
 		}
 		if p.peek() == '"' {
@@ -220,7 +220,7 @@ func ParseQuery(s string, loc *time.Location) (Query, error) {
 		}
 		word := p.bare()
 		if key, value, ok := strings.Cut(word, ":"); ok && !negate && isQualifier(key) {
-			if value == "" && p.peek() == '"' {
+			if value == "" && !p.eof() && p.peek() == '"' {
 				v, err := p.quoted()
 				if err != nil {
 					return q, err

@@ -1,0 +1,111 @@
+package app
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNormalizeAcceptsAGoodEventAndFillsDefaults(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	e := Event{Namespace: "API Tokens", Action: "token_created", Detail: "Created API token \"ci-deploy\""}
+	if errs := e.Normalize(0, now, DefaultRetention); len(errs) > 0 {
+		t.Fatalf("unexpected errors: %+v", errs)
+	}
+	if e.Namespace != APITokens || e.Actor != Anonymous || !e.Timestamp.Equal(now) {
+		t.Fatalf("defaults not filled: %+v", e)
+	}
+}
+
+func TestNormalizeNamesTheFieldOfEveryBrokenRule(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	good := func() Event {
+		return Event{Namespace: "users", Action: "user_invited", Detail: "Invited x", Actor: "Maya"}
+	}
+	tests := []struct {
+		name  string
+		edit  func(*Event)
+		field string
+	}{
+		{"missing namespace", func(e *Event) { e.Namespace = "" }, "namespace"},
+		{"unknown namespace", func(e *Event) { e.Namespace = "widgets" }, "namespace"},
+		{"missing action", func(e *Event) { e.Action = "" }, "action"},
+		{"action with capitals", func(e *Event) { e.Action = "TokenCreated" }, "action"},
+		{"action too short", func(e *Event) { e.Action = "a" }, "action"},
+		{"missing detail", func(e *Event) { e.Detail = "  " }, "detail"},
+		{"detail too long", func(e *Event) { e.Detail = strings.Repeat("x", 4097) }, "detail"},
+		{"detail with control character", func(e *Event) { e.Detail = "bell\a" }, "detail"},
+		{"detail with invalid UTF-8", func(e *Event) { e.Detail = "\xff" }, "detail"},
+		{"timestamp in the future", func(e *Event) { e.Timestamp = now.Add(6 * time.Minute) }, "timestamp"},
+		{"timestamp before retention", func(e *Event) { e.Timestamp = now.Add(-31 * 24 * time.Hour) }, "timestamp"},
+		{"id too long", func(e *Event) { e.ID = strings.Repeat("i", 129) }, "id"},
+		{"too much metadata", func(e *Event) {
+			e.Metadata = map[string]string{}
+			for i := range 51 {
+				e.Metadata[strings.Repeat("k", i+1)] = "v"
+			}
+		}, "metadata"},
+		{"empty target", func(e *Event) { e.Targets = []Target{{}} }, "targets[0]"},
+		{"bad ip", func(e *Event) { e.IP = "300.1.1.1" }, "ip"},
+		{"actor with newline", func(e *Event) { e.Actor = "Maya\nChen" }, "actor"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := good()
+			tt.edit(&e)
+			errs := e.Normalize(3, now, DefaultRetention)
+			if len(errs) != 1 || errs[0].Field != tt.field || errs[0].Index != 3 {
+				t.Fatalf("errors = %+v, want one for field %q of event 3", errs, tt.field)
+			}
+		})
+	}
+}
+
+func TestDetailMayCarryTabsAndFiveMinutesOfClockSkew(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	e := Event{Namespace: "spaces", Action: "space_created", Detail: "a\tb", Timestamp: now.Add(4 * time.Minute)}
+	if errs := e.Normalize(0, now, DefaultRetention); len(errs) > 0 {
+		t.Fatalf("unexpected errors: %+v", errs)
+	}
+}
+
+func TestDecodeEventsNamesTheFieldWithTheWrongType(t *testing.T) {
+	_, err := DecodeEvents(strings.NewReader(`[{"namespace":"users","action":"user_invited","detail":"x"},{"namespace":7,"timestamp":"yesterday","metadata":{"a":1},"colour":"red"}]`), false)
+	e, ok := err.(*Error)
+	if !ok || e.Code != EINVALID {
+		t.Fatalf("err = %v, want an invalid error", err)
+	}
+	fields := map[string]bool{}
+	for _, d := range e.Details {
+		if d.Index != 1 {
+			t.Errorf("detail %+v names event %d, want 1", d, d.Index)
+		}
+		fields[d.Field] = true
+	}
+	for _, f := range []string{"namespace", "timestamp", "metadata", "colour"} {
+		if !fields[f] {
+			t.Errorf("no error names field %q: %+v", f, e.Details)
+		}
+	}
+}
+
+func TestDecodeEventsReadsObjectsArraysAndNDJSON(t *testing.T) {
+	one := `{"namespace":"users","action":"user_invited","detail":"x","anonymous":true}`
+	for _, tt := range []struct {
+		body   string
+		ndjson bool
+		want   int
+	}{
+		{one, false, 1},
+		{"[" + one + "," + one + "]", false, 2},
+		{one + "\n\n" + one + "\n", true, 2},
+	} {
+		events, err := DecodeEvents(strings.NewReader(tt.body), tt.ndjson)
+		if err != nil || len(events) != tt.want {
+			t.Fatalf("DecodeEvents(%q) = %d events, %v; want %d", tt.body, len(events), err, tt.want)
+		}
+		if events[0].Actor != Anonymous {
+			t.Fatalf("anonymous: true should make the actor Anonymous, got %q", events[0].Actor)
+		}
+	}
+}

@@ -1,0 +1,480 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Limits of one Record call and one page.
+const (
+	MaxBatch         = 1000
+	DefaultLimit     = 50
+	MaxLimit         = 500
+	DefaultRetention = 30 * 24 * time.Hour
+	MinRetention     = 24 * time.Hour
+)
+
+// Config says where the Log keeps its data and how.
+type Config struct {
+	Dir       string        // data directory; the store file lives here
+	Index     SearchIndex   // the keyword index kept beside the store
+	Retention time.Duration // entries older than this are purged; DefaultRetention if zero
+	Now       func() time.Time
+	Logger    *slog.Logger
+	// Progress, if set, hears how a rebuild of the index advances.
+	Progress func(done, total int)
+}
+
+// Log is the audit log service: it records entries durably in the store, keeps
+// the keyword index up to date from the store's outbox, answers searches and
+// purges what is older than the retention window.
+type Log struct {
+	db        *bolt.DB
+	idx       SearchIndex
+	retention time.Duration
+	now       func() time.Time
+	logger    *slog.Logger
+	progress  func(done, total int)
+
+	kick   chan struct{} // wakes the indexer
+	done   chan struct{}
+	wg     sync.WaitGroup
+	closed sync.Once
+
+	mu         sync.Mutex
+	rebuilding bool
+	rebuilt    int
+	toRebuild  int
+}
+
+// Page is one page of search results, newest first.
+type Page struct {
+	Events []Event `json:"events"`
+	Next   string  `json:"next,omitempty"`
+}
+
+// Open opens (or creates) the store in cfg.Dir and starts the indexer and the
+// retention loop. When the index is not the one the store last filled (first
+// start, deleted or damaged directory), it is rebuilt in the background.
+func Open(cfg Config) (*Log, error) {
+	if cfg.Index == nil {
+		return nil, fmt.Errorf("app: a search index is required")
+	}
+	if cfg.Retention == 0 {
+		cfg.Retention = DefaultRetention
+	}
+	if cfg.Retention < MinRetention {
+		return nil, Errorf(EINVALID, "retention must be at least 1 day")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	db, err := openDB(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	l := &Log{
+		db: db, idx: cfg.Index, retention: cfg.Retention, now: cfg.Now,
+		logger: cfg.Logger, progress: cfg.Progress,
+		kick: make(chan struct{}, 1), done: make(chan struct{}),
+	}
+	if _, err := l.Purge(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	var gen []byte
+	_ = db.View(func(tx *bolt.Tx) error {
+		gen = bytes.Clone(tx.Bucket(bucketMeta).Get(metaIndexGeneration))
+		return nil
+	})
+	if string(gen) != l.idx.Generation() {
+		l.setRebuilding(true, 0, 0)
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			if err := l.rebuild(l.progress); err != nil && !l.isClosing() {
+				l.logger.Error("rebuilding the keyword index failed", "err", err)
+			}
+		}()
+	}
+	l.wg.Add(2)
+	go l.runIndexer()
+	go l.runRetention()
+	return l, nil
+}
+
+// Close stops the background work, waits for it and closes the store. The
+// index is the caller's to close, after this.
+func (l *Log) Close() error {
+	var err error
+	l.closed.Do(func() {
+		close(l.done)
+		l.wg.Wait()
+		err = l.db.Close()
+	})
+	return err
+}
+
+func (l *Log) isClosing() bool {
+	select {
+	case <-l.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Retention is how long entries are kept.
+func (l *Log) Retention() time.Duration { return l.retention }
+
+// Cutoff is the oldest instant still inside the retention window.
+func (l *Log) Cutoff() time.Time { return l.now().Add(-l.retention) }
+
+// Now is the Log's clock.
+func (l *Log) Now() time.Time { return l.now() }
+
+// Record validates every event and stores them all in one transaction, or
+// none: one bad event rejects the whole batch with an error per broken rule.
+// It returns only after the transaction is on disk. Events carrying an id that
+// is already stored are not stored again; their existing entry is returned.
+func (l *Log) Record(ctx context.Context, events []Event) ([]Event, error) {
+	if len(events) == 0 {
+		return nil, Errorf(EINVALID, "no events: send one JSON object, an array or NDJSON lines")
+	}
+	if len(events) > MaxBatch {
+		return nil, Errorf(ETOOLARGE, "%d events in one request; at most %d", len(events), MaxBatch)
+	}
+	now := l.now()
+	batch := make([]Event, len(events))
+	var details []FieldError
+	for i := range events {
+		batch[i] = events[i]
+		details = append(details, batch[i].Normalize(i, now, l.retention)...)
+	}
+	if len(details) > 0 {
+		msg := "1 event is invalid; nothing was recorded"
+		if bad := countEvents(details); bad > 1 {
+			msg = fmt.Sprintf("%d events are invalid; nothing was recorded", bad)
+		}
+		return nil, &Error{Code: EINVALID, Message: msg, Details: details}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out []Event
+	err := l.db.Update(func(tx *bolt.Tx) error {
+		var err error
+		out, _, err = appendEvents(tx, batch, now.UTC())
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to record events: %w", err)
+	}
+	l.wakeIndexer()
+	return out, nil
+}
+
+func countEvents(details []FieldError) int {
+	seen := map[int]bool{}
+	for _, d := range details {
+		seen[d.Index] = true
+	}
+	return len(seen)
+}
+
+// recordTx records entries the app itself writes (token created, export, ...)
+// inside a transaction that also changes the state they describe, so the state
+// and its audit entry commit together.
+func (l *Log) recordTx(tx *bolt.Tx, events ...Event) error {
+	now := l.now()
+	for i := range events {
+		if errs := events[i].Normalize(i, now, l.retention); len(errs) > 0 {
+			return fmt.Errorf("app: own entry is invalid: %s %s", errs[0].Field, errs[0].Message)
+		}
+	}
+	_, _, err := appendEvents(tx, events, now.UTC())
+	return err
+}
+
+// Get returns the entry with the given id.
+func (l *Log) Get(ctx context.Context, id string) (Event, error) {
+	var e Event
+	var found bool
+	err := l.db.View(func(tx *bolt.Tx) error {
+		k := tx.Bucket(bucketIDs).Get([]byte(id))
+		if k == nil {
+			return nil
+		}
+		var err error
+		e, found, err = getEvent(tx, k)
+		return err
+	})
+	if err != nil {
+		return Event{}, err
+	}
+	if !found || e.Timestamp.Before(l.Cutoff()) {
+		return Event{}, Errorf(ENOTFOUND, "no entry with id %q", id)
+	}
+	return e, nil
+}
+
+// Search returns one page of the entries matching q, newest first, starting
+// after cursor (empty for the first page). Queries with free text or
+// action/actor qualifiers go to the keyword index; everything else walks the
+// store's time-ordered keys.
+func (l *Log) Search(ctx context.Context, q Query, cursor string, limit int) (Page, error) {
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	if limit > MaxLimit {
+		limit = MaxLimit
+	}
+	var before Key
+	if cursor != "" {
+		var err error
+		if before, err = decodeCursor(cursor); err != nil {
+			return Page{}, err
+		}
+	}
+	q.RestrictTime(l.Cutoff(), time.Time{})
+	if q.Empty {
+		return Page{Events: []Event{}}, nil
+	}
+	var events []Event
+	var keys []Key
+	var err error
+	if q.HasText() {
+		events, keys, err = l.searchIndex(&q, before, limit+1)
+	} else {
+		events, keys, err = l.walkStore(ctx, &q, before, limit+1)
+	}
+	if err != nil {
+		return Page{}, err
+	}
+	page := Page{Events: events}
+	if len(events) > limit {
+		page.Events = events[:limit]
+		page.Next = encodeCursor(keys[limit-1])
+	}
+	if page.Events == nil {
+		page.Events = []Event{}
+	}
+	return page, nil
+}
+
+func (l *Log) searchIndex(q *Query, before Key, limit int) ([]Event, []Key, error) {
+	var events []Event
+	var keys []Key
+	// An indexed key may have been purged from the store a moment ago; ask again
+	// for what went missing, so pages stay full.
+	for len(events) < limit {
+		want := limit - len(events)
+		found, err := l.idx.Search(q, before, want)
+		if err != nil {
+			return nil, nil, fmt.Errorf("index: search failed: %w", err)
+		}
+		err = l.db.View(func(tx *bolt.Tx) error {
+			for _, k := range found {
+				e, ok, err := getEvent(tx, k[:])
+				if err != nil {
+					return err
+				}
+				if ok {
+					events = append(events, e)
+					keys = append(keys, k)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(found) < want {
+			break
+		}
+		before = found[len(found)-1]
+	}
+	return events, keys, nil
+}
+
+// walkStore walks the store newest first from before, keeping entries that
+// match q's structured parts, until limit are found or the time range ends.
+func (l *Log) walkStore(ctx context.Context, q *Query, before Key, limit int) ([]Event, []Key, error) {
+	var events []Event
+	var keys []Key
+	err := l.eachStored(ctx, q, before, func(k Key, e *Event) bool {
+		events = append(events, *e)
+		keys = append(keys, k)
+		return len(events) < limit
+	})
+	return events, keys, err
+}
+
+// eachStored calls fn for each stored entry matching q's structured parts,
+// newest first, strictly before the key before (zero: from the newest), until
+// fn returns false. A single namespace walks that namespace's keys only.
+func (l *Log) eachStored(ctx context.Context, q *Query, before Key, fn func(Key, *Event) bool) error {
+	// Where the walk starts: the cursor, or the end of the time range.
+	start := before
+	if !q.Before.IsZero() {
+		if b := MakeKey(q.Before, 0); start == (Key{}) || bytes.Compare(b[:], start[:]) < 0 {
+			start = b
+		}
+	}
+	var prefix []byte
+	if len(q.Namespaces) == 1 {
+		prefix = []byte{nsCode(q.Namespaces[0])}
+	}
+	return l.db.View(func(tx *bolt.Tx) error {
+		var c *bolt.Cursor
+		if prefix != nil {
+			c = tx.Bucket(bucketByNS).Cursor()
+		} else {
+			c = tx.Bucket(bucketEvents).Cursor()
+		}
+		var k []byte
+		if start == (Key{}) {
+			if prefix != nil {
+				k, _ = c.Seek([]byte{prefix[0] + 1})
+				if k == nil {
+					k, _ = c.Last()
+				} else {
+					k, _ = c.Prev()
+				}
+			} else {
+				k, _ = c.Last()
+			}
+		} else {
+			seek := append(append([]byte{}, prefix...), start[:]...)
+			k, _ = c.Seek(seek)
+			if k == nil {
+				k, _ = c.Last()
+			}
+			if k != nil && bytes.Compare(k, seek) >= 0 {
+				k, _ = c.Prev()
+			}
+		}
+		for n := 0; k != nil; k, _ = c.Prev() {
+			if prefix != nil {
+				if k[0] != prefix[0] {
+					break
+				}
+				k = k[1:]
+			}
+			var key Key
+			copy(key[:], k)
+			if !q.After.IsZero() && key.Time().Before(q.After) {
+				break
+			}
+			if n++; n%4096 == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			e, ok, err := getEvent(tx, key[:])
+			if err != nil {
+				return err
+			}
+			if !ok || !q.MatchStructured(&e) {
+				continue
+			}
+			if !fn(key, &e) {
+				return nil
+			}
+		}
+		return nil
+	})
+}
+
+// Tally counts the entries matching q per hour and namespace, inside the
+// retention window.
+func (l *Log) Tally(ctx context.Context, q Query) (Tally, error) {
+	q.RestrictTime(l.Cutoff(), time.Time{})
+	if q.Empty {
+		return Tally{}, nil
+	}
+	if q.HasText() {
+		t, err := l.idx.Tally(&q)
+		if err != nil {
+			return nil, fmt.Errorf("index: tally failed: %w", err)
+		}
+		return t, nil
+	}
+	return l.tallyStore(ctx, &q)
+}
+
+// tallyStore sums the store's hourly counters for the hours wholly inside the
+// range and counts the cut hours at its ends entry by entry.
+func (l *Log) tallyStore(ctx context.Context, q *Query) (Tally, error) {
+	t := Tally{}
+	after, before := q.After, q.Before
+	if before.IsZero() {
+		before = l.now().Add(MaxFutureSkew + time.Hour)
+	}
+	firstFull := after.Truncate(time.Hour)
+	if !firstFull.Equal(after) {
+		firstFull = firstFull.Add(time.Hour)
+	}
+	lastFull := before.Truncate(time.Hour) // exclusive
+	if !firstFull.Before(lastFull) {
+		firstFull, lastFull = after, after // no whole hour: count all entry by entry
+	}
+	err := l.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketTally).Cursor()
+		from := tallyKey(firstFull, "")
+		for k, v := c.Seek(from); k != nil; k, v = c.Next() {
+			hour := int64(binary.BigEndian.Uint64(k[:8]))
+			if hour >= lastFull.Unix()/3600 {
+				break
+			}
+			n := nsFromCode(k[8])
+			if len(q.Namespaces) > 0 && !containsNS(q.Namespaces, n) {
+				continue
+			}
+			t[HourNS{Hour: hour, Namespace: n}] += int(binary.BigEndian.Uint64(v))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	count := func(from, to time.Time) error {
+		if !from.Before(to) {
+			return nil
+		}
+		sub := *q
+		sub.After, sub.Before = from, to
+		return l.eachStored(ctx, &sub, Key{}, func(k Key, e *Event) bool {
+			t[HourNS{Hour: e.Timestamp.Unix() / 3600, Namespace: e.Namespace}]++
+			return true
+		})
+	}
+	if firstFull.Equal(lastFull) {
+		return t, count(after, before)
+	}
+	if err := count(after, firstFull); err != nil {
+		return nil, err
+	}
+	return t, count(lastFull, before)
+}
+
+// IndexStatus reports whether the keyword index is being rebuilt, and how far along.
+func (l *Log) IndexStatus() (rebuilding bool, done, total int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.rebuilding, l.rebuilt, l.toRebuild
+}
+
+func (l *Log) setRebuilding(on bool, done, total int) {
+	l.mu.Lock()
+	l.rebuilding, l.rebuilt, l.toRebuild = on, done, total
+	l.mu.Unlock()
+}

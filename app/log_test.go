@@ -1,0 +1,436 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"auditlog/app"
+	"auditlog/index"
+)
+
+// clock is a settable time source, so retention can be tested without waiting.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+type fixture struct {
+	t     testing.TB
+	dir   string
+	clock *clock
+	log   *app.Log
+	idx   *index.Index
+}
+
+func openFixture(t testing.TB) *fixture {
+	t.Helper()
+	f := &fixture{t: t, dir: t.TempDir(), clock: &clock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}}
+	f.open()
+	t.Cleanup(f.close)
+	return f
+}
+
+func (f *fixture) open() {
+	f.t.Helper()
+	idx, err := index.Open(filepath.Join(f.dir, "index"))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	log, err := app.Open(app.Config{Dir: f.dir, Index: idx, Now: f.clock.Now})
+	if err != nil {
+		idx.Close()
+		f.t.Fatal(err)
+	}
+	f.log, f.idx = log, idx
+}
+
+func (f *fixture) close() {
+	if f.log == nil {
+		return
+	}
+	if err := f.log.Close(); err != nil {
+		f.t.Error(err)
+	}
+	if err := f.idx.Close(); err != nil {
+		f.t.Error(err)
+	}
+	f.log, f.idx = nil, nil
+}
+
+func (f *fixture) record(events ...app.Event) []app.Event {
+	f.t.Helper()
+	out, err := f.log.Record(context.Background(), events)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return out
+}
+
+func (f *fixture) waitIndexed() {
+	f.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := f.log.WaitIndexed(ctx); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) search(q string, cursor string, limit int) app.Page {
+	f.t.Helper()
+	query, err := app.ParseQuery(q, time.UTC)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	page, err := f.log.Search(context.Background(), query, cursor, limit)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return page
+}
+
+// all pages through every match of q and returns the ids in order.
+func (f *fixture) all(q string, limit int) []string {
+	f.t.Helper()
+	var ids []string
+	cursor := ""
+	for {
+		page := f.search(q, cursor, limit)
+		for _, e := range page.Events {
+			ids = append(ids, e.ID)
+		}
+		if page.Next == "" {
+			return ids
+		}
+		if len(page.Events) != limit {
+			f.t.Fatalf("a page with a next cursor has %d entries, want %d", len(page.Events), limit)
+		}
+		cursor = page.Next
+	}
+}
+
+func ev(ns app.Namespace, action, detail, actor string, ago time.Duration, now time.Time) app.Event {
+	return app.Event{Namespace: ns, Action: action, Detail: detail, Actor: actor, Timestamp: now.Add(-ago)}
+}
+
+func TestRecordStoresAllEventsOrNoneOfThem(t *testing.T) {
+	f := openFixture(t)
+	now := f.clock.Now()
+	good := ev(app.APITokens, "token_created", `Created API token "ci-deploy"`, "Maya Chen", time.Hour, now)
+	bad := ev("widgets", "token_created", "x", "Maya Chen", time.Hour, now)
+	_, err := f.log.Record(context.Background(), []app.Event{good, good, bad})
+	e, ok := err.(*app.Error)
+	if !ok || e.Code != app.EINVALID || len(e.Details) != 1 || e.Details[0].Index != 2 || e.Details[0].Field != "namespace" {
+		t.Fatalf("err = %#v, want one invalid namespace at index 2", err)
+	}
+	if page := f.search("", "", 10); len(page.Events) != 0 {
+		t.Fatalf("a rejected batch stored %d events", len(page.Events))
+	}
+}
+
+func TestRecordingTheSameIDTwiceKeepsOneEntry(t *testing.T) {
+	f := openFixture(t)
+	e := ev(app.Connections, "connection_created", `Added connection "Snowflake Warehouse"`, "Priya", time.Minute, f.clock.Now())
+	e.ID = "evt-42"
+	first := f.record(e)
+	e.Detail = "a retry with a different detail is still the same entry"
+	second := f.record(e, e)
+	if first[0].ID != "evt-42" || second[0].Detail != first[0].Detail || second[1].ID != "evt-42" {
+		t.Fatalf("retry did not return the existing entry: %+v then %+v", first, second)
+	}
+	if n := len(f.all("", 50)); n != 1 {
+		t.Fatalf("%d entries stored, want 1", n)
+	}
+	got, err := f.log.Get(context.Background(), "evt-42")
+	if err != nil || got.Detail != first[0].Detail {
+		t.Fatalf("Get = %+v, %v", got, err)
+	}
+}
+
+func TestServerMadeIDsAreTimeOrderedAndFindable(t *testing.T) {
+	f := openFixture(t)
+	now := f.clock.Now()
+	out := f.record(
+		ev(app.Users, "user_invited", "Invited Ana", "Maya", 2*time.Hour, now),
+		ev(app.Users, "user_invited", "Invited Bo", "Maya", time.Hour, now),
+	)
+	if !(out[0].ID < out[1].ID) {
+		t.Fatalf("ids %q and %q are not in time order", out[0].ID, out[1].ID)
+	}
+	for _, e := range out {
+		got, err := f.log.Get(context.Background(), e.ID)
+		if err != nil || got.Detail != e.Detail || got.ReceivedAt.IsZero() {
+			t.Fatalf("Get(%q) = %+v, %v", e.ID, got, err)
+		}
+	}
+	if _, err := f.log.Get(context.Background(), "nope"); app.ErrorCode(err) != app.ENOTFOUND {
+		t.Fatalf("Get of an unknown id: %v, want not found", err)
+	}
+}
+
+// manyEvents records n events spread over the last 20 days, cycling namespaces.
+func manyEvents(f *fixture, n int) {
+	now := f.clock.Now()
+	var batch []app.Event
+	for i := range n {
+		ns := app.Namespaces[i%len(app.Namespaces)]
+		ago := time.Duration(n-i) * (20 * 24 * time.Hour / time.Duration(n))
+		word := []string{"alpha", "bravo", "charlie"}[i%3]
+		batch = append(batch, ev(ns, "thing_changed", fmt.Sprintf("Changed %s number %d", word, i), fmt.Sprintf("user%d", i%5), ago, now))
+		if len(batch) == app.MaxBatch {
+			f.record(batch...)
+			batch = nil
+		}
+	}
+	if len(batch) > 0 {
+		f.record(batch...)
+	}
+}
+
+func TestPagingWalksEveryEntryOnceNewestFirst(t *testing.T) {
+	f := openFixture(t)
+	manyEvents(f, 2500)
+	f.waitIndexed()
+	for _, q := range []string{"", "namespace:users", "alpha", "changed -bravo", "actor:user3", "action:thing_*"} {
+		t.Run(q, func(t *testing.T) {
+			ids := f.all(q, 97)
+			seen := map[string]bool{}
+			for i, id := range ids {
+				if seen[id] {
+					t.Fatalf("%q: id %s appears twice", q, id)
+				}
+				seen[id] = true
+				if i > 0 && ids[i-1] < id {
+					t.Fatalf("%q: entries not newest first at %d", q, i)
+				}
+			}
+			want := map[string]int{"": 2500, "namespace:users": 357, "alpha": 834, "changed -bravo": 1667, "actor:user3": 500, "action:thing_*": 2500}[q]
+			if len(ids) != want {
+				t.Fatalf("%q: %d entries, want %d", q, len(ids), want)
+			}
+		})
+	}
+}
+
+func TestSearchRejectsACursorItDidNotMake(t *testing.T) {
+	f := openFixture(t)
+	_, err := f.log.Search(context.Background(), app.Query{}, "not-a-cursor!", 10)
+	if app.ErrorCode(err) != app.EINVALID {
+		t.Fatalf("err = %v, want invalid", err)
+	}
+}
+
+func TestKeywordSearchFindsRecordedEventsByDetailActorAndTargetName(t *testing.T) {
+	f := openFixture(t)
+	now := f.clock.Now()
+	e := ev(app.DataProducts, "data_product_invite_sent", `Invited jordan@acme-partners.com to data product "Customer 360"`, "Tomás Ortega", time.Hour, now)
+	e.Targets = []app.Target{{Type: "data_product", ID: "dp_1", Name: "Customer360Gold"}}
+	f.record(e, ev(app.Spaces, "space_created", "Created space Finance", "Priya", time.Hour, now))
+	f.waitIndexed()
+	for _, q := range []string{"customer", `"customer 360"`, "tomás", "customer360gold", "acme-partners", "namespace:data_products invited"} {
+		if page := f.search(q, "", 10); len(page.Events) != 1 || page.Events[0].Action != "data_product_invite_sent" {
+			t.Errorf("search %q found %d entries, want the invite", q, len(page.Events))
+		}
+	}
+}
+
+func TestPurgeRemovesExpiredEntriesFromEveryRoute(t *testing.T) {
+	f := openFixture(t)
+	now := f.clock.Now()
+	old := f.record(ev(app.APITokens, "token_revoked", `Revoked API token "old-token"`, "Maya", 29*24*time.Hour, now))[0]
+	fresh := f.record(ev(app.APITokens, "token_revoked", `Revoked API token "new-token"`, "Maya", time.Hour, now))[0]
+	f.waitIndexed()
+
+	f.clock.Advance(2 * 24 * time.Hour)
+	n, err := f.log.Purge()
+	if err != nil || n != 1 {
+		t.Fatalf("Purge = %d, %v; want 1 purged", n, err)
+	}
+	if _, err := f.log.Get(context.Background(), old.ID); app.ErrorCode(err) != app.ENOTFOUND {
+		t.Fatalf("purged entry still found by id: %v", err)
+	}
+	for _, q := range []string{"", "revoked", "old", "namespace:api_tokens"} {
+		page := f.search(q, "", 10)
+		for _, e := range page.Events {
+			if e.ID == old.ID {
+				t.Fatalf("search %q still finds the purged entry", q)
+			}
+		}
+		if len(page.Events) != 1 && q != "old" {
+			t.Fatalf("search %q found %d entries, want the fresh one", q, len(page.Events))
+		}
+	}
+	tally, err := f.log.Tally(context.Background(), app.Query{})
+	if err != nil || sum(tally) != 1 {
+		t.Fatalf("tally after purge = %v, %v; want 1 entry", tally, err)
+	}
+	if _, err := f.log.Get(context.Background(), fresh.ID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEntriesOutsideTheWindowAreHiddenEvenBeforeThePurgeRuns(t *testing.T) {
+	f := openFixture(t)
+	old := f.record(ev(app.Users, "user_removed", "Removed Bo", "Maya", 29*24*time.Hour, f.clock.Now()))[0]
+	f.clock.Advance(2 * 24 * time.Hour) // no Purge call
+	if _, err := f.log.Get(context.Background(), old.ID); app.ErrorCode(err) != app.ENOTFOUND {
+		t.Fatalf("expired entry still found by id: %v", err)
+	}
+	if page := f.search("", "", 10); len(page.Events) != 0 {
+		t.Fatal("expired entry still listed")
+	}
+}
+
+func sum(t app.Tally) int {
+	n := 0
+	for _, c := range t {
+		n += c
+	}
+	return n
+}
+
+func TestTallyCountsMatchTheEntriesListed(t *testing.T) {
+	f := openFixture(t)
+	manyEvents(f, 1500)
+	f.waitIndexed()
+	for _, q := range []string{"", "namespace:spaces", "bravo", "after:2026-11-10T10:30:00Z before:2026-11-20T07:15:00Z", "charlie after:2026-11-12T10:30:00Z"} {
+		query, err := app.ParseQuery(q, time.UTC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tally, err := f.log.Tally(context.Background(), query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := f.all(q, 500)
+		if sum(tally) != len(ids) {
+			t.Errorf("%q: tally says %d, search lists %d", q, sum(tally), len(ids))
+		}
+		byNS := map[app.Namespace]int{}
+		for _, id := range ids {
+			e, _ := f.log.Get(context.Background(), id)
+			byNS[e.Namespace]++
+		}
+		for _, n := range app.Namespaces {
+			got := 0
+			for k, c := range tally {
+				if k.Namespace == n {
+					got += c
+				}
+			}
+			if got != byNS[n] {
+				t.Errorf("%q: tally for %s = %d, listed %d", q, n, got, byNS[n])
+			}
+		}
+	}
+}
+
+func TestDeletedIndexIsRebuiltFromTheStoreOnStart(t *testing.T) {
+	f := openFixture(t)
+	manyEvents(f, 1200)
+	f.waitIndexed()
+	want := f.all("alpha", 100)
+	f.close()
+	if err := os.RemoveAll(filepath.Join(f.dir, "index")); err != nil {
+		t.Fatal(err)
+	}
+	f.open()
+	f.waitIndexed()
+	if got := f.all("alpha", 100); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("after rebuild: %d matches, want %d", len(got), len(want))
+	}
+}
+
+func TestReindexRebuildsTheSameResults(t *testing.T) {
+	f := openFixture(t)
+	manyEvents(f, 800)
+	f.waitIndexed()
+	want := f.all("charlie", 100)
+	calls := 0
+	if err := f.log.Reindex(func(done, total int) { calls++ }); err != nil {
+		t.Fatal(err)
+	}
+	if calls == 0 {
+		t.Fatal("Reindex reported no progress")
+	}
+	if got := f.all("charlie", 100); len(got) != len(want) {
+		t.Fatalf("after reindex: %d matches, want %d", len(got), len(want))
+	}
+}
+
+func TestASecondProcessIsToldTheDataDirectoryIsInUse(t *testing.T) {
+	f := openFixture(t)
+	idx, err := index.Open(filepath.Join(t.TempDir(), "index"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	start := time.Now()
+	_, err = app.Open(app.Config{Dir: f.dir, Index: idx})
+	if app.ErrorCode(err) != app.ECONFLICT || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("err = %v, want a conflict saying the directory is in use", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("took %s to give up, want under 2s", d)
+	}
+}
+
+func TestTokensAreRecordedAuthenticatedAndRevoked(t *testing.T) {
+	f := openFixture(t)
+	ctx := context.Background()
+	secret, tok, err := f.log.CreateToken(ctx, "ci-deploy", []app.Scope{app.ScopeIngest}, "Maya Chen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.log.Authenticate(ctx, secret)
+	if err != nil || got.ID != tok.ID || !got.Allows(app.ScopeIngest) || got.Allows(app.ScopeRead) {
+		t.Fatalf("Authenticate = %+v, %v", got, err)
+	}
+	if _, err := f.log.RevokeToken(ctx, tok.ID, "Priya Raman"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.log.Authenticate(ctx, secret); app.ErrorCode(err) != app.EUNAUTHORIZED {
+		t.Fatalf("revoked token still authenticates: %v", err)
+	}
+	f.waitIndexed()
+	page := f.search("ci-deploy", "", 10)
+	if len(page.Events) != 2 || page.Events[0].Action != "token_revoked" || page.Events[0].Actor != "Priya Raman" || page.Events[1].Action != "token_created" {
+		t.Fatalf("token history = %+v", page.Events)
+	}
+}
+
+func TestSettingsChangesAreRecorded(t *testing.T) {
+	f := openFixture(t)
+	ctx := context.Background()
+	if _, err := f.log.UpdateSettings(ctx, app.Settings{Workspace: "Acme Data", Timezone: "Mars/Olympus"}, "Maya"); app.ErrorCode(err) != app.EINVALID {
+		t.Fatalf("unknown timezone: %v, want invalid", err)
+	}
+	if _, err := f.log.UpdateSettings(ctx, app.Settings{Workspace: "Acme Data", Timezone: "Europe/Berlin"}, "Maya"); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := f.log.Settings(ctx)
+	if s.Workspace != "Acme Data" || s.Location().String() != "Europe/Berlin" || s.Slug() != "acme-data" {
+		t.Fatalf("settings = %+v", s)
+	}
+	page := f.search("namespace:spaces", "", 10)
+	if len(page.Events) != 1 || page.Events[0].Action != "workspace_settings_updated" {
+		t.Fatalf("settings change not recorded: %+v", page.Events)
+	}
+}

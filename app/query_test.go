@@ -1,0 +1,130 @@
+package app
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseQueryReadsEveryPartOfTheLanguage(t *testing.T) {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	tests := []struct {
+		in   string
+		want Query
+	}{
+		{"", Query{}},
+		{"Snowflake", Query{Terms: []Term{{Text: "snowflake", Prefix: true}}}},
+		{"snowflake ", Query{Terms: []Term{{Text: "snowflake"}}}},
+		{"ci-deploy revoked", Query{Terms: []Term{{Text: "ci-deploy"}, {Text: "revoked", Prefix: true}}}},
+		{`"Customer 360" partner`, Query{Terms: []Term{{Text: "customer 360", Phrase: true}, {Text: "partner", Prefix: true}}}},
+		{"token -revoked", Query{Terms: []Term{{Text: "token"}, {Text: "revoked", Negate: true}}}},
+		{`-"data product"`, Query{Terms: []Term{{Text: "data product", Phrase: true, Negate: true}}}},
+		{"namespace:api_tokens", Query{Namespaces: []Namespace{APITokens}}},
+		{`namespace:"Data Pipelines" ns:users`, Query{Namespaces: []Namespace{DataPipelines, Users}}},
+		{"action:token_*", Query{Actions: []ActionMatch{{Value: "token_", Prefix: true}}}},
+		{"action:token_created", Query{Actions: []ActionMatch{{Value: "token_created"}}}},
+		{`actor:"Maya Chen"`, Query{Actors: []string{"maya chen"}}},
+		{"actor:anonymous", Query{Actors: []string{"anonymous"}}},
+		{"after:2026-11-01 before:2026-11-08", Query{
+			After:  time.Date(2026, 11, 1, 0, 0, 0, 0, berlin),
+			Before: time.Date(2026, 11, 8, 0, 0, 0, 0, berlin),
+		}},
+		{"after:2026-11-01T10:00:00Z", Query{After: time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)}},
+		{"https://example.com", Query{Terms: []Term{{Text: "https://example.com", Prefix: true}}}},
+		{"a - b", Query{Terms: []Term{{Text: "a"}, {Text: "b", Prefix: true}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ParseQuery(tt.in, berlin)
+			if err != nil {
+				t.Fatalf("ParseQuery(%q): %v", tt.in, err)
+			}
+			if !got.After.Equal(tt.want.After) || !got.Before.Equal(tt.want.Before) {
+				t.Fatalf("time range = [%v, %v), want [%v, %v)", got.After, got.Before, tt.want.After, tt.want.Before)
+			}
+			got.After, got.Before, tt.want.After, tt.want.Before = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("ParseQuery(%q)\n got %+v\nwant %+v", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseQueryErrorsSayWhere(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`connection "Snowflake`, "character 12: unterminated quote"},
+		{"namespace:bogus", "character 1: unknown namespace"},
+		{"x after:yesterday", "character 3: after:"},
+		{"action:to*ken", "'*' is allowed only at the end"},
+		{"token - ", ""}, // a lone dash is punctuation, not an error
+		{"-", ""},
+		{"after:2026-11-08 before:2026-11-01", "after: must be earlier than before:"},
+		{"actor:", "needs a value"},
+	}
+	for _, tt := range tests {
+		_, err := ParseQuery(tt.in, time.UTC)
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("ParseQuery(%q): unexpected error %v", tt.in, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("ParseQuery(%q) error = %v, want it to contain %q", tt.in, err, tt.want)
+			continue
+		}
+		if ErrorCode(err) != EINVALID {
+			t.Errorf("ParseQuery(%q) code = %s, want %s", tt.in, ErrorCode(err), EINVALID)
+		}
+	}
+}
+
+func TestRestrictNamespaceThatContradictsTheQueryMatchesNothing(t *testing.T) {
+	q, _ := ParseQuery("namespace:users", time.UTC)
+	q.RestrictNamespace(APITokens)
+	if !q.Empty {
+		t.Fatal("namespace:users restricted to api_tokens should match nothing")
+	}
+	q, _ = ParseQuery("namespace:users namespace:api_tokens", time.UTC)
+	q.RestrictNamespace(APITokens)
+	if q.Empty || !reflect.DeepEqual(q.Namespaces, []Namespace{APITokens}) {
+		t.Fatalf("got %+v, want only api_tokens", q)
+	}
+}
+
+func TestQueryStringParsesBackToTheSameQuery(t *testing.T) {
+	for _, in := range []string{`"customer 360" -revoked namespace:users action:token_* actor:"maya chen" after:2026-11-01 deploy `} {
+		q, err := ParseQuery(in, time.UTC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := ParseQuery(q.String()+" ", time.UTC)
+		if err != nil {
+			t.Fatalf("ParseQuery(%q): %v", q.String(), err)
+		}
+		if !reflect.DeepEqual(q, again) {
+			t.Fatalf("round trip changed the query:\n%+v\n%+v", q, again)
+		}
+	}
+}
+
+func FuzzParseQueryNeverPanicsAndErrorsAreInvalid(f *testing.F) {
+	for _, s := range []string{"", "a b", `"x`, "namespace:users", "-", "action:*", `actor:"`, "after:2026-01-01", "-\"a b\" c:d"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		q, err := ParseQuery(s, time.UTC)
+		if err != nil {
+			if ErrorCode(err) != EINVALID {
+				t.Fatalf("ParseQuery(%q) failed with code %s", s, ErrorCode(err))
+			}
+			return
+		}
+		for _, term := range q.Terms {
+			if term.Text == "" {
+				t.Fatalf("ParseQuery(%q) produced an empty term", s)
+			}
+		}
+	})
+}

@@ -1,0 +1,300 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"auditlog/app"
+)
+
+func (m *Main) token(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return usageError{"token: say create, list or revoke"}
+	}
+	sub, args := args[0], args[1:]
+	fs, data := m.flagSet("token " + sub)
+	label := fs.String("label", "", "what the token is for, e.g. ci-deploy")
+	scopes := fs.String("scopes", "ingest", "comma-separated scopes: ingest, read, admin")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	dir, err := m.dataDir(*data)
+	if err != nil {
+		return err
+	}
+	switch sub {
+	case "create":
+		sc, err := app.ParseScopes(*scopes)
+		if err != nil {
+			return err
+		}
+		if strings.TrimSpace(*label) == "" {
+			return usageError{"token create: --label is required, e.g. --label ci-deploy"}
+		}
+		log, closeLog, err := m.openLog(dir, 0, false)
+		if err != nil {
+			return err
+		}
+		defer closeLog()
+		secret, tok, err := log.CreateToken(ctx, *label, sc, currentUser())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(m.Stderr, "Created token %s (%s) with scopes %s. Keep the secret below: it is not shown again.\n", tok.ID, tok.Label, *scopes)
+		fmt.Fprintln(m.Stdout, secret)
+		return log.WaitIndexed(ctx)
+	case "list":
+		log, closeLog, err := m.openLog(dir, 0, false)
+		if err != nil {
+			return err
+		}
+		defer closeLog()
+		toks, err := log.Tokens(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tLABEL\tSCOPES\tSTARTS WITH\tCREATED\tBY")
+		for _, t := range toks {
+			names := make([]string, len(t.Scopes))
+			for i, s := range t.Scopes {
+				names[i] = string(s)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s…\t%s\t%s\n", t.ID, t.Label, strings.Join(names, ","), t.Hint, t.CreatedAt.Local().Format("2006-01-02 15:04"), t.CreatedBy)
+		}
+		return tw.Flush()
+	case "revoke":
+		if len(pos) != 1 {
+			return usageError{"token revoke: give the token's ID (see auditlog token list)"}
+		}
+		log, closeLog, err := m.openLog(dir, 0, false)
+		if err != nil {
+			return err
+		}
+		defer closeLog()
+		tok, err := log.RevokeToken(ctx, pos[0], currentUser())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(m.Stdout, "Revoked token %s (%s)\n", tok.ID, tok.Label)
+		return log.WaitIndexed(ctx)
+	default:
+		return usageError{fmt.Sprintf("token: unknown subcommand %q (create, list or revoke)", sub)}
+	}
+}
+
+// ingest imports NDJSON in batches, each recorded all or nothing like an API
+// request. The first bad batch stops the import and says which line is wrong;
+// the batches before it stay recorded, and re-running is safe for events with ids.
+func (m *Main) ingest(ctx context.Context, args []string) error {
+	fs, data := m.flagSet("ingest")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError{"ingest: give one NDJSON file, or - for standard input"}
+	}
+	var in io.Reader = m.Stdin
+	var size int64
+	if pos[0] != "-" {
+		f, err := os.Open(pos[0])
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if st, err := f.Stat(); err == nil {
+			size = st.Size()
+		}
+		in = f
+	}
+	dir, err := m.dataDir(*data)
+	if err != nil {
+		return err
+	}
+	log, closeLog, err := m.openLog(dir, 0, false)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+
+	counter := &countingReader{r: in}
+	sc := bufio.NewScanner(counter)
+	sc.Buffer(make([]byte, 64<<10), 8<<20)
+	var lines []string
+	var firstLine, lineNo, recorded, seen int
+	start, lastReport := time.Now(), time.Time{}
+	flush := func() error {
+		if len(lines) == 0 {
+			return nil
+		}
+		events, err := app.DecodeEvents(strings.NewReader(strings.Join(lines, "\n")), true)
+		if err == nil {
+			var stored []app.Event
+			stored, err = log.Record(ctx, events)
+			recorded += len(stored)
+		}
+		if err != nil {
+			return lineError(err, firstLine, recorded)
+		}
+		lines = lines[:0]
+		if time.Since(lastReport) > 200*time.Millisecond {
+			lastReport = time.Now()
+			if size > 0 {
+				fmt.Fprintf(m.Stderr, "\rIngesting: %d events (%d%%)", recorded, counter.n*100/size)
+			} else {
+				fmt.Fprintf(m.Stderr, "\rIngesting: %d events", recorded)
+			}
+		}
+		return nil
+	}
+	for sc.Scan() {
+		lineNo++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		if len(lines) == 0 {
+			firstLine = lineNo
+		}
+		lines = append(lines, line)
+		seen++
+		if len(lines) == app.MaxBatch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("ingest: reading line %d: %w", lineNo+1, err)
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stderr, "\rIngested %d events in %s\n", recorded, time.Since(start).Round(time.Millisecond))
+	return log.WaitIndexed(ctx)
+}
+
+// lineError turns an error about event i of a batch into one about a line of the file.
+func lineError(err error, firstLine, recorded int) error {
+	e, ok := err.(*app.Error)
+	if !ok || len(e.Details) == 0 {
+		return fmt.Errorf("ingest stopped after %d events: %w", recorded, err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "ingest stopped after %d events; this batch was not recorded:", recorded)
+	for i, d := range e.Details {
+		if i == 10 {
+			fmt.Fprintf(&b, "\n  … and %d more", len(e.Details)-10)
+			break
+		}
+		fmt.Fprintf(&b, "\n  line %d: %s %s", firstLine+d.Index, d.Field, d.Message)
+	}
+	return fmt.Errorf("%s", b.String())
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (m *Main) search(ctx context.Context, args []string) error {
+	fs, data := m.flagSet("search")
+	ns := fs.String("namespace", "", "only this namespace, e.g. api_tokens or \"API Tokens\"")
+	limit := fs.Int("limit", 50, "at most this many entries (1 to 500)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if *limit < 1 || *limit > app.MaxLimit {
+		return usageError{"search: --limit must be from 1 to 500"}
+	}
+	dir, err := m.dataDir(*data)
+	if err != nil {
+		return err
+	}
+	log, closeLog, err := m.openLog(dir, 0, true)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	settings, err := log.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	loc := settings.Location()
+	q, err := app.ParseQuery(strings.Join(pos, " "), loc)
+	if err != nil {
+		return err
+	}
+	if *ns != "" {
+		n, ok := app.ParseNamespace(*ns)
+		if !ok {
+			return usageError{fmt.Sprintf("search: unknown namespace %q", *ns)}
+		}
+		q.RestrictNamespace(n)
+	}
+	page, err := log.Search(ctx, q, "", *limit)
+	if err != nil {
+		return err
+	}
+	if len(page.Events) == 0 {
+		fmt.Fprintln(m.Stderr, "No entries match.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIMESTAMP\tNAMESPACE\tACTION\tACTOR\tDETAIL")
+	for _, e := range page.Events {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Timestamp.In(loc).Format("2006-01-02 15:04:05 MST"), e.Namespace.DisplayName(), e.Action, e.Actor, oneLine(e.Detail))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if page.Next != "" {
+		fmt.Fprintf(m.Stderr, "More entries match; raise --limit (at most 500) or narrow the query.\n")
+	}
+	return nil
+}
+
+func oneLine(s string) string {
+	s = strings.ReplaceAll(s, "\t", " ")
+	if len([]rune(s)) > 120 {
+		return string([]rune(s)[:119]) + "…"
+	}
+	return s
+}
+
+func (m *Main) reindex(ctx context.Context, args []string) error {
+	fs, data := m.flagSet("reindex")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	dir, err := m.dataDir(*data)
+	if err != nil {
+		return err
+	}
+	log, closeLog, err := m.openLog(dir, 0, true)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	start := time.Now()
+	if err := log.Reindex(progressPrinter(m.Stderr, "Reindexing")); err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stderr, "Reindexed in %s\n", time.Since(start).Round(time.Millisecond))
+	return nil
+}

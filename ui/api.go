@@ -1,0 +1,151 @@
+package ui
+
+import (
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"auditlog/app"
+
+	"github.com/labstack/echo/v4"
+)
+
+func (s *Server) routes() {
+	e := s.echo
+	e.Use(securityHeaders, s.hostCheck)
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/launch", s.launchHandler)
+
+	api := e.Group("/api/v1")
+	api.POST("/events", s.postEvents, s.requireScope(app.ScopeIngest, false))
+	api.GET("/events", s.listEvents, s.requireScope(app.ScopeRead, true))
+	api.GET("/events/:id", s.getEvent, s.requireScope(app.ScopeRead, true))
+
+	s.pageRoutes()
+}
+
+type postEventsResponse struct {
+	Accepted int      `json:"accepted"`
+	IDs      []string `json:"ids"`
+}
+
+// postEvents records a batch. The answer comes only after the store has
+// committed it to disk: an acknowledged event is never lost.
+func (s *Server) postEvents(c echo.Context) error {
+	req := c.Request()
+	ndjson := false
+	if ct := req.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		switch {
+		case err != nil:
+			return app.Errorf(app.EUNSUPPORTED, "Content-Type %q is not valid; use application/json or application/x-ndjson", ct)
+		case mt == "application/json":
+		case mt == "application/x-ndjson" || mt == "application/ndjson":
+			ndjson = true
+		default:
+			return app.Errorf(app.EUNSUPPORTED, "Content-Type %s is not accepted; use application/json or application/x-ndjson", mt)
+		}
+	}
+	if req.ContentLength > MaxBodyBytes {
+		return app.Errorf(app.ETOOLARGE, "the body is %d bytes; at most 5 MiB per request", req.ContentLength)
+	}
+	body := http.MaxBytesReader(c.Response(), req.Body, MaxBodyBytes)
+	events, err := app.DecodeEvents(body, ndjson)
+	if err != nil {
+		if app.ErrorCode(err) == app.ETOOLARGE && strings.Contains(err.Error(), "body") {
+			return app.Errorf(app.ETOOLARGE, "the body is larger than 5 MiB; send at most 1000 events or 5 MiB per request")
+		}
+		return err
+	}
+	stored, err := s.Log.Record(req.Context(), events)
+	if err != nil {
+		return err
+	}
+	resp := postEventsResponse{Accepted: len(stored), IDs: make([]string, len(stored))}
+	for i, e := range stored {
+		resp.IDs[i] = e.ID
+	}
+	return c.JSON(http.StatusCreated, resp)
+}
+
+// filterOf reads the search the request asks for, with the API's parameter
+// names (q, namespace, after, before), which the page's URLs use too.
+func (s *Server) filterOf(c echo.Context) (app.Query, error) {
+	settings, err := s.Log.Settings(c.Request().Context())
+	if err != nil {
+		return app.Query{}, err
+	}
+	loc := settings.Location()
+	q, err := app.ParseQuery(c.QueryParam("q"), loc)
+	if err != nil {
+		return app.Query{}, err
+	}
+	if ns := c.QueryParam("namespace"); ns != "" && ns != "all" {
+		n, ok := app.ParseNamespace(ns)
+		if !ok {
+			return app.Query{}, app.Errorf(app.EINVALID, "namespace: unknown namespace %q (one of connections, data_pipelines, data_products, spaces, users, service_users, api_tokens)", ns)
+		}
+		q.RestrictNamespace(n)
+	}
+	var after, before time.Time
+	if v := c.QueryParam("after"); v != "" {
+		if after, err = app.ParseDate(v, loc); err != nil {
+			return app.Query{}, app.Errorf(app.EINVALID, "after: %v", err)
+		}
+	}
+	if v := c.QueryParam("before"); v != "" {
+		if before, err = app.ParseDate(v, loc); err != nil {
+			return app.Query{}, app.Errorf(app.EINVALID, "before: %v", err)
+		}
+	}
+	q.RestrictTime(after, before)
+	return q, nil
+}
+
+func limitOf(c echo.Context) (int, error) {
+	v := c.QueryParam("limit")
+	if v == "" {
+		return app.DefaultLimit, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > app.MaxLimit {
+		return 0, app.Errorf(app.EINVALID, "limit: must be a whole number from 1 to %d", app.MaxLimit)
+	}
+	return n, nil
+}
+
+func (s *Server) listEvents(c echo.Context) error {
+	q, err := s.filterOf(c)
+	if err != nil {
+		return err
+	}
+	limit, err := limitOf(c)
+	if err != nil {
+		return err
+	}
+	page, err := s.Log.Search(c.Request().Context(), q, c.QueryParam("cursor"), limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, page)
+}
+
+func (s *Server) getEvent(c echo.Context) error {
+	e, err := s.Log.Get(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, e)
+}
+
+func (s *Server) healthz(c echo.Context) error {
+	rebuilding, done, total := s.Log.IndexStatus()
+	body := map[string]any{"status": "ok"}
+	if rebuilding {
+		body["index"] = map[string]int{"rebuilding_done": done, "rebuilding_total": total}
+	}
+	return c.JSON(http.StatusOK, body)
+}

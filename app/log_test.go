@@ -434,3 +434,39 @@ func TestSettingsChangesAreRecorded(t *testing.T) {
 		t.Fatalf("settings change not recorded: %+v", page.Events)
 	}
 }
+
+func TestDemoDataAnswersTheFourQuestions(t *testing.T) {
+	f := openFixture(t)
+	if !f.log.IsEmpty() {
+		t.Fatal("a new log is not empty")
+	}
+	n, err := f.log.LoadDemo(context.Background(), nil)
+	if err != nil || n < 4000 {
+		t.Fatalf("LoadDemo = %d, %v", n, err)
+	}
+	f.waitIndexed()
+	checks := []struct {
+		q      string
+		action string
+		actor  string
+	}{
+		{"ci-deploy action:token_revoked", "token_revoked", ""},
+		{`"Snowflake Warehouse" action:connection_created`, "connection_created", ""},
+		{"jordan@acme-partners.com action:data_product_invite_sent", "data_product_invite_sent", ""},
+		{`"Customer 360" actor:anonymous`, "data_product_invite_accepted", app.Anonymous},
+		{"namespace:data_pipelines action:pipeline_created after:2026-11-18", "pipeline_created", ""},
+	}
+	for _, c := range checks {
+		page := f.search(c.q, "", 50)
+		if len(page.Events) == 0 || page.Events[0].Action != c.action || (c.actor != "" && page.Events[0].Actor != c.actor) {
+			t.Errorf("%q: got %d entries (first %+v), want %s", c.q, len(page.Events), first(page.Events), c.action)
+		}
+	}
+}
+
+func first(events []app.Event) app.Event {
+	if len(events) == 0 {
+		return app.Event{}
+	}
+	return events[0]
+}

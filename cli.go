@@ -298,3 +298,38 @@ func (m *Main) reindex(ctx context.Context, args []string) error {
 	fmt.Fprintf(m.Stderr, "Reindexed in %s\n", time.Since(start).Round(time.Millisecond))
 	return nil
 }
+
+func (m *Main) demo(ctx context.Context, args []string) error {
+	fs, data := m.flagSet("demo")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	dir, err := m.dataDir(*data)
+	if err != nil {
+		return err
+	}
+	log, closeLog, err := m.openLog(dir, 0, false)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	if err := m.loadDemo(ctx, log); err != nil {
+		return err
+	}
+	return log.WaitIndexed(ctx)
+}
+
+// loadDemo fills an empty log with demo activity; a log that has entries is
+// left alone, so demo data never mixes with real records.
+func (m *Main) loadDemo(ctx context.Context, log *app.Log) error {
+	if !log.IsEmpty() {
+		fmt.Fprintln(m.Stderr, "The log already has entries; demo data is loaded only into an empty log.")
+		return nil
+	}
+	n, err := log.LoadDemo(ctx, progressPrinter(m.Stderr, "Loading demo data"))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stderr, "Loaded %d demo entries.\n", n)
+	return nil
+}

@@ -89,6 +89,7 @@ Usage:
   auditlog ingest FILE|-           import NDJSON events
   auditlog search [QUERY]          search entries (--namespace, --limit)
   auditlog reindex                 rebuild the keyword index from the store
+  auditlog demo                    load 30 days of demo activity (auditlog --demo loads it, then serves)
   auditlog version                 print the version
 
 Every command takes --data DIR (default: $AUDITLOG_DATA, else the user data directory).
@@ -112,6 +113,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.search(ctx, args)
 	case "reindex":
 		return m.reindex(ctx, args)
+	case "demo":
+		return m.demo(ctx, args)
 	case "version", "--version":
 		fmt.Fprintln(m.Stdout, "auditlog", buildVersion())
 		return nil
@@ -306,6 +309,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:7410", "address to listen on; if the default port is busy, a free one is used")
 	retention := fs.String("retention", "30d", "how long entries are kept, e.g. 30d")
 	noBrowser := fs.Bool("no-browser", false, "do not open the browser")
+	demo := fs.Bool("demo", false, "load demo data first (when the log is empty)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -322,6 +326,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer closeLog()
+	if *demo {
+		if err := m.loadDemo(ctx, log); err != nil {
+			return err
+		}
+	}
 
 	srv := ui.NewServer(log)
 	srv.Addr = *addr

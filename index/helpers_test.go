@@ -1,6 +1,7 @@
 package index
 
 import (
+	"math/rand/v2"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -72,3 +73,6 @@ func equalKeys(a, b []app.Key) bool {
 	}
 	return true
 }
+
+// newRand gives every test the same entries, so a failure can be replayed.
+func newRand() *rand.Rand { return rand.New(rand.NewPCG(5, 6)) }

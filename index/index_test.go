@@ -1,0 +1,305 @@
+package index
+
+import (
+	"bytes"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"auditlog/app"
+)
+
+func shardDirs(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+func reopen(t *testing.T, x *Index, dir string) *Index {
+	t.Helper()
+	if err := x.Close(); err != nil {
+		t.Fatal(err)
+	}
+	y, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { y.Close() })
+	return y
+}
+
+func TestANewIndexIsEmptyAndHasAGeneration(t *testing.T) {
+	x, dir := openTemp(t)
+	gen := x.Generation()
+	if b, err := hex.DecodeString(gen); err != nil || len(b) != 16 {
+		t.Errorf("generation %q is not 32 hex digits", gen)
+	}
+	if got := mustSearch(t, x, &app.Query{}, app.Key{}, 10); len(got) != 0 {
+		t.Errorf("a new index found %d keys", len(got))
+	}
+	if dirs := shardDirs(t, dir); len(dirs) != 0 {
+		t.Errorf("a new index has shards %v before any entry", dirs)
+	}
+}
+
+func TestOpeningAMissingDirectoryCreatesIt(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "b")
+	x, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	mustIndex(t, x, entry(base, app.Spaces, "space_created", "bob", "Created space"))
+}
+
+func TestEachUTCDayGetsItsOwnShard(t *testing.T) {
+	x, dir := openTemp(t)
+	midnight := time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
+	mustIndex(t, x,
+		entry(midnight.Add(-time.Nanosecond), app.Spaces, "space_created", "bob", "Late"),
+		entry(midnight, app.Spaces, "space_created", "bob", "Early"),
+		entry(midnight.Add(time.Hour), app.Spaces, "space_created", "bob", "Later"),
+	)
+	if got, want := shardDirs(t, dir), []string{"2026-11-20", "2026-11-21"}; !slices.Equal(got, want) {
+		t.Errorf("shards %v, want %v", got, want)
+	}
+}
+
+func TestReopeningKeepsTheEntriesAndTheGeneration(t *testing.T) {
+	x, dir := openTemp(t)
+	docs := randomDocs(300, 5, newRand())
+	mustIndex(t, x, docs...)
+	gen := x.Generation()
+	before := mustSearch(t, x, parse(t, "alpha"), app.Key{}, 500)
+
+	y := reopen(t, x, dir)
+	if y.Generation() != gen {
+		t.Errorf("generation changed from %s to %s", gen, y.Generation())
+	}
+	if after := mustSearch(t, y, parse(t, "alpha"), app.Key{}, 500); !equalKeys(after, before) || len(after) == 0 {
+		t.Errorf("found %d keys after reopening, %d before", len(after), len(before))
+	}
+}
+
+func TestOpenStartsAFreshGenerationWhen(t *testing.T) {
+	cases := []struct {
+		name   string
+		damage func(t *testing.T, dir string)
+	}{
+		{"the meta file is missing", func(t *testing.T, dir string) {
+			must(t, os.Remove(filepath.Join(dir, metaFile)))
+		}},
+		{"the meta file is garbage", func(t *testing.T, dir string) {
+			must(t, os.WriteFile(filepath.Join(dir, metaFile), []byte("{not json"), 0o600))
+		}},
+		{"the format version differs", func(t *testing.T, dir string) {
+			must(t, writeMeta(dir, meta{Format: formatVersion + 1, Generation: "abc"}))
+		}},
+		{"a shard lost its Bleve metadata", func(t *testing.T, dir string) {
+			must(t, os.Remove(filepath.Join(dir, "2026-11-20", "index_meta.json")))
+		}},
+		{"a shard's Bleve metadata is half-written", func(t *testing.T, dir string) {
+			must(t, os.WriteFile(filepath.Join(dir, "2026-11-20", "index_meta.json"), []byte(`{"storage":`), 0o600))
+		}},
+		{"a shard directory is empty", func(t *testing.T, dir string) {
+			must(t, os.RemoveAll(filepath.Join(dir, "2026-11-20")))
+			must(t, os.Mkdir(filepath.Join(dir, "2026-11-20"), 0o700))
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			x, dir := openTemp(t)
+			mustIndex(t, x,
+				entry(base, app.Spaces, "space_created", "bob", "Created space"),
+				entry(base.Add(24*time.Hour), app.Spaces, "space_created", "bob", "Created space"))
+			gen := x.Generation()
+			must(t, x.Close())
+			must(t, os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not the index's"), 0o600))
+			c.damage(t, dir)
+
+			y, err := Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer y.Close()
+			if y.Generation() == gen {
+				t.Error("the generation did not change")
+			}
+			if got := mustSearch(t, y, &app.Query{}, app.Key{}, 10); len(got) != 0 {
+				t.Errorf("the recreated index holds %d entries", len(got))
+			}
+			if dirs := shardDirs(t, dir); len(dirs) != 0 {
+				t.Errorf("shards %v survived", dirs)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "notes.txt")); err != nil {
+				t.Errorf("a file the index did not write was removed: %v", err)
+			}
+			mustIndex(t, y, entry(base, app.Spaces, "space_created", "bob", "Created space"))
+		})
+	}
+}
+
+func TestAShardLeftHalfCreatedIsRemovedAndTheGenerationKept(t *testing.T) {
+	x, dir := openTemp(t)
+	mustIndex(t, x, entry(base, app.Spaces, "space_created", "bob", "Created space"))
+	gen := x.Generation()
+	must(t, x.Close())
+	must(t, os.MkdirAll(filepath.Join(dir, "2026-11-21"+newSuffix, "store"), 0o700))
+
+	y, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer y.Close()
+	if y.Generation() != gen {
+		t.Error("the generation changed")
+	}
+	if got, want := shardDirs(t, dir), []string{"2026-11-20"}; !slices.Equal(got, want) {
+		t.Errorf("shards %v, want %v", got, want)
+	}
+	mustIndex(t, y, entry(base.Add(24*time.Hour), app.Spaces, "space_created", "bob", "Created space"))
+	if got := mustSearch(t, y, &app.Query{}, app.Key{}, 10); len(got) != 2 {
+		t.Errorf("found %d entries, want 2", len(got))
+	}
+}
+
+func TestResetEmptiesTheIndexAndStartsANewGeneration(t *testing.T) {
+	x, dir := openTemp(t)
+	mustIndex(t, x, randomDocs(50, 3, newRand())...)
+	gen := x.Generation()
+	must(t, x.Reset())
+	if x.Generation() == gen {
+		t.Error("the generation did not change")
+	}
+	if got := mustSearch(t, x, &app.Query{}, app.Key{}, 10); len(got) != 0 {
+		t.Errorf("found %d entries after Reset", len(got))
+	}
+	if dirs := shardDirs(t, dir); len(dirs) != 0 {
+		t.Errorf("shards %v survived Reset", dirs)
+	}
+	mustIndex(t, x, entry(base, app.Spaces, "space_created", "bob", "Created space"))
+	gen = x.Generation()
+	y := reopen(t, x, dir)
+	if y.Generation() != gen {
+		t.Error("the generation after Reset did not survive reopening")
+	}
+	if got := mustSearch(t, y, &app.Query{}, app.Key{}, 10); len(got) != 1 {
+		t.Errorf("found %d entries, want the one indexed after Reset", len(got))
+	}
+}
+
+func TestDropBeforeRemovesOnlyDaysThatEndByTheCutoff(t *testing.T) {
+	x, dir := openTemp(t)
+	byDay := map[string]app.Key{}
+	for i := range 5 {
+		d := entry(time.Date(2026, 11, 18+i, 12, 0, 0, 0, time.UTC), app.Spaces, "space_created", "bob", "Created space")
+		mustIndex(t, x, d)
+		byDay[d.Key.Time().Format(dayLayout)] = d.Key
+	}
+	// The 20th has begun but not ended by the cutoff, so it stays.
+	must(t, x.DropBefore(time.Date(2026, 11, 20, 6, 0, 0, 0, time.UTC)))
+	want := []string{"2026-11-20", "2026-11-21", "2026-11-22"}
+	if got := shardDirs(t, dir); !slices.Equal(got, want) {
+		t.Errorf("shards %v, want %v", got, want)
+	}
+	got := mustSearch(t, x, &app.Query{}, app.Key{}, 10)
+	if wantKeys := []app.Key{byDay["2026-11-22"], byDay["2026-11-21"], byDay["2026-11-20"]}; !equalKeys(got, wantKeys) {
+		t.Errorf("found %v, want %v", got, wantKeys)
+	}
+	// A cutoff exactly at a day's end drops that day.
+	must(t, x.DropBefore(time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)))
+	if got := shardDirs(t, dir); !slices.Equal(got, want[1:]) {
+		t.Errorf("shards %v, want %v", got, want[1:])
+	}
+}
+
+func TestAClosedIndexRefusesWork(t *testing.T) {
+	x, _ := openTemp(t)
+	must(t, x.Close())
+	if _, err := x.Search(&app.Query{}, app.Key{}, 10); err == nil {
+		t.Error("Search succeeded")
+	}
+	if _, err := x.Tally(&app.Query{}); err == nil {
+		t.Error("Tally succeeded")
+	}
+	if err := x.Index([]app.IndexDoc{entry(base, app.Spaces, "space_created", "bob", "x")}); err == nil {
+		t.Error("Index succeeded")
+	}
+	if err := x.DropBefore(base); err == nil {
+		t.Error("DropBefore succeeded")
+	}
+	if err := x.Reset(); err == nil {
+		t.Error("Reset succeeded")
+	}
+	if err := x.Close(); err != nil {
+		t.Errorf("a second Close: %v", err)
+	}
+}
+
+func TestAnEntryWithoutAnEventIsRefused(t *testing.T) {
+	x, _ := openTemp(t)
+	if err := x.Index([]app.IndexDoc{{Key: app.MakeKey(base, 1)}}); err == nil {
+		t.Error("indexed an entry without an event")
+	}
+}
+
+func TestSearchingWhileIndexingAndDroppingIsSafe(t *testing.T) {
+	x, _ := openTemp(t)
+	docs := randomDocs(2000, 10, newRand())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := 0; i < len(docs); i += 100 {
+			if err := x.Index(docs[i:min(i+100, len(docs))]); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	for range 2 {
+		wg.Go(func() {
+			for range 50 {
+				keys, err := x.Search(parse(t, "bravo"), app.Key{}, 50)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if !slices.IsSortedFunc(keys, func(a, b app.Key) int { return bytes.Compare(b[:], a[:]) }) {
+					t.Error("keys out of order")
+				}
+				if _, err := x.Tally(parse(t, "charlie")); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for i := range 10 {
+			if err := x.DropBefore(base.Add(-time.Duration(10-i) * 24 * time.Hour)); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	wg.Wait()
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,340 @@
+package ui_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"auditlog/app"
+	"auditlog/index"
+	"auditlog/ui"
+)
+
+// apiFixture runs the real server over a real store and index in a temp dir.
+type apiFixture struct {
+	t      *testing.T
+	log    *app.Log
+	srv    *httptest.Server
+	ingest string // token with the ingest scope
+	read   string // token with the read scope
+	admin  string
+}
+
+func newAPIFixture(t *testing.T) *apiFixture {
+	t.Helper()
+	dir := t.TempDir()
+	idx, err := index.Open(filepath.Join(dir, "index"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := app.Open(app.Config{Dir: dir, Index: idx})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := ui.NewServer(log)
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		log.Close()
+		idx.Close()
+	})
+	f := &apiFixture{t: t, log: log, srv: srv}
+	ctx := context.Background()
+	f.ingest, _, _ = log.CreateToken(ctx, "ingester", []app.Scope{app.ScopeIngest}, "test")
+	f.read, _, _ = log.CreateToken(ctx, "reader", []app.Scope{app.ScopeRead}, "test")
+	f.admin, _, _ = log.CreateToken(ctx, "admin", []app.Scope{app.ScopeAdmin}, "test")
+	return f
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("response is not JSON (%v): %s", err, r.body)
+	}
+}
+
+func (r response) errorBody(t *testing.T) app.Error {
+	t.Helper()
+	var b struct{ Error app.Error }
+	r.json(t, &b)
+	if b.Error.Code == "" || b.Error.Message == "" {
+		t.Fatalf("error body lacks code or message: %s", r.body)
+	}
+	return b.Error
+}
+
+func (f *apiFixture) do(method, path, token, contentType string, body io.Reader) response {
+	f.t.Helper()
+	req, err := http.NewRequest(method, f.srv.URL+path, body)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return response{status: res.StatusCode, header: res.Header, body: b}
+}
+
+func (f *apiFixture) post(body string) response {
+	return f.do("POST", "/api/v1/events", f.ingest, "application/json", strings.NewReader(body))
+}
+
+func (f *apiFixture) list(query string) (response, app.Page) {
+	f.t.Helper()
+	r := f.do("GET", "/api/v1/events?"+query, f.read, "", nil)
+	var page app.Page
+	if r.status == 200 {
+		r.json(f.t, &page)
+	}
+	return r, page
+}
+
+func (f *apiFixture) waitIndexed() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := f.log.WaitIndexed(ctx); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+const goodEvent = `{"namespace":"api_tokens","action":"token_revoked","detail":"Revoked API token \"ci-deploy\"","actor":"Lukas Brandt"}`
+
+func TestPostingEventsAnswers201WithTheirIDs(t *testing.T) {
+	f := newAPIFixture(t)
+	for _, tt := range []struct {
+		name, contentType, body string
+		want                    int
+	}{
+		{"one object", "application/json", goodEvent, 1},
+		{"an array", "application/json; charset=utf-8", "[" + goodEvent + "," + goodEvent + "]", 2},
+		{"NDJSON", "application/x-ndjson", goodEvent + "\n" + goodEvent + "\n" + goodEvent + "\n", 3},
+		{"no content type", "", goodEvent, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := f.do("POST", "/api/v1/events", f.ingest, tt.contentType, strings.NewReader(tt.body))
+			if r.status != http.StatusCreated {
+				t.Fatalf("status %d: %s", r.status, r.body)
+			}
+			var got struct {
+				Accepted int
+				IDs      []string
+			}
+			r.json(t, &got)
+			if got.Accepted != tt.want || len(got.IDs) != tt.want {
+				t.Fatalf("got %+v, want %d accepted", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestOneBadEventRejectsTheBatchAndNamesTheField(t *testing.T) {
+	f := newAPIFixture(t)
+	bad := `{"namespace":"api_tokens","action":"Token Revoked","detail":"x"}`
+	r := f.post("[" + goodEvent + "," + goodEvent + "," + goodEvent + "," + bad + "]")
+	if r.status != http.StatusBadRequest {
+		t.Fatalf("status %d, want 400: %s", r.status, r.body)
+	}
+	e := r.errorBody(t)
+	if e.Code != app.EINVALID || len(e.Details) != 1 || e.Details[0].Index != 3 || e.Details[0].Field != "action" {
+		t.Fatalf("error = %+v, want one detail for field action of event 3", e)
+	}
+	if _, page := f.list("q=namespace:api_tokens"); len(page.Events) != 3 { // the 3 token_created entries of the fixture
+		t.Fatalf("the rejected batch stored something: %d entries", len(page.Events))
+	}
+}
+
+func TestClientMistakesGetClearStatusesNeverA500(t *testing.T) {
+	f := newAPIFixture(t)
+	big := "[" + strings.Repeat(goodEvent+",", 1001) + goodEvent + "]"
+	huge := `{"namespace":"users","action":"user_invited","detail":"` + strings.Repeat("x", 6<<20) + `"}`
+	tests := []struct {
+		name, method, path, token, contentType, body string
+		status                                       int
+		code                                         string
+	}{
+		{"no token", "POST", "/api/v1/events", "", "application/json", goodEvent, 401, app.EUNAUTHORIZED},
+		{"unknown token", "POST", "/api/v1/events", "alt_NOPE", "application/json", goodEvent, 401, app.EUNAUTHORIZED},
+		{"not a bearer token", "POST", "/api/v1/events", "", "application/json", goodEvent, 401, app.EUNAUTHORIZED},
+		{"read token posting", "POST", "/api/v1/events", "READ", "application/json", goodEvent, 403, app.EFORBIDDEN},
+		{"ingest token reading", "GET", "/api/v1/events", "INGEST", "", "", 403, app.EFORBIDDEN},
+		{"form content type", "POST", "/api/v1/events", "INGEST", "application/x-www-form-urlencoded", goodEvent, 415, app.EUNSUPPORTED},
+		{"text content type", "POST", "/api/v1/events", "INGEST", "text/plain", goodEvent, 415, app.EUNSUPPORTED},
+		{"more than 1000 events", "POST", "/api/v1/events", "INGEST", "application/json", big, 413, app.ETOOLARGE},
+		{"more than 5 MiB", "POST", "/api/v1/events", "INGEST", "application/json", huge, 413, app.ETOOLARGE},
+		{"broken JSON", "POST", "/api/v1/events", "INGEST", "application/json", `{"namespace":`, 400, app.EINVALID},
+		{"empty body", "POST", "/api/v1/events", "INGEST", "application/json", ``, 400, app.EINVALID},
+		{"a JSON string", "POST", "/api/v1/events", "INGEST", "application/json", `"hello"`, 400, app.EINVALID},
+		{"an empty array", "POST", "/api/v1/events", "INGEST", "application/json", `[]`, 400, app.EINVALID},
+		{"array of numbers", "POST", "/api/v1/events", "INGEST", "application/json", `[1,2]`, 400, app.EINVALID},
+		{"bad NDJSON line", "POST", "/api/v1/events", "INGEST", "application/x-ndjson", goodEvent + "\n{oops\n", 400, app.EINVALID},
+		{"bad query", "GET", "/api/v1/events?q=%22open", "READ", "", "", 400, app.EINVALID},
+		{"bad namespace", "GET", "/api/v1/events?namespace=widgets", "READ", "", "", 400, app.EINVALID},
+		{"bad limit", "GET", "/api/v1/events?limit=0", "READ", "", "", 400, app.EINVALID},
+		{"limit over 500", "GET", "/api/v1/events?limit=501", "READ", "", "", 400, app.EINVALID},
+		{"bad cursor", "GET", "/api/v1/events?cursor=not-a-cursor", "READ", "", "", 400, app.EINVALID},
+		{"bad after", "GET", "/api/v1/events?after=tuesday", "READ", "", "", 400, app.EINVALID},
+		{"unknown id", "GET", "/api/v1/events/nope", "READ", "", "", 404, app.ENOTFOUND},
+		{"unknown route", "GET", "/api/v1/nothing", "READ", "", "", 404, app.ENOTFOUND},
+		{"wrong method", "DELETE", "/api/v1/events", "READ", "", "", 405, app.EINVALID},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			token := map[string]string{"INGEST": f.ingest, "READ": f.read}[tt.token]
+			if token == "" {
+				token = tt.token
+			}
+			var body io.Reader
+			if tt.body != "" {
+				body = strings.NewReader(tt.body)
+			}
+			r := f.do(tt.method, tt.path, token, tt.contentType, body)
+			if r.status != tt.status {
+				t.Fatalf("status %d, want %d: %s", r.status, tt.status, r.body)
+			}
+			if e := r.errorBody(t); e.Code != tt.code {
+				t.Fatalf("code %q, want %q (%s)", e.Code, tt.code, e.Message)
+			}
+		})
+	}
+	if _, page := f.list("q=namespace:users"); len(page.Events) != 0 {
+		t.Fatalf("a rejected request stored %d events", len(page.Events))
+	}
+}
+
+func TestBadFieldsAreNamedInTheError(t *testing.T) {
+	f := newAPIFixture(t)
+	r := f.post(`{"namespace":"widgets","action":"x","timestamp":"2001-01-01T00:00:00Z","metadata":{"k":1}}`)
+	e := r.errorBody(t)
+	fields := map[string]bool{}
+	for _, d := range e.Details {
+		fields[d.Field] = true
+	}
+	if r.status != 400 || !fields["metadata"] {
+		t.Fatalf("status %d, details %+v; want 400 naming metadata", r.status, e.Details)
+	}
+	r = f.post(`{"namespace":"widgets","action":"x","timestamp":"2001-01-01T00:00:00Z"}`)
+	e = r.errorBody(t)
+	fields = map[string]bool{}
+	for _, d := range e.Details {
+		fields[d.Field] = true
+	}
+	for _, want := range []string{"namespace", "action", "detail", "timestamp"} {
+		if !fields[want] {
+			t.Errorf("no detail names %q: %+v", want, e.Details)
+		}
+	}
+}
+
+func TestResendingAnIDReturnsTheExistingEntry(t *testing.T) {
+	f := newAPIFixture(t)
+	body := `{"id":"webhook-7781","namespace":"connections","action":"connection_created","detail":"Added connection \"Snowflake Warehouse\"","actor":"Tomás Ortega"}`
+	var first, second struct{ IDs []string }
+	f.post(body).json(t, &first)
+	f.post(body).json(t, &second)
+	if first.IDs[0] != "webhook-7781" || second.IDs[0] != "webhook-7781" {
+		t.Fatalf("ids = %v then %v", first.IDs, second.IDs)
+	}
+	if _, page := f.list("q=namespace:connections"); len(page.Events) != 1 {
+		t.Fatalf("%d entries after a retry, want 1", len(page.Events))
+	}
+	r := f.do("GET", "/api/v1/events/webhook-7781", f.read, "", nil)
+	var e app.Event
+	r.json(t, &e)
+	if r.status != 200 || e.Actor != "Tomás Ortega" || e.ReceivedAt.IsZero() || e.Timestamp.Location() != time.UTC {
+		t.Fatalf("GET by id: %d %+v", r.status, e)
+	}
+}
+
+func TestListingPagesThroughEveryEntryWithoutGapsOrDuplicates(t *testing.T) {
+	f := newAPIFixture(t)
+	now := time.Now().UTC()
+	for batch := range 2 {
+		var b bytes.Buffer
+		for i := range 600 {
+			n := batch*600 + i
+			fmt.Fprintf(&b, `{"namespace":"data_pipelines","action":"pipeline_executed","detail":"Ran pipeline orders_%d","timestamp":%q}`+"\n",
+				n, now.Add(-time.Duration(n)*time.Minute).Format(time.RFC3339Nano))
+		}
+		if r := f.do("POST", "/api/v1/events", f.ingest, "application/x-ndjson", &b); r.status != 201 {
+			t.Fatalf("status %d: %s", r.status, r.body)
+		}
+	}
+	f.waitIndexed()
+	for _, q := range []string{"namespace=data_pipelines", "q=pipeline", "q=action:pipeline_*"} {
+		seen := map[string]bool{}
+		cursor, pages := "", 0
+		var last time.Time
+		for {
+			r, page := f.list(q + "&limit=500&cursor=" + cursor)
+			if r.status != 200 {
+				t.Fatalf("%s: status %d: %s", q, r.status, r.body)
+			}
+			pages++
+			for _, e := range page.Events {
+				if seen[e.ID] {
+					t.Fatalf("%s: %s listed twice", q, e.ID)
+				}
+				if !last.IsZero() && e.Timestamp.After(last) {
+					t.Fatalf("%s: not newest first", q)
+				}
+				seen[e.ID], last = true, e.Timestamp
+			}
+			if page.Next == "" {
+				break
+			}
+			cursor = page.Next
+		}
+		if len(seen) != 1200 || pages != 3 {
+			t.Fatalf("%s: %d entries over %d pages, want 1200 over 3", q, len(seen), pages)
+		}
+	}
+}
+
+func TestHealthzAndHostCheck(t *testing.T) {
+	f := newAPIFixture(t)
+	if r := f.do("GET", "/healthz", "", "", nil); r.status != 200 {
+		t.Fatalf("healthz: %d", r.status)
+	}
+	req, _ := http.NewRequest("GET", f.srv.URL+"/healthz", nil)
+	req.Host = "attacker.example:7410"
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusForbidden {
+		t.Fatalf("a foreign Host got %d, want 403", res.StatusCode)
+	}
+	r := f.do("GET", "/healthz", "", "", nil)
+	for _, h := range []string{"Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy"} {
+		if r.header.Get(h) == "" {
+			t.Errorf("missing security header %s", h)
+		}
+	}
+	if csp := r.header.Get("Content-Security-Policy"); strings.Contains(csp, "unsafe-inline") {
+		t.Errorf("CSP allows inline code: %s", csp)
+	}
+}

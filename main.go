@@ -239,31 +239,28 @@ func parseRetention(s string) (time.Duration, error) {
 // rebuilt, wait reports progress on stderr until it is done; the server instead
 // rebuilds in the background while it answers.
 func (m *Main) openLog(dir string, retention time.Duration, wait bool) (*app.Log, func() error, error) {
-	idx, err := index.Open(filepath.Join(dir, "index"))
-	if err != nil {
-		return nil, nil, err
-	}
 	logger := slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	cfg := app.Config{Dir: dir, Index: idx, Retention: retention, Now: m.Now, Logger: logger}
+	cfg := app.Config{
+		Dir:       dir,
+		OpenIndex: func() (app.SearchIndex, error) { return index.Open(filepath.Join(dir, "index")) },
+		Retention: retention,
+		Now:       m.Now,
+		Logger:    logger,
+	}
 	if wait {
 		cfg.Progress = progressPrinter(m.Stderr, "Indexing")
 	}
 	log, err := app.Open(cfg)
 	if err != nil {
-		idx.Close()
-		return nil, nil, err
-	}
-	closeAll := func() error {
-		err := log.Close()
-		if cerr := idx.Close(); err == nil {
-			err = cerr
+		if in, ok := runningInstance(dir); ok && app.ErrorCode(err) == app.ECONFLICT {
+			err = app.Errorf(app.ECONFLICT, "the data directory %s is in use by the Audit Log running at %s; stop it first, or use its API", dir, in)
 		}
-		return err
+		return nil, nil, err
 	}
 	if wait {
 		log.WaitIndexed(context.Background())
 	}
-	return log, closeAll, nil
+	return log, log.Close, nil
 }
 
 // progressPrinter reports long work on one terminal line, at most a few times a second.
@@ -322,6 +319,19 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	log, closeLog, err := m.openLog(dir, keep, false)
+	if app.ErrorCode(err) == app.ECONFLICT {
+		// Another Audit Log serves this directory: a second double-click should
+		// lead to it, not to an error.
+		if in, ok := runningInstance(dir); ok {
+			fmt.Fprintf(m.Stdout, "Audit Log is already running at %s\n", in.LaunchURL)
+			if !*noBrowser && m.OpenBrowser != nil {
+				if err := m.OpenBrowser(in.LaunchURL); err != nil {
+					fmt.Fprintf(m.Stderr, "Could not open a browser (%v); open the address above.\n", err)
+				}
+			}
+			return nil
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -341,6 +351,10 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	launch := srv.LaunchURL(srv.URL())
+	if err := writeInstance(dir, instance{URL: srv.URL(), LaunchURL: launch, PID: os.Getpid()}); err != nil {
+		fmt.Fprintf(m.Stderr, "Could not record the running instance (%v); a second launch will not find it.\n", err)
+	}
+	defer removeInstance(dir)
 	fmt.Fprintf(m.Stdout, "Audit Log is running at %s\n", launch)
 	fmt.Fprintf(m.Stdout, "API: %s/api/v1/events   data: %s   press Ctrl-C to stop\n", srv.URL(), dir)
 	if m.Ready != nil {

@@ -23,8 +23,11 @@ const (
 
 // Config says where the Log keeps its data and how.
 type Config struct {
-	Dir       string        // data directory; the store file lives here
-	Index     SearchIndex   // the keyword index kept beside the store
+	Dir string // data directory; the store file lives here
+	// OpenIndex opens the keyword index kept beside the store. It is called
+	// only once the store is open, so the store's lock keeps a second process
+	// away from the index too. The Log closes the index when it closes.
+	OpenIndex func() (SearchIndex, error)
 	Retention time.Duration // entries older than this are purged; DefaultRetention if zero
 	Now       func() time.Time
 	Logger    *slog.Logger
@@ -64,7 +67,7 @@ type Page struct {
 // retention loop. When the index is not the one the store last filled (first
 // start, deleted or damaged directory), it is rebuilt in the background.
 func Open(cfg Config) (*Log, error) {
-	if cfg.Index == nil {
+	if cfg.OpenIndex == nil {
 		return nil, fmt.Errorf("app: a search index is required")
 	}
 	if cfg.Retention == 0 {
@@ -83,13 +86,19 @@ func Open(cfg Config) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
+	idx, err := cfg.OpenIndex()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	l := &Log{
-		db: db, idx: cfg.Index, retention: cfg.Retention, now: cfg.Now,
+		db: db, idx: idx, retention: cfg.Retention, now: cfg.Now,
 		logger: cfg.Logger, progress: cfg.Progress,
 		kick: make(chan struct{}, 1), done: make(chan struct{}),
 	}
 	if _, err := l.Purge(); err != nil {
 		db.Close()
+		idx.Close()
 		return nil, err
 	}
 	var gen []byte
@@ -113,14 +122,16 @@ func Open(cfg Config) (*Log, error) {
 	return l, nil
 }
 
-// Close stops the background work, waits for it and closes the store. The
-// index is the caller's to close, after this.
+// Close stops the background work, waits for it and closes the index and the store.
 func (l *Log) Close() error {
 	var err error
 	l.closed.Do(func() {
 		close(l.done)
 		l.wg.Wait()
-		err = l.db.Close()
+		err = l.idx.Close()
+		if cerr := l.db.Close(); err == nil {
+			err = cerr
+		}
 	})
 	return err
 }

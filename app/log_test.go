@@ -37,7 +37,6 @@ type fixture struct {
 	dir   string
 	clock *clock
 	log   *app.Log
-	idx   *index.Index
 }
 
 func openFixture(t testing.TB) *fixture {
@@ -50,16 +49,11 @@ func openFixture(t testing.TB) *fixture {
 
 func (f *fixture) open() {
 	f.t.Helper()
-	idx, err := index.Open(filepath.Join(f.dir, "index"))
+	log, err := app.Open(app.Config{Dir: f.dir, OpenIndex: indexIn(f.dir), Now: f.clock.Now})
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	log, err := app.Open(app.Config{Dir: f.dir, Index: idx, Now: f.clock.Now})
-	if err != nil {
-		idx.Close()
-		f.t.Fatal(err)
-	}
-	f.log, f.idx = log, idx
+	f.log = log
 }
 
 func (f *fixture) close() {
@@ -69,10 +63,7 @@ func (f *fixture) close() {
 	if err := f.log.Close(); err != nil {
 		f.t.Error(err)
 	}
-	if err := f.idx.Close(); err != nil {
-		f.t.Error(err)
-	}
-	f.log, f.idx = nil, nil
+	f.log = nil
 }
 
 func (f *fixture) record(events ...app.Event) []app.Event {
@@ -124,6 +115,11 @@ func (f *fixture) all(q string, limit int) []string {
 		}
 		cursor = page.Next
 	}
+}
+
+// indexIn opens the real keyword index in the data directory, as the command does.
+func indexIn(dir string) func() (app.SearchIndex, error) {
+	return func() (app.SearchIndex, error) { return index.Open(filepath.Join(dir, "index")) }
 }
 
 func ev(ns app.Namespace, action, detail, actor string, ago time.Duration, now time.Time) app.Event {
@@ -377,13 +373,8 @@ func TestReindexRebuildsTheSameResults(t *testing.T) {
 
 func TestASecondProcessIsToldTheDataDirectoryIsInUse(t *testing.T) {
 	f := openFixture(t)
-	idx, err := index.Open(filepath.Join(t.TempDir(), "index"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idx.Close()
 	start := time.Now()
-	_, err = app.Open(app.Config{Dir: f.dir, Index: idx})
+	_, err := app.Open(app.Config{Dir: f.dir, OpenIndex: indexIn(f.dir)})
 	if app.ErrorCode(err) != app.ECONFLICT || !strings.Contains(err.Error(), "in use") {
 		t.Fatalf("err = %v, want a conflict saying the directory is in use", err)
 	}

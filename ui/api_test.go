@@ -31,11 +31,9 @@ type apiFixture struct {
 func newAPIFixture(t *testing.T) *apiFixture {
 	t.Helper()
 	dir := t.TempDir()
-	idx, err := index.Open(filepath.Join(dir, "index"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	log, err := app.Open(app.Config{Dir: dir, Index: idx})
+	log, err := app.Open(app.Config{Dir: dir, OpenIndex: func() (app.SearchIndex, error) {
+		return index.Open(filepath.Join(dir, "index"))
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +42,6 @@ func newAPIFixture(t *testing.T) *apiFixture {
 	t.Cleanup(func() {
 		srv.Close()
 		log.Close()
-		idx.Close()
 	})
 	f := &apiFixture{t: t, log: log, srv: srv}
 	ctx := context.Background()

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// instance is what a running server leaves in its data directory so that a
+// second launch can point the user at it instead of failing.
+type instance struct {
+	URL       string `json:"url"`
+	LaunchURL string `json:"launch_url"`
+	PID       int    `json:"pid"`
+}
+
+const instanceFile = "instance.json"
+
+// writeInstance records the running server; only this user may read it, since
+// the launch URL opens a session.
+func writeInstance(dir string, in instance) error {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, instanceFile+".tmp")
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, instanceFile))
+}
+
+func removeInstance(dir string) { os.Remove(filepath.Join(dir, instanceFile)) }
+
+// runningInstance returns the server that holds dir, if it answers.
+func runningInstance(dir string) (instance, bool) {
+	var in instance
+	b, err := os.ReadFile(filepath.Join(dir, instanceFile))
+	if err != nil || json.Unmarshal(b, &in) != nil || in.URL == "" {
+		return in, false
+	}
+	client := http.Client{Timeout: time.Second}
+	res, err := client.Get(in.URL + "/healthz")
+	if err != nil {
+		return in, false
+	}
+	res.Body.Close()
+	return in, res.StatusCode == http.StatusOK
+}
+
+func (in instance) String() string { return fmt.Sprintf("%s (process %d)", in.URL, in.PID) }

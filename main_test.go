@@ -1,0 +1,298 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// buildBinary compiles the real executable once per test run.
+var buildOnce struct {
+	sync.Once
+	path string
+	err  error
+}
+
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "auditlog-bin")
+		if err != nil {
+			buildOnce.err = err
+			return
+		}
+		buildOnce.path = filepath.Join(dir, "auditlog")
+		cmd := exec.Command("go", "build", "-o", buildOnce.path, ".")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildOnce.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildOnce.err != nil {
+		t.Fatal(buildOnce.err)
+	}
+	return buildOnce.path
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildOnce.path != "" {
+		os.RemoveAll(filepath.Dir(buildOnce.path))
+	}
+	os.Exit(code)
+}
+
+// run runs a command of the binary to completion.
+func run(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary(t), args...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	return o.String(), e.String(), err
+}
+
+// server is the binary serving a data directory.
+type server struct {
+	cmd *exec.Cmd
+	url string
+}
+
+func startServer(t *testing.T, dir string) *server {
+	t.Helper()
+	cmd := exec.Command(binary(t), "serve", "--data", dir, "--addr", "127.0.0.1:0", "--no-browser")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	lines := bufio.NewScanner(out)
+	found := make(chan string, 1)
+	go func() {
+		for lines.Scan() {
+			if rest, ok := strings.CutPrefix(lines.Text(), "Audit Log is running at "); ok {
+				found <- rest[:strings.Index(rest, "/launch")]
+			}
+		}
+	}()
+	select {
+	case url := <-found:
+		return &server{cmd: cmd, url: url}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the server did not say where it runs within 30s")
+		return nil
+	}
+}
+
+func createToken(t *testing.T, dir string) string {
+	t.Helper()
+	out, stderr, err := run(t, "token", "create", "--data", dir, "--label", "e2e", "--scopes", "ingest,read")
+	if err != nil {
+		t.Fatalf("token create: %v\n%s", err, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	return lines[len(lines)-1]
+}
+
+func post(url, token, body string) (*http.Response, error) {
+	req, _ := http.NewRequest("POST", url+"/api/v1/events", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	return http.DefaultClient.Do(req)
+}
+
+func getJSON(t *testing.T, url, token string, v any) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if v != nil {
+		json.NewDecoder(res.Body).Decode(v)
+	}
+	return res.StatusCode
+}
+
+// TestAcknowledgedEventsSurviveKill9 ingests over HTTP while the server is
+// killed with SIGKILL, restarts it and finds every acknowledged event, by id
+// and by keyword.
+func TestAcknowledgedEventsSurviveKill9(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	dir := t.TempDir()
+	token := createToken(t, dir)
+	srv := startServer(t, dir)
+
+	var mu sync.Mutex
+	var acked []string
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				var b strings.Builder
+				for j := range 50 {
+					fmt.Fprintf(&b, `{"namespace":"connections","action":"connection_updated","detail":"Updated connection kiwiconn w%d-%d-%d"}`+"\n", w, i, j)
+				}
+				res, err := post(srv.url, token, b.String())
+				if err != nil {
+					return // the server is gone
+				}
+				var body struct{ IDs []string }
+				json.NewDecoder(res.Body).Decode(&body)
+				res.Body.Close()
+				if res.StatusCode == http.StatusCreated {
+					mu.Lock()
+					acked = append(acked, body.IDs...)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	srv.cmd.Wait()
+	close(stop)
+	wg.Wait()
+	if len(acked) < 100 {
+		t.Fatalf("only %d events acknowledged before the kill; the test proves little", len(acked))
+	}
+
+	srv = startServer(t, dir)
+	for _, id := range acked {
+		if status := getJSON(t, srv.url+"/api/v1/events/"+id, token, nil); status != 200 {
+			t.Fatalf("acknowledged event %s is lost after kill -9 (status %d)", id, status)
+		}
+	}
+	// By keyword too: the outbox is drained into the index after the restart.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		found := map[string]bool{}
+		cursor := ""
+		for {
+			var page struct {
+				Events []struct{ ID string }
+				Next   string
+			}
+			getJSON(t, srv.url+"/api/v1/events?limit=500&q=kiwiconn&cursor="+cursor, token, &page)
+			for _, e := range page.Events {
+				found[e.ID] = true
+			}
+			if page.Next == "" {
+				break
+			}
+			cursor = page.Next
+		}
+		missing := 0
+		for _, id := range acked {
+			if !found[id] {
+				missing++
+			}
+		}
+		if missing == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d acknowledged events cannot be found by keyword after restart", missing, len(acked))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("%d acknowledged events survived kill -9", len(acked))
+}
+
+func TestCommandsFailFastWhileAServerHoldsTheData(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	dir := t.TempDir()
+	srv := startServer(t, dir)
+	start := time.Now()
+	_, stderr, err := run(t, "search", "--data", dir, "anything")
+	if err == nil || !strings.Contains(stderr, "in use") || !strings.Contains(stderr, srv.url) {
+		t.Fatalf("search while serving: err=%v stderr=%q; want an 'in use' error naming %s", err, stderr, srv.url)
+	}
+	if d := time.Since(start); d > 2*time.Second+500*time.Millisecond {
+		t.Fatalf("took %s to fail", d)
+	}
+	// A second launch does not fail: it points at the running one.
+	out, _, err := run(t, "serve", "--data", dir, "--no-browser")
+	if err != nil || !strings.Contains(out, "already running at "+srv.url) {
+		t.Fatalf("second launch: err=%v out=%q", err, out)
+	}
+}
+
+func TestCLIRecordsSearchesAndReindexes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	dir := t.TempDir()
+	file := filepath.Join(t.TempDir(), "events.ndjson")
+	var b strings.Builder
+	for i := range 2500 {
+		fmt.Fprintf(&b, `{"id":"imp-%d","namespace":"Data Pipelines","action":"pipeline_modified","detail":"Changed schedule of pipeline nightly_%d","actor":"Maya Chen"}`+"\n", i, i)
+	}
+	os.WriteFile(file, []byte(b.String()), 0o600)
+	if _, stderr, err := run(t, "ingest", "--data", dir, file); err != nil || !strings.Contains(stderr, "Ingested 2500 events") {
+		t.Fatalf("ingest: %v %s", err, stderr)
+	}
+	// Importing again records nothing new: ids make it safe to retry.
+	run(t, "ingest", file, "--data", dir)
+	// A quoted word matches whole; a bare last word would also match nightly_420 and on.
+	out, stderr, err := run(t, "search", "--data", dir, "--limit", "5", `"nightly_42"`)
+	if err != nil || !strings.Contains(out, "nightly_42") || strings.Count(out, "\n") != 2 {
+		t.Fatalf("search: %v\n%s%s", err, out, stderr)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "index")); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, err := run(t, "reindex", "--data", dir); err != nil || !strings.Contains(stderr, "2500/2500") {
+		t.Fatalf("reindex: %v %s", err, stderr)
+	}
+	out, _, _ = run(t, "search", "--data", dir, "--limit", "500", "--namespace", "data_pipelines", "schedule")
+	if n := strings.Count(out, "pipeline_modified"); n != 500 {
+		t.Fatalf("search after reindex listed %d entries, want 500", n)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.ndjson")
+	os.WriteFile(bad, []byte(`{"namespace":"users","action":"user_invited","detail":"ok"}`+"\n"+`{"namespace":"nope","action":"x","detail":"d"}`+"\n"), 0o600)
+	_, stderr, err = run(t, "ingest", "--data", dir, bad)
+	if err == nil || !strings.Contains(stderr, "line 2: namespace") {
+		t.Fatalf("bad ingest: err=%v stderr=%q; want it to name line 2's namespace", err, stderr)
+	}
+	if _, stderr, err := run(t, "search", "--data", dir, `"unterminated`); err == nil || !strings.Contains(stderr, "unterminated quote") {
+		t.Fatalf("bad query: %v %q", err, stderr)
+	}
+}

@@ -1,0 +1,153 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"auditlog/app"
+)
+
+// Benchmarks run against a Log holding AUDITLOG_BENCH_EVENTS entries (100,000
+// unless set) of demo activity over 30 days, built once per test binary.
+var benchLog struct {
+	once sync.Once
+	dir  string
+	log  *app.Log
+	err  error
+}
+
+func benchEvents(n int, now time.Time) []app.Event {
+	var all []app.Event
+	for seed := int64(1); len(all) < n; seed++ {
+		all = append(all, app.DemoEvents(now, seed)...)
+	}
+	all = all[:n]
+	slices.SortFunc(all, func(a, b app.Event) int { return a.Timestamp.Compare(b.Timestamp) })
+	return all
+}
+
+func openBenchLog(b *testing.B) *app.Log {
+	b.Helper()
+	benchLog.once.Do(func() {
+		n := 100_000
+		if v, err := strconv.Atoi(os.Getenv("AUDITLOG_BENCH_EVENTS")); err == nil && v > 0 {
+			n = v
+		}
+		benchLog.dir, benchLog.err = os.MkdirTemp("", "auditlog-bench-")
+		if benchLog.err != nil {
+			return
+		}
+		dir := benchLog.dir
+		benchLog.log, benchLog.err = app.Open(app.Config{Dir: dir, OpenIndex: indexIn(dir)})
+		if benchLog.err != nil {
+			return
+		}
+		events := benchEvents(n, time.Now())
+		start := time.Now()
+		for i := 0; i < len(events); i += app.MaxBatch {
+			if _, benchLog.err = benchLog.log.Record(context.Background(), events[i:min(i+app.MaxBatch, len(events))]); benchLog.err != nil {
+				return
+			}
+		}
+		recorded := time.Since(start)
+		benchLog.err = benchLog.log.WaitIndexed(context.Background())
+		fmt.Fprintf(os.Stderr, "bench fixture: %d events recorded in %v, indexed after %v\n", n, recorded.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	})
+	if benchLog.err != nil {
+		b.Fatal(benchLog.err)
+	}
+	return benchLog.log
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchLog.log != nil {
+		benchLog.log.Close()
+		os.RemoveAll(benchLog.dir)
+	}
+	os.Exit(code)
+}
+
+// BenchmarkRecord measures durable appends: 1000 events per request, each
+// request one fsynced transaction.
+func BenchmarkRecord(b *testing.B) {
+	dir := b.TempDir()
+	log, err := app.Open(app.Config{Dir: dir, OpenIndex: indexIn(filepath.Join(dir))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer log.Close()
+	events := benchEvents(app.MaxBatch, time.Now())
+	// Real ingestion appends at the newest end of the keys: stamp each batch
+	// just before now, later than the one before.
+	start := time.Now().Add(-time.Minute)
+	round := 0
+	b.ResetTimer()
+	for b.Loop() {
+		for i := range events {
+			events[i].Timestamp = start.Add(time.Duration(round*len(events)+i) * time.Microsecond)
+		}
+		round++
+		if _, err := log.Record(context.Background(), events); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*app.MaxBatch)/b.Elapsed().Seconds(), "events/s")
+}
+
+func benchSearch(b *testing.B, q string, limit int) {
+	log := openBenchLog(b)
+	query, err := app.ParseQuery(q, time.UTC)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := log.Search(context.Background(), query, "", limit); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// The page's first view: the 50 newest entries, no filter (from the store).
+func BenchmarkSearchNewest50(b *testing.B) { benchSearch(b, "", 50) }
+
+// The namespace filter alone (from the store's namespace keys).
+func BenchmarkSearchNamespace50(b *testing.B) { benchSearch(b, "namespace:api_tokens", 50) }
+
+// A keyword (from the index, then the store).
+func BenchmarkSearchKeyword50(b *testing.B) { benchSearch(b, "snowflake", 50) }
+
+// A rare keyword, which makes the index walk every day.
+func BenchmarkSearchRareKeyword50(b *testing.B) { benchSearch(b, "ci-deploy", 50) }
+
+// A word that matches nothing.
+func BenchmarkSearchNoMatch(b *testing.B) { benchSearch(b, "zzzqqq", 50) }
+
+// Namespace counts and the activity chart for the whole window, no keyword.
+func BenchmarkTallyAll(b *testing.B) {
+	log := openBenchLog(b)
+	for b.Loop() {
+		if _, err := log.Tally(context.Background(), app.Query{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Namespace counts and chart for a keyword.
+func BenchmarkTallyKeyword(b *testing.B) {
+	log := openBenchLog(b)
+	q, _ := app.ParseQuery("snowflake", time.UTC)
+	for b.Loop() {
+		if _, err := log.Tally(context.Background(), q); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

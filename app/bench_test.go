@@ -3,8 +3,10 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -149,5 +151,41 @@ func BenchmarkTallyKeyword(b *testing.B) {
 		if _, err := log.Tally(context.Background(), q); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkExport writes every entry of the fixture as NDJSON and reports the
+// allocations and the peak heap: both must stay flat as the log grows, since
+// an export streams page by page. Run with AUDITLOG_BENCH_EVENTS=200000.
+func BenchmarkExport(b *testing.B) {
+	log := openBenchLog(b)
+	for _, format := range []app.ExportFormat{app.NDJSON, app.CSV} {
+		b.Run(string(format), func(b *testing.B) {
+			var peak uint64
+			done := make(chan struct{})
+			go func() {
+				var ms runtime.MemStats
+				for {
+					select {
+					case <-done:
+						return
+					case <-time.After(10 * time.Millisecond):
+						runtime.ReadMemStats(&ms)
+						peak = max(peak, ms.HeapInuse)
+					}
+				}
+			}()
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				var err error
+				if n, err = log.Export(context.Background(), app.Query{}, io.Discard, app.ExportOptions{Format: format}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			close(done)
+			b.ReportMetric(float64(n), "entries")
+			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+		})
 	}
 }

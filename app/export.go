@@ -1,0 +1,296 @@
+package app
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// ExportFormat is a file format an export can be written in.
+type ExportFormat string
+
+// Export formats.
+const (
+	CSV    ExportFormat = "csv"
+	JSON   ExportFormat = "json"
+	NDJSON ExportFormat = "ndjson"
+)
+
+// ParseExportFormat accepts csv, json or ndjson.
+func ParseExportFormat(s string) (ExportFormat, error) {
+	switch f := ExportFormat(strings.ToLower(strings.TrimSpace(s))); f {
+	case CSV, JSON, NDJSON:
+		return f, nil
+	case "":
+		return "", Errorf(EINVALID, "format: is required (csv, json or ndjson)")
+	default:
+		return "", Errorf(EINVALID, "format: %q is not csv, json or ndjson", s)
+	}
+}
+
+// ContentType is the media type of the format.
+func (f ExportFormat) ContentType() string {
+	switch f {
+	case CSV:
+		return "text/csv; charset=utf-8"
+	case NDJSON:
+		return "application/x-ndjson"
+	}
+	return "application/json"
+}
+
+// CSVHeader lists the columns of a CSV export.
+var CSVHeader = []string{"timestamp", "timestamp_utc", "namespace", "action", "detail", "actor", "id", "targets", "ip", "metadata"}
+
+// ExportOptions say how an export is written and who takes it.
+type ExportOptions struct {
+	Format   ExportFormat
+	Location *time.Location // the workspace timezone, for the CSV's timestamp column
+	Actor    string         // who exports, for the audit_log_exported entry
+	// Progress, if set, hears how many entries are written so far.
+	Progress func(written int)
+}
+
+// ExportRange is the time range an export of q covers: from the later of its
+// start and the retention cutoff, to its end or now.
+func (l *Log) ExportRange(q Query) (from, to time.Time) {
+	now := l.now()
+	from, to = q.After, q.Before
+	if cutoff := now.Add(-l.retention); from.IsZero() || from.Before(cutoff) {
+		from = cutoff
+	}
+	if to.IsZero() || to.After(now) {
+		to = now
+	}
+	return from, to
+}
+
+// ExportFilename names the file an export of q is saved as, saying whose it is
+// and what time it covers, in the workspace's timezone.
+func (l *Log) ExportFilename(q Query, f ExportFormat, s Settings) string {
+	from, to := l.ExportRange(q)
+	loc := s.Location()
+	return fmt.Sprintf("audit-log-%s-%s-%s.%s", s.Slug(), from.In(loc).Format("20060102T1504"), to.In(loc).Format("20060102T1504"), f)
+}
+
+// exportPage is how many entries are read per store transaction: a long read
+// transaction would hold back the store's writers for the whole download.
+const exportPage = MaxLimit
+
+// Export writes every entry matching q, newest first, as the page lists them,
+// reading page by page so memory stays flat whatever the size. When it is done
+// (or the client went away), it records who exported what as an
+// audit_log_exported entry: the log keeps track of data taken out of it.
+func (l *Log) Export(ctx context.Context, q Query, w io.Writer, opt ExportOptions) (int, error) {
+	if opt.Location == nil {
+		opt.Location = time.UTC
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	enc := newEncoder(opt.Format, bw, opt.Location)
+	written := 0
+	err := enc.begin()
+	cursor := ""
+	for err == nil {
+		var page Page
+		page, err = l.Search(ctx, q, cursor, exportPage)
+		if err != nil {
+			break
+		}
+		for i := range page.Events {
+			if err = enc.write(&page.Events[i]); err != nil {
+				break
+			}
+			written++
+		}
+		if err == nil && opt.Progress != nil {
+			opt.Progress(written)
+		}
+		if page.Next == "" {
+			break
+		}
+		cursor = page.Next
+	}
+	if err == nil {
+		err = enc.end()
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	if rerr := l.recordExport(q, opt, written, err); rerr != nil && err == nil {
+		err = rerr
+	}
+	return written, err
+}
+
+func (l *Log) recordExport(q Query, opt ExportOptions, written int, failed error) error {
+	from, to := l.ExportRange(q)
+	filter := q.String()
+	if filter == "" {
+		filter = "everything"
+	}
+	filter = trimAfterDates(filter)
+	detail := fmt.Sprintf("Exported %d entries as %s (filter: %s; from %s to %s)", written, strings.ToUpper(string(opt.Format)),
+		filter, from.In(opt.Location).Format("2006-01-02 15:04 MST"), to.In(opt.Location).Format("2006-01-02 15:04 MST"))
+	if failed != nil {
+		detail += "; the export was interrupted"
+	}
+	if len(detail) > MaxDetailBytes {
+		detail = detail[:MaxDetailBytes-3] + "..."
+	}
+	meta := map[string]string{"format": string(opt.Format), "count": fmt.Sprint(written), "from": from.UTC().Format(time.RFC3339), "to": to.UTC().Format(time.RFC3339)}
+	if f := q.String(); f != "" && len(f) <= maxMetaValue {
+		meta["query"] = f
+	}
+	_, err := l.Record(context.Background(), []Event{{
+		Namespace: Spaces,
+		Action:    "audit_log_exported",
+		Detail:    detail,
+		Actor:     opt.Actor,
+		Targets:   []Target{{Type: "audit_log", Name: "Audit Log"}},
+		Metadata:  meta,
+	}})
+	return err
+}
+
+// trimAfterDates drops the after:/before: parts of a rendered query: the detail
+// states the range once, in the workspace's timezone.
+func trimAfterDates(s string) string {
+	var keep []string
+	for _, part := range strings.Fields(s) {
+		if !strings.HasPrefix(part, "after:") && !strings.HasPrefix(part, "before:") {
+			keep = append(keep, part)
+		}
+	}
+	if len(keep) == 0 {
+		return "everything"
+	}
+	return strings.Join(keep, " ")
+}
+
+type encoder interface {
+	begin() error
+	write(*Event) error
+	end() error
+}
+
+func newEncoder(f ExportFormat, w *bufio.Writer, loc *time.Location) encoder {
+	switch f {
+	case CSV:
+		cw := csv.NewWriter(w)
+		cw.UseCRLF = true // RFC 4180
+		return &csvEncoder{w: w, cw: cw, loc: loc}
+	case NDJSON:
+		return &jsonEncoder{w: w, lines: true}
+	default:
+		return &jsonEncoder{w: w}
+	}
+}
+
+type jsonEncoder struct {
+	w     *bufio.Writer
+	lines bool
+	n     int
+}
+
+func (e *jsonEncoder) begin() error {
+	if e.lines {
+		return nil
+	}
+	_, err := e.w.WriteString("[")
+	return err
+}
+
+func (e *jsonEncoder) write(ev *Event) error {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	switch {
+	case e.lines:
+	case e.n == 0:
+		e.w.WriteString("\n")
+	default:
+		e.w.WriteString(",\n")
+	}
+	e.n++
+	e.w.Write(b)
+	if e.lines {
+		return e.w.WriteByte('\n')
+	}
+	return nil
+}
+
+func (e *jsonEncoder) end() error {
+	if e.lines {
+		return nil
+	}
+	_, err := e.w.WriteString("\n]\n")
+	return err
+}
+
+type csvEncoder struct {
+	w   *bufio.Writer
+	cw  *csv.Writer
+	loc *time.Location
+	row []string
+}
+
+func (e *csvEncoder) begin() error {
+	// A byte order mark makes spreadsheet programs read the file as UTF-8.
+	if _, err := e.w.WriteString("\uFEFF"); err != nil {
+		return err
+	}
+	return e.cw.Write(CSVHeader)
+}
+
+func (e *csvEncoder) write(ev *Event) error {
+	var targets, meta string
+	if len(ev.Targets) > 0 {
+		b, _ := json.Marshal(ev.Targets)
+		targets = string(b)
+	}
+	if len(ev.Metadata) > 0 {
+		b, _ := json.Marshal(ev.Metadata)
+		meta = string(b)
+	}
+	e.row = append(e.row[:0],
+		ev.Timestamp.In(e.loc).Format(time.RFC3339Nano),
+		ev.Timestamp.UTC().Format(time.RFC3339Nano),
+		ev.Namespace.DisplayName(),
+		ev.Action,
+		ev.Detail,
+		ev.Actor,
+		ev.ID,
+		targets,
+		ev.IP,
+		meta,
+	)
+	for i := range e.row {
+		e.row[i] = NeutralizeCell(e.row[i])
+	}
+	return e.cw.Write(e.row)
+}
+
+func (e *csvEncoder) end() error {
+	e.cw.Flush()
+	return e.cw.Error()
+}
+
+// NeutralizeCell keeps a spreadsheet from running a cell as a formula: text
+// starting with = + - @, a tab or a carriage return gets a leading apostrophe,
+// which spreadsheets show as plain text. Timestamps never start so.
+func NeutralizeCell(s string) string {
+	if s == "" {
+		return s
+	}
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		return "'" + s
+	}
+	return s
+}

@@ -1,0 +1,193 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"auditlog/app"
+)
+
+func exportString(t *testing.T, f *fixture, q string, format app.ExportFormat, loc *time.Location) (string, int) {
+	t.Helper()
+	query, err := app.ParseQuery(q, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	n, err := f.log.Export(context.Background(), query, &b, app.ExportOptions{Format: format, Location: loc, Actor: "Auditor"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String(), n
+}
+
+// sameEntry compares what an export must keep exactly.
+func sameEntry(a, b app.Event) bool {
+	a.ReceivedAt, b.ReceivedAt = time.Time{}, time.Time{}
+	return a.Timestamp.Equal(b.Timestamp) && reflect.DeepEqual(withoutTime(a), withoutTime(b))
+}
+
+func withoutTime(e app.Event) app.Event { e.Timestamp = time.Time{}; return e }
+
+func TestNDJSONExportImportsIntoAnEmptyLogAsTheSameEntries(t *testing.T) {
+	src := openFixture(t)
+	if _, err := src.log.LoadDemo(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	want := src.all("", 500)
+	out, n := exportString(t, src, "", app.NDJSON, time.UTC)
+	if n != len(want) || strings.Count(out, "\n") != n {
+		t.Fatalf("exported %d entries in %d lines, the log lists %d", n, strings.Count(out, "\n"), len(want))
+	}
+
+	dst := openFixture(t)
+	lines := strings.SplitAfter(strings.TrimSuffix(out, "\n"), "\n")
+	for i := 0; i < len(lines); i += app.MaxBatch {
+		events, err := app.DecodeEvents(strings.NewReader(strings.Join(lines[i:min(i+app.MaxBatch, len(lines))], "")), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dst.record(events...)
+	}
+	got := dst.all("", 500)
+	if len(got) != len(want) {
+		t.Fatalf("imported %d entries, want %d", len(got), len(want))
+	}
+	for i, id := range want {
+		a, _ := src.log.Get(context.Background(), id)
+		b, err := dst.log.Get(context.Background(), got[i])
+		if err != nil || !sameEntry(a, b) {
+			t.Fatalf("entry %d differs after the round trip:\n%+v\n%+v", i, a, b)
+		}
+	}
+}
+
+func TestCSVExportParsesBackToTheEntries(t *testing.T) {
+	f := openFixture(t)
+	now := f.clock.Now()
+	e := ev(app.DataProducts, "data_product_shared", "Shared \"Customer 360\", with a comma, a \"quote\"\tand a tab; café", "Tomás Ortega", time.Hour, now)
+	e.Targets = []app.Target{{Type: "data_product", ID: "dp_1", Name: "Customer 360"}}
+	e.Metadata = map[string]string{"access": "read"}
+	e.IP = "10.0.0.7"
+	f.record(e, ev(app.Users, "user_invited", "Invited Ana", "", 2*time.Hour, now))
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	listed := f.search("", "", 10).Events
+
+	out, n := exportString(t, f, "", app.CSV, berlin)
+	if !strings.HasPrefix(out, "\uFEFF") {
+		t.Fatal("no byte order mark: spreadsheets would misread UTF-8")
+	}
+	if !strings.Contains(out, "\r\n") {
+		t.Fatal("rows are not CRLF-terminated as RFC 4180 says")
+	}
+	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(out, "\uFEFF"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 || len(rows) != 3 || !reflect.DeepEqual(rows[0], app.CSVHeader) {
+		t.Fatalf("%d entries, rows %v", n, rows)
+	}
+	for i, row := range rows[1:] {
+		want := listed[i]
+		ts, err := time.Parse(time.RFC3339Nano, row[0])
+		utc, err2 := time.Parse(time.RFC3339Nano, row[1])
+		if err != nil || err2 != nil || !ts.Equal(want.Timestamp) || !utc.Equal(want.Timestamp) {
+			t.Fatalf("row %d timestamps %q %q, want %v", i, row[0], row[1], want.Timestamp)
+		}
+		if _, off := ts.Zone(); off != 3600 {
+			t.Errorf("row %d: timestamp %q is not in the workspace zone", i, row[0])
+		}
+		var targets []app.Target
+		if row[7] != "" {
+			json.Unmarshal([]byte(row[7]), &targets)
+		}
+		var meta map[string]string
+		if row[9] != "" {
+			json.Unmarshal([]byte(row[9]), &meta)
+		}
+		got := want
+		got.Namespace, _ = app.ParseNamespace(row[2])
+		got.Action, got.Detail, got.Actor, got.ID, got.Targets, got.IP, got.Metadata = row[3], row[4], row[5], row[6], targets, row[8], meta
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("row %d parses to\n%+v\nwant\n%+v", i, got, want)
+		}
+	}
+}
+
+func TestCSVCellsThatASpreadsheetWouldRunAreNeutralised(t *testing.T) {
+	f := openFixture(t)
+	now := f.clock.Now()
+	f.record(
+		ev(app.Users, "user_invited", `=HYPERLINK("http://evil.example","click")`, "@admin", time.Hour, now),
+		ev(app.Users, "user_invited", "+1 invited", "-Maya", 2*time.Hour, now),
+		ev(app.Users, "user_invited", "\tTabbed", "Maya", 3*time.Hour, now),
+	)
+	out, _ := exportString(t, f, "", app.CSV, time.UTC)
+	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(out, "\uFEFF"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range rows[1:] {
+		for _, cell := range row {
+			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+				t.Errorf("cell %q would run as a formula", cell)
+			}
+		}
+	}
+	if rows[1][4] != `'=HYPERLINK("http://evil.example","click")` || rows[1][5] != "'@admin" {
+		t.Errorf("neutralised cells lost their text: %q %q", rows[1][4], rows[1][5])
+	}
+}
+
+func TestJSONExportIsOneArrayOfWhatTheAPIReturns(t *testing.T) {
+	f := openFixture(t)
+	f.record(ev(app.Spaces, "space_created", "Created space Finance", "Priya", time.Hour, f.clock.Now()))
+	want := f.search("", "", 10).Events[0]
+	out, n := exportString(t, f, "", app.JSON, time.UTC)
+	var got []app.Event
+	if err := json.Unmarshal([]byte(out), &got); err != nil || n != 1 || len(got) != 1 {
+		t.Fatalf("export is not one array of 1 entry (%v): %s", err, out)
+	}
+	if !sameEntry(got[0], want) || got[0].Timestamp.Location() != time.UTC {
+		t.Fatalf("exported %+v, the API lists %+v", got[0], want)
+	}
+	empty, n := exportString(t, f, "nothingmatchesthis", app.JSON, time.UTC)
+	if err := json.Unmarshal([]byte(empty), &got); err != nil || n != 0 || len(got) != 0 {
+		t.Fatalf("an empty export is not an empty array: %q", empty)
+	}
+}
+
+func TestAnExportIsItselfRecorded(t *testing.T) {
+	f := openFixture(t)
+	f.record(ev(app.APITokens, "token_created", "Created API token \"ci-deploy\"", "Maya", time.Hour, f.clock.Now()))
+	f.waitIndexed()
+	exportString(t, f, "ci-deploy namespace:api_tokens", app.CSV, time.UTC)
+	f.waitIndexed()
+	page := f.search("action:audit_log_exported", "", 10)
+	if len(page.Events) != 1 {
+		t.Fatalf("%d export entries, want 1", len(page.Events))
+	}
+	e := page.Events[0]
+	if e.Namespace != app.Spaces || e.Actor != "Auditor" || !strings.Contains(e.Detail, "Exported 1 entries as CSV") || !strings.Contains(e.Detail, "ci-deploy") || e.Metadata["count"] != "1" {
+		t.Fatalf("export entry = %+v", e)
+	}
+}
+
+func TestExportFilenameSaysWhoseAndWhen(t *testing.T) {
+	f := openFixture(t)
+	q, _ := app.ParseQuery("after:2026-11-20 before:2026-11-22", time.UTC)
+	name := f.log.ExportFilename(q, app.CSV, app.Settings{Workspace: "Acme Data Co.", Timezone: "UTC"})
+	if name != "audit-log-acme-data-co-20261120T0000-20261122T0000.csv" {
+		t.Fatalf("filename = %q", name)
+	}
+	name = f.log.ExportFilename(app.Query{}, app.NDJSON, app.Settings{Workspace: "Acme", Timezone: "UTC"})
+	if name != "audit-log-acme-20261026T1200-20261125T1200.ndjson" {
+		t.Fatalf("filename of an unbounded export = %q (the retention window)", name)
+	}
+}

@@ -129,7 +129,7 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 	sc := bufio.NewScanner(counter)
 	sc.Buffer(make([]byte, 64<<10), 8<<20)
 	var lines []string
-	var firstLine, lineNo, recorded, seen int
+	var firstLine, lineNo, recorded, seen, expired int
 	start, lastReport := time.Now(), time.Time{}
 	flush := func() error {
 		if len(lines) == 0 {
@@ -137,9 +137,18 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 		}
 		events, err := app.DecodeEvents(strings.NewReader(strings.Join(lines, "\n")), true)
 		if err == nil {
-			var stored []app.Event
-			stored, err = log.Record(ctx, events)
-			recorded += len(stored)
+			var lineOf []int
+			events, lineOf = dropExpired(events, log.Cutoff(), &expired)
+			if len(events) > 0 {
+				var stored []app.Event
+				stored, err = log.Record(ctx, events)
+				recorded += len(stored)
+				if e, ok := err.(*app.Error); ok {
+					for i := range e.Details {
+						e.Details[i].Index = lineOf[e.Details[i].Index]
+					}
+				}
+			}
 		}
 		if err != nil {
 			return lineError(err, firstLine, recorded)
@@ -179,7 +188,25 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintf(m.Stderr, "\rIngested %d events in %s\n", recorded, time.Since(start).Round(time.Millisecond))
+	if expired > 0 {
+		fmt.Fprintf(m.Stderr, "Skipped %d events older than the retention window (they would be purged at once).\n", expired)
+	}
 	return log.WaitIndexed(ctx)
+}
+
+// dropExpired leaves out events from before the retention window: an old
+// export imported later still restores everything that may be kept. It
+// returns, for each kept event, its place in the batch it came from.
+func dropExpired(events []app.Event, cutoff time.Time, dropped *int) ([]app.Event, []int) {
+	kept, from := events[:0], make([]int, 0, len(events))
+	for i, e := range events {
+		if !e.Timestamp.IsZero() && e.Timestamp.Before(cutoff.Add(time.Minute)) {
+			*dropped++
+			continue
+		}
+		kept, from = append(kept, e), append(from, i)
+	}
+	return kept, from
 }
 
 // lineError turns an error about event i of a batch into one about a line of the file.
@@ -331,5 +358,89 @@ func (m *Main) loadDemo(ctx context.Context, log *app.Log) error {
 		return err
 	}
 	fmt.Fprintf(m.Stderr, "Loaded %d demo entries.\n", n)
+	return nil
+}
+
+func (m *Main) export(ctx context.Context, args []string) error {
+	fs, data := m.flagSet("export")
+	format := fs.String("format", "csv", "csv, json or ndjson")
+	ns := fs.String("namespace", "", "only this namespace, e.g. api_tokens")
+	after := fs.String("after", "", "only entries on or after this date (2026-11-01) or time")
+	before := fs.String("before", "", "only entries before this date or time")
+	out := fs.String("o", "", "write to this file instead of standard output")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	f, err := app.ParseExportFormat(*format)
+	if err != nil {
+		return err
+	}
+	dir, err := m.dataDir(*data)
+	if err != nil {
+		return err
+	}
+	log, closeLog, err := m.openLog(dir, 0, true)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	settings, err := log.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	loc := settings.Location()
+	q, err := app.ParseQuery(strings.Join(pos, " "), loc)
+	if err != nil {
+		return err
+	}
+	if *ns != "" {
+		n, ok := app.ParseNamespace(*ns)
+		if !ok {
+			return usageError{fmt.Sprintf("export: unknown namespace %q", *ns)}
+		}
+		q.RestrictNamespace(n)
+	}
+	var from, to time.Time
+	if *after != "" {
+		if from, err = app.ParseDate(*after, loc); err != nil {
+			return usageError{"export: --after: " + err.Error()}
+		}
+	}
+	if *before != "" {
+		if to, err = app.ParseDate(*before, loc); err != nil {
+			return usageError{"export: --before: " + err.Error()}
+		}
+	}
+	q.RestrictTime(from, to)
+
+	opt := app.ExportOptions{Format: f, Location: loc, Actor: currentUser()}
+	w := m.Stdout
+	if *out != "" {
+		file, err := os.Create(*out)
+		if err != nil {
+			return err
+		}
+		defer file.Close()
+		w = file
+		total := 0
+		if tally, err := log.Tally(ctx, q); err == nil {
+			for _, n := range tally {
+				total += n
+			}
+		}
+		report := progressPrinter(m.Stderr, "Exporting")
+		opt.Progress = func(written int) { report(written, max(total, written)) }
+	}
+	start := time.Now()
+	n, err := log.Export(ctx, q, w, opt)
+	if err != nil {
+		return err
+	}
+	if *out != "" {
+		from, to := log.ExportRange(q)
+		fmt.Fprintf(m.Stderr, "Exported %d entries from %s to %s into %s in %s\n", n,
+			from.In(loc).Format("2006-01-02 15:04 MST"), to.In(loc).Format("2006-01-02 15:04 MST"), *out, time.Since(start).Round(time.Millisecond))
+	}
 	return nil
 }

@@ -89,6 +89,7 @@ Usage:
   auditlog ingest FILE|-           import NDJSON events
   auditlog search [QUERY]          search entries (--namespace, --limit)
   auditlog reindex                 rebuild the keyword index from the store
+  auditlog export [QUERY]          export entries (--format csv|json|ndjson, --namespace, --after, --before, -o FILE)
   auditlog demo                    load 30 days of demo activity (auditlog --demo loads it, then serves)
   auditlog version                 print the version
 
@@ -115,6 +116,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.reindex(ctx, args)
 	case "demo":
 		return m.demo(ctx, args)
+	case "export":
+		return m.export(ctx, args)
 	case "version", "--version":
 		fmt.Fprintln(m.Stdout, "auditlog", buildVersion())
 		return nil

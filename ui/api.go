@@ -23,6 +23,7 @@ func (s *Server) routes() {
 	api.POST("/events", s.postEvents, s.requireScope(app.ScopeIngest, false))
 	api.GET("/events", s.listEvents, s.requireScope(app.ScopeRead, true))
 	api.GET("/events/:id", s.getEvent, s.requireScope(app.ScopeRead, true))
+	api.GET("/export", s.export, s.requireScope(app.ScopeRead, true))
 
 	s.pageRoutes()
 }

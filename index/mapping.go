@@ -8,6 +8,7 @@ import (
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
+	"github.com/blevesearch/bleve/v2/analysis/char/regexp"
 	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
 	"github.com/blevesearch/bleve/v2/mapping"
@@ -25,10 +26,17 @@ const (
 	fieldCell   = "cell" // "<unix hour>|<namespace>", faceted by Tally
 )
 
-// textAnalyzer is Bleve's standard analyzer without the English stop words:
-// people search audit details for words like "on", "not" or "by", and a stop
-// word dropped from a query would make the whole query match nothing.
-const textAnalyzer = "auditlog_text"
+// textAnalyzer is Bleve's standard analyzer (Unicode words, lower-cased)
+// with two changes. It keeps English stop words: people search details for
+// words like "on", "not" or "by", and a stop word dropped from a query makes
+// the whole query match nothing. And it splits identifiers at '_', '.' and
+// ':' as Unicode already splits them at '-': "orders" finds orders_daily and
+// "acme" finds alice@acme.io, while the whole identifier still matches, as a
+// phrase of its parts.
+const (
+	textAnalyzer  = "auditlog_text"
+	wordSeparator = "auditlog_word_separator"
+)
 
 // doc is what Bleve sees of an entry: only what is searched or counted.
 type doc struct {
@@ -94,11 +102,19 @@ func floorDiv(a, b int64) int64 {
 // means bumping formatVersion so that existing indexes are rebuilt.
 func newMapping() *mapping.IndexMappingImpl {
 	im := bleve.NewIndexMapping()
-	err := im.AddCustomAnalyzer(textAnalyzer, map[string]interface{}{
-		"type":          custom.Name,
-		"tokenizer":     unicode.Name,
-		"token_filters": []string{lowercase.Name},
+	err := im.AddCustomCharFilter(wordSeparator, map[string]interface{}{
+		"type":    regexp.Name,
+		"regexp":  `[_.:]`,
+		"replace": " ",
 	})
+	if err == nil {
+		err = im.AddCustomAnalyzer(textAnalyzer, map[string]interface{}{
+			"type":          custom.Name,
+			"char_filters":  []string{wordSeparator},
+			"tokenizer":     unicode.Name,
+			"token_filters": []string{lowercase.Name},
+		})
+	}
 	if err != nil {
 		panic("index: text analyzer: " + err.Error()) // a programming error, caught by any test
 	}

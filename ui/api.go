@@ -1,8 +1,10 @@
 package ui
 
 import (
+	"context"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -75,16 +77,21 @@ func (s *Server) postEvents(c echo.Context) error {
 // filterOf reads the search the request asks for, with the API's parameter
 // names (q, namespace, after, before), which the page's URLs use too.
 func (s *Server) filterOf(c echo.Context) (app.Query, error) {
-	settings, err := s.Log.Settings(c.Request().Context())
+	return s.filterFrom(c.Request().Context(), c.QueryParams())
+}
+
+// filterFrom is filterOf for parameters at hand; the page reads its view with it.
+func (s *Server) filterFrom(ctx context.Context, p url.Values) (app.Query, error) {
+	settings, err := s.Log.Settings(ctx)
 	if err != nil {
 		return app.Query{}, err
 	}
 	loc := settings.Location()
-	q, err := app.ParseQuery(c.QueryParam("q"), loc)
+	q, err := app.ParseQuery(p.Get("q"), loc)
 	if err != nil {
 		return app.Query{}, err
 	}
-	if ns := c.QueryParam("namespace"); ns != "" && ns != "all" {
+	if ns := p.Get("namespace"); ns != "" && ns != "all" {
 		n, ok := app.ParseNamespace(ns)
 		if !ok {
 			return app.Query{}, app.Errorf(app.EINVALID, "namespace: unknown namespace %q (one of connections, data_pipelines, data_products, spaces, users, service_users, api_tokens)", ns)
@@ -92,12 +99,12 @@ func (s *Server) filterOf(c echo.Context) (app.Query, error) {
 		q.RestrictNamespace(n)
 	}
 	var after, before time.Time
-	if v := c.QueryParam("after"); v != "" {
+	if v := p.Get("after"); v != "" {
 		if after, err = app.ParseDate(v, loc); err != nil {
 			return app.Query{}, app.Errorf(app.EINVALID, "after: %v", err)
 		}
 	}
-	if v := c.QueryParam("before"); v != "" {
+	if v := p.Get("before"); v != "" {
 		if before, err = app.ParseDate(v, loc); err != nil {
 			return app.Query{}, app.Errorf(app.EINVALID, "before: %v", err)
 		}

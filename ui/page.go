@@ -1,26 +1,86 @@
 package ui
 
 import (
-	"html/template"
+	"context"
+	"fmt"
 	"net/http"
 	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"auditlog/app"
 
 	"github.com/labstack/echo/v4"
 )
 
-// pageRoutes serves the Audit Log page. Until the page lands, a placeholder.
+// EntryPath is where one entry's full record lives; the page opens it in a panel.
+const EntryPath = PagePath + "/entries/"
+
+// pageRoutes serves the Audit Log page, its partials and its static files.
 func (s *Server) pageRoutes() {
-	s.echo.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, PagePath) })
-	s.echo.GET(PagePath, func(c echo.Context) error {
-		return c.HTML(http.StatusOK, "<!doctype html><title>Audit Log</title><h1>Audit Log</h1><p>The page is coming; use the API meanwhile.</p>")
-	}, s.requireSession)
+	e := s.echo
+	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, PagePath) })
+	e.GET("/assets/:name", serveAsset)
+	e.GET("/favicon.ico", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, assetURL("icon.svg")) })
+	e.GET(PagePath, s.auditLogPage, s.requireSession)
+	e.GET(EntryPath+":id", s.entryPage, s.requireSession)
+	e.POST(PagePath+"/demo", s.loadDemo, s.requireSession)
 }
 
+// pageBase is what the layout needs on every page.
+type pageBase struct {
+	Title     string
+	Workspace string
+	Initial   string // the workspace's first letter, for its avatar
+	Retention string // e.g. "30 days"
+	PagePath  string
+	CSRF      string
+	Bare      bool // no settings navigation (error pages, signed out)
+}
+
+func (s *Server) base(ctx context.Context, c echo.Context, title string) (pageBase, app.Settings, error) {
+	settings, err := s.Log.Settings(ctx)
+	if err != nil {
+		return pageBase{}, settings, err
+	}
+	b := pageBase{
+		Title:     title,
+		Workspace: settings.Workspace,
+		Initial:   initial(settings.Workspace),
+		Retention: formatRetention(s.Log.Retention()),
+		PagePath:  PagePath,
+	}
+	if sess, ok := c.Get(ctxSession).(session); ok {
+		b.CSRF = sess.csrf
+	}
+	return b, settings, nil
+}
+
+func initial(name string) string {
+	for _, r := range name {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return strings.ToUpper(string(r))
+		}
+	}
+	return "W"
+}
+
+// formatRetention says how long entries are kept: "30 days", "36 hours".
+func formatRetention(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		n := int(d / (24 * time.Hour))
+		return fmt.Sprintf("%d %s", n, pluralWord(n, "day", "days"))
+	}
+	n := int(d.Round(time.Hour) / time.Hour)
+	return fmt.Sprintf("%d %s", n, pluralWord(n, "hour", "hours"))
+}
+
+// wantsHTML reports whether a failed request came from the page (a link, a
+// form or htmx), which reads an error as a page, not as JSON.
 func wantsHTML(c echo.Context) bool {
 	r := c.Request()
-	return r.Method == http.MethodGet && !isAPI(r.URL.Path) && (r.Header.Get("HX-Request") != "" || acceptsHTML(r))
+	return !isAPI(r.URL.Path) && (r.Header.Get(hxRequest) != "" || acceptsHTML(r))
 }
 
 func isAPI(path string) bool { return strings.HasPrefix(path, "/api/") }
@@ -29,10 +89,56 @@ func acceptsHTML(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
-var errorPage = template.Must(template.New("error").Parse(`<!doctype html><html lang="en"><meta charset="utf-8"><title>Audit Log</title><h1>{{.Title}}</h1><p>{{.Message}}</p></html>`))
+// errorView is the error page, and the notice htmx shows instead of a swap.
+type errorView struct {
+	pageBase
+	Status      int
+	Heading     string
+	Message     string
+	SignedOut   bool
+	HostRefused bool
+}
 
+// renderError answers a failed page request: a short page that says what to
+// do, or, when htmx asked for a part of the page, a notice above the results
+// (the part asked for stays as it was).
 func (s *Server) renderError(c echo.Context, status int, err *app.Error) {
-	c.Response().Header().Set("Content-Type", "text/html; charset=utf-8")
-	c.Response().WriteHeader(status)
-	_ = errorPage.Execute(c.Response(), map[string]string{"Title": http.StatusText(status), "Message": err.Message})
+	v := errorView{
+		pageBase: pageBase{Title: http.StatusText(status), Workspace: "Audit Log", Initial: "A", PagePath: PagePath, Bare: true},
+		Status:   status,
+		Heading:  http.StatusText(status),
+		Message:  err.Message,
+	}
+	switch status {
+	case http.StatusUnauthorized:
+		v.Heading, v.SignedOut = "Open the Audit Log from its launch link", true
+	case http.StatusForbidden:
+		v.Heading = "This request is not allowed"
+		v.HostRefused = strings.Contains(err.Message, "localhost")
+	case http.StatusNotFound:
+		v.Heading = "Not found"
+	case http.StatusInternalServerError:
+		v.Heading = "Something went wrong"
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	var rerr error
+	if isHTMX(c.Request()) {
+		retarget(c, "#flash", "innerHTML")
+		rerr = render(c, status, "partials", "flash", v)
+	} else {
+		rerr = render(c, status, "error", "layout", v)
+	}
+	if rerr != nil {
+		s.logger.Error("rendering the error page failed", "err", rerr)
+		_ = c.String(status, v.Heading+": "+v.Message)
+	}
+}
+
+// truncate shortens s to at most n characters, for titles.
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
 }

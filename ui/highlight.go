@@ -1,0 +1,151 @@
+package ui
+
+import (
+	"html"
+	"html/template"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"auditlog/app"
+)
+
+// highlight returns text, escaped, with the words that the query's positive
+// free-text terms matched wrapped in <mark>. It splits words as the keyword
+// index does (letters, digits and underscores, joined across an apostrophe or
+// a dot between letters), compares them case-insensitively, matches a phrase
+// as consecutive words and the word being typed as a prefix. Everything
+// outside the marks goes through html.EscapeString, so no text from an event
+// can become markup.
+func highlight(text string, terms []app.Term) template.HTML {
+	spans := matchSpans(text, terms)
+	if len(spans) == 0 {
+		return template.HTML(html.EscapeString(text))
+	}
+	var b strings.Builder
+	at := 0
+	for _, s := range spans {
+		b.WriteString(html.EscapeString(text[at:s.start]))
+		b.WriteString("<mark>")
+		b.WriteString(html.EscapeString(text[s.start:s.end]))
+		b.WriteString("</mark>")
+		at = s.end
+	}
+	b.WriteString(html.EscapeString(text[at:]))
+	return template.HTML(b.String())
+}
+
+type span struct{ start, end int }
+
+// matchSpans finds the byte ranges of text to mark, sorted and merged.
+func matchSpans(text string, terms []app.Term) []span {
+	if len(terms) == 0 || text == "" {
+		return nil
+	}
+	words := splitWords(text)
+	lower := make([]string, len(words))
+	for i, w := range words {
+		lower[i] = strings.ToLower(text[w.start:w.end])
+	}
+	var spans []span
+	for _, t := range terms {
+		if t.Negate {
+			continue
+		}
+		toks := splitWords(t.Text)
+		if len(toks) == 0 {
+			continue
+		}
+		want := make([]string, len(toks))
+		for i, w := range toks {
+			want[i] = strings.ToLower(t.Text[w.start:w.end])
+		}
+		for i := 0; i+len(want) <= len(words); i++ {
+			if matchAt(lower[i:i+len(want)], want, t.Prefix) {
+				spans = append(spans, span{words[i].start, words[i+len(want)-1].end})
+			}
+		}
+	}
+	if len(spans) == 0 {
+		return nil
+	}
+	slices.SortFunc(spans, func(a, b span) int { return a.start - b.start })
+	merged := spans[:1]
+	for _, s := range spans[1:] {
+		last := &merged[len(merged)-1]
+		if s.start <= last.end {
+			last.end = max(last.end, s.end)
+			continue
+		}
+		merged = append(merged, s)
+	}
+	return merged
+}
+
+func matchAt(have, want []string, prefix bool) bool {
+	for i := range want {
+		last := i == len(want)-1
+		if last && prefix {
+			if !strings.HasPrefix(have[i], want[i]) {
+				return false
+			}
+		} else if have[i] != want[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// splitWords finds the words of s as byte ranges, in the manner of Unicode
+// word segmentation: runs of letters, digits, marks and underscores, which an
+// apostrophe, dot or colon between two letters, or a dot or comma between two
+// digits, does not break.
+func splitWords(s string) []span {
+	var out []span
+	start := -1
+	var prev rune
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case isWordRune(r):
+			if start < 0 {
+				start = i
+			}
+		case start >= 0 && joins(prev, r, s[i+size:]):
+			// stays inside the word
+		default:
+			if start >= 0 {
+				out = append(out, span{start, i})
+				start = -1
+			}
+		}
+		prev = r
+		i += size
+	}
+	if start >= 0 {
+		out = append(out, span{start, len(s)})
+	}
+	return out
+}
+
+func isWordRune(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Mc, r) || r == '_'
+}
+
+// joins reports whether the punctuation r, between prev and the text rest,
+// keeps a word together, as in "don't", "example.com" or "1,000".
+func joins(prev, r rune, rest string) bool {
+	next, _ := utf8.DecodeRuneInString(rest)
+	switch r {
+	case '\'', '’', '.', ':':
+		if unicode.IsLetter(prev) && unicode.IsLetter(next) {
+			return true
+		}
+	}
+	switch r {
+	case '.', ',', ';', '\'', '’':
+		return unicode.IsDigit(prev) && unicode.IsDigit(next)
+	}
+	return false
+}

@@ -1,0 +1,45 @@
+package ui
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+// The htmx request and response headers the page uses, in one place.
+const (
+	hxRequest        = "HX-Request"
+	hxHistoryRestore = "HX-History-Restore-Request"
+	hxCurrentURL     = "HX-Current-URL"
+	hxTarget         = "HX-Target"
+	hxPushURL        = "HX-Push-Url"
+	hxTrigger        = "HX-Trigger"
+	hxRetarget       = "HX-Retarget"
+	hxReswap         = "HX-Reswap"
+)
+
+// isHTMX reports whether htmx sent the request to swap part of the page. A
+// history restore asks for the whole page, like a reload.
+func isHTMX(r *http.Request) bool {
+	return r.Header.Get(hxRequest) == "true" && r.Header.Get(hxHistoryRestore) != "true"
+}
+
+// varyOnHTMX marks a response whose body depends on whether htmx asked, so
+// that no cache hands a partial to a full load or the other way round.
+func varyOnHTMX(c echo.Context) {
+	c.Response().Header().Add("Vary", hxRequest)
+	c.Response().Header().Add("Vary", hxHistoryRestore)
+}
+
+// pushURL tells htmx to put url in the address bar after the swap, so that
+// reload, Back and a copied link come back to the same view.
+func pushURL(c echo.Context, url string) { c.Response().Header().Set(hxPushURL, url) }
+
+// trigger fires a client-side event after the swap.
+func trigger(c echo.Context, event string) { c.Response().Header().Set(hxTrigger, event) }
+
+// retarget swaps the response into another element than the one asked for.
+func retarget(c echo.Context, selector, swap string) {
+	c.Response().Header().Set(hxRetarget, selector)
+	c.Response().Header().Set(hxReswap, swap)
+}

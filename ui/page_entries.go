@@ -1,0 +1,341 @@
+package ui
+
+import (
+	"context"
+	"html/template"
+	"net/http"
+	"net/url"
+	"time"
+
+	"auditlog/app"
+
+	"github.com/labstack/echo/v4"
+)
+
+// pageSize is how many entries one screenful (and each infinite-scroll step) loads.
+const pageSize = 50
+
+// auditLogView is the whole Audit Log page.
+type auditLogView struct {
+	pageBase
+	Results resultsView
+}
+
+// resultsView is everything that follows the search: the part htmx swaps.
+type resultsView struct {
+	PagePath     string
+	CSRF         string
+	View         viewState
+	URL          string // this view's address
+	ClearURL     string
+	RangeOptions []rangeOption
+	RangeLabel   string // e.g. "in the last 7 days"
+	QueryError   string
+	Tabs         []nsTab
+	Total        int
+	Chart        *chartView
+	Rows         []rowView
+	NextURL      string // the next page's fragment, for the infinite scroll
+	EndMessage   string // shown under the last entry
+	FirstRun     bool   // nothing was ever recorded
+	NoMatch      bool
+	Rebuilding   bool
+	RebuildDone  int
+	RebuildTotal int
+	Refreshed    bool
+	NewCount     int
+	NewMore      bool // more new entries than one page holds
+	RefreshURL   string
+	Updated      timeView
+	Exports      []exportLink
+	APIBase      string // where the API is, for the first-run example
+	Retention    string
+	OOB          bool // also update the filter controls outside the results
+}
+
+type exportLink struct{ Label, Hint, URL string }
+
+// exportLinks download what the view shows, in each format the API writes.
+func exportLinks(v viewState) []exportLink {
+	var out []exportLink
+	for _, f := range []struct{ format, label, hint string }{
+		{"csv", "CSV", "for spreadsheets"},
+		{"json", "JSON", "one array"},
+		{"ndjson", "NDJSON", "one entry per line"},
+	} {
+		p := url.Values{"format": {f.format}}
+		for k, vals := range v.values() {
+			if vals[0] != "" {
+				p[k] = vals
+			}
+		}
+		out = append(out, exportLink{Label: f.label, Hint: f.hint, URL: "/api/v1/export?" + p.Encode()})
+	}
+	return out
+}
+
+type rangeOption struct {
+	Value, Label string
+	Selected     bool
+}
+
+type nsTab struct {
+	Key    string // wire name; empty for all
+	Label  string
+	Count  int
+	URL    string
+	Active bool
+}
+
+type rowView struct {
+	ID        string
+	URL       string
+	Time      timeView
+	Namespace app.Namespace
+	Action    string
+	Detail    template.HTML
+	Actor     string
+	Anonymous bool
+	New       bool
+}
+
+// timeView shows an instant in the workspace zone, with UTC at hand.
+type timeView struct {
+	Local string // "Nov 25, 14:03:12 CET"
+	Date  string // "Tue, Nov 25, 2026"
+	Clock string // "14:03:12 CET"
+	UTC   string // "2026-11-25 13:03:12 UTC"
+	ISO   string // RFC 3339 in UTC, for <time datetime>
+}
+
+func newTimeView(t time.Time, loc *time.Location) timeView {
+	l := t.In(loc)
+	return timeView{
+		Local: l.Format("Jan 2, 15:04:05 MST"),
+		Date:  l.Format("Mon, Jan 2, 2006"),
+		Clock: l.Format("15:04:05 MST"),
+		UTC:   t.UTC().Format("2006-01-02 15:04:05 UTC"),
+		ISO:   t.UTC().Format(time.RFC3339),
+	}
+}
+
+// auditLogPage answers the page's address: the full page for a browser, the
+// results for htmx (search, filters, refresh), or the next rows for the
+// infinite scroll (with a cursor). Each form of the answer reads the same
+// parameters, so the address in the bar always reproduces what is shown.
+//
+// A query that does not parse is not a failed request: the page (or the
+// partial, so that htmx swaps it in) answers 200 with the message under the
+// search box.
+func (s *Server) auditLogPage(c echo.Context) error {
+	ctx := c.Request().Context()
+	varyOnHTMX(c)
+	base, settings, err := s.base(ctx, c, "Audit Log")
+	if err != nil {
+		return err
+	}
+	loc := settings.Location()
+	now := s.Log.Now()
+	params := c.QueryParams()
+	v := resolveView(params, now, loc, s.Log.Retention())
+	htmx := isHTMX(c.Request())
+	if !htmx && params.Has("range") {
+		// The filter form sent without script: show its view at its own address.
+		return c.Redirect(http.StatusSeeOther, v.URL())
+	}
+	cursor := c.QueryParam("cursor")
+	res, err := s.results(ctx, c, v, loc, now, cursor, c.QueryParam("since"), cursor == "")
+	if err != nil {
+		return err
+	}
+	res.CSRF = base.CSRF
+	switch {
+	case htmx && cursor != "":
+		return renderPartial(c, "rows", res)
+	case htmx:
+		res.OOB = true
+		if current, err := url.Parse(c.Request().Header.Get(hxCurrentURL)); err != nil || current.RequestURI() != res.URL {
+			pushURL(c, res.URL)
+		}
+		return renderPartial(c, "results", res)
+	}
+	return renderPage(c, "audit_log", auditLogView{pageBase: base, Results: res})
+}
+
+// results searches for one view. With overview set it also counts per
+// namespace and draws the chart; the infinite scroll needs only rows.
+func (s *Server) results(ctx context.Context, c echo.Context, v viewState, loc *time.Location, now time.Time, cursor, since string, overview bool) (resultsView, error) {
+	res := resultsView{
+		PagePath:     PagePath,
+		View:         v,
+		URL:          v.URL(),
+		ClearURL:     v.cleared().URL(),
+		RangeOptions: rangeOptions(v, s.Log.Retention()),
+		RangeLabel:   rangeLabel(v, loc, s.Log.Retention()),
+		Updated:      newTimeView(now, loc),
+		Retention:    formatRetention(s.Log.Retention()),
+		Exports:      exportLinks(v),
+		APIBase:      c.Scheme() + "://" + c.Request().Host,
+	}
+	res.Rebuilding, res.RebuildDone, res.RebuildTotal = s.Log.IndexStatus()
+	q, err := s.filterFrom(ctx, v.values())
+	if app.ErrorCode(err) == app.EINVALID {
+		res.QueryError = app.ErrorMessage(err)
+		return res, nil
+	} else if err != nil {
+		return res, err
+	}
+	page, err := s.Log.Search(ctx, q, cursor, pageSize)
+	if err != nil {
+		return res, err
+	}
+	terms := q.PositiveTerms()
+	newest := len(page.Events)
+	if since != "" {
+		res.Refreshed = true
+		for i, e := range page.Events {
+			if e.ID == since {
+				newest = i
+				break
+			}
+		}
+		res.NewCount, res.NewMore = newest, newest == len(page.Events) && page.Next != ""
+	} else {
+		newest = 0
+	}
+	for i, e := range page.Events {
+		res.Rows = append(res.Rows, rowView{
+			ID:        e.ID,
+			URL:       EntryPath + url.PathEscape(e.ID),
+			Time:      newTimeView(e.Timestamp, loc),
+			Namespace: e.Namespace,
+			Action:    e.Action,
+			Detail:    highlight(e.Detail, terms),
+			Actor:     e.Actor,
+			Anonymous: e.IsAnonymous(),
+			New:       i < newest,
+		})
+	}
+	if page.Next != "" {
+		res.NextURL = v.urlWith([][2]string{{"cursor", page.Next}})
+	} else if len(page.Events) > 0 || cursor != "" {
+		res.EndMessage = "Beginning of the retention window (entries older than " + res.Retention + " are purged)"
+		if q.After.After(s.Log.Cutoff()) {
+			res.EndMessage = "No older entries in the selected time range"
+		}
+	}
+	if len(page.Events) > 0 {
+		res.RefreshURL = v.urlWith([][2]string{{"since", page.Events[0].ID}})
+	} else {
+		res.RefreshURL = res.URL
+	}
+	if cursor == "" && len(page.Events) == 0 {
+		res.FirstRun = s.Log.IsEmpty()
+		res.NoMatch = !res.FirstRun
+	}
+	if !overview || res.FirstRun {
+		return res, nil
+	}
+
+	// The namespace counts follow the search and the time range, not the
+	// chosen namespace; the chart follows the search and the namespace over
+	// the whole retention window, showing the time range as a selection.
+	unscoped := v
+	unscoped.Namespace = ""
+	whole := unscoped
+	whole.After, whole.Before = "", ""
+	wq, err := s.filterFrom(ctx, whole.values())
+	if err != nil {
+		return res, err
+	}
+	wholeTally, err := s.Log.Tally(ctx, wq)
+	if err != nil {
+		return res, err
+	}
+	rangeTally := wholeTally
+	if v.After != "" || v.Before != "" {
+		uq, err := s.filterFrom(ctx, unscoped.values())
+		if err != nil {
+			return res, err
+		}
+		if rangeTally, err = s.Log.Tally(ctx, uq); err != nil {
+			return res, err
+		}
+	}
+	perNS := map[app.Namespace]int{}
+	all := 0
+	for cell, n := range rangeTally {
+		perNS[cell.Namespace] += n
+		all += n
+	}
+	res.Tabs = append(res.Tabs, nsTab{Label: "All", Count: all, URL: v.withNamespace("").URL(), Active: v.Namespace == ""})
+	for _, n := range app.Namespaces {
+		res.Tabs = append(res.Tabs, nsTab{
+			Key: string(n), Label: n.DisplayName(), Count: perNS[n],
+			URL: v.withNamespace(string(n)).URL(), Active: v.Namespace == string(n),
+		})
+	}
+	for _, t := range res.Tabs {
+		if t.Active {
+			res.Total = t.Count
+		}
+	}
+	ch := buildChart(wholeTally, app.Namespace(v.Namespace), v, loc, s.Log.Cutoff(), now, q.After, q.Before)
+	if ch.Total > 0 {
+		res.Chart = &ch
+	}
+	return res, nil
+}
+
+func rangeOptions(v viewState, retention time.Duration) []rangeOption {
+	opts := []rangeOption{
+		{Value: range24h, Label: "Last 24 hours"},
+		{Value: range7d, Label: "Last 7 days"},
+		{Value: rangeAll, Label: "Last " + formatRetention(retention)},
+		{Value: rangeCustom, Label: "Custom dates"},
+	}
+	if retention <= 7*24*time.Hour {
+		opts = append(opts[:1], opts[2:]...)
+	}
+	for i := range opts {
+		opts[i].Selected = opts[i].Value == v.Range
+	}
+	return opts
+}
+
+// rangeLabel says in words which time the results cover.
+func rangeLabel(v viewState, loc *time.Location, retention time.Duration) string {
+	switch v.Range {
+	case range24h:
+		return "in the last 24 hours"
+	case range7d:
+		return "in the last 7 days"
+	case rangeAll:
+		return "in the last " + formatRetention(retention)
+	}
+	after, aerr := app.ParseDate(v.After, loc)
+	before, berr := app.ParseDate(v.Before, loc)
+	hasAfter, hasBefore := v.After != "" && aerr == nil, v.Before != "" && berr == nil
+	show := func(t time.Time, exact string) string {
+		t = t.In(loc)
+		if isDate(exact) {
+			return t.Format("Jan 2")
+		}
+		return t.Format("Jan 2, 15:04")
+	}
+	switch {
+	case hasAfter && hasBefore && isDate(v.After) && isDate(v.Before) && before.Sub(after) <= 25*time.Hour:
+		return "on " + after.In(loc).Format("Mon, Jan 2")
+	case hasAfter && hasBefore:
+		last := before
+		if isDate(v.Before) {
+			last = before.AddDate(0, 0, -1)
+		}
+		return "from " + show(after, v.After) + " to " + show(last, v.Before)
+	case hasAfter:
+		return "since " + show(after, v.After)
+	case hasBefore:
+		return "before " + show(before, v.Before)
+	}
+	return ""
+}

@@ -1,0 +1,80 @@
+package ui
+
+import (
+	"net/url"
+	"slices"
+	"strings"
+
+	"auditlog/app"
+
+	"github.com/labstack/echo/v4"
+)
+
+// entryView is one entry's full record.
+type entryView struct {
+	pageBase
+	ID         string
+	URL        string
+	JSONURL    string
+	Time       timeView
+	Received   timeView
+	Namespace  app.Namespace
+	Action     string
+	Detail     string
+	Actor      string
+	Anonymous  bool
+	ActorURL   string // the page narrowed to this actor
+	IP         string
+	Targets    []app.Target
+	Metadata   []metaPair
+	BackURL    string
+	Standalone bool // a page of its own, not the panel
+}
+
+type metaPair struct{ Key, Value string }
+
+// entryPage shows one entry: as its own page when opened directly, or as the
+// panel's contents when the page asks with htmx. An unknown id is a 404.
+func (s *Server) entryPage(c echo.Context) error {
+	ctx := c.Request().Context()
+	varyOnHTMX(c)
+	base, settings, err := s.base(ctx, c, "Audit Log entry")
+	if err != nil {
+		return err
+	}
+	e, err := s.Log.Get(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	loc := settings.Location()
+	v := entryView{
+		pageBase:  base,
+		ID:        e.ID,
+		URL:       EntryPath + url.PathEscape(e.ID),
+		JSONURL:   "/api/v1/events/" + url.PathEscape(e.ID),
+		Time:      newTimeView(e.Timestamp, loc),
+		Received:  newTimeView(e.ReceivedAt, loc),
+		Namespace: e.Namespace,
+		Action:    e.Action,
+		Detail:    e.Detail,
+		Actor:     e.Actor,
+		Anonymous: e.IsAnonymous(),
+		IP:        e.IP,
+		Targets:   e.Targets,
+		BackURL:   PagePath,
+	}
+	if !v.Anonymous && !strings.Contains(e.Actor, `"`) {
+		v.ActorURL = viewState{Q: `actor:"` + e.Actor + `"`}.URL()
+	}
+	for k, val := range e.Metadata {
+		v.Metadata = append(v.Metadata, metaPair{k, val})
+	}
+	slices.SortFunc(v.Metadata, func(a, b metaPair) int { return strings.Compare(a.Key, b.Key) })
+	v.Title = e.Action + " · " + truncate(e.Detail, 60)
+	if isHTMX(c.Request()) {
+		trigger(c, "auditlog:entry-opened")
+		return renderPartial(c, "entry_panel", v)
+	}
+	v.Standalone = true
+	return renderPage(c, "entry", v)
+}

@@ -1,0 +1,106 @@
+package ui
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strconv"
+
+	"auditlog/app"
+	"auditlog/assets"
+
+	"github.com/labstack/echo/v4"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+// The templates every view shares: the layout and the partials htmx swaps in.
+var commonTemplates = []string{
+	"templates/layout.html",
+	"templates/icons.html",
+	"templates/results.html",
+	"templates/rows.html",
+	"templates/chart.html",
+	"templates/entry_panel.html",
+	"templates/empty.html",
+}
+
+// The full pages, each a "content" (and "title") for the layout.
+var pageTemplates = []string{
+	"templates/audit_log.html",
+	"templates/entry.html",
+	"templates/error.html",
+}
+
+// views are parsed once, when the program starts, from the explicit lists
+// above: a missing or broken template stops the program at once instead of
+// failing on someone's click.
+var views = parseViews()
+
+func parseViews() map[string]*template.Template {
+	common := template.Must(template.New("common").Funcs(templateFuncs).ParseFS(templateFiles, commonTemplates...))
+	m := map[string]*template.Template{"partials": common}
+	for _, page := range pageTemplates {
+		t := template.Must(template.Must(common.Clone()).ParseFS(templateFiles, page))
+		name := page[len("templates/") : len(page)-len(".html")]
+		m[name] = t
+	}
+	return m
+}
+
+var templateFuncs = template.FuncMap{
+	"asset":  assetURL,
+	"count":  formatCount,
+	"plural": pluralWord,
+	"nsName": func(n app.Namespace) string { return n.DisplayName() },
+}
+
+// assetURL is where an embedded file is served, with its content hash, so
+// browsers may cache it for good and still get a changed file at once.
+func assetURL(name string) string {
+	return "/assets/" + name + "?v=" + assets.Version(name)
+}
+
+// formatCount writes a count with thousands separators: 12,345.
+func formatCount(n int) string {
+	s := strconv.Itoa(n)
+	if n < 0 {
+		return "-" + formatCount(-n)
+	}
+	var b []byte
+	for i := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b = append(b, ',')
+		}
+		b = append(b, s[i])
+	}
+	return string(b)
+}
+
+// render executes a full page ("audit_log") or a partial ("partials" set,
+// template name) into a buffer first, so a template error becomes a clean 500
+// rather than half a page.
+func render(c echo.Context, status int, view, name string, data any) error {
+	t, ok := views[view]
+	if !ok {
+		return fmt.Errorf("ui: no view %q", view)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, name, data); err != nil {
+		return fmt.Errorf("ui: rendering %s/%s: %w", view, name, err)
+	}
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// renderPage renders one of the full pages through the layout.
+func renderPage(c echo.Context, view string, data any) error {
+	return render(c, http.StatusOK, view, "layout", data)
+}
+
+// renderPartial renders a fragment for htmx to swap in.
+func renderPartial(c echo.Context, name string, data any) error {
+	return render(c, http.StatusOK, "partials", name, data)
+}

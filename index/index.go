@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -119,9 +120,13 @@ func (x *Index) load() error {
 }
 
 // recreate deletes what the index wrote (and nothing else that may share the
-// directory) and starts a new generation.
+// directory) and starts a new generation. The meta file goes first: a crash
+// midway must not leave the old generation naming a partly deleted index.
 func (x *Index) recreate() error {
 	if err := os.MkdirAll(x.dir, 0o700); err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	if err := os.Remove(filepath.Join(x.dir, metaFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("index: %w", err)
 	}
 	entries, err := os.ReadDir(x.dir)
@@ -181,7 +186,18 @@ func writeMeta(dir string, m meta) error {
 	if err != nil {
 		return fmt.Errorf("index: %w", err)
 	}
+	syncDir(dir)
 	return nil
+}
+
+// syncDir makes renames in dir survive a power cut: a new shard whose name
+// was lost would be removed as half-created, with the entries in it. Some
+// systems cannot sync a directory; there this is skipped.
+func syncDir(dir string) {
+	if f, err := os.Open(dir); err == nil {
+		_ = f.Sync()
+		_ = f.Close()
+	}
 }
 
 func dayOf(t time.Time) int64 { return floorDiv(t.Unix(), secsPerDay) }
@@ -205,8 +221,11 @@ func parseDayName(name string) (int64, bool) {
 func (x *Index) openShard(day int64) error {
 	final := filepath.Join(x.dir, dayName(day))
 	tmp := final + newSuffix
-	if err := os.RemoveAll(tmp); err != nil {
-		return fmt.Errorf("index: %w", err)
+	// Neither is open, so either can only be left over from a failed attempt.
+	for _, p := range []string{final, tmp} {
+		if err := os.RemoveAll(p); err != nil {
+			return fmt.Errorf("index: %w", err)
+		}
 	}
 	idx, err := bleve.New(tmp, newMapping())
 	if err != nil {
@@ -218,6 +237,7 @@ func (x *Index) openShard(day int64) error {
 	if err := os.Rename(tmp, final); err != nil {
 		return fmt.Errorf("index: %w", err)
 	}
+	syncDir(x.dir)
 	if idx, err = bleve.Open(final); err != nil {
 		return fmt.Errorf("index: shard %s: %w", dayName(day), err)
 	}

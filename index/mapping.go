@@ -160,14 +160,13 @@ func newMapping() *mapping.IndexMappingImpl {
 	return im
 }
 
-// queryMapping analyzes query words exactly as documents were analyzed.
-var queryMapping = newMapping()
+// textAnalysis analyzes query words exactly as documents were analyzed.
+var textAnalysis = newMapping().AnalyzerNamed(textAnalyzer)
 
 // tokens splits s as the text field was split: "ci-deploy" gives "ci", "deploy".
 func tokens(s string) []string {
-	a := queryMapping.AnalyzerNamed(textAnalyzer)
 	var out []string
-	for _, t := range a.Analyze([]byte(s)) {
+	for _, t := range textAnalysis.Analyze([]byte(s)) {
 		out = append(out, string(t.Term))
 	}
 	return out

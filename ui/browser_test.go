@@ -1,0 +1,525 @@
+package ui_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"auditlog/app"
+	"auditlog/index"
+	"auditlog/ui"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
+)
+
+// The browser tests drive the real page in headless Chromium against the real
+// server. They are skipped when no browser is installed, unless AUDITLOG_E2E
+// is set, which makes a missing browser a failure (as in CI).
+
+// findBrowser returns the path of a Chromium-like browser, or "".
+func findBrowser() string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// browserFixture is a real server listening on loopback, a log behind it and
+// a fresh headless browser signed in through the launch URL.
+type browserFixture struct {
+	t      *testing.T
+	log    *app.Log
+	server *ui.Server
+	base   string
+	ctx    context.Context
+}
+
+type browserOptions struct {
+	empty  bool // a first run: record nothing, not even the settings change
+	width  int
+	height int
+}
+
+func newBrowserFixture(t *testing.T, opt browserOptions) *browserFixture {
+	t.Helper()
+	browser := findBrowser()
+	if browser == "" {
+		if os.Getenv("AUDITLOG_E2E") != "" {
+			t.Fatal("AUDITLOG_E2E is set but no chromium, chromium-browser or google-chrome is installed")
+		}
+		t.Skip("no Chromium found; install chromium or set AUDITLOG_E2E=1 to require it")
+	}
+	dir := t.TempDir()
+	log, err := app.Open(app.Config{Dir: filepath.Join(dir, "data"), OpenIndex: func() (app.SearchIndex, error) {
+		return index.Open(filepath.Join(dir, "data", "index"))
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { log.Close() })
+	if !opt.empty {
+		if _, err := log.UpdateSettings(context.Background(), app.Settings{Workspace: "Acme Data", Timezone: "Europe/Berlin"}, "Test Admin"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := ui.NewServer(log)
+	srv.Addr = "127.0.0.1:0"
+	if err := srv.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Close(ctx)
+	})
+
+	if opt.width == 0 {
+		opt.width, opt.height = 1280, 900
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(browser),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("disable-default-apps", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.Flag("mute-audio", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(opt.width, opt.height),
+	)
+	ctx, cancelCtx := chromedp.NewContext(alloc)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancelCtx()
+		cancelAlloc()
+	})
+	f := &browserFixture{t: t, log: log, server: srv, base: srv.URL(), ctx: ctx}
+	return f
+}
+
+type step = chromedp.Action[chromedp.Void]
+
+// run runs browser steps and fails the test with the step's name on error.
+func (f *browserFixture) run(name string, steps ...step) {
+	f.t.Helper()
+	if err := chromedp.Do(f.ctx, steps...); err != nil {
+		f.t.Fatalf("%s: %v", name, err)
+	}
+}
+
+// void drops an action's value, to run it among the steps.
+func void[T any](a chromedp.Action[T]) step {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := a(ctx, t)
+		return chromedp.Void{}, err
+	}
+}
+
+// waitFor polls a JavaScript expression until it is true.
+func waitFor(expr string) step {
+	return void(chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second)))
+}
+
+// js runs a JavaScript statement for its effect.
+func js(expr string) step { return void(chromedp.Evaluate[any](expr)) }
+
+// evalAs evaluates a JavaScript expression in the page.
+func evalAs[T any](f *browserFixture, expr string) T {
+	f.t.Helper()
+	v, err := chromedp.Run(f.ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		f.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+func (f *browserFixture) location() string {
+	f.t.Helper()
+	loc, err := chromedp.Run(f.ctx, chromedp.Location())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return loc
+}
+
+// open signs in through the launch URL and waits for the page.
+func (f *browserFixture) open() {
+	f.t.Helper()
+	f.run("open the launch URL",
+		chromedp.Navigate(f.server.LaunchURL(f.base)),
+		chromedp.WaitVisible(chromedp.CSS(`h1`)),
+		waitFor(`typeof htmx !== "undefined"`),
+	)
+}
+
+func (f *browserFixture) record(events ...app.Event) {
+	f.t.Helper()
+	if _, err := f.log.Record(context.Background(), events); err != nil {
+		f.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := f.log.WaitIndexed(ctx); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *browserFixture) stories() {
+	f.record(
+		ev(app.Connections, "connection_created", `Created connection "Snowflake Warehouse"`, "Tomás Ortega", 20*24*time.Hour),
+		ev(app.APITokens, "token_created", `Created API token "ci-deploy" with scopes ingest`, "Daniel Okafor", 10*24*time.Hour),
+		ev(app.DataProducts, "data_product_invite_accepted", `jordan@acme-partners.com accepted the invite to "Customer 360"`, "", 3*24*time.Hour),
+		ev(app.DataPipelines, "pipeline_created", `Created pipeline "snowflake_cost_monitor"`, "Maya Chen", 2*time.Hour),
+		ev(app.APITokens, "token_revoked", `Revoked API token "ci-deploy"`, "Lukas Brandt", time.Hour),
+	)
+}
+
+// pressKey presses a printable key as a keyboard does: one keyDown that
+// carries the text, so that a page that handles the keydown can keep the
+// character from being typed.
+func pressKey(key, code string, keyCode int64) step {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		down := input.DispatchKeyEventParams{Type: input.DispatchKeyEventTypeKeyDown, Key: key, Code: code, Text: key, UnmodifiedText: key, WindowsVirtualKeyCode: keyCode}
+		if _, err := cdp.Call(ctx, t, input.DispatchKeyEvent, down); err != nil {
+			return err
+		}
+		up := input.DispatchKeyEventParams{Type: input.DispatchKeyEventTypeKeyUp, Key: key, Code: code, WindowsVirtualKeyCode: keyCode}
+		_, err := cdp.Call(ctx, t, input.DispatchKeyEvent, up)
+		return err
+	})
+}
+
+// clickAndNavigate clicks an element that leads to another page, such as a
+// form's submit button, after the step returns: the page it was on goes away.
+func clickAndNavigate(selector string) step {
+	return js(`setTimeout(() => document.querySelector(` + "`" + selector + "`" + `).click(), 50)`)
+}
+
+// markPage sets a variable on window: it survives swaps but not a reload.
+func (f *browserFixture) markPage() {
+	f.t.Helper()
+	f.run("mark the page", js(`window.__auditMarker = "still here"`))
+}
+
+func (f *browserFixture) pageWasNotReloaded() {
+	f.t.Helper()
+	if marker := evalAs[string](f, `window.__auditMarker || ""`); marker != "still here" {
+		f.t.Fatal("the page was reloaded; it should only have swapped its results")
+	}
+}
+
+const rowsJS = `document.querySelectorAll("#entries tr.entry").length`
+
+func (f *browserFixture) rows() int {
+	f.t.Helper()
+	return evalAs[int](f, rowsJS)
+}
+
+func TestInTheBrowserTypingSearchesAndMarksTheMatches(t *testing.T) {
+	f := newBrowserFixture(t, browserOptions{})
+	f.stories()
+	f.open()
+	if n := f.rows(); n != 6 {
+		t.Fatalf("%d rows before searching, want 6", n)
+	}
+	f.markPage()
+	f.run("type a search",
+		chromedp.Click(chromedp.CSS(`#q`)),
+		chromedp.SendKeys(chromedp.CSS(`#q`), "snowfl"),
+		waitFor(rowsJS+` === 2`),
+		waitFor(`location.search.includes("q=snowfl")`),
+	)
+	marks := evalAs[[]string](f, `Array.from(document.querySelectorAll("#entries mark")).map(m => m.textContent)`)
+	if len(marks) != 2 || marks[0] != "snowflake_cost_monitor" || marks[1] != "Snowflake" {
+		t.Fatalf("marked %q, want the two matching words", marks)
+	}
+	f.pageWasNotReloaded()
+
+	// A query that cannot be read says so under the search box.
+	f.run("type a broken query",
+		chromedp.SendKeys(chromedp.CSS(`#q`), ` "open`),
+		waitFor(`!!document.querySelector("#results [role=alert]")`),
+	)
+	msg := evalAs[string](f, `document.querySelector("#results [role=alert]").textContent`)
+	if !strings.Contains(msg, "unterminated quote") {
+		t.Fatalf("the message says %q", msg)
+	}
+	f.pageWasNotReloaded()
+}
+
+func TestInTheBrowserANamespaceNarrowsTheTableAndTheURLKeepsTheView(t *testing.T) {
+	f := newBrowserFixture(t, browserOptions{})
+	f.stories()
+	f.open()
+	f.markPage()
+	f.run("search and pick a namespace",
+		chromedp.SendKeys(chromedp.CSS(`#q`), "ci-deploy"),
+		waitFor(rowsJS+` === 2`),
+		chromedp.Click(chromedp.CSS(`a.ns-tab[data-namespace="api_tokens"]`)),
+		waitFor(`location.search.includes("namespace=api_tokens")`),
+		waitFor(`document.querySelector('a.ns-tab.is-active').dataset.namespace === "api_tokens"`),
+	)
+	badges := evalAs[[]string](f, `Array.from(document.querySelectorAll("#entries .c-ns .badge")).map(b => b.textContent)`)
+	if len(badges) != 2 || badges[0] != "API Tokens" || badges[1] != "API Tokens" {
+		t.Fatalf("badges %q, want two API Tokens entries", badges)
+	}
+	f.pageWasNotReloaded()
+	if loc := f.location(); !strings.Contains(loc, "q=ci-deploy") || !strings.Contains(loc, "namespace=api_tokens") {
+		t.Fatalf("the address %s does not hold the search and the namespace", loc)
+	}
+
+	// A reload shows the same view from the address alone.
+	f.run("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#q`)))
+	q := evalAs[string](f, `document.getElementById("q").value`)
+	ns := evalAs[string](f, `document.querySelector('a.ns-tab.is-active').dataset.namespace`)
+	if q != "ci-deploy" || ns != "api_tokens" || f.rows() != 2 {
+		t.Fatalf("after reload: q=%q namespace=%q rows=%d; want the same view", q, ns, f.rows())
+	}
+
+	// Back goes to the view before the namespace was picked.
+	f.run("go back", chromedp.NavigateBack(), waitFor(`!location.search.includes("namespace=")`), waitFor(rowsJS+` === 2`),
+		waitFor(`document.querySelector('a.ns-tab.is-active').dataset.namespace === ""`))
+	q = evalAs[string](f, `document.getElementById("q").value`)
+	if q != "ci-deploy" {
+		t.Fatalf("after Back the search box says %q", q)
+	}
+}
+
+func TestInTheBrowserRefreshPullsInANewEntryWithoutReloading(t *testing.T) {
+	f := newBrowserFixture(t, browserOptions{})
+	f.stories()
+	secret, _, err := f.log.CreateToken(context.Background(), "e2e", []app.Scope{app.ScopeIngest}, "Test Admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.open()
+	before := f.rows()
+	f.markPage()
+
+	body := `{"namespace":"connections","action":"connection_created","detail":"Created connection \"Kafka clickstream\"","actor":"Chloé Martin"}`
+	req, _ := http.NewRequest(http.MethodPost, f.base+"/api/v1/events", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+secret)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("ingest: status %d", res.StatusCode)
+	}
+	if f.rows() != before {
+		t.Fatal("the table changed before Refresh")
+	}
+	f.run("click Refresh",
+		chromedp.Click(chromedp.CSS(`#refresh`)),
+		waitFor(`document.querySelector("#entries tr.entry .detail").textContent.includes("Kafka clickstream")`),
+	)
+	f.pageWasNotReloaded()
+	if pill := evalAs[string](f, `(document.querySelector(".new-pill") || {}).textContent || ""`); pill != "1 new" {
+		t.Fatalf("the notice says %q, want 1 new", pill)
+	}
+	if f.rows() != before+1 {
+		t.Fatalf("%d rows after refresh, want %d", f.rows(), before+1)
+	}
+}
+
+func TestInTheBrowserAnEntryOpensInAPanelThatEscapeCloses(t *testing.T) {
+	f := newBrowserFixture(t, browserOptions{})
+	f.record(app.Event{
+		Namespace: app.Connections, Action: "connection_created", Detail: `Created connection "Snowflake Warehouse"`,
+		Actor: "Tomás Ortega", IP: "203.0.113.7",
+		Targets:  []app.Target{{Type: "connection", ID: "conn_42", Name: "Snowflake Warehouse"}},
+		Metadata: map[string]string{"warehouse": "ANALYTICS_WH"},
+	})
+	f.open()
+	f.markPage()
+	f.run("click the row",
+		chromedp.Click(chromedp.CSS(`#entries tr.entry .c-detail`)),
+		waitFor(`document.getElementById("entry-dialog").open`),
+		waitFor(`document.getElementById("entry-panel").textContent.includes("ANALYTICS_WH")`),
+	)
+	text := evalAs[string](f, `document.getElementById("entry-panel").textContent`)
+	for _, want := range []string{"connection_created", "203.0.113.7", "conn_42", "Tomás Ortega", "Received"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the panel lacks %q", want)
+		}
+	}
+	f.run("press Escape",
+		chromedp.KeyEvent("\x1b"),
+		waitFor(`!document.getElementById("entry-dialog").open`),
+	)
+	f.pageWasNotReloaded()
+
+	// From the keyboard: the row's link opens it too.
+	f.run("open with Enter",
+		chromedp.Focus(chromedp.CSS(`#entries tr.entry a.entry-link`)),
+		chromedp.KeyEvent("\r"),
+		waitFor(`document.getElementById("entry-dialog").open`),
+		chromedp.Click(chromedp.CSS(`#entry-dialog button[aria-label=Close]`)),
+		waitFor(`!document.getElementById("entry-dialog").open`),
+	)
+}
+
+func TestInTheBrowserADayOfTheChartFiltersToThatDay(t *testing.T) {
+	f := newBrowserFixture(t, browserOptions{})
+	f.stories()
+	f.open()
+	f.markPage()
+	loc, _ := time.LoadLocation("Europe/Berlin")
+	day := time.Now().Add(-10 * 24 * time.Hour).In(loc)
+	d := day.Format("2006-01-02")
+	next := time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, loc).Format("2006-01-02")
+	f.run("click the day",
+		chromedp.Click(chromedp.CSS(`svg a.day[data-date="`+d+`"] rect.hit`)),
+		waitFor(`location.search.includes("after=`+d+`&before=`+next+`")`),
+		waitFor(rowsJS+` === 1`),
+	)
+	f.pageWasNotReloaded()
+	action := evalAs[string](f, `document.querySelector("#entries tr.entry code").textContent`)
+	rng := evalAs[string](f, `document.getElementById("range-select").value`)
+	from := evalAs[string](f, `document.getElementById("range-from").value`)
+	to := evalAs[string](f, `document.getElementById("range-to").value`)
+	if action != "token_created" || rng != "custom" || from != d || to != d {
+		t.Fatalf("after the click: %s, range %s from %s to %s; want token_created on %s", action, rng, from, to, d)
+	}
+}
+
+func TestInTheBrowserSlashFocusesTheSearchBox(t *testing.T) {
+	f := newBrowserFixture(t, browserOptions{})
+	f.stories()
+	f.open()
+	f.run("press /",
+		js(`document.activeElement && document.activeElement.blur()`),
+		pressKey("/", "Slash", 191),
+	)
+	if focused := evalAs[string](f, `document.activeElement.id`); focused != "q" {
+		t.Fatalf("focus is on %q, want the search box", focused)
+	}
+	if value := evalAs[string](f, `document.getElementById("q").value`); value != "" {
+		t.Fatalf("the / was typed into the box: %q", value)
+	}
+}
+
+func TestInTheBrowserScrollingLoadsOlderEntries(t *testing.T) {
+	f := newBrowserFixture(t, browserOptions{})
+	var events []app.Event
+	for i := range 120 {
+		events = append(events, ev(app.DataPipelines, "pipeline_executed", fmt.Sprintf("Pipeline run %03d", i), "svc-airflow", time.Duration(i+1)*time.Minute))
+	}
+	f.record(events...)
+	f.open()
+	f.markPage()
+	for want := 100; want <= 121; want += 21 {
+		f.run("scroll to the end",
+			js(`window.scrollTo(0, document.body.scrollHeight)`),
+			waitFor(rowsJS+` >= `+fmt.Sprint(want)),
+		)
+	}
+	f.run("reach the end", waitFor(`!!document.querySelector("#entries tr.end")`))
+	end := evalAs[string](f, `document.querySelector("#entries tr.end").textContent`)
+	if !strings.Contains(end, "Beginning of the retention window") || f.rows() != 121 {
+		t.Fatalf("%d rows, end says %q", f.rows(), end)
+	}
+	f.pageWasNotReloaded()
+}
+
+func TestInTheBrowserTheFirstRunLoadsDemoData(t *testing.T) {
+	f := newBrowserFixture(t, browserOptions{empty: true})
+	f.open()
+	f.run("load demo data",
+		clickAndNavigate(`.demo-form button`),
+		chromedp.WaitVisible(chromedp.CSS(`#entries tr.entry`)),
+		waitFor(rowsJS+` === 50`),
+		waitFor(`!!document.querySelector(".chart svg a.day")`),
+	)
+}
+
+// TestScreenshots saves pictures of the page for a person to look at. It runs
+// only when AUDITLOG_SCREENSHOTS names a directory to write them to.
+func TestScreenshots(t *testing.T) {
+	dir := os.Getenv("AUDITLOG_SCREENSHOTS")
+	if dir == "" {
+		t.Skip("set AUDITLOG_SCREENSHOTS to a directory to take screenshots")
+	}
+	shot := func(f *browserFixture, name string, full bool) {
+		t.Helper()
+		f.run("settle", chromedp.Sleep(500*time.Millisecond))
+		capture := chromedp.CaptureScreenshot()
+		if full {
+			capture = chromedp.FullScreenshot(100)
+		}
+		png, err := chromedp.Run(f.ctx, capture)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wide := newBrowserFixture(t, browserOptions{empty: true, width: 1440, height: 1000})
+	wide.open()
+	shot(wide, "first-run.png", false)
+	wide.run("load demo data", clickAndNavigate(`.demo-form button`), chromedp.WaitVisible(chromedp.CSS(`#entries tr.entry`)), waitFor(rowsJS+` === 50`))
+	shot(wide, "full-page.png", false)
+	shot(wide, "full-page-whole.png", true)
+	wide.run("scroll", js(`window.scrollTo(0, 1400)`))
+	shot(wide, "scrolled.png", false)
+	wide.run("search", js(`window.scrollTo(0, 0)`), chromedp.SendKeys(chromedp.CSS(`#q`), "ci-deploy"),
+		waitFor(`location.search.includes("q=ci-deploy")`), waitFor(`!document.getElementById("results").classList.contains("htmx-request")`))
+	shot(wide, "search.png", false)
+	wide.run("open an entry", chromedp.Click(chromedp.CSS(`#entries tr.entry .c-detail`)), waitFor(`document.getElementById("entry-dialog").open`))
+	shot(wide, "entry.png", false)
+	wide.run("close it, pick a namespace and days", chromedp.KeyEvent("\x1b"),
+		chromedp.Navigate(wide.base+ui.PagePath+"?namespace=data_pipelines&range=custom&from="+time.Now().AddDate(0, 0, -8).Format("2006-01-02")+"&to="+time.Now().AddDate(0, 0, -6).Format("2006-01-02")),
+		chromedp.WaitVisible(chromedp.CSS(`#entries`)))
+	shot(wide, "filtered.png", false)
+	wide.run("a search that matches nothing", chromedp.Navigate(wide.base+ui.PagePath+"?q=zebra"), chromedp.WaitVisible(chromedp.CSS(`.empty`)))
+	shot(wide, "no-match.png", false)
+	wide.run("a search that cannot be read", chromedp.Navigate(wide.base+ui.PagePath+"?q=%22open"), chromedp.WaitVisible(chromedp.CSS(`[role=alert]`)))
+	shot(wide, "bad-query.png", false)
+	wide.run("an entry's own page", chromedp.Navigate(wide.base+ui.PagePath), chromedp.WaitVisible(chromedp.CSS(`#entries tr.entry`)),
+		js(`location.href = document.querySelector("#entries a.entry-link").href`), chromedp.Sleep(300*time.Millisecond), chromedp.WaitVisible(chromedp.CSS(`.record-page`)))
+	shot(wide, "entry-page.png", false)
+
+	laptop := newBrowserFixture(t, browserOptions{width: 1280, height: 800})
+	if _, err := laptop.log.LoadDemo(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	laptop.open()
+	shot(laptop, "laptop.png", false)
+
+	narrow := newBrowserFixture(t, browserOptions{width: 420, height: 900})
+	if _, err := narrow.log.LoadDemo(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	narrow.run("narrow viewport", chromedp.EmulateViewport(420, 900))
+	narrow.open()
+	shot(narrow, "narrow.png", false)
+	narrow.run("open the menu", chromedp.Click(chromedp.CSS(`.nav-toggle`)))
+	shot(narrow, "narrow-menu.png", false)
+	narrow.run("open an entry", chromedp.Click(chromedp.CSS(`.nav-toggle`)), chromedp.Click(chromedp.CSS(`#entries tr.entry .c-detail`)), waitFor(`document.getElementById("entry-dialog").open`))
+	shot(narrow, "narrow-entry.png", false)
+
+	signedOut := newBrowserFixture(t, browserOptions{})
+	signedOut.run("open without a session", chromedp.Navigate(signedOut.base+ui.PagePath), chromedp.WaitVisible(chromedp.CSS(`h1`)))
+	shot(signedOut, "signed-out.png", false)
+}

@@ -5,7 +5,10 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"auditlog/app"
 
@@ -106,6 +109,7 @@ type timeView struct {
 	Clock string // "14:03:12 CET"
 	UTC   string // "2026-11-25 13:03:12 UTC"
 	ISO   string // RFC 3339 in UTC, for <time datetime>
+	InUTC bool   // the workspace zone is UTC: no need to say it twice
 }
 
 func newTimeView(t time.Time, loc *time.Location) timeView {
@@ -116,6 +120,7 @@ func newTimeView(t time.Time, loc *time.Location) timeView {
 		Clock: l.Format("15:04:05 MST"),
 		UTC:   t.UTC().Format("2006-01-02 15:04:05 UTC"),
 		ISO:   t.UTC().Format(time.RFC3339),
+		InUTC: l.Format("MST") == "UTC",
 	}
 }
 
@@ -180,7 +185,7 @@ func (s *Server) results(ctx context.Context, c echo.Context, v viewState, loc *
 	res.Rebuilding, res.RebuildDone, res.RebuildTotal = s.Log.IndexStatus()
 	q, err := s.filterFrom(ctx, v.values())
 	if app.ErrorCode(err) == app.EINVALID {
-		res.QueryError = app.ErrorMessage(err)
+		res.QueryError = queryMessage(app.ErrorMessage(err))
 		return res, nil
 	} else if err != nil {
 		return res, err
@@ -285,6 +290,18 @@ func (s *Server) results(ctx context.Context, c echo.Context, v viewState, loc *
 		res.Chart = &ch
 	}
 	return res, nil
+}
+
+// queryMessage words the parser's message for the line under the search box.
+func queryMessage(m string) string {
+	m = strings.TrimPrefix(m, "query: ")
+	if r, size := utf8.DecodeRuneInString(m); size > 0 {
+		m = string(unicode.ToUpper(r)) + m[size:]
+	}
+	if !strings.HasSuffix(m, ".") && !strings.HasSuffix(m, `"`) {
+		m += "."
+	}
+	return m
 }
 
 func rangeOptions(v viewState, retention time.Duration) []rangeOption {

@@ -327,7 +327,7 @@ func TestABadQueryShowsAMessageUnderTheSearchBoxNotAnErrorPage(t *testing.T) {
 		}
 	}
 	r := f.get(ui.PagePath+"?"+url.Values{"q": {`"open`}}.Encode(), nil)
-	mustContain(t, r.body, "at character 1: unterminated quote", `value="&#34;open"`)
+	mustContain(t, r.body, "At character 1: unterminated quote", `value="&#34;open"`)
 	r = f.get(ui.PagePath+"?namespace=widgets", nil)
 	mustContain(t, r.body, `unknown namespace &#34;widgets&#34;`)
 }

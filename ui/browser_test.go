@@ -17,6 +17,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -442,6 +443,32 @@ func TestInTheBrowserScrollingLoadsOlderEntries(t *testing.T) {
 	f.pageWasNotReloaded()
 }
 
+func TestInTheBrowserAnEndedSessionSaysSoInsteadOfDoingNothing(t *testing.T) {
+	f := newBrowserFixture(t, browserOptions{})
+	f.stories()
+	f.open()
+	f.run("forget the session and refresh",
+		forgetCookies(),
+		chromedp.Click(chromedp.CSS(`#refresh`)),
+		waitFor(`!!document.querySelector("#flash [role=alert]")`),
+	)
+	if msg := evalAs[string](f, `document.querySelector("#flash").textContent`); !strings.Contains(msg, "Your session has ended") {
+		t.Fatalf("the notice says %q", msg)
+	}
+	if f.rows() != 6 {
+		t.Fatalf("%d rows: the results should stay as they were", f.rows())
+	}
+}
+
+// forgetCookies drops the browser's cookies, as a restart of the server
+// (which forgets its sessions) would leave the page.
+func forgetCookies() step {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, network.ClearBrowserCookies, cdp.Empty{})
+		return err
+	})
+}
+
 func TestInTheBrowserTheFirstRunLoadsDemoData(t *testing.T) {
 	f := newBrowserFixture(t, browserOptions{empty: true})
 	f.open()
@@ -518,6 +545,9 @@ func TestScreenshots(t *testing.T) {
 	shot(narrow, "narrow-menu.png", false)
 	narrow.run("open an entry", chromedp.Click(chromedp.CSS(`.nav-toggle`)), chromedp.Click(chromedp.CSS(`#entries tr.entry .c-detail`)), waitFor(`document.getElementById("entry-dialog").open`))
 	shot(narrow, "narrow-entry.png", false)
+
+	laptop.run("session ends", forgetCookies(), chromedp.Click(chromedp.CSS(`#refresh`)), waitFor(`!!document.querySelector("#flash [role=alert]")`))
+	shot(laptop, "session-ended.png", false)
 
 	signedOut := newBrowserFixture(t, browserOptions{})
 	signedOut.run("open without a session", chromedp.Navigate(signedOut.base+ui.PagePath), chromedp.WaitVisible(chromedp.CSS(`h1`)))

@@ -11,7 +11,6 @@ const (
 	hxRequest        = "HX-Request"
 	hxHistoryRestore = "HX-History-Restore-Request"
 	hxCurrentURL     = "HX-Current-URL"
-	hxTarget         = "HX-Target"
 	hxPushURL        = "HX-Push-Url"
 	hxTrigger        = "HX-Trigger"
 	hxRetarget       = "HX-Retarget"

@@ -191,8 +191,3 @@ func (v viewState) withDay(day time.Time) viewState {
 
 // cleared is the view without any filter.
 func (v viewState) cleared() viewState { return viewState{} }
-
-// filtered reports whether anything narrows the view.
-func (v viewState) filtered() bool {
-	return strings.TrimSpace(v.Q) != "" || v.Namespace != "" || v.After != "" || v.Before != ""
-}

@@ -42,7 +42,7 @@ func (s *Server) entryPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	e, err := s.Log.Get(ctx, c.Param("id"))
+	e, err := s.Log.Get(ctx, pathParam(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -77,4 +77,18 @@ func (s *Server) entryPage(c echo.Context) error {
 	}
 	v.Standalone = true
 	return renderPage(c, "entry", v)
+}
+
+// pathParam is a path parameter as it was before escaping. Echo matches a path
+// that has escapes of its own (such as %2F in an id that holds a slash) in its
+// escaped form, and then hands over its parameters still escaped.
+func pathParam(c echo.Context, name string) string {
+	v := c.Param(name)
+	if c.Request().URL.RawPath == "" {
+		return v
+	}
+	if u, err := url.PathUnescape(v); err == nil {
+		return u
+	}
+	return v
 }

@@ -509,6 +509,18 @@ func TestAnEntryOpensAsAPageOrAsThePanel(t *testing.T) {
 	}
 }
 
+func TestEntriesWithUnusualIDsOpen(t *testing.T) {
+	f := newPageFixture(t)
+	for _, id := range []string{"evt/2026/11/25-1", "with space", "ünïcode", "a?b#c", "100%"} {
+		f.record(app.Event{ID: id, Namespace: app.Users, Action: "user_invited", Detail: "Invited sam", Actor: "Maya Chen"})
+		if r := f.get(ui.EntryPath+url.PathEscape(id), nil); r.status != http.StatusOK {
+			t.Errorf("entry %q: status %d", id, r.status)
+		}
+	}
+	// The table links each of them by its escaped id.
+	mustContain(t, f.get(ui.PagePath, nil).body, `href="/settings/security/audit-log/entries/evt%2F2026%2F11%2F25-1"`)
+}
+
 func TestAnUnknownEntryIsNotFound(t *testing.T) {
 	f := newPageFixture(t)
 	r := f.get(ui.EntryPath+"nope", nil)

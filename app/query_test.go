@@ -128,3 +128,24 @@ func FuzzParseQueryNeverPanicsAndErrorsAreInvalid(f *testing.F) {
 		}
 	})
 }
+
+func TestTallyWithinKeepsWholeHoursOnly(t *testing.T) {
+	h := func(s string) int64 { ts, _ := time.Parse(time.RFC3339, s); return ts.Unix() / 3600 }
+	tally := Tally{
+		{Hour: h("2026-11-20T09:00:00Z"), Namespace: Users}:       2,
+		{Hour: h("2026-11-20T10:00:00Z"), Namespace: Users}:       3,
+		{Hour: h("2026-11-21T00:00:00Z"), Namespace: Connections}: 5,
+	}
+	after, _ := time.Parse(time.RFC3339, "2026-11-20T10:00:00Z")
+	before, _ := time.Parse(time.RFC3339, "2026-11-21T00:00:00Z")
+	got, ok := tally.Within(after, before)
+	if !ok || len(got) != 1 || got[HourNS{Hour: h("2026-11-20T10:00:00Z"), Namespace: Users}] != 3 {
+		t.Fatalf("Within = %v, %v", got, ok)
+	}
+	if _, ok := tally.Within(after.Add(time.Minute), time.Time{}); ok {
+		t.Fatal("a bound inside an hour cannot be answered from hourly counts")
+	}
+	if got, ok := tally.Within(time.Time{}, time.Time{}); !ok || len(got) != 3 {
+		t.Fatalf("open bounds should keep everything: %v", got)
+	}
+}

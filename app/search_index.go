@@ -46,6 +46,23 @@ type HourNS struct {
 // counts and the activity chart are sums over it, in any timezone.
 type Tally map[HourNS]int
 
+// Within narrows the tally to [after, before) (zero bounds are open). It can
+// only do so when the bounds fall on whole hours; ok is false otherwise.
+func (t Tally) Within(after, before time.Time) (Tally, bool) {
+	if after.Unix()%3600 != 0 || before.Unix()%3600 != 0 || after.Nanosecond() != 0 || before.Nanosecond() != 0 {
+		return nil, false
+	}
+	out := Tally{}
+	for cell, n := range t {
+		start := time.Unix(cell.Hour*3600, 0)
+		if (!after.IsZero() && start.Before(after)) || (!before.IsZero() && !start.Before(before)) {
+			continue
+		}
+		out[cell] = n
+	}
+	return out, true
+}
+
 // IndexDoc is one entry handed to the index.
 type IndexDoc struct {
 	Key   Key

@@ -142,7 +142,7 @@ func (s *Server) listEvents(c echo.Context) error {
 }
 
 func (s *Server) getEvent(c echo.Context) error {
-	e, err := s.Log.Get(c.Request().Context(), c.Param("id"))
+	e, err := s.Log.Get(c.Request().Context(), pathParam(c, "id"))
 	if err != nil {
 		return err
 	}

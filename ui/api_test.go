@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -254,8 +255,14 @@ func TestResendingAnIDReturnsTheExistingEntry(t *testing.T) {
 	if first.IDs[0] != "webhook-7781" || second.IDs[0] != "webhook-7781" {
 		t.Fatalf("ids = %v then %v", first.IDs, second.IDs)
 	}
-	if _, page := f.list("q=namespace:connections"); len(page.Events) != 1 {
+	f.waitIndexed()
+	if _, page := f.list("q=namespace:connections action:connection_created"); len(page.Events) != 1 {
 		t.Fatalf("%d entries after a retry, want 1", len(page.Events))
+	}
+	// Ids may hold characters that need escaping in a path.
+	f.post(`{"id":"crm/evt 1","namespace":"connections","action":"connection_updated","detail":"Updated connection"}`)
+	if r := f.do("GET", "/api/v1/events/"+url.PathEscape("crm/evt 1"), f.read, "", nil); r.status != 200 {
+		t.Fatalf("GET of an id with a slash: %d %s", r.status, r.body)
 	}
 	r := f.do("GET", "/api/v1/events/webhook-7781", f.read, "", nil)
 	var e app.Event

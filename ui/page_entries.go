@@ -258,7 +258,9 @@ func (s *Server) results(ctx context.Context, c echo.Context, v viewState, loc *
 		return res, err
 	}
 	rangeTally := wholeTally
-	if v.After != "" || v.Before != "" {
+	if t, ok := wholeTally.Within(q.After, q.Before); ok {
+		rangeTally = t // whole hours: no second pass over the index
+	} else if v.After != "" || v.Before != "" {
 		uq, err := s.filterFrom(ctx, unscoped.values())
 		if err != nil {
 			return res, err

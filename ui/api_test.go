@@ -256,7 +256,7 @@ func TestResendingAnIDReturnsTheExistingEntry(t *testing.T) {
 		t.Fatalf("ids = %v then %v", first.IDs, second.IDs)
 	}
 	f.waitIndexed()
-	if _, page := f.list("q=namespace:connections action:connection_created"); len(page.Events) != 1 {
+	if _, page := f.list("q=" + url.QueryEscape("namespace:connections action:connection_created")); len(page.Events) != 1 {
 		t.Fatalf("%d entries after a retry, want 1", len(page.Events))
 	}
 	// Ids may hold characters that need escaping in a path.

@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -25,38 +27,42 @@ func (m *Main) token(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	dir, err := m.dataDir(*data)
-	if err != nil {
-		return err
-	}
+	var sc []app.Scope
 	switch sub {
 	case "create":
-		sc, err := app.ParseScopes(*scopes)
-		if err != nil {
+		if sc, err = app.ParseScopes(*scopes); err != nil {
 			return err
 		}
 		if strings.TrimSpace(*label) == "" {
 			return usageError{"token create: --label is required, e.g. --label ci-deploy"}
 		}
-		log, closeLog, err := m.openLog(dir, 0, false)
-		if err != nil {
-			return err
+	case "list":
+	case "revoke":
+		if len(pos) != 1 {
+			return usageError{"token revoke: give the token's ID (see auditlog token list)"}
 		}
-		defer closeLog()
-		secret, tok, err := log.CreateToken(ctx, *label, sc, currentUser())
+	default:
+		return usageError{fmt.Sprintf("token: unknown subcommand %q (create, list or revoke)", sub)}
+	}
+	dir, err := m.dataDir(*data)
+	if err != nil {
+		return err
+	}
+	b, err := m.open(dir, false)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	switch sub {
+	case "create":
+		secret, tok, err := b.CreateToken(ctx, *label, sc)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(m.Stderr, "Created token %s (%s) with scopes %s. Keep the secret below: it is not shown again.\n", tok.ID, tok.Label, *scopes)
 		fmt.Fprintln(m.Stdout, secret)
-		return log.WaitIndexed(ctx)
 	case "list":
-		log, closeLog, err := m.openLog(dir, 0, false)
-		if err != nil {
-			return err
-		}
-		defer closeLog()
-		toks, err := log.Tokens(ctx)
+		toks, err := b.Tokens(ctx)
 		if err != nil {
 			return err
 		}
@@ -71,23 +77,13 @@ func (m *Main) token(ctx context.Context, args []string) error {
 		}
 		return tw.Flush()
 	case "revoke":
-		if len(pos) != 1 {
-			return usageError{"token revoke: give the token's ID (see auditlog token list)"}
-		}
-		log, closeLog, err := m.openLog(dir, 0, false)
-		if err != nil {
-			return err
-		}
-		defer closeLog()
-		tok, err := log.RevokeToken(ctx, pos[0], currentUser())
+		tok, err := b.RevokeToken(ctx, pos[0])
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(m.Stdout, "Revoked token %s (%s)\n", tok.ID, tok.Label)
-		return log.WaitIndexed(ctx)
-	default:
-		return usageError{fmt.Sprintf("token: unknown subcommand %q (create, list or revoke)", sub)}
 	}
+	return nil
 }
 
 // ingest imports NDJSON in batches, each recorded all or nothing like an API
@@ -119,11 +115,15 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	log, closeLog, err := m.openLog(dir, 0, false)
+	b, err := m.open(dir, false)
 	if err != nil {
 		return err
 	}
-	defer closeLog()
+	defer b.Close()
+	cutoff, err := b.Cutoff(ctx)
+	if err != nil {
+		return err
+	}
 
 	counter := &countingReader{r: in}
 	sc := bufio.NewScanner(counter)
@@ -138,10 +138,10 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 		events, err := app.DecodeEvents(strings.NewReader(strings.Join(lines, "\n")), true)
 		if err == nil {
 			var lineOf []int
-			events, lineOf = dropExpired(events, log.Cutoff(), &expired)
+			events, lineOf = dropExpired(events, cutoff, &expired)
 			if len(events) > 0 {
 				var stored []app.Event
-				stored, err = log.Record(ctx, events)
+				stored, err = b.Record(ctx, events)
 				recorded += len(stored)
 				if e, ok := err.(*app.Error); ok {
 					for i := range e.Details {
@@ -191,7 +191,7 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 	if expired > 0 {
 		fmt.Fprintf(m.Stderr, "Skipped %d events older than the retention window (they would be purged at once).\n", expired)
 	}
-	return log.WaitIndexed(ctx)
+	return nil
 }
 
 // dropExpired leaves out events from before the retention window: an old
@@ -253,28 +253,16 @@ func (m *Main) search(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	log, closeLog, err := m.openLog(dir, 0, true)
+	b, err := m.open(dir, true)
 	if err != nil {
 		return err
 	}
-	defer closeLog()
-	settings, err := log.Settings(ctx)
+	defer b.Close()
+	loc, err := b.Location(ctx)
 	if err != nil {
 		return err
 	}
-	loc := settings.Location()
-	q, err := app.ParseQuery(strings.Join(pos, " "), loc)
-	if err != nil {
-		return err
-	}
-	if *ns != "" {
-		n, ok := app.ParseNamespace(*ns)
-		if !ok {
-			return usageError{fmt.Sprintf("search: unknown namespace %q", *ns)}
-		}
-		q.RestrictNamespace(n)
-	}
-	page, err := log.Search(ctx, q, "", *limit)
+	page, err := b.Search(ctx, url.Values{"q": {strings.Join(pos, " ")}, "namespace": {*ns}}, *limit)
 	if err != nil {
 		return err
 	}
@@ -380,67 +368,39 @@ func (m *Main) export(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	log, closeLog, err := m.openLog(dir, 0, true)
+	b, err := m.open(dir, true)
 	if err != nil {
 		return err
 	}
-	defer closeLog()
-	settings, err := log.Settings(ctx)
-	if err != nil {
-		return err
-	}
-	loc := settings.Location()
-	q, err := app.ParseQuery(strings.Join(pos, " "), loc)
-	if err != nil {
-		return err
-	}
-	if *ns != "" {
-		n, ok := app.ParseNamespace(*ns)
-		if !ok {
-			return usageError{fmt.Sprintf("export: unknown namespace %q", *ns)}
-		}
-		q.RestrictNamespace(n)
-	}
-	var from, to time.Time
-	if *after != "" {
-		if from, err = app.ParseDate(*after, loc); err != nil {
-			return usageError{"export: --after: " + err.Error()}
-		}
-	}
-	if *before != "" {
-		if to, err = app.ParseDate(*before, loc); err != nil {
-			return usageError{"export: --before: " + err.Error()}
-		}
-	}
-	q.RestrictTime(from, to)
-
-	opt := app.ExportOptions{Format: f, Location: loc, Actor: currentUser()}
+	defer b.Close()
+	filter := url.Values{"q": {strings.Join(pos, " ")}, "namespace": {*ns}, "after": {*after}, "before": {*before}}
 	w := m.Stdout
+	var progress func(int, int)
 	if *out != "" {
-		file, err := os.Create(*out)
+		// Write beside the target and rename at the end, so a failed export
+		// never leaves a file that looks complete.
+		tmp, err := os.CreateTemp(filepath.Dir(*out), ".export-*")
 		if err != nil {
 			return err
 		}
-		defer file.Close()
-		w = file
-		total := 0
-		if tally, err := log.Tally(ctx, q); err == nil {
-			for _, n := range tally {
-				total += n
-			}
+		defer os.Remove(tmp.Name())
+		defer tmp.Close()
+		w = tmp
+		progress = progressPrinter(m.Stderr, "Exporting")
+		start := time.Now()
+		summary, err := b.Export(ctx, filter, f, w, progress)
+		if err != nil {
+			return err
 		}
-		report := progressPrinter(m.Stderr, "Exporting")
-		opt.Progress = func(written int) { report(written, max(total, written)) }
+		if err := tmp.Close(); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp.Name(), *out); err != nil {
+			return err
+		}
+		fmt.Fprintf(m.Stderr, "%s into %s in %s\n", summary, *out, time.Since(start).Round(time.Millisecond))
+		return nil
 	}
-	start := time.Now()
-	n, err := log.Export(ctx, q, w, opt)
-	if err != nil {
-		return err
-	}
-	if *out != "" {
-		from, to := log.ExportRange(q)
-		fmt.Fprintf(m.Stderr, "Exported %d entries from %s to %s into %s in %s\n", n,
-			from.In(loc).Format("2006-01-02 15:04 MST"), to.In(loc).Format("2006-01-02 15:04 MST"), *out, time.Since(start).Round(time.Millisecond))
-	}
-	return nil
+	_, err = b.Export(ctx, filter, f, w, nil)
+	return err
 }

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"auditlog/app"
 
@@ -26,6 +25,11 @@ func (s *Server) routes() {
 	api.GET("/events", s.listEvents, s.requireScope(app.ScopeRead, true))
 	api.GET("/events/:id", s.getEvent, s.requireScope(app.ScopeRead, true))
 	api.GET("/export", s.export, s.requireScope(app.ScopeRead, true))
+	api.GET("/workspace", s.workspace, s.requireScope(app.ScopeRead, true))
+	admin := s.requireScope(app.ScopeAdmin, false)
+	api.GET("/tokens", s.listTokens, admin)
+	api.POST("/tokens", s.createToken, admin)
+	api.DELETE("/tokens/:id", s.revokeToken, admin)
 
 	s.pageRoutes()
 }
@@ -86,31 +90,7 @@ func (s *Server) filterFrom(ctx context.Context, p url.Values) (app.Query, error
 	if err != nil {
 		return app.Query{}, err
 	}
-	loc := settings.Location()
-	q, err := app.ParseQuery(p.Get("q"), loc)
-	if err != nil {
-		return app.Query{}, err
-	}
-	if ns := p.Get("namespace"); ns != "" && ns != "all" {
-		n, ok := app.ParseNamespace(ns)
-		if !ok {
-			return app.Query{}, app.Errorf(app.EINVALID, "namespace: unknown namespace %q (one of connections, data_pipelines, data_products, spaces, users, service_users, api_tokens)", ns)
-		}
-		q.RestrictNamespace(n)
-	}
-	var after, before time.Time
-	if v := p.Get("after"); v != "" {
-		if after, err = app.ParseDate(v, loc); err != nil {
-			return app.Query{}, app.Errorf(app.EINVALID, "after: %v", err)
-		}
-	}
-	if v := p.Get("before"); v != "" {
-		if before, err = app.ParseDate(v, loc); err != nil {
-			return app.Query{}, app.Errorf(app.EINVALID, "before: %v", err)
-		}
-	}
-	q.RestrictTime(after, before)
-	return q, nil
+	return app.ParseFilter(p, settings.Location())
 }
 
 func limitOf(c echo.Context) (int, error) {

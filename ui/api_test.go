@@ -24,6 +24,7 @@ type apiFixture struct {
 	t      *testing.T
 	log    *app.Log
 	srv    *httptest.Server
+	launch string // the launch secret: the local owner's key
 	ingest string // token with the ingest scope
 	read   string // token with the read scope
 	admin  string
@@ -44,7 +45,8 @@ func newAPIFixture(t *testing.T) *apiFixture {
 		srv.Close()
 		log.Close()
 	})
-	f := &apiFixture{t: t, log: log, srv: srv}
+	u, _ := url.Parse(s.LaunchURL(srv.URL))
+	f := &apiFixture{t: t, log: log, srv: srv, launch: u.Query().Get("secret")}
 	ctx := context.Background()
 	f.ingest, _, _ = log.CreateToken(ctx, "ingester", []app.Scope{app.ScopeIngest}, "test")
 	f.read, _, _ = log.CreateToken(ctx, "reader", []app.Scope{app.ScopeRead}, "test")
@@ -340,5 +342,64 @@ func TestHealthzAndHostCheck(t *testing.T) {
 	}
 	if csp := r.header.Get("Content-Security-Policy"); strings.Contains(csp, "unsafe-inline") {
 		t.Errorf("CSP allows inline code: %s", csp)
+	}
+}
+
+func TestTokensAreManagedThroughTheAPIByAdmins(t *testing.T) {
+	f := newAPIFixture(t)
+	for _, tt := range []struct {
+		name, token, body string
+		status            int
+	}{
+		{"a read token may not", f.read, `{"label":"x","scopes":["ingest"]}`, 403},
+		{"no label", f.admin, `{"scopes":["ingest"]}`, 400},
+		{"unknown scope", f.admin, `{"label":"x","scopes":["root"]}`, 400},
+		{"not JSON", f.admin, `label=x`, 400},
+	} {
+		if r := f.do("POST", "/api/v1/tokens", tt.token, "application/json", strings.NewReader(tt.body)); r.status != tt.status {
+			t.Errorf("%s: status %d, want %d: %s", tt.name, r.status, tt.status, r.body)
+		}
+	}
+	// The launch secret acts as the local owner, as the command line does.
+	r := f.do("POST", "/api/v1/tokens", f.launch, "application/json", strings.NewReader(`{"label":"dbt-cloud","scopes":"ingest,read"}`))
+	var created struct {
+		Token  app.Token
+		Secret string
+	}
+	r.json(t, &created)
+	if r.status != 201 || created.Secret == "" || created.Token.Label != "dbt-cloud" || len(created.Token.Scopes) != 2 {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	if r := f.do("GET", "/api/v1/events", created.Secret, "", nil); r.status != 200 {
+		t.Fatalf("the new token does not read: %d", r.status)
+	}
+	var list struct{ Tokens []app.Token }
+	f.do("GET", "/api/v1/tokens", f.admin, "", nil).json(t, &list)
+	if len(list.Tokens) != 4 || strings.Contains(fmt.Sprint(list), created.Secret) {
+		t.Fatalf("list = %+v", list)
+	}
+	if r := f.do("DELETE", "/api/v1/tokens/"+created.Token.ID, f.admin, "", nil); r.status != 200 {
+		t.Fatalf("revoke: %d %s", r.status, r.body)
+	}
+	if r := f.do("GET", "/api/v1/events", created.Secret, "", nil); r.status != 401 {
+		t.Fatalf("a revoked token still reads: %d", r.status)
+	}
+	if r := f.do("DELETE", "/api/v1/tokens/tok_nope", f.admin, "", nil); r.status != 404 {
+		t.Fatalf("revoking an unknown token: %d", r.status)
+	}
+	f.waitIndexed()
+	_, page := f.list("q=" + url.QueryEscape("dbt-cloud"))
+	if len(page.Events) != 2 || page.Events[0].Action != "token_revoked" || page.Events[1].Actor == "" {
+		t.Fatalf("token history = %+v", page.Events)
+	}
+}
+
+func TestWorkspaceSaysHowToShowEntries(t *testing.T) {
+	f := newAPIFixture(t)
+	var w ui.Workspace
+	r := f.do("GET", "/api/v1/workspace", f.read, "", nil)
+	r.json(t, &w)
+	if r.status != 200 || w.Name != app.DefaultWorkspace || w.RetentionDays != 30 || w.Timezone == "" {
+		t.Fatalf("workspace = %d %+v", r.status, w)
 	}
 }

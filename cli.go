@@ -292,16 +292,21 @@ func oneLine(s string) string {
 	return s
 }
 
-func (m *Main) reindex(ctx context.Context, args []string) error {
-	fs, data := m.flagSet("reindex")
+// localLog opens dir's Log for a command that needs the directory to itself.
+func (m *Main) localLog(name string, args []string) (*app.Log, func() error, error) {
+	fs, data := m.flagSet(name)
 	if _, err := parse(fs, args); err != nil {
-		return err
+		return nil, nil, err
 	}
 	dir, err := m.dataDir(*data)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	log, closeLog, err := m.openLog(dir, 0, true)
+	return m.openLog(dir, 0, false)
+}
+
+func (m *Main) reindex(ctx context.Context, args []string) error {
+	log, closeLog, err := m.localLog("reindex", args)
 	if err != nil {
 		return err
 	}
@@ -315,15 +320,7 @@ func (m *Main) reindex(ctx context.Context, args []string) error {
 }
 
 func (m *Main) demo(ctx context.Context, args []string) error {
-	fs, data := m.flagSet("demo")
-	if _, err := parse(fs, args); err != nil {
-		return err
-	}
-	dir, err := m.dataDir(*data)
-	if err != nil {
-		return err
-	}
-	log, closeLog, err := m.openLog(dir, 0, false)
+	log, closeLog, err := m.localLog("demo", args)
 	if err != nil {
 		return err
 	}

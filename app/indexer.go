@@ -100,17 +100,27 @@ func (l *Log) DrainOutbox() error {
 // Reindex empties the index and fills it again from the store, reporting
 // progress as it goes. The store is the source of truth; this is always safe.
 func (l *Log) Reindex(progress func(done, total int)) error {
+	// Wait for a rebuild started at Open: resetting under it would leave the
+	// store naming a generation that no longer exists.
+	l.rebuildMu.Lock()
+	defer l.rebuildMu.Unlock()
 	if err := l.idx.Reset(); err != nil {
 		return fmt.Errorf("index: unable to reset: %w", err)
 	}
 	l.setRebuilding(true, 0, 0)
-	return l.rebuild(progress)
+	return l.rebuildLocked(progress)
 }
 
 // rebuild indexes every stored entry, oldest first, in bounded read
 // transactions so writers keep going, then records which index generation the
 // store has filled.
 func (l *Log) rebuild(progress func(done, total int)) error {
+	l.rebuildMu.Lock()
+	defer l.rebuildMu.Unlock()
+	return l.rebuildLocked(progress)
+}
+
+func (l *Log) rebuildLocked(progress func(done, total int)) error {
 	defer func() {
 		_, done, total := l.IndexStatus()
 		l.setRebuilding(false, done, total)

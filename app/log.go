@@ -51,6 +51,8 @@ type Log struct {
 	wg     sync.WaitGroup
 	closed sync.Once
 
+	rebuildMu sync.Mutex // one rebuild at a time
+
 	mu         sync.Mutex
 	rebuilding bool
 	rebuilt    int

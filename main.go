@@ -215,25 +215,25 @@ func defaultDataDirHint() string {
 
 // parseRetention reads "30d", "2w" or a Go duration such as "720h".
 func parseRetention(s string) (time.Duration, error) {
+	bad := usageError{fmt.Sprintf("--retention %q: use days from 1d to 3650d, such as 30d", s)}
 	var d time.Duration
-	var err error
-	switch {
-	case strings.HasSuffix(s, "d"):
-		var n int
-		n, err = strconv.Atoi(strings.TrimSuffix(s, "d"))
+	if unit := s[max(len(s)-1, 0):]; unit == "d" || unit == "w" {
+		n, err := strconv.Atoi(strings.TrimSuffix(s, unit))
+		if err != nil || n < 1 || n > 3650 {
+			return 0, bad
+		}
 		d = time.Duration(n) * 24 * time.Hour
-	case strings.HasSuffix(s, "w"):
-		var n int
-		n, err = strconv.Atoi(strings.TrimSuffix(s, "w"))
-		d = time.Duration(n) * 7 * 24 * time.Hour
-	default:
-		d, err = time.ParseDuration(s)
+		if unit == "w" {
+			d *= 7
+		}
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, bad
+		}
 	}
-	if err != nil {
-		return 0, usageError{fmt.Sprintf("--retention %q: use days such as 30d", s)}
-	}
-	if d < app.MinRetention {
-		return 0, usageError{fmt.Sprintf("--retention %q: must be at least 1 day", s)}
+	if d < app.MinRetention || d > app.MaxRetention {
+		return 0, bad
 	}
 	return d, nil
 }
@@ -247,6 +247,7 @@ func (m *Main) openLog(dir string, retention time.Duration, wait bool) (*app.Log
 		Dir:       dir,
 		OpenIndex: func() (app.SearchIndex, error) { return index.Open(filepath.Join(dir, "index")) },
 		Retention: retention,
+		Operator:  currentUser(),
 		Now:       m.Now,
 		Logger:    logger,
 	}
@@ -307,15 +308,18 @@ func (m *Main) signals() (<-chan os.Signal, func()) {
 func (m *Main) serve(ctx context.Context, args []string) error {
 	fs, data := m.flagSet("serve")
 	addr := fs.String("addr", "127.0.0.1:7410", "address to listen on; if the default port is busy, a free one is used")
-	retention := fs.String("retention", "30d", "how long entries are kept, e.g. 30d")
+	retention := fs.String("retention", "", "how long entries are kept, e.g. 30d (default: as last set, else 30d)")
 	noBrowser := fs.Bool("no-browser", false, "do not open the browser")
 	demo := fs.Bool("demo", false, "load demo data first (when the log is empty)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	keep, err := parseRetention(*retention)
-	if err != nil {
-		return err
+	var keep time.Duration
+	if *retention != "" {
+		var err error
+		if keep, err = parseRetention(*retention); err != nil {
+			return err
+		}
 	}
 	dir, err := m.dataDir(*data)
 	if err != nil {

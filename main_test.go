@@ -361,3 +361,16 @@ func TestExportedNDJSONRestoresIntoAnotherDataDirectory(t *testing.T) {
 		}
 	}
 }
+
+func TestParseRetentionAcceptsDaysWeeksAndHoursWithinBounds(t *testing.T) {
+	for in, want := range map[string]time.Duration{"30d": 720 * time.Hour, "4w": 672 * time.Hour, "36h": 36 * time.Hour, "3650d": 3650 * 24 * time.Hour} {
+		if got, err := parseRetention(in); err != nil || got != want {
+			t.Errorf("parseRetention(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "0d", "12h", "213505d", "3651d", "-1d", "30x", "d"} {
+		if _, err := parseRetention(in); err == nil {
+			t.Errorf("parseRetention(%q) accepted", in)
+		}
+	}
+}

@@ -56,7 +56,7 @@ func DecodeEvents(r io.Reader, ndjson bool) ([]Event, error) {
 		details = append(details, decodeEvent(i, raw, &events[i])...)
 	}
 	if len(details) > 0 {
-		return nil, &Error{Code: EINVALID, Message: fmt.Sprintf("%d events could not be read; nothing was recorded", countEvents(details)), Details: details}
+		return nil, &Error{Code: EINVALID, Message: plural(countEvents(details), "event", "events") + " could not be read; nothing was recorded", Details: details}
 	}
 	return events, nil
 }

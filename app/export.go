@@ -83,17 +83,31 @@ func (l *Log) ExportFilename(q Query, f ExportFormat, s Settings) string {
 const exportPage = MaxLimit
 
 // Export writes every entry matching q, newest first, as the page lists them,
-// reading page by page so memory stays flat whatever the size. When it is done
-// (or the client went away), it records who exported what as an
-// audit_log_exported entry: the log keeps track of data taken out of it.
+// reading page by page so memory stays flat whatever the size. Before the
+// first byte it records who exports what as an audit_log_exported entry, so
+// that no data leaves the log unrecorded, not even when the export is cut
+// short; an export that ends early is recorded again as interrupted.
 func (l *Log) Export(ctx context.Context, q Query, w io.Writer, opt ExportOptions) (int, error) {
 	if opt.Location == nil {
 		opt.Location = time.UTC
 	}
+	expected := 0
+	tally, err := l.Tally(ctx, q)
+	if err != nil {
+		return 0, err
+	}
+	for _, n := range tally {
+		expected += n
+	}
+	record, err := l.recordExport(q, opt, "audit_log_exported", expected, "")
+	if err != nil {
+		return 0, err
+	}
+
 	bw := bufio.NewWriterSize(w, 64<<10)
 	enc := newEncoder(opt.Format, bw, opt.Location)
 	written := 0
-	err := enc.begin()
+	err = enc.begin()
 	cursor := ""
 	for err == nil {
 		var page Page
@@ -102,6 +116,9 @@ func (l *Log) Export(ctx context.Context, q Query, w io.Writer, opt ExportOption
 			break
 		}
 		for i := range page.Events {
+			if page.Events[i].ID == record.ID {
+				continue // the export's own entry is not part of what it exports
+			}
 			if err = enc.write(&page.Events[i]); err != nil {
 				break
 			}
@@ -121,45 +138,58 @@ func (l *Log) Export(ctx context.Context, q Query, w io.Writer, opt ExportOption
 	if err == nil {
 		err = bw.Flush()
 	}
-	if rerr := l.recordExport(q, opt, written, err); rerr != nil && err == nil {
-		err = rerr
+	if err != nil {
+		l.recordExport(q, opt, "audit_log_export_interrupted", written, err.Error())
 	}
 	return written, err
 }
 
-func (l *Log) recordExport(q Query, opt ExportOptions, written int, failed error) error {
+func (l *Log) recordExport(q Query, opt ExportOptions, action string, count int, failure string) (Event, error) {
 	from, to := l.ExportRange(q)
-	filter := q.String()
-	if filter == "" {
-		filter = "everything"
+	filter := trimAfterDates(q.String())
+	verb := "Exported"
+	if failure != "" {
+		verb = "Interrupted an export after"
 	}
-	filter = trimAfterDates(filter)
-	detail := fmt.Sprintf("Exported %d entries as %s (filter: %s; from %s to %s)", written, strings.ToUpper(string(opt.Format)),
+	detail := fmt.Sprintf("%s %s as %s (filter: %s; from %s to %s)", verb, plural(count, "entry", "entries"), strings.ToUpper(string(opt.Format)),
 		filter, from.In(opt.Location).Format("2006-01-02 15:04 MST"), to.In(opt.Location).Format("2006-01-02 15:04 MST"))
-	if failed != nil {
-		detail += "; the export was interrupted"
-	}
 	if len(detail) > MaxDetailBytes {
-		detail = detail[:MaxDetailBytes-3] + "..."
+		detail = strings.ToValidUTF8(detail[:MaxDetailBytes-3], "") + "..."
 	}
-	meta := map[string]string{"format": string(opt.Format), "count": fmt.Sprint(written), "from": from.UTC().Format(time.RFC3339), "to": to.UTC().Format(time.RFC3339)}
+	meta := map[string]string{"format": string(opt.Format), "count": fmt.Sprint(count), "from": from.UTC().Format(time.RFC3339), "to": to.UTC().Format(time.RFC3339)}
 	if f := q.String(); f != "" && len(f) <= maxMetaValue {
 		meta["query"] = f
 	}
-	_, err := l.Record(context.Background(), []Event{{
+	if failure != "" && len(failure) <= maxMetaValue {
+		meta["error"] = failure
+	}
+	out, err := l.Record(context.Background(), []Event{{
 		Namespace: Spaces,
-		Action:    "audit_log_exported",
+		Action:    action,
 		Detail:    detail,
 		Actor:     opt.Actor,
 		Targets:   []Target{{Type: "audit_log", Name: "Audit Log"}},
 		Metadata:  meta,
 	}})
-	return err
+	if err != nil {
+		return Event{}, fmt.Errorf("app: unable to record the export: %w", err)
+	}
+	return out[0], nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // trimAfterDates drops the after:/before: parts of a rendered query: the detail
 // states the range once, in the workspace's timezone.
 func trimAfterDates(s string) string {
+	if s == "" {
+		return "everything"
+	}
 	var keep []string
 	for _, part := range strings.Fields(s) {
 		if !strings.HasPrefix(part, "after:") && !strings.HasPrefix(part, "before:") {

@@ -175,7 +175,7 @@ func TestAnExportIsItselfRecorded(t *testing.T) {
 		t.Fatalf("%d export entries, want 1", len(page.Events))
 	}
 	e := page.Events[0]
-	if e.Namespace != app.Spaces || e.Actor != "Auditor" || !strings.Contains(e.Detail, "Exported 1 entries as CSV") || !strings.Contains(e.Detail, "ci-deploy") || e.Metadata["count"] != "1" {
+	if e.Namespace != app.Spaces || e.Actor != "Auditor" || !strings.Contains(e.Detail, "Exported 1 entry as CSV") || !strings.Contains(e.Detail, "ci-deploy") || e.Metadata["count"] != "1" {
 		t.Fatalf("export entry = %+v", e)
 	}
 }

@@ -19,6 +19,7 @@ const (
 	MaxLimit         = 500
 	DefaultRetention = 30 * 24 * time.Hour
 	MinRetention     = 24 * time.Hour
+	MaxRetention     = 3650 * 24 * time.Hour
 )
 
 // Config says where the Log keeps its data and how.
@@ -28,7 +29,11 @@ type Config struct {
 	// only once the store is open, so the store's lock keeps a second process
 	// away from the index too. The Log closes the index when it closes.
 	OpenIndex func() (SearchIndex, error)
-	Retention time.Duration // entries older than this are purged; DefaultRetention if zero
+	// Retention: entries older than this are purged. Zero means the retention
+	// this store was last given, else DefaultRetention. A new value is saved,
+	// and the change is recorded as Operator's.
+	Retention time.Duration
+	Operator  string
 	Now       func() time.Time
 	Logger    *slog.Logger
 	// Progress, if set, hears how a rebuild of the index advances.
@@ -72,11 +77,8 @@ func Open(cfg Config) (*Log, error) {
 	if cfg.OpenIndex == nil {
 		return nil, fmt.Errorf("app: a search index is required")
 	}
-	if cfg.Retention == 0 {
-		cfg.Retention = DefaultRetention
-	}
-	if cfg.Retention < MinRetention {
-		return nil, Errorf(EINVALID, "retention must be at least 1 day")
+	if cfg.Retention != 0 && (cfg.Retention < MinRetention || cfg.Retention > MaxRetention) {
+		return nil, Errorf(EINVALID, "retention must be from 1 day to 10 years")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -88,6 +90,12 @@ func Open(cfg Config) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
+	retention, err := settleRetention(db, cfg.Retention, cfg.Operator, cfg.Now())
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	cfg.Retention = retention
 	idx, err := cfg.OpenIndex()
 	if err != nil {
 		db.Close()
@@ -187,7 +195,7 @@ func (l *Log) Record(ctx context.Context, events []Event) ([]Event, error) {
 	var out []Event
 	err := l.db.Update(func(tx *bolt.Tx) error {
 		var err error
-		out, _, err = appendEvents(tx, batch, now.UTC())
+		out, _, err = appendEvents(tx, batch, now.UTC(), now.Add(-l.retention))
 		return err
 	})
 	if err != nil {
@@ -215,7 +223,7 @@ func (l *Log) recordTx(tx *bolt.Tx, events ...Event) error {
 			return fmt.Errorf("app: own entry is invalid: %s %s", errs[0].Field, errs[0].Message)
 		}
 	}
-	_, _, err := appendEvents(tx, events, now.UTC())
+	_, _, err := appendEvents(tx, events, now.UTC(), now.Add(-l.retention))
 	return err
 }
 

@@ -461,3 +461,44 @@ func first(events []app.Event) app.Event {
 	}
 	return events[0]
 }
+
+func TestAnExpiredIDCanBeRecordedAgainBeforeThePurgeRuns(t *testing.T) {
+	f := openFixture(t)
+	e := ev(app.DataPipelines, "pipeline_executed", "first run", "svc", 29*24*time.Hour, f.clock.Now())
+	e.ID = "nightly"
+	f.record(e)
+	f.clock.Advance(2 * 24 * time.Hour) // expired, not yet purged
+	e.Timestamp, e.Detail = f.clock.Now(), "second run"
+	if got := f.record(e); got[0].Detail != "second run" {
+		t.Fatalf("recording an expired id returned %q", got[0].Detail)
+	}
+	if _, err := f.log.Purge(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := f.log.Get(context.Background(), "nightly"); err != nil || got.Detail != "second run" {
+		t.Fatalf("after the purge: %+v, %v", got, err)
+	}
+}
+
+func TestRetentionIsRememberedByTheStore(t *testing.T) {
+	f := openFixture(t)
+	f.close()
+	long := func() (app.SearchIndex, error) { return indexIn(f.dir)() }
+	log, err := app.Open(app.Config{Dir: f.dir, OpenIndex: long, Now: f.clock.Now, Retention: 60 * 24 * time.Hour, Operator: "Maya"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := ev(app.Users, "user_removed", "Removed Bo", "Maya", 45*24*time.Hour, f.clock.Now())
+	if _, err := log.Record(context.Background(), []app.Event{old}); err != nil {
+		t.Fatal(err)
+	}
+	log.Close()
+	f.open() // no retention given: the remembered 60 days, not the default 30
+	if f.log.Retention() != 60*24*time.Hour {
+		t.Fatalf("retention = %v, want the remembered 60 days", f.log.Retention())
+	}
+	page := f.search("", "", 10)
+	if len(page.Events) != 2 || page.Events[0].Action != "retention_changed" || page.Events[0].Actor != "Maya" || page.Events[1].Detail != "Removed Bo" {
+		t.Fatalf("entries = %+v", page.Events)
+	}
+}

@@ -135,7 +135,8 @@ func containsNS(list []Namespace, n Namespace) bool {
 	return false
 }
 
-// String renders the query back in the query language; parsing it gives the same Query.
+// String renders the query in the query language, for people to read (in an
+// export's entry, say). Which word was being typed as a prefix is not kept.
 func (q *Query) String() string {
 	var parts []string
 	for _, n := range q.Namespaces {
@@ -190,6 +191,9 @@ func ParseQuery(s string, loc *time.Location) (Query, error) {
 	}
 	if len(s) > 1024 {
 		return q, Errorf(EINVALID, "query is longer than 1024 characters")
+	}
+	if msg := checkText(s, true); msg != "" {
+		return q, Errorf(EINVALID, "query %s", msg)
 	}
 	p := parser{src: []rune(s)}
 	lastBare := -1

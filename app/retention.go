@@ -1,6 +1,7 @@
 package app
 
 import (
+	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -79,4 +80,64 @@ func (l *Log) Purge() (int, error) {
 		return purged, fmt.Errorf("index: unable to drop expired days: %w", err)
 	}
 	return purged, nil
+}
+
+var metaRetention = []byte("retention")
+
+// settleRetention decides the retention a store works with: the one asked
+// for, else the one it was last given, else the default. Every command that
+// opens the store purges with it, so it must not forget a longer retention
+// that serve was once given. A change is recorded like any settings change.
+func settleRetention(db *bolt.DB, asked time.Duration, operator string, now time.Time) (time.Duration, error) {
+	var saved time.Duration
+	_ = db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketMeta).Get(metaRetention); len(v) == 8 {
+			saved = time.Duration(binary.BigEndian.Uint64(v))
+		}
+		return nil
+	})
+	switch {
+	case asked == 0 && saved == 0:
+		return DefaultRetention, nil
+	case asked == 0 || asked == saved:
+		return saved, nil
+	}
+	err := db.Update(func(tx *bolt.Tx) error {
+		v := make([]byte, 8)
+		binary.BigEndian.PutUint64(v, uint64(asked))
+		if err := tx.Bucket(bucketMeta).Put(metaRetention, v); err != nil {
+			return err
+		}
+		if saved == 0 {
+			saved = DefaultRetention
+		}
+		if saved == asked {
+			return nil
+		}
+		e := Event{
+			Namespace: Spaces,
+			Action:    "retention_changed",
+			Detail:    fmt.Sprintf("Changed the Audit Log retention from %s to %s", days(saved), days(asked)),
+			Actor:     operator,
+			Targets:   []Target{{Type: "audit_log", Name: "Audit Log"}},
+			Metadata:  map[string]string{"from_days": fmt.Sprint(int(saved.Hours() / 24)), "to_days": fmt.Sprint(int(asked.Hours() / 24))},
+		}
+		if errs := e.Normalize(0, now, asked); len(errs) > 0 {
+			return fmt.Errorf("app: retention entry is invalid: %s", errs[0].Message)
+		}
+		_, _, err := appendEvents(tx, []Event{e}, now.UTC(), now.Add(-asked))
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: unable to save the retention: %w", err)
+	}
+	return asked, nil
+}
+
+func days(d time.Duration) string {
+	n := int(d.Hours() / 24)
+	if n == 1 {
+		return "1 day"
+	}
+	return fmt.Sprintf("%d days", n)
 }

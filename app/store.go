@@ -139,7 +139,8 @@ func getEvent(tx *bolt.Tx, k []byte) (Event, bool, error) {
 
 // appendEvents stores already-validated events in tx. An event whose id is
 // already stored is not stored again; its existing entry is returned instead.
-func appendEvents(tx *bolt.Tx, events []Event, receivedAt time.Time) ([]Event, int, error) {
+// An entry past cutoff (expired, not yet purged) does not count as stored.
+func appendEvents(tx *bolt.Tx, events []Event, receivedAt, cutoff time.Time) ([]Event, int, error) {
 	evb, ids := tx.Bucket(bucketEvents), tx.Bucket(bucketIDs)
 	out := make([]Event, len(events))
 	added := 0
@@ -150,7 +151,7 @@ func appendEvents(tx *bolt.Tx, events []Event, receivedAt time.Time) ([]Event, i
 				if err != nil {
 					return nil, 0, err
 				}
-				if ok {
+				if ok && !existing.Timestamp.Before(cutoff) {
 					out[i] = existing
 					continue
 				}

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"mime"
-	"net/http"
 
 	"auditlog/app"
 
@@ -29,15 +28,17 @@ func (s *Server) export(c echo.Context) error {
 	h.Set("Content-Type", format.ContentType())
 	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 	h.Set("Cache-Control", "no-store")
-	c.Response().WriteHeader(http.StatusOK)
+	// The status goes out with the first byte: when the export cannot even be
+	// recorded, the client gets an error instead of a file.
 	_, err = s.Log.Export(c.Request().Context(), q, c.Response(), app.ExportOptions{
 		Format:   format,
 		Location: settings.Location(),
 		Actor:    s.actorOf(c),
 	})
-	if err != nil {
-		// The status is sent; all we can do is stop and say so in the log.
+	if err != nil && c.Response().Committed {
+		// Part of the file is out; all that is left is to stop and say so.
 		s.logger.Warn("export ended early", "file", name, "err", err)
+		return nil
 	}
-	return nil
+	return err
 }

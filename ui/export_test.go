@@ -71,6 +71,7 @@ func TestExportRefusesBadRequestsClearly(t *testing.T) {
 		{"/api/v1/export?format=xlsx", f.read, 400, "format"},
 		{"/api/v1/export", f.read, 400, "format"},
 		{"/api/v1/export?format=csv&q=%22open", f.read, 400, "unterminated"},
+		{"/api/v1/export?format=csv&q=%01", f.read, 400, "control character"},
 		{"/api/v1/export?format=csv&namespace=widgets", f.read, 400, "namespace"},
 		{"/api/v1/export?format=csv", f.ingest, 403, "read"},
 		{"/api/v1/export?format=csv", "", 401, "token"},

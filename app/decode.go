@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"time"
+	"unicode/utf8"
 )
 
 // DecodeEvents reads events as clients send them: one JSON object, a JSON
@@ -23,6 +25,9 @@ func DecodeEvents(r io.Reader, ndjson bool) ([]Event, error) {
 			if len(line) == 0 {
 				continue
 			}
+			if len(raws) == MaxBatch {
+				return nil, Errorf(ETOOLARGE, "more than %d events in one request", MaxBatch)
+			}
 			raws = append(raws, json.RawMessage(bytes.Clone(line)))
 		}
 		if err := sc.Err(); err != nil {
@@ -38,8 +43,9 @@ func DecodeEvents(r io.Reader, ndjson bool) ([]Event, error) {
 		case len(body) == 0:
 			return nil, Errorf(EINVALID, "the body is empty: send one JSON object, an array of objects, or NDJSON")
 		case body[0] == '[':
-			if err := json.Unmarshal(body, &raws); err != nil {
-				return nil, Errorf(EINVALID, "the body is not a valid JSON array of objects: %s", jsonProblem(err))
+			var err error
+			if raws, err = splitArray(body); err != nil {
+				return nil, err
 			}
 		case body[0] == '{':
 			raws = []json.RawMessage{body}
@@ -62,8 +68,9 @@ func DecodeEvents(r io.Reader, ndjson bool) ([]Event, error) {
 }
 
 func readError(err error) error {
-	if tooLarge, ok := err.(interface{ TooLarge() bool }); ok && tooLarge.TooLarge() {
-		return Errorf(ETOOLARGE, "the body is larger than allowed")
+	var appErr *Error
+	if errors.As(err, &appErr) {
+		return appErr // the reader's own verdict, such as a size limit
 	}
 	if err == bufio.ErrTooLong {
 		return Errorf(ETOOLARGE, "an NDJSON line is longer than 8 MiB")
@@ -71,8 +78,43 @@ func readError(err error) error {
 	return Errorf(EINVALID, "the body could not be read: %v", err)
 }
 
+// splitArray cuts a JSON array into its elements, one at a time, so that an
+// array of a million tiny items stops at the limit instead of filling memory.
+func splitArray(body []byte) ([]json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	bad := func(err error) error {
+		return Errorf(EINVALID, "the body is not a valid JSON array of objects: %s", jsonProblem(err))
+	}
+	if _, err := dec.Token(); err != nil { // [
+		return nil, bad(err)
+	}
+	var raws []json.RawMessage
+	for dec.More() {
+		if len(raws) == MaxBatch {
+			return nil, Errorf(ETOOLARGE, "more than %d events in one request", MaxBatch)
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, bad(err)
+		}
+		raws = append(raws, raw)
+	}
+	if _, err := dec.Token(); err != nil { // ]
+		return nil, bad(err)
+	}
+	if dec.More() {
+		return nil, Errorf(EINVALID, "the body has more after the closing ]")
+	}
+	return raws, nil
+}
+
 // decodeEvent reads one object field by field, so a wrong type names its field.
 func decodeEvent(i int, raw json.RawMessage, e *Event) []FieldError {
+	// encoding/json would quietly turn invalid UTF-8 into U+FFFD; an audit
+	// record must be what the sender meant, so it is refused instead.
+	if !utf8.Valid(raw) {
+		return []FieldError{{Index: i, Field: "", Message: "is not valid UTF-8"}}
+	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &fields); err != nil {
 		return []FieldError{{Index: i, Field: "", Message: "is not a JSON object: " + jsonProblem(err)}}
@@ -98,7 +140,7 @@ func decodeEvent(i int, raw json.RawMessage, e *Event) []FieldError {
 	e.Namespace = Namespace(ns)
 	if ts != "" {
 		t, err := time.Parse(time.RFC3339Nano, ts)
-		if err != nil {
+		if err != nil || t.IsZero() {
 			errs = append(errs, FieldError{Index: i, Field: "timestamp", Message: "must be an RFC 3339 time such as 2026-11-25T14:03:00Z"})
 		}
 		e.Timestamp = t

@@ -21,7 +21,15 @@ func (l *Log) IsEmpty() bool {
 // LoadDemo records about 30 days of believable activity through Record, the
 // path real events take, so a first look at the page has something to explore.
 func (l *Log) LoadDemo(ctx context.Context, progress func(done, total int)) (int, error) {
-	events := DemoEvents(l.now(), time.Now().UnixNano())
+	// The demo spans 30 days; a shorter retention keeps only what fits in it.
+	all := DemoEvents(l.now(), time.Now().UnixNano())
+	cutoff := l.Cutoff().Add(time.Minute)
+	events := all[:0]
+	for _, e := range all {
+		if e.Timestamp.After(cutoff) {
+			events = append(events, e)
+		}
+	}
 	done := 0
 	for start := 0; start < len(events); start += MaxBatch {
 		end := min(start+MaxBatch, len(events))

@@ -204,7 +204,7 @@ func TestPagingWalksEveryEntryOnceNewestFirst(t *testing.T) {
 	f := openFixture(t)
 	manyEvents(f, 2500)
 	f.waitIndexed()
-	for _, q := range []string{"", "namespace:users", "alpha", "changed -bravo", "actor:user3", "action:thing_*"} {
+	for _, q := range []string{"", "namespace:users", "namespace:users ns:api_tokens", "alpha", "changed -bravo", "actor:user3", "action:thing_*"} {
 		t.Run(q, func(t *testing.T) {
 			ids := f.all(q, 97)
 			seen := map[string]bool{}
@@ -217,7 +217,7 @@ func TestPagingWalksEveryEntryOnceNewestFirst(t *testing.T) {
 					t.Fatalf("%q: entries not newest first at %d", q, i)
 				}
 			}
-			want := map[string]int{"": 2500, "namespace:users": 357, "alpha": 834, "changed -bravo": 1667, "actor:user3": 500, "action:thing_*": 2500}[q]
+			want := map[string]int{"": 2500, "namespace:users": 357, "namespace:users ns:api_tokens": 714, "alpha": 834, "changed -bravo": 1667, "actor:user3": 500, "action:thing_*": 2500}[q]
 			if len(ids) != want {
 				t.Fatalf("%q: %d entries, want %d", q, len(ids), want)
 			}
@@ -500,5 +500,19 @@ func TestRetentionIsRememberedByTheStore(t *testing.T) {
 	page := f.search("", "", 10)
 	if len(page.Events) != 2 || page.Events[0].Action != "retention_changed" || page.Events[0].Actor != "Maya" || page.Events[1].Detail != "Removed Bo" {
 		t.Fatalf("entries = %+v", page.Events)
+	}
+}
+
+func TestDemoDataFitsAShortRetention(t *testing.T) {
+	f := openFixture(t)
+	f.close()
+	log, err := app.Open(app.Config{Dir: f.dir, OpenIndex: indexIn(f.dir), Now: f.clock.Now, Retention: 7 * 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	n, err := log.LoadDemo(context.Background(), nil)
+	if err != nil || n < 500 || n > 3000 {
+		t.Fatalf("LoadDemo with 7 days of retention = %d, %v", n, err)
 	}
 }

@@ -41,7 +41,8 @@ type Query struct {
 // HasText reports whether the query needs the keyword index: free words, or
 // qualifiers the store has no index for.
 func (q *Query) HasText() bool {
-	return len(q.Terms) > 0 || len(q.Actions) > 0 || len(q.Actors) > 0
+	// The store keys one namespace at a time; several are the index's job.
+	return len(q.Terms) > 0 || len(q.Actions) > 0 || len(q.Actors) > 0 || len(q.Namespaces) > 1
 }
 
 // PositiveTerms returns the terms that must match.
@@ -337,14 +338,18 @@ func ParseFilter(p url.Values, loc *time.Location) (Query, error) {
 
 // ParseDate reads a date (2006-01-02, the start of that day in loc) or an RFC 3339 time.
 func ParseDate(s string, loc *time.Location) (time.Time, error) {
-	if t, err := time.ParseInLocation("2006-01-02", s, loc); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t, nil
-	}
-	if t, err := time.ParseInLocation("2006-01-02T15:04", s, loc); err == nil {
-		return t, nil
+	for _, p := range []func() (time.Time, error){
+		func() (time.Time, error) { return time.ParseInLocation("2006-01-02", s, loc) },
+		func() (time.Time, error) { return time.Parse(time.RFC3339Nano, s) },
+		func() (time.Time, error) { return time.ParseInLocation("2006-01-02T15:04", s, loc) },
+	} {
+		if t, err := p(); err == nil {
+			// Keys hold unix nanoseconds, which end in 2262; no audit entry is that far off.
+			if t.Year() < 1970 || t.Year() > 2200 {
+				return time.Time{}, fmt.Errorf("%q is outside the years 1970 to 2200", s)
+			}
+			return t, nil
+		}
 	}
 	return time.Time{}, fmt.Errorf("%q is not a date like 2026-11-20 or a time like 2026-11-20T14:00:00Z", s)
 }

@@ -2,11 +2,11 @@ package ui
 
 import (
 	"context"
+	"io"
 	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"auditlog/app"
 
@@ -34,6 +34,30 @@ func (s *Server) routes() {
 	s.pageRoutes()
 }
 
+// limitedBody reads at most left bytes and then fails with a 413, whether or
+// not the client announced its length.
+type limitedBody struct {
+	r    io.Reader
+	left int64
+}
+
+func (l *limitedBody) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		// One byte past the limit tells a body of exactly the limit from a larger one.
+		var one [1]byte
+		if n, _ := l.r.Read(one[:]); n > 0 {
+			return 0, app.Errorf(app.ETOOLARGE, "the body is larger than 5 MiB; send at most 1000 events or 5 MiB per request")
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
+}
+
 type postEventsResponse struct {
 	Accepted int      `json:"accepted"`
 	IDs      []string `json:"ids"`
@@ -59,12 +83,8 @@ func (s *Server) postEvents(c echo.Context) error {
 	if req.ContentLength > MaxBodyBytes {
 		return app.Errorf(app.ETOOLARGE, "the body is %d bytes; at most 5 MiB per request", req.ContentLength)
 	}
-	body := http.MaxBytesReader(c.Response(), req.Body, MaxBodyBytes)
-	events, err := app.DecodeEvents(body, ndjson)
+	events, err := app.DecodeEvents(&limitedBody{r: req.Body, left: MaxBodyBytes}, ndjson)
 	if err != nil {
-		if app.ErrorCode(err) == app.ETOOLARGE && strings.Contains(err.Error(), "body") {
-			return app.Errorf(app.ETOOLARGE, "the body is larger than 5 MiB; send at most 1000 events or 5 MiB per request")
-		}
 		return err
 	}
 	stored, err := s.Log.Record(req.Context(), events)

@@ -190,6 +190,12 @@ func TestClientMistakesGetClearStatusesNeverA500(t *testing.T) {
 		{"an empty array", "POST", "/api/v1/events", "INGEST", "application/json", `[]`, 400, app.EINVALID},
 		{"array of numbers", "POST", "/api/v1/events", "INGEST", "application/json", `[1,2]`, 400, app.EINVALID},
 		{"bad NDJSON line", "POST", "/api/v1/events", "INGEST", "application/x-ndjson", goodEvent + "\n{oops\n", 400, app.EINVALID},
+		{"invalid UTF-8", "POST", "/api/v1/events", "INGEST", "application/json", `{"namespace":"users","action":"user_invited","detail":"caf` + "\xe9" + `"}`, 400, app.EINVALID},
+		{"the zero time", "POST", "/api/v1/events", "INGEST", "application/json", `{"namespace":"users","action":"user_invited","detail":"x","timestamp":"0001-01-01T00:00:00Z"}`, 400, app.EINVALID},
+		{"a million tiny items", "POST", "/api/v1/events", "INGEST", "application/json", "[" + strings.Repeat("{},", 1_000_000) + "{}]", 413, app.ETOOLARGE},
+		{"NDJSON over 1000 lines", "POST", "/api/v1/events", "INGEST", "application/x-ndjson", strings.Repeat(goodEvent+"\n", 1001), 413, app.ETOOLARGE},
+		{"a date past 2262", "GET", "/api/v1/events?before=2555-01-01", "READ", "", "", 400, app.EINVALID},
+		{"a query with a control character", "GET", "/api/v1/events?q=%01", "READ", "", "", 400, app.EINVALID},
 		{"bad query", "GET", "/api/v1/events?q=%22open", "READ", "", "", 400, app.EINVALID},
 		{"bad namespace", "GET", "/api/v1/events?namespace=widgets", "READ", "", "", 400, app.EINVALID},
 		{"bad limit", "GET", "/api/v1/events?limit=0", "READ", "", "", 400, app.EINVALID},
@@ -401,5 +407,14 @@ func TestWorkspaceSaysHowToShowEntries(t *testing.T) {
 	r.json(t, &w)
 	if r.status != 200 || w.Name != app.DefaultWorkspace || w.RetentionDays != 30 || w.Timezone == "" {
 		t.Fatalf("workspace = %d %+v", r.status, w)
+	}
+}
+
+func TestABodyOfUnannouncedLengthIsCutAt5MiB(t *testing.T) {
+	f := newAPIFixture(t)
+	body := io.MultiReader(strings.NewReader(`{"namespace":"users","action":"user_invited","detail":"`), strings.NewReader(strings.Repeat("x", 6<<20)), strings.NewReader(`"}`))
+	r := f.do("POST", "/api/v1/events", f.ingest, "application/json", body)
+	if r.status != http.StatusRequestEntityTooLarge || r.errorBody(t).Code != app.ETOOLARGE {
+		t.Fatalf("status %d: %s", r.status, r.body)
 	}
 }

@@ -129,7 +129,8 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 	sc := bufio.NewScanner(counter)
 	sc.Buffer(make([]byte, 64<<10), 8<<20)
 	var lines []string
-	var firstLine, lineNo, recorded, seen, expired int
+	var lineNos []int // the file line of each event in lines
+	var lineNo, recorded, seen, expired int
 	start, lastReport := time.Now(), time.Time{}
 	flush := func() error {
 		if len(lines) == 0 {
@@ -151,9 +152,9 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 			}
 		}
 		if err != nil {
-			return lineError(err, firstLine, recorded)
+			return lineError(err, lineNos, recorded)
 		}
-		lines = lines[:0]
+		lines, lineNos = lines[:0], lineNos[:0]
 		if time.Since(lastReport) > 200*time.Millisecond {
 			lastReport = time.Now()
 			if size > 0 {
@@ -170,10 +171,7 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 		if line == "" {
 			continue
 		}
-		if len(lines) == 0 {
-			firstLine = lineNo
-		}
-		lines = append(lines, line)
+		lines, lineNos = append(lines, line), append(lineNos, lineNo)
 		seen++
 		if len(lines) == app.MaxBatch {
 			if err := flush(); err != nil {
@@ -210,7 +208,7 @@ func dropExpired(events []app.Event, cutoff time.Time, dropped *int) ([]app.Even
 }
 
 // lineError turns an error about event i of a batch into one about a line of the file.
-func lineError(err error, firstLine, recorded int) error {
+func lineError(err error, lineNos []int, recorded int) error {
 	e, ok := err.(*app.Error)
 	if !ok || len(e.Details) == 0 {
 		return fmt.Errorf("ingest stopped after %d events: %w", recorded, err)
@@ -222,7 +220,7 @@ func lineError(err error, firstLine, recorded int) error {
 			fmt.Fprintf(&b, "\n  … and %d more", len(e.Details)-10)
 			break
 		}
-		fmt.Fprintf(&b, "\n  line %d: %s %s", firstLine+d.Index, d.Field, d.Message)
+		fmt.Fprintf(&b, "\n  line %d: %s %s", lineNos[d.Index], d.Field, d.Message)
 	}
 	return fmt.Errorf("%s", b.String())
 }

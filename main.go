@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -156,7 +157,12 @@ func (m *Main) flagSet(name string) (*flag.FlagSet, *string) {
 
 // parse reads flags wherever they stand among the arguments, so that
 // "auditlog ingest events.ndjson --data d" works as well as the other order.
+// Everything after "--" is an argument, as in: auditlog search -- -revoked.
 func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var rest []string
+	if i := slices.Index(args, "--"); i >= 0 {
+		args, rest = args[:i], args[i+1:]
+	}
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -164,7 +170,7 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 		}
 		args = fs.Args()
 		if len(args) == 0 {
-			return positional, nil
+			return append(positional, rest...), nil
 		}
 		positional = append(positional, args[0])
 		args = args[1:]

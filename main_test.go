@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -321,10 +322,10 @@ func TestCLIRecordsSearchesAndReindexes(t *testing.T) {
 		t.Fatalf("search after reindex listed %d entries, want 500", n)
 	}
 	bad := filepath.Join(t.TempDir(), "bad.ndjson")
-	os.WriteFile(bad, []byte(`{"namespace":"users","action":"user_invited","detail":"ok"}`+"\n"+`{"namespace":"nope","action":"x","detail":"d"}`+"\n"), 0o600)
+	os.WriteFile(bad, []byte(`{"namespace":"users","action":"user_invited","detail":"ok"}`+"\n\n\n"+`{"namespace":"nope","action":"x","detail":"d"}`+"\n"), 0o600)
 	_, stderr, err = run(t, "ingest", "--data", dir, bad)
-	if err == nil || !strings.Contains(stderr, "line 2: namespace") {
-		t.Fatalf("bad ingest: err=%v stderr=%q; want it to name line 2's namespace", err, stderr)
+	if err == nil || !strings.Contains(stderr, "line 4: namespace") {
+		t.Fatalf("bad ingest: err=%v stderr=%q; want it to name line 4's namespace", err, stderr)
 	}
 	if _, stderr, err := run(t, "search", "--data", dir, `"unterminated`); err == nil || !strings.Contains(stderr, "unterminated quote") {
 		t.Fatalf("bad query: %v %q", err, stderr)
@@ -372,5 +373,18 @@ func TestParseRetentionAcceptsDaysWeeksAndHoursWithinBounds(t *testing.T) {
 		if _, err := parseRetention(in); err == nil {
 			t.Errorf("parseRetention(%q) accepted", in)
 		}
+	}
+}
+
+func TestFlagsMayStandAnywhereAndDoubleDashEndsThem(t *testing.T) {
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	data := fs.String("data", "", "")
+	got, err := parse(fs, []string{"token", "--data", "d", "-revoked", "--", "-x", "--data"})
+	if err == nil {
+		t.Fatalf("an unknown flag before -- was accepted: %v", got)
+	}
+	got, err = parse(fs, []string{"token", "--data", "d", "--", "-revoked", "--data"})
+	if err != nil || *data != "d" || strings.Join(got, " ") != "token -revoked --data" {
+		t.Fatalf("parse = %q, %v (data %q)", got, err, *data)
 	}
 }

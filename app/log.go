@@ -487,6 +487,14 @@ func (l *Log) tallyStore(ctx context.Context, q *Query) (Tally, error) {
 	return t, count(lastFull, before)
 }
 
+// Check reports whether the store answers; the server's health check asks it.
+func (l *Log) Check() error {
+	if l.isClosing() {
+		return Errorf(EINTERNAL, "the log is closed")
+	}
+	return l.db.View(func(tx *bolt.Tx) error { return nil })
+}
+
 // IndexStatus reports whether the keyword index is being rebuilt, and how far along.
 func (l *Log) IndexStatus() (rebuilding bool, done, total int) {
 	l.mu.Lock()

@@ -150,6 +150,9 @@ func (s *Server) getEvent(c echo.Context) error {
 }
 
 func (s *Server) healthz(c echo.Context) error {
+	if err := s.Log.Check(); err != nil {
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+	}
 	rebuilding, done, total := s.Log.IndexStatus()
 	body := map[string]any{"status": "ok"}
 	if rebuilding {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
@@ -416,5 +417,47 @@ func TestABodyOfUnannouncedLengthIsCutAt5MiB(t *testing.T) {
 	r := f.do("POST", "/api/v1/events", f.ingest, "application/json", body)
 	if r.status != http.StatusRequestEntityTooLarge || r.errorBody(t).Code != app.ETOOLARGE {
 		t.Fatalf("status %d: %s", r.status, r.body)
+	}
+}
+
+func TestASessionIsRefusedToBackgroundRequestsFromOtherSites(t *testing.T) {
+	f := newAPIFixture(t)
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	res, err := client.Get(f.srv.URL + "/launch?secret=" + f.launch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	for _, tt := range []struct {
+		site, mode string
+		status     int
+	}{
+		{"", "", 200},
+		{"same-origin", "cors", 200},
+		{"none", "navigate", 200},
+		{"same-site", "no-cors", 401}, // another localhost port, e.g. <img src=…/export>
+		{"cross-site", "no-cors", 401},
+		{"same-site", "navigate", 200}, // a person following a link
+	} {
+		req, _ := http.NewRequest("GET", f.srv.URL+"/api/v1/export?format=csv", nil)
+		if tt.site != "" {
+			req.Header.Set("Sec-Fetch-Site", tt.site)
+			req.Header.Set("Sec-Fetch-Mode", tt.mode)
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != tt.status {
+			t.Errorf("Sec-Fetch-Site %q, mode %q: status %d, want %d", tt.site, tt.mode, res.StatusCode, tt.status)
+		}
+	}
+	u, _ := url.Parse(f.srv.URL)
+	for _, c := range jar.Cookies(u) {
+		if !strings.HasSuffix(c.Name, "_"+u.Port()) {
+			t.Errorf("session cookie %q does not name the port %s", c.Name, u.Port())
+		}
 	}
 }

@@ -97,9 +97,33 @@ func (s *Server) requireScope(scope app.Scope, allowSession bool) echo.Middlewar
 	}
 }
 
+// cookieName carries the port: cookies ignore ports, and every other server
+// on localhost would otherwise receive (and could read) this session.
+func cookieName(r *http.Request) string {
+	if _, port, err := net.SplitHostPort(r.Host); err == nil {
+		return sessionCookie + "_" + port
+	}
+	return sessionCookie
+}
+
+// sameOriginOrNavigation refuses a session to requests that another site
+// (another localhost port counts as the same site, so SameSite does not
+// help) makes in the background, such as an <img> pointing at the export.
+// Browsers that do not send Sec-Fetch-Site are judged by SameSite alone.
+func sameOriginOrNavigation(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+		return true
+	}
+	return r.Method == http.MethodGet && r.Header.Get("Sec-Fetch-Mode") == "navigate"
+}
+
 // session returns the browser session of the request, if any.
 func (s *Server) session(c echo.Context) (session, bool) {
-	ck, err := c.Cookie(sessionCookie)
+	if !sameOriginOrNavigation(c.Request()) {
+		return session{}, false
+	}
+	ck, err := c.Cookie(cookieName(c.Request()))
 	if err != nil {
 		return session{}, false
 	}
@@ -139,7 +163,7 @@ func (s *Server) launchHandler(c echo.Context) error {
 	}
 	id, _ := s.sessions.create()
 	c.SetCookie(&http.Cookie{
-		Name: sessionCookie, Value: id, Path: "/",
+		Name: cookieName(c.Request()), Value: id, Path: "/",
 		HttpOnly: true, SameSite: http.SameSiteStrictMode,
 	})
 	return c.Redirect(http.StatusSeeOther, PagePath)

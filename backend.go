@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"auditlog/app"
+	"auditlog/ui"
 )
 
 // backend is what the command line asks of a data directory: the Log itself
@@ -25,6 +26,9 @@ type backend interface {
 	// Export writes the filter's entries as format and returns a line saying what it wrote.
 	// progress, if set, hears how many entries of how many are written.
 	Export(ctx context.Context, filter url.Values, format app.ExportFormat, w io.Writer, progress func(written, total int)) (string, error)
+	Workspace(ctx context.Context) (ui.Workspace, error)
+	// UpdateWorkspace changes the name or timezone where they are not nil.
+	UpdateWorkspace(ctx context.Context, name, timezone *string) (ui.Workspace, error)
 	Close() error
 }
 
@@ -108,4 +112,26 @@ func (l *local) Export(ctx context.Context, filter url.Values, format app.Export
 	n, err := l.log.Export(ctx, q, w, opt)
 	from, to := l.log.ExportRange(q)
 	return fmt.Sprintf("Exported %d entries from %s to %s", n, from.In(loc).Format("2006-01-02 15:04 MST"), to.In(loc).Format("2006-01-02 15:04 MST")), err
+}
+
+func (l *local) Workspace(ctx context.Context) (ui.Workspace, error) {
+	s, err := l.log.Settings(ctx)
+	return ui.Workspace{Name: s.Workspace, Timezone: s.Location().String(), RetentionDays: int(l.log.Retention().Hours() / 24)}, err
+}
+
+func (l *local) UpdateWorkspace(ctx context.Context, name, timezone *string) (ui.Workspace, error) {
+	s, err := l.log.Settings(ctx)
+	if err != nil {
+		return ui.Workspace{}, err
+	}
+	if name != nil {
+		s.Workspace = *name
+	}
+	if timezone != nil {
+		s.Timezone = *timezone
+	}
+	if _, err := l.log.UpdateSettings(ctx, s, l.actor); err != nil {
+		return ui.Workspace{}, err
+	}
+	return l.Workspace(ctx)
 }

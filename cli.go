@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"auditlog/app"
+	"auditlog/ui"
 )
 
 func (m *Main) token(ctx context.Context, args []string) error {
@@ -398,4 +399,44 @@ func (m *Main) export(ctx context.Context, args []string) error {
 	}
 	_, err = b.Export(ctx, filter, f, w, nil)
 	return err
+}
+
+// workspace shows the workspace settings, and changes those given as flags.
+func (m *Main) workspace(ctx context.Context, args []string) error {
+	fs, data := m.flagSet("workspace")
+	name := fs.String("name", "", "rename the workspace")
+	tz := fs.String("timezone", "", "show entries in this IANA timezone, e.g. Europe/Berlin (\"local\" for this computer's)")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	dir, err := m.dataDir(*data)
+	if err != nil {
+		return err
+	}
+	b, err := m.open(dir, false)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	var w ui.Workspace
+	if flagWasSet(fs, "name") || flagWasSet(fs, "timezone") {
+		var newName, newTZ *string
+		if flagWasSet(fs, "name") {
+			newName = name
+		}
+		if flagWasSet(fs, "timezone") {
+			if strings.EqualFold(*tz, "local") {
+				*tz = ""
+			}
+			newTZ = tz
+		}
+		w, err = b.UpdateWorkspace(ctx, newName, newTZ)
+	} else {
+		w, err = b.Workspace(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "Workspace: %s\nTimezone:  %s\nRetention: %d days\n", w.Name, w.Timezone, w.RetentionDays)
+	return nil
 }

@@ -91,6 +91,8 @@ Usage:
   auditlog search [QUERY]          search entries (--namespace, --limit)
   auditlog reindex                 rebuild the keyword index from the store
   auditlog export [QUERY]          export entries (--format csv|json|ndjson, --namespace, --after, --before, -o FILE)
+  auditlog workspace [--name N] [--timezone TZ]
+                                   show or change the workspace's name and timezone
   auditlog demo                    load 30 days of demo activity (auditlog --demo loads it, then serves)
   auditlog version                 print the version
 
@@ -119,6 +121,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.demo(ctx, args)
 	case "export":
 		return m.export(ctx, args)
+	case "workspace":
+		return m.workspace(ctx, args)
 	case "version", "--version":
 		fmt.Fprintln(m.Stdout, "auditlog", buildVersion())
 		return nil

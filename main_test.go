@@ -273,10 +273,14 @@ func TestCommandsWorkThroughTheServerThatHoldsTheData(t *testing.T) {
 	if !strings.Contains(out, "e2e") {
 		t.Fatalf("token list while serving: %q", out)
 	}
+	out, stderr, err := run(t, "workspace", "--data", dir, "--name", "Acme Data", "--timezone", "Europe/Berlin")
+	if err != nil || !strings.Contains(out, "Workspace: Acme Data") || !strings.Contains(out, "Europe/Berlin") {
+		t.Fatalf("workspace while serving: %v %q %s", err, out, stderr)
+	}
 
 	// Rebuilding the index needs the directory to itself: it says so at once.
 	start := time.Now()
-	_, stderr, err := run(t, "reindex", "--data", dir)
+	_, stderr, err = run(t, "reindex", "--data", dir)
 	if err == nil || !strings.Contains(stderr, "in use") || !strings.Contains(stderr, srv.url) {
 		t.Fatalf("reindex while serving: err=%v stderr=%q; want an 'in use' error naming %s", err, stderr, srv.url)
 	}

@@ -96,6 +96,18 @@ func (r *remote) workspace(ctx context.Context) (ui.Workspace, *time.Location, e
 
 func (r *remote) Close() error { return nil }
 
+func (r *remote) Workspace(ctx context.Context) (ui.Workspace, error) {
+	w, _, err := r.workspace(ctx)
+	return w, err
+}
+
+func (r *remote) UpdateWorkspace(ctx context.Context, name, timezone *string) (ui.Workspace, error) {
+	body, _ := json.Marshal(map[string]*string{"name": name, "timezone": timezone})
+	var w ui.Workspace
+	err := r.do(ctx, "PATCH", "/api/v1/workspace", bytes.NewReader(body), "application/json", &w)
+	return w, err
+}
+
 func (r *remote) Cutoff(ctx context.Context) (time.Time, error) {
 	w, _, err := r.workspace(ctx)
 	return time.Now().Add(-time.Duration(w.RetentionDays) * 24 * time.Hour), err

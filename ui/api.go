@@ -30,6 +30,7 @@ func (s *Server) routes() {
 	api.GET("/tokens", s.listTokens, admin)
 	api.POST("/tokens", s.createToken, admin)
 	api.DELETE("/tokens/:id", s.revokeToken, admin)
+	api.PATCH("/workspace", s.updateWorkspace, admin)
 
 	s.pageRoutes()
 }

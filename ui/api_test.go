@@ -461,3 +461,37 @@ func TestASessionIsRefusedToBackgroundRequestsFromOtherSites(t *testing.T) {
 		}
 	}
 }
+
+func TestAdminsRenameTheWorkspaceAndSetItsTimezone(t *testing.T) {
+	f := newAPIFixture(t)
+	if r := f.do("PATCH", "/api/v1/workspace", f.read, "application/json", strings.NewReader(`{"name":"x"}`)); r.status != 403 {
+		t.Fatalf("a read token renamed the workspace: %d", r.status)
+	}
+	if r := f.do("PATCH", "/api/v1/workspace", f.admin, "application/json", strings.NewReader(`{"timezone":"Mars/Olympus"}`)); r.status != 400 || !strings.Contains(r.errorBody(t).Message, "timezone") {
+		t.Fatalf("an unknown timezone: %d %s", r.status, r.body)
+	}
+	r := f.do("PATCH", "/api/v1/workspace", f.admin, "application/json", strings.NewReader(`{"name":"Acme Data","timezone":"Asia/Tokyo"}`))
+	var w ui.Workspace
+	r.json(t, &w)
+	if r.status != 200 || w.Name != "Acme Data" || w.Timezone != "Asia/Tokyo" {
+		t.Fatalf("update: %d %+v", r.status, w)
+	}
+	// Dates in the API's filters are now days in Tokyo.
+	f.post(`{"namespace":"spaces","action":"space_created","detail":"Created space Finance","timestamp":"` + time.Now().UTC().Format(time.RFC3339) + `"}`)
+	today := time.Now().In(mustZone(t, "Asia/Tokyo")).Format("2006-01-02")
+	if _, page := f.list("namespace=spaces&after=" + today); len(page.Events) != 2 { // the settings change and the space
+		t.Fatalf("entries after %s (Tokyo): %d", today, len(page.Events))
+	}
+	cd := f.do("GET", "/api/v1/export?format=csv", f.read, "", nil).header.Get("Content-Disposition")
+	if !strings.Contains(cd, "audit-log-acme-data-") {
+		t.Fatalf("export file name = %q", cd)
+	}
+}
+
+func mustZone(t *testing.T, name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}

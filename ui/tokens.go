@@ -84,3 +84,31 @@ func (s *Server) workspace(c echo.Context) error {
 		RetentionDays: int(s.Log.Retention().Hours() / 24),
 	})
 }
+
+type workspaceUpdate struct {
+	Name     *string `json:"name"`
+	Timezone *string `json:"timezone"` // IANA name; "" for this computer's zone
+}
+
+// updateWorkspace renames the workspace or changes its timezone; the change is
+// recorded as a workspace_settings_updated entry.
+func (s *Server) updateWorkspace(c echo.Context) error {
+	var req workspaceUpdate
+	if err := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10)).Decode(&req); err != nil {
+		return app.Errorf(app.EINVALID, "the body must be a JSON object like {\"name\": \"Acme Data\", \"timezone\": \"Europe/Berlin\"}")
+	}
+	settings, err := s.Log.Settings(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	if req.Name != nil {
+		settings.Workspace = *req.Name
+	}
+	if req.Timezone != nil {
+		settings.Timezone = *req.Timezone
+	}
+	if _, err := s.Log.UpdateSettings(c.Request().Context(), settings, s.actorOf(c)); err != nil {
+		return err
+	}
+	return s.workspace(c)
+}

@@ -32,9 +32,14 @@ type backend interface {
 	Close() error
 }
 
-// open opens dir for a command: the Log when it is free, else the running
-// server that holds it. wait makes a local Log finish indexing first.
-func (m *Main) open(dir string, wait bool) (backend, error) {
+// open opens the data directory (the --data flag's value, else the default)
+// for a command: the Log when it is free, else the running server that holds
+// it. wait makes a local Log finish indexing first.
+func (m *Main) open(dataFlag string, wait bool) (backend, error) {
+	dir, err := m.dataDir(dataFlag)
+	if err != nil {
+		return nil, err
+	}
 	log, closeLog, err := m.openLog(dir, 0, wait)
 	if r, ok := remoteFor(dir, err); ok {
 		fmt.Fprintf(m.Stderr, "Using the Audit Log running at %s.\n", r)

@@ -45,11 +45,7 @@ func (m *Main) token(ctx context.Context, args []string) error {
 	default:
 		return usageError{fmt.Sprintf("token: unknown subcommand %q (create, list or revoke)", sub)}
 	}
-	dir, err := m.dataDir(*data)
-	if err != nil {
-		return err
-	}
-	b, err := m.open(dir, false)
+	b, err := m.open(*data, false)
 	if err != nil {
 		return err
 	}
@@ -112,11 +108,7 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 		}
 		in = f
 	}
-	dir, err := m.dataDir(*data)
-	if err != nil {
-		return err
-	}
-	b, err := m.open(dir, false)
+	b, err := m.open(*data, false)
 	if err != nil {
 		return err
 	}
@@ -248,11 +240,7 @@ func (m *Main) search(ctx context.Context, args []string) error {
 	if *limit < 1 || *limit > app.MaxLimit {
 		return usageError{"search: --limit must be from 1 to 500"}
 	}
-	dir, err := m.dataDir(*data)
-	if err != nil {
-		return err
-	}
-	b, err := m.open(dir, true)
+	b, err := m.open(*data, true)
 	if err != nil {
 		return err
 	}
@@ -360,11 +348,7 @@ func (m *Main) export(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	dir, err := m.dataDir(*data)
-	if err != nil {
-		return err
-	}
-	b, err := m.open(dir, true)
+	b, err := m.open(*data, true)
 	if err != nil {
 		return err
 	}
@@ -409,11 +393,7 @@ func (m *Main) workspace(ctx context.Context, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	dir, err := m.dataDir(*data)
-	if err != nil {
-		return err
-	}
-	b, err := m.open(dir, false)
+	b, err := m.open(*data, false)
 	if err != nil {
 		return err
 	}

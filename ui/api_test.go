@@ -10,13 +10,11 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"auditlog/app"
-	"auditlog/index"
 	"auditlog/ui"
 )
 
@@ -33,19 +31,7 @@ type apiFixture struct {
 
 func newAPIFixture(t *testing.T) *apiFixture {
 	t.Helper()
-	dir := t.TempDir()
-	log, err := app.Open(app.Config{Dir: dir, OpenIndex: func() (app.SearchIndex, error) {
-		return index.Open(filepath.Join(dir, "index"))
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := ui.NewServer(log)
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		log.Close()
-	})
+	log, s, srv := serveTempLog(t)
 	u, _ := url.Parse(s.LaunchURL(srv.URL))
 	f := &apiFixture{t: t, log: log, srv: srv, launch: u.Query().Get("secret")}
 	ctx := context.Background()

@@ -8,14 +8,12 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"auditlog/app"
-	"auditlog/index"
 	"auditlog/ui"
 )
 
@@ -34,22 +32,10 @@ type pageFixture struct {
 // timestamps show a zone other than UTC.
 func newPageFixture(t *testing.T) *pageFixture {
 	t.Helper()
-	dir := t.TempDir()
-	log, err := app.Open(app.Config{Dir: dir, OpenIndex: func() (app.SearchIndex, error) {
-		return index.Open(filepath.Join(dir, "index"))
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	log, s, ts := serveTempLog(t)
 	if _, err := log.UpdateSettings(context.Background(), app.Settings{Workspace: "Acme Data", Timezone: "Europe/Berlin"}, "Test Admin"); err != nil {
 		t.Fatal(err)
 	}
-	s := ui.NewServer(log)
-	ts := httptest.NewServer(s.Handler())
-	t.Cleanup(func() {
-		ts.Close()
-		log.Close()
-	})
 	jar, _ := cookiejar.New(nil)
 	f := &pageFixture{t: t, log: log, server: s, ts: ts, client: &http.Client{Jar: jar}}
 	f.loc, _ = time.LoadLocation("Europe/Berlin")
@@ -343,19 +329,7 @@ func TestTheFirstRunOffersDemoDataAndShowsHowToSendEvents(t *testing.T) {
 // newFirstRunFixture is a fixture whose log holds nothing at all.
 func newFirstRunFixture(t *testing.T) *pageFixture {
 	t.Helper()
-	dir := t.TempDir()
-	log, err := app.Open(app.Config{Dir: dir, OpenIndex: func() (app.SearchIndex, error) {
-		return index.Open(filepath.Join(dir, "index"))
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := ui.NewServer(log)
-	ts := httptest.NewServer(s.Handler())
-	t.Cleanup(func() {
-		ts.Close()
-		log.Close()
-	})
+	log, s, ts := serveTempLog(t)
 	jar, _ := cookiejar.New(nil)
 	f := &pageFixture{t: t, log: log, server: s, ts: ts, client: &http.Client{Jar: jar}, loc: time.Local}
 	if r := f.get(s.LaunchURL(ts.URL), nil); r.status != http.StatusOK {

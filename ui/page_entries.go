@@ -211,7 +211,7 @@ func (s *Server) results(ctx context.Context, c echo.Context, v viewState, loc *
 	for i, e := range page.Events {
 		res.Rows = append(res.Rows, rowView{
 			ID:        e.ID,
-			URL:       EntryPath + url.PathEscape(e.ID),
+			URL:       EntryPath + idSegment(e.ID),
 			Time:      newTimeView(e.Timestamp, loc),
 			Namespace: e.Namespace,
 			Action:    e.Action,

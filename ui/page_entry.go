@@ -50,8 +50,8 @@ func (s *Server) entryPage(c echo.Context) error {
 	v := entryView{
 		pageBase:  base,
 		ID:        e.ID,
-		URL:       EntryPath + url.PathEscape(e.ID),
-		JSONURL:   "/api/v1/events/" + url.PathEscape(e.ID),
+		URL:       EntryPath + idSegment(e.ID),
+		JSONURL:   "/api/v1/events/" + idSegment(e.ID),
 		Time:      newTimeView(e.Timestamp, loc),
 		Received:  newTimeView(e.ReceivedAt, loc),
 		Namespace: e.Namespace,
@@ -77,6 +77,15 @@ func (s *Server) entryPage(c echo.Context) error {
 	}
 	v.Standalone = true
 	return renderPage(c, "entry", v)
+}
+
+// idSegment writes an entry id as one path segment. Senders choose ids, and
+// "." or ".." would otherwise be resolved away by the browser.
+func idSegment(id string) string {
+	if id == "." || id == ".." {
+		return strings.Repeat("%2E", len(id))
+	}
+	return url.PathEscape(id)
 }
 
 // pathParam is a path parameter as it was before escaping. Echo matches a path

@@ -1,6 +1,8 @@
 package ui_test
 
 import (
+	"auditlog/app"
+	"auditlog/ui"
 	"encoding/csv"
 	"html"
 	"net/http"
@@ -44,5 +46,21 @@ func TestExportMenuDownloadsWhatTheViewShows(t *testing.T) {
 	anon := f.do(http.DefaultClient, fresh)
 	if anon.status != http.StatusUnauthorized {
 		t.Fatalf("export without a session: %d", anon.status)
+	}
+}
+
+func TestEntriesWhoseIDIsADotSegmentOpen(t *testing.T) {
+	f := newPageFixture(t)
+	for _, id := range []string{".", ".."} {
+		f.record(app.Event{ID: id, Namespace: app.Users, Action: "user_invited", Detail: "Invited sam " + id, Actor: "Maya Chen"})
+	}
+	page := f.get(ui.PagePath, nil).body
+	for _, link := range []string{ui.EntryPath + "%2E", ui.EntryPath + "%2E%2E"} {
+		if !strings.Contains(page, `href="`+link+`"`) {
+			t.Fatalf("the table does not link %s", link)
+		}
+		if r := f.get(link, nil); r.status != http.StatusOK {
+			t.Errorf("%s: status %d", link, r.status)
+		}
 	}
 }

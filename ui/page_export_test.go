@@ -1,14 +1,15 @@
 package ui_test
 
 import (
-	"auditlog/app"
-	"auditlog/ui"
 	"encoding/csv"
 	"html"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
+
+	"auditlog/app"
+	"auditlog/ui"
 )
 
 // The page's Export menu downloads exactly what the view shows, every page of

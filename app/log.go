@@ -432,35 +432,35 @@ func (l *Log) Tally(ctx context.Context, q Query) (Tally, error) {
 	return l.tallyStore(ctx, &q)
 }
 
-// tallyStore sums the store's hourly counters for the hours wholly inside the
-// range and counts the cut hours at its ends entry by entry.
+// tallyStore sums the store's counters for the slots wholly inside the range
+// and counts the cut slots at its ends entry by entry.
 func (l *Log) tallyStore(ctx context.Context, q *Query) (Tally, error) {
 	t := Tally{}
 	after, before := q.After, q.Before
 	if before.IsZero() {
-		before = l.now().Add(MaxFutureSkew + time.Hour)
+		before = l.now().Add(MaxFutureSkew + TallySlot)
 	}
-	firstFull := after.Truncate(time.Hour)
+	firstFull := after.Truncate(TallySlot)
 	if !firstFull.Equal(after) {
-		firstFull = firstFull.Add(time.Hour)
+		firstFull = firstFull.Add(TallySlot)
 	}
-	lastFull := before.Truncate(time.Hour) // exclusive
+	lastFull := before.Truncate(TallySlot) // exclusive
 	if !firstFull.Before(lastFull) {
-		firstFull, lastFull = after, after // no whole hour: count all entry by entry
+		firstFull, lastFull = after, after // no whole slot: count all entry by entry
 	}
 	err := l.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketTally).Cursor()
-		from := tallyKey(firstFull, "")
-		for k, v := c.Seek(from); k != nil; k, v = c.Next() {
-			hour := int64(binary.BigEndian.Uint64(k[:8]))
-			if hour >= lastFull.Unix()/3600 {
+		end := SlotOf(lastFull)
+		for k, v := c.Seek(tallyKey(firstFull, "")); k != nil; k, v = c.Next() {
+			slot := int64(binary.BigEndian.Uint64(k[:8]))
+			if slot >= end {
 				break
 			}
 			n := nsFromCode(k[8])
 			if len(q.Namespaces) > 0 && !containsNS(q.Namespaces, n) {
 				continue
 			}
-			t[HourNS{Hour: hour, Namespace: n}] += int(binary.BigEndian.Uint64(v))
+			t[TallyCell{Slot: slot, Namespace: n}] += int(binary.BigEndian.Uint64(v))
 		}
 		return nil
 	})
@@ -474,7 +474,7 @@ func (l *Log) tallyStore(ctx context.Context, q *Query) (Tally, error) {
 		sub := *q
 		sub.After, sub.Before = from, to
 		return l.eachStored(ctx, &sub, Key{}, func(k Key, e *Event) bool {
-			t[HourNS{Hour: e.Timestamp.Unix() / 3600, Namespace: e.Namespace}]++
+			t[TallyCell{Slot: SlotOf(e.Timestamp), Namespace: e.Namespace}]++
 			return true
 		})
 	}

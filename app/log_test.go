@@ -12,6 +12,8 @@ import (
 
 	"auditlog/app"
 	"auditlog/index"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // clock is a settable time source, so retention can be tested without waiting.
@@ -514,5 +516,54 @@ func TestDemoDataFitsAShortRetention(t *testing.T) {
 	n, err := log.LoadDemo(context.Background(), nil)
 	if err != nil || n < 500 || n > 3000 {
 		t.Fatalf("LoadDemo with 7 days of retention = %d, %v", n, err)
+	}
+}
+
+// In a timezone half an hour off UTC, each day's count from the tally equals
+// the entries listed for that day.
+func TestTallyDaysMatchListedDaysInAHalfHourZone(t *testing.T) {
+	f := openFixture(t)
+	kolkata, _ := time.LoadLocation("Asia/Kolkata")
+	now := f.clock.Now()
+	var events []app.Event
+	for i := range 400 {
+		ts := now.Add(-time.Duration(i) * 17 * time.Minute) // lands on every quarter of the hour
+		events = append(events, app.Event{Namespace: app.Namespaces[i%7], Action: "thing_changed", Detail: "Changed thing", Timestamp: ts})
+	}
+	f.record(events...)
+	tally, err := f.log.Tally(context.Background(), app.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := time.Date(now.In(kolkata).Year(), now.In(kolkata).Month(), now.In(kolkata).Day(), 0, 0, 0, 0, kolkata)
+	for d := 0; d < 6; d++ {
+		from, to := day.AddDate(0, 0, -d), day.AddDate(0, 0, -d+1)
+		within, ok := tally.Within(from, to)
+		if !ok {
+			t.Fatalf("day %s is not whole slots", from)
+		}
+		q := app.Query{After: from, Before: to}
+		listed, _ := f.log.Search(context.Background(), q, "", 500)
+		if sum(within) != len(listed.Events) {
+			t.Errorf("%s: tally %d, listed %d", from.Format("2006-01-02"), sum(within), len(listed.Events))
+		}
+	}
+}
+
+func TestCountersAreRebuiltForAStoreThatLacksThem(t *testing.T) {
+	f := openFixture(t)
+	manyEvents(f, 300)
+	f.close()
+	db, err := bolt.Open(filepath.Join(f.dir, "auditlog.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket([]byte("tally15")) })
+	db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("tally")); return err })
+	db.Close()
+	f.open()
+	tally, err := f.log.Tally(context.Background(), app.Query{})
+	if err != nil || sum(tally) != 300 {
+		t.Fatalf("tally after the recount = %d, %v; want 300", sum(tally), err)
 	}
 }

@@ -129,23 +129,43 @@ func FuzzParseQueryNeverPanicsAndErrorsAreInvalid(f *testing.F) {
 	})
 }
 
-func TestTallyWithinKeepsWholeHoursOnly(t *testing.T) {
-	h := func(s string) int64 { ts, _ := time.Parse(time.RFC3339, s); return ts.Unix() / 3600 }
+func TestTallyWithinKeepsWholeSlotsOnly(t *testing.T) {
+	at := func(s string) time.Time { ts, _ := time.Parse(time.RFC3339, s); return ts }
+	slot := func(s string) int64 { return SlotOf(at(s)) }
 	tally := Tally{
-		{Hour: h("2026-11-20T09:00:00Z"), Namespace: Users}:       2,
-		{Hour: h("2026-11-20T10:00:00Z"), Namespace: Users}:       3,
-		{Hour: h("2026-11-21T00:00:00Z"), Namespace: Connections}: 5,
+		{Slot: slot("2026-11-20T09:45:00Z"), Namespace: Users}:       2,
+		{Slot: slot("2026-11-20T10:00:00Z"), Namespace: Users}:       3,
+		{Slot: slot("2026-11-21T00:00:00Z"), Namespace: Connections}: 5,
 	}
-	after, _ := time.Parse(time.RFC3339, "2026-11-20T10:00:00Z")
-	before, _ := time.Parse(time.RFC3339, "2026-11-21T00:00:00Z")
-	got, ok := tally.Within(after, before)
-	if !ok || len(got) != 1 || got[HourNS{Hour: h("2026-11-20T10:00:00Z"), Namespace: Users}] != 3 {
+	got, ok := tally.Within(at("2026-11-20T10:00:00Z"), at("2026-11-21T00:00:00Z"))
+	if !ok || len(got) != 1 || got[TallyCell{Slot: slot("2026-11-20T10:00:00Z"), Namespace: Users}] != 3 {
 		t.Fatalf("Within = %v, %v", got, ok)
 	}
-	if _, ok := tally.Within(after.Add(time.Minute), time.Time{}); ok {
-		t.Fatal("a bound inside an hour cannot be answered from hourly counts")
+	// Midnight in India (+5:30) falls on a slot boundary too.
+	kolkata, _ := time.LoadLocation("Asia/Kolkata")
+	if _, ok := tally.Within(time.Date(2026, 11, 21, 0, 0, 0, 0, kolkata), time.Time{}); !ok {
+		t.Fatal("a day in a half-hour zone should be answerable from slots")
+	}
+	if _, ok := tally.Within(at("2026-11-20T10:07:00Z"), time.Time{}); ok {
+		t.Fatal("a bound inside a slot cannot be answered from slot counts")
 	}
 	if got, ok := tally.Within(time.Time{}, time.Time{}); !ok || len(got) != 3 {
 		t.Fatalf("open bounds should keep everything: %v", got)
+	}
+}
+
+func TestSlotOfRoundsDown(t *testing.T) {
+	for _, tt := range []struct {
+		in   time.Time
+		want int64
+	}{
+		{time.Unix(0, 0), 0},
+		{time.Unix(899, 0), 0},
+		{time.Unix(900, 0), 1},
+		{time.Unix(-1, 0), -1},
+	} {
+		if got := SlotOf(tt.in); got != tt.want {
+			t.Errorf("SlotOf(%v) = %d, want %d", tt.in.Unix(), got, tt.want)
+		}
 	}
 }

@@ -36,25 +36,46 @@ func ParseKey(s string) (Key, bool) {
 	return k, true
 }
 
-// HourNS is one cell of a Tally: a UTC hour (unix seconds / 3600) and a namespace.
-type HourNS struct {
-	Hour      int64
+// TallySlot is the span a Tally counts in. Every timezone's offset from UTC
+// is a whole number of quarter hours (India's +5:30, Nepal's +5:45), so days
+// in any workspace timezone are sums of whole slots.
+const TallySlot = 15 * time.Minute
+
+const slotSeconds = int64(TallySlot / time.Second)
+
+// SlotOf is the slot that t falls in: unix seconds / 900, rounded down.
+func SlotOf(t time.Time) int64 {
+	s := t.Unix()
+	if s < 0 && s%slotSeconds != 0 {
+		return s/slotSeconds - 1
+	}
+	return s / slotSeconds
+}
+
+// TallyCell is one cell of a Tally: a quarter-hour slot and a namespace.
+type TallyCell struct {
+	Slot      int64
 	Namespace Namespace
 }
 
-// Tally counts matching entries per UTC hour and namespace. Both the namespace
-// counts and the activity chart are sums over it, in any timezone.
-type Tally map[HourNS]int
+// Start is when the cell's slot begins.
+func (c TallyCell) Start() time.Time { return time.Unix(c.Slot*slotSeconds, 0).UTC() }
+
+// Tally counts matching entries per quarter hour and namespace. Both the
+// namespace counts and the activity chart are sums over it, in any timezone.
+type Tally map[TallyCell]int
 
 // Within narrows the tally to [after, before) (zero bounds are open). It can
-// only do so when the bounds fall on whole hours; ok is false otherwise.
+// only do so when the bounds fall on whole slots; ok is false otherwise.
 func (t Tally) Within(after, before time.Time) (Tally, bool) {
-	if after.Unix()%3600 != 0 || before.Unix()%3600 != 0 || after.Nanosecond() != 0 || before.Nanosecond() != 0 {
-		return nil, false
+	for _, b := range []time.Time{after, before} {
+		if !b.IsZero() && (b.Unix()%slotSeconds != 0 || b.Nanosecond() != 0) {
+			return nil, false
+		}
 	}
 	out := Tally{}
 	for cell, n := range t {
-		start := time.Unix(cell.Hour*3600, 0)
+		start := cell.Start()
 		if (!after.IsZero() && start.Before(after)) || (!before.IsZero() && !start.Before(before)) {
 			continue
 		}

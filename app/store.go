@@ -16,13 +16,13 @@ import (
 
 // Buckets of the store. Keys sort by time so cursors walk newest first.
 var (
-	bucketEvents = []byte("events") // Key → event JSON
-	bucketByNS   = []byte("by_ns")  // ns code ‖ Key → nil
-	bucketIDs    = []byte("ids")    // entry id → Key (idempotent retries, lookups by id)
-	bucketOutbox = []byte("outbox") // Key → nil: recorded, not yet in the keyword index
-	bucketTally  = []byte("tally")  // unix hour(8) ‖ ns code → count(8)
-	bucketMeta   = []byte("meta")   // settings, index generation
-	bucketTokens = []byte("tokens") // sha256(secret) → token JSON
+	bucketEvents = []byte("events")  // Key → event JSON
+	bucketByNS   = []byte("by_ns")   // ns code ‖ Key → nil
+	bucketIDs    = []byte("ids")     // entry id → Key (idempotent retries, lookups by id)
+	bucketOutbox = []byte("outbox")  // Key → nil: recorded, not yet in the keyword index
+	bucketTally  = []byte("tally15") // quarter-hour slot(8) ‖ ns code → count(8)
+	bucketMeta   = []byte("meta")    // settings, index generation
+	bucketTokens = []byte("tokens")  // sha256(secret) → token JSON
 )
 
 var allBuckets = [][]byte{bucketEvents, bucketByNS, bucketIDs, bucketOutbox, bucketTally, bucketMeta, bucketTokens}
@@ -55,7 +55,33 @@ func openDB(dir string) (*bolt.DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: unable to create buckets: %w", err)
 	}
+	if err := db.Update(recountTally); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: unable to count entries: %w", err)
+	}
 	return db, nil
+}
+
+// recountTally fills empty counters from the entries, for a store written
+// before the counters had their present form.
+func recountTally(tx *bolt.Tx) error {
+	if k, _ := tx.Bucket(bucketTally).Cursor().First(); k != nil {
+		return nil
+	}
+	c := tx.Bucket(bucketEvents).Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		e, ok, err := getEvent(tx, k)
+		if err != nil || !ok {
+			return err
+		}
+		if err := addTally(tx, e.Timestamp, e.Namespace, 1); err != nil {
+			return err
+		}
+	}
+	if old := []byte("tally"); tx.Bucket(old) != nil {
+		return tx.DeleteBucket(old) // the hourly counters these replace
+	}
+	return nil
 }
 
 // nsCode is the one-byte form of a namespace used in index keys.
@@ -84,12 +110,12 @@ func byNSKey(n Namespace, k Key) []byte {
 
 func tallyKey(ts time.Time, n Namespace) []byte {
 	b := make([]byte, 9)
-	binary.BigEndian.PutUint64(b, uint64(ts.Unix()/3600))
+	binary.BigEndian.PutUint64(b, uint64(SlotOf(ts)))
 	b[8] = nsCode(n)
 	return b
 }
 
-// addTally moves the hourly count of ts's hour and n's namespace by delta.
+// addTally moves the count of ts's slot and n's namespace by delta.
 func addTally(tx *bolt.Tx, ts time.Time, n Namespace, delta int64) error {
 	b := tx.Bucket(bucketTally)
 	k := tallyKey(ts, n)

@@ -28,7 +28,7 @@ import (
 
 // formatVersion changes whenever the mapping or the layout does; an index
 // written in another format is recreated, and so rebuilt from the store.
-const formatVersion = 1
+const formatVersion = 2 // 2: tally cells are quarter hours
 
 const (
 	metaFile   = "index.json"

@@ -23,7 +23,7 @@ const (
 	fieldAction = "action"
 	fieldActor  = "actor"
 	fieldTS     = "ts"
-	fieldCell   = "cell" // "<unix hour>|<namespace>", faceted by Tally
+	fieldCell   = "cell" // "<quarter-hour slot>|<namespace>", faceted by Tally
 )
 
 // textAnalyzer is Bleve's standard analyzer (Unicode words, lower-cased)
@@ -58,7 +58,7 @@ func newDoc(k app.Key, e *app.Event) *doc {
 		Action: e.Action,
 		Actor:  strings.ToLower(e.Actor),
 		TS:     ts,
-		Cell:   cell(hourOf(ts), e.Namespace),
+		Cell:   cell(app.SlotOf(ts), e.Namespace),
 	}
 	// Separate values, not one joined string: a phrase must not run from the
 	// end of one value into the start of the next.
@@ -74,20 +74,18 @@ func newDoc(k app.Key, e *app.Event) *doc {
 	return d
 }
 
-func hourOf(t time.Time) int64 { return floorDiv(t.Unix(), 3600) }
+func cell(slot int64, ns app.Namespace) string { return fmt.Sprintf("%d|%s", slot, ns) }
 
-func cell(hour int64, ns app.Namespace) string { return fmt.Sprintf("%d|%s", hour, ns) }
-
-func parseCell(s string) (app.HourNS, bool) {
-	h, ns, ok := strings.Cut(s, "|")
+func parseCell(s string) (app.TallyCell, bool) {
+	sl, ns, ok := strings.Cut(s, "|")
 	if !ok {
-		return app.HourNS{}, false
+		return app.TallyCell{}, false
 	}
-	var hour int64
-	if _, err := fmt.Sscan(h, &hour); err != nil {
-		return app.HourNS{}, false
+	var slot int64
+	if _, err := fmt.Sscan(sl, &slot); err != nil {
+		return app.TallyCell{}, false
 	}
-	return app.HourNS{Hour: hour, Namespace: app.Namespace(ns)}, true
+	return app.TallyCell{Slot: slot, Namespace: app.Namespace(ns)}, true
 }
 
 func floorDiv(a, b int64) int64 {

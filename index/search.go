@@ -70,11 +70,11 @@ func (x *Index) Search(q *app.Query, before app.Key, limit int) ([]app.Key, erro
 	return keys, nil
 }
 
-// tallyFacetSize bounds the cells of one day shard (24 hours × the
+// tallyFacetSize bounds the cells of one day shard (96 quarter hours × the
 // namespaces) with room to spare; a shard with more is reported, not truncated.
-const tallyFacetSize = 24 * 16
+const tallyFacetSize = 96 * 8
 
-// Tally counts the entries matching q per UTC hour and namespace.
+// Tally counts the entries matching q per quarter hour and namespace.
 func (x *Index) Tally(q *app.Query) (app.Tally, error) {
 	tally := app.Tally{}
 	if q.Empty {
@@ -100,7 +100,7 @@ func (x *Index) Tally(q *app.Query) (app.Tally, error) {
 			continue
 		}
 		if f.Other > 0 {
-			return nil, fmt.Errorf("index: tally %s: more than %d hour and namespace cells", dayName(day), tallyFacetSize)
+			return nil, fmt.Errorf("index: tally %s: more than %d slot and namespace cells", dayName(day), tallyFacetSize)
 		}
 		for _, t := range f.Terms.Terms() {
 			hn, ok := parseCell(t.Term)

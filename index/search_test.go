@@ -338,7 +338,7 @@ func TestTallyCountsWhatABruteForceCountFinds(t *testing.T) {
 			q := parse(t, query)
 			want := app.Tally{}
 			for _, d := range bruteForce(docs, q) {
-				want[app.HourNS{Hour: d.Key.Time().Unix() / 3600, Namespace: d.Event.Namespace}]++
+				want[app.TallyCell{Slot: app.SlotOf(d.Key.Time()), Namespace: d.Event.Namespace}]++
 			}
 			got, err := x.Tally(q)
 			if err != nil {

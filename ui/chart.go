@@ -74,7 +74,7 @@ func buildChart(tally app.Tally, ns app.Namespace, v viewState, loc *time.Locati
 		if ns != "" && cell.Namespace != ns {
 			continue
 		}
-		day := time.Unix(cell.Hour*3600, 0).In(loc).Format(dateLayout)
+		day := cell.Start().In(loc).Format(dateLayout)
 		if i, ok := index[day]; ok {
 			counts[i][cell.Namespace] += n
 		}

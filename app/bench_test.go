@@ -124,6 +124,11 @@ func BenchmarkSearchNewest50(b *testing.B) { benchSearch(b, "", 50) }
 // The namespace filter alone (from the store's namespace keys).
 func BenchmarkSearchNamespace50(b *testing.B) { benchSearch(b, "namespace:api_tokens", 50) }
 
+// Two namespaces at once (from the index).
+func BenchmarkSearchTwoNamespaces50(b *testing.B) {
+	benchSearch(b, "namespace:service_users namespace:api_tokens", 50)
+}
+
 // A keyword (from the index, then the store).
 func BenchmarkSearchKeyword50(b *testing.B) { benchSearch(b, "snowflake", 50) }
 

@@ -109,3 +109,28 @@ func TestDecodeEventsReadsObjectsArraysAndNDJSON(t *testing.T) {
 		}
 	}
 }
+
+func FuzzDecodeEventsNeverPanicsAndErrsOnlyWithClientCodes(f *testing.F) {
+	for _, s := range []string{
+		`{"namespace":"users","action":"user_invited","detail":"x"}`,
+		`[{"namespace":"users"},{"id":7}]`,
+		`{"targets":[{"type":1}],"metadata":{"a":"b"},"anonymous":true,"actor":"x"}`,
+		"{}\n{}\n", `[`, `"x"`, `{"timestamp":"0001-01-01T00:00:00Z"}`,
+	} {
+		f.Add(s, false)
+		f.Add(s, true)
+	}
+	f.Fuzz(func(t *testing.T, body string, ndjson bool) {
+		now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+		events, err := DecodeEvents(strings.NewReader(body), ndjson)
+		if err != nil {
+			if c := ErrorCode(err); c != EINVALID && c != ETOOLARGE {
+				t.Fatalf("DecodeEvents(%q) failed with code %s: %v", body, c, err)
+			}
+			return
+		}
+		for i := range events {
+			events[i].Normalize(i, now, DefaultRetention) // must not panic on anything decoded
+		}
+	})
+}

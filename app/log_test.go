@@ -567,3 +567,19 @@ func TestCountersAreRebuiltForAStoreThatLacksThem(t *testing.T) {
 		t.Fatalf("tally after the recount = %d, %v; want 300", sum(tally), err)
 	}
 }
+
+func TestActionNamesAreSearchableWords(t *testing.T) {
+	f := openFixture(t)
+	now := f.clock.Now()
+	f.record(
+		ev(app.DataPipelines, "pipeline_created", `Created pipeline "orders_daily"`, "Maya", time.Hour, now),
+		ev(app.APITokens, "token_revoked", `Removed access for "ci-deploy"`, "Lukas", time.Hour, now),
+	)
+	f.waitIndexed()
+	for q, want := range map[string]string{"pipeline_created": "pipeline_created", `"token_revoked"`: "token_revoked", "revoked": "token_revoked"} {
+		page := f.search(q, "", 10)
+		if len(page.Events) != 1 || page.Events[0].Action != want {
+			t.Errorf("search %q found %+v, want the %s entry", q, page.Events, want)
+		}
+	}
+}

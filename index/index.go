@@ -28,7 +28,7 @@ import (
 
 // formatVersion changes whenever the mapping or the layout does; an index
 // written in another format is recreated, and so rebuilt from the store.
-const formatVersion = 2 // 2: tally cells are quarter hours
+const formatVersion = 3 // 2: tally cells are quarter hours; 3: actions are searchable words
 
 const (
 	metaFile   = "index.json"

@@ -53,7 +53,7 @@ type doc struct {
 func newDoc(k app.Key, e *app.Event) *doc {
 	ts := k.Time()
 	d := &doc{
-		Text:   make([]string, 0, 2+2*len(e.Targets)),
+		Text:   make([]string, 0, 3+2*len(e.Targets)),
 		NS:     string(e.Namespace),
 		Action: e.Action,
 		Actor:  strings.ToLower(e.Actor),
@@ -62,7 +62,8 @@ func newDoc(k app.Key, e *app.Event) *doc {
 	}
 	// Separate values, not one joined string: a phrase must not run from the
 	// end of one value into the start of the next.
-	d.Text = append(d.Text, e.Detail, e.Actor)
+	// The action is text too: people type "token_revoked", or just "revoked".
+	d.Text = append(d.Text, e.Detail, e.Actor, e.Action)
 	for _, t := range e.Targets {
 		if t.Name != "" {
 			d.Text = append(d.Text, t.Name)

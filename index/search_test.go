@@ -77,7 +77,9 @@ func TestSearchTranslatesEveryPartOfTheQuery(t *testing.T) {
 		{"an email address matches whole", "dave@example.com ", []string{"invited"}},
 		{"an identifier with colons matches whole", "urn:space:42 ", []string{"deleted"}},
 		{"a quoted phrase matches words standing together", `"deleted space"`, []string{"deleted"}},
-		{"a quoted phrase does not match words in another order", `"space deleted"`, nil},
+		{"a quoted phrase does not match words in another order", `"analytics marketing"`, nil},
+		{"an action's words are text too", `"space deleted"`, []string{"deleted"}},
+		{"an action matches by its name", "token_revoked ", []string{"revoked"}},
 		{"a phrase does not run from one field into the next", `"prod alice"`, nil},
 		{"a minus excludes entries with the word", "deploy -revoked", []string{"bot", "created", "pipeline"}},
 		{"a minus alone excludes from everything", "-token -ci",
@@ -243,7 +245,8 @@ func randomDocs(n, days int, r *rand.Rand) []app.IndexDoc {
 func bruteForce(docs []app.IndexDoc, q *app.Query) []app.IndexDoc {
 	var out []app.IndexDoc
 	for _, d := range docs {
-		if q.MatchStructured(d.Event) && matchTerms(q.Terms, strings.Fields(d.Event.Detail)) {
+		words := append(strings.Fields(d.Event.Detail), strings.Split(d.Event.Action, "_")...)
+		if q.MatchStructured(d.Event) && matchTerms(q.Terms, words) {
 			out = append(out, d)
 		}
 	}

@@ -194,3 +194,26 @@ func BenchmarkExport(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRecordOneAtATime measures many clients each sending single events
+// at once, the way webhooks arrive: each must be durable before its answer.
+func BenchmarkRecordOneAtATime(b *testing.B) {
+	dir := b.TempDir()
+	log, err := app.Open(app.Config{Dir: dir, OpenIndex: indexIn(dir)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer log.Close()
+	b.SetParallelism(8) // 16 clients on 2 cores
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			e := app.Event{Namespace: app.Users, Action: "user_signed_in", Detail: "Signed in", Actor: "Maya Chen"}
+			if _, err := log.Record(context.Background(), []app.Event{e}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}

@@ -15,6 +15,10 @@ var metaIndexGeneration = []byte("index_generation")
 // Bleve's batches to be efficient, small enough to keep search latency fresh.
 const indexBatch = 1000
 
+// indexGather is how long the indexer waits after new entries arrive before
+// indexing them: well inside the "searchable within about a second" promise.
+const indexGather = 200 * time.Millisecond
+
 func (l *Log) wakeIndexer() {
 	select {
 	case l.kick <- struct{}{}:
@@ -36,6 +40,16 @@ func (l *Log) runIndexer() {
 		case <-l.done:
 			return
 		case <-l.kick:
+			// Let a stream of small requests gather for a moment: every Bleve
+			// batch becomes a segment that must later be merged, and merging
+			// tiny segments costs more than indexing them.
+			select {
+			case <-l.done:
+				return
+			case <-l.flush:
+			case <-time.After(indexGather):
+			}
+		case <-l.flush: // someone is waiting for the index: no gathering
 		case <-tick.C:
 		}
 	}
@@ -206,7 +220,10 @@ func (l *Log) WaitIndexed(ctx context.Context) error {
 		if !rebuilding && pending == 0 {
 			return nil
 		}
-		l.wakeIndexer()
+		select {
+		case l.flush <- struct{}{}:
+		default:
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

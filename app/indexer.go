@@ -63,25 +63,15 @@ func (l *Log) DrainOutbox() error {
 		var docs []IndexDoc
 		err := l.db.View(func(tx *bolt.Tx) error {
 			c := tx.Bucket(bucketOutbox).Cursor()
-			for k, _ := c.First(); k != nil && len(docs) < indexBatch; k, _ = c.Next() {
-				e, ok, err := getEvent(tx, k)
-				if err != nil {
-					return err
-				}
-				var key Key
-				copy(key[:], k)
-				if ok {
-					docs = append(docs, IndexDoc{Key: key, Event: &e})
-				} else {
-					docs = append(docs, IndexDoc{Key: key}) // purged meanwhile: just clear it
-				}
-			}
-			return nil
+			k, _ := c.First()
+			var err error
+			docs, err = readDocs(tx, c, k)
+			return err
 		})
 		if err != nil || len(docs) == 0 {
 			return err
 		}
-		live := docs[:0:0]
+		live := docs[:0:0] // an entry purged since it was recorded only leaves the outbox
 		for _, d := range docs {
 			if d.Event != nil {
 				live = append(live, d)
@@ -109,6 +99,25 @@ func (l *Log) DrainOutbox() error {
 		}
 	}
 	return nil
+}
+
+// readDocs reads up to indexBatch entries for the index, from the key k on as
+// the cursor c walks. A key whose entry is gone comes back without one.
+func readDocs(tx *bolt.Tx, c *bolt.Cursor, k []byte) ([]IndexDoc, error) {
+	var docs []IndexDoc
+	for ; k != nil && len(docs) < indexBatch; k, _ = c.Next() {
+		var d IndexDoc
+		copy(d.Key[:], k)
+		e, ok, err := getEvent(tx, k)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			d.Event = &e
+		}
+		docs = append(docs, d)
+	}
+	return docs, nil
 }
 
 // Reindex empties the index and fills it again from the store, reporting
@@ -165,18 +174,9 @@ func (l *Log) rebuildLocked(progress func(done, total int)) error {
 					k, _ = c.Next()
 				}
 			}
-			for ; k != nil && len(docs) < indexBatch; k, _ = c.Next() {
-				e, ok, err := getEvent(tx, k)
-				if err != nil {
-					return err
-				}
-				if ok {
-					var key Key
-					copy(key[:], k)
-					docs = append(docs, IndexDoc{Key: key, Event: &e})
-				}
-			}
-			return nil
+			var err error
+			docs, err = readDocs(tx, c, k)
+			return err
 		})
 		if err != nil {
 			return err
@@ -210,14 +210,15 @@ func (l *Log) WaitIndexed(ctx context.Context) error {
 	defer tick.Stop()
 	for {
 		rebuilding, _, _ := l.IndexStatus()
-		pending := 0
+		pending := false
 		if err := l.db.View(func(tx *bolt.Tx) error {
-			pending = tx.Bucket(bucketOutbox).Stats().KeyN
+			k, _ := tx.Bucket(bucketOutbox).Cursor().First()
+			pending = k != nil
 			return nil
 		}); err != nil {
 			return err
 		}
-		if !rebuilding && pending == 0 {
+		if !rebuilding && !pending {
 			return nil
 		}
 		select {

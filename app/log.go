@@ -65,6 +65,9 @@ type Log struct {
 	toRebuild  int
 }
 
+// lastKey sorts after every key the store holds.
+var lastKey = Key{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+
 // Page is one page of search results, newest first.
 type Page struct {
 	Events []Event `json:"events"`
@@ -204,7 +207,7 @@ func (l *Log) Record(ctx context.Context, events []Event) ([]Event, error) {
 	}
 	err := write(func(tx *bolt.Tx) error {
 		var err error
-		out, _, err = appendEvents(tx, batch, now.UTC(), now.Add(-l.retention))
+		out, err = appendEvents(tx, batch, now.UTC(), now.Add(-l.retention))
 		return err
 	})
 	if err != nil {
@@ -226,13 +229,18 @@ func countEvents(details []FieldError) int {
 // inside a transaction that also changes the state they describe, so the state
 // and its audit entry commit together.
 func (l *Log) recordTx(tx *bolt.Tx, events ...Event) error {
-	now := l.now()
+	return recordOwn(tx, l.now(), l.retention, events...)
+}
+
+// recordOwn stores entries the app writes about itself. They are built by
+// this code, so one that breaks a rule is a bug, reported as such.
+func recordOwn(tx *bolt.Tx, now time.Time, retention time.Duration, events ...Event) error {
 	for i := range events {
-		if errs := events[i].Normalize(i, now, l.retention); len(errs) > 0 {
+		if errs := events[i].Normalize(i, now, retention); len(errs) > 0 {
 			return fmt.Errorf("app: own entry is invalid: %s %s", errs[0].Field, errs[0].Message)
 		}
 	}
-	_, _, err := appendEvents(tx, events, now.UTC(), now.Add(-l.retention))
+	_, err := appendEvents(tx, events, now.UTC(), now.Add(-retention))
 	return err
 }
 
@@ -354,10 +362,14 @@ func (l *Log) walkStore(ctx context.Context, q *Query, before Key, limit int) ([
 // newest first, strictly before the key before (zero: from the newest), until
 // fn returns false. A single namespace walks that namespace's keys only.
 func (l *Log) eachStored(ctx context.Context, q *Query, before Key, fn func(Key, *Event) bool) error {
-	// Where the walk starts: the cursor, or the end of the time range.
+	// Where the walk starts: the cursor or the end of the time range,
+	// whichever is older; past every key when there is neither.
 	start := before
+	if start == (Key{}) {
+		start = lastKey
+	}
 	if !q.Before.IsZero() {
-		if b := MakeKey(q.Before, 0); start == (Key{}) || bytes.Compare(b[:], start[:]) < 0 {
+		if b := MakeKey(q.Before, 0); bytes.Compare(b[:], start[:]) < 0 {
 			start = b
 		}
 	}
@@ -372,27 +384,14 @@ func (l *Log) eachStored(ctx context.Context, q *Query, before Key, fn func(Key,
 		} else {
 			c = tx.Bucket(bucketEvents).Cursor()
 		}
-		var k []byte
-		if start == (Key{}) {
-			if prefix != nil {
-				k, _ = c.Seek([]byte{prefix[0] + 1})
-				if k == nil {
-					k, _ = c.Last()
-				} else {
-					k, _ = c.Prev()
-				}
-			} else {
-				k, _ = c.Last()
-			}
-		} else {
-			seek := append(append([]byte{}, prefix...), start[:]...)
-			k, _ = c.Seek(seek)
-			if k == nil {
-				k, _ = c.Last()
-			}
-			if k != nil && bytes.Compare(k, seek) >= 0 {
-				k, _ = c.Prev()
-			}
+		// The newest key strictly before start: seek to it, then step back.
+		seek := append(append([]byte{}, prefix...), start[:]...)
+		k, _ := c.Seek(seek)
+		if k == nil {
+			k, _ = c.Last()
+		}
+		if k != nil && bytes.Compare(k, seek) >= 0 {
+			k, _ = c.Prev()
 		}
 		for n := 0; k != nil; k, _ = c.Prev() {
 			if prefix != nil {
@@ -424,8 +423,8 @@ func (l *Log) eachStored(ctx context.Context, q *Query, before Key, fn func(Key,
 	})
 }
 
-// Tally counts the entries matching q per hour and namespace, inside the
-// retention window.
+// Tally counts the entries matching q per quarter hour and namespace, inside
+// the retention window.
 func (l *Log) Tally(ctx context.Context, q Query) (Tally, error) {
 	q.RestrictTime(l.Cutoff(), time.Time{})
 	if q.Empty {
@@ -449,13 +448,21 @@ func (l *Log) tallyStore(ctx context.Context, q *Query) (Tally, error) {
 	if before.IsZero() {
 		before = l.now().Add(MaxFutureSkew + TallySlot)
 	}
-	firstFull := after.Truncate(TallySlot)
-	if !firstFull.Equal(after) {
-		firstFull = firstFull.Add(TallySlot)
+	count := func(from, to time.Time) error {
+		if !from.Before(to) {
+			return nil
+		}
+		sub := *q
+		sub.After, sub.Before = from, to
+		return l.eachStored(ctx, &sub, Key{}, func(k Key, e *Event) bool {
+			t[TallyCell{Slot: SlotOf(e.Timestamp), Namespace: e.Namespace}]++
+			return true
+		})
 	}
-	lastFull := before.Truncate(TallySlot) // exclusive
+	firstFull := after.Add(TallySlot - 1).Truncate(TallySlot) // the first slot that starts inside
+	lastFull := before.Truncate(TallySlot)                    // where the last whole slot ends
 	if !firstFull.Before(lastFull) {
-		firstFull, lastFull = after, after // no whole slot: count all entry by entry
+		return t, count(after, before) // no whole slot
 	}
 	err := l.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketTally).Cursor()
@@ -473,27 +480,13 @@ func (l *Log) tallyStore(ctx context.Context, q *Query) (Tally, error) {
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
+	if err == nil {
+		err = count(after, firstFull)
 	}
-	count := func(from, to time.Time) error {
-		if !from.Before(to) {
-			return nil
-		}
-		sub := *q
-		sub.After, sub.Before = from, to
-		return l.eachStored(ctx, &sub, Key{}, func(k Key, e *Event) bool {
-			t[TallyCell{Slot: SlotOf(e.Timestamp), Namespace: e.Namespace}]++
-			return true
-		})
+	if err == nil {
+		err = count(lastFull, before)
 	}
-	if firstFull.Equal(lastFull) {
-		return t, count(after, before)
-	}
-	if err := count(after, firstFull); err != nil {
-		return nil, err
-	}
-	return t, count(lastFull, before)
+	return t, err
 }
 
 // Check reports whether the store answers; the server's health check asks it.

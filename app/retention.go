@@ -114,19 +114,14 @@ func settleRetention(db *bolt.DB, asked time.Duration, operator string, now time
 		if saved == asked {
 			return nil
 		}
-		e := Event{
+		return recordOwn(tx, now, asked, Event{
 			Namespace: Spaces,
 			Action:    "retention_changed",
 			Detail:    fmt.Sprintf("Changed the Audit Log retention from %s to %s", days(saved), days(asked)),
 			Actor:     operator,
 			Targets:   []Target{{Type: "audit_log", Name: "Audit Log"}},
 			Metadata:  map[string]string{"from_days": fmt.Sprint(int(saved.Hours() / 24)), "to_days": fmt.Sprint(int(asked.Hours() / 24))},
-		}
-		if errs := e.Normalize(0, now, asked); len(errs) > 0 {
-			return fmt.Errorf("app: retention entry is invalid: %s", errs[0].Message)
-		}
-		_, _, err := appendEvents(tx, []Event{e}, now.UTC(), now.Add(-asked))
-		return err
+		})
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: unable to save the retention: %w", err)

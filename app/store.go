@@ -169,16 +169,15 @@ func getEvent(tx *bolt.Tx, k []byte) (Event, bool, error) {
 // appendEvents stores already-validated events in tx. An event whose id is
 // already stored is not stored again; its existing entry is returned instead.
 // An entry past cutoff (expired, not yet purged) does not count as stored.
-func appendEvents(tx *bolt.Tx, events []Event, receivedAt, cutoff time.Time) ([]Event, int, error) {
+func appendEvents(tx *bolt.Tx, events []Event, receivedAt, cutoff time.Time) ([]Event, error) {
 	evb, ids := tx.Bucket(bucketEvents), tx.Bucket(bucketIDs)
 	out := make([]Event, len(events))
-	added := 0
 	for i, e := range events {
 		if e.ID != "" {
 			if k := ids.Get([]byte(e.ID)); k != nil {
 				existing, ok, err := getEvent(tx, k)
 				if err != nil {
-					return nil, 0, err
+					return nil, err
 				}
 				if ok && !existing.Timestamp.Before(cutoff) {
 					out[i] = existing
@@ -188,7 +187,7 @@ func appendEvents(tx *bolt.Tx, events []Event, receivedAt, cutoff time.Time) ([]
 		}
 		seq, err := evb.NextSequence()
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		k := MakeKey(e.Timestamp, seq)
 		if e.ID == "" {
@@ -197,27 +196,26 @@ func appendEvents(tx *bolt.Tx, events []Event, receivedAt, cutoff time.Time) ([]
 		e.ReceivedAt = receivedAt
 		v, err := json.Marshal(&e)
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		if err := evb.Put(k[:], v); err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		if err := tx.Bucket(bucketByNS).Put(byNSKey(e.Namespace, k), nil); err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		if err := ids.Put([]byte(e.ID), k[:]); err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		if err := tx.Bucket(bucketOutbox).Put(k[:], nil); err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		if err := addTally(tx, e.Timestamp, e.Namespace, 1); err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		out[i] = e
-		added++
 	}
-	return out, added, nil
+	return out, nil
 }
 
 // deleteEvent removes every trace of the entry at k.

@@ -103,39 +103,18 @@ func (l *local) Export(ctx context.Context, filter url.Values, format app.Export
 		return "", err
 	}
 	loc, _ := l.Location(ctx)
-	opt := app.ExportOptions{Format: format, Location: loc, Actor: l.actor}
-	if progress != nil {
-		// The tally is cheap and gives progress a total to count toward.
-		total := 0
-		if tally, err := l.log.Tally(ctx, q); err == nil {
-			for _, n := range tally {
-				total += n
-			}
-		}
-		opt.Progress = func(written int) { progress(written, max(total, written)) }
-	}
+	opt := app.ExportOptions{Format: format, Location: loc, Actor: l.actor, Progress: progress}
 	n, err := l.log.Export(ctx, q, w, opt)
 	from, to := l.log.ExportRange(q)
 	return fmt.Sprintf("Exported %d entries from %s to %s", n, from.In(loc).Format("2006-01-02 15:04 MST"), to.In(loc).Format("2006-01-02 15:04 MST")), err
 }
 
 func (l *local) Workspace(ctx context.Context) (ui.Workspace, error) {
-	s, err := l.log.Settings(ctx)
-	return ui.Workspace{Name: s.Workspace, Timezone: s.Location().String(), RetentionDays: int(l.log.Retention().Hours() / 24)}, err
+	return ui.WorkspaceOf(ctx, l.log)
 }
 
 func (l *local) UpdateWorkspace(ctx context.Context, name, timezone *string) (ui.Workspace, error) {
-	s, err := l.log.Settings(ctx)
-	if err != nil {
-		return ui.Workspace{}, err
-	}
-	if name != nil {
-		s.Workspace = *name
-	}
-	if timezone != nil {
-		s.Timezone = *timezone
-	}
-	if _, err := l.log.UpdateSettings(ctx, s, l.actor); err != nil {
+	if _, err := l.log.ChangeSettings(ctx, name, timezone, l.actor); err != nil {
 		return ui.Workspace{}, err
 	}
 	return l.Workspace(ctx)

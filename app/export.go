@@ -52,8 +52,9 @@ type ExportOptions struct {
 	Format   ExportFormat
 	Location *time.Location // the workspace timezone, for the CSV's timestamp column
 	Actor    string         // who exports, for the audit_log_exported entry
-	// Progress, if set, hears how many entries are written so far.
-	Progress func(written int)
+	// Progress, if set, hears how many entries are written so far, of how
+	// many (the count taken when the export began).
+	Progress func(written, total int)
 }
 
 // ExportRange is the time range an export of q covers: from the later of its
@@ -125,7 +126,7 @@ func (l *Log) Export(ctx context.Context, q Query, w io.Writer, opt ExportOption
 			written++
 		}
 		if err == nil && opt.Progress != nil {
-			opt.Progress(written)
+			opt.Progress(written, max(expected, written))
 		}
 		if page.Next == "" {
 			break

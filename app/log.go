@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -59,6 +60,9 @@ type Log struct {
 
 	rebuildMu sync.Mutex // one rebuild at a time
 
+	settings   atomic.Pointer[Settings]
+	settingsMu sync.Mutex // one settings change at a time
+
 	mu         sync.Mutex
 	rebuilding bool
 	rebuilt    int
@@ -100,6 +104,11 @@ func Open(cfg Config) (*Log, error) {
 		return nil, err
 	}
 	cfg.Retention = retention
+	settings, err := loadSettings(db)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: unable to read settings: %w", err)
+	}
 	idx, err := cfg.OpenIndex()
 	if err != nil {
 		db.Close()
@@ -110,6 +119,7 @@ func Open(cfg Config) (*Log, error) {
 		logger: cfg.Logger, progress: cfg.Progress,
 		kick: make(chan struct{}, 1), flush: make(chan struct{}, 1), done: make(chan struct{}),
 	}
+	l.settings.Store(&settings)
 	if _, err := l.Purge(); err != nil {
 		db.Close()
 		idx.Close()

@@ -16,12 +16,23 @@ var metaSettings = []byte("settings")
 type Settings struct {
 	Workspace string `json:"workspace"`
 	Timezone  string `json:"timezone"` // IANA name; empty means this computer's zone
+
+	loc *time.Location // Timezone, loaded once
 }
 
 // Location is the timezone entries are shown in.
 func (s Settings) Location() *time.Location {
-	if s.Timezone != "" {
-		if loc, err := time.LoadLocation(s.Timezone); err == nil {
+	if s.loc != nil {
+		return s.loc
+	}
+	return loadZone(s.Timezone)
+}
+
+// loadZone reads the zone from the timezone database: a file read, which is
+// why the Log keeps its settings with the zone already loaded.
+func loadZone(tz string) *time.Location {
+	if tz != "" {
+		if loc, err := time.LoadLocation(tz); err == nil {
 			return loc
 		}
 	}
@@ -49,16 +60,36 @@ func (s Settings) Slug() string {
 // DefaultWorkspace names a workspace nobody has named yet.
 const DefaultWorkspace = "My Workspace"
 
-// Settings returns the workspace settings.
+// Settings returns the workspace settings. Every request reads them, so the
+// Log keeps them in memory; UpdateSettings is the only writer.
 func (l *Log) Settings(ctx context.Context) (Settings, error) {
+	return *l.settings.Load(), nil
+}
+
+// loadSettings reads the saved settings, at Open.
+func loadSettings(db *bolt.DB) (Settings, error) {
 	s := Settings{Workspace: DefaultWorkspace}
-	err := l.db.View(func(tx *bolt.Tx) error {
+	err := db.View(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bucketMeta).Get(metaSettings); v != nil {
 			return json.Unmarshal(v, &s)
 		}
 		return nil
 	})
+	s.loc = loadZone(s.Timezone)
 	return s, err
+}
+
+// ChangeSettings renames the workspace or changes its timezone, where name or
+// timezone is not nil, as UpdateSettings does.
+func (l *Log) ChangeSettings(ctx context.Context, name, timezone *string, actor string) (Settings, error) {
+	s := *l.settings.Load()
+	if name != nil {
+		s.Workspace = *name
+	}
+	if timezone != nil {
+		s.Timezone = *timezone
+	}
+	return l.UpdateSettings(ctx, s, actor)
 }
 
 // UpdateSettings validates and saves new settings, recording what changed as a
@@ -73,12 +104,12 @@ func (l *Log) UpdateSettings(ctx context.Context, next Settings, actor string) (
 			return Settings{}, Errorf(EINVALID, "timezone: %q is not a known IANA timezone such as Europe/Berlin", next.Timezone)
 		}
 	}
-	prev, err := l.Settings(ctx)
-	if err != nil {
-		return Settings{}, err
-	}
-	if prev == next {
-		return next, nil
+	l.settingsMu.Lock() // read, compare and write as one
+	defer l.settingsMu.Unlock()
+	prev := *l.settings.Load()
+	next.loc = loadZone(next.Timezone)
+	if prev.Workspace == next.Workspace && prev.Timezone == next.Timezone {
+		return prev, nil
 	}
 	var changes []string
 	if prev.Workspace != next.Workspace {
@@ -88,7 +119,7 @@ func (l *Log) UpdateSettings(ctx context.Context, next Settings, actor string) (
 		changes = append(changes, fmt.Sprintf("timezone from %q to %q", zoneName(prev.Timezone), zoneName(next.Timezone)))
 	}
 	v, _ := json.Marshal(next)
-	err = l.db.Update(func(tx *bolt.Tx) error {
+	err := l.db.Update(func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bucketMeta).Put(metaSettings, v); err != nil {
 			return err
 		}
@@ -103,6 +134,7 @@ func (l *Log) UpdateSettings(ctx context.Context, next Settings, actor string) (
 	if err != nil {
 		return Settings{}, fmt.Errorf("store: unable to save settings: %w", err)
 	}
+	l.settings.Store(&next)
 	l.wakeIndexer()
 	return next, nil
 }

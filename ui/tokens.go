@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -73,16 +74,22 @@ type Workspace struct {
 	RetentionDays int    `json:"retention_days"`
 }
 
+// WorkspaceOf describes the log's workspace as the API does.
+func WorkspaceOf(ctx context.Context, log *app.Log) (Workspace, error) {
+	settings, err := log.Settings(ctx)
+	return Workspace{
+		Name:          settings.Workspace,
+		Timezone:      settings.Location().String(),
+		RetentionDays: int(log.Retention().Hours() / 24),
+	}, err
+}
+
 func (s *Server) workspace(c echo.Context) error {
-	settings, err := s.Log.Settings(c.Request().Context())
+	w, err := WorkspaceOf(c.Request().Context(), s.Log)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, Workspace{
-		Name:          settings.Workspace,
-		Timezone:      settings.Location().String(),
-		RetentionDays: int(s.Log.Retention().Hours() / 24),
-	})
+	return c.JSON(http.StatusOK, w)
 }
 
 type workspaceUpdate struct {
@@ -97,17 +104,7 @@ func (s *Server) updateWorkspace(c echo.Context) error {
 	if err := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10)).Decode(&req); err != nil {
 		return app.Errorf(app.EINVALID, "the body must be a JSON object like {\"name\": \"Acme Data\", \"timezone\": \"Europe/Berlin\"}")
 	}
-	settings, err := s.Log.Settings(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	if req.Name != nil {
-		settings.Workspace = *req.Name
-	}
-	if req.Timezone != nil {
-		settings.Timezone = *req.Timezone
-	}
-	if _, err := s.Log.UpdateSettings(c.Request().Context(), settings, s.actorOf(c)); err != nil {
+	if _, err := s.Log.ChangeSettings(c.Request().Context(), req.Name, req.Timezone, s.actorOf(c)); err != nil {
 		return err
 	}
 	return s.workspace(c)

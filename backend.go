@@ -41,9 +41,11 @@ func (m *Main) open(dataFlag string, wait bool) (backend, error) {
 		return nil, err
 	}
 	log, closeLog, err := m.openLog(dir, 0, wait)
-	if r, ok := remoteFor(dir, err); ok {
-		fmt.Fprintf(m.Stderr, "Using the Audit Log running at %s.\n", r)
-		return r, nil
+	if in, ok := inUse(dir, err); ok {
+		if r, ok := remoteOf(in); ok {
+			fmt.Fprintf(m.Stderr, "Using the Audit Log running at %s.\n", r)
+			return r, nil
+		}
 	}
 	if err != nil {
 		return nil, err

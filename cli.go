@@ -289,7 +289,8 @@ func (m *Main) localLog(name string, args []string) (*app.Log, func() error, err
 	if err != nil {
 		return nil, nil, err
 	}
-	return m.openLog(dir, 0, false)
+	log, closeLog, err := m.openLog(dir, 0, false)
+	return log, closeLog, inUseError(dir, err)
 }
 
 func (m *Main) reindex(ctx context.Context, args []string) error {

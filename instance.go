@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"auditlog/app"
 )
 
 // instance is what a running server leaves in its data directory so that a
@@ -34,6 +36,23 @@ func writeInstance(dir string, in instance) error {
 }
 
 func removeInstance(dir string) { os.Remove(filepath.Join(dir, instanceFile)) }
+
+// inUse returns the running server when err says that one holds dir.
+func inUse(dir string, err error) (instance, bool) {
+	if app.ErrorCode(err) != app.ECONFLICT {
+		return instance{}, false
+	}
+	return runningInstance(dir)
+}
+
+// inUseError names the running server in the error of a command that needs
+// the directory to itself.
+func inUseError(dir string, err error) error {
+	if in, ok := inUse(dir, err); ok {
+		return app.Errorf(app.ECONFLICT, "the data directory %s is in use by the Audit Log running at %s; stop it first, or use its API", dir, in)
+	}
+	return err
+}
 
 // runningInstance returns the server that holds dir, if it answers.
 func runningInstance(dir string) (instance, bool) {

@@ -266,9 +266,6 @@ func (m *Main) openLog(dir string, retention time.Duration, wait bool) (*app.Log
 	}
 	log, err := app.Open(cfg)
 	if err != nil {
-		if in, ok := runningInstance(dir); ok && app.ErrorCode(err) == app.ECONFLICT {
-			err = app.Errorf(app.ECONFLICT, "the data directory %s is in use by the Audit Log running at %s; stop it first, or use its API", dir, in)
-		}
 		return nil, nil, err
 	}
 	if wait {
@@ -336,18 +333,16 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	log, closeLog, err := m.openLog(dir, keep, false)
-	if app.ErrorCode(err) == app.ECONFLICT {
+	if in, ok := inUse(dir, err); ok {
 		// Another Audit Log serves this directory: a second double-click should
 		// lead to it, not to an error.
-		if in, ok := runningInstance(dir); ok {
-			fmt.Fprintf(m.Stdout, "Audit Log is already running at %s\n", in.LaunchURL)
-			if !*noBrowser && m.OpenBrowser != nil {
-				if err := m.OpenBrowser(in.LaunchURL); err != nil {
-					fmt.Fprintf(m.Stderr, "Could not open a browser (%v); open the address above.\n", err)
-				}
+		fmt.Fprintf(m.Stdout, "Audit Log is already running at %s\n", in.LaunchURL)
+		if !*noBrowser && m.OpenBrowser != nil {
+			if err := m.OpenBrowser(in.LaunchURL); err != nil {
+				fmt.Fprintf(m.Stderr, "Could not open a browser (%v); open the address above.\n", err)
 			}
-			return nil
 		}
+		return nil
 	}
 	if err != nil {
 		return err

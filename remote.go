@@ -24,17 +24,10 @@ type remote struct {
 	http   *http.Client
 }
 
-// remoteFor returns the server that holds dir when err says it is in use.
-func remoteFor(dir string, err error) (*remote, bool) {
-	if app.ErrorCode(err) != app.ECONFLICT {
-		return nil, false
-	}
-	in, ok := runningInstance(dir)
-	if !ok {
-		return nil, false
-	}
-	u, perr := url.Parse(in.LaunchURL)
-	if perr != nil || u.Query().Get("secret") == "" {
+// remoteOf reaches a running instance with the launch secret it recorded.
+func remoteOf(in instance) (*remote, bool) {
+	u, err := url.Parse(in.LaunchURL)
+	if err != nil || u.Query().Get("secret") == "" {
 		return nil, false
 	}
 	return &remote{base: in.URL, secret: u.Query().Get("secret"), http: &http.Client{}}, true

@@ -12,9 +12,10 @@ import (
 )
 
 const (
-	sessionCookie = "auditlog_session"
-	ctxToken      = "token"
-	ctxSession    = "session"
+	sessionCookie  = "auditlog_session"
+	ctxToken       = "token"
+	ctxSession     = "session"
+	ctxHostRefused = "host_refused"
 	// PagePath is where the Audit Log page lives, as in the product: Settings → Security → Audit Log.
 	PagePath = "/settings/security/audit-log"
 )
@@ -39,6 +40,7 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 func (s *Server) hostCheck(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if s.loopback && !isLoopbackHost(c.Request().Host) {
+			c.Set(ctxHostRefused, true) // the error page explains how to open the page instead
 			return app.Errorf(app.EFORBIDDEN, "this Audit Log only answers requests addressed to localhost or 127.0.0.1")
 		}
 		return next(c)

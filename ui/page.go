@@ -114,7 +114,7 @@ func (s *Server) renderError(c echo.Context, status int, err *app.Error) {
 		v.Heading, v.SignedOut = "Open the Audit Log from its launch link", true
 	case http.StatusForbidden:
 		v.Heading = "This request is not allowed"
-		v.HostRefused = strings.Contains(err.Message, "localhost")
+		v.HostRefused, _ = c.Get(ctxHostRefused).(bool)
 	case http.StatusNotFound:
 		v.Heading = "Not found"
 	case http.StatusInternalServerError:

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
+	"html"
 	"html/template"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"auditlog/app"
 	"auditlog/assets"
@@ -56,6 +58,20 @@ var templateFuncs = template.FuncMap{
 	"count":  formatCount,
 	"plural": pluralWord,
 	"nsName": func(n app.Namespace) string { return n.DisplayName() },
+	"ident":  breakableIdent,
+}
+
+// breakableIdent lets a long identifier such as data_product_invite_accepted
+// wrap after its underscores and dots, not in the middle of a word.
+func breakableIdent(s string) template.HTML {
+	var b strings.Builder
+	for _, r := range s {
+		b.WriteString(html.EscapeString(string(r)))
+		if r == '_' || r == '.' {
+			b.WriteString("<wbr>")
+		}
+	}
+	return template.HTML(b.String())
 }
 
 // assetURL is where an embedded file is served, with its content hash, so

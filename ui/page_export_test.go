@@ -70,7 +70,7 @@ func TestLongActionsWrapAtUnderscores(t *testing.T) {
 	f := newPageFixture(t)
 	f.record(app.Event{Namespace: app.DataProducts, Action: "data_product_invite_accepted", Detail: "jordan accepted", Actor: ""})
 	body := f.get(ui.PagePath, nil).body
-	if !strings.Contains(body, "<code>data_<wbr>product_<wbr>invite_<wbr>accepted</code>") {
+	if !strings.Contains(body, `<code title="data_product_invite_accepted">data_<wbr>product_<wbr>invite_<wbr>accepted</code>`) {
 		t.Fatal("the action column gives no place to wrap between the words of an action")
 	}
 }

@@ -86,7 +86,11 @@ func (l *local) query(ctx context.Context, filter url.Values) (app.Query, error)
 	if err != nil {
 		return app.Query{}, err
 	}
-	return app.ParseFilter(filter, loc)
+	f, err := app.ParseFilter(filter, loc)
+	if err != nil {
+		return app.Query{}, err
+	}
+	return f.Compile(loc)
 }
 
 func (l *local) CreateToken(ctx context.Context, label string, scopes []app.Scope) (string, app.Token, error) {

@@ -45,6 +45,16 @@ func (n Namespace) DisplayName() string {
 	return string(n)
 }
 
+// namespaceList names every namespace's wire name, for messages that say
+// what is accepted.
+func namespaceList() string {
+	names := make([]string, len(Namespaces))
+	for i, n := range Namespaces {
+		names[i] = string(n)
+	}
+	return strings.Join(names, ", ")
+}
+
 // ParseNamespace accepts the wire name ("data_pipelines") or the display name
 // ("Data Pipelines", any case, with spaces, dashes or underscores).
 func ParseNamespace(s string) (Namespace, bool) {
@@ -110,7 +120,7 @@ func (e *Event) Normalize(index int, now time.Time, retention time.Duration) []F
 	} else if n, ok := ParseNamespace(string(e.Namespace)); ok {
 		e.Namespace = n
 	} else {
-		bad("namespace", "must be one of connections, data_pipelines, data_products, spaces, users, service_users, api_tokens")
+		bad("namespace", "must be one of "+namespaceList())
 	}
 
 	if e.Action == "" {

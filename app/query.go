@@ -2,7 +2,6 @@ package app
 
 import (
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 	"unicode"
@@ -276,7 +275,7 @@ func (q *Query) addQualifier(key, value string, loc *time.Location) error {
 	case "namespace", "ns":
 		n, ok := ParseNamespace(value)
 		if !ok {
-			return fmt.Errorf("unknown namespace %q (one of connections, data_pipelines, data_products, spaces, users, service_users, api_tokens)", value)
+			return fmt.Errorf("unknown namespace %q (one of %s)", value, namespaceList())
 		}
 		if !containsNS(q.Namespaces, n) {
 			q.Namespaces = append(q.Namespaces, n)
@@ -305,35 +304,6 @@ func (q *Query) addQualifier(key, value string, loc *time.Location) error {
 		}
 	}
 	return nil
-}
-
-// ParseFilter reads a search as the API, the page and the command line name
-// its parts: q (the query language), namespace, after and before.
-func ParseFilter(p url.Values, loc *time.Location) (Query, error) {
-	q, err := ParseQuery(p.Get("q"), loc)
-	if err != nil {
-		return Query{}, err
-	}
-	if ns := p.Get("namespace"); ns != "" && ns != "all" {
-		n, ok := ParseNamespace(ns)
-		if !ok {
-			return Query{}, Errorf(EINVALID, "namespace: unknown namespace %q (one of connections, data_pipelines, data_products, spaces, users, service_users, api_tokens)", ns)
-		}
-		q.RestrictNamespace(n)
-	}
-	var after, before time.Time
-	if v := p.Get("after"); v != "" {
-		if after, err = ParseDate(v, loc); err != nil {
-			return Query{}, Errorf(EINVALID, "after: %v", err)
-		}
-	}
-	if v := p.Get("before"); v != "" {
-		if before, err = ParseDate(v, loc); err != nil {
-			return Query{}, Errorf(EINVALID, "before: %v", err)
-		}
-	}
-	q.RestrictTime(after, before)
-	return q, nil
 }
 
 // ParseDate reads a date (2006-01-02, the start of that day in loc) or an RFC 3339 time.

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
@@ -167,5 +168,29 @@ func TestSlotOfRoundsDown(t *testing.T) {
 		if got := SlotOf(tt.in); got != tt.want {
 			t.Errorf("SlotOf(%v) = %d, want %d", tt.in.Unix(), got, tt.want)
 		}
+	}
+}
+
+func TestFilterRoundTripsThroughItsParameters(t *testing.T) {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	p := url.Values{"q": {"ci-deploy"}, "namespace": {"API Tokens"}, "after": {"2026-11-20"}, "before": {"2026-11-22T10:30:00Z"}}
+	f, err := ParseFilter(p, berlin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Namespace != APITokens || !f.After.Equal(time.Date(2026, 11, 20, 0, 0, 0, 0, berlin)) {
+		t.Fatalf("ParseFilter = %+v", f)
+	}
+	got := f.Values(berlin).Encode()
+	want := "after=2026-11-20&before=2026-11-22T10%3A30%3A00Z&namespace=api_tokens&q=ci-deploy"
+	if got != want {
+		t.Fatalf("Values = %s, want %s", got, want)
+	}
+	if _, err := ParseFilter(url.Values{"namespace": {"bogus"}}, berlin); ErrorCode(err) != EINVALID || !strings.Contains(err.Error(), "namespace") {
+		t.Fatalf("bad namespace: %v", err)
+	}
+	q, err := f.Compile(berlin)
+	if err != nil || len(q.Namespaces) != 1 || !q.Before.Equal(f.Before) {
+		t.Fatalf("Compile = %+v, %v", q, err)
 	}
 }

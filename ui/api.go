@@ -111,7 +111,11 @@ func (s *Server) filterFrom(ctx context.Context, p url.Values) (app.Query, error
 	if err != nil {
 		return app.Query{}, err
 	}
-	return app.ParseFilter(p, settings.Location())
+	f, err := app.ParseFilter(p, settings.Location())
+	if err != nil {
+		return app.Query{}, err
+	}
+	return f.Compile(settings.Location())
 }
 
 func limitOf(c echo.Context) (int, error) {

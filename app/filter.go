@@ -1,0 +1,93 @@
+package app
+
+import (
+	"net/url"
+	"time"
+)
+
+// Filter is a search as people and clients name it: text in the query
+// language, a namespace and a time range. The API, the page, the command line
+// and export all read one, once, with the workspace's timezone, and hand it
+// on; Compile turns it into the Query the Log runs.
+type Filter struct {
+	Q         string    // the query language (free words and qualifiers)
+	Namespace Namespace // empty means every namespace
+	After     time.Time // inclusive; zero means unbounded
+	Before    time.Time // exclusive; zero means unbounded
+}
+
+// ParseFilter reads a Filter from the API's parameter names: q, namespace
+// (a wire or display name; "all" or empty for every one), after and before (a
+// date, the start of that day in loc, or an RFC 3339 time).
+func ParseFilter(p url.Values, loc *time.Location) (Filter, error) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	f := Filter{Q: p.Get("q")}
+	if ns := p.Get("namespace"); ns != "" && ns != "all" {
+		n, ok := ParseNamespace(ns)
+		if !ok {
+			return Filter{}, Errorf(EINVALID, "namespace: unknown namespace %q (one of %s)", ns, namespaceList())
+		}
+		f.Namespace = n
+	}
+	var err error
+	if v := p.Get("after"); v != "" {
+		if f.After, err = ParseDate(v, loc); err != nil {
+			return Filter{}, Errorf(EINVALID, "after: %v", err)
+		}
+	}
+	if v := p.Get("before"); v != "" {
+		if f.Before, err = ParseDate(v, loc); err != nil {
+			return Filter{}, Errorf(EINVALID, "before: %v", err)
+		}
+	}
+	return f, nil
+}
+
+// Values writes the filter back in the API's parameter names, empty ones left
+// out. A bound at the start of a day in loc is written as that date, so URLs
+// stay readable; any other instant as RFC 3339.
+func (f Filter) Values(loc *time.Location) url.Values {
+	if loc == nil {
+		loc = time.UTC
+	}
+	p := url.Values{}
+	if f.Q != "" {
+		p.Set("q", f.Q)
+	}
+	if f.Namespace != "" {
+		p.Set("namespace", string(f.Namespace))
+	}
+	if !f.After.IsZero() {
+		p.Set("after", FormatBound(f.After, loc))
+	}
+	if !f.Before.IsZero() {
+		p.Set("before", FormatBound(f.Before, loc))
+	}
+	return p
+}
+
+// FormatBound writes a time-range bound as a date when it is the start of a
+// day in loc, else as an RFC 3339 time in UTC.
+func FormatBound(t time.Time, loc *time.Location) string {
+	l := t.In(loc)
+	if l.Hour() == 0 && l.Minute() == 0 && l.Second() == 0 && l.Nanosecond() == 0 {
+		return l.Format("2006-01-02")
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// Compile parses the filter's text and narrows it to the namespace and time
+// range: the Query the Log searches, tallies and exports with.
+func (f Filter) Compile(loc *time.Location) (Query, error) {
+	q, err := ParseQuery(f.Q, loc)
+	if err != nil {
+		return Query{}, err
+	}
+	if f.Namespace != "" {
+		q.RestrictNamespace(f.Namespace)
+	}
+	q.RestrictTime(f.After, f.Before)
+	return q, nil
+}

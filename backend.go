@@ -69,8 +69,7 @@ func (l *local) Record(ctx context.Context, events []app.Event) ([]app.Event, er
 func (l *local) Cutoff(context.Context) (time.Time, error) { return l.log.Cutoff(), nil }
 
 func (l *local) Location(ctx context.Context) (*time.Location, error) {
-	s, err := l.log.Settings(ctx)
-	return s.Location(), err
+	return l.log.Settings().Location(), nil
 }
 
 func (l *local) Search(ctx context.Context, filter url.Values, limit int) (app.Page, error) {
@@ -120,7 +119,7 @@ func (l *local) Workspace(ctx context.Context) (ui.Workspace, error) {
 }
 
 func (l *local) UpdateWorkspace(ctx context.Context, name, timezone *string) (ui.Workspace, error) {
-	if _, err := l.log.ChangeSettings(ctx, name, timezone, l.actor); err != nil {
+	if _, err := l.log.ChangeSettings(ctx, app.SettingsChange{Workspace: name, Timezone: timezone}, l.actor); err != nil {
 		return ui.Workspace{}, err
 	}
 	return l.Workspace(ctx)

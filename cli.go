@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"auditlog/app"
+	"auditlog/app/demo"
 	"auditlog/ui"
 )
 
@@ -322,11 +323,11 @@ func (m *Main) demo(ctx context.Context, args []string) error {
 // loadDemo fills an empty log with demo activity; a log that has entries is
 // left alone, so demo data never mixes with real records.
 func (m *Main) loadDemo(ctx context.Context, log *app.Log) error {
-	if !log.IsEmpty() {
+	if !demo.Wanted(ctx, log) {
 		fmt.Fprintln(m.Stderr, "The log already has entries; demo data is loaded only into an empty log.")
 		return nil
 	}
-	n, err := log.LoadDemo(ctx, progressPrinter(m.Stderr, "Loading demo data"))
+	n, err := demo.Load(ctx, log, progressPrinter(m.Stderr, "Loading demo data"))
 	if err != nil {
 		return err
 	}

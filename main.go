@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"auditlog/app"
+	"auditlog/app/store"
 	"auditlog/index"
 	"auditlog/ui"
 
@@ -253,8 +254,12 @@ func parseRetention(s string) (time.Duration, error) {
 // rebuilds in the background while it answers.
 func (m *Main) openLog(dir string, retention time.Duration, wait bool) (*app.Log, func() error, error) {
 	logger := slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	st, err := store.Open(dir)
+	if err != nil {
+		return nil, nil, err
+	}
 	cfg := app.Config{
-		Dir:       dir,
+		Store:     st,
 		OpenIndex: func() (app.SearchIndex, error) { return index.Open(filepath.Join(dir, "index")) },
 		Retention: retention,
 		Operator:  currentUser(),

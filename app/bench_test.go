@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"auditlog/app"
+	"auditlog/app/demo"
+	"auditlog/app/store"
 )
 
 // Benchmarks run against a Log holding AUDITLOG_BENCH_EVENTS entries (100,000
@@ -28,7 +29,7 @@ var benchLog struct {
 func benchEvents(n int, now time.Time) []app.Event {
 	var all []app.Event
 	for seed := int64(1); len(all) < n; seed++ {
-		all = append(all, app.DemoEvents(now, seed)...)
+		all = append(all, demo.Events(now, seed)...)
 	}
 	all = all[:n]
 	slices.SortFunc(all, func(a, b app.Event) int { return a.Timestamp.Compare(b.Timestamp) })
@@ -47,7 +48,11 @@ func openBenchLog(b *testing.B) *app.Log {
 			return
 		}
 		dir := benchLog.dir
-		benchLog.log, benchLog.err = app.Open(app.Config{Dir: dir, OpenIndex: indexIn(dir)})
+		var st *store.Store
+		if st, benchLog.err = store.Open(dir); benchLog.err != nil {
+			return
+		}
+		benchLog.log, benchLog.err = app.Open(app.Config{Store: st, OpenIndex: indexIn(dir)})
 		if benchLog.err != nil {
 			return
 		}
@@ -81,7 +86,7 @@ func TestMain(m *testing.M) {
 // request one fsynced transaction.
 func BenchmarkRecord(b *testing.B) {
 	dir := b.TempDir()
-	log, err := app.Open(app.Config{Dir: dir, OpenIndex: indexIn(filepath.Join(dir))})
+	log, err := app.Open(configIn(b, dir))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -199,7 +204,7 @@ func BenchmarkExport(b *testing.B) {
 // at once, the way webhooks arrive: each must be durable before its answer.
 func BenchmarkRecordOneAtATime(b *testing.B) {
 	dir := b.TempDir()
-	log, err := app.Open(app.Config{Dir: dir, OpenIndex: indexIn(dir)})
+	log, err := app.Open(configIn(b, dir))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -62,7 +62,7 @@ type ExportOptions struct {
 func (l *Log) ExportRange(q Query) (from, to time.Time) {
 	now := l.now()
 	from, to = q.After, q.Before
-	if cutoff := now.Add(-l.retention); from.IsZero() || from.Before(cutoff) {
+	if cutoff := now.Add(-l.Retention()); from.IsZero() || from.Before(cutoff) {
 		from = cutoff
 	}
 	if to.IsZero() || to.After(now) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"auditlog/app"
+	"auditlog/app/demo"
 )
 
 func exportString(t *testing.T, f *fixture, q string, format app.ExportFormat, loc *time.Location) (string, int) {
@@ -37,7 +38,7 @@ func withoutTime(e app.Event) app.Event { e.Timestamp = time.Time{}; return e }
 
 func TestNDJSONExportImportsIntoAnEmptyLogAsTheSameEntries(t *testing.T) {
 	src := openFixture(t)
-	if _, err := src.log.LoadDemo(context.Background(), nil); err != nil {
+	if _, err := demo.Load(context.Background(), src.log, nil); err != nil {
 		t.Fatal(err)
 	}
 	want := src.all("", 500)

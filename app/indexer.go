@@ -1,15 +1,13 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
-var metaIndexGeneration = []byte("index_generation")
+// metaIndexGeneration names the index generation the store last filled.
+const metaIndexGeneration = "index_generation"
 
 // indexBatch is how many entries go to the index at once: large enough for
 // Bleve's batches to be efficient, small enough to keep search latency fresh.
@@ -34,7 +32,12 @@ func (l *Log) runIndexer() {
 	defer tick.Stop()
 	for {
 		if err := l.DrainOutbox(); err != nil && !l.isClosing() {
-			l.logger.Error("indexing failed; will retry", "err", err)
+			if l.indexFailures.Add(1) == 1 {
+				l.logger.Error("indexing failed; will retry", "err", err)
+			}
+			l.indexErr.Store(&err)
+		} else if l.indexFailures.Swap(0) > 0 {
+			l.logger.Info("indexing works again")
 		}
 		select {
 		case <-l.done:
@@ -60,14 +63,8 @@ func (l *Log) runIndexer() {
 // so a crash at any point loses nothing: the outbox is drained again on start.
 func (l *Log) DrainOutbox() error {
 	for !l.isClosing() {
-		var docs []IndexDoc
-		err := l.db.View(func(tx *bolt.Tx) error {
-			c := tx.Bucket(bucketOutbox).Cursor()
-			k, _ := c.First()
-			var err error
-			docs, err = readDocs(tx, c, k)
-			return err
-		})
+		ctx := context.Background()
+		docs, err := l.store.Pending(ctx, indexBatch)
 		if err != nil || len(docs) == 0 {
 			return err
 		}
@@ -82,16 +79,11 @@ func (l *Log) DrainOutbox() error {
 				return err
 			}
 		}
-		err = l.db.Update(func(tx *bolt.Tx) error {
-			b := tx.Bucket(bucketOutbox)
-			for _, d := range docs {
-				if err := b.Delete(d.Key[:]); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
+		keys := make([]Key, len(docs))
+		for i, d := range docs {
+			keys[i] = d.Key
+		}
+		if err := l.store.Indexed(ctx, keys); err != nil {
 			return err
 		}
 		if len(docs) < indexBatch {
@@ -99,25 +91,6 @@ func (l *Log) DrainOutbox() error {
 		}
 	}
 	return nil
-}
-
-// readDocs reads up to indexBatch entries for the index, from the key k on as
-// the cursor c walks. A key whose entry is gone comes back without one.
-func readDocs(tx *bolt.Tx, c *bolt.Cursor, k []byte) ([]IndexDoc, error) {
-	var docs []IndexDoc
-	for ; k != nil && len(docs) < indexBatch; k, _ = c.Next() {
-		var d IndexDoc
-		copy(d.Key[:], k)
-		e, ok, err := getEvent(tx, k)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			d.Event = &e
-		}
-		docs = append(docs, d)
-	}
-	return docs, nil
 }
 
 // Reindex empties the index and fills it again from the store, reporting
@@ -148,36 +121,23 @@ func (l *Log) rebuildLocked(progress func(done, total int)) error {
 		_, done, total := l.IndexStatus()
 		l.setRebuilding(false, done, total)
 	}()
+	ctx := context.Background()
 	gen := l.idx.Generation()
-	var total int
-	_ = l.db.View(func(tx *bolt.Tx) error {
-		total = tx.Bucket(bucketEvents).Stats().KeyN
-		return nil
-	})
+	total, err := l.store.Len(ctx)
+	if err != nil {
+		return err
+	}
 	l.setRebuilding(true, 0, total)
 	if progress != nil {
 		progress(0, total)
 	}
-	var after []byte
+	var after Key
 	done := 0
 	for {
 		if l.isClosing() {
 			return fmt.Errorf("index: rebuild interrupted by shutdown")
 		}
-		var docs []IndexDoc
-		err := l.db.View(func(tx *bolt.Tx) error {
-			c := tx.Bucket(bucketEvents).Cursor()
-			k, _ := c.First()
-			if after != nil {
-				k, _ = c.Seek(after)
-				if k != nil && bytes.Equal(k, after) {
-					k, _ = c.Next()
-				}
-			}
-			var err error
-			docs, err = readDocs(tx, c, k)
-			return err
-		})
+		docs, err := l.store.Scan(ctx, after, indexBatch)
 		if err != nil {
 			return err
 		}
@@ -187,8 +147,7 @@ func (l *Log) rebuildLocked(progress func(done, total int)) error {
 		if err := l.idx.Index(docs); err != nil {
 			return fmt.Errorf("index: rebuild failed: %w", err)
 		}
-		last := docs[len(docs)-1].Key
-		after = last[:]
+		after = docs[len(docs)-1].Key
 		done += len(docs)
 		if done > total {
 			total = done
@@ -198,28 +157,31 @@ func (l *Log) rebuildLocked(progress func(done, total int)) error {
 			progress(done, total)
 		}
 	}
-	return l.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketMeta).Put(metaIndexGeneration, []byte(gen))
-	})
+	_, err = l.store.Commit(ctx, Commit{State: []StateValue{{Kind: StateMeta, Key: metaIndexGeneration, Value: []byte(gen)}}})
+	return err
 }
 
+// waitGiveUp is how many indexing attempts in a row may fail while someone
+// waits for the index before the wait ends with the reason.
+const waitGiveUp = 3
+
 // WaitIndexed waits until the index has caught up with the store: no rebuild
-// under way and nothing left in the outbox.
+// under way and nothing left in the outbox. When indexing keeps failing it
+// gives up with the indexer's error rather than wait for ever.
 func (l *Log) WaitIndexed(ctx context.Context) error {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		rebuilding, _, _ := l.IndexStatus()
-		pending := false
-		if err := l.db.View(func(tx *bolt.Tx) error {
-			k, _ := tx.Bucket(bucketOutbox).Cursor().First()
-			pending = k != nil
-			return nil
-		}); err != nil {
+		pending, err := l.store.Pending(ctx, 1)
+		if err != nil {
 			return err
 		}
-		if !rebuilding && !pending {
+		if !rebuilding && len(pending) == 0 {
 			return nil
+		}
+		if l.indexFailures.Load() >= waitGiveUp {
+			return fmt.Errorf("index: entries are waiting to be indexed, but indexing keeps failing: %w", *l.indexErr.Load())
 		}
 		select {
 		case l.flush <- struct{}{}:

@@ -3,14 +3,12 @@ package app
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
+	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Limits of one Record call and one page.
@@ -25,7 +23,8 @@ const (
 
 // Config says where the Log keeps its data and how.
 type Config struct {
-	Dir string // data directory; the store file lives here
+	// Store holds the entries and the workspace state; the Log closes it.
+	Store Store
 	// OpenIndex opens the keyword index kept beside the store. It is called
 	// only once the store is open, so the store's lock keeps a second process
 	// away from the index too. The Log closes the index when it closes.
@@ -45,9 +44,9 @@ type Config struct {
 // the keyword index up to date from the store's outbox, answers searches and
 // purges what is older than the retention window.
 type Log struct {
-	db        *bolt.DB
+	store     Store
 	idx       SearchIndex
-	retention time.Duration
+	retention atomic.Int64 // a time.Duration
 	now       func() time.Time
 	logger    *slog.Logger
 	progress  func(done, total int)
@@ -60,8 +59,11 @@ type Log struct {
 
 	rebuildMu sync.Mutex // one rebuild at a time
 
-	settings   atomic.Pointer[Settings]
-	settingsMu sync.Mutex // one settings change at a time
+	settings atomic.Pointer[Settings]
+	stateMu  sync.Mutex // one change of workspace state at a time: read, compare and write as one
+
+	indexFailures atomic.Int64          // indexing attempts failed in a row
+	indexErr      atomic.Pointer[error] // the last one's error
 
 	mu         sync.Mutex
 	rebuilding bool
@@ -69,8 +71,18 @@ type Log struct {
 	toRebuild  int
 }
 
-// lastKey sorts after every key the store holds.
-var lastKey = Key{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+// Cursors are opaque to clients: the key of the last entry of a page.
+func encodeCursor(k Key) string { return base64.RawURLEncoding.EncodeToString(k[:]) }
+
+func decodeCursor(s string) (Key, error) {
+	var k Key
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) != len(k) {
+		return k, Errorf(EINVALID, "cursor is not valid: pass the \"next\" value of a previous page")
+	}
+	copy(k[:], b)
+	return k, nil
+}
 
 // Page is one page of search results, newest first.
 type Page struct {
@@ -82,10 +94,11 @@ type Page struct {
 // retention loop. When the index is not the one the store last filled (first
 // start, deleted or damaged directory), it is rebuilt in the background.
 func Open(cfg Config) (*Log, error) {
-	if cfg.OpenIndex == nil {
-		return nil, fmt.Errorf("app: a search index is required")
+	if cfg.Store == nil || cfg.OpenIndex == nil {
+		return nil, fmt.Errorf("app: a store and a search index are required")
 	}
 	if cfg.Retention != 0 && (cfg.Retention < MinRetention || cfg.Retention > MaxRetention) {
+		cfg.Store.Close()
 		return nil, Errorf(EINVALID, "retention must be from 1 day to 10 years")
 	}
 	if cfg.Now == nil {
@@ -94,42 +107,36 @@ func Open(cfg Config) (*Log, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	db, err := openDB(cfg.Dir)
-	if err != nil {
+	l := &Log{
+		store: cfg.Store, now: cfg.Now, logger: cfg.Logger, progress: cfg.Progress,
+		kick: make(chan struct{}, 1), flush: make(chan struct{}, 1), done: make(chan struct{}),
+	}
+	ctx := context.Background()
+	if err := l.settleRetention(ctx, cfg.Retention, cfg.Operator); err != nil {
+		l.store.Close()
 		return nil, err
 	}
-	retention, err := settleRetention(db, cfg.Retention, cfg.Operator, cfg.Now())
-	if err != nil {
-		db.Close()
+	if err := l.loadSettings(ctx); err != nil {
+		l.store.Close()
 		return nil, err
-	}
-	cfg.Retention = retention
-	settings, err := loadSettings(db)
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: unable to read settings: %w", err)
 	}
 	idx, err := cfg.OpenIndex()
 	if err != nil {
-		db.Close()
+		l.store.Close()
 		return nil, err
 	}
-	l := &Log{
-		db: db, idx: idx, retention: cfg.Retention, now: cfg.Now,
-		logger: cfg.Logger, progress: cfg.Progress,
-		kick: make(chan struct{}, 1), flush: make(chan struct{}, 1), done: make(chan struct{}),
-	}
-	l.settings.Store(&settings)
+	l.idx = idx
 	if _, err := l.Purge(); err != nil {
-		db.Close()
+		l.store.Close()
 		idx.Close()
 		return nil, err
 	}
-	var gen []byte
-	_ = db.View(func(tx *bolt.Tx) error {
-		gen = bytes.Clone(tx.Bucket(bucketMeta).Get(metaIndexGeneration))
-		return nil
-	})
+	gen, _, err := l.store.State(ctx, StateMeta, metaIndexGeneration)
+	if err != nil {
+		l.store.Close()
+		idx.Close()
+		return nil, fmt.Errorf("store: unable to read the index generation: %w", err)
+	}
 	if string(gen) != l.idx.Generation() {
 		l.setRebuilding(true, 0, 0)
 		l.wg.Add(1)
@@ -153,7 +160,7 @@ func (l *Log) Close() error {
 		close(l.done)
 		l.wg.Wait()
 		err = l.idx.Close()
-		if cerr := l.db.Close(); err == nil {
+		if cerr := l.store.Close(); err == nil {
 			err = cerr
 		}
 	})
@@ -170,10 +177,10 @@ func (l *Log) isClosing() bool {
 }
 
 // Retention is how long entries are kept.
-func (l *Log) Retention() time.Duration { return l.retention }
+func (l *Log) Retention() time.Duration { return time.Duration(l.retention.Load()) }
 
 // Cutoff is the oldest instant still inside the retention window.
-func (l *Log) Cutoff() time.Time { return l.now().Add(-l.retention) }
+func (l *Log) Cutoff() time.Time { return l.now().Add(-l.Retention()) }
 
 // Now is the Log's clock.
 func (l *Log) Now() time.Time { return l.now() }
@@ -190,11 +197,12 @@ func (l *Log) Record(ctx context.Context, events []Event) ([]Event, error) {
 		return nil, Errorf(ETOOLARGE, "%d events in one request; at most %d", len(events), MaxBatch)
 	}
 	now := l.now()
+	retention := l.Retention()
 	batch := make([]Event, len(events))
 	var details []FieldError
 	for i := range events {
 		batch[i] = events[i]
-		details = append(details, batch[i].Normalize(i, now, l.retention)...)
+		details = append(details, batch[i].Normalize(i, now, retention)...)
 	}
 	if len(details) > 0 {
 		msg := "1 event is invalid; nothing was recorded"
@@ -203,25 +211,9 @@ func (l *Log) Record(ctx context.Context, events []Event) ([]Event, error) {
 		}
 		return nil, &Error{Code: EINVALID, Message: msg, Details: details}
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	// Small requests arriving together share one transaction and one fsync
-	// (bbolt's Batch), so many clients sending one event each are not held to
-	// one disk flush apiece; a large request already amortizes its flush and
-	// skips Batch's short wait. Batch may run the function twice: out is set afresh.
-	var out []Event
-	write := l.db.Batch
-	if len(batch) >= 100 {
-		write = l.db.Update
-	}
-	err := write(func(tx *bolt.Tx) error {
-		var err error
-		out, err = appendEvents(tx, batch, now.UTC(), now.Add(-l.retention))
-		return err
-	})
+	out, err := l.store.Commit(ctx, Commit{Events: batch, ReceivedAt: now, Cutoff: now.Add(-retention)})
 	if err != nil {
-		return nil, fmt.Errorf("store: unable to record events: %w", err)
+		return nil, err
 	}
 	l.wakeIndexer()
 	return out, nil
@@ -235,38 +227,28 @@ func countEvents(details []FieldError) int {
 	return len(seen)
 }
 
-// recordTx records entries the app itself writes (token created, export, ...)
-// inside a transaction that also changes the state they describe, so the state
-// and its audit entry commit together.
-func (l *Log) recordTx(tx *bolt.Tx, events ...Event) error {
-	return recordOwn(tx, l.now(), l.retention, events...)
-}
-
-// recordOwn stores entries the app writes about itself. They are built by
-// this code, so one that breaks a rule is a bug, reported as such.
-func recordOwn(tx *bolt.Tx, now time.Time, retention time.Duration, events ...Event) error {
+// commitOwn records entries the app writes about itself (a token created, a
+// setting changed) in one commit with the state they describe, so the state
+// and its audit entry never part. They are built by this code, so one that
+// breaks a rule is a bug, reported as such.
+func (l *Log) commitOwn(ctx context.Context, state []StateValue, events ...Event) error {
+	now := l.now()
+	retention := l.Retention()
 	for i := range events {
 		if errs := events[i].Normalize(i, now, retention); len(errs) > 0 {
 			return fmt.Errorf("app: own entry is invalid: %s %s", errs[0].Field, errs[0].Message)
 		}
 	}
-	_, err := appendEvents(tx, events, now.UTC(), now.Add(-retention))
-	return err
+	if _, err := l.store.Commit(ctx, Commit{Events: events, ReceivedAt: now, Cutoff: now.Add(-retention), State: state}); err != nil {
+		return err
+	}
+	l.wakeIndexer()
+	return nil
 }
 
 // Get returns the entry with the given id.
 func (l *Log) Get(ctx context.Context, id string) (Event, error) {
-	var e Event
-	var found bool
-	err := l.db.View(func(tx *bolt.Tx) error {
-		k := tx.Bucket(bucketIDs).Get([]byte(id))
-		if k == nil {
-			return nil
-		}
-		var err error
-		e, found, err = getEvent(tx, k)
-		return err
-	})
+	e, found, err := l.store.Get(ctx, id)
 	if err != nil {
 		return Event{}, err
 	}
@@ -331,22 +313,11 @@ func (l *Log) searchIndex(q *Query, before Key, limit int) ([]Event, []Key, erro
 		if err != nil {
 			return nil, nil, fmt.Errorf("index: search failed: %w", err)
 		}
-		err = l.db.View(func(tx *bolt.Tx) error {
-			for _, k := range found {
-				e, ok, err := getEvent(tx, k[:])
-				if err != nil {
-					return err
-				}
-				if ok {
-					events = append(events, e)
-					keys = append(keys, k)
-				}
-			}
-			return nil
-		})
+		got, gotKeys, err := l.store.Read(context.Background(), found)
 		if err != nil {
 			return nil, nil, err
 		}
+		events, keys = append(events, got...), append(keys, gotKeys...)
 		if len(found) < want {
 			break
 		}
@@ -373,63 +344,21 @@ func (l *Log) walkStore(ctx context.Context, q *Query, before Key, limit int) ([
 // fn returns false. A single namespace walks that namespace's keys only.
 func (l *Log) eachStored(ctx context.Context, q *Query, before Key, fn func(Key, *Event) bool) error {
 	// Where the walk starts: the cursor or the end of the time range,
-	// whichever is older; past every key when there is neither.
-	start := before
-	if start == (Key{}) {
-		start = lastKey
-	}
+	// whichever is older.
+	r := Range{Before: before, After: q.After}
 	if !q.Before.IsZero() {
-		if b := MakeKey(q.Before, 0); bytes.Compare(b[:], start[:]) < 0 {
-			start = b
+		if b := MakeKey(q.Before, 0); before == (Key{}) || bytes.Compare(b[:], before[:]) < 0 {
+			r.Before = b
 		}
 	}
-	var prefix []byte
 	if len(q.Namespaces) == 1 {
-		prefix = []byte{nsCode(q.Namespaces[0])}
+		r.Namespace = q.Namespaces[0]
 	}
-	return l.db.View(func(tx *bolt.Tx) error {
-		var c *bolt.Cursor
-		if prefix != nil {
-			c = tx.Bucket(bucketByNS).Cursor()
-		} else {
-			c = tx.Bucket(bucketEvents).Cursor()
+	return l.store.Walk(ctx, r, func(k Key, e *Event) bool {
+		if !q.MatchStructured(e) {
+			return true
 		}
-		// The newest key strictly before start: seek to it, then step back.
-		seek := append(append([]byte{}, prefix...), start[:]...)
-		k, _ := c.Seek(seek)
-		if k == nil {
-			k, _ = c.Last()
-		}
-		if k != nil && bytes.Compare(k, seek) >= 0 {
-			k, _ = c.Prev()
-		}
-		for n := 0; k != nil; k, _ = c.Prev() {
-			if prefix != nil {
-				if k[0] != prefix[0] {
-					break
-				}
-				k = k[1:]
-			}
-			var key Key
-			copy(key[:], k)
-			if !q.After.IsZero() && key.Time().Before(q.After) {
-				break
-			}
-			if n++; n%4096 == 0 && ctx.Err() != nil {
-				return ctx.Err()
-			}
-			e, ok, err := getEvent(tx, key[:])
-			if err != nil {
-				return err
-			}
-			if !ok || !q.MatchStructured(&e) {
-				continue
-			}
-			if !fn(key, &e) {
-				return nil
-			}
-		}
-		return nil
+		return fn(k, e)
 	})
 }
 
@@ -474,22 +403,7 @@ func (l *Log) tallyStore(ctx context.Context, q *Query) (Tally, error) {
 	if !firstFull.Before(lastFull) {
 		return t, count(after, before) // no whole slot
 	}
-	err := l.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketTally).Cursor()
-		end := SlotOf(lastFull)
-		for k, v := c.Seek(tallyKey(firstFull, "")); k != nil; k, v = c.Next() {
-			slot := int64(binary.BigEndian.Uint64(k[:8]))
-			if slot >= end {
-				break
-			}
-			n := nsFromCode(k[8])
-			if len(q.Namespaces) > 0 && !containsNS(q.Namespaces, n) {
-				continue
-			}
-			t[TallyCell{Slot: slot, Namespace: n}] += int(binary.BigEndian.Uint64(v))
-		}
-		return nil
-	})
+	err := l.store.Counts(ctx, SlotOf(firstFull), SlotOf(lastFull), q.Namespaces, t)
 	if err == nil {
 		err = count(after, firstFull)
 	}
@@ -504,7 +418,7 @@ func (l *Log) Check() error {
 	if l.isClosing() {
 		return Errorf(EINTERNAL, "the log is closed")
 	}
-	return l.db.View(func(tx *bolt.Tx) error { return nil })
+	return l.store.Check()
 }
 
 // IndexStatus reports whether the keyword index is being rebuilt, and how far along.
@@ -518,4 +432,26 @@ func (l *Log) setRebuilding(on bool, done, total int) {
 	l.mu.Lock()
 	l.rebuilding, l.rebuilt, l.toRebuild = on, done, total
 	l.mu.Unlock()
+}
+
+// IsEmpty reports whether nothing has ever been recorded (or all has been purged).
+func (l *Log) IsEmpty() bool {
+	empty := true
+	_ = l.store.Walk(context.Background(), Range{}, func(Key, *Event) bool {
+		empty = false
+		return false
+	})
+	return empty
+}
+
+// Note returns a value the app keeps for its own bookkeeping under key: not
+// workspace state, so reading and writing notes records no entry.
+func (l *Log) Note(ctx context.Context, key string) ([]byte, bool, error) {
+	return l.store.State(ctx, StateNotes, key)
+}
+
+// SetNote keeps a value for the app's own bookkeeping (nil deletes it).
+func (l *Log) SetNote(ctx context.Context, key string, value []byte) error {
+	_, err := l.store.Commit(ctx, Commit{State: []StateValue{{Kind: StateNotes, Key: key, Value: value}}})
+	return err
 }

@@ -3,6 +3,8 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +13,8 @@ import (
 	"time"
 
 	"auditlog/app"
+	"auditlog/app/demo"
+	"auditlog/app/store"
 	"auditlog/index"
 
 	bolt "go.etcd.io/bbolt"
@@ -51,7 +55,9 @@ func openFixture(t testing.TB) *fixture {
 
 func (f *fixture) open() {
 	f.t.Helper()
-	log, err := app.Open(app.Config{Dir: f.dir, OpenIndex: indexIn(f.dir), Now: f.clock.Now})
+	cfg := configIn(f.t, f.dir)
+	cfg.Now = f.clock.Now
+	log, err := app.Open(cfg)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -120,6 +126,16 @@ func (f *fixture) all(q string, limit int) []string {
 }
 
 // indexIn opens the real keyword index in the data directory, as the command does.
+// configIn is a Log's configuration with a real store and index in dir.
+func configIn(tb testing.TB, dir string) app.Config {
+	tb.Helper()
+	st, err := store.Open(dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return app.Config{Store: st, OpenIndex: indexIn(dir)}
+}
+
 func indexIn(dir string) func() (app.SearchIndex, error) {
 	return func() (app.SearchIndex, error) { return index.Open(filepath.Join(dir, "index")) }
 }
@@ -376,7 +392,7 @@ func TestReindexRebuildsTheSameResults(t *testing.T) {
 func TestASecondProcessIsToldTheDataDirectoryIsInUse(t *testing.T) {
 	f := openFixture(t)
 	start := time.Now()
-	_, err := app.Open(app.Config{Dir: f.dir, OpenIndex: indexIn(f.dir)})
+	_, err := store.Open(f.dir)
 	if app.ErrorCode(err) != app.ECONFLICT || !strings.Contains(err.Error(), "in use") {
 		t.Fatalf("err = %v, want a conflict saying the directory is in use", err)
 	}
@@ -412,13 +428,14 @@ func TestTokensAreRecordedAuthenticatedAndRevoked(t *testing.T) {
 func TestSettingsChangesAreRecorded(t *testing.T) {
 	f := openFixture(t)
 	ctx := context.Background()
-	if _, err := f.log.UpdateSettings(ctx, app.Settings{Workspace: "Acme Data", Timezone: "Mars/Olympus"}, "Maya"); app.ErrorCode(err) != app.EINVALID {
+	name, mars, berlin := "Acme Data", "Mars/Olympus", "europe/berlin"
+	if _, err := f.log.ChangeSettings(ctx, app.SettingsChange{Workspace: &name, Timezone: &mars}, "Maya"); app.ErrorCode(err) != app.EINVALID {
 		t.Fatalf("unknown timezone: %v, want invalid", err)
 	}
-	if _, err := f.log.UpdateSettings(ctx, app.Settings{Workspace: "Acme Data", Timezone: "Europe/Berlin"}, "Maya"); err != nil {
+	if _, err := f.log.ChangeSettings(ctx, app.SettingsChange{Workspace: &name, Timezone: &berlin}, "Maya"); err != nil {
 		t.Fatal(err)
 	}
-	s, _ := f.log.Settings(ctx)
+	s := f.log.Settings()
 	if s.Workspace != "Acme Data" || s.Location().String() != "Europe/Berlin" || s.Slug() != "acme-data" {
 		t.Fatalf("settings = %+v", s)
 	}
@@ -433,7 +450,7 @@ func TestDemoDataAnswersTheFourQuestions(t *testing.T) {
 	if !f.log.IsEmpty() {
 		t.Fatal("a new log is not empty")
 	}
-	n, err := f.log.LoadDemo(context.Background(), nil)
+	n, err := demo.Load(context.Background(), f.log, nil)
 	if err != nil || n < 4000 {
 		t.Fatalf("LoadDemo = %d, %v", n, err)
 	}
@@ -485,8 +502,9 @@ func TestAnExpiredIDCanBeRecordedAgainBeforeThePurgeRuns(t *testing.T) {
 func TestRetentionIsRememberedByTheStore(t *testing.T) {
 	f := openFixture(t)
 	f.close()
-	long := func() (app.SearchIndex, error) { return indexIn(f.dir)() }
-	log, err := app.Open(app.Config{Dir: f.dir, OpenIndex: long, Now: f.clock.Now, Retention: 60 * 24 * time.Hour, Operator: "Maya"})
+	cfg := configIn(t, f.dir)
+	cfg.Now, cfg.Retention, cfg.Operator = f.clock.Now, 60*24*time.Hour, "Maya"
+	log, err := app.Open(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -508,12 +526,14 @@ func TestRetentionIsRememberedByTheStore(t *testing.T) {
 func TestDemoDataFitsAShortRetention(t *testing.T) {
 	f := openFixture(t)
 	f.close()
-	log, err := app.Open(app.Config{Dir: f.dir, OpenIndex: indexIn(f.dir), Now: f.clock.Now, Retention: 7 * 24 * time.Hour})
+	cfg := configIn(t, f.dir)
+	cfg.Now, cfg.Retention = f.clock.Now, 7*24*time.Hour
+	log, err := app.Open(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer log.Close()
-	n, err := log.LoadDemo(context.Background(), nil)
+	n, err := demo.Load(context.Background(), log, nil)
 	if err != nil || n < 500 || n > 3000 {
 		t.Fatalf("LoadDemo with 7 days of retention = %d, %v", n, err)
 	}
@@ -581,5 +601,57 @@ func TestActionNamesAreSearchableWords(t *testing.T) {
 		if len(page.Events) != 1 || page.Events[0].Action != want {
 			t.Errorf("search %q found %+v, want the %s entry", q, page.Events, want)
 		}
+	}
+}
+
+// failingIndex is the real index with its writes made to fail, the way a
+// full disk or a broken directory makes them fail.
+type failingIndex struct{ app.SearchIndex }
+
+func (failingIndex) Index([]app.IndexDoc) error {
+	return fmt.Errorf("index: write failed: no space left on device")
+}
+
+func TestWaitingForAnIndexThatKeepsFailingEndsWithTheReason(t *testing.T) {
+	dir := t.TempDir()
+	cfg := configIn(t, dir)
+	open := cfg.OpenIndex
+	cfg.OpenIndex = func() (app.SearchIndex, error) {
+		idx, err := open()
+		return failingIndex{idx}, err
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	log, err := app.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	if _, err := log.Record(context.Background(), []app.Event{{Namespace: app.Users, Action: "user_invited", Detail: "Invited Bo", Actor: "Maya"}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err = log.WaitIndexed(ctx)
+	if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "no space left on device") {
+		t.Fatalf("WaitIndexed = %v (context: %v), want it to give up with the indexer's error", err, ctx.Err())
+	}
+}
+
+func TestRetentionInHoursIsReportedInHours(t *testing.T) {
+	f := openFixture(t)
+	f.close()
+	cfg := configIn(t, f.dir)
+	cfg.Now, cfg.Retention, cfg.Operator = f.clock.Now, 36*time.Hour, "Maya"
+	log, err := app.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	if got := app.FormatRetention(log.Retention()); got != "36 hours" {
+		t.Fatalf("FormatRetention(36h) = %q", got)
+	}
+	page, err := log.Search(context.Background(), app.Query{}, "", 10)
+	if err != nil || len(page.Events) != 1 || page.Events[0].Detail != "Changed the Audit Log retention from 30 days to 36 hours" {
+		t.Fatalf("retention entry = %+v, %v", page.Events, err)
 	}
 }

@@ -1,11 +1,10 @@
 package app
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // purgeBatch bounds each purge transaction so readers and writers keep going
@@ -35,43 +34,15 @@ func (l *Log) runRetention() {
 // in short transactions, then drops the index's expired days. Purged entries
 // cannot be recovered.
 func (l *Log) Purge() (int, error) {
+	ctx := context.Background()
 	cutoff := l.Cutoff()
-	end := MakeKey(cutoff, 0)
 	purged := 0
 	for {
-		n := 0
-		err := l.db.Update(func(tx *bolt.Tx) error {
-			// Collect first, then delete: deleting while iterating can skip keys.
-			var keys []Key
-			var events []Event
-			c := tx.Bucket(bucketEvents).Cursor()
-			for k, _ := c.First(); k != nil && len(keys) < purgeBatch; k, _ = c.Next() {
-				if string(k) >= string(end[:]) {
-					break
-				}
-				e, ok, err := getEvent(tx, k)
-				if err != nil {
-					return err
-				}
-				if !ok {
-					continue
-				}
-				var key Key
-				copy(key[:], k)
-				keys, events = append(keys, key), append(events, e)
-			}
-			for i := range keys {
-				if err := deleteEvent(tx, keys[i], &events[i]); err != nil {
-					return err
-				}
-			}
-			n = len(keys)
-			return nil
-		})
-		if err != nil {
-			return purged, fmt.Errorf("store: purge failed: %w", err)
-		}
+		n, err := l.store.Purge(ctx, cutoff, purgeBatch)
 		purged += n
+		if err != nil {
+			return purged, err
+		}
 		if n < purgeBatch {
 			break
 		}
@@ -82,57 +53,58 @@ func (l *Log) Purge() (int, error) {
 	return purged, nil
 }
 
-var metaRetention = []byte("retention")
+const metaRetention = "retention"
 
-// settleRetention decides the retention a store works with: the one asked
-// for, else the one it was last given, else the default. Every command that
-// opens the store purges with it, so it must not forget a longer retention
-// that serve was once given. A change is recorded like any settings change.
-func settleRetention(db *bolt.DB, asked time.Duration, operator string, now time.Time) (time.Duration, error) {
+// settleRetention decides the retention the Log works with: the one asked
+// for, else the one the store was last given, else the default. Every command
+// that opens the store purges with it, so it must not forget a longer
+// retention that serve was once given. A change is recorded like any settings
+// change.
+func (l *Log) settleRetention(ctx context.Context, asked time.Duration, operator string) error {
 	var saved time.Duration
-	_ = db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketMeta).Get(metaRetention); len(v) == 8 {
-			saved = time.Duration(binary.BigEndian.Uint64(v))
-		}
-		return nil
-	})
+	v, _, err := l.store.State(ctx, StateMeta, metaRetention)
+	if err != nil {
+		return fmt.Errorf("store: unable to read the retention: %w", err)
+	}
+	if len(v) == 8 {
+		saved = time.Duration(binary.BigEndian.Uint64(v))
+	}
 	switch {
 	case asked == 0 && saved == 0:
-		return DefaultRetention, nil
+		l.retention.Store(int64(DefaultRetention))
+		return nil
 	case asked == 0 || asked == saved:
-		return saved, nil
+		l.retention.Store(int64(saved))
+		return nil
 	}
-	err := db.Update(func(tx *bolt.Tx) error {
-		v := make([]byte, 8)
-		binary.BigEndian.PutUint64(v, uint64(asked))
-		if err := tx.Bucket(bucketMeta).Put(metaRetention, v); err != nil {
-			return err
-		}
-		if saved == 0 {
-			saved = DefaultRetention
-		}
-		if saved == asked {
-			return nil
-		}
-		return recordOwn(tx, now, asked, Event{
+	if saved == 0 {
+		saved = DefaultRetention
+	}
+	l.retention.Store(int64(asked))
+	v = binary.BigEndian.AppendUint64(nil, uint64(asked))
+	state := []StateValue{{Kind: StateMeta, Key: metaRetention, Value: v}}
+	var events []Event
+	if saved != asked {
+		events = append(events, Event{
 			Namespace: Spaces,
 			Action:    "retention_changed",
-			Detail:    fmt.Sprintf("Changed the Audit Log retention from %s to %s", days(saved), days(asked)),
+			Detail:    fmt.Sprintf("Changed the Audit Log retention from %s to %s", FormatRetention(saved), FormatRetention(asked)),
 			Actor:     operator,
 			Targets:   []Target{{Type: "audit_log", Name: "Audit Log"}},
-			Metadata:  map[string]string{"from_days": fmt.Sprint(int(saved.Hours() / 24)), "to_days": fmt.Sprint(int(asked.Hours() / 24))},
+			Metadata:  map[string]string{"from": saved.String(), "to": asked.String(), "from_days": fmt.Sprint(int(saved.Hours() / 24)), "to_days": fmt.Sprint(int(asked.Hours() / 24))},
 		})
-	})
-	if err != nil {
-		return 0, fmt.Errorf("store: unable to save the retention: %w", err)
 	}
-	return asked, nil
+	if err := l.commitOwn(ctx, state, events...); err != nil {
+		return fmt.Errorf("store: unable to save the retention: %w", err)
+	}
+	return nil
 }
 
-func days(d time.Duration) string {
-	n := int(d.Hours() / 24)
-	if n == 1 {
-		return "1 day"
+// FormatRetention says how long entries are kept, as people say it: whole
+// days as days ("30 days"), anything else in hours ("36 hours").
+func FormatRetention(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return plural(int(d/(24*time.Hour)), "day", "days")
 	}
-	return fmt.Sprintf("%d days", n)
+	return plural(int(d.Round(time.Hour)/time.Hour), "hour", "hours")
 }

@@ -9,8 +9,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Scope is what an API token may do.
@@ -95,78 +93,64 @@ func (l *Log) CreateToken(ctx context.Context, label string, scopes []Scope, act
 	for i, s := range scopes {
 		names[i] = string(s)
 	}
-	err = l.db.Update(func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bucketTokens).Put(hashSecret(secret), v); err != nil {
-			return err
-		}
-		return l.recordTx(tx, Event{
-			Namespace: APITokens,
-			Action:    "token_created",
-			Detail:    fmt.Sprintf("Created API token %q with scopes %s", label, strings.Join(names, ", ")),
-			Actor:     actor,
-			Targets:   []Target{{Type: "api_token", ID: tok.ID, Name: label}},
-			Metadata:  map[string]string{"scopes": strings.Join(names, ",")},
-		})
+	err = l.commitOwn(ctx, []StateValue{{Kind: StateTokens, Key: string(hashSecret(secret)), Value: v}}, Event{
+		Namespace: APITokens,
+		Action:    "token_created",
+		Detail:    fmt.Sprintf("Created API token %q with scopes %s", label, strings.Join(names, ", ")),
+		Actor:     actor,
+		Targets:   []Target{{Type: "api_token", ID: tok.ID, Name: label}},
+		Metadata:  map[string]string{"scopes": strings.Join(names, ",")},
 	})
 	if err != nil {
 		return "", Token{}, fmt.Errorf("store: unable to create token: %w", err)
 	}
-	l.wakeIndexer()
 	return secret, tok, nil
 }
 
 // RevokeToken deletes a token by id and records a token_revoked entry.
 func (l *Log) RevokeToken(ctx context.Context, id, actor string) (Token, error) {
-	var tok Token
-	err := l.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketTokens)
-		var hash []byte
-		err := b.ForEach(func(k, v []byte) error {
-			var t Token
-			if json.Unmarshal(v, &t) == nil && t.ID == id {
-				tok, hash = t, append([]byte{}, k...)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
+	l.stateMu.Lock() // find and delete as one
+	defer l.stateMu.Unlock()
+	all, err := l.store.States(ctx, StateTokens)
+	if err != nil {
+		return Token{}, err
+	}
+	for _, sv := range all {
+		var tok Token
+		if json.Unmarshal(sv.Value, &tok) != nil || tok.ID != id {
+			continue
 		}
-		if hash == nil {
-			return Errorf(ENOTFOUND, "no token with id %q", id)
-		}
-		if err := b.Delete(hash); err != nil {
-			return err
-		}
-		return l.recordTx(tx, Event{
+		err := l.commitOwn(ctx, []StateValue{{Kind: StateTokens, Key: sv.Key}}, Event{
 			Namespace: APITokens,
 			Action:    "token_revoked",
 			Detail:    fmt.Sprintf("Revoked API token %q", tok.Label),
 			Actor:     actor,
 			Targets:   []Target{{Type: "api_token", ID: tok.ID, Name: tok.Label}},
 		})
-	})
-	if err != nil {
-		return Token{}, err
+		if err != nil {
+			return Token{}, fmt.Errorf("store: unable to revoke token: %w", err)
+		}
+		return tok, nil
 	}
-	l.wakeIndexer()
-	return tok, nil
+	return Token{}, Errorf(ENOTFOUND, "no token with id %q", id)
 }
 
 // Tokens lists the API tokens, oldest first.
 func (l *Log) Tokens(ctx context.Context) ([]Token, error) {
-	var out []Token
-	err := l.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketTokens).ForEach(func(_, v []byte) error {
-			var t Token
-			if err := json.Unmarshal(v, &t); err != nil {
-				return err
-			}
-			out = append(out, t)
-			return nil
-		})
-	})
+	all, err := l.store.States(ctx, StateTokens)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Token, 0, len(all))
+	for _, sv := range all {
+		var t Token
+		if err := json.Unmarshal(sv.Value, &t); err != nil {
+			return nil, fmt.Errorf("store: token is unreadable: %w", err)
+		}
+		out = append(out, t)
+	}
 	slices.SortFunc(out, func(a, b Token) int { return a.CreatedAt.Compare(b.CreatedAt) })
-	return out, err
+	return out, nil
 }
 
 // Authenticate finds the token whose secret this is.
@@ -174,21 +158,16 @@ func (l *Log) Authenticate(ctx context.Context, secret string) (Token, error) {
 	if !strings.HasPrefix(secret, tokenPrefix) {
 		return Token{}, Errorf(EUNAUTHORIZED, "the bearer token is not valid")
 	}
-	var tok Token
-	var found bool
-	err := l.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketTokens).Get(hashSecret(secret))
-		if v == nil {
-			return nil
-		}
-		found = true
-		return json.Unmarshal(v, &tok)
-	})
+	v, found, err := l.store.State(ctx, StateTokens, string(hashSecret(secret)))
 	if err != nil {
 		return Token{}, err
 	}
 	if !found {
 		return Token{}, Errorf(EUNAUTHORIZED, "the bearer token is not valid or was revoked")
+	}
+	var tok Token
+	if err := json.Unmarshal(v, &tok); err != nil {
+		return Token{}, fmt.Errorf("store: token is unreadable: %w", err)
 	}
 	return tok, nil
 }

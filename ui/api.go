@@ -107,10 +107,7 @@ func (s *Server) filterOf(c echo.Context) (app.Query, error) {
 
 // filterFrom is filterOf for parameters at hand; the page reads its view with it.
 func (s *Server) filterFrom(ctx context.Context, p url.Values) (app.Query, error) {
-	settings, err := s.Log.Settings(ctx)
-	if err != nil {
-		return app.Query{}, err
-	}
+	settings := s.Log.Settings()
 	f, err := app.ParseFilter(p, settings.Location())
 	if err != nil {
 		return app.Query{}, err

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"auditlog/app"
-	"auditlog/index"
+	"auditlog/app/demo"
 	"auditlog/ui"
 
 	"github.com/chromedp/cdproto/cdp"
@@ -61,15 +61,13 @@ func newBrowserFixture(t *testing.T, opt browserOptions) *browserFixture {
 		t.Skip("no Chromium found; install chromium or set AUDITLOG_E2E=1 to require it")
 	}
 	dir := t.TempDir()
-	log, err := app.Open(app.Config{Dir: filepath.Join(dir, "data"), OpenIndex: func() (app.SearchIndex, error) {
-		return index.Open(filepath.Join(dir, "data", "index"))
-	}})
+	log, err := openLogIn(filepath.Join(dir, "data"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { log.Close() })
 	if !opt.empty {
-		if _, err := log.UpdateSettings(context.Background(), app.Settings{Workspace: "Acme Data", Timezone: "Europe/Berlin"}, "Test Admin"); err != nil {
+		if _, err := log.ChangeSettings(context.Background(), acmeBerlin(), "Test Admin"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -528,14 +526,14 @@ func TestScreenshots(t *testing.T) {
 	shot(wide, "entry-page.png", false)
 
 	laptop := newBrowserFixture(t, browserOptions{width: 1280, height: 800})
-	if _, err := laptop.log.LoadDemo(context.Background(), nil); err != nil {
+	if _, err := demo.Load(context.Background(), laptop.log, nil); err != nil {
 		t.Fatal(err)
 	}
 	laptop.open()
 	shot(laptop, "laptop.png", false)
 
 	narrow := newBrowserFixture(t, browserOptions{width: 420, height: 900})
-	if _, err := narrow.log.LoadDemo(context.Background(), nil); err != nil {
+	if _, err := demo.Load(context.Background(), narrow.log, nil); err != nil {
 		t.Fatal(err)
 	}
 	narrow.run("narrow viewport", chromedp.EmulateViewport(420, 900))

@@ -19,10 +19,7 @@ func (s *Server) export(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	settings, err := s.Log.Settings(c.Request().Context())
-	if err != nil {
-		return err
-	}
+	settings := s.Log.Settings()
 	name := s.Log.ExportFilename(q, format, settings)
 	h := c.Response().Header()
 	h.Set("Content-Type", format.ContentType())

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"auditlog/app"
+	"auditlog/app/store"
 	"auditlog/index"
 	"auditlog/ui"
 )
@@ -15,9 +16,7 @@ import (
 func serveTempLog(t *testing.T) (*app.Log, *ui.Server, *httptest.Server) {
 	t.Helper()
 	dir := t.TempDir()
-	log, err := app.Open(app.Config{Dir: dir, OpenIndex: func() (app.SearchIndex, error) {
-		return index.Open(filepath.Join(dir, "index"))
-	}})
+	log, err := openLogIn(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,4 +27,22 @@ func serveTempLog(t *testing.T) (*app.Log, *ui.Server, *httptest.Server) {
 		log.Close()
 	})
 	return log, s, ts
+}
+
+// openLogIn opens a Log over a real store and keyword index in dir.
+func openLogIn(dir string) (*app.Log, error) {
+	st, err := store.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	return app.Open(app.Config{Store: st, OpenIndex: func() (app.SearchIndex, error) {
+		return index.Open(filepath.Join(dir, "index"))
+	}})
+}
+
+// acmeBerlin names the workspace "Acme Data" in Europe/Berlin, so that
+// timestamps show a zone other than UTC.
+func acmeBerlin() app.SettingsChange {
+	name, zone := "Acme Data", "Europe/Berlin"
+	return app.SettingsChange{Workspace: &name, Timezone: &zone}
 }

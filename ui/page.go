@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -40,10 +39,7 @@ type pageBase struct {
 }
 
 func (s *Server) base(ctx context.Context, c echo.Context, title string) (pageBase, app.Settings, error) {
-	settings, err := s.Log.Settings(ctx)
-	if err != nil {
-		return pageBase{}, settings, err
-	}
+	settings := s.Log.Settings()
 	b := pageBase{
 		Title:     title,
 		Workspace: settings.Workspace,
@@ -67,14 +63,7 @@ func initial(name string) string {
 }
 
 // formatRetention says how long entries are kept: "30 days", "36 hours".
-func formatRetention(d time.Duration) string {
-	if d%(24*time.Hour) == 0 {
-		n := int(d / (24 * time.Hour))
-		return fmt.Sprintf("%d %s", n, pluralWord(n, "day", "days"))
-	}
-	n := int(d.Round(time.Hour) / time.Hour)
-	return fmt.Sprintf("%d %s", n, pluralWord(n, "hour", "hours"))
-}
+func formatRetention(d time.Duration) string { return app.FormatRetention(d) }
 
 // wantsHTML reports whether a failed request came from the page (a link, a
 // form or htmx), which reads an error as a page, not as JSON.

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"auditlog/app"
+	"auditlog/app/demo"
 
 	"github.com/labstack/echo/v4"
 )
@@ -235,7 +236,7 @@ func (s *Server) results(ctx context.Context, c echo.Context, v viewState, loc *
 		res.RefreshURL = res.URL
 	}
 	if cursor == "" && len(page.Events) == 0 {
-		res.FirstRun = s.Log.IsEmpty()
+		res.FirstRun = demo.Wanted(ctx, s.Log)
 		res.NoMatch = !res.FirstRun
 	}
 	if !overview || res.FirstRun {

@@ -33,7 +33,7 @@ type pageFixture struct {
 func newPageFixture(t *testing.T) *pageFixture {
 	t.Helper()
 	log, s, ts := serveTempLog(t)
-	if _, err := log.UpdateSettings(context.Background(), app.Settings{Workspace: "Acme Data", Timezone: "Europe/Berlin"}, "Test Admin"); err != nil {
+	if _, err := log.ChangeSettings(context.Background(), acmeBerlin(), "Test Admin"); err != nil {
 		t.Fatal(err)
 	}
 	jar, _ := cookiejar.New(nil)

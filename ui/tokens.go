@@ -76,12 +76,12 @@ type Workspace struct {
 
 // WorkspaceOf describes the log's workspace as the API does.
 func WorkspaceOf(ctx context.Context, log *app.Log) (Workspace, error) {
-	settings, err := log.Settings(ctx)
+	settings := log.Settings()
 	return Workspace{
 		Name:          settings.Workspace,
 		Timezone:      settings.Location().String(),
 		RetentionDays: int(log.Retention().Hours() / 24),
-	}, err
+	}, nil
 }
 
 func (s *Server) workspace(c echo.Context) error {
@@ -104,7 +104,7 @@ func (s *Server) updateWorkspace(c echo.Context) error {
 	if err := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10)).Decode(&req); err != nil {
 		return app.Errorf(app.EINVALID, "the body must be a JSON object like {\"name\": \"Acme Data\", \"timezone\": \"Europe/Berlin\"}")
 	}
-	if _, err := s.Log.ChangeSettings(c.Request().Context(), req.Name, req.Timezone, s.actorOf(c)); err != nil {
+	if _, err := s.Log.ChangeSettings(c.Request().Context(), app.SettingsChange{Workspace: req.Name, Timezone: req.Timezone}, s.actorOf(c)); err != nil {
 		return err
 	}
 	return s.workspace(c)

@@ -1,6 +1,8 @@
-package app
+package demo
 
 import (
+	"auditlog/app"
+
 	"reflect"
 	"slices"
 	"strings"
@@ -24,18 +26,18 @@ var demoCases = []struct {
 }
 
 func TestDemoEventsAreTheSameForTheSameSeedAndNow(t *testing.T) {
-	a, b := DemoEvents(demoNow, 1), DemoEvents(demoNow, 1)
+	a, b := Events(demoNow, 1), Events(demoNow, 1)
 	if !reflect.DeepEqual(a, b) {
 		t.Fatal("two calls with the same seed and now differ")
 	}
-	if reflect.DeepEqual(a, DemoEvents(demoNow, 2)) {
+	if reflect.DeepEqual(a, Events(demoNow, 2)) {
 		t.Fatal("a different seed gives the same events")
 	}
 }
 
 func TestDemoEventsNumberSeveralThousand(t *testing.T) {
 	for _, c := range demoCases {
-		if n := len(DemoEvents(c.now, c.seed)); n < 4000 || n > 6000 {
+		if n := len(Events(c.now, c.seed)); n < 4000 || n > 6000 {
 			t.Errorf("%s: %d events, want 4000–6000", c.name, n)
 		}
 	}
@@ -43,11 +45,11 @@ func TestDemoEventsNumberSeveralThousand(t *testing.T) {
 
 func TestDemoEventsCoverEveryNamespace(t *testing.T) {
 	for _, c := range demoCases {
-		seen := map[Namespace]int{}
-		for _, e := range DemoEvents(c.now, c.seed) {
+		seen := map[app.Namespace]int{}
+		for _, e := range Events(c.now, c.seed) {
 			seen[e.Namespace]++
 		}
-		for _, n := range Namespaces {
+		for _, n := range app.Namespaces {
 			if seen[n] == 0 {
 				t.Errorf("%s: no events in %s", c.name, n)
 			}
@@ -57,7 +59,7 @@ func TestDemoEventsCoverEveryNamespace(t *testing.T) {
 
 func TestDemoEventsAreSortedAndInsideTheRetentionWindow(t *testing.T) {
 	for _, c := range demoCases {
-		evs := DemoEvents(c.now, c.seed)
+		evs := Events(c.now, c.seed)
 		oldest := c.now.Add(-29*24*time.Hour - 12*time.Hour)
 		for i, e := range evs {
 			if e.Timestamp.After(c.now) {
@@ -81,7 +83,7 @@ func TestDemoEventsAreSortedAndInsideTheRetentionWindow(t *testing.T) {
 
 func TestDemoEventsPassValidationUnchanged(t *testing.T) {
 	for _, c := range demoCases {
-		for i, e := range DemoEvents(c.now, c.seed) {
+		for i, e := range Events(c.now, c.seed) {
 			before := e
 			if errs := (&e).Normalize(i, c.now, 30*24*time.Hour); len(errs) > 0 {
 				t.Fatalf("%s: event %d (%s %q) breaks rules: %+v", c.name, i, e.Action, e.Detail, errs)
@@ -98,7 +100,7 @@ func TestDemoEventsPassValidationUnchanged(t *testing.T) {
 
 func TestDemoEventsAreNotDominatedByPipelineRuns(t *testing.T) {
 	for _, c := range demoCases {
-		evs := DemoEvents(c.now, c.seed)
+		evs := Events(c.now, c.seed)
 		runs := 0
 		for _, e := range evs {
 			if e.Action == "pipeline_executed" {
@@ -114,7 +116,7 @@ func TestDemoEventsAreNotDominatedByPipelineRuns(t *testing.T) {
 func TestDemoEventsAreBusierOnWeekdays(t *testing.T) {
 	var weekday, weekend, weekdays, weekends float64
 	days := map[string]bool{}
-	for _, e := range DemoEvents(demoNow, 1) {
+	for _, e := range Events(demoNow, 1) {
 		if strings.HasPrefix(e.Actor, "svc-") || e.IsAnonymous() {
 			continue
 		}
@@ -141,7 +143,7 @@ func TestDemoEventsAreBusierOnWeekdays(t *testing.T) {
 
 func TestDemoEventsUseRealisticActors(t *testing.T) {
 	actors := map[string]int{}
-	for _, e := range DemoEvents(demoNow, 1) {
+	for _, e := range Events(demoNow, 1) {
 		actors[e.Actor]++
 		if e.Action == "pipeline_executed" && e.Metadata["trigger"] != "manual" && e.Actor != "svc-airflow" {
 			t.Fatalf("a scheduled run is attributed to %q", e.Actor)
@@ -149,7 +151,7 @@ func TestDemoEventsUseRealisticActors(t *testing.T) {
 	}
 	members := 0
 	for a := range actors {
-		if !strings.HasPrefix(a, "svc-") && a != Anonymous {
+		if !strings.HasPrefix(a, "svc-") && a != app.Anonymous {
 			members++
 		}
 	}
@@ -162,13 +164,13 @@ func TestDemoEventsUseRealisticActors(t *testing.T) {
 }
 
 // demoFind returns the events in namespace ns with the action that touch a target named name.
-func demoFind(evs []Event, ns Namespace, action, name string) []Event {
-	var out []Event
+func demoFind(evs []app.Event, ns app.Namespace, action, name string) []app.Event {
+	var out []app.Event
 	for _, e := range evs {
 		if e.Namespace != ns || (action != "" && e.Action != action) {
 			continue
 		}
-		if slices.ContainsFunc(e.Targets, func(t Target) bool { return t.Name == name }) {
+		if slices.ContainsFunc(e.Targets, func(t app.Target) bool { return t.Name == name }) {
 			out = append(out, e)
 		}
 	}
@@ -179,11 +181,11 @@ func demoDaysAgo(now, t time.Time) float64 { return now.Sub(t).Hours() / 24 }
 
 func TestDemoEventsTellWhoCreatedAndRevokedTheCIDeployToken(t *testing.T) {
 	for _, c := range demoCases {
-		evs := demoFind(DemoEvents(c.now, c.seed), APITokens, "", DemoStoryToken)
+		evs := demoFind(Events(c.now, c.seed), app.APITokens, "", StoryToken)
 		var actions []string
 		for _, e := range evs {
 			actions = append(actions, e.Action)
-			if !strings.Contains(e.Detail, `"`+DemoStoryToken+`"`) {
+			if !strings.Contains(e.Detail, `"`+StoryToken+`"`) {
 				t.Errorf("%s: detail does not name the token: %q", c.name, e.Detail)
 			}
 		}
@@ -206,10 +208,10 @@ func TestDemoEventsTellWhoCreatedAndRevokedTheCIDeployToken(t *testing.T) {
 
 func TestDemoEventsTellWhoAddedTheSnowflakeConnection(t *testing.T) {
 	for _, c := range demoCases {
-		all := DemoEvents(c.now, c.seed)
-		evs := demoFind(all, Connections, "connection_created", DemoStoryConnection)
+		all := Events(c.now, c.seed)
+		evs := demoFind(all, app.Connections, "connection_created", StoryConnection)
 		if len(evs) != 1 {
-			t.Fatalf("%s: %d connection_created events for %q", c.name, len(evs), DemoStoryConnection)
+			t.Fatalf("%s: %d connection_created events for %q", c.name, len(evs), StoryConnection)
 		}
 		if e := evs[0]; e.Actor != "Tomás Ortega" || !strings.Contains(e.Detail, `"Snowflake Warehouse"`) {
 			t.Errorf("%s: %+v", c.name, e)
@@ -228,19 +230,19 @@ func TestDemoEventsTellWhoAddedTheSnowflakeConnection(t *testing.T) {
 
 func TestDemoEventsTellWhoInvitedThePartnerToCustomer360(t *testing.T) {
 	for _, c := range demoCases {
-		evs := demoFind(DemoEvents(c.now, c.seed), DataProducts, "", DemoStoryPartner)
+		evs := demoFind(Events(c.now, c.seed), app.DataProducts, "", StoryPartner)
 		var actions []string
 		for _, e := range evs {
 			actions = append(actions, e.Action)
-			if !slices.ContainsFunc(e.Targets, func(t Target) bool { return t.Name == DemoStoryDataProduct }) ||
-				!strings.Contains(e.Detail, DemoStoryPartner) || !strings.Contains(e.Detail, `"Customer 360"`) {
+			if !slices.ContainsFunc(e.Targets, func(t app.Target) bool { return t.Name == StoryDataProduct }) ||
+				!strings.Contains(e.Detail, StoryPartner) || !strings.Contains(e.Detail, `"Customer 360"`) {
 				t.Errorf("%s: event does not name the partner and the data product: %+v", c.name, e)
 			}
 		}
 		if want := []string{"data_product_invite_sent", "data_product_invite_accepted"}; !slices.Equal(actions, want) {
 			t.Fatalf("%s: partner actions %v, want %v", c.name, actions, want)
 		}
-		if evs[0].Actor != "Maya Chen" || evs[1].Actor != Anonymous {
+		if evs[0].Actor != "Maya Chen" || evs[1].Actor != app.Anonymous {
 			t.Errorf("%s: invited by %q, accepted by %q", c.name, evs[0].Actor, evs[1].Actor)
 		}
 		if !evs[0].Timestamp.Before(evs[1].Timestamp) {
@@ -251,15 +253,15 @@ func TestDemoEventsTellWhoInvitedThePartnerToCustomer360(t *testing.T) {
 
 func TestDemoEventsTellWhichPipelinesChangedThisWeek(t *testing.T) {
 	for _, c := range demoCases {
-		all := DemoEvents(c.now, c.seed)
+		all := Events(c.now, c.seed)
 		week := c.now.Add(-7 * 24 * time.Hour)
-		for _, name := range DemoStoryPipelines {
-			made := demoFind(all, DataPipelines, "pipeline_created", name)
+		for _, name := range StoryPipelines {
+			made := demoFind(all, app.DataPipelines, "pipeline_created", name)
 			if len(made) != 1 || made[0].Timestamp.Before(week) || strings.HasPrefix(made[0].Actor, "svc-") {
 				t.Errorf("%s: %q: want one pipeline_created by a member within 7 days, got %+v", c.name, name, made)
 				continue
 			}
-			for _, e := range demoFind(all, DataPipelines, "", name) {
+			for _, e := range demoFind(all, app.DataPipelines, "", name) {
 				if e.Timestamp.Before(made[0].Timestamp) {
 					t.Errorf("%s: %q has %s before it was created", c.name, name, e.Action)
 				}
@@ -281,7 +283,7 @@ func TestDemoEventsShowAnonymousOnlyForExternalParties(t *testing.T) {
 	external := []string{"data_product_invite_accepted", "connection_invite_consumed"}
 	for _, c := range demoCases {
 		n := 0
-		for _, e := range DemoEvents(c.now, c.seed) {
+		for _, e := range Events(c.now, c.seed) {
 			if e.IsAnonymous() != slices.Contains(external, e.Action) {
 				t.Errorf("%s: %s by %q", c.name, e.Action, e.Actor)
 			}
@@ -297,6 +299,6 @@ func TestDemoEventsShowAnonymousOnlyForExternalParties(t *testing.T) {
 
 func BenchmarkDemoEvents(b *testing.B) {
 	for b.Loop() {
-		DemoEvents(demoNow, 1)
+		Events(demoNow, 1)
 	}
 }

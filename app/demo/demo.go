@@ -1,6 +1,8 @@
-package app
+package demo
 
 import (
+	"auditlog/app"
+
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -11,12 +13,12 @@ import (
 	"time"
 )
 
-// DemoEvents returns about 30 days of believable activity in a data workspace,
+// Events returns about 30 days of believable activity in a data workspace,
 // ending at now and sorted oldest first: members editing pipelines and data
 // products, scheduled pipeline runs, sign-ins, CI deploys, and a handful of
 // rarer lifecycle changes. The same now and seed always give the same events.
 // Every event passes Normalize with a 30-day retention; none is newer than now
-// or older than 29.5 days. IDs are left empty for the store to assign.
+// or older than 29.5 days. IDs are left empty: Load gives each one from the seed.
 //
 // Four stories answer the questions the product is built for, with names
 // that stay the same for every seed:
@@ -42,26 +44,26 @@ import (
 //     everyday edits.
 //
 // Anonymous acts only when an external party accepts an invite.
-func DemoEvents(now time.Time, seed int64) []Event {
+func Events(now time.Time, seed int64) []app.Event {
 	g := newDemoGen(now, seed)
 	g.stories()
 	g.scheduledRuns()
 	g.ciDeploys()
 	g.members()
-	slices.SortStableFunc(g.events, func(a, b Event) int { return a.Timestamp.Compare(b.Timestamp) })
+	slices.SortStableFunc(g.events, func(a, b app.Event) int { return a.Timestamp.Compare(b.Timestamp) })
 	return g.events
 }
 
 // The names the stories use; tests look for them.
 const (
-	DemoStoryToken       = "ci-deploy"
-	DemoStoryConnection  = "Snowflake Warehouse"
-	DemoStoryPartner     = "jordan@acme-partners.com"
-	DemoStoryDataProduct = "Customer 360"
+	StoryToken       = "ci-deploy"
+	StoryConnection  = "Snowflake Warehouse"
+	StoryPartner     = "jordan@acme-partners.com"
+	StoryDataProduct = "Customer 360"
 )
 
-// DemoStoryPipelines are the pipelines created within the last 7 days.
-var DemoStoryPipelines = []string{"kafka_clickstream_ingest", "hubspot_contacts_sync", "partner_orders_export", "snowflake_cost_monitor", "inventory_snapshot"}
+// StoryPipelines are the pipelines created within the last 7 days.
+var StoryPipelines = []string{"kafka_clickstream_ingest", "hubspot_contacts_sync", "partner_orders_export", "snowflake_cost_monitor", "inventory_snapshot"}
 
 // demoSpan is how far back the demo reaches: inside a 30-day retention window
 // with room to spare.
@@ -128,7 +130,7 @@ type demoGen struct {
 	rng        *rand.Rand
 	seed       int64
 	now, start time.Time
-	events     []Event
+	events     []app.Event
 
 	people    []*demoMember
 	byName    map[string]*demoMember
@@ -194,7 +196,7 @@ func newDemoGen(now time.Time, seed int64) *demoGen {
 		{name: "Zendesk Support", kind: "Zendesk", dir: "source", space: "Customer Success", tables: 11},
 		{name: "BigQuery – analytics", kind: "BigQuery", dir: "destination", space: "Data Platform", tables: 120},
 		{name: "Google Ads (legacy)", kind: "Google Ads", dir: "source", space: "Marketing Analytics", tables: 9},
-		{name: DemoStoryConnection, kind: "Snowflake", dir: "destination", space: "Data Platform", tables: 0},
+		{name: StoryConnection, kind: "Snowflake", dir: "destination", space: "Data Platform", tables: 0},
 		{name: "HubSpot Marketing", kind: "HubSpot", dir: "source", space: "Marketing Analytics", tables: 14},
 		{name: "Kafka – clickstream", kind: "Kafka", dir: "source", space: "Data Platform", tables: 3},
 		{name: "Northwind – shipments", kind: "SFTP", dir: "source", space: "Northwind Logistics", tables: 2},
@@ -204,7 +206,7 @@ func newDemoGen(now time.Time, seed int64) *demoGen {
 		return demoSched{every: 24 * hour, offset: time.Duration(h)*hour + time.Duration(m)*time.Minute, label: fmt.Sprintf("daily at %02d:%02d UTC", h, m)}
 	}
 	bq := []demoDest{{name: "BigQuery – analytics"}}
-	sf := []demoDest{{name: DemoStoryConnection}}
+	sf := []demoDest{{name: StoryConnection}}
 	g.pipes = []*demoPipeline{
 		{name: "orders_cdc", source: "Postgres – orders", dest: bq, space: "Data Platform", rows: 9000,
 			sched: []demoSched{{every: hour, offset: 5 * time.Minute, label: "hourly at :05"}},
@@ -218,7 +220,7 @@ func newDemoGen(now time.Time, seed int64) *demoGen {
 		{name: "daily_revenue_rollup", source: "Stripe Billing", dest: bq, space: "Finance", product: "Revenue Daily", rows: 52000,
 			sched: []demoSched{daily(2, 0)},
 			steps: []string{"load_invoices", "fx_normalize", "rollup_by_day"}},
-		{name: "customer_360_build", source: "Salesforce CRM", dest: bq, space: "Customer Success", product: DemoStoryDataProduct, rows: 2100000,
+		{name: "customer_360_build", source: "Salesforce CRM", dest: bq, space: "Customer Success", product: StoryDataProduct, rows: 2100000,
 			sched: []demoSched{daily(4, 0)},
 			steps: []string{"join_accounts", "merge_support_history", "score_health"}},
 		{name: "marketing_attribution", source: "S3 raw-events", dest: bq, space: "Marketing Analytics", product: "Marketing Funnel", rows: 340000,
@@ -242,10 +244,10 @@ func newDemoGen(now time.Time, seed int64) *demoGen {
 		{name: "hubspot_contacts_sync", source: "HubSpot Marketing", dest: sf, space: "Marketing Analytics", rows: 7300,
 			sched: []demoSched{daily(5, 30)},
 			steps: []string{"fetch_contacts", "dedupe_emails", "upsert_contacts"}},
-		{name: "partner_orders_export", source: DemoStoryConnection, dest: sf, space: "Acme Partners", product: "Partner Orders Feed", rows: 14000,
+		{name: "partner_orders_export", source: StoryConnection, dest: sf, space: "Acme Partners", product: "Partner Orders Feed", rows: 14000,
 			sched: []demoSched{daily(7, 0)},
 			steps: []string{"select_partner_orders", "mask_pii", "publish_feed"}},
-		{name: "snowflake_cost_monitor", source: DemoStoryConnection, dest: sf, space: "Data Platform", product: "Snowflake Spend", rows: 900,
+		{name: "snowflake_cost_monitor", source: StoryConnection, dest: sf, space: "Data Platform", product: "Snowflake Spend", rows: 900,
 			sched: []demoSched{daily(8, 0)},
 			steps: []string{"query_history", "credits_by_warehouse"}},
 		{name: "inventory_snapshot", source: "Postgres – orders", dest: sf, space: "Finance", rows: 38000,
@@ -256,7 +258,7 @@ func newDemoGen(now time.Time, seed int64) *demoGen {
 		g.pipeBy[p.name] = p
 	}
 	g.products = []*demoProduct{
-		{name: DemoStoryDataProduct, space: "Customer Success", rows: 2100000, version: 310, columns: []string{"lifetime_value", "health_score", "last_ticket_at", "nps_segment", "account_tier"}},
+		{name: StoryDataProduct, space: "Customer Success", rows: 2100000, version: 310, columns: []string{"lifetime_value", "health_score", "last_ticket_at", "nps_segment", "account_tier"}},
 		{name: "Revenue Daily", space: "Finance", rows: 52000, version: 655, columns: []string{"net_revenue_eur", "refunds", "mrr_delta", "fx_rate_date"}},
 		{name: "Marketing Funnel", space: "Marketing Analytics", rows: 340000, version: 212, columns: []string{"channel_group", "cost_per_lead", "mql_to_sql_rate", "utm_campaign"}},
 		{name: "Churn Risk Scores", space: "Customer Success", rows: 61000, version: 48, columns: []string{"risk_band", "top_driver", "seats_trend_30d"}},
@@ -312,42 +314,42 @@ func (g *demoGen) stories() {
 	t = g.at(chloe, 23, 16, 12)
 	q3 := g.productBy["Q3 Campaign Attribution"]
 	q3.gone = t
-	g.add(t, DataProducts, "data_product_deleted", chloe, "",
+	g.add(t, app.DataProducts, "data_product_deleted", chloe, "",
 		`Deleted data product "Q3 Campaign Attribution" from space "Q3 Campaign Review"`,
-		[]Target{g.productTarget(q3.name), g.spaceTarget("Q3 Campaign Review")}, nil)
+		[]app.Target{g.productTarget(q3.name), g.spaceTarget("Q3 Campaign Review")}, nil)
 	t = t.Add(4 * time.Minute)
 	space("Q3 Campaign Review").gone = t
-	g.add(t, Spaces, "space_archived", chloe, "", `Archived space "Q3 Campaign Review"`,
-		[]Target{g.spaceTarget("Q3 Campaign Review")}, map[string]string{"data_products": "0", "members": "4"})
+	g.add(t, app.Spaces, "space_archived", chloe, "", `Archived space "Q3 Campaign Review"`,
+		[]app.Target{g.spaceTarget("Q3 Campaign Review")}, map[string]string{"data_products": "0", "members": "4"})
 
 	// Story 1: the ci-deploy token.
 	t = g.at(daniel, 21, 11, 5)
 	scopes := "pipelines:write, deploy"
-	g.add(t, APITokens, "token_created", daniel, "",
-		fmt.Sprintf(`Created API token %q (scopes: %s; expires in 90 days)`, DemoStoryToken, scopes),
-		[]Target{g.tokenTarget(DemoStoryToken)}, map[string]string{"scopes": scopes, "expires_in": "90d"})
+	g.add(t, app.APITokens, "token_created", daniel, "",
+		fmt.Sprintf(`Created API token %q (scopes: %s; expires in 90 days)`, StoryToken, scopes),
+		[]app.Target{g.tokenTarget(StoryToken)}, map[string]string{"scopes": scopes, "expires_in": "90d"})
 
 	// Priya takes over administration for the Bengaluru team.
 	t = g.at(maya, 19, 8, 55)
-	g.add(t, Users, "user_role_changed", maya, "",
+	g.add(t, app.Users, "user_role_changed", maya, "",
 		"Changed the workspace role of Priya Raman from editor to admin",
-		[]Target{g.userTarget(priya)}, map[string]string{"from": "editor", "to": "admin"})
+		[]app.Target{g.userTarget(priya)}, map[string]string{"from": "editor", "to": "admin"})
 
 	// Story 2: the warehouse moves to Snowflake.
 	t = g.at(tomas, 20, 10, 22)
-	sw := conn(DemoStoryConnection)
+	sw := conn(StoryConnection)
 	sw.born = t
-	g.add(t, Connections, "connection_created", tomas, "",
+	g.add(t, app.Connections, "connection_created", tomas, "",
 		`Created connection "Snowflake Warehouse" (Snowflake, destination) in space "Data Platform"`,
-		[]Target{g.connTarget(sw.name), g.spaceTarget("Data Platform")},
+		[]app.Target{g.connTarget(sw.name), g.spaceTarget("Data Platform")},
 		map[string]string{"type": "snowflake", "direction": "destination", "account": "tessellate-eu.snowflakecomputing.com", "warehouse": "TRANSFORM_WH"})
-	g.add(t.Add(19*time.Minute), Connections, "connection_updated", tomas, "",
+	g.add(t.Add(19*time.Minute), app.Connections, "connection_updated", tomas, "",
 		`Set warehouse size of connection "Snowflake Warehouse" to MEDIUM and enabled auto-suspend after 5 minutes`,
-		[]Target{g.connTarget(sw.name)}, map[string]string{"warehouse_size": "MEDIUM", "auto_suspend": "300s"})
+		[]app.Target{g.connTarget(sw.name)}, map[string]string{"warehouse_size": "MEDIUM", "auto_suspend": "300s"})
 	t = g.at(maya, 18, 9, 40)
-	g.add(t, APITokens, "token_scopes_updated", maya, "",
+	g.add(t, app.APITokens, "token_scopes_updated", maya, "",
 		`Updated scopes of API token "airflow-prod" to pipelines:execute, connections:read`,
-		[]Target{g.tokenTarget("airflow-prod")}, map[string]string{"scopes": "pipelines:execute, connections:read", "previous_scopes": "pipelines:execute"})
+		[]app.Target{g.tokenTarget("airflow-prod")}, map[string]string{"scopes": "pipelines:execute, connections:read", "previous_scopes": "pipelines:execute"})
 	t = g.at(tomas, 17, 11, 48)
 	g.switchDest(t, tomas, "daily_revenue_rollup")
 
@@ -355,183 +357,183 @@ func (g *demoGen) stories() {
 	t = g.at(maya, 16, 10, 5)
 	ga := g.pipeBy["legacy_ga_import"]
 	ga.gone = t
-	g.add(t, DataPipelines, "pipeline_deleted", maya, "",
+	g.add(t, app.DataPipelines, "pipeline_deleted", maya, "",
 		`Deleted pipeline "legacy_ga_import" (source "Google Ads (legacy)")`,
-		[]Target{g.pipeTarget(ga.name), g.connTarget("Google Ads (legacy)")}, map[string]string{"schedule": "daily at 05:00 UTC"})
+		[]app.Target{g.pipeTarget(ga.name), g.connTarget("Google Ads (legacy)")}, map[string]string{"schedule": "daily at 05:00 UTC"})
 	t = t.Add(6 * time.Minute)
 	conn("Google Ads (legacy)").gone = t
-	g.add(t, Connections, "connection_deleted", maya, "",
+	g.add(t, app.Connections, "connection_deleted", maya, "",
 		`Deleted connection "Google Ads (legacy)" (Google Ads, source)`,
-		[]Target{g.connTarget("Google Ads (legacy)")}, map[string]string{"type": "google_ads", "direction": "source"})
+		[]app.Target{g.connTarget("Google Ads (legacy)")}, map[string]string{"type": "google_ads", "direction": "source"})
 	t = g.at(maya, 16, 13, 20)
-	g.add(t, ServiceUsers, "service_user_created", maya, "",
+	g.add(t, app.ServiceUsers, "service_user_created", maya, "",
 		`Created service user "svc-reverse-etl" with role editor in space "Marketing Analytics"`,
-		[]Target{g.serviceTarget("svc-reverse-etl"), g.spaceTarget("Marketing Analytics")}, map[string]string{"role": "editor"})
+		[]app.Target{g.serviceTarget("svc-reverse-etl"), g.spaceTarget("Marketing Analytics")}, map[string]string{"role": "editor"})
 
 	// A new engineer joins.
 	t = g.at(sofia, 17, 9, 30)
-	g.add(t, Users, "user_invited", sofia, "",
+	g.add(t, app.Users, "user_invited", sofia, "",
 		fmt.Sprintf("Invited Elena Petrova (%s) to the workspace as editor", elena.email),
-		[]Target{g.userTarget(elena)}, map[string]string{"email": elena.email, "role": "editor"})
+		[]app.Target{g.userTarget(elena)}, map[string]string{"email": elena.email, "role": "editor"})
 	t = g.at(elena, 16, 9, 12)
 	elena.joined = t
-	g.add(t, Users, "user_invite_accepted", elena, "",
+	g.add(t, app.Users, "user_invite_accepted", elena, "",
 		"Elena Petrova accepted the workspace invite and joined as editor",
-		[]Target{g.userTarget(elena)}, map[string]string{"role": "editor"})
-	g.add(g.at(maya, 16, 8, 3), Spaces, "space_member_added", maya, "",
+		[]app.Target{g.userTarget(elena)}, map[string]string{"role": "editor"})
+	g.add(g.at(maya, 16, 8, 3), app.Spaces, "space_member_added", maya, "",
 		`Added Elena Petrova to space "Data Platform" as editor`,
-		[]Target{g.spaceTarget("Data Platform"), g.userTarget(elena)}, map[string]string{"role": "editor"})
+		[]app.Target{g.spaceTarget("Data Platform"), g.userTarget(elena)}, map[string]string{"role": "editor"})
 
 	t = g.at(priya, 15, 15, 10)
 	g.switchDest(t, priya, "customer_360_build")
 	t = g.at(chloe, 15, 10, 40)
-	g.add(t, DataProducts, "data_product_invite_sent", chloe, "",
+	g.add(t, app.DataProducts, "data_product_invite_sent", chloe, "",
 		`Invited sam@brightline-agency.io (Brightline Agency) to data product "Marketing Funnel" with read access`,
-		[]Target{g.productTarget("Marketing Funnel"), {Type: "invitee", Name: "sam@brightline-agency.io"}},
+		[]app.Target{g.productTarget("Marketing Funnel"), {Type: "invitee", Name: "sam@brightline-agency.io"}},
 		map[string]string{"invitee": "sam@brightline-agency.io", "access": "read", "expires_in": "7d"})
 	t = g.at(chloe, 14, 9, 15)
-	g.add(t, DataProducts, "data_product_invite_revoked", chloe, "",
+	g.add(t, app.DataProducts, "data_product_invite_revoked", chloe, "",
 		`Revoked the invite of sam@brightline-agency.io to data product "Marketing Funnel" before it was accepted`,
-		[]Target{g.productTarget("Marketing Funnel"), {Type: "invitee", Name: "sam@brightline-agency.io"}},
+		[]app.Target{g.productTarget("Marketing Funnel"), {Type: "invitee", Name: "sam@brightline-agency.io"}},
 		map[string]string{"invitee": "sam@brightline-agency.io"})
 	t = g.at(priya, 14, 11, 25)
-	g.add(t, APITokens, "token_regenerated", priya, "",
+	g.add(t, app.APITokens, "token_regenerated", priya, "",
 		`Regenerated API token "dbt-cloud" (scopes: data_products:write)`,
-		[]Target{g.tokenTarget("dbt-cloud")}, map[string]string{"scopes": "data_products:write"})
+		[]app.Target{g.tokenTarget("dbt-cloud")}, map[string]string{"scopes": "data_products:write"})
 
 	// A contractor leaves; his access goes with him.
 	t = g.at(sofia, 13, 17, 2)
 	marco.left = t
-	g.add(t, Users, "user_removed", sofia, "",
+	g.add(t, app.Users, "user_removed", sofia, "",
 		"Removed Marco Bianchi from the workspace (contract ended)",
-		[]Target{g.userTarget(marco)}, map[string]string{"role": "editor", "reason": "contract ended"})
-	g.add(t.Add(2*time.Second), Spaces, "space_member_removed", sofia, "",
+		[]app.Target{g.userTarget(marco)}, map[string]string{"role": "editor", "reason": "contract ended"})
+	g.add(t.Add(2*time.Second), app.Spaces, "space_member_removed", sofia, "",
 		`Removed Marco Bianchi from space "Data Platform"`,
-		[]Target{g.spaceTarget("Data Platform"), g.userTarget(marco)}, nil)
-	g.add(t.Add(3*time.Minute), APITokens, "token_revoked", sofia, "",
+		[]app.Target{g.spaceTarget("Data Platform"), g.userTarget(marco)}, nil)
+	g.add(t.Add(3*time.Minute), app.APITokens, "token_revoked", sofia, "",
 		`Revoked API token "marco-notebook" (scopes: pipelines:read, data_products:read)`,
-		[]Target{g.tokenTarget("marco-notebook")}, map[string]string{"scopes": "pipelines:read, data_products:read", "reason": "owner removed"})
+		[]app.Target{g.tokenTarget("marco-notebook")}, map[string]string{"scopes": "pipelines:read, data_products:read", "reason": "owner removed"})
 
 	// Story 1, continued.
 	t = g.at(daniel, 12, 16, 40)
-	g.add(t, APITokens, "token_regenerated", daniel, "",
-		fmt.Sprintf(`Regenerated API token %q (scopes: %s); the previous secret stopped working`, DemoStoryToken, scopes),
-		[]Target{g.tokenTarget(DemoStoryToken)}, map[string]string{"scopes": scopes})
+	g.add(t, app.APITokens, "token_regenerated", daniel, "",
+		fmt.Sprintf(`Regenerated API token %q (scopes: %s); the previous secret stopped working`, StoryToken, scopes),
+		[]app.Target{g.tokenTarget(StoryToken)}, map[string]string{"scopes": scopes})
 
 	// A partner shares shipment data through a connection invite.
 	t = g.at(sofia, 12, 10, 0)
 	space("Northwind Logistics").born = t
-	g.add(t, Spaces, "space_created", sofia, "", `Created partner space "Northwind Logistics"`,
-		[]Target{g.spaceTarget("Northwind Logistics")}, map[string]string{"kind": "partner", "partner": "Northwind Logistics"})
-	g.add(t.Add(11*time.Minute), Connections, "connection_invite_sent", sofia, "",
+	g.add(t, app.Spaces, "space_created", sofia, "", `Created partner space "Northwind Logistics"`,
+		[]app.Target{g.spaceTarget("Northwind Logistics")}, map[string]string{"kind": "partner", "partner": "Northwind Logistics"})
+	g.add(t.Add(11*time.Minute), app.Connections, "connection_invite_sent", sofia, "",
 		`Sent a connection invite to ops@northwind-logistics.com for space "Northwind Logistics"`,
-		[]Target{g.spaceTarget("Northwind Logistics"), {Type: "invitee", Name: "ops@northwind-logistics.com"}},
+		[]app.Target{g.spaceTarget("Northwind Logistics"), {Type: "invitee", Name: "ops@northwind-logistics.com"}},
 		map[string]string{"invitee": "ops@northwind-logistics.com", "expires_in": "7d"})
 	t = g.at(sofia, 11, 15, 47) // the partner answers the next afternoon
 	nw := conn("Northwind – shipments")
 	nw.born = t
-	g.addIP(t, Connections, "connection_invite_consumed", Anonymous, "192.0.2.186",
+	g.addIP(t, app.Connections, "connection_invite_consumed", app.Anonymous, "192.0.2.186",
 		`ops@northwind-logistics.com consumed the connection invite and added connection "Northwind – shipments" (SFTP, source) to space "Northwind Logistics"`,
-		[]Target{g.connTarget(nw.name), g.spaceTarget("Northwind Logistics"), {Type: "invitee", Name: "ops@northwind-logistics.com"}},
+		[]app.Target{g.connTarget(nw.name), g.spaceTarget("Northwind Logistics"), {Type: "invitee", Name: "ops@northwind-logistics.com"}},
 		map[string]string{"invitee": "ops@northwind-logistics.com", "type": "sftp"})
 	t = g.at(sofia, 10, 9, 50)
-	g.add(t, DataProducts, "data_product_invite_sent", sofia, "",
+	g.add(t, app.DataProducts, "data_product_invite_sent", sofia, "",
 		`Invited k.osei@northwind-logistics.com (Northwind Logistics) to data product "Supplier Scorecard" with read access`,
-		[]Target{g.productTarget("Supplier Scorecard"), {Type: "invitee", Name: "k.osei@northwind-logistics.com"}},
+		[]app.Target{g.productTarget("Supplier Scorecard"), {Type: "invitee", Name: "k.osei@northwind-logistics.com"}},
 		map[string]string{"invitee": "k.osei@northwind-logistics.com", "access": "read", "expires_in": "7d"})
 	t = g.at(sofia, 10, 14, 31)
-	g.addIP(t, DataProducts, "data_product_invite_accepted", Anonymous, "192.0.2.190",
+	g.addIP(t, app.DataProducts, "data_product_invite_accepted", app.Anonymous, "192.0.2.190",
 		`k.osei@northwind-logistics.com accepted the invite to data product "Supplier Scorecard"`,
-		[]Target{g.productTarget("Supplier Scorecard"), {Type: "invitee", Name: "k.osei@northwind-logistics.com"}},
+		[]app.Target{g.productTarget("Supplier Scorecard"), {Type: "invitee", Name: "k.osei@northwind-logistics.com"}},
 		map[string]string{"invitee": "k.osei@northwind-logistics.com", "access": "read"})
 	t = g.at(tomas, 10, 16, 5)
-	g.add(t, DataPipelines, "pipeline_modified", tomas, "",
+	g.add(t, app.DataPipelines, "pipeline_modified", tomas, "",
 		`Added source "Northwind – shipments" to pipeline "supplier_scorecard_build"`,
-		[]Target{g.pipeTarget("supplier_scorecard_build"), g.connTarget(nw.name)}, map[string]string{"change": "source_added"})
+		[]app.Target{g.pipeTarget("supplier_scorecard_build"), g.connTarget(nw.name)}, map[string]string{"change": "source_added"})
 
 	// A viewer becomes an editor; a BI tool gets read access.
 	t = g.at(sofia, 10, 11, 20)
 	ben.promoted = t
-	g.add(t, Users, "user_role_changed", sofia, "",
+	g.add(t, app.Users, "user_role_changed", sofia, "",
 		"Changed the workspace role of Ben Whitaker from viewer to editor",
-		[]Target{g.userTarget(ben)}, map[string]string{"from": "viewer", "to": "editor"})
+		[]app.Target{g.userTarget(ben)}, map[string]string{"from": "viewer", "to": "editor"})
 	t = g.at(maya, 11, 10, 14)
-	g.add(t, APITokens, "token_created", maya, "",
+	g.add(t, app.APITokens, "token_created", maya, "",
 		`Created API token "looker-embed" (scopes: data_products:read; no expiry)`,
-		[]Target{g.tokenTarget("looker-embed")}, map[string]string{"scopes": "data_products:read", "expires_in": "never"})
+		[]app.Target{g.tokenTarget("looker-embed")}, map[string]string{"scopes": "data_products:read", "expires_in": "never"})
 	t = g.at(lukas, 11, 14, 0)
-	g.add(t, ServiceUsers, "service_user_disabled", lukas, "",
+	g.add(t, app.ServiceUsers, "service_user_disabled", lukas, "",
 		`Disabled service user "svc-legacy-etl" (no activity for 90 days)`,
-		[]Target{g.serviceTarget("svc-legacy-etl")}, map[string]string{"last_active": "90d ago"})
-	g.add(t.Add(12*time.Minute), ServiceUsers, "service_user_role_changed", lukas, "",
+		[]app.Target{g.serviceTarget("svc-legacy-etl")}, map[string]string{"last_active": "90d ago"})
+	g.add(t.Add(12*time.Minute), app.ServiceUsers, "service_user_role_changed", lukas, "",
 		`Changed the role of service user "svc-github-actions" from admin to editor`,
-		[]Target{g.serviceTarget("svc-github-actions")}, map[string]string{"from": "admin", "to": "editor"})
+		[]app.Target{g.serviceTarget("svc-github-actions")}, map[string]string{"from": "admin", "to": "editor"})
 
 	// The clickstream pipeline is paused for a backfill.
 	cs := g.pipeBy["clickstream_sessionize"]
 	pauseAt, resumeAt := g.at(tomas, 9, 15, 10), g.at(tomas, 8, 10, 35)
 	cs.paused = append(cs.paused, [2]time.Time{pauseAt, resumeAt})
-	g.add(pauseAt, DataPipelines, "pipeline_paused", tomas, "",
+	g.add(pauseAt, app.DataPipelines, "pipeline_paused", tomas, "",
 		`Paused pipeline "clickstream_sessionize" for a backfill of "S3 raw-events"`,
-		[]Target{g.pipeTarget(cs.name)}, map[string]string{"reason": "backfill"})
-	g.add(resumeAt, DataPipelines, "pipeline_resumed", tomas, "",
+		[]app.Target{g.pipeTarget(cs.name)}, map[string]string{"reason": "backfill"})
+	g.add(resumeAt, app.DataPipelines, "pipeline_resumed", tomas, "",
 		`Resumed pipeline "clickstream_sessionize" (every 6 hours)`,
-		[]Target{g.pipeTarget(cs.name)}, map[string]string{"schedule": "every 6 hours"})
+		[]app.Target{g.pipeTarget(cs.name)}, map[string]string{"schedule": "every 6 hours"})
 
 	t = g.at(chloe, 9, 11, 2)
 	hs := conn("HubSpot Marketing")
 	hs.born = t
-	g.add(t, Connections, "connection_created", chloe, "",
+	g.add(t, app.Connections, "connection_created", chloe, "",
 		`Created connection "HubSpot Marketing" (HubSpot, source) in space "Marketing Analytics"`,
-		[]Target{g.connTarget(hs.name), g.spaceTarget("Marketing Analytics")},
+		[]app.Target{g.connTarget(hs.name), g.spaceTarget("Marketing Analytics")},
 		map[string]string{"type": "hubspot", "direction": "source", "portal": "EU1"})
 	t = g.at(chloe, 9, 11, 40)
-	g.add(t, ServiceUsers, "service_user_permissions_updated", chloe, "",
+	g.add(t, app.ServiceUsers, "service_user_permissions_updated", chloe, "",
 		`Allowed service user "svc-reverse-etl" to read connection "HubSpot Marketing"`,
-		[]Target{g.serviceTarget("svc-reverse-etl"), g.connTarget(hs.name)}, map[string]string{"permission": "connections:read"})
+		[]app.Target{g.serviceTarget("svc-reverse-etl"), g.connTarget(hs.name)}, map[string]string{"permission": "connections:read"})
 	t = g.at(elena, 9, 14, 20)
-	g.add(t, APITokens, "token_created", elena, "",
+	g.add(t, app.APITokens, "token_created", elena, "",
 		`Created API token "grafana-metrics" (scopes: pipelines:read; expires in 180 days)`,
-		[]Target{g.tokenTarget("grafana-metrics")}, map[string]string{"scopes": "pipelines:read", "expires_in": "180d"})
+		[]app.Target{g.tokenTarget("grafana-metrics")}, map[string]string{"scopes": "pipelines:read", "expires_in": "180d"})
 
 	// Story 3: the Acme partnership.
 	t = g.at(maya, 8, 9, 15)
 	space("Acme Partners").born = t
-	g.add(t, Spaces, "space_created", maya, "", `Created partner space "Acme Partners"`,
-		[]Target{g.spaceTarget("Acme Partners")}, map[string]string{"kind": "partner", "partner": "Acme Partners"})
-	g.add(t.Add(9*time.Minute), Spaces, "space_settings_updated", maya, "",
+	g.add(t, app.Spaces, "space_created", maya, "", `Created partner space "Acme Partners"`,
+		[]app.Target{g.spaceTarget("Acme Partners")}, map[string]string{"kind": "partner", "partner": "Acme Partners"})
+	g.add(t.Add(9*time.Minute), app.Spaces, "space_settings_updated", maya, "",
 		`Updated settings of space "Acme Partners": allowed external members, read-only by default`,
-		[]Target{g.spaceTarget("Acme Partners")}, map[string]string{"external_members": "allowed", "default_access": "read"})
+		[]app.Target{g.spaceTarget("Acme Partners")}, map[string]string{"external_members": "allowed", "default_access": "read"})
 	t = g.at(tomas, 8, 17, 30)
-	g.add(t, APITokens, "token_created", tomas, "",
+	g.add(t, app.APITokens, "token_created", tomas, "",
 		`Created API token "tomas-local-dev" (scopes: pipelines:read, pipelines:write; expires in 7 days)`,
-		[]Target{g.tokenTarget("tomas-local-dev")}, map[string]string{"scopes": "pipelines:read, pipelines:write", "expires_in": "7d"})
+		[]app.Target{g.tokenTarget("tomas-local-dev")}, map[string]string{"scopes": "pipelines:read, pipelines:write", "expires_in": "7d"})
 	t = g.at(maya, 7, 10, 2)
-	g.add(t, DataProducts, "data_product_shared", maya, "",
+	g.add(t, app.DataProducts, "data_product_shared", maya, "",
 		`Shared data product "Customer 360" with space "Acme Partners" (read-only, PII columns masked)`,
-		[]Target{g.productTarget(DemoStoryDataProduct), g.spaceTarget("Acme Partners")}, map[string]string{"access": "read", "masking": "pii"})
+		[]app.Target{g.productTarget(StoryDataProduct), g.spaceTarget("Acme Partners")}, map[string]string{"access": "read", "masking": "pii"})
 	t = g.at(tomas, 7, 9, 12)
-	g.add(t, APITokens, "token_revoked", tomas, "",
+	g.add(t, app.APITokens, "token_revoked", tomas, "",
 		`Revoked API token "tomas-local-dev" (scopes: pipelines:read, pipelines:write)`,
-		[]Target{g.tokenTarget("tomas-local-dev")}, map[string]string{"scopes": "pipelines:read, pipelines:write", "reason": "no longer needed"})
+		[]app.Target{g.tokenTarget("tomas-local-dev")}, map[string]string{"scopes": "pipelines:read, pipelines:write", "reason": "no longer needed"})
 	t = g.at(maya, 6, 9, 40)
-	g.add(t, DataProducts, "data_product_invite_sent", maya, "",
-		fmt.Sprintf(`Invited %s (Acme Partners) to data product %q with read access`, DemoStoryPartner, DemoStoryDataProduct),
-		[]Target{g.productTarget(DemoStoryDataProduct), g.spaceTarget("Acme Partners"), {Type: "invitee", Name: DemoStoryPartner}},
-		map[string]string{"invitee": DemoStoryPartner, "access": "read", "space": "Acme Partners", "expires_in": "7d"})
+	g.add(t, app.DataProducts, "data_product_invite_sent", maya, "",
+		fmt.Sprintf(`Invited %s (Acme Partners) to data product %q with read access`, StoryPartner, StoryDataProduct),
+		[]app.Target{g.productTarget(StoryDataProduct), g.spaceTarget("Acme Partners"), {Type: "invitee", Name: StoryPartner}},
+		map[string]string{"invitee": StoryPartner, "access": "read", "space": "Acme Partners", "expires_in": "7d"})
 	t = g.at(ben, 6, 14, 5) // Jordan works on New York time, like Ben
-	g.addIP(t, DataProducts, "data_product_invite_accepted", Anonymous, "198.51.100.77",
-		fmt.Sprintf(`%s accepted the invite to data product %q in space "Acme Partners"`, DemoStoryPartner, DemoStoryDataProduct),
-		[]Target{g.productTarget(DemoStoryDataProduct), g.spaceTarget("Acme Partners"), {Type: "invitee", Name: DemoStoryPartner}},
-		map[string]string{"invitee": DemoStoryPartner, "access": "read"})
+	g.addIP(t, app.DataProducts, "data_product_invite_accepted", app.Anonymous, "198.51.100.77",
+		fmt.Sprintf(`%s accepted the invite to data product %q in space "Acme Partners"`, StoryPartner, StoryDataProduct),
+		[]app.Target{g.productTarget(StoryDataProduct), g.spaceTarget("Acme Partners"), {Type: "invitee", Name: StoryPartner}},
+		map[string]string{"invitee": StoryPartner, "access": "read"})
 
 	// Story 4 and story 2, continued: new sources and pipelines this week.
 	t = g.at(daniel, 6, 10, 10)
 	kc := conn("Kafka – clickstream")
 	kc.born = t
-	g.add(t, Connections, "connection_created", daniel, "",
+	g.add(t, app.Connections, "connection_created", daniel, "",
 		`Created connection "Kafka – clickstream" (Kafka, source) in space "Data Platform"`,
-		[]Target{g.connTarget(kc.name), g.spaceTarget("Data Platform")},
+		[]app.Target{g.connTarget(kc.name), g.spaceTarget("Data Platform")},
 		map[string]string{"type": "kafka", "direction": "source", "topic": "web.clickstream.v2"})
 	g.created(g.at(daniel, 6, 14, 45), daniel, "kafka_clickstream_ingest")
 	g.created(g.at(chloe, 5, 10, 30), chloe, "hubspot_contacts_sync")
@@ -548,16 +550,16 @@ func (g *demoGen) stories() {
 	t = g.at(priya, 4, 11, 0)
 	pof := g.productBy["Partner Orders Feed"]
 	pof.born = t
-	g.add(t, DataProducts, "data_product_created", priya, "",
+	g.add(t, app.DataProducts, "data_product_created", priya, "",
 		`Created data product "Partner Orders Feed" in space "Acme Partners"`,
-		[]Target{g.productTarget(pof.name), g.spaceTarget("Acme Partners")}, map[string]string{"owner": "Priya Raman"})
+		[]app.Target{g.productTarget(pof.name), g.spaceTarget("Acme Partners")}, map[string]string{"owner": "Priya Raman"})
 	g.created(t.Add(25*time.Minute), priya, "partner_orders_export")
-	g.add(t.Add(40*time.Minute), ServiceUsers, "service_user_created", priya, "",
+	g.add(t.Add(40*time.Minute), app.ServiceUsers, "service_user_created", priya, "",
 		`Created service user "svc-partner-sync" with role viewer in space "Acme Partners"`,
-		[]Target{g.serviceTarget("svc-partner-sync"), g.spaceTarget("Acme Partners")}, map[string]string{"role": "viewer"})
-	g.add(t.Add(44*time.Minute), ServiceUsers, "service_user_permissions_updated", priya, "",
+		[]app.Target{g.serviceTarget("svc-partner-sync"), g.spaceTarget("Acme Partners")}, map[string]string{"role": "viewer"})
+	g.add(t.Add(44*time.Minute), app.ServiceUsers, "service_user_permissions_updated", priya, "",
 		`Allowed service user "svc-airflow" to run pipelines in space "Acme Partners"`,
-		[]Target{g.serviceTarget("svc-airflow"), g.spaceTarget("Acme Partners")}, map[string]string{"permission": "pipelines:execute", "space": "Acme Partners"})
+		[]app.Target{g.serviceTarget("svc-airflow"), g.spaceTarget("Acme Partners")}, map[string]string{"permission": "pipelines:execute", "space": "Acme Partners"})
 	g.modified(g.at(priya, 3, 12, 15), priya, "partner_orders_export",
 		`Edited transform step "mask_pii" of pipeline "partner_orders_export" to hash customer emails`,
 		map[string]string{"change": "transform", "step": "mask_pii"})
@@ -565,26 +567,26 @@ func (g *demoGen) stories() {
 	t = g.at(maya, 3, 11, 30)
 	ss := g.productBy["Snowflake Spend"]
 	ss.born = t
-	g.add(t, DataProducts, "data_product_created", maya, "",
+	g.add(t, app.DataProducts, "data_product_created", maya, "",
 		`Created data product "Snowflake Spend" in space "Data Platform"`,
-		[]Target{g.productTarget(ss.name), g.spaceTarget("Data Platform")}, map[string]string{"owner": "Maya Chen"})
-	g.add(t.Add(6*time.Minute), ServiceUsers, "service_user_permissions_updated", maya, "",
+		[]app.Target{g.productTarget(ss.name), g.spaceTarget("Data Platform")}, map[string]string{"owner": "Maya Chen"})
+	g.add(t.Add(6*time.Minute), app.ServiceUsers, "service_user_permissions_updated", maya, "",
 		`Allowed service user "svc-dbt" to publish data product "Snowflake Spend"`,
-		[]Target{g.serviceTarget("svc-dbt"), g.productTarget(ss.name)}, map[string]string{"permission": "data_products:write"})
+		[]app.Target{g.serviceTarget("svc-dbt"), g.productTarget(ss.name)}, map[string]string{"permission": "data_products:write"})
 	t = g.at(maya, 3, 13, 40)
-	g.add(t, Users, "user_invited", maya, "",
+	g.add(t, app.Users, "user_invited", maya, "",
 		"Invited Grace Liu (grace.liu@tessellate.io) to the workspace as viewer",
-		[]Target{{Type: "user", ID: demoID("usr", "Grace Liu"), Name: "Grace Liu"}}, map[string]string{"email": "grace.liu@tessellate.io", "role": "viewer"})
+		[]app.Target{{Type: "user", ID: demoID("usr", "Grace Liu"), Name: "Grace Liu"}}, map[string]string{"email": "grace.liu@tessellate.io", "role": "viewer"})
 
 	// Story 1, the end: the token leaks and is replaced.
 	t = g.at(lukas, 2, 10, 14)
-	g.add(t, APITokens, "token_revoked", lukas, "",
-		fmt.Sprintf(`Revoked API token %q (scopes: %s) after its secret appeared in a CI build log`, DemoStoryToken, scopes),
-		[]Target{g.tokenTarget(DemoStoryToken)}, map[string]string{"scopes": scopes, "reason": "secret exposed in CI build log"})
+	g.add(t, app.APITokens, "token_revoked", lukas, "",
+		fmt.Sprintf(`Revoked API token %q (scopes: %s) after its secret appeared in a CI build log`, StoryToken, scopes),
+		[]app.Target{g.tokenTarget(StoryToken)}, map[string]string{"scopes": scopes, "reason": "secret exposed in CI build log"})
 	t = g.at(daniel, 2, 11, 30)
-	g.add(t, APITokens, "token_created", daniel, "",
+	g.add(t, app.APITokens, "token_created", daniel, "",
 		fmt.Sprintf(`Created API token "github-actions-deploy" (scopes: %s; expires in 30 days)`, scopes),
-		[]Target{g.tokenTarget("github-actions-deploy")}, map[string]string{"scopes": scopes, "expires_in": "30d"})
+		[]app.Target{g.tokenTarget("github-actions-deploy")}, map[string]string{"scopes": scopes, "expires_in": "30d"})
 	g.serviceKeyRotated(t.Add(5*time.Minute), daniel, "svc-github-actions")
 	g.created(g.at(tomas, 2, 15, 50), tomas, "inventory_snapshot")
 	g.modified(g.at(tomas, 1, 10, 25), tomas, "inventory_snapshot",
@@ -601,30 +603,30 @@ func (g *demoGen) created(t time.Time, m *demoMember, name string) {
 	p.born = t
 	p.sched[0].from = t
 	p.dest[0].from = t
-	g.add(t, DataPipelines, "pipeline_created", m, "",
+	g.add(t, app.DataPipelines, "pipeline_created", m, "",
 		fmt.Sprintf(`Created pipeline %q (source %q, destination %q, %s)`, p.name, p.source, p.dest[0].name, p.sched[0].label),
-		[]Target{g.pipeTarget(p.name), g.connTarget(p.source), g.connTarget(p.dest[0].name), g.spaceTarget(p.space)},
+		[]app.Target{g.pipeTarget(p.name), g.connTarget(p.source), g.connTarget(p.dest[0].name), g.spaceTarget(p.space)},
 		map[string]string{"schedule": p.sched[0].label, "source": p.source, "destination": p.dest[0].name})
 }
 
 func (g *demoGen) modified(t time.Time, m *demoMember, name, detail string, meta map[string]string) {
-	g.add(t, DataPipelines, "pipeline_modified", m, "", detail, []Target{g.pipeTarget(name)}, meta)
+	g.add(t, app.DataPipelines, "pipeline_modified", m, "", detail, []app.Target{g.pipeTarget(name)}, meta)
 }
 
 func (g *demoGen) switchDest(t time.Time, m *demoMember, name string) {
 	p := g.pipeBy[name]
 	from := p.dest[len(p.dest)-1].name
-	p.dest = append(p.dest, demoDest{from: t, name: DemoStoryConnection})
-	g.add(t, DataPipelines, "pipeline_modified", m, "",
-		fmt.Sprintf(`Changed the destination of pipeline %q from %q to %q`, name, from, DemoStoryConnection),
-		[]Target{g.pipeTarget(name), g.connTarget(from), g.connTarget(DemoStoryConnection)},
-		map[string]string{"change": "destination", "destination": DemoStoryConnection, "previous_destination": from})
+	p.dest = append(p.dest, demoDest{from: t, name: StoryConnection})
+	g.add(t, app.DataPipelines, "pipeline_modified", m, "",
+		fmt.Sprintf(`Changed the destination of pipeline %q from %q to %q`, name, from, StoryConnection),
+		[]app.Target{g.pipeTarget(name), g.connTarget(from), g.connTarget(StoryConnection)},
+		map[string]string{"change": "destination", "destination": StoryConnection, "previous_destination": from})
 }
 
 func (g *demoGen) serviceKeyRotated(t time.Time, m *demoMember, svc string) {
-	g.add(t, ServiceUsers, "service_user_key_rotated", m, "",
+	g.add(t, app.ServiceUsers, "service_user_key_rotated", m, "",
 		fmt.Sprintf(`Rotated the key of service user %q; the old key stays valid for 24 hours`, svc),
-		[]Target{g.serviceTarget(svc)}, map[string]string{"grace_period": "24h"})
+		[]app.Target{g.serviceTarget(svc)}, map[string]string{"grace_period": "24h"})
 }
 
 // scheduledRuns writes one pipeline_executed per scheduled run, by svc-airflow,
@@ -706,12 +708,12 @@ func (g *demoGen) run(t time.Time, p *demoPipeline, trigger, status string, rows
 	if status != "failed" {
 		meta["rows"] = strconv.Itoa(rows)
 	}
-	targets := []Target{g.pipeTarget(p.name)}
+	targets := []app.Target{g.pipeTarget(p.name)}
 	if by == nil {
-		g.addIP(t, DataPipelines, "pipeline_executed", "svc-airflow", "", detail, targets, meta)
+		g.addIP(t, app.DataPipelines, "pipeline_executed", "svc-airflow", "", detail, targets, meta)
 		return
 	}
-	g.add(t, DataPipelines, "pipeline_executed", by, "", detail, targets, meta)
+	g.add(t, app.DataPipelines, "pipeline_executed", by, "", detail, targets, meta)
 }
 
 func (g *demoGen) publish(t time.Time, p *demoPipeline, rows int) {
@@ -720,9 +722,9 @@ func (g *demoGen) publish(t time.Time, p *demoPipeline, rows int) {
 		return
 	}
 	dp.version++
-	g.addIP(t, DataProducts, "data_product_published", "svc-dbt", "10.20.4.17",
+	g.addIP(t, app.DataProducts, "data_product_published", "svc-dbt", "10.20.4.17",
 		fmt.Sprintf("Published version %d of data product %q (%s rows)", dp.version, dp.name, demoGroup(rows)),
-		[]Target{g.productTarget(dp.name), g.pipeTarget(p.name)},
+		[]app.Target{g.productTarget(dp.name), g.pipeTarget(p.name)},
 		map[string]string{"version": strconv.Itoa(dp.version), "rows": strconv.Itoa(rows), "pipeline": p.name})
 }
 
@@ -778,9 +780,9 @@ func (g *demoGen) ciDeploys() {
 			}
 			g.pr++
 			sha := fmt.Sprintf("%07x", g.rng.Uint32()&0xfffffff)
-			g.addIP(t, DataPipelines, "pipeline_modified", "svc-github-actions", "192.0.2.23",
+			g.addIP(t, app.DataPipelines, "pipeline_modified", "svc-github-actions", "192.0.2.23",
 				fmt.Sprintf("Deployed pipeline %q from commit %s (PR #%d)", p.name, sha, g.pr),
-				[]Target{g.pipeTarget(p.name)},
+				[]app.Target{g.pipeTarget(p.name)},
 				map[string]string{"change": "deploy", "commit": sha, "branch": "main", "pull_request": strconv.Itoa(g.pr)})
 		}
 	}
@@ -820,14 +822,14 @@ func (g *demoGen) members() {
 			at := func(h float64) time.Time { return day.Add(time.Duration(h * float64(time.Hour))) }
 			signIn := at(from - 0.1*g.rng.Float64())
 			if m.active(signIn) {
-				g.add(signIn, Users, "user_signed_in", m, ip, m.name+" signed in with SSO (Okta)",
-					[]Target{g.userTarget(m)}, map[string]string{"method": "sso", "provider": "okta", "mfa": "true"})
+				g.add(signIn, app.Users, "user_signed_in", m, ip, m.name+" signed in with SSO (Okta)",
+					[]app.Target{g.userTarget(m)}, map[string]string{"method": "sso", "provider": "okta", "mfa": "true"})
 			}
 			if !weekend && g.rng.Float64() < 0.35 { // a second session after a break
 				t := at(from + 4 + 2*g.rng.Float64())
 				if m.active(t) {
-					g.add(t, Users, "user_signed_in", m, ip, m.name+" signed in with SSO (Okta)",
-						[]Target{g.userTarget(m)}, map[string]string{"method": "sso", "provider": "okta", "mfa": "true"})
+					g.add(t, app.Users, "user_signed_in", m, ip, m.name+" signed in with SSO (Okta)",
+						[]app.Target{g.userTarget(m)}, map[string]string{"method": "sso", "provider": "okta", "mfa": "true"})
 				}
 			}
 			for range n {
@@ -905,9 +907,9 @@ func (g *demoGen) act(m *demoMember, t time.Time, ip string) {
 			if added+changed > 0 {
 				found = demoCount(added, "new column") + ", " + demoCount(changed, "changed type")
 			}
-			g.add(t, Connections, "connection_schema_refreshed", m, ip,
+			g.add(t, app.Connections, "connection_schema_refreshed", m, ip,
 				fmt.Sprintf("Refreshed the schema of connection %q: %s", c.name, found),
-				[]Target{g.connTarget(c.name)}, map[string]string{"new_columns": strconv.Itoa(added), "changed_columns": strconv.Itoa(changed)})
+				[]app.Target{g.connTarget(c.name)}, map[string]string{"new_columns": strconv.Itoa(added), "changed_columns": strconv.Itoa(changed)})
 		}
 	case "data_product_updated":
 		if p := g.pickProduct(t, m); p != nil {
@@ -917,17 +919,17 @@ func (g *demoGen) act(m *demoMember, t time.Time, ip string) {
 		if p := g.pickProduct(t, m); p != nil {
 			format := []string{"CSV", "CSV", "Parquet", "XLSX"}[g.rng.IntN(4)]
 			rows := min(p.rows, 200+g.rng.IntN(60000))
-			g.add(t, DataProducts, "data_product_exported", m, ip,
+			g.add(t, app.DataProducts, "data_product_exported", m, ip,
 				fmt.Sprintf("Exported data product %q as %s (%s rows)", p.name, format, demoGroup(rows)),
-				[]Target{g.productTarget(p.name)}, map[string]string{"format": strings.ToLower(format), "rows": strconv.Itoa(rows)})
+				[]app.Target{g.productTarget(p.name)}, map[string]string{"format": strings.ToLower(format), "rows": strconv.Itoa(rows)})
 		}
 	case "data_product_shared":
 		p := g.pickProduct(t, m)
 		s := g.spaces[g.rng.IntN(4)]
 		if p != nil && p.space != s.name {
-			g.add(t, DataProducts, "data_product_shared", m, ip,
+			g.add(t, app.DataProducts, "data_product_shared", m, ip,
 				fmt.Sprintf("Shared data product %q with space %q (read-only)", p.name, s.name),
-				[]Target{g.productTarget(p.name), g.spaceTarget(s.name)}, map[string]string{"access": "read"})
+				[]app.Target{g.productTarget(p.name), g.spaceTarget(s.name)}, map[string]string{"access": "read"})
 		}
 	case "space_settings_updated":
 		s := g.spaces[g.rng.IntN(4)]
@@ -939,100 +941,100 @@ func (g *demoGen) act(m *demoMember, t time.Time, ip string) {
 			"turned on column-level lineage",
 			"changed the default warehouse to TRANSFORM_WH",
 		}[g.rng.IntN(6)]
-		g.add(t, Spaces, "space_settings_updated", m, ip,
+		g.add(t, app.Spaces, "space_settings_updated", m, ip,
 			fmt.Sprintf("Updated settings of space %q: %s", s.name, change),
-			[]Target{g.spaceTarget(s.name)}, map[string]string{"change": change})
+			[]app.Target{g.spaceTarget(s.name)}, map[string]string{"change": change})
 	case "space_member_added":
 		s := g.spaces[g.rng.IntN(4)]
 		who := g.people[g.rng.IntN(len(g.people))]
 		role := []string{"viewer", "editor", "editor"}[g.rng.IntN(3)]
 		if who != m && who.active(t) {
-			g.add(t, Spaces, "space_member_added", m, ip,
+			g.add(t, app.Spaces, "space_member_added", m, ip,
 				fmt.Sprintf("Added %s to space %q as %s", who.name, s.name, role),
-				[]Target{g.spaceTarget(s.name), g.userTarget(who)}, map[string]string{"role": role})
+				[]app.Target{g.spaceTarget(s.name), g.userTarget(who)}, map[string]string{"role": role})
 		}
 	}
 }
 
 func (g *demoGen) editPipeline(t time.Time, m *demoMember, ip string, p *demoPipeline) {
-	target := []Target{g.pipeTarget(p.name)}
+	target := []app.Target{g.pipeTarget(p.name)}
 	switch r := g.rng.Float64(); {
 	case r < 0.62:
 		step := p.steps[g.rng.IntN(len(p.steps))]
-		g.add(t, DataPipelines, "pipeline_modified", m, ip,
+		g.add(t, app.DataPipelines, "pipeline_modified", m, ip,
 			fmt.Sprintf("Edited transform step %q of pipeline %q", step, p.name),
 			target, map[string]string{"change": "transform", "step": step})
 	case r < 0.77:
 		check := []string{"not_null(id)", "unique(id)", "row_count > 0", "freshness < 2h", "accepted_values(status)"}[g.rng.IntN(5)]
-		g.add(t, DataPipelines, "pipeline_modified", m, ip,
+		g.add(t, app.DataPipelines, "pipeline_modified", m, ip,
 			fmt.Sprintf("Added data quality check %q to pipeline %q", check, p.name),
 			target, map[string]string{"change": "quality_check", "check": check})
 	case r < 0.86:
 		from := 1 + g.rng.IntN(3)
-		g.add(t, DataPipelines, "pipeline_modified", m, ip,
+		g.add(t, app.DataPipelines, "pipeline_modified", m, ip,
 			fmt.Sprintf("Changed retries of pipeline %q from %d to %d", p.name, from, from+1),
 			target, map[string]string{"change": "settings", "retries": strconv.Itoa(from + 1)})
 	case r < 0.94:
-		g.add(t, DataPipelines, "pipeline_modified", m, ip,
+		g.add(t, app.DataPipelines, "pipeline_modified", m, ip,
 			fmt.Sprintf("Updated the description of pipeline %q", p.name),
 			target, map[string]string{"change": "description"})
 	default:
 		mins := []int{30, 45, 60, 90}[g.rng.IntN(4)]
-		g.add(t, DataPipelines, "pipeline_modified", m, ip,
+		g.add(t, app.DataPipelines, "pipeline_modified", m, ip,
 			fmt.Sprintf("Raised the timeout of pipeline %q to %d minutes", p.name, mins),
 			target, map[string]string{"change": "settings", "timeout": strconv.Itoa(mins) + "m"})
 	}
 }
 
 func (g *demoGen) editConn(t time.Time, m *demoMember, ip string, c *demoConn) {
-	target := []Target{g.connTarget(c.name)}
+	target := []app.Target{g.connTarget(c.name)}
 	switch r := g.rng.Float64(); {
 	case r < 0.15:
-		g.add(t, Connections, "connection_updated", m, ip,
+		g.add(t, app.Connections, "connection_updated", m, ip,
 			fmt.Sprintf("Rotated the credentials of connection %q", c.name),
 			target, map[string]string{"change": "credentials"})
 	case r < 0.5 && c.dir == "source":
 		n := 1 + g.rng.IntN(4)
-		g.add(t, Connections, "connection_updated", m, ip,
+		g.add(t, app.Connections, "connection_updated", m, ip,
 			fmt.Sprintf("Added %s to the sync selection of connection %q", demoCount(n, "table"), c.name),
 			target, map[string]string{"change": "tables", "tables_added": strconv.Itoa(n)})
 	case r < 0.65 && c.dir == "source":
 		every := []string{"15 minutes", "30 minutes", "hour", "6 hours"}[g.rng.IntN(4)]
-		g.add(t, Connections, "connection_updated", m, ip,
+		g.add(t, app.Connections, "connection_updated", m, ip,
 			fmt.Sprintf("Changed the sync frequency of connection %q to every %s", c.name, every),
 			target, map[string]string{"change": "sync_frequency", "every": every})
 	case r < 0.35 && c.dir == "destination":
 		schema := []string{"analytics", "staging", "raw", "marts"}[g.rng.IntN(4)]
-		g.add(t, Connections, "connection_updated", m, ip,
+		g.add(t, app.Connections, "connection_updated", m, ip,
 			fmt.Sprintf("Changed the default schema of connection %q to %q", c.name, schema),
 			target, map[string]string{"change": "default_schema", "schema": schema})
 	default:
-		g.add(t, Connections, "connection_updated", m, ip,
+		g.add(t, app.Connections, "connection_updated", m, ip,
 			fmt.Sprintf("Edited the description of connection %q", c.name),
 			target, map[string]string{"change": "description"})
 	}
 }
 
 func (g *demoGen) editProduct(t time.Time, m *demoMember, ip string, p *demoProduct) {
-	target := []Target{g.productTarget(p.name)}
+	target := []app.Target{g.productTarget(p.name)}
 	switch r := g.rng.Float64(); {
 	case r < 0.35:
-		g.add(t, DataProducts, "data_product_updated", m, ip,
+		g.add(t, app.DataProducts, "data_product_updated", m, ip,
 			fmt.Sprintf("Edited the description of data product %q", p.name),
 			target, map[string]string{"change": "description"})
 	case r < 0.6:
 		col := p.columns[g.rng.IntN(len(p.columns))]
-		g.add(t, DataProducts, "data_product_updated", m, ip,
+		g.add(t, app.DataProducts, "data_product_updated", m, ip,
 			fmt.Sprintf("Documented column %q of data product %q", col, p.name),
 			target, map[string]string{"change": "column_docs", "column": col})
 	case r < 0.8:
 		tag := []string{"certified", "pii", "finance", "gold", "tier-1"}[g.rng.IntN(5)]
-		g.add(t, DataProducts, "data_product_updated", m, ip,
+		g.add(t, app.DataProducts, "data_product_updated", m, ip,
 			fmt.Sprintf("Added tag %q to data product %q", tag, p.name),
 			target, map[string]string{"change": "tags", "tag": tag})
 	default:
 		h := 5 + g.rng.IntN(5)
-		g.add(t, DataProducts, "data_product_updated", m, ip,
+		g.add(t, app.DataProducts, "data_product_updated", m, ip,
 			fmt.Sprintf("Set the freshness target of data product %q to %02d:00 UTC", p.name, h),
 			target, map[string]string{"change": "sla", "fresh_by": fmt.Sprintf("%02d:00 UTC", h)})
 	}
@@ -1096,7 +1098,7 @@ func (g *demoGen) pickProduct(t time.Time, m *demoMember) *demoProduct {
 }
 
 // add appends an event by a member; events outside the window are dropped.
-func (g *demoGen) add(t time.Time, ns Namespace, action string, m *demoMember, ip, detail string, targets []Target, meta map[string]string) {
+func (g *demoGen) add(t time.Time, ns app.Namespace, action string, m *demoMember, ip, detail string, targets []app.Target, meta map[string]string) {
 	if ip == "" {
 		l := t.In(m.tz)
 		ip = g.dayIP(m, time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, m.tz))
@@ -1104,11 +1106,11 @@ func (g *demoGen) add(t time.Time, ns Namespace, action string, m *demoMember, i
 	g.addIP(t, ns, action, m.name, ip, detail, targets, meta)
 }
 
-func (g *demoGen) addIP(t time.Time, ns Namespace, action, actor, ip, detail string, targets []Target, meta map[string]string) {
+func (g *demoGen) addIP(t time.Time, ns app.Namespace, action, actor, ip, detail string, targets []app.Target, meta map[string]string) {
 	if t.Before(g.start) || t.After(g.now) {
 		return
 	}
-	g.events = append(g.events, Event{
+	g.events = append(g.events, app.Event{
 		Timestamp: t.UTC(),
 		Namespace: ns,
 		Action:    action,
@@ -1120,26 +1122,26 @@ func (g *demoGen) addIP(t time.Time, ns Namespace, action, actor, ip, detail str
 	})
 }
 
-func (g *demoGen) userTarget(m *demoMember) Target {
-	return Target{Type: "user", ID: demoID("usr", m.name), Name: m.name}
+func (g *demoGen) userTarget(m *demoMember) app.Target {
+	return app.Target{Type: "user", ID: demoID("usr", m.name), Name: m.name}
 }
-func (g *demoGen) tokenTarget(name string) Target {
-	return Target{Type: "api_token", ID: demoID("tok", name), Name: name}
+func (g *demoGen) tokenTarget(name string) app.Target {
+	return app.Target{Type: "api_token", ID: demoID("tok", name), Name: name}
 }
-func (g *demoGen) connTarget(name string) Target {
-	return Target{Type: "connection", ID: demoID("conn", name), Name: name}
+func (g *demoGen) connTarget(name string) app.Target {
+	return app.Target{Type: "connection", ID: demoID("conn", name), Name: name}
 }
-func (g *demoGen) pipeTarget(name string) Target {
-	return Target{Type: "pipeline", ID: demoID("pl", name), Name: name}
+func (g *demoGen) pipeTarget(name string) app.Target {
+	return app.Target{Type: "pipeline", ID: demoID("pl", name), Name: name}
 }
-func (g *demoGen) productTarget(name string) Target {
-	return Target{Type: "data_product", ID: demoID("dp", name), Name: name}
+func (g *demoGen) productTarget(name string) app.Target {
+	return app.Target{Type: "data_product", ID: demoID("dp", name), Name: name}
 }
-func (g *demoGen) spaceTarget(name string) Target {
-	return Target{Type: "space", ID: demoID("sp", name), Name: name}
+func (g *demoGen) spaceTarget(name string) app.Target {
+	return app.Target{Type: "space", ID: demoID("sp", name), Name: name}
 }
-func (g *demoGen) serviceTarget(name string) Target {
-	return Target{Type: "service_user", ID: demoID("su", name), Name: name}
+func (g *demoGen) serviceTarget(name string) app.Target {
+	return app.Target{Type: "service_user", ID: demoID("su", name), Name: name}
 }
 
 // demoID is a stable object ID derived from its name, the same for every seed.

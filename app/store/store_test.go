@@ -1,0 +1,125 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"auditlog/app"
+	"auditlog/app/store"
+)
+
+var now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+func openStore(t *testing.T) *store.Store {
+	t.Helper()
+	s, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func entry(ns app.Namespace, id string, ago time.Duration) app.Event {
+	return app.Event{ID: id, Namespace: ns, Action: "x_done", Detail: id, Actor: "Maya", Timestamp: now.Add(-ago)}
+}
+
+func TestStateAndItsEntryCommitTogether(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	out, err := s.Commit(ctx, app.Commit{
+		Events:     []app.Event{entry(app.APITokens, "", 0)},
+		ReceivedAt: now,
+		State:      []app.StateValue{{Kind: app.StateTokens, Key: "h1", Value: []byte(`{"id":"tok_1"}`)}},
+	})
+	if err != nil || len(out) != 1 || out[0].ID == "" || !out[0].ReceivedAt.Equal(now) {
+		t.Fatalf("Commit = %+v, %v", out, err)
+	}
+	v, ok, err := s.State(ctx, app.StateTokens, "h1")
+	if err != nil || !ok || string(v) != `{"id":"tok_1"}` {
+		t.Fatalf("State = %q, %v, %v", v, ok, err)
+	}
+	if _, err := s.Commit(ctx, app.Commit{State: []app.StateValue{{Kind: app.StateTokens, Key: "h1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if all, err := s.States(ctx, app.StateTokens); err != nil || len(all) != 0 {
+		t.Fatalf("after deleting: %+v, %v", all, err)
+	}
+	if got, ok, _ := s.Get(ctx, out[0].ID); !ok || got.Detail != out[0].Detail {
+		t.Fatalf("Get(%q) = %+v, %v", out[0].ID, got, ok)
+	}
+}
+
+func TestAnIDStoredAlreadyReturnsTheStoredEntry(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	first := entry(app.Users, "evt-1", time.Hour)
+	if _, err := s.Commit(ctx, app.Commit{Events: []app.Event{first}, ReceivedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	retry := first
+	retry.Detail = "changed on the retry"
+	out, err := s.Commit(ctx, app.Commit{Events: []app.Event{retry}, ReceivedAt: now})
+	if err != nil || out[0].Detail != "evt-1" {
+		t.Fatalf("retry = %+v, %v; want the stored entry", out, err)
+	}
+	if n, _ := s.Len(ctx); n != 1 {
+		t.Fatalf("%d entries stored, want 1", n)
+	}
+}
+
+func TestWalkGoesNewestFirstWithinANamespaceAndRange(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	var events []app.Event
+	for i, ns := range []app.Namespace{app.Users, app.Spaces, app.Users, app.Users} {
+		events = append(events, entry(ns, string(rune('a'+i)), time.Duration(4-i)*time.Hour))
+	}
+	if _, err := s.Commit(ctx, app.Commit{Events: events, ReceivedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	err := s.Walk(ctx, app.Range{Namespace: app.Users, After: now.Add(-3 * time.Hour)}, func(_ app.Key, e *app.Event) bool {
+		got += e.ID
+		return true
+	})
+	if err != nil || got != "dc" {
+		t.Fatalf("walk = %q, %v; want the users entries of the last 3 hours, newest first", got, err)
+	}
+}
+
+func TestPurgeRemovesEveryTraceOfExpiredEntries(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	if _, err := s.Commit(ctx, app.Commit{Events: []app.Event{entry(app.Users, "old", 48*time.Hour), entry(app.Users, "new", time.Hour)}, ReceivedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.Purge(ctx, now.Add(-24*time.Hour), 10)
+	if err != nil || n != 1 {
+		t.Fatalf("Purge = %d, %v", n, err)
+	}
+	if _, ok, _ := s.Get(ctx, "old"); ok {
+		t.Fatal("the purged entry is still found by id")
+	}
+	pending, _ := s.Pending(ctx, 10)
+	if len(pending) != 1 || pending[0].Event == nil || pending[0].Event.ID != "new" {
+		t.Fatalf("outbox after purge = %+v", pending)
+	}
+	tally := app.Tally{}
+	if err := s.Counts(ctx, 0, app.SlotOf(now)+1, nil, tally); err != nil || len(tally) != 1 {
+		t.Fatalf("counters after purge = %v, %v", tally, err)
+	}
+}
+
+func TestASecondOpenIsToldTheDirectoryIsInUse(t *testing.T) {
+	dir := t.TempDir()
+	s, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := store.Open(dir); app.ErrorCode(err) != app.ECONFLICT {
+		t.Fatalf("second open: %v, want a conflict", err)
+	}
+}

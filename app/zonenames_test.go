@@ -1,0 +1,43 @@
+package app
+
+import (
+	"archive/zip"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestZoneNamesAreGoTimezoneDatabase(t *testing.T) {
+	z, err := zip.OpenReader(filepath.Join(runtime.GOROOT(), "lib", "time", "zoneinfo.zip"))
+	if err != nil {
+		t.Skipf("the toolchain's timezone database is not here: %v", err)
+	}
+	defer z.Close()
+	var want []string
+	for _, f := range z.File {
+		if !strings.HasSuffix(f.Name, "/") {
+			want = append(want, f.Name)
+		}
+	}
+	slices.Sort(want)
+	if !slices.Equal(ZoneNames, want) {
+		t.Fatalf("ZoneNames has %d names, the toolchain's database %d: regenerate zonenames.go", len(ZoneNames), len(want))
+	}
+}
+
+func TestTimezonesAreFoundInAnyLetterCase(t *testing.T) {
+	for in, want := range map[string]string{
+		"Europe/Berlin": "Europe/Berlin", "europe/berlin": "Europe/Berlin", "AMERICA/NEW_YORK": "America/New_York",
+		"system": "", "Local": "", "": "", " utc ": "UTC",
+	} {
+		loc, name, err := LoadZone(in)
+		if err != nil || name != want || loc == nil {
+			t.Errorf("LoadZone(%q) = %v, %q, %v; want %q", in, loc, name, err, want)
+		}
+	}
+	if _, _, err := LoadZone("Mars/Olympus"); ErrorCode(err) != EINVALID || !strings.Contains(err.Error(), "timezone") {
+		t.Errorf("unknown zone: %v", err)
+	}
+}

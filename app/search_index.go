@@ -101,7 +101,7 @@ type SearchIndex interface {
 	// namespaces, actions, actors, time range), newest first, strictly older than
 	// before (the zero Key means from the newest), at most limit of them.
 	Search(q *Query, before Key, limit int) ([]Key, error)
-	// Tally counts the entries matching q per hour and namespace.
+	// Tally counts the entries matching q per quarter hour (TallySlot) and namespace.
 	Tally(q *Query) (Tally, error)
 	// DropBefore removes whatever holds only entries older than cutoff.
 	DropBefore(cutoff time.Time) error

@@ -258,8 +258,14 @@ func (m *Main) openLog(dir string, retention time.Duration, wait bool) (*app.Log
 	if err != nil {
 		return nil, nil, err
 	}
+	key, err := store.SigningKey(dir)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
 	cfg := app.Config{
 		Store:     st,
+		Signer:    key,
 		OpenIndex: func() (app.SearchIndex, error) { return index.Open(filepath.Join(dir, "index")) },
 		Retention: retention,
 		Operator:  currentUser(),

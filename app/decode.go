@@ -169,7 +169,7 @@ func decodeEvent(i int, raw json.RawMessage, e *Event) []FieldError {
 	for name := range fields {
 		switch name {
 		case "id", "namespace", "action", "detail", "actor", "ip", "timestamp", "anonymous", "targets", "metadata",
-			"received_at": // set by the server; present in exports, ignored on import
+			"received_at", "seq", "prev_hash", "hash": // set by the server; present in exports, ignored on import
 		default:
 			errs = append(errs, FieldError{Index: i, Field: name, Message: "is not a known field"})
 		}

@@ -90,6 +90,11 @@ type Event struct {
 	Metadata   map[string]string `json:"metadata,omitempty"`
 	IP         string            `json:"ip,omitempty"`
 	ReceivedAt time.Time         `json:"received_at"`
+	// Where the entry stands in the tamper-evident chain, in recording order:
+	// Hash = SHA-256(PrevHash ‖ SHA-256(canonical form)), hex. Set by the store.
+	Seq      uint64 `json:"seq,omitempty"`
+	PrevHash string `json:"prev_hash,omitempty"`
+	Hash     string `json:"hash,omitempty"`
 }
 
 // IsAnonymous reports whether an external party acted.

@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/base64"
 	"fmt"
 	"log/slog"
@@ -38,6 +39,9 @@ type Config struct {
 	Logger    *slog.Logger
 	// Progress, if set, hears how a rebuild of the index advances.
 	Progress func(done, total int)
+	// Signer signs the chain's checkpoints; nil signs none (the chain is
+	// still kept and verified, with nothing to vouch for its head).
+	Signer ed25519.PrivateKey
 }
 
 // Log is the audit log service: it records entries durably in the store, keeps
@@ -58,6 +62,10 @@ type Log struct {
 	closed sync.Once
 
 	rebuildMu sync.Mutex // one rebuild at a time
+
+	signer       ed25519.PrivateKey
+	checkpointMu sync.Mutex // one checkpoint or anchor move at a time
+	integrity    atomic.Pointer[Verification]
 
 	settings atomic.Pointer[Settings]
 	stateMu  sync.Mutex // one change of workspace state at a time: read, compare and write as one
@@ -108,7 +116,7 @@ func Open(cfg Config) (*Log, error) {
 		cfg.Logger = slog.Default()
 	}
 	l := &Log{
-		store: cfg.Store, now: cfg.Now, logger: cfg.Logger, progress: cfg.Progress,
+		store: cfg.Store, now: cfg.Now, logger: cfg.Logger, progress: cfg.Progress, signer: cfg.Signer,
 		kick: make(chan struct{}, 1), flush: make(chan struct{}, 1), done: make(chan struct{}),
 	}
 	ctx := context.Background()
@@ -147,9 +155,10 @@ func Open(cfg Config) (*Log, error) {
 			}
 		}()
 	}
-	l.wg.Add(2)
+	l.wg.Add(3)
 	go l.runIndexer()
 	go l.runRetention()
+	go l.runIntegrity()
 	return l, nil
 }
 
@@ -159,6 +168,9 @@ func (l *Log) Close() error {
 	l.closed.Do(func() {
 		close(l.done)
 		l.wg.Wait()
+		if _, cerr := l.Checkpoint(context.Background()); cerr != nil {
+			l.logger.Error("signing the chain's head at shutdown failed", "err", cerr)
+		}
 		err = l.idx.Close()
 		if cerr := l.store.Close(); err == nil {
 			err = cerr

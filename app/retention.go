@@ -47,6 +47,9 @@ func (l *Log) Purge() (int, error) {
 			break
 		}
 	}
+	if err := l.advanceAnchor(ctx, cutoff); err != nil {
+		return purged, err
+	}
 	if err := l.idx.DropBefore(cutoff); err != nil {
 		return purged, fmt.Errorf("index: unable to drop expired days: %w", err)
 	}

@@ -45,6 +45,14 @@ type Store interface {
 	State(ctx context.Context, kind StateKind, key string) (value []byte, ok bool, err error)
 	// States returns every piece of state of one kind.
 	States(ctx context.Context, kind StateKind) ([]StateValue, error)
+	// Chain calls fn for each link of the chain in recording order, from
+	// sequence number from on, until fn returns false.
+	Chain(ctx context.Context, from uint64, fn func(*Link) bool) error
+	// Head is the chain's newest link.
+	Head(ctx context.Context) (ChainHead, error)
+	// DropLinks deletes the links up to and including seq, once an anchor
+	// (a signed checkpoint every entry up to seq is purged behind) replaces them.
+	DropLinks(ctx context.Context, seq uint64) error
 	// Check reports whether the store answers.
 	Check() error
 	Close() error
@@ -83,4 +91,29 @@ type Range struct {
 	Before    Key
 	After     time.Time
 	Namespace Namespace
+}
+
+// Link is one entry's place in the chain, as the store holds it.
+type Link struct {
+	Seq uint64
+	Key Key
+	// Canonical is the entry's canonical form (EncodeEntry), or nil once the
+	// entry is purged; then Digest stands in for it. It is valid only while
+	// the function it is handed to runs.
+	Canonical []byte
+	Digest    Digest
+	PrevHash  Digest // as stored with the entry (zero once purged)
+	Hash      Digest // as stored with the entry, or with its digest once purged
+	Gone      bool   // the link names an entry the store no longer holds
+}
+
+// Purged reports whether the entry's content is gone (expired).
+func (l *Link) Purged() bool { return l.Canonical == nil }
+
+// ChainHead is the newest link of the chain: its sequence number and hash,
+// and the newest timestamp among all the entries linked so far.
+type ChainHead struct {
+	Seq    uint64
+	Hash   Digest
+	Newest time.Time
 }

@@ -8,13 +8,16 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base32"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"auditlog/app"
@@ -29,12 +32,22 @@ var (
 	bucketIDs    = []byte("ids")     // entry id → Key (idempotent retries, lookups by id)
 	bucketOutbox = []byte("outbox")  // Key → nil: recorded, not yet in the keyword index
 	bucketTally  = []byte("tally15") // quarter-hour slot(8) ‖ ns code → count(8)
+	bucketChain  = []byte("chain")   // seq(8) → Key, or Key ‖ digest ‖ hash once purged
 )
+
+// Keys of the meta state this package keeps itself.
+var (
+	metaChainHead = []byte("chain_head") // seq(8) ‖ hash(32) ‖ newest timestamp(8)
+	metaFormat    = []byte("format")     // the value encoding; absent: JSON
+)
+
+// format 2: values are the canonical form ‖ prev hash ‖ hash, chained.
+const format = "2"
 
 // Workspace state lives in one bucket per kind, named after it.
 var stateKinds = []app.StateKind{app.StateMeta, app.StateTokens, app.StateNotes}
 
-var entryBuckets = [][]byte{bucketEvents, bucketByNS, bucketIDs, bucketOutbox, bucketTally}
+var entryBuckets = [][]byte{bucketEvents, bucketByNS, bucketIDs, bucketOutbox, bucketTally, bucketChain}
 
 // FileName is the store's file inside the data directory.
 const FileName = "auditlog.db"
@@ -91,6 +104,10 @@ func Open(dir string) (*Store, error) {
 	if err := db.Update(recountTally); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: unable to count entries: %w", err)
+	}
+	if err := migrateToChain(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: unable to chain the entries of an older store: %w", err)
 	}
 	return &Store{db: db}, nil
 }
@@ -482,11 +499,90 @@ func getEvent(tx *bolt.Tx, k []byte) (app.Event, bool, error) {
 	if v == nil {
 		return app.Event{}, false, nil
 	}
-	var e app.Event
-	if err := json.Unmarshal(v, &e); err != nil {
+	e, err := decodeValue(v)
+	if err != nil {
 		return app.Event{}, false, fmt.Errorf("store: entry %x is unreadable: %w", k, err)
 	}
 	return e, true, nil
+}
+
+// A value is the entry's canonical form followed by its chain links: the
+// hash of the entry before it and its own. A store written before the chain
+// held JSON, which only a migration reads.
+const linksLen = 2 * sha256.Size
+
+func encodeValue(canonical []byte, prev, hash app.Digest) []byte {
+	v := make([]byte, 0, len(canonical)+linksLen)
+	return append(append(append(v, canonical...), prev[:]...), hash[:]...)
+}
+
+// splitValue parts a value into the canonical form and the two hashes.
+func splitValue(v []byte) (canonical []byte, prev, hash app.Digest, err error) {
+	if len(v) < linksLen+1 {
+		return nil, prev, hash, fmt.Errorf("value of %d bytes is too short", len(v))
+	}
+	n := len(v) - linksLen
+	copy(prev[:], v[n:])
+	copy(hash[:], v[n+sha256.Size:])
+	return v[:n], prev, hash, nil
+}
+
+func decodeValue(v []byte) (app.Event, error) {
+	if len(v) > 0 && v[0] == '{' {
+		var e app.Event
+		err := json.Unmarshal(v, &e)
+		return e, err
+	}
+	canonical, prev, hash, err := splitValue(v)
+	if err != nil {
+		return app.Event{}, err
+	}
+	e, err := app.DecodeEntry(canonical)
+	e.PrevHash, e.Hash = hex.EncodeToString(prev[:]), hex.EncodeToString(hash[:])
+	return e, err
+}
+
+// chainHead is the newest link of the chain, and the newest timestamp of
+// every entry linked so far (what a checkpoint vouches has expired once it is
+// past the retention).
+type chainHead struct {
+	seq    uint64
+	hash   app.Digest
+	newest int64
+}
+
+func readHead(tx *bolt.Tx) chainHead {
+	var h chainHead
+	if v := tx.Bucket([]byte(app.StateMeta)).Get(metaChainHead); len(v) == 48 {
+		h.seq = binary.BigEndian.Uint64(v)
+		copy(h.hash[:], v[8:40])
+		h.newest = int64(binary.BigEndian.Uint64(v[40:]))
+	}
+	return h
+}
+
+func writeHead(tx *bolt.Tx, h chainHead) error {
+	v := binary.BigEndian.AppendUint64(nil, h.seq)
+	v = append(v, h.hash[:]...)
+	v = binary.BigEndian.AppendUint64(v, uint64(h.newest))
+	return tx.Bucket([]byte(app.StateMeta)).Put(metaChainHead, v)
+}
+
+func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
+
+// putEntry stores e at key k as the chain's next link after head and
+// returns the new head.
+func putEntry(tx *bolt.Tx, k app.Key, e *app.Event, head chainHead) (chainHead, error) {
+	canonical := app.EncodeEntry(e)
+	hash := app.ChainHash(head.hash, canonical)
+	if err := tx.Bucket(bucketEvents).Put(k[:], encodeValue(canonical, head.hash, hash)); err != nil {
+		return head, err
+	}
+	if err := tx.Bucket(bucketChain).Put(seqKey(e.Seq), k[:]); err != nil {
+		return head, err
+	}
+	e.PrevHash, e.Hash = hex.EncodeToString(head.hash[:]), hex.EncodeToString(hash[:])
+	return chainHead{seq: e.Seq, hash: hash, newest: max(head.newest, e.Timestamp.UnixNano())}, nil
 }
 
 // appendEvents stores already-validated events in tx. An event whose id is
@@ -495,6 +591,8 @@ func getEvent(tx *bolt.Tx, k []byte) (app.Event, bool, error) {
 func appendEvents(tx *bolt.Tx, events []app.Event, receivedAt, cutoff time.Time) ([]app.Event, error) {
 	evb, ids := tx.Bucket(bucketEvents), tx.Bucket(bucketIDs)
 	out := make([]app.Event, len(events))
+	head := readHead(tx)
+	linked := false
 	for i, e := range events {
 		if e.ID != "" {
 			if k := ids.Get([]byte(e.ID)); k != nil {
@@ -517,13 +615,11 @@ func appendEvents(tx *bolt.Tx, events []app.Event, receivedAt, cutoff time.Time)
 			e.ID = serverID(k)
 		}
 		e.ReceivedAt = receivedAt
-		v, err := json.Marshal(&e)
-		if err != nil {
+		e.Seq = seq
+		if head, err = putEntry(tx, k, &e, head); err != nil {
 			return nil, err
 		}
-		if err := evb.Put(k[:], v); err != nil {
-			return nil, err
-		}
+		linked = true
 		if err := tx.Bucket(bucketByNS).Put(byNSKey(e.Namespace, k), nil); err != nil {
 			return nil, err
 		}
@@ -538,11 +634,27 @@ func appendEvents(tx *bolt.Tx, events []app.Event, receivedAt, cutoff time.Time)
 		}
 		out[i] = e
 	}
+	if linked {
+		if err := writeHead(tx, head); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
 }
 
 // deleteEvent removes every trace of the entry at k.
 func deleteEvent(tx *bolt.Tx, k app.Key, e *app.Event) error {
+	// The chain keeps the entry's digest and hash in its place, so it can
+	// still be followed past it; the content is gone for good.
+	canonical, _, hash, err := splitValue(tx.Bucket(bucketEvents).Get(k[:]))
+	if err != nil {
+		return err
+	}
+	digest := sha256.Sum256(canonical)
+	tomb := append(append(append(make([]byte, 0, 16+linksLen), k[:]...), digest[:]...), hash[:]...)
+	if err := tx.Bucket(bucketChain).Put(seqKey(e.Seq), tomb); err != nil {
+		return err
+	}
 	for _, del := range []struct {
 		bucket []byte
 		key    []byte
@@ -563,4 +675,145 @@ func deleteEvent(tx *bolt.Tx, k app.Key, e *app.Event) error {
 		}
 	}
 	return addTally(tx, e.Timestamp, e.Namespace, -1)
+}
+
+// migrateToChain rewrites a store written before entries were chained: each
+// entry, in the order it was recorded (its key's sequence number), gets its
+// place in the chain and the canonical encoding. It runs once, in bounded
+// transactions; a crash midway resumes, since it continues from the chain's
+// head.
+func migrateToChain(db *bolt.DB) error {
+	var done bool
+	var keys []app.Key
+	err := db.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket([]byte(app.StateMeta))
+		if string(meta.Get(metaFormat)) == format {
+			done = true
+			return nil
+		}
+		return tx.Bucket(bucketEvents).ForEach(func(k, v []byte) error {
+			if len(v) > 0 && v[0] == '{' {
+				keys = append(keys, app.Key(k))
+			}
+			return nil
+		})
+	})
+	if err != nil || done {
+		return err
+	}
+	slices.SortFunc(keys, func(a, b app.Key) int { return bytes.Compare(a[8:], b[8:]) })
+	for len(keys) > 0 {
+		n := min(len(keys), 10000)
+		err := db.Update(func(tx *bolt.Tx) error {
+			head := readHead(tx)
+			for _, k := range keys[:n] {
+				var e app.Event
+				if err := json.Unmarshal(tx.Bucket(bucketEvents).Get(k[:]), &e); err != nil {
+					return fmt.Errorf("entry %x: %w", k, err)
+				}
+				e.Seq = binary.BigEndian.Uint64(k[8:])
+				var err error
+				if head, err = putEntry(tx, k, &e, head); err != nil {
+					return err
+				}
+			}
+			return writeHead(tx, head)
+		})
+		if err != nil {
+			return err
+		}
+		keys = keys[n:]
+	}
+	return db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte(app.StateMeta)).Put(metaFormat, []byte(format))
+	})
+}
+
+// Chain walks the links in recording order from seq from.
+func (s *Store) Chain(ctx context.Context, from uint64, fn func(*app.Link) bool) error {
+	// Bounded read transactions, so a long walk never holds back writers
+	// (bbolt grows the file while a reader keeps old pages alive).
+	const step = 10000
+	for {
+		n, next := 0, from
+		stop := false
+		err := s.db.View(func(tx *bolt.Tx) error {
+			events := tx.Bucket(bucketEvents)
+			c := tx.Bucket(bucketChain).Cursor()
+			for k, v := c.Seek(seqKey(from)); k != nil && n < step; k, v = c.Next() {
+				if n++; n%4096 == 0 && ctx.Err() != nil {
+					return ctx.Err()
+				}
+				l := app.Link{Seq: binary.BigEndian.Uint64(k)}
+				next = l.Seq + 1
+				switch len(v) {
+				case 16:
+					copy(l.Key[:], v)
+					value := events.Get(v)
+					if value == nil {
+						l.Gone = true
+						break
+					}
+					canonical, prev, hash, err := splitValue(value)
+					if err != nil {
+						return fmt.Errorf("store: the entry of link %d (key %x) is unreadable: %w", l.Seq, v, err)
+					}
+					l.Canonical, l.PrevHash, l.Hash = canonical, prev, hash
+				case 16 + linksLen:
+					copy(l.Key[:], v)
+					copy(l.Digest[:], v[16:])
+					copy(l.Hash[:], v[16+sha256.Size:])
+				default:
+					return fmt.Errorf("store: link %d is unreadable (%d bytes)", l.Seq, len(v))
+				}
+				if !fn(&l) {
+					stop = true
+					return nil
+				}
+			}
+			return nil
+		})
+		if err != nil || stop || n < step {
+			return err
+		}
+		from = next
+	}
+}
+
+// Head returns the chain's newest link.
+func (s *Store) Head(ctx context.Context) (app.ChainHead, error) {
+	var h chainHead
+	err := s.db.View(func(tx *bolt.Tx) error {
+		h = readHead(tx)
+		return nil
+	})
+	out := app.ChainHead{Seq: h.seq, Hash: h.hash}
+	if h.newest != 0 {
+		out.Newest = time.Unix(0, h.newest).UTC()
+	}
+	return out, err
+}
+
+// DropLinks deletes the links up to and including seq, in bounded transactions.
+func (s *Store) DropLinks(ctx context.Context, seq uint64) error {
+	for {
+		n := 0
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			c := tx.Bucket(bucketChain).Cursor()
+			var keys [][]byte
+			for k, _ := c.First(); k != nil && len(keys) < 10000 && binary.BigEndian.Uint64(k) <= seq; k, _ = c.Next() {
+				keys = append(keys, bytes.Clone(k))
+			}
+			for _, k := range keys {
+				if err := tx.Bucket(bucketChain).Delete(k); err != nil {
+					return err
+				}
+			}
+			n = len(keys)
+			return nil
+		})
+		if err != nil || n < 10000 {
+			return err
+		}
+	}
 }

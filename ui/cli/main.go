@@ -1,7 +1,5 @@
-// Command auditlog records and investigates every meaningful state change in a
-// data workspace: one executable, a store and a keyword index in a data
-// directory, an API for other systems and a page for people.
-package main
+// Package cli is the Audit Log's command line.
+package cli
 
 import (
 	"context"
@@ -29,13 +27,14 @@ import (
 	"github.com/pkg/browser"
 )
 
-// version is set at build time with -ldflags "-X main.version=..."; otherwise
+// version is set at build time with -ldflags "-X auditlog/ui/cli.version=..."; otherwise
 // the module's build information says what was built.
 var version = ""
 
-func main() {
+// Execute runs the command line in args and exits with its status.
+func Execute(ctx context.Context, args []string) {
 	m := NewMain()
-	if err := m.Run(context.Background(), os.Args[1:]); err != nil {
+	if err := m.Run(ctx, args); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(m.Stderr, "auditlog:", err)
 		}

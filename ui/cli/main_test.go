@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -35,7 +35,7 @@ func binary(t *testing.T) string {
 			return
 		}
 		buildOnce.path = filepath.Join(dir, "auditlog")
-		cmd := exec.Command("go", "build", "-o", buildOnce.path, ".")
+		cmd := exec.Command("go", "build", "-o", buildOnce.path, "auditlog")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildOnce.err = fmt.Errorf("go build: %v\n%s", err, out)

@@ -1,0 +1,16 @@
+// Command auditlog records and investigates every meaningful state change in a
+// data workspace: one executable, a store and a keyword index in a data
+// directory, an API for other systems and a page for people. The command line
+// itself lives in ui/cli.
+package main
+
+import (
+	"context"
+	"os"
+
+	"auditlog/ui/cli"
+)
+
+func main() {
+	cli.Execute(context.Background(), os.Args[1:])
+}

@@ -12,5 +12,5 @@ import (
 )
 
 func main() {
-	cli.Execute(context.Background(), os.Args[1:])
+	os.Exit(cli.Execute(context.Background(), os.Args[1:]))
 }

@@ -1,4 +1,6 @@
-// Package cli is the Audit Log's command line.
+// Package cli is the Audit Log's command line: serving the page and the API,
+// and the commands that read and change a data directory (or the server that
+// holds it). It is a user interface like the page, with one file per command.
 package cli
 
 import (
@@ -13,59 +15,89 @@ import (
 	"os/user"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"auditlog/app"
 	"auditlog/index"
-	"auditlog/ui"
 
 	"github.com/pkg/browser"
 )
 
-// version is set at build time with -ldflags "-X auditlog/ui/cli.version=..."; otherwise
-// the module's build information says what was built.
-var version = ""
-
-// Execute runs the command line in args and exits with its status.
-func Execute(ctx context.Context, args []string) {
-	m := NewMain()
-	if err := m.Run(ctx, args); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(m.Stderr, "auditlog:", err)
-		}
-		if errors.Is(err, flag.ErrHelp) || isUsage(err) {
-			os.Exit(2)
-		}
-		os.Exit(1)
-	}
-}
-
 // Main is the command line: each command opens what it needs from the data
-// directory and closes it again. Tests set its fields directly.
+// directory, and Close releases whatever the command left open. Tests set its
+// fields directly and run commands in-process.
 type Main struct {
 	Stdout, Stderr io.Writer
 	Stdin          io.Reader
 	Getenv         func(string) string
 	// OpenBrowser opens a URL in the user's browser.
 	OpenBrowser func(url string) error
+	// Program is how the user started this program (os.Args[0]); the page's
+	// setup card repeats it so its commands work as written.
+	Program string
 	// Signals ends serve; nil means SIGINT and SIGTERM.
 	Signals <-chan os.Signal
-	// Ready, if set, hears the server's URLs once it listens (for tests).
+	// Ready, if set, hears the server's URLs once it listens.
 	Ready func(url, launchURL string)
-	Now   func() time.Time
+
+	closers []func() error
 }
 
 // NewMain returns a Main wired to the process.
 func NewMain() *Main {
 	return &Main{
 		Stdout: os.Stdout, Stderr: os.Stderr, Stdin: os.Stdin, Getenv: os.Getenv,
-		OpenBrowser: browser.OpenURL, Now: time.Now,
+		OpenBrowser: openBrowser, Program: os.Args[0],
 	}
+}
+
+// openBrowser opens url without letting the opener (xdg-open and the
+// programs it tries) write to our terminal: on a machine without a desktop
+// their complaints would bury the line that says what to do.
+func openBrowser(url string) error {
+	browser.Stdout, browser.Stderr = io.Discard, io.Discard
+	return browser.OpenURL(url)
+}
+
+// Execute runs one command line and returns the process's exit code: 0 when
+// it worked (or help was asked for), 2 for a command line that cannot be
+// read, 1 for anything else.
+func Execute(ctx context.Context, args []string) int {
+	m := NewMain()
+	err := m.Run(ctx, args)
+	if cerr := m.Close(); err == nil {
+		err = cerr
+	}
+	return m.exitCode(err)
+}
+
+func (m *Main) exitCode(err error) int {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case isUsage(err):
+		fmt.Fprintln(m.Stderr, "auditlog:", err)
+		return 2
+	default:
+		fmt.Fprintln(m.Stderr, "auditlog:", err)
+		return 1
+	}
+}
+
+// onClose has Close release something a command opened.
+func (m *Main) onClose(f func() error) { m.closers = append(m.closers, f) }
+
+// Close releases what the last command opened, last opened first.
+func (m *Main) Close() error {
+	var errs []error
+	for i := len(m.closers) - 1; i >= 0; i-- {
+		errs = append(errs, m.closers[i]())
+	}
+	m.closers = nil
+	return errors.Join(errs...)
 }
 
 type usageError struct{ msg string }
@@ -93,78 +125,125 @@ Usage:
   auditlog workspace [--name N] [--timezone TZ]
                                    show or change the workspace's name and timezone
   auditlog demo                    load 30 days of demo activity (auditlog --demo loads it, then serves)
-  auditlog version                 print the version
+  auditlog version                 print the version and commit
 
 Every command takes --data DIR (default: $AUDITLOG_DATA, else the user data directory).
-Run "auditlog COMMAND -h" for a command's flags.
+Run "auditlog COMMAND --help" for a command's flags.
 `
 
-// Run runs one command line.
-func (m *Main) Run(ctx context.Context, args []string) error {
-	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		cmd, args = args[0], args[1:]
-	}
-	switch cmd {
-	case "serve":
-		return m.serve(ctx, args)
-	case "token":
-		return m.token(ctx, args)
-	case "ingest":
-		return m.ingest(ctx, args)
-	case "search":
-		return m.search(ctx, args)
-	case "reindex":
-		return m.reindex(ctx, args)
-	case "demo":
-		return m.demo(ctx, args)
-	case "export":
-		return m.export(ctx, args)
-	case "workspace":
-		return m.workspace(ctx, args)
-	case "version", "--version":
-		fmt.Fprintln(m.Stdout, "auditlog", buildVersion())
-		return nil
-	case "help", "-h", "--help":
-		fmt.Fprint(m.Stdout, usage)
-		return nil
-	default:
-		fmt.Fprint(m.Stderr, usage)
-		return usageError{fmt.Sprintf("unknown command %q", cmd)}
-	}
+// commands are the command line's verbs, in the order usage lists them.
+var commands = []struct {
+	name string
+	run  func(*Main, context.Context, []string) error
+}{
+	{"serve", (*Main).serve},
+	{"token", (*Main).token},
+	{"ingest", (*Main).ingest},
+	{"search", (*Main).search},
+	{"reindex", (*Main).reindex},
+	{"export", (*Main).export},
+	{"workspace", (*Main).workspace},
+	{"demo", (*Main).demo},
+	{"version", (*Main).version},
+	{"help", (*Main).help},
 }
 
-func buildVersion() string {
-	if version != "" {
-		return version
-	}
-	if info, ok := debug.ReadBuildInfo(); ok {
-		v := info.Main.Version
-		for _, s := range info.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				v += " (" + s.Value[:12] + ")"
-			}
+// Run runs one command line. Without a command it serves, so that a
+// double-click or "auditlog --demo" opens the page.
+func (m *Main) Run(ctx context.Context, args []string) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		switch {
+		case len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help"):
+			return m.help(ctx, nil)
+		case len(args) > 0 && args[0] == "--version":
+			return m.version(ctx, nil)
 		}
-		return v + " " + runtime.Version()
+		return m.serve(ctx, args)
 	}
-	return "devel"
+	for _, c := range commands {
+		if c.name == args[0] {
+			return c.run(m, ctx, args[1:])
+		}
+	}
+	return usageError{unknownCommand(args[0])}
+}
+
+func (m *Main) help(context.Context, []string) error {
+	fmt.Fprint(m.Stdout, usage)
+	return nil
+}
+
+// unknownCommand says so first, and names the command that was probably meant.
+func unknownCommand(name string) string {
+	msg := fmt.Sprintf("unknown command '%s'", name)
+	best, bestDist := "", 3 // suggest only what is within two edits
+	for _, c := range commands {
+		if d := editDistance(name, c.name); d < bestDist {
+			best, bestDist = c.name, d
+		}
+	}
+	if best != "" {
+		msg += fmt.Sprintf("; did you mean '%s'?", best)
+	}
+	return msg + ` (run "auditlog help" for the list of commands)`
+}
+
+// editDistance counts the insertions, deletions and substitutions between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 // flagSet builds a command's flags with the --data flag every command shares.
-func (m *Main) flagSet(name string) (*flag.FlagSet, *string) {
+// The usage line and about text are what "auditlog NAME --help" prints above the flags.
+func (m *Main) flagSet(name, usageLine, about string) (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet("auditlog "+name, flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
 	data := fs.String("data", "", "data directory (default: $AUDITLOG_DATA, else "+defaultDataDirHint()+")")
+	fs.Usage = func() {
+		// Asked-for help goes to standard output, so it can be paged; a
+		// wrong flag's reminder goes with the error to standard error.
+		w := fs.Output()
+		fmt.Fprintf(w, "Usage: auditlog %s\n\n", usageLine)
+		if about != "" {
+			fmt.Fprintf(w, "%s\n\n", about)
+		}
+		fmt.Fprintln(w, "Flags:")
+		fs.PrintDefaults()
+	}
 	return fs, data
 }
 
 // parse reads flags wherever they stand among the arguments, so that
 // "auditlog ingest events.ndjson --data d" works as well as the other order.
 // Everything after "--" is an argument, as in: auditlog search -- -revoked.
-func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+// Help asked for with -h or --help is printed on standard output.
+func (m *Main) parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	var rest []string
 	if i := slices.Index(args, "--"); i >= 0 {
 		args, rest = args[:i], args[i+1:]
+	}
+	for _, a := range args {
+		if a == "-h" || a == "-help" || a == "--help" {
+			fs.SetOutput(m.Stdout)
+			fs.Usage()
+			return nil, flag.ErrHelp
+		}
 	}
 	var positional []string
 	for {
@@ -222,42 +301,16 @@ func defaultDataDirHint() string {
 	return "~/.local/share/auditlog"
 }
 
-// parseRetention reads "30d", "2w" or a Go duration such as "720h".
-func parseRetention(s string) (time.Duration, error) {
-	bad := usageError{fmt.Sprintf("--retention %q: use days from 1d to 3650d, such as 30d", s)}
-	var d time.Duration
-	if unit := s[max(len(s)-1, 0):]; unit == "d" || unit == "w" {
-		n, err := strconv.Atoi(strings.TrimSuffix(s, unit))
-		if err != nil || n < 1 || n > 3650 {
-			return 0, bad
-		}
-		d = time.Duration(n) * 24 * time.Hour
-		if unit == "w" {
-			d *= 7
-		}
-	} else {
-		var err error
-		if d, err = time.ParseDuration(s); err != nil {
-			return 0, bad
-		}
-	}
-	if d < app.MinRetention || d > app.MaxRetention {
-		return 0, bad
-	}
-	return d, nil
-}
-
 // openLog opens the store and the index in dir. When the index must be
 // rebuilt, wait reports progress on stderr until it is done; the server instead
-// rebuilds in the background while it answers.
-func (m *Main) openLog(dir string, retention time.Duration, wait bool) (*app.Log, func() error, error) {
+// rebuilds in the background while it answers. Close closes the Log.
+func (m *Main) openLog(dir string, retention time.Duration, wait bool) (*app.Log, error) {
 	logger := slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	cfg := app.Config{
 		Dir:       dir,
 		OpenIndex: func() (app.SearchIndex, error) { return index.Open(filepath.Join(dir, "index")) },
 		Retention: retention,
 		Operator:  currentUser(),
-		Now:       m.Now,
 		Logger:    logger,
 	}
 	if wait {
@@ -265,12 +318,13 @@ func (m *Main) openLog(dir string, retention time.Duration, wait bool) (*app.Log
 	}
 	log, err := app.Open(cfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
+	m.onClose(log.Close)
 	if wait {
 		log.WaitIndexed(context.Background())
 	}
-	return log, log.Close, nil
+	return log, nil
 }
 
 // progressPrinter reports long work on one terminal line, at most a few times a second.
@@ -309,83 +363,6 @@ func (m *Main) signals() (<-chan os.Signal, func()) {
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
 	return ch, func() { signal.Stop(ch) }
-}
-
-func (m *Main) serve(ctx context.Context, args []string) error {
-	fs, data := m.flagSet("serve")
-	addr := fs.String("addr", "127.0.0.1:7410", "address to listen on; if the default port is busy, a free one is used")
-	retention := fs.String("retention", "", "how long entries are kept, e.g. 30d (default: as last set, else 30d)")
-	noBrowser := fs.Bool("no-browser", false, "do not open the browser")
-	demo := fs.Bool("demo", false, "load demo data first (when the log is empty)")
-	if _, err := parse(fs, args); err != nil {
-		return err
-	}
-	var keep time.Duration
-	if *retention != "" {
-		var err error
-		if keep, err = parseRetention(*retention); err != nil {
-			return err
-		}
-	}
-	dir, err := m.dataDir(*data)
-	if err != nil {
-		return err
-	}
-	log, closeLog, err := m.openLog(dir, keep, false)
-	if in, ok := inUse(dir, err); ok {
-		// Another Audit Log serves this directory: a second double-click should
-		// lead to it, not to an error.
-		fmt.Fprintf(m.Stdout, "Audit Log is already running at %s\n", in.LaunchURL)
-		if !*noBrowser && m.OpenBrowser != nil {
-			if err := m.OpenBrowser(in.LaunchURL); err != nil {
-				fmt.Fprintf(m.Stderr, "Could not open a browser (%v); open the address above.\n", err)
-			}
-		}
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer closeLog()
-	if *demo {
-		if err := m.loadDemo(ctx, log); err != nil {
-			return err
-		}
-	}
-
-	srv := ui.NewServer(log)
-	srv.Addr = *addr
-	srv.FallbackPort = !flagWasSet(fs, "addr")
-	srv.LocalUser = currentUser()
-	srv.Logger = slog.New(slog.NewTextHandler(m.Stderr, nil))
-	if err := srv.Open(); err != nil {
-		return err
-	}
-	launch := srv.LaunchURL(srv.URL())
-	if err := writeInstance(dir, instance{URL: srv.URL(), LaunchURL: launch, PID: os.Getpid()}); err != nil {
-		fmt.Fprintf(m.Stderr, "Could not record the running instance (%v); a second launch will not find it.\n", err)
-	}
-	defer removeInstance(dir)
-	fmt.Fprintf(m.Stdout, "Audit Log is running at %s\n", launch)
-	fmt.Fprintf(m.Stdout, "API: %s/api/v1/events   data: %s   press Ctrl-C to stop\n", srv.URL(), dir)
-	if m.Ready != nil {
-		m.Ready(srv.URL(), launch)
-	}
-	if !*noBrowser && m.OpenBrowser != nil {
-		if err := m.OpenBrowser(launch); err != nil {
-			fmt.Fprintf(m.Stderr, "Could not open a browser (%v); open the address above.\n", err)
-		}
-	}
-	sig, stop := m.signals()
-	defer stop()
-	select {
-	case <-sig:
-	case <-ctx.Done():
-	}
-	fmt.Fprintln(m.Stderr, "Shutting down…")
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return srv.Close(shutdown)
 }
 
 func flagWasSet(fs *flag.FlagSet, name string) bool {

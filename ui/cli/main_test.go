@@ -58,9 +58,10 @@ func TestMain(m *testing.M) {
 // run runs a command of the binary to completion.
 func run(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
+	bin := binary(t) // built before the clock starts
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary(t), args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err = cmd.Run()
@@ -383,11 +384,12 @@ func TestParseRetentionAcceptsDaysWeeksAndHoursWithinBounds(t *testing.T) {
 func TestFlagsMayStandAnywhereAndDoubleDashEndsThem(t *testing.T) {
 	fs := flag.NewFlagSet("x", flag.ContinueOnError)
 	data := fs.String("data", "", "")
-	got, err := parse(fs, []string{"token", "--data", "d", "-revoked", "--", "-x", "--data"})
+	m := &Main{Stdout: io.Discard}
+	got, err := m.parse(fs, []string{"token", "--data", "d", "-revoked", "--", "-x", "--data"})
 	if err == nil {
 		t.Fatalf("an unknown flag before -- was accepted: %v", got)
 	}
-	got, err = parse(fs, []string{"token", "--data", "d", "--", "-revoked", "--data"})
+	got, err = m.parse(fs, []string{"token", "--data", "d", "--", "-revoked", "--data"})
 	if err != nil || *data != "d" || strings.Join(got, " ") != "token -revoked --data" {
 		t.Fatalf("parse = %q, %v (data %q)", got, err, *data)
 	}

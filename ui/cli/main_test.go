@@ -258,7 +258,7 @@ func TestCommandsWorkThroughTheServerThatHoldsTheData(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		out, stderr, err := run(t, "search", "--data", dir, "snowflake")
-		if err == nil && strings.Contains(out, "connection_created") && strings.Contains(stderr, "Using the Audit Log running at "+srv.url) {
+		if err == nil && strings.Contains(out, "connection_created") && strings.Contains(stderr, "Using the Audit Log running at "+srv.url+" (data directory "+dir+")") {
 			break
 		}
 		if time.Now().After(deadline) {

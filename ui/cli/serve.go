@@ -17,7 +17,7 @@ import (
 
 // defaultAddr is where the Audit Log listens unless told otherwise; producers
 // post to this address, so it only moves when the port is taken.
-const defaultAddr = "127.0.0.1:7410"
+var defaultAddr = "127.0.0.1:7410"
 
 func (m *Main) serve(ctx context.Context, args []string) error {
 	fs, data := m.flagSet("serve", "[serve] [flags]", "Serve the Audit Log page and API until Ctrl-C, and open the page in the browser.")

@@ -71,6 +71,14 @@ func TestAMistypedCommandSaysWhatWasMeantFirstAndBriefly(t *testing.T) {
 	if _, _, stderr := exitCode(t, "frobnicate"); strings.Contains(stderr, "did you mean") {
 		t.Fatalf("a guess for a word like no command: %q", stderr)
 	}
+	// A wrong flag, likewise: the error first, in one line, and exit 2.
+	code, _, stderr = exitCode(t, "search", "--bogus", "x")
+	if code != 2 || strings.TrimSpace(stderr) != "auditlog: search: flag provided but not defined: -bogus (auditlog search --help lists its flags)" {
+		t.Fatalf("a wrong flag: exit %d, stderr %q", code, stderr)
+	}
+	if code, out, _ := exitCode(t, "token", "--help"); code != 0 || !strings.HasPrefix(out, "Usage: auditlog token create") {
+		t.Fatalf("token --help: exit %d, %q", code, out)
+	}
 }
 
 // newTestMain is a Main whose output the test reads, on the data directory dir.

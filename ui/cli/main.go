@@ -153,7 +153,7 @@ var commands = []struct {
 func (m *Main) Run(ctx context.Context, args []string) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		switch {
-		case len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help"):
+		case len(args) > 0 && isHelp(args[0]):
 			return m.help(ctx, nil)
 		case len(args) > 0 && args[0] == "--version":
 			return m.version(ctx, nil)
@@ -167,6 +167,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	}
 	return usageError{unknownCommand(args[0])}
 }
+
+func isHelp(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" }
 
 func (m *Main) help(context.Context, []string) error {
 	fmt.Fprint(m.Stdout, usage)
@@ -213,11 +215,9 @@ func editDistance(a, b string) int {
 // The usage line and about text are what "auditlog NAME --help" prints above the flags.
 func (m *Main) flagSet(name, usageLine, about string) (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet("auditlog "+name, flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
 	data := fs.String("data", "", "data directory (default: $AUDITLOG_DATA, else "+defaultDataDirHint()+")")
 	fs.Usage = func() {
-		// Asked-for help goes to standard output, so it can be paged; a
-		// wrong flag's reminder goes with the error to standard error.
+		// Asked for, help goes to standard output, so it can be paged.
 		w := fs.Output()
 		fmt.Fprintf(w, "Usage: auditlog %s\n\n", usageLine)
 		if about != "" {
@@ -239,16 +239,18 @@ func (m *Main) parse(fs *flag.FlagSet, args []string) ([]string, error) {
 		args, rest = args[:i], args[i+1:]
 	}
 	for _, a := range args {
-		if a == "-h" || a == "-help" || a == "--help" {
+		if isHelp(a) {
 			fs.SetOutput(m.Stdout)
 			fs.Usage()
 			return nil, flag.ErrHelp
 		}
 	}
+	// A wrong flag is said in one line, first, not above a screen of flags.
+	fs.SetOutput(io.Discard)
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, err
+			return nil, usageError{fmt.Sprintf("%s: %v (%s --help lists its flags)", strings.TrimPrefix(fs.Name(), "auditlog "), err, fs.Name())}
 		}
 		args = fs.Args()
 		if len(args) == 0 {

@@ -14,6 +14,9 @@ func (m *Main) token(ctx context.Context, args []string) error {
 		return usageError{"token: say create, list or revoke"}
 	}
 	sub, args := args[0], args[1:]
+	if isHelp(sub) {
+		sub, args = "create", []string{sub}
+	}
 	fs, data := m.flagSet("token "+sub, "token create --label L [--scopes ingest,read,admin] | token list | token revoke ID",
 		"Create, list or revoke the API tokens other systems send and read events with.")
 	label := fs.String("label", "", "what the token is for, e.g. ci-deploy")

@@ -106,6 +106,21 @@ func runIn(t *testing.T, dir string, args ...string) (stdout, stderr string, err
 	return out.String(), errOut.String(), err
 }
 
+func TestIngestReadsStandardInput(t *testing.T) {
+	dir := t.TempDir()
+	m, _, errOut := newTestMain(dir)
+	m.Stdin = strings.NewReader(`{"id":"in-1","namespace":"users","action":"user_invited","detail":"Invited kim@example.com"}` + "\n")
+	err := m.Run(context.Background(), []string{"ingest", "-"})
+	m.Close()
+	if err != nil || !strings.Contains(errOut.String(), "Ingested 1 events") {
+		t.Fatalf("ingest -: %v %s", err, errOut)
+	}
+	out, _, err := runIn(t, dir, "search", "kim")
+	if err != nil || !strings.Contains(out, "user_invited") {
+		t.Fatalf("search after ingesting standard input: %v %q", err, out)
+	}
+}
+
 func TestEveryCommandThatTouchesDataSaysWhichDirectoryItUsed(t *testing.T) {
 	dir := t.TempDir()
 	events := filepath.Join(t.TempDir(), "e.ndjson")

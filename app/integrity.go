@@ -118,7 +118,7 @@ func (l *Log) Checkpoint(ctx context.Context) (Checkpoint, error) {
 }
 
 func (l *Log) latestCheckpoint(ctx context.Context) (Checkpoint, bool, error) {
-	all, err := l.checkpoints(ctx)
+	all, err := checkpoints(ctx, l.store)
 	if err != nil || len(all) == 0 {
 		return Checkpoint{}, false, err
 	}
@@ -126,8 +126,8 @@ func (l *Log) latestCheckpoint(ctx context.Context) (Checkpoint, bool, error) {
 }
 
 // checkpoints returns the stored checkpoints, oldest first.
-func (l *Log) checkpoints(ctx context.Context) ([]Checkpoint, error) {
-	vals, err := l.store.States(ctx, StateCheckpoints)
+func checkpoints(ctx context.Context, st Store) ([]Checkpoint, error) {
+	vals, err := st.States(ctx, StateCheckpoints)
 	if err != nil {
 		return nil, err
 	}
@@ -153,8 +153,8 @@ func compareU64(a, b uint64) int {
 	return 0
 }
 
-func (l *Log) anchor(ctx context.Context) (Checkpoint, bool, error) {
-	v, ok, err := l.store.State(ctx, StateMeta, metaAnchor)
+func anchorOf(ctx context.Context, st Store) (Checkpoint, bool, error) {
+	v, ok, err := st.State(ctx, StateMeta, metaAnchor)
 	if err != nil || !ok {
 		return Checkpoint{}, false, err
 	}
@@ -171,7 +171,7 @@ func (l *Log) anchor(ctx context.Context) (Checkpoint, bool, error) {
 func (l *Log) advanceAnchor(ctx context.Context, cutoff time.Time) error {
 	l.checkpointMu.Lock()
 	defer l.checkpointMu.Unlock()
-	all, err := l.checkpoints(ctx)
+	all, err := checkpoints(ctx, l.store)
 	if err != nil {
 		return err
 	}
@@ -184,7 +184,7 @@ func (l *Log) advanceAnchor(ctx context.Context, cutoff time.Time) error {
 	if next == nil {
 		return nil
 	}
-	if cur, ok, err := l.anchor(ctx); err != nil || (ok && cur.Seq >= next.Seq) {
+	if cur, ok, err := anchorOf(ctx, l.store); err != nil || (ok && cur.Seq >= next.Seq) {
 		return err
 	}
 	v, _ := json.Marshal(next)
@@ -243,21 +243,32 @@ type Verification struct {
 // Intact reports whether nothing was found broken.
 func (v *Verification) Intact() bool { return v.Break == nil }
 
-// Verify walks the chain from its anchor in recording order: every stored
-// entry must hash, with the hash before it, to its recorded hash; every
-// purged one must have expired; every signed checkpoint must match the chain
-// where it stands, and the newest must not stand past the chain's end.
+// Verify verifies the Log's chain (see VerifyChain).
 func (l *Log) Verify(ctx context.Context) (Verification, error) {
+	return VerifyChain(ctx, l.store, l.PublicKey(), l.now())
+}
+
+// VerifyChain walks a store's chain from its anchor in recording order:
+// every stored entry must hash, with the hash before it, to its recorded
+// hash; every purged one must have expired (by the retention, as of now);
+// every checkpoint must be signed by key and match the chain where it stands,
+// and the newest must not stand past the chain's end. A nil key checks the
+// chain's links but not the signatures.
+func VerifyChain(ctx context.Context, st Store, key ed25519.PublicKey, now time.Time) (Verification, error) {
 	start := time.Now()
-	v := Verification{CheckedAt: l.now().UTC()}
-	if key := l.PublicKey(); key != nil {
+	v := Verification{CheckedAt: now.UTC()}
+	if key != nil {
 		v.Key = EncodePublicKey(key)
 	}
-	all, err := l.checkpoints(ctx)
+	all, err := checkpoints(ctx, st)
 	if err != nil {
 		return v, err
 	}
-	anchor, anchored, err := l.anchor(ctx)
+	retention, err := storedRetention(ctx, st)
+	if err != nil {
+		return v, err
+	}
+	anchor, anchored, err := anchorOf(ctx, st)
 	if err != nil {
 		return v, err
 	}
@@ -265,7 +276,6 @@ func (l *Log) Verify(ctx context.Context) (Verification, error) {
 		v.Break = b
 		return v, nil
 	}
-	key := l.PublicKey()
 	for _, c := range append(all, anchor) {
 		if (c.Signature != "" || c.Seq != 0) && key != nil && !c.Check(key) {
 			return found(&Break{Kind: BreakForged, Seq: c.Seq, Message: fmt.Sprintf("the checkpoint at sequence %d is not signed by this log's key", c.Seq)})
@@ -281,10 +291,10 @@ func (l *Log) Verify(ctx context.Context) (Verification, error) {
 		next = anchor.Seq + 1
 	}
 	v.From = next
-	cutoff := l.Cutoff()
+	cutoff := now.Add(-retention)
 	cps := all
 	var brk *Break
-	err = l.store.Chain(ctx, next, func(link *Link) bool {
+	err = st.Chain(ctx, next, func(link *Link) bool {
 		switch {
 		case link.Seq > next:
 			brk = &Break{Kind: BreakMissing, Seq: next, Message: fmt.Sprintf("entries %d to %d are missing from the chain", next, link.Seq-1)}
@@ -358,7 +368,7 @@ func (l *Log) Verify(ctx context.Context) (Verification, error) {
 		return found(brk)
 	}
 	v.Head = hex.EncodeToString(h[:])
-	head, err := l.store.Head(ctx)
+	head, err := st.Head(ctx)
 	if err != nil {
 		return v, err
 	}
@@ -375,9 +385,9 @@ func (l *Log) Verify(ctx context.Context) (Verification, error) {
 	}
 	// Every stored entry must have its place in the chain. Counting is only
 	// fair while nothing is recorded meanwhile, so it waits for a still moment.
-	if n, err := l.store.Len(ctx); err != nil {
+	if n, err := st.Len(ctx); err != nil {
 		return v, err
-	} else if after, err := l.store.Head(ctx); err == nil && after.Seq == head.Seq && n > v.Entries {
+	} else if after, err := st.Head(ctx); err == nil && after.Seq == head.Seq && n > v.Entries {
 		return found(&Break{Kind: BreakInserted, Seq: head.Seq, Message: fmt.Sprintf("the store holds %d entries, but the chain links only %d: %d were put in from outside", n, v.Entries, n-v.Entries)})
 	}
 	v.Unsigned = int(v.To - v.Signed)

@@ -14,6 +14,7 @@ import (
 
 	"auditlog/app"
 	"auditlog/app/demo"
+	"auditlog/app/logtest"
 	"auditlog/app/store"
 	"auditlog/index"
 
@@ -127,14 +128,7 @@ func (f *fixture) all(q string, limit int) []string {
 
 // indexIn opens the real keyword index in the data directory, as the command does.
 // configIn is a Log's configuration with a real store and index in dir.
-func configIn(tb testing.TB, dir string) app.Config {
-	tb.Helper()
-	st, err := store.Open(dir)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return app.Config{Store: st, OpenIndex: indexIn(dir)}
-}
+func configIn(tb testing.TB, dir string) app.Config { return logtest.Config(tb, dir) }
 
 func indexIn(dir string) func() (app.SearchIndex, error) {
 	return func() (app.SearchIndex, error) { return index.Open(filepath.Join(dir, "index")) }

@@ -64,27 +64,16 @@ const metaRetention = "retention"
 // retention that serve was once given. A change is recorded like any settings
 // change.
 func (l *Log) settleRetention(ctx context.Context, asked time.Duration, operator string) error {
-	var saved time.Duration
-	v, _, err := l.store.State(ctx, StateMeta, metaRetention)
+	saved, err := storedRetention(ctx, l.store)
 	if err != nil {
-		return fmt.Errorf("store: unable to read the retention: %w", err)
+		return err
 	}
-	if len(v) == 8 {
-		saved = time.Duration(binary.BigEndian.Uint64(v))
-	}
-	switch {
-	case asked == 0 && saved == 0:
-		l.retention.Store(int64(DefaultRetention))
-		return nil
-	case asked == 0 || asked == saved:
+	if asked == 0 || asked == saved {
 		l.retention.Store(int64(saved))
 		return nil
 	}
-	if saved == 0 {
-		saved = DefaultRetention
-	}
 	l.retention.Store(int64(asked))
-	v = binary.BigEndian.AppendUint64(nil, uint64(asked))
+	v := binary.BigEndian.AppendUint64(nil, uint64(asked))
 	state := []StateValue{{Kind: StateMeta, Key: metaRetention, Value: v}}
 	var events []Event
 	if saved != asked {
@@ -101,6 +90,18 @@ func (l *Log) settleRetention(ctx context.Context, asked time.Duration, operator
 		return fmt.Errorf("store: unable to save the retention: %w", err)
 	}
 	return nil
+}
+
+// storedRetention is the retention the store was last given, else the default.
+func storedRetention(ctx context.Context, st Store) (time.Duration, error) {
+	v, _, err := st.State(ctx, StateMeta, metaRetention)
+	if err != nil {
+		return 0, fmt.Errorf("store: unable to read the retention: %w", err)
+	}
+	if len(v) == 8 {
+		return time.Duration(binary.BigEndian.Uint64(v)), nil
+	}
+	return DefaultRetention, nil
 }
 
 // FormatRetention says how long entries are kept, as people say it: whole

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"auditlog/app"
+	"auditlog/ui/api"
 
 	"github.com/labstack/echo/v4"
 )
@@ -59,11 +60,6 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-type postEventsResponse struct {
-	Accepted int      `json:"accepted"`
-	IDs      []string `json:"ids"`
-}
-
 // postEvents records a batch. The answer comes only after the store has
 // committed it to disk: an acknowledged event is never lost.
 func (s *Server) postEvents(c echo.Context) error {
@@ -92,7 +88,7 @@ func (s *Server) postEvents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	resp := postEventsResponse{Accepted: len(stored), IDs: make([]string, len(stored))}
+	resp := api.PostEventsResponse{Accepted: len(stored), IDs: make([]string, len(stored))}
 	for i, e := range stored {
 		resp.IDs[i] = e.ID
 	}
@@ -153,12 +149,12 @@ func (s *Server) getEvent(c echo.Context) error {
 
 func (s *Server) healthz(c echo.Context) error {
 	if err := s.Log.Check(); err != nil {
-		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+		return c.JSON(http.StatusServiceUnavailable, api.Health{Status: "unavailable"})
 	}
 	rebuilding, done, total := s.Log.IndexStatus()
-	body := map[string]any{"status": "ok"}
+	body := api.Health{Status: "ok"}
 	if rebuilding {
-		body["index"] = map[string]int{"rebuilding_done": done, "rebuilding_total": total}
+		body.Index = &api.IndexStatus{RebuildingDone: done, RebuildingTotal: total}
 	}
 	return c.JSON(http.StatusOK, body)
 }

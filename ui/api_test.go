@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"auditlog/app"
-	"auditlog/ui"
+	"auditlog/ui/api"
 )
 
 // apiFixture runs the real server over a real store and index in a temp dir.
@@ -366,7 +366,7 @@ func TestTokensAreManagedThroughTheAPIByAdmins(t *testing.T) {
 	if r := f.do("GET", "/api/v1/events", created.Secret, "", nil); r.status != 200 {
 		t.Fatalf("the new token does not read: %d", r.status)
 	}
-	var list struct{ Tokens []app.Token }
+	var list api.TokenList
 	f.do("GET", "/api/v1/tokens", f.admin, "", nil).json(t, &list)
 	if len(list.Tokens) != 4 || strings.Contains(fmt.Sprint(list), created.Secret) {
 		t.Fatalf("list = %+v", list)
@@ -389,7 +389,7 @@ func TestTokensAreManagedThroughTheAPIByAdmins(t *testing.T) {
 
 func TestWorkspaceSaysHowToShowEntries(t *testing.T) {
 	f := newAPIFixture(t)
-	var w ui.Workspace
+	var w api.Workspace
 	r := f.do("GET", "/api/v1/workspace", f.read, "", nil)
 	r.json(t, &w)
 	if r.status != 200 || w.Name != app.DefaultWorkspace || w.RetentionDays != 30 || w.Timezone == "" {
@@ -457,7 +457,7 @@ func TestAdminsRenameTheWorkspaceAndSetItsTimezone(t *testing.T) {
 		t.Fatalf("an unknown timezone: %d %s", r.status, r.body)
 	}
 	r := f.do("PATCH", "/api/v1/workspace", f.admin, "application/json", strings.NewReader(`{"name":"Acme Data","timezone":"Asia/Tokyo"}`))
-	var w ui.Workspace
+	var w api.Workspace
 	r.json(t, &w)
 	if r.status != 200 || w.Name != "Acme Data" || w.Timezone != "Asia/Tokyo" {
 		t.Fatalf("update: %d %+v", r.status, w)

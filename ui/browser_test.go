@@ -13,6 +13,7 @@ import (
 
 	"auditlog/app"
 	"auditlog/app/demo"
+	"auditlog/app/logtest"
 	"auditlog/ui"
 
 	"github.com/chromedp/cdproto/cdp"
@@ -61,11 +62,7 @@ func newBrowserFixture(t *testing.T, opt browserOptions) *browserFixture {
 		t.Skip("no Chromium found; install chromium or set AUDITLOG_E2E=1 to require it")
 	}
 	dir := t.TempDir()
-	log, err := openLogIn(filepath.Join(dir, "data"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { log.Close() })
+	log := logtest.Open(t, filepath.Join(dir, "data"))
 	if !opt.empty {
 		if _, err := log.ChangeSettings(context.Background(), acmeBerlin(), "Test Admin"); err != nil {
 			t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"auditlog/app"
+	"auditlog/ui/api"
 
 	"github.com/labstack/echo/v4"
 )
@@ -33,10 +34,6 @@ var codeOf = map[int]string{
 	http.StatusUnsupportedMediaType:  app.EUNSUPPORTED,
 }
 
-type errorBody struct {
-	Error *app.Error `json:"error"`
-}
-
 // errorHandler answers every failed request: JSON for the API, a short page
 // otherwise. Only internal errors are logged, and their details never leave.
 func (s *Server) errorHandler(err error, c echo.Context) {
@@ -58,7 +55,7 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		}
 		appErr = &app.Error{Code: code, Message: msg}
 		if httpErr.Code == http.StatusMethodNotAllowed {
-			_ = c.JSON(httpErr.Code, errorBody{appErr})
+			_ = c.JSON(httpErr.Code, api.ErrorBody{Error: appErr})
 			return
 		}
 	default:
@@ -80,5 +77,5 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		s.renderError(c, status, appErr)
 		return
 	}
-	_ = c.JSON(status, errorBody{appErr})
+	_ = c.JSON(status, api.ErrorBody{Error: appErr})
 }

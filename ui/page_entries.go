@@ -53,6 +53,7 @@ type resultsView struct {
 	Updated      timeView
 	Exports      []exportLink
 	APIBase      string // where the API is, for the first-run example
+	TokenCommand string // how to create a token, for the first-run example
 	Retention    string
 	OOB          bool // also update the filter controls outside the results
 }
@@ -182,6 +183,7 @@ func (s *Server) results(ctx context.Context, c echo.Context, v viewState, loc *
 		Retention:    formatRetention(s.Log.Retention()),
 		Exports:      exportLinks(v),
 		APIBase:      c.Scheme() + "://" + c.Request().Host,
+		TokenCommand: s.tokenCommand(),
 	}
 	res.Rebuilding, res.RebuildDone, res.RebuildTotal = s.Log.IndexStatus()
 	q, err := s.filterFrom(ctx, v.values())

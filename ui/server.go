@@ -32,6 +32,9 @@ type Server struct {
 	FallbackPort bool
 	// LocalUser names the person at this computer, the actor of what they do on the page.
 	LocalUser string
+	// TokenCommand is the command the first-run card shows for creating a
+	// token, written for how this program was started so that it works as pasted.
+	TokenCommand string
 
 	echo     *echo.Echo
 	http     *http.Server

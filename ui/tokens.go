@@ -1,24 +1,31 @@
 package ui
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
+	"time"
 
 	"auditlog/app"
+	"auditlog/ui/api"
 
 	"github.com/labstack/echo/v4"
 )
 
+// tokenRequest is api.TokenRequest read leniently: scopes may also come as
+// one comma-separated string, "ingest,read", as people type them in curl.
 type tokenRequest struct {
 	Label  string          `json:"label"`
-	Scopes json.RawMessage `json:"scopes"` // ["ingest","read"] or "ingest,read"
+	Scopes json.RawMessage `json:"scopes"`
 }
 
-type createdToken struct {
-	Token  app.Token `json:"token"`
-	Secret string    `json:"secret"` // shown this once; only its hash is kept
+// tokenCommand is the first-run card's command for creating a token: the
+// one the command line gave, else the plain one.
+func (s *Server) tokenCommand() string {
+	if s.TokenCommand != "" {
+		return s.TokenCommand
+	}
+	return "auditlog token create --label my-system --scopes ingest"
 }
 
 // createToken makes an API token; the secret is in this answer and nowhere else.
@@ -45,7 +52,7 @@ func (s *Server) createToken(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, createdToken{Token: tok, Secret: secret})
+	return c.JSON(http.StatusCreated, api.CreatedToken{Token: tok, Secret: secret})
 }
 
 func (s *Server) listTokens(c echo.Context) error {
@@ -56,7 +63,7 @@ func (s *Server) listTokens(c echo.Context) error {
 	if toks == nil {
 		toks = []app.Token{}
 	}
-	return c.JSON(http.StatusOK, map[string][]app.Token{"tokens": toks})
+	return c.JSON(http.StatusOK, api.TokenList{Tokens: toks})
 }
 
 func (s *Server) revokeToken(c echo.Context) error {
@@ -64,43 +71,30 @@ func (s *Server) revokeToken(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]app.Token{"token": tok})
-}
-
-// Workspace is what a client needs to show entries as the page does.
-type Workspace struct {
-	Name          string `json:"name"`
-	Timezone      string `json:"timezone"` // IANA name
-	RetentionDays int    `json:"retention_days"`
+	return c.JSON(http.StatusOK, api.RevokedToken{Token: tok})
 }
 
 // WorkspaceOf describes the log's workspace as the API does.
-func WorkspaceOf(ctx context.Context, log *app.Log) (Workspace, error) {
+func WorkspaceOf(log *app.Log) api.Workspace {
 	settings := log.Settings()
-	return Workspace{
-		Name:          settings.Workspace,
-		Timezone:      settings.Location().String(),
-		RetentionDays: int(log.Retention().Hours() / 24),
-	}, nil
+	r := log.Retention()
+	return api.Workspace{
+		Name:           settings.Workspace,
+		Timezone:       settings.Location().String(),
+		RetentionDays:  int(r / (24 * time.Hour)),
+		RetentionHours: int(r / time.Hour),
+		Retention:      app.FormatRetention(r),
+	}
 }
 
 func (s *Server) workspace(c echo.Context) error {
-	w, err := WorkspaceOf(c.Request().Context(), s.Log)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, w)
-}
-
-type workspaceUpdate struct {
-	Name     *string `json:"name"`
-	Timezone *string `json:"timezone"` // IANA name; "" for this computer's zone
+	return c.JSON(http.StatusOK, WorkspaceOf(s.Log))
 }
 
 // updateWorkspace renames the workspace or changes its timezone; the change is
 // recorded as a workspace_settings_updated entry.
 func (s *Server) updateWorkspace(c echo.Context) error {
-	var req workspaceUpdate
+	var req api.WorkspaceUpdate
 	if err := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10)).Decode(&req); err != nil {
 		return app.Errorf(app.EINVALID, "the body must be a JSON object like {\"name\": \"Acme Data\", \"timezone\": \"Europe/Berlin\"}")
 	}

@@ -2,31 +2,14 @@ package demo_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"auditlog/app"
 	"auditlog/app/demo"
-	"auditlog/app/store"
-	"auditlog/index"
+	"auditlog/app/logtest"
 )
 
-func openLog(t *testing.T) *app.Log {
-	t.Helper()
-	dir := t.TempDir()
-	st, err := store.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log, err := app.Open(app.Config{Store: st, OpenIndex: func() (app.SearchIndex, error) {
-		return index.Open(filepath.Join(dir, "index"))
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { log.Close() })
-	return log
-}
+func openLog(t *testing.T) *app.Log { return logtest.Open(t, "") }
 
 func count(t *testing.T, log *app.Log) int {
 	t.Helper()

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -35,7 +35,7 @@ func binary(t *testing.T) string {
 			return
 		}
 		buildOnce.path = filepath.Join(dir, "auditlog")
-		cmd := exec.Command("go", "build", "-o", buildOnce.path, ".")
+		cmd := exec.Command("go", "build", "-o", buildOnce.path, "auditlog")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildOnce.err = fmt.Errorf("go build: %v\n%s", err, out)
@@ -58,9 +58,10 @@ func TestMain(m *testing.M) {
 // run runs a command of the binary to completion.
 func run(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
+	bin := binary(t) // built before the clock starts
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary(t), args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err = cmd.Run()
@@ -257,7 +258,7 @@ func TestCommandsWorkThroughTheServerThatHoldsTheData(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		out, stderr, err := run(t, "search", "--data", dir, "snowflake")
-		if err == nil && strings.Contains(out, "connection_created") && strings.Contains(stderr, "Using the Audit Log running at "+srv.url) {
+		if err == nil && strings.Contains(out, "connection_created") && strings.Contains(stderr, "Using the Audit Log running at "+srv.url+" (data directory "+dir+")") {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -383,11 +384,12 @@ func TestParseRetentionAcceptsDaysWeeksAndHoursWithinBounds(t *testing.T) {
 func TestFlagsMayStandAnywhereAndDoubleDashEndsThem(t *testing.T) {
 	fs := flag.NewFlagSet("x", flag.ContinueOnError)
 	data := fs.String("data", "", "")
-	got, err := parse(fs, []string{"token", "--data", "d", "-revoked", "--", "-x", "--data"})
+	m := &Main{Stdout: io.Discard}
+	got, err := m.parse(fs, []string{"token", "--data", "d", "-revoked", "--", "-x", "--data"})
 	if err == nil {
 		t.Fatalf("an unknown flag before -- was accepted: %v", got)
 	}
-	got, err = parse(fs, []string{"token", "--data", "d", "--", "-revoked", "--data"})
+	got, err = m.parse(fs, []string{"token", "--data", "d", "--", "-revoked", "--data"})
 	if err != nil || *data != "d" || strings.Join(got, " ") != "token -revoked --data" {
 		t.Fatalf("parse = %q, %v (data %q)", got, err, *data)
 	}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"encoding/json"
@@ -49,9 +49,13 @@ func inUse(dir string, err error) (instance, bool) {
 // the directory to itself.
 func inUseError(dir string, err error) error {
 	if in, ok := inUse(dir, err); ok {
-		return app.Errorf(app.ECONFLICT, "the data directory %s is in use by the Audit Log running at %s; stop it first, or use its API", dir, in)
+		return inUseErrorOf(dir, in)
 	}
 	return err
+}
+
+func inUseErrorOf(dir string, in instance) error {
+	return app.Errorf(app.ECONFLICT, "the data directory %s is in use by the Audit Log running at %s; stop it first, or use its API", dir, in)
 }
 
 // runningInstance returns the server that holds dir, if it answers.

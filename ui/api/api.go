@@ -1,0 +1,78 @@
+// Package api holds the shapes the Audit Log's HTTP API sends and receives,
+// in one place: the server encodes them and the Go client decodes them, so a
+// renamed JSON field breaks the build instead of a client at run time.
+//
+// Events, tokens and errors travel as the domain types themselves
+// (app.Event, app.Token, app.Error); this package names the envelopes around them.
+package api
+
+import "auditlog/app"
+
+// EventPage answers GET /api/v1/events: the newest entries first, and the
+// cursor of the next page (empty on the last).
+type EventPage = app.Page
+
+// PostEventsResponse answers POST /api/v1/events once the batch is on disk.
+type PostEventsResponse struct {
+	Accepted int      `json:"accepted"`
+	IDs      []string `json:"ids"`
+}
+
+// ErrorBody is every failed request's answer.
+type ErrorBody struct {
+	Error *app.Error `json:"error"`
+}
+
+// Workspace answers GET and PATCH /api/v1/workspace: what a client needs to
+// show entries as the page does.
+type Workspace struct {
+	Name     string `json:"name"`
+	Timezone string `json:"timezone"` // IANA name
+	// How long entries are kept: whole days (rounded down), the exact
+	// hours, and as people say it ("30 days", "36 hours").
+	RetentionDays  int    `json:"retention_days"`
+	RetentionHours int    `json:"retention_hours"`
+	Retention      string `json:"retention"`
+}
+
+// WorkspaceUpdate is the body of PATCH /api/v1/workspace; a nil field is left as it is.
+type WorkspaceUpdate struct {
+	Name     *string `json:"name"`
+	Timezone *string `json:"timezone"` // IANA name; "" for the server's own zone
+}
+
+// TokenRequest is the body of POST /api/v1/tokens. Scopes is a list such as
+// ["ingest","read"]; the server also reads a comma-separated string.
+type TokenRequest struct {
+	Label  string      `json:"label"`
+	Scopes []app.Scope `json:"scopes"`
+}
+
+// CreatedToken answers POST /api/v1/tokens: the secret is in this answer and
+// nowhere else; only its hash is kept.
+type CreatedToken struct {
+	Token  app.Token `json:"token"`
+	Secret string    `json:"secret"`
+}
+
+// TokenList answers GET /api/v1/tokens.
+type TokenList struct {
+	Tokens []app.Token `json:"tokens"`
+}
+
+// RevokedToken answers DELETE /api/v1/tokens/{id}.
+type RevokedToken struct {
+	Token app.Token `json:"token"`
+}
+
+// Health answers GET /healthz. Index is set while the keyword index is rebuilt.
+type Health struct {
+	Status string       `json:"status"` // "ok" or "unavailable"
+	Index  *IndexStatus `json:"index,omitempty"`
+}
+
+// IndexStatus says how far a rebuild of the keyword index has come.
+type IndexStatus struct {
+	RebuildingDone  int `json:"rebuilding_done"`
+	RebuildingTotal int `json:"rebuilding_total"`
+}

@@ -1,0 +1,205 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"time"
+
+	"auditlog/app"
+	"auditlog/ui"
+	"auditlog/ui/api"
+	"auditlog/ui/client"
+)
+
+// backend is what the command line asks of a data directory: the Log itself
+// when the directory is free, or the server that holds it.
+type backend interface {
+	Record(ctx context.Context, events []app.Event) ([]app.Event, error)
+	// Cutoff is the oldest instant inside the retention window.
+	Cutoff(ctx context.Context) (time.Time, error)
+	// Location is the workspace's timezone.
+	Location(ctx context.Context) (*time.Location, error)
+	Search(ctx context.Context, f app.Filter, limit int) (app.Page, error)
+	CreateToken(ctx context.Context, label string, scopes []app.Scope) (string, app.Token, error)
+	Tokens(ctx context.Context) ([]app.Token, error)
+	RevokeToken(ctx context.Context, id string) (app.Token, error)
+	// Export writes the filter's entries as format and returns a line saying what it wrote.
+	// progress, if set, hears how many entries of how many are written.
+	Export(ctx context.Context, f app.Filter, format app.ExportFormat, w io.Writer, progress func(written, total int)) (string, error)
+	Workspace(ctx context.Context) (api.Workspace, error)
+	// UpdateWorkspace changes the name or timezone where they are not nil.
+	UpdateWorkspace(ctx context.Context, name, timezone *string) (api.Workspace, error)
+}
+
+// open opens the data directory (the --data flag's value, else the default)
+// for a command: the running server that holds it, else the Log itself. The
+// instance file is read first, so a command sent to a running server does not
+// wait for the store's lock to time out. wait makes a local Log finish
+// indexing first. It says on stderr which one it uses.
+func (m *Main) open(dataFlag string, wait bool) (backend, error) {
+	dir, err := m.dataDir(dataFlag)
+	if err != nil {
+		return nil, err
+	}
+	if r, ok := m.remote(dir); ok {
+		return r, nil
+	}
+	log, err := m.openLog(dir, 0, wait)
+	if err != nil {
+		// A server may have started since the instance file was read.
+		if r, ok := m.remote(dir); ok && app.ErrorCode(err) == app.ECONFLICT {
+			return r, nil
+		}
+		return nil, inUseError(dir, err)
+	}
+	fmt.Fprintf(m.Stderr, "Using the data directory %s\n", dir)
+	return &local{log: log, actor: currentUser()}, nil
+}
+
+// remote reaches the server that holds dir, if one answers, with the launch
+// secret it recorded: the command acts as the person at this computer.
+func (m *Main) remote(dir string) (*remote, bool) {
+	in, ok := runningInstance(dir)
+	if !ok {
+		return nil, false
+	}
+	u, err := url.Parse(in.LaunchURL)
+	if err != nil || u.Query().Get("secret") == "" {
+		return nil, false
+	}
+	fmt.Fprintf(m.Stderr, "Using the Audit Log running at %s (data directory %s)\n", in.URL, dir)
+	return &remote{client.New(in.URL, u.Query().Get("secret"))}, true
+}
+
+// local is a Log opened by this process; Main's Close closes it.
+type local struct {
+	log   *app.Log
+	actor string
+}
+
+func (l *local) Record(ctx context.Context, events []app.Event) ([]app.Event, error) {
+	return l.log.Record(ctx, events)
+}
+
+func (l *local) Cutoff(context.Context) (time.Time, error) { return l.log.Cutoff(), nil }
+
+func (l *local) Location(ctx context.Context) (*time.Location, error) {
+	return l.log.Settings().Location(), nil
+}
+
+func (l *local) Search(ctx context.Context, f app.Filter, limit int) (app.Page, error) {
+	loc, err := l.Location(ctx)
+	if err != nil {
+		return app.Page{}, err
+	}
+	q, err := f.Compile(loc)
+	if err != nil {
+		return app.Page{}, err
+	}
+	return l.log.Search(ctx, q, "", limit)
+}
+
+func (l *local) CreateToken(ctx context.Context, label string, scopes []app.Scope) (string, app.Token, error) {
+	return l.log.CreateToken(ctx, label, scopes, l.actor)
+}
+
+func (l *local) Tokens(ctx context.Context) ([]app.Token, error) { return l.log.Tokens(ctx) }
+
+func (l *local) RevokeToken(ctx context.Context, id string) (app.Token, error) {
+	return l.log.RevokeToken(ctx, id, l.actor)
+}
+
+func (l *local) Export(ctx context.Context, f app.Filter, format app.ExportFormat, w io.Writer, progress func(int, int)) (string, error) {
+	loc, err := l.Location(ctx)
+	if err != nil {
+		return "", err
+	}
+	q, err := f.Compile(loc)
+	if err != nil {
+		return "", err
+	}
+	opt := app.ExportOptions{Format: format, Location: loc, Actor: l.actor, Progress: progress}
+	n, err := l.log.Export(ctx, q, w, opt)
+	from, to := l.log.ExportRange(q)
+	return fmt.Sprintf("Exported %d entries from %s to %s", n, from.In(loc).Format("2006-01-02 15:04 MST"), to.In(loc).Format("2006-01-02 15:04 MST")), err
+}
+
+func (l *local) Workspace(ctx context.Context) (api.Workspace, error) {
+	return ui.WorkspaceOf(l.log), nil
+}
+
+func (l *local) UpdateWorkspace(ctx context.Context, name, timezone *string) (api.Workspace, error) {
+	if _, err := l.log.ChangeSettings(ctx, app.SettingsChange{Workspace: name, Timezone: timezone}, l.actor); err != nil {
+		return api.Workspace{}, err
+	}
+	return l.Workspace(ctx)
+}
+
+// remote is a running Audit Log reached through its API. While a server
+// holds the data directory the command line works through it instead of failing.
+type remote struct{ c *client.Client }
+
+func (r *remote) workspace(ctx context.Context) (api.Workspace, *time.Location, error) {
+	w, err := r.c.Workspace(ctx)
+	if err != nil {
+		return w, nil, err
+	}
+	loc, err := time.LoadLocation(w.Timezone)
+	if err != nil {
+		loc = time.Local // "Local": the server runs on this computer
+	}
+	return w, loc, nil
+}
+
+func (r *remote) Workspace(ctx context.Context) (api.Workspace, error) { return r.c.Workspace(ctx) }
+
+func (r *remote) UpdateWorkspace(ctx context.Context, name, timezone *string) (api.Workspace, error) {
+	return r.c.UpdateWorkspace(ctx, name, timezone)
+}
+
+func (r *remote) Cutoff(ctx context.Context) (time.Time, error) {
+	w, _, err := r.workspace(ctx)
+	return time.Now().Add(-time.Duration(w.RetentionHours) * time.Hour), err
+}
+
+func (r *remote) Location(ctx context.Context) (*time.Location, error) {
+	_, loc, err := r.workspace(ctx)
+	return loc, err
+}
+
+// Record posts events as one request: the same all-or-nothing rule.
+func (r *remote) Record(ctx context.Context, events []app.Event) ([]app.Event, error) {
+	ids, err := r.c.Send(ctx, events)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]app.Event, len(ids))
+	for i, id := range ids {
+		out[i].ID = id
+	}
+	return out, nil
+}
+
+func (r *remote) Search(ctx context.Context, f app.Filter, limit int) (app.Page, error) {
+	return r.c.Search(ctx, f, limit, "")
+}
+
+func (r *remote) CreateToken(ctx context.Context, label string, scopes []app.Scope) (string, app.Token, error) {
+	created, err := r.c.CreateToken(ctx, label, scopes)
+	return created.Secret, created.Token, err
+}
+
+func (r *remote) Tokens(ctx context.Context) ([]app.Token, error) { return r.c.Tokens(ctx) }
+
+func (r *remote) RevokeToken(ctx context.Context, id string) (app.Token, error) {
+	return r.c.RevokeToken(ctx, id)
+}
+
+// Export streams the server's export into w. The server does not say how many
+// entries are coming, so there is no progress to report.
+func (r *remote) Export(ctx context.Context, f app.Filter, format app.ExportFormat, w io.Writer, _ func(int, int)) (string, error) {
+	n, err := r.c.Export(ctx, f, format, w)
+	return fmt.Sprintf("Exported %d KiB through the running server", (n+1023)/1024), err
+}

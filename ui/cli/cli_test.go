@@ -1,0 +1,368 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"auditlog/app"
+	"auditlog/app/logtest"
+	"auditlog/ui"
+)
+
+// exitCode runs the binary and returns its exit code and output.
+func exitCode(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	stdout, stderr, err := run(t, args...)
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, stdout, stderr
+	case errors.As(err, &exit):
+		return exit.ExitCode(), stdout, stderr
+	}
+	t.Fatal(err)
+	return 0, "", ""
+}
+
+func TestHelpListsTheCommandsAndSucceeds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	for _, arg := range []string{"--help", "-h", "help"} {
+		code, out, stderr := exitCode(t, arg)
+		if code != 0 || !strings.Contains(out, "auditlog token create") || !strings.Contains(out, "auditlog search") {
+			t.Errorf("auditlog %s: exit %d, stdout %q, stderr %q; want the commands on stdout and exit 0", arg, code, out, stderr)
+		}
+	}
+}
+
+func TestCommandHelpHasAUsageLineAndPointsToTheQuerySyntax(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	code, out, stderr := exitCode(t, "search", "--help")
+	if code != 0 || !strings.HasPrefix(out, "Usage: auditlog search [flags] [QUERY]") ||
+		!strings.Contains(out, "Search section of the README") || !strings.Contains(out, "-namespace") {
+		t.Fatalf("search --help: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+	}
+}
+
+func TestAMistypedCommandSaysWhatWasMeantFirstAndBriefly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	code, out, stderr := exitCode(t, "serch", "revoked")
+	first, _, _ := strings.Cut(stderr, "\n")
+	if code != 2 || out != "" || !strings.HasPrefix(first, "auditlog: unknown command 'serch'; did you mean 'search'?") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	if n := strings.Count(strings.TrimSpace(stderr), "\n") + 1; n > 2 {
+		t.Fatalf("a typo costs %d lines of output:\n%s", n, stderr)
+	}
+	if _, _, stderr := exitCode(t, "frobnicate"); strings.Contains(stderr, "did you mean") {
+		t.Fatalf("a guess for a word like no command: %q", stderr)
+	}
+	// A wrong flag, likewise: the error first, in one line, and exit 2.
+	code, _, stderr = exitCode(t, "search", "--bogus", "x")
+	if code != 2 || strings.TrimSpace(stderr) != "auditlog: search: flag provided but not defined: -bogus (auditlog search --help lists its flags)" {
+		t.Fatalf("a wrong flag: exit %d, stderr %q", code, stderr)
+	}
+	if code, out, _ := exitCode(t, "token", "--help"); code != 0 || !strings.HasPrefix(out, "Usage: auditlog token create") {
+		t.Fatalf("token --help: exit %d, %q", code, out)
+	}
+}
+
+// newTestMain is a Main whose output the test reads, on the data directory dir.
+func newTestMain(dir string) (*Main, *bytes.Buffer, *bytes.Buffer) {
+	var out, errOut bytes.Buffer
+	return &Main{
+		Stdout: &out, Stderr: &errOut, Stdin: strings.NewReader(""),
+		Getenv: func(k string) string {
+			if k == "AUDITLOG_DATA" {
+				return dir
+			}
+			return ""
+		},
+	}, &out, &errOut
+}
+
+// runIn runs one command in-process and closes what it opened.
+func runIn(t *testing.T, dir string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	m, out, errOut := newTestMain(dir)
+	err = m.Run(context.Background(), args)
+	if cerr := m.Close(); cerr != nil {
+		t.Fatalf("%v: Close: %v", args, cerr)
+	}
+	return out.String(), errOut.String(), err
+}
+
+func TestIngestReadsStandardInput(t *testing.T) {
+	dir := t.TempDir()
+	m, _, errOut := newTestMain(dir)
+	m.Stdin = strings.NewReader(`{"id":"in-1","namespace":"users","action":"user_invited","detail":"Invited kim@example.com"}` + "\n")
+	err := m.Run(context.Background(), []string{"ingest", "-"})
+	m.Close()
+	if err != nil || !strings.Contains(errOut.String(), "Ingested 1 events") {
+		t.Fatalf("ingest -: %v %s", err, errOut)
+	}
+	out, _, err := runIn(t, dir, "search", "kim")
+	if err != nil || !strings.Contains(out, "user_invited") {
+		t.Fatalf("search after ingesting standard input: %v %q", err, out)
+	}
+}
+
+func TestEveryCommandThatTouchesDataSaysWhichDirectoryItUsed(t *testing.T) {
+	dir := t.TempDir()
+	events := filepath.Join(t.TempDir(), "e.ndjson")
+	os.WriteFile(events, []byte(`{"namespace":"users","action":"user_invited","detail":"Invited ana@example.com"}`+"\n"), 0o600)
+	for _, args := range [][]string{
+		{"token", "create", "--label", "ci"},
+		{"token", "list"},
+		{"ingest", events},
+		{"search", "ana"},
+		{"export", "--format", "ndjson"},
+		{"workspace"},
+		{"reindex"},
+		{"demo"},
+	} {
+		_, stderr, err := runIn(t, dir, args...)
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, stderr)
+		}
+		if !strings.Contains(stderr, "Using the data directory "+dir+"\n") {
+			t.Errorf("%v does not say which data directory it used: %q", args, stderr)
+		}
+	}
+}
+
+// TestACommandAsksTheRunningServerBeforeTouchingTheStore: the instance file
+// of a live server is read first, so the store is not even opened (and its
+// lock not waited for) when a server holds the directory.
+func TestACommandAsksTheRunningServerBeforeTouchingTheStore(t *testing.T) {
+	served := t.TempDir()
+	log := logtest.Open(t, served)
+	name := "Served Elsewhere"
+	if _, err := log.ChangeSettings(context.Background(), app.SettingsChange{Workspace: &name}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	srv := ui.NewServer(log)
+	if err := srv.Open(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close(context.Background())
+
+	// dir has no store of its own, only the instance file a server leaves.
+	dir := t.TempDir()
+	if err := writeInstance(dir, instance{URL: srv.URL(), LaunchURL: srv.LaunchURL(srv.URL()), PID: os.Getpid()}); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, err := runIn(t, dir, "workspace")
+	if err != nil || !strings.Contains(out, "Workspace: Served Elsewhere") ||
+		!strings.Contains(stderr, "Using the Audit Log running at "+srv.URL()+" (data directory "+dir+")") {
+		t.Fatalf("workspace: %v\nstdout %q\nstderr %q", err, out, stderr)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.Name() != instanceFile {
+			t.Errorf("the command opened a store of its own: %s appeared in the data directory", e.Name())
+		}
+	}
+	// Commands that need the directory to themselves name the server at once.
+	if _, _, err := runIn(t, dir, "reindex"); err == nil || !strings.Contains(err.Error(), "in use by the Audit Log running at "+srv.URL()) {
+		t.Fatalf("reindex: %v", err)
+	}
+}
+
+// serveIn runs serve in-process until stop is called, and returns its output
+// once it listens.
+func serveIn(t *testing.T, dir string, openBrowser func(string) error, args ...string) (url string, stdout, stderr *syncBuffer, stop func()) {
+	t.Helper()
+	stdout, stderr = &syncBuffer{}, &syncBuffer{}
+	sig := make(chan os.Signal, 1)
+	ready := make(chan string, 1)
+	m := &Main{
+		Stdout: stdout, Stderr: stderr, Getenv: func(string) string { return "" },
+		OpenBrowser: openBrowser, Signals: sig,
+		Ready: func(url, _ string) { ready <- url },
+	}
+	done := make(chan error, 1)
+	go func() {
+		err := m.Run(context.Background(), append([]string{"serve", "--data", dir}, args...))
+		if cerr := m.Close(); err == nil {
+			err = cerr
+		}
+		done <- err
+	}()
+	select {
+	case url = <-ready:
+	case err := <-done:
+		t.Fatalf("serve ended before it listened: %v\n%s", err, stderr)
+	}
+	var stopped bool
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		sig <- os.Interrupt
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}
+	t.Cleanup(stop)
+	return url, stdout, stderr, stop
+}
+
+func TestABusyDefaultPortIsAnnouncedAndTheChosenPortRemembered(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	old := defaultAddr
+	defaultAddr = busy.Addr().String()
+	defer func() { defaultAddr = old }()
+	_, busyPort, _ := net.SplitHostPort(defaultAddr)
+
+	dir := t.TempDir()
+	url, stdout, _, stop := serveIn(t, dir, nil, "--no-browser")
+	chosen := strings.TrimPrefix(url, "http://")
+	_, chosenPort, _ := net.SplitHostPort(chosen)
+	if want := "port " + busyPort + " is busy; listening on " + chosen + " instead"; !strings.Contains(stdout.String(), want) {
+		t.Fatalf("the startup lines do not say the port moved (want %q):\n%s", want, stdout)
+	}
+	stop()
+	if b, err := os.ReadFile(filepath.Join(dir, portFile)); err != nil || strings.TrimSpace(string(b)) != chosenPort {
+		t.Fatalf("remembered port: %q, %v; want %s", b, err, chosenPort)
+	}
+
+	// The next start comes back to the remembered port, although it is not the default.
+	url, _, _, _ = serveIn(t, dir, nil, "--no-browser")
+	if url != "http://"+chosen {
+		t.Fatalf("the second start listens at %s, want the remembered %s", url, chosen)
+	}
+}
+
+func TestAFailedBrowserOpenSaysSoInOneLine(t *testing.T) {
+	_, stdout, stderr, stop := serveIn(t, t.TempDir(), func(string) error { return errors.New("exit status 3") })
+	stop()
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	var said []string
+	for _, l := range lines {
+		if strings.Contains(l, "browser") {
+			said = append(said, l)
+		}
+	}
+	if len(said) != 1 || said[0] != "Could not open a browser; open the address above in one." {
+		t.Fatalf("stderr about the browser: %q\nstdout: %s", said, stdout)
+	}
+}
+
+// TestTheOpenersOwnOutputIsSilenced runs the binary where the only opener on
+// PATH is one that, like xdg-open on a machine without a desktop, complains
+// at length and fails.
+func TestTheOpenersOwnOutputIsSilenced(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := binary(t)
+	stub := t.TempDir()
+	script := "#!/bin/sh\necho 'xdg-open: no method available for opening' >&2\necho 'noise on stdout'\nexit 3\n"
+	for _, name := range []string{"xdg-open", "x-www-browser", "www-browser"} {
+		if err := os.WriteFile(filepath.Join(stub, name), []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Stat("/bin/sh"); err != nil {
+		t.Skip("no /bin/sh to run the stand-in opener")
+	}
+	cmd := exec.Command(bin, "serve", "--data", t.TempDir(), "--addr", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "PATH="+stub)
+	var stdout syncBuffer
+	cmd.Stdout = &stdout
+	errPipe, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	var stderr strings.Builder
+	sc := bufio.NewScanner(errPipe)
+	for sc.Scan() {
+		stderr.WriteString(sc.Text() + "\n")
+		if strings.Contains(sc.Text(), "Could not open a browser") {
+			break
+		}
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	all := stdout.String() + stderr.String()
+	if strings.Contains(all, "no method available") || strings.Contains(all, "noise on stdout") {
+		t.Fatalf("the opener's output reached the terminal:\n%s", all)
+	}
+	if !strings.Contains(stderr.String(), "Could not open a browser; open the address above in one.") {
+		t.Fatalf("no line saying the browser could not be opened:\n%s", all)
+	}
+}
+
+func TestTheSetupCardCommandWorksForHowTheProgramWasStarted(t *testing.T) {
+	for program, want := range map[string]string{
+		"/tmp/go-build2961/b001/exe/auditlog":       "go run . token create --label my-system --scopes ingest --data /srv/audit",
+		"/opt/Audit Log/auditlog":                   "'/opt/Audit Log/auditlog' token create --label my-system --scopes ingest --data /srv/audit",
+		"./auditlog":                                "./auditlog token create --label my-system --scopes ingest --data /srv/audit",
+		`C:\Users\ana\AppData\Local\go-build\x.exe`: `'C:\Users\ana\AppData\Local\go-build\x.exe' token create --label my-system --scopes ingest --data /srv/audit`,
+	} {
+		m := &Main{Program: program}
+		if got := m.tokenCommand("/srv/audit"); got != want {
+			t.Errorf("started as %s: %q, want %q", program, got, want)
+		}
+	}
+}
+
+func TestVersionPrintsTheStampedVersionAndCommit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "auditlog")
+	build := exec.Command("go", "build", "-o", bin, "-ldflags", "-X auditlog/ui/cli.version=v1.2.3 -X auditlog/ui/cli.commit=abc123", "auditlog")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "version").Output()
+	if err != nil || !strings.HasPrefix(string(out), "auditlog v1.2.3 (commit abc123, go") {
+		t.Fatalf("version: %q, %v", out, err)
+	}
+	// Unstamped, it still names a version and a commit, never an empty one.
+	plain, _, _ := run(t, "version")
+	if !strings.HasPrefix(plain, "auditlog ") || strings.Contains(plain, "auditlog  ") || !strings.Contains(plain, "(commit ") || strings.Contains(plain, "commit ,") {
+		t.Fatalf("unstamped version: %q", plain)
+	}
+}
+
+// syncBuffer is a bytes.Buffer that a server goroutine writes while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

@@ -1,0 +1,36 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"auditlog/app"
+	"auditlog/app/demo"
+)
+
+func (m *Main) demo(ctx context.Context, args []string) error {
+	fs, data := m.flagSet("demo", "demo [flags]", "Load 30 days of demo activity into an empty log (\"auditlog --demo\" loads it, then serves).")
+	log, err := m.localLog(fs, data, args)
+	if err != nil {
+		return err
+	}
+	if err := m.loadDemo(ctx, log); err != nil {
+		return err
+	}
+	return log.WaitIndexed(ctx)
+}
+
+// loadDemo fills an empty log with demo activity; a log that has entries is
+// left alone, so demo data never mixes with real records.
+func (m *Main) loadDemo(ctx context.Context, log *app.Log) error {
+	if !demo.Wanted(ctx, log) {
+		fmt.Fprintln(m.Stderr, "The log already has entries; demo data is loaded only into an empty log.")
+		return nil
+	}
+	n, err := demo.Load(ctx, log, progressPrinter(m.Stderr, "Loading demo data"))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stderr, "Loaded %d demo entries.\n", n)
+	return nil
+}

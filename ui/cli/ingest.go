@@ -1,0 +1,159 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"auditlog/app"
+)
+
+// ingest imports NDJSON in batches, each recorded all or nothing like an API
+// request. The first bad batch stops the import and says which line is wrong;
+// the batches before it stay recorded, and re-running is safe for events with ids.
+func (m *Main) ingest(ctx context.Context, args []string) error {
+	fs, data := m.flagSet("ingest", "ingest [flags] FILE|-",
+		"Import NDJSON events (one JSON object a line), checked as the API checks them,\nin batches of 1000 recorded all or nothing. Events with ids are not duplicated.")
+	pos, err := m.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError{"ingest: give one NDJSON file, or - for standard input"}
+	}
+	var in io.Reader = m.Stdin
+	var size int64
+	if pos[0] != "-" {
+		f, err := os.Open(pos[0])
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if st, err := f.Stat(); err == nil {
+			size = st.Size()
+		}
+		in = f
+	}
+	b, err := m.open(*data, false)
+	if err != nil {
+		return err
+	}
+	cutoff, err := b.Cutoff(ctx)
+	if err != nil {
+		return err
+	}
+
+	counter := &countingReader{r: in}
+	sc := bufio.NewScanner(counter)
+	sc.Buffer(make([]byte, 64<<10), 8<<20)
+	var lines []string
+	var lineNos []int // the file line of each event in lines
+	var lineNo, recorded, seen, expired int
+	start, lastReport := time.Now(), time.Time{}
+	flush := func() error {
+		if len(lines) == 0 {
+			return nil
+		}
+		events, err := app.DecodeEvents(strings.NewReader(strings.Join(lines, "\n")), true)
+		if err == nil {
+			var lineOf []int
+			events, lineOf = dropExpired(events, cutoff, &expired)
+			if len(events) > 0 {
+				var stored []app.Event
+				stored, err = b.Record(ctx, events)
+				recorded += len(stored)
+				if e, ok := err.(*app.Error); ok {
+					for i := range e.Details {
+						e.Details[i].Index = lineOf[e.Details[i].Index]
+					}
+				}
+			}
+		}
+		if err != nil {
+			return lineError(err, lineNos, recorded)
+		}
+		lines, lineNos = lines[:0], lineNos[:0]
+		if time.Since(lastReport) > 200*time.Millisecond {
+			lastReport = time.Now()
+			if size > 0 {
+				fmt.Fprintf(m.Stderr, "\rIngesting: %d events (%d%%)", recorded, counter.n*100/size)
+			} else {
+				fmt.Fprintf(m.Stderr, "\rIngesting: %d events", recorded)
+			}
+		}
+		return nil
+	}
+	for sc.Scan() {
+		lineNo++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		lines, lineNos = append(lines, line), append(lineNos, lineNo)
+		seen++
+		if len(lines) == app.MaxBatch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("ingest: reading line %d: %w", lineNo+1, err)
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stderr, "\rIngested %d events in %s\n", recorded, time.Since(start).Round(time.Millisecond))
+	if expired > 0 {
+		fmt.Fprintf(m.Stderr, "Skipped %d events older than the retention window (they would be purged at once).\n", expired)
+	}
+	return nil
+}
+
+// dropExpired leaves out events from before the retention window: an old
+// export imported later still restores everything that may be kept. It
+// returns, for each kept event, its place in the batch it came from.
+func dropExpired(events []app.Event, cutoff time.Time, dropped *int) ([]app.Event, []int) {
+	kept, from := events[:0], make([]int, 0, len(events))
+	for i, e := range events {
+		if !e.Timestamp.IsZero() && e.Timestamp.Before(cutoff.Add(time.Minute)) {
+			*dropped++
+			continue
+		}
+		kept, from = append(kept, e), append(from, i)
+	}
+	return kept, from
+}
+
+// lineError turns an error about event i of a batch into one about a line of the file.
+func lineError(err error, lineNos []int, recorded int) error {
+	e, ok := err.(*app.Error)
+	if !ok || len(e.Details) == 0 {
+		return fmt.Errorf("ingest stopped after %d events: %w", recorded, err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "ingest stopped after %d events; this batch was not recorded:", recorded)
+	for i, d := range e.Details {
+		if i == 10 {
+			fmt.Fprintf(&b, "\n  … and %d more", len(e.Details)-10)
+			break
+		}
+		fmt.Fprintf(&b, "\n  line %d: %s %s", lineNos[d.Index], d.Field, d.Message)
+	}
+	return fmt.Errorf("%s", b.String())
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}

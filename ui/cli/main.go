@@ -1,0 +1,391 @@
+// Package cli is the Audit Log's command line: serving the page and the API,
+// and the commands that read and change a data directory (or the server that
+// holds it). It is a user interface like the page, with one file per command.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"os/user"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"auditlog/app"
+	"auditlog/app/store"
+	"auditlog/index"
+
+	"github.com/pkg/browser"
+)
+
+// Main is the command line: each command opens what it needs from the data
+// directory, and Close releases whatever the command left open. Tests set its
+// fields directly and run commands in-process.
+type Main struct {
+	Stdout, Stderr io.Writer
+	Stdin          io.Reader
+	Getenv         func(string) string
+	// OpenBrowser opens a URL in the user's browser.
+	OpenBrowser func(url string) error
+	// Program is how the user started this program (os.Args[0]); the page's
+	// setup card repeats it so its commands work as written.
+	Program string
+	// Signals ends serve; nil means SIGINT and SIGTERM.
+	Signals <-chan os.Signal
+	// Ready, if set, hears the server's URLs once it listens.
+	Ready func(url, launchURL string)
+
+	closers []func() error
+}
+
+// NewMain returns a Main wired to the process.
+func NewMain() *Main {
+	return &Main{
+		Stdout: os.Stdout, Stderr: os.Stderr, Stdin: os.Stdin, Getenv: os.Getenv,
+		OpenBrowser: openBrowser, Program: os.Args[0],
+	}
+}
+
+// openBrowser opens url without letting the opener (xdg-open and the
+// programs it tries) write to our terminal: on a machine without a desktop
+// their complaints would bury the line that says what to do.
+func openBrowser(url string) error {
+	browser.Stdout, browser.Stderr = io.Discard, io.Discard
+	return browser.OpenURL(url)
+}
+
+// Execute runs one command line and returns the process's exit code: 0 when
+// it worked (or help was asked for), 2 for a command line that cannot be
+// read, 1 for anything else.
+func Execute(ctx context.Context, args []string) int {
+	m := NewMain()
+	err := m.Run(ctx, args)
+	if cerr := m.Close(); err == nil {
+		err = cerr
+	}
+	return m.exitCode(err)
+}
+
+func (m *Main) exitCode(err error) int {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case isUsage(err):
+		fmt.Fprintln(m.Stderr, "auditlog:", err)
+		return 2
+	default:
+		fmt.Fprintln(m.Stderr, "auditlog:", err)
+		return 1
+	}
+}
+
+// onClose has Close release something a command opened.
+func (m *Main) onClose(f func() error) { m.closers = append(m.closers, f) }
+
+// Close releases what the last command opened, last opened first.
+func (m *Main) Close() error {
+	var errs []error
+	for i := len(m.closers) - 1; i >= 0; i-- {
+		errs = append(errs, m.closers[i]())
+	}
+	m.closers = nil
+	return errors.Join(errs...)
+}
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func isUsage(err error) bool {
+	var u usageError
+	return errors.As(err, &u)
+}
+
+const usage = `Audit Log: a time-stamped record of every meaningful change in your workspace.
+
+Usage:
+  auditlog [serve flags]           serve and open the Audit Log in your browser
+  auditlog serve [flags]           serve until Ctrl-C (--addr, --data, --retention, --no-browser)
+  auditlog token create --label L --scopes ingest,read
+                                   create an API token; the secret is printed once
+  auditlog token list              list API tokens
+  auditlog token revoke ID         revoke an API token
+  auditlog ingest FILE|-           import NDJSON events
+  auditlog search [QUERY]          search entries (--namespace, --limit)
+  auditlog reindex                 rebuild the keyword index from the store
+  auditlog export [QUERY]          export entries (--format csv|json|ndjson, --namespace, --after, --before, -o FILE)
+  auditlog workspace [--name N] [--timezone TZ]
+                                   show or change the workspace's name and timezone
+  auditlog demo                    load 30 days of demo activity (auditlog --demo loads it, then serves)
+  auditlog version                 print the version and commit
+
+Every command takes --data DIR (default: $AUDITLOG_DATA, else the user data directory).
+Run "auditlog COMMAND --help" for a command's flags.
+`
+
+// commands are the command line's verbs, in the order usage lists them.
+var commands = []struct {
+	name string
+	run  func(*Main, context.Context, []string) error
+}{
+	{"serve", (*Main).serve},
+	{"token", (*Main).token},
+	{"ingest", (*Main).ingest},
+	{"search", (*Main).search},
+	{"reindex", (*Main).reindex},
+	{"export", (*Main).export},
+	{"workspace", (*Main).workspace},
+	{"demo", (*Main).demo},
+	{"version", (*Main).version},
+	{"help", (*Main).help},
+}
+
+// Run runs one command line. Without a command it serves, so that a
+// double-click or "auditlog --demo" opens the page.
+func (m *Main) Run(ctx context.Context, args []string) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		switch {
+		case len(args) > 0 && isHelp(args[0]):
+			return m.help(ctx, nil)
+		case len(args) > 0 && args[0] == "--version":
+			return m.version(ctx, nil)
+		}
+		return m.serve(ctx, args)
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			return c.run(m, ctx, args[1:])
+		}
+	}
+	return usageError{unknownCommand(args[0])}
+}
+
+func isHelp(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" }
+
+func (m *Main) help(context.Context, []string) error {
+	fmt.Fprint(m.Stdout, usage)
+	return nil
+}
+
+// unknownCommand says so first, and names the command that was probably meant.
+func unknownCommand(name string) string {
+	msg := fmt.Sprintf("unknown command '%s'", name)
+	best, bestDist := "", 3 // suggest only what is within two edits
+	for _, c := range commands {
+		if d := editDistance(name, c.name); d < bestDist {
+			best, bestDist = c.name, d
+		}
+	}
+	if best != "" {
+		msg += fmt.Sprintf("; did you mean '%s'?", best)
+	}
+	return msg + ` (run "auditlog help" for the list of commands)`
+}
+
+// editDistance counts the insertions, deletions and substitutions between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+// flagSet builds a command's flags with the --data flag every command shares.
+// The usage line and about text are what "auditlog NAME --help" prints above the flags.
+func (m *Main) flagSet(name, usageLine, about string) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet("auditlog "+name, flag.ContinueOnError)
+	data := fs.String("data", "", "data directory (default: $AUDITLOG_DATA, else "+defaultDataDirHint()+")")
+	fs.Usage = func() {
+		// Asked for, help goes to standard output, so it can be paged.
+		w := fs.Output()
+		fmt.Fprintf(w, "Usage: auditlog %s\n\n", usageLine)
+		if about != "" {
+			fmt.Fprintf(w, "%s\n\n", about)
+		}
+		fmt.Fprintln(w, "Flags:")
+		fs.PrintDefaults()
+	}
+	return fs, data
+}
+
+// parse reads flags wherever they stand among the arguments, so that
+// "auditlog ingest events.ndjson --data d" works as well as the other order.
+// Everything after "--" is an argument, as in: auditlog search -- -revoked.
+// Help asked for with -h or --help is printed on standard output.
+func (m *Main) parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var rest []string
+	if i := slices.Index(args, "--"); i >= 0 {
+		args, rest = args[:i], args[i+1:]
+	}
+	for _, a := range args {
+		if isHelp(a) {
+			fs.SetOutput(m.Stdout)
+			fs.Usage()
+			return nil, flag.ErrHelp
+		}
+	}
+	// A wrong flag is said in one line, first, not above a screen of flags.
+	fs.SetOutput(io.Discard)
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, usageError{fmt.Sprintf("%s: %v (%s --help lists its flags)", strings.TrimPrefix(fs.Name(), "auditlog "), err, fs.Name())}
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return append(positional, rest...), nil
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+}
+
+func (m *Main) dataDir(flagValue string) (string, error) {
+	if flagValue != "" {
+		return flagValue, nil
+	}
+	if env := m.Getenv("AUDITLOG_DATA"); env != "" {
+		return env, nil
+	}
+	return defaultDataDir()
+}
+
+// defaultDataDir is the per-user data directory of the platform.
+func defaultDataDir() (string, error) {
+	switch runtime.GOOS {
+	case "windows":
+		if d := os.Getenv("LocalAppData"); d != "" {
+			return filepath.Join(d, "auditlog"), nil
+		}
+	case "darwin":
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, "Library", "Application Support", "auditlog"), nil
+		}
+	default:
+		if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+			return filepath.Join(d, "auditlog"), nil
+		}
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, ".local", "share", "auditlog"), nil
+		}
+	}
+	return "", errors.New("no data directory: set --data or AUDITLOG_DATA")
+}
+
+func defaultDataDirHint() string {
+	switch runtime.GOOS {
+	case "windows":
+		return `%LocalAppData%\auditlog`
+	case "darwin":
+		return "~/Library/Application Support/auditlog"
+	}
+	return "~/.local/share/auditlog"
+}
+
+// openLog opens the store and the index in dir. When the index must be
+// rebuilt, wait reports progress on stderr until it is done; the server instead
+// rebuilds in the background while it answers. Close closes the Log.
+func (m *Main) openLog(dir string, retention time.Duration, wait bool) (*app.Log, error) {
+	logger := slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	st, err := store.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	key, err := store.SigningKey(dir)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	cfg := app.Config{
+		Store:     st,
+		Signer:    key,
+		OpenIndex: func() (app.SearchIndex, error) { return index.Open(filepath.Join(dir, "index")) },
+		Retention: retention,
+		Operator:  currentUser(),
+		Logger:    logger,
+	}
+	if wait {
+		cfg.Progress = progressPrinter(m.Stderr, "Indexing")
+	}
+	log, err := app.Open(cfg)
+	if err != nil {
+		return nil, err
+	}
+	m.onClose(log.Close)
+	if wait {
+		if err := log.WaitIndexed(context.Background()); err != nil {
+			fmt.Fprintf(m.Stderr, "Warning: keyword results may be incomplete: %v\n", err)
+		}
+	}
+	return log, nil
+}
+
+// progressPrinter reports long work on one terminal line, at most a few times a second.
+func progressPrinter(w io.Writer, what string) func(done, total int) {
+	var last time.Time
+	return func(done, total int) {
+		if done < total && time.Since(last) < 200*time.Millisecond {
+			return
+		}
+		last = time.Now()
+		pct := 100
+		if total > 0 {
+			pct = done * 100 / total
+		}
+		fmt.Fprintf(w, "\r%s: %d/%d entries (%d%%)", what, done, total, pct)
+		if done >= total {
+			fmt.Fprintln(w)
+		}
+	}
+}
+
+func currentUser() string {
+	if u, err := user.Current(); err == nil {
+		if u.Name != "" {
+			return strings.Split(u.Name, ",")[0]
+		}
+		return u.Username
+	}
+	return "Local user"
+}
+
+func (m *Main) signals() (<-chan os.Signal, func()) {
+	if m.Signals != nil {
+		return m.Signals, func() {}
+	}
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	return ch, func() { signal.Stop(ch) }
+}
+
+func flagWasSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			set = true
+		}
+	})
+	return set
+}

@@ -1,0 +1,219 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"auditlog/app"
+	"auditlog/ui"
+)
+
+// defaultAddr is where the Audit Log listens unless told otherwise; producers
+// post to this address, so it only moves when the port is taken.
+var defaultAddr = "127.0.0.1:7410"
+
+func (m *Main) serve(ctx context.Context, args []string) error {
+	fs, data := m.flagSet("serve", "[serve] [flags]", "Serve the Audit Log page and API until Ctrl-C, and open the page in the browser.")
+	addr := fs.String("addr", defaultAddr, "address to listen on; if the default port is busy, another one is used and remembered")
+	retention := fs.String("retention", "", "how long entries are kept, e.g. 30d (default: as last set, else 30d)")
+	noBrowser := fs.Bool("no-browser", false, "do not open the browser")
+	demo := fs.Bool("demo", false, "load demo data first (when the log is empty)")
+	if _, err := m.parse(fs, args); err != nil {
+		return err
+	}
+	var keep time.Duration
+	if *retention != "" {
+		var err error
+		if keep, err = parseRetention(*retention); err != nil {
+			return err
+		}
+	}
+	dir, err := m.dataDir(*data)
+	if err != nil {
+		return err
+	}
+	// Another Audit Log serves this directory: a second double-click should
+	// lead to it, not to an error, and without waiting for the store's lock.
+	in, running := runningInstance(dir)
+	var log *app.Log
+	if !running {
+		log, err = m.openLog(dir, keep, false)
+		in, running = inUse(dir, err)
+	}
+	if running {
+		fmt.Fprintf(m.Stdout, "Audit Log is already running at %s\n", in.LaunchURL)
+		m.openInBrowser(*noBrowser, in.LaunchURL)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if *demo {
+		if err := m.loadDemo(ctx, log); err != nil {
+			return err
+		}
+	}
+
+	srv := ui.NewServer(log)
+	srv.LocalUser = currentUser()
+	srv.Logger = slog.New(slog.NewTextHandler(m.Stderr, nil))
+	srv.TokenCommand = m.tokenCommand(dir)
+	note, err := m.listen(srv, dir, *addr, flagWasSet(fs, "addr"))
+	if err != nil {
+		return err
+	}
+	m.onClose(func() error {
+		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return srv.Close(shutdown)
+	})
+	launch := srv.LaunchURL(srv.URL())
+	if err := writeInstance(dir, instance{URL: srv.URL(), LaunchURL: launch, PID: os.Getpid()}); err != nil {
+		fmt.Fprintf(m.Stderr, "Could not record the running instance (%v); a second launch will not find it.\n", err)
+	}
+	m.onClose(func() error { removeInstance(dir); return nil })
+	if note != "" {
+		fmt.Fprintln(m.Stdout, note)
+	}
+	fmt.Fprintf(m.Stdout, "Audit Log is running at %s\n", launch)
+	fmt.Fprintf(m.Stdout, "API: %s/api/v1/events   data: %s   press Ctrl-C to stop\n", srv.URL(), dir)
+	if m.Ready != nil {
+		m.Ready(srv.URL(), launch)
+	}
+	m.openInBrowser(*noBrowser, launch)
+	sig, stop := m.signals()
+	defer stop()
+	select {
+	case <-sig:
+	case <-ctx.Done():
+	}
+	fmt.Fprintln(m.Stderr, "Shutting down…")
+	return nil
+}
+
+// openInBrowser opens url in the browser unless told not to, and says in one line
+// what to do when that fails.
+func (m *Main) openInBrowser(noBrowser bool, url string) {
+	if noBrowser || m.OpenBrowser == nil {
+		return
+	}
+	if err := m.OpenBrowser(url); err != nil {
+		fmt.Fprintln(m.Stderr, "Could not open a browser; open the address above in one.")
+	}
+}
+
+// portFile remembers the port the server last listened on, so that a server
+// that had to move off a busy default port comes back where producers now post.
+const portFile = "port"
+
+// listen opens srv on addr. Unless addr was given, it tries the port of the
+// last start first, then the default, then any free port, and returns a line
+// saying so when it had to move.
+func (m *Main) listen(srv *ui.Server, dir, addr string, explicit bool) (note string, err error) {
+	if explicit {
+		srv.Addr = addr
+		return "", srv.Open()
+	}
+	host, defPort, _ := net.SplitHostPort(addr)
+	var tries []string
+	if b, err := os.ReadFile(filepath.Join(dir, portFile)); err == nil {
+		if p, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && p > 0 && p < 65536 {
+			tries = append(tries, strconv.Itoa(p))
+		}
+	}
+	if len(tries) == 0 || tries[0] != defPort {
+		tries = append(tries, defPort)
+	}
+	tries = append(tries, "0")
+	busy := map[string]bool{}
+	for _, port := range tries {
+		srv.Addr = net.JoinHostPort(host, port)
+		if err = srv.Open(); err == nil {
+			break
+		}
+		busy[port] = true
+	}
+	if err != nil {
+		return "", err
+	}
+	got := strings.TrimPrefix(srv.URL(), "http://")
+	_, gotPort, _ := net.SplitHostPort(got)
+	if err := os.WriteFile(filepath.Join(dir, portFile), []byte(gotPort+"\n"), 0o600); err != nil {
+		fmt.Fprintf(m.Stderr, "Could not remember the port (%v); the next start tries %s again.\n", err, defPort)
+	}
+	switch {
+	case gotPort == defPort:
+		return "", nil
+	case busy[defPort]:
+		return fmt.Sprintf("port %s is busy; listening on %s instead (the next start tries it first)", defPort, got), nil
+	default:
+		return fmt.Sprintf("listening on %s, the port of the last start (port %s was busy then)", got, defPort), nil
+	}
+}
+
+// tokenCommand is the token command of the page's setup card, written for
+// the way this program was started, so that it works when pasted.
+func (m *Main) tokenCommand(dir string) string {
+	return m.command() + " token create --label my-system --scopes ingest --data " + shellQuote(dir)
+}
+
+// command is how to run this program again from the user's shell: "go run ."
+// when it was built by go run (into a go-build work directory that is gone
+// afterwards), else the path it was started by.
+func (m *Main) command() string {
+	p := m.Program
+	switch {
+	case p == "":
+		return "auditlog"
+	case isGoRun(p):
+		return "go run ."
+	}
+	return shellQuote(p)
+}
+
+func isGoRun(program string) bool {
+	p := filepath.ToSlash(program)
+	return strings.Contains(p, "/go-build") && strings.Contains(p, "/exe/")
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+:=@%", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// parseRetention reads "30d", "2w" or a Go duration such as "720h".
+func parseRetention(s string) (time.Duration, error) {
+	bad := usageError{fmt.Sprintf("--retention %q: use days from 1d to 3650d, such as 30d", s)}
+	var d time.Duration
+	if unit := s[max(len(s)-1, 0):]; unit == "d" || unit == "w" {
+		n, err := strconv.Atoi(strings.TrimSuffix(s, unit))
+		if err != nil || n < 1 || n > 3650 {
+			return 0, bad
+		}
+		d = time.Duration(n) * 24 * time.Hour
+		if unit == "w" {
+			d *= 7
+		}
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, bad
+		}
+	}
+	if d < app.MinRetention || d > app.MaxRetention {
+		return 0, bad
+	}
+	return d, nil
+}

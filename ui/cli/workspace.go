@@ -1,0 +1,45 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"auditlog/ui/api"
+)
+
+// workspace shows the workspace settings, and changes those given as flags.
+func (m *Main) workspace(ctx context.Context, args []string) error {
+	fs, data := m.flagSet("workspace", "workspace [--name N] [--timezone TZ] [flags]",
+		"Show the workspace's name, timezone and retention, or change the name and timezone.")
+	name := fs.String("name", "", "rename the workspace")
+	tz := fs.String("timezone", "", "show entries in this IANA timezone, e.g. Europe/Berlin (\"local\" for this computer's)")
+	if _, err := m.parse(fs, args); err != nil {
+		return err
+	}
+	b, err := m.open(*data, false)
+	if err != nil {
+		return err
+	}
+	var w api.Workspace
+	if flagWasSet(fs, "name") || flagWasSet(fs, "timezone") {
+		var newName, newTZ *string
+		if flagWasSet(fs, "name") {
+			newName = name
+		}
+		if flagWasSet(fs, "timezone") {
+			if strings.EqualFold(*tz, "local") {
+				*tz = ""
+			}
+			newTZ = tz
+		}
+		w, err = b.UpdateWorkspace(ctx, newName, newTZ)
+	} else {
+		w, err = b.Workspace(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "Workspace: %s\nTimezone:  %s\nRetention: %s\n", w.Name, w.Timezone, w.Retention)
+	return nil
+}

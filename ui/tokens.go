@@ -80,7 +80,7 @@ func WorkspaceOf(log *app.Log) api.Workspace {
 	r := log.Retention()
 	return api.Workspace{
 		Name:           settings.Workspace,
-		Timezone:       settings.Location().String(),
+		Timezone:       settings.ZoneName(),
 		RetentionDays:  int(r / (24 * time.Hour)),
 		RetentionHours: int(r / time.Hour),
 		Retention:      app.FormatRetention(r),

@@ -27,7 +27,7 @@ type ErrorBody struct {
 // show entries as the page does.
 type Workspace struct {
 	Name     string `json:"name"`
-	Timezone string `json:"timezone"` // IANA name
+	Timezone string `json:"timezone"` // IANA name, or "system" for the server computer's zone
 	// How long entries are kept: whole days (rounded down), the exact
 	// hours, and as people say it ("30 days", "36 hours").
 	RetentionDays  int    `json:"retention_days"`
@@ -38,7 +38,7 @@ type Workspace struct {
 // WorkspaceUpdate is the body of PATCH /api/v1/workspace; a nil field is left as it is.
 type WorkspaceUpdate struct {
 	Name     *string `json:"name"`
-	Timezone *string `json:"timezone"` // IANA name; "" for the server's own zone
+	Timezone *string `json:"timezone"` // IANA name in any case; "system" (or "") for the server computer's zone
 }
 
 // TokenRequest is the body of POST /api/v1/tokens. Scopes is a list such as

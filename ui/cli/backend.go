@@ -146,9 +146,9 @@ func (r *remote) workspace(ctx context.Context) (api.Workspace, *time.Location, 
 	if err != nil {
 		return w, nil, err
 	}
-	loc, err := time.LoadLocation(w.Timezone)
+	loc, _, err := app.LoadZone(w.Timezone)
 	if err != nil {
-		loc = time.Local // "Local": the server runs on this computer
+		loc = time.Local // a zone this computer's timezone database lacks
 	}
 	return w, loc, nil
 }

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"auditlog/ui/api"
 )
@@ -13,7 +12,7 @@ func (m *Main) workspace(ctx context.Context, args []string) error {
 	fs, data := m.flagSet("workspace", "workspace [--name N] [--timezone TZ] [flags]",
 		"Show the workspace's name, timezone and retention, or change the name and timezone.")
 	name := fs.String("name", "", "rename the workspace")
-	tz := fs.String("timezone", "", "show entries in this IANA timezone, e.g. Europe/Berlin (\"local\" for this computer's)")
+	tz := fs.String("timezone", "", "show entries in this IANA timezone, e.g. Europe/Berlin (\"system\" for this computer's)")
 	if _, err := m.parse(fs, args); err != nil {
 		return err
 	}
@@ -28,9 +27,6 @@ func (m *Main) workspace(ctx context.Context, args []string) error {
 			newName = name
 		}
 		if flagWasSet(fs, "timezone") {
-			if strings.EqualFold(*tz, "local") {
-				*tz = ""
-			}
 			newTZ = tz
 		}
 		w, err = b.UpdateWorkspace(ctx, newName, newTZ)

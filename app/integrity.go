@@ -316,31 +316,17 @@ func VerifyChain(ctx context.Context, st Store, key ed25519.PublicKey, now time.
 			digest = link.Digest
 			v.Purged++
 		} else {
-			e, err := DecodeEntry(link.Canonical)
-			if err != nil {
-				brk = &Break{Kind: BreakEdited, Seq: link.Seq, Message: fmt.Sprintf("entry %d is unreadable: %v", link.Seq, err)}
-				return false
-			}
-			if e.Seq != link.Seq {
-				brk = &Break{Kind: BreakReordered, Seq: link.Seq, ID: e.ID, Expected: strconv.FormatUint(link.Seq, 10), Found: strconv.FormatUint(e.Seq, 10),
-					Message: fmt.Sprintf("entry %s (sequence %d) stands in the place of sequence %d", e.ID, e.Seq, link.Seq)}
-				return false
-			}
-			if link.PrevHash != h {
-				brk = &Break{Kind: BreakReordered, Seq: link.Seq, ID: e.ID, Expected: hex.EncodeToString(h[:]), Found: hex.EncodeToString(link.PrevHash[:]),
-					Message: fmt.Sprintf("entry %s (sequence %d) does not follow the entry before it", e.ID, link.Seq)}
-				return false
-			}
+			// The common case, an intact entry, needs only its sequence number
+			// and its hash; the whole entry is read only to describe a break.
 			digest = sha256.Sum256(link.Canonical)
-			if want := LinkHash(h, digest); want != link.Hash {
-				brk = &Break{Kind: BreakEdited, Seq: link.Seq, ID: e.ID, Expected: hex.EncodeToString(link.Hash[:]), Found: hex.EncodeToString(want[:]),
-					Message: fmt.Sprintf("entry %s (sequence %d) was changed after it was recorded", e.ID, link.Seq)}
+			if canonicalSeq(link.Canonical) != link.Seq || link.PrevHash != h || LinkHash(h, digest) != link.Hash {
+				brk = entryBreak(link, h, digest)
 				return false
 			}
 			v.Entries++
 		}
 		h = LinkHash(h, digest)
-		if h != link.Hash {
+		if h != link.Hash { // only a purged entry's digest can get here unchecked
 			brk = &Break{Kind: BreakEdited, Seq: link.Seq, Expected: hex.EncodeToString(link.Hash[:]), Found: hex.EncodeToString(h[:]),
 				Message: fmt.Sprintf("the digest kept for purged entry %d was changed", link.Seq)}
 			return false
@@ -403,6 +389,32 @@ func VerifyChain(ctx context.Context, st Store, key ed25519.PublicKey, now time.
 		v.Rate = float64(v.Entries+v.Purged) / s
 	}
 	return v, nil
+}
+
+// entryBreak describes how a stored entry fails to fit the chain after h.
+func entryBreak(link *Link, h, digest Digest) *Break {
+	e, err := DecodeEntry(link.Canonical)
+	switch {
+	case err != nil:
+		return &Break{Kind: BreakEdited, Seq: link.Seq, Message: fmt.Sprintf("entry %d is unreadable: %v", link.Seq, err)}
+	case e.Seq != link.Seq:
+		return &Break{Kind: BreakReordered, Seq: link.Seq, ID: e.ID, Expected: strconv.FormatUint(link.Seq, 10), Found: strconv.FormatUint(e.Seq, 10),
+			Message: fmt.Sprintf("entry %s (sequence %d) stands in the place of sequence %d", e.ID, e.Seq, link.Seq)}
+	case link.PrevHash != h:
+		return &Break{Kind: BreakReordered, Seq: link.Seq, ID: e.ID, Expected: hex.EncodeToString(h[:]), Found: hex.EncodeToString(link.PrevHash[:]),
+			Message: fmt.Sprintf("entry %s (sequence %d) does not follow the entry before it", e.ID, link.Seq)}
+	}
+	want := LinkHash(h, digest)
+	return &Break{Kind: BreakEdited, Seq: link.Seq, ID: e.ID, Expected: hex.EncodeToString(link.Hash[:]), Found: hex.EncodeToString(want[:]),
+		Message: fmt.Sprintf("entry %s (sequence %d) was changed after it was recorded", e.ID, link.Seq)}
+}
+
+// canonicalSeq reads the sequence number of an entry's canonical form.
+func canonicalSeq(b []byte) uint64 {
+	if len(b) < 9 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(b[1:9])
 }
 
 func parseDigest(s string) (Digest, error) {

@@ -249,7 +249,7 @@ func TestInTheBrowserTypingSearchesAndMarksTheMatches(t *testing.T) {
 		waitFor(`location.search.includes("q=snowfl")`),
 	)
 	marks := evalAs[[]string](f, `Array.from(document.querySelectorAll("#entries mark")).map(m => m.textContent)`)
-	if len(marks) != 2 || marks[0] != "snowflake_cost_monitor" || marks[1] != "Snowflake" {
+	if len(marks) != 2 || marks[0] != "snowflake" || marks[1] != "Snowflake" {
 		t.Fatalf("marked %q, want the two matching words", marks)
 	}
 	f.pageWasNotReloaded()

@@ -96,10 +96,12 @@ type rowView struct {
 	Time      timeView
 	Namespace app.Namespace
 	Action    string
-	Detail    template.HTML
-	Actor     string
-	Anonymous bool
-	New       bool
+	// The marked forms: what the search matched in the action, detail and actor.
+	ActionHTML template.HTML
+	Detail     template.HTML
+	ActorHTML  template.HTML
+	Anonymous  bool
+	New        bool
 }
 
 // timeView shows an instant in the workspace zone, with UTC at hand.
@@ -195,6 +197,7 @@ func (s *Server) results(ctx context.Context, c echo.Context, v viewState, loc *
 		return res, err
 	}
 	terms := q.PositiveTerms()
+	whoTerms := actorTerms(terms, q.Actors)
 	newest := len(page.Events)
 	if since != "" {
 		res.Refreshed = true
@@ -210,15 +213,16 @@ func (s *Server) results(ctx context.Context, c echo.Context, v viewState, loc *
 	}
 	for i, e := range page.Events {
 		res.Rows = append(res.Rows, rowView{
-			ID:        e.ID,
-			URL:       EntryPath + idSegment(e.ID),
-			Time:      newTimeView(e.Timestamp, loc),
-			Namespace: e.Namespace,
-			Action:    e.Action,
-			Detail:    highlight(e.Detail, terms),
-			Actor:     e.Actor,
-			Anonymous: e.IsAnonymous(),
-			New:       i < newest,
+			ID:         e.ID,
+			URL:        EntryPath + idSegment(e.ID),
+			Time:       newTimeView(e.Timestamp, loc),
+			Namespace:  e.Namespace,
+			Action:     e.Action,
+			ActionHTML: highlightIdent(e.Action, terms),
+			Detail:     highlight(e.Detail, terms),
+			ActorHTML:  highlight(e.Actor, whoTerms),
+			Anonymous:  e.IsAnonymous(),
+			New:        i < newest,
 		})
 	}
 	if page.Next != "" {

@@ -287,13 +287,31 @@ func TestSearchMarksTheMatchingWordsInTheDetail(t *testing.T) {
 	}
 	mustContain(t, r.body,
 		`Created connection &#34;<mark>Snowflake</mark> Warehouse&#34;`,
-		`Created pipeline &#34;<mark>snowflake_cost_monitor</mark>&#34;`)
+		`Created pipeline &#34;<mark>snowflake</mark>_cost_monitor&#34;`)
 	// A phrase marks its words together; an excluded word marks nothing.
 	r = f.get(ui.PagePath+"?"+url.Values{"q": {`"api token" -revoked`}}.Encode(), htmx)
 	if n := rowCount(r.body); n != 1 {
 		t.Fatalf("%d rows, want 1", n)
 	}
 	mustContain(t, r.body, `Created <mark>API token</mark> &#34;ci-deploy&#34;`)
+}
+
+func TestSearchMarksWhatItMatchedInTheActorAndTheAction(t *testing.T) {
+	f := newPageFixture(t)
+	f.stories()
+	r := f.get(ui.PagePath+"?"+url.Values{"q": {"maya OR revoked "}}.Encode(), htmx)
+	if n := rowCount(r.body); n != 2 {
+		t.Fatalf("%d rows, want 2", n)
+	}
+	mustContain(t, r.body,
+		`<span class="actor"><mark>Maya</mark> Chen</span>`,
+		`<code title="token_revoked">token_<wbr><mark>revoked</mark></code>`)
+	// An actor: qualifier marks the word of the name it matched.
+	r = f.get(ui.PagePath+"?q=actor:brandt", htmx)
+	if n := rowCount(r.body); n != 1 {
+		t.Fatalf("%d rows, want 1", n)
+	}
+	mustContain(t, r.body, `<span class="actor">Lukas <mark>Brandt</mark></span>`)
 }
 
 func TestABadQueryShowsAMessageUnderTheSearchBoxNotAnErrorPage(t *testing.T) {

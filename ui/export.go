@@ -15,11 +15,11 @@ func (s *Server) export(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	q, err := s.filterOf(c)
+	f, settings, err := s.filterOf(c)
 	if err != nil {
 		return err
 	}
-	settings, err := s.Log.Settings(c.Request().Context())
+	q, err := f.Compile(settings.Location())
 	if err != nil {
 		return err
 	}

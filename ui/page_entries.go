@@ -66,12 +66,8 @@ func exportLinks(v viewState) []exportLink {
 		{"json", "JSON", "one array"},
 		{"ndjson", "NDJSON", "one entry per line"},
 	} {
-		p := url.Values{"format": {f.format}}
-		for k, vals := range v.values() {
-			if vals[0] != "" {
-				p[k] = vals
-			}
-		}
+		p := v.Filter.Values(v.loc)
+		p.Set("format", f.format)
 		out = append(out, exportLink{Label: f.label, Hint: f.hint, URL: "/api/v1/export?" + p.Encode()})
 	}
 	return out
@@ -185,13 +181,20 @@ func (s *Server) results(ctx context.Context, c echo.Context, v viewState, loc *
 		APIBase:      c.Scheme() + "://" + c.Request().Host,
 	}
 	res.Rebuilding, res.RebuildDone, res.RebuildTotal = s.Log.IndexStatus()
-	q, err := s.filterFrom(ctx, v.values())
+	// The text is parsed once; the results, the counts and the chart each
+	// narrow it by as much of the filter as they follow.
+	err := v.Err
+	var text app.Query
+	if err == nil {
+		text, err = app.ParseQuery(v.Filter.Q, loc)
+	}
 	if app.ErrorCode(err) == app.EINVALID {
 		res.QueryError = queryMessage(app.ErrorMessage(err))
 		return res, nil
 	} else if err != nil {
 		return res, err
 	}
+	q := v.Filter.Narrow(text)
 	page, err := s.Log.Search(ctx, q, cursor, pageSize)
 	if err != nil {
 		return res, err
@@ -249,27 +252,16 @@ func (s *Server) results(ctx context.Context, c echo.Context, v viewState, loc *
 	// The namespace counts follow the search and the time range, not the
 	// chosen namespace; the chart follows the search and the namespace over
 	// the whole retention window, showing the time range as a selection.
-	unscoped := v
-	unscoped.Namespace = ""
-	whole := unscoped
-	whole.After, whole.Before = "", ""
-	wq, err := s.filterFrom(ctx, whole.values())
-	if err != nil {
-		return res, err
-	}
-	wholeTally, err := s.Log.Tally(ctx, wq)
+	wholeTally, err := s.Log.Tally(ctx, text)
 	if err != nil {
 		return res, err
 	}
 	rangeTally := wholeTally
 	if t, ok := wholeTally.Within(q.After, q.Before); ok {
-		rangeTally = t // whole hours: no second pass over the index
-	} else if v.After != "" || v.Before != "" {
-		uq, err := s.filterFrom(ctx, unscoped.values())
-		if err != nil {
-			return res, err
-		}
-		if rangeTally, err = s.Log.Tally(ctx, uq); err != nil {
+		rangeTally = t // whole quarter hours: no second pass over the index
+	} else if !v.Filter.After.IsZero() || !v.Filter.Before.IsZero() {
+		unscoped := app.Filter{After: v.Filter.After, Before: v.Filter.Before}.Narrow(text)
+		if rangeTally, err = s.Log.Tally(ctx, unscoped); err != nil {
 			return res, err
 		}
 	}
@@ -279,11 +271,11 @@ func (s *Server) results(ctx context.Context, c echo.Context, v viewState, loc *
 		perNS[cell.Namespace] += n
 		all += n
 	}
-	res.Tabs = append(res.Tabs, nsTab{Label: "All", Count: all, URL: v.withNamespace("").URL(), Active: v.Namespace == ""})
+	res.Tabs = append(res.Tabs, nsTab{Label: "All", Count: all, URL: v.withNamespace("").URL(), Active: v.Filter.Namespace == ""})
 	for _, n := range app.Namespaces {
 		res.Tabs = append(res.Tabs, nsTab{
 			Key: string(n), Label: n.DisplayName(), Count: perNS[n],
-			URL: v.withNamespace(string(n)).URL(), Active: v.Namespace == string(n),
+			URL: v.withNamespace(n).URL(), Active: v.Filter.Namespace == n,
 		})
 	}
 	for _, t := range res.Tabs {
@@ -291,7 +283,7 @@ func (s *Server) results(ctx context.Context, c echo.Context, v viewState, loc *
 			res.Total = t.Count
 		}
 	}
-	ch := buildChart(wholeTally, app.Namespace(v.Namespace), v, loc, s.Log.Cutoff(), now, q.After, q.Before)
+	ch := buildChart(wholeTally, v.Filter.Namespace, v, loc, s.Log.Cutoff(), now, q.After, q.Before)
 	if ch.Total > 0 {
 		res.Chart = &ch
 	}
@@ -336,29 +328,27 @@ func rangeLabel(v viewState, loc *time.Location, retention time.Duration) string
 	case rangeAll:
 		return "in the last " + formatRetention(retention)
 	}
-	after, aerr := app.ParseDate(v.After, loc)
-	before, berr := app.ParseDate(v.Before, loc)
-	hasAfter, hasBefore := v.After != "" && aerr == nil, v.Before != "" && berr == nil
-	show := func(t time.Time, exact string) string {
-		t = t.In(loc)
-		if isDate(exact) {
-			return t.Format("Jan 2")
+	after, before := v.Filter.After, v.Filter.Before
+	hasAfter, hasBefore := !after.IsZero(), !before.IsZero()
+	show := func(t time.Time) string {
+		if isDayStart(t, loc) {
+			return t.In(loc).Format("Jan 2")
 		}
-		return t.Format("Jan 2, 15:04")
+		return t.In(loc).Format("Jan 2, 15:04")
 	}
 	switch {
-	case hasAfter && hasBefore && isDate(v.After) && isDate(v.Before) && before.Sub(after) <= 25*time.Hour:
+	case hasAfter && hasBefore && isDayStart(after, loc) && isDayStart(before, loc) && before.Sub(after) <= 25*time.Hour:
 		return "on " + after.In(loc).Format("Mon, Jan 2")
 	case hasAfter && hasBefore:
 		last := before
-		if isDate(v.Before) {
-			last = before.AddDate(0, 0, -1)
+		if isDayStart(before, loc) {
+			last = before.In(loc).AddDate(0, 0, -1)
 		}
-		return "from " + show(after, v.After) + " to " + show(last, v.Before)
+		return "from " + show(after) + " to " + show(last)
 	case hasAfter:
-		return "since " + show(after, v.After)
+		return "since " + show(after)
 	case hasBefore:
-		return "before " + show(before, v.Before)
+		return "before " + show(before)
 	}
 	return ""
 }

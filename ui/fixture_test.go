@@ -14,9 +14,20 @@ import (
 // temporary data directory, and closes both when the test ends.
 func serveTempLog(t *testing.T) (*app.Log, *ui.Server, *httptest.Server) {
 	t.Helper()
+	log, _, s, ts := serveTempLogAndIndex(t)
+	return log, s, ts
+}
+
+// serveTempLogAndIndex is serveTempLog that also hands over the keyword
+// index, for tests that break it on purpose.
+func serveTempLogAndIndex(t *testing.T) (*app.Log, *index.Index, *ui.Server, *httptest.Server) {
+	t.Helper()
 	dir := t.TempDir()
+	var x *index.Index
 	log, err := app.Open(app.Config{Dir: dir, OpenIndex: func() (app.SearchIndex, error) {
-		return index.Open(filepath.Join(dir, "index"))
+		var err error
+		x, err = index.Open(filepath.Join(dir, "index"))
+		return x, err
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -27,5 +38,5 @@ func serveTempLog(t *testing.T) (*app.Log, *ui.Server, *httptest.Server) {
 		ts.Close()
 		log.Close()
 	})
-	return log, s, ts
+	return log, x, s, ts
 }

@@ -68,6 +68,16 @@
     if (panel) panel.scrollTop = 0;
   });
 
+  // Typing in the search box sends a search after each pause; say so, so the
+  // server can answer a half-typed query beside the box instead of replacing
+  // the results with an error. Enter (the "search" event) is a real search.
+  document.addEventListener("htmx:configRequest", function (e) {
+    var ev = e.detail.triggeringEvent;
+    if (ev && ev.type === "input" && e.detail.elt && e.detail.elt.id === "q") {
+      e.detail.headers["X-Search-Typing"] = "true";
+    }
+  });
+
   // The results say when they are loading, for assistive technology.
   document.addEventListener("htmx:beforeRequest", function (e) {
     var results = document.getElementById("results");

@@ -254,15 +254,32 @@ func TestInTheBrowserTypingSearchesAndMarksTheMatches(t *testing.T) {
 	}
 	f.pageWasNotReloaded()
 
-	// A query that cannot be read says so under the search box.
+	// A query still being typed that cannot be read yet keeps the results,
+	// and says what is wrong beside the box.
 	f.run("type a broken query",
 		chromedp.SendKeys(chromedp.CSS(`#q`), ` "open`),
+		waitFor(`document.getElementById("query-hint").textContent.includes("unterminated quote")`),
+	)
+	if n := f.rows(); n != 2 || evalAs[bool](f, `!!document.querySelector("#results [role=alert]")`) {
+		t.Fatalf("typing a broken query left %d rows and an error in place of the results", n)
+	}
+	if !evalAs[bool](f, `!!document.querySelector("#results .ns-tabs") && !!document.getElementById("refresh")`) {
+		t.Fatal("typing a broken query took away the tabs or Refresh")
+	}
+	// Enter is an explicit search: the full message replaces the results.
+	f.run("press Enter",
+		chromedp.KeyEvent("\r"),
 		waitFor(`!!document.querySelector("#results [role=alert]")`),
 	)
 	msg := evalAs[string](f, `document.querySelector("#results [role=alert]").textContent`)
 	if !strings.Contains(msg, "unterminated quote") {
 		t.Fatalf("the message says %q", msg)
 	}
+	// Finishing the query brings results back and clears the message.
+	f.run("close the quote",
+		chromedp.SendKeys(chromedp.CSS(`#q`), `"`),
+		waitFor(`!document.querySelector("#results [role=alert]") && document.getElementById("query-hint").textContent === ""`),
+	)
 	f.pageWasNotReloaded()
 }
 

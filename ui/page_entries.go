@@ -34,6 +34,7 @@ type resultsView struct {
 	RangeOptions []rangeOption
 	RangeLabel   string // e.g. "in the last 7 days"
 	QueryError   string
+	TypingError  string // a half-typed query's problem, shown beside the search box
 	Tabs         []nsTab
 	Total        int
 	Chart        *chartView
@@ -129,10 +130,11 @@ func newTimeView(t time.Time, loc *time.Location) timeView {
 //
 // A query that does not parse is not a failed request: the page (or the
 // partial, so that htmx swaps it in) answers 200 with the message under the
-// search box.
+// search box; while it is being typed, only that message is swapped in.
 func (s *Server) auditLogPage(c echo.Context) error {
 	ctx := c.Request().Context()
 	varyOnHTMX(c)
+	c.Response().Header().Add("Vary", searchTyping)
 	base, settings, err := s.base(ctx, c, "Audit Log")
 	if err != nil {
 		return err
@@ -155,6 +157,14 @@ func (s *Server) auditLogPage(c echo.Context) error {
 	switch {
 	case htmx && cursor != "":
 		return renderPartial(c, "rows", res)
+	case htmx && isTyping(c.Request()) && res.QueryError != "":
+		// A query being typed is often unreadable for a moment ("Customer
+		// with its quote still open): keep the last good results, tabs,
+		// chart and buttons, and say what is wrong beside the box. Enter, an
+		// explicit search, shows the full message in place of the results.
+		res.TypingError = res.QueryError
+		retarget(c, "#query-hint", "outerHTML")
+		return renderPartial(c, "query-hint", res)
 	case htmx:
 		res.OOB = true
 		if current, err := url.Parse(c.Request().Header.Get(hxCurrentURL)); err != nil || current.RequestURI() != res.URL {

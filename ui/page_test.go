@@ -336,6 +336,36 @@ func TestABadQueryShowsAMessageUnderTheSearchBoxNotAnErrorPage(t *testing.T) {
 	mustContain(t, r.body, `unknown namespace &#34;widgets&#34;`)
 }
 
+func TestAHalfTypedQueryKeepsTheResultsAndSaysWhatIsWrongBesideTheBox(t *testing.T) {
+	f := newPageFixture(t)
+	f.stories()
+	typing := map[string]string{"HX-Request": "true", "X-Search-Typing": "true"}
+	r := f.get(ui.PagePath+"?"+url.Values{"q": {`"Customer`}}.Encode(), typing)
+	if r.status != http.StatusOK {
+		t.Fatalf("status %d", r.status)
+	}
+	if got := r.header.Get("HX-Retarget"); got != "#query-hint" {
+		t.Fatalf("HX-Retarget = %q, want only the message beside the box swapped", got)
+	}
+	if r.header.Get("HX-Push-Url") != "" {
+		t.Error("a half-typed query is pushed into the address bar")
+	}
+	mustContain(t, r.body, `id="query-hint"`, "unterminated quote")
+	mustNotContain(t, r.body, `id="entries"`, "ns-tabs", "Export", "Refresh", "This search can't be read")
+	// Typing a readable query swaps the results and empties the message.
+	r = f.get(ui.PagePath+"?q=customer", typing)
+	if r.header.Get("HX-Retarget") != "" || rowCount(r.body) != 1 {
+		t.Fatalf("retarget %q, %d rows", r.header.Get("HX-Retarget"), rowCount(r.body))
+	}
+	mustContain(t, r.body, `<p id="query-hint" class="query-hint" role="status" hx-swap-oob="true"></p>`)
+	// An explicit search (Enter) shows the full message in place of the results.
+	r = f.get(ui.PagePath+"?"+url.Values{"q": {`"Customer`}}.Encode(), htmx)
+	if r.header.Get("HX-Retarget") != "" {
+		t.Fatalf("an explicit search was retargeted to %q", r.header.Get("HX-Retarget"))
+	}
+	mustContain(t, r.body, `role="alert"`, "This search can't be read.")
+}
+
 func TestTheFirstRunOffersDemoDataAndShowsHowToSendEvents(t *testing.T) {
 	f := newFirstRunFixture(t)
 	r := f.get(ui.PagePath, nil)

@@ -227,7 +227,7 @@ func (s *Server) results(ctx context.Context, c echo.Context, v viewState, loc *
 	for i, e := range page.Events {
 		res.Rows = append(res.Rows, rowView{
 			ID:         e.ID,
-			URL:        EntryPath + idSegment(e.ID),
+			URL:        entryURL(e.ID, v.Filter.Q),
 			Time:       newTimeView(e.Timestamp, loc),
 			Namespace:  e.Namespace,
 			Action:     e.Action,
@@ -298,6 +298,16 @@ func (s *Server) results(ctx context.Context, c echo.Context, v viewState, loc *
 		res.Chart = &ch
 	}
 	return res, nil
+}
+
+// entryURL is where a row opens its entry; the search goes along, so that
+// the record marks what it matched.
+func entryURL(id, q string) string {
+	u := EntryPath + idSegment(id)
+	if q != "" {
+		u += "?" + url.Values{"q": {q}}.Encode()
+	}
+	return u
 }
 
 // queryMessage words the parser's message for the line under the search box.

@@ -3,6 +3,7 @@ package ui_test
 import (
 	"context"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -312,6 +313,32 @@ func TestSearchMarksWhatItMatchedInTheActorAndTheAction(t *testing.T) {
 		t.Fatalf("%d rows, want 1", n)
 	}
 	mustContain(t, r.body, `<span class="actor">Lukas <mark>Brandt</mark></span>`)
+}
+
+func TestAnEntryOpenedFromASearchMarksWhatMatchedItsTargetsIncluded(t *testing.T) {
+	f := newPageFixture(t)
+	e := ev(app.DataPipelines, "pipeline_created", `Created pipeline "Nightly rollup"`, "Maya Chen", time.Hour)
+	e.Targets = []app.Target{{Type: "pipeline", ID: "pl_daily_revenue", Name: "daily_revenue_rollup"}}
+	f.record(e)
+	r := f.get(ui.PagePath+"?q=revenue", htmx)
+	if n := rowCount(r.body); n != 1 {
+		t.Fatalf("%d rows, want 1 (the target name is searched)", n)
+	}
+	m := regexp.MustCompile(`data-entry="([^"]+)"`).FindStringSubmatch(r.body)
+	if m == nil || !strings.Contains(m[1], "?q=revenue") {
+		t.Fatalf("the row's entry link does not carry the search: %v", m)
+	}
+	r = f.get(html.UnescapeString(m[1]), htmx)
+	mustContain(t, r.body, `daily_<mark>revenue</mark>_rollup`, `pl_daily_<mark>revenue</mark>`)
+	// Without a search, nothing is marked.
+	r = f.get(ui.EntryPath+idOf(t, html.UnescapeString(m[1])), htmx)
+	mustNotContain(t, r.body, "<mark>")
+}
+
+func idOf(t *testing.T, entryURL string) string {
+	t.Helper()
+	id, _, _ := strings.Cut(strings.TrimPrefix(entryURL, ui.EntryPath), "?")
+	return id
 }
 
 func TestABadQueryShowsAMessageUnderTheSearchBoxNotAnErrorPage(t *testing.T) {

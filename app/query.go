@@ -272,6 +272,9 @@ func ParseQuery(s string, loc *time.Location) (Query, error) {
 		}
 		word := p.bare()
 		if word == "OR" && !negate {
+			if b.prevNeg && b.orAt == 0 {
+				return q, p.errAt(start, "OR joins words and phrases, not excluded ones: leave out the '-' or the OR")
+			}
 			if !b.canJoin() {
 				return q, p.errAt(start, "OR needs a word or phrase before it, as in Maya OR Lukas")
 			}
@@ -296,7 +299,7 @@ func ParseQuery(s string, loc *time.Location) (Query, error) {
 			if err := q.addQualifier(strings.ToLower(key), value, loc); err != nil {
 				return q, p.errAt(start, err.Error())
 			}
-			b.prevOK = false
+			b.prevOK, b.prevNeg = false, false
 			continue
 		}
 		word = strings.ToLower(word)
@@ -329,6 +332,7 @@ type termBuilder struct {
 	lastBare bool // that term is a bare positive word (may be a prefix)
 	orAt     int  // one past the position of an OR waiting for its right side
 	prevOK   bool // the item just before is a positive term an OR may follow
+	prevNeg  bool // the item just before is an excluded term
 }
 
 func (b *termBuilder) canJoin() bool { return b.prevOK && b.orAt == 0 }
@@ -352,7 +356,7 @@ func (b *termBuilder) add(q *Query, t Term, bare bool) error {
 		q.Terms = append(q.Terms, t)
 		b.inGroup = false
 	}
-	b.hasLast, b.lastBare, b.prevOK = true, bare, !t.Negate
+	b.hasLast, b.lastBare, b.prevOK, b.prevNeg = true, bare, !t.Negate, t.Negate
 	return nil
 }
 

@@ -82,6 +82,7 @@ func TestParseQueryErrorsSayWhere(t *testing.T) {
 		{"maya OR", "character 6: OR needs a word or phrase after it"},
 		{"maya OR OR lukas", "character 9: OR needs a word or phrase before it"},
 		{"maya OR -lukas", "character 9: OR joins words and phrases"},
+		{"-maya OR lukas", "character 7: OR joins words and phrases, not excluded ones"},
 		{"maya OR actor:lukas", "character 9: OR joins words and phrases, not qualifiers"},
 		{"namespace:users OR maya", "character 17: OR needs a word or phrase before it"},
 	}

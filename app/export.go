@@ -44,8 +44,16 @@ func (f ExportFormat) ContentType() string {
 	return "application/json"
 }
 
-// CSVHeader lists the columns of a CSV export.
-var CSVHeader = []string{"timestamp", "timestamp_utc", "namespace", "action", "detail", "actor", "id", "targets", "ip", "metadata"}
+// CSVHeader lists the columns of a CSV export. The last came later, and so
+// stands last: readers that count columns keep working.
+var CSVHeader = []string{"timestamp", "timestamp_utc", "namespace", "action", "detail", "actor", "id", "targets", "ip", "metadata", "utc_offset"}
+
+// csvTime is how the CSV writes an instant: a date, a space and a time of day
+// in whole seconds, the one form that both Excel and LibreOffice Calc read as
+// a date-time when they open a CSV. Both leave RFC 3339 (the T, a fraction of
+// a second, an offset or Z) as text. The offset goes in its own column;
+// the id column and the JSON formats keep the full precision.
+const csvTime = "2006-01-02 15:04:05"
 
 // ExportOptions say how an export is written and who takes it.
 type ExportOptions struct {
@@ -290,8 +298,8 @@ func (e *csvEncoder) write(ev *Event) error {
 		meta = string(b)
 	}
 	e.row = append(e.row[:0],
-		ev.Timestamp.In(e.loc).Format(time.RFC3339Nano),
-		ev.Timestamp.UTC().Format(time.RFC3339Nano),
+		ev.Timestamp.In(e.loc).Format(csvTime),
+		ev.Timestamp.UTC().Format(csvTime),
 		ev.Namespace.DisplayName(),
 		ev.Action,
 		ev.Detail,
@@ -300,6 +308,8 @@ func (e *csvEncoder) write(ev *Event) error {
 		targets,
 		ev.IP,
 		meta,
+		// Written "UTC+01:00", not "+01:00", which a spreadsheet would read as a formula.
+		"UTC"+ev.Timestamp.In(e.loc).Format("-07:00"),
 	)
 	for i := range e.row {
 		e.row[i] = NeutralizeCell(e.row[i])

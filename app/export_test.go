@@ -100,13 +100,16 @@ func TestCSVExportParsesBackToTheEntries(t *testing.T) {
 	}
 	for i, row := range rows[1:] {
 		want := listed[i]
-		ts, err := time.Parse(time.RFC3339Nano, row[0])
-		utc, err2 := time.Parse(time.RFC3339Nano, row[1])
-		if err != nil || err2 != nil || !ts.Equal(want.Timestamp) || !utc.Equal(want.Timestamp) {
-			t.Fatalf("row %d timestamps %q %q, want %v", i, row[0], row[1], want.Timestamp)
+		// A date, a space, a time in whole seconds: what spreadsheets read as a
+		// date-time (they leave RFC 3339 with its T, fraction and offset as text).
+		ts, err := time.ParseInLocation("2006-01-02 15:04:05", row[0], berlin)
+		utc, err2 := time.Parse("2006-01-02 15:04:05", row[1])
+		whole := want.Timestamp.Truncate(time.Second)
+		if err != nil || err2 != nil || !ts.Equal(whole) || !utc.Equal(whole) {
+			t.Fatalf("row %d timestamps %q %q, want %v in Berlin and in UTC, to the second", i, row[0], row[1], want.Timestamp)
 		}
-		if _, off := ts.Zone(); off != 3600 {
-			t.Errorf("row %d: timestamp %q is not in the workspace zone", i, row[0])
+		if row[10] != "UTC+01:00" {
+			t.Errorf("row %d: utc_offset %q, want UTC+01:00", i, row[10])
 		}
 		var targets []app.Target
 		if row[7] != "" {
@@ -118,6 +121,7 @@ func TestCSVExportParsesBackToTheEntries(t *testing.T) {
 		}
 		got := want
 		got.Namespace, _ = app.ParseNamespace(row[2])
+		got.Timestamp = want.Timestamp // to the second above; the id keeps the rest
 		got.Action, got.Detail, got.Actor, got.ID, got.Targets, got.IP, got.Metadata = row[3], row[4], row[5], row[6], targets, row[8], meta
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("row %d parses to\n%+v\nwant\n%+v", i, got, want)

@@ -85,9 +85,16 @@ func (f Filter) Compile(loc *time.Location) (Query, error) {
 	if err != nil {
 		return Query{}, err
 	}
+	return f.Narrow(q), nil
+}
+
+// Narrow applies the filter's namespace and time range to q, its text
+// already parsed: a caller that needs one text under several narrowings (the
+// page's counts and chart) parses it once. q itself is left as it was.
+func (f Filter) Narrow(q Query) Query {
 	if f.Namespace != "" {
 		q.RestrictNamespace(f.Namespace)
 	}
 	q.RestrictTime(f.After, f.Before)
-	return q, nil
+	return q
 }

@@ -24,12 +24,15 @@ type ActionMatch struct {
 
 // Query is a parsed search: free text plus structured qualifiers. The zero
 // Query matches every entry. Qualifiers of the same kind are ORed; different
-// kinds and free words are ANDed.
+// kinds and free words are ANDed. Words joined by OR form a group that
+// matches when any of its words does; OR binds tighter than the implicit AND,
+// so "token OR pipeline created" is (token OR pipeline) AND created.
 type Query struct {
 	Terms      []Term
+	AnyOf      [][]Term // groups of words joined by OR, each ANDed with the rest
 	Namespaces []Namespace
 	Actions    []ActionMatch
-	Actors     []string  // lower-cased, matched whole
+	Actors     []string  // lower-cased; each matches a word of the actor's name, or the start of one (see ActorMatches)
 	After      time.Time // inclusive; zero means unbounded
 	Before     time.Time // exclusive; zero means unbounded
 	// Empty is set when the qualifiers contradict each other (e.g. the
@@ -41,16 +44,20 @@ type Query struct {
 // qualifiers the store has no index for.
 func (q *Query) HasText() bool {
 	// The store keys one namespace at a time; several are the index's job.
-	return len(q.Terms) > 0 || len(q.Actions) > 0 || len(q.Actors) > 0 || len(q.Namespaces) > 1
+	return len(q.Terms) > 0 || len(q.AnyOf) > 0 || len(q.Actions) > 0 || len(q.Actors) > 0 || len(q.Namespaces) > 1
 }
 
-// PositiveTerms returns the terms that must match.
+// PositiveTerms returns the terms that may have matched: every word that is
+// not excluded, those joined by OR included.
 func (q *Query) PositiveTerms() []Term {
 	var out []Term
 	for _, t := range q.Terms {
 		if !t.Negate {
 			out = append(out, t)
 		}
+	}
+	for _, g := range q.AnyOf {
+		out = append(out, g...)
 	}
 	return out
 }
@@ -114,7 +121,7 @@ func (q *Query) MatchStructured(e *Event) bool {
 		actor := strings.ToLower(e.Actor)
 		ok := false
 		for _, a := range q.Actors {
-			if a == actor {
+			if ActorMatches(actor, a) {
 				ok = true
 				break
 			}
@@ -124,6 +131,33 @@ func (q *Query) MatchStructured(e *Event) bool {
 		}
 	}
 	return true
+}
+
+// ActorMatches reports whether the lower-cased actor name is matched by an
+// actor: qualifier's value: the whole name, a word of it, or the start of a
+// word, so actor:maya and actor:chen both find "maya chen" and actor:ali finds
+// "alice@example.com". The keyword index applies this same function to its
+// actor terms, so the index and a walk of the store agree.
+func ActorMatches(actor, want string) bool {
+	if want == "" {
+		return false
+	}
+	for i := 0; i+len(want) <= len(actor); {
+		j := strings.Index(actor[i:], want)
+		if j < 0 {
+			return false
+		}
+		at := i + j
+		if at == 0 {
+			return true
+		}
+		if r, _ := utf8.DecodeLastRuneInString(actor[:at]); !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			return true
+		}
+		_, size := utf8.DecodeRuneInString(actor[at:])
+		i = at + size
+	}
+	return false
 }
 
 func containsNS(list []Namespace, n Namespace) bool {
@@ -168,6 +202,17 @@ func (q *Query) String() string {
 		}
 		parts = append(parts, s)
 	}
+	for _, g := range q.AnyOf {
+		var alts []string
+		for _, t := range g {
+			s := t.Text
+			if t.Phrase || strings.ContainsAny(s, " \t:\"") {
+				s = `"` + s + `"`
+			}
+			alts = append(alts, s)
+		}
+		parts = append(parts, strings.Join(alts, " OR "))
+	}
 	return strings.Join(parts, " ")
 }
 
@@ -196,7 +241,7 @@ func ParseQuery(s string, loc *time.Location) (Query, error) {
 		return q, Errorf(EINVALID, "query %s", msg)
 	}
 	p := parser{src: []rune(s)}
-	lastBare := -1
+	var b termBuilder
 	for {
 		p.skipSpace()
 		if p.eof() {
@@ -220,11 +265,23 @@ func ParseQuery(s string, loc *time.Location) (Query, error) {
 			if text == "" {
 				continue
 			}
-			q.Terms = append(q.Terms, Term{Text: text, Phrase: true, Negate: negate})
+			if err := b.add(&q, Term{Text: text, Phrase: true, Negate: negate}, false); err != nil {
+				return q, p.errAt(start, err.Error())
+			}
 			continue
 		}
 		word := p.bare()
-		if key, value, ok := strings.Cut(word, ":"); ok && !negate && isQualifier(key) {
+		if word == "OR" && !negate {
+			if b.prevNeg && b.orAt == 0 {
+				return q, p.errAt(start, "OR joins words and phrases, not excluded ones: leave out the '-' or the OR")
+			}
+			if !b.canJoin() {
+				return q, p.errAt(start, "OR needs a word or phrase before it, as in Maya OR Lukas")
+			}
+			b.orAt = start + 1
+			continue
+		}
+		if key, value, ok := strings.Cut(word, ":"); ok && !negate && looksLikeQualifier(key, value, !p.eof() && p.peek() == '"') {
 			if value == "" && !p.eof() && p.peek() == '"' {
 				v, err := p.quoted()
 				if err != nil {
@@ -232,26 +289,34 @@ func ParseQuery(s string, loc *time.Location) (Query, error) {
 				}
 				value = v
 			}
+			if !isQualifier(key) {
+				return q, p.errAt(start, fmt.Sprintf("unknown qualifier %q (one of %s); to search for the text, put it in quotes: \"%s:%s\"",
+					key+":", qualifierList, key, strings.ReplaceAll(value, `"`, "")))
+			}
+			if b.orAt > 0 {
+				return q, p.errAt(start, "OR joins words and phrases, not qualifiers; several "+strings.ToLower(key)+": qualifiers are already ORed")
+			}
 			if err := q.addQualifier(strings.ToLower(key), value, loc); err != nil {
 				return q, p.errAt(start, err.Error())
 			}
+			b.prevOK, b.prevNeg = false, false
 			continue
 		}
 		word = strings.ToLower(word)
 		if strings.Trim(word, "-") == "" && !negate {
 			continue // a lone dash is punctuation, not a word
 		}
-		q.Terms = append(q.Terms, Term{Text: word, Negate: negate})
-		if !negate {
-			lastBare = len(q.Terms) - 1
-		} else {
-			lastBare = -1
+		if err := b.add(&q, Term{Text: word, Negate: negate}, !negate); err != nil {
+			return q, p.errAt(start, err.Error())
 		}
+	}
+	if b.orAt > 0 {
+		return q, p.errAt(b.orAt-1, "OR needs a word or phrase after it, as in Maya OR Lukas")
 	}
 	// Search as you type: the word being typed is matched as a prefix, unless the
 	// user has moved on (trailing space) or the word is the last of a finished query.
-	if lastBare == len(q.Terms)-1 && lastBare >= 0 && !strings.HasSuffix(s, " ") {
-		q.Terms[lastBare].Prefix = true
+	if t := b.last(&q); t != nil && b.lastBare && !strings.HasSuffix(s, " ") {
+		t.Prefix = true
 	}
 	if !q.After.IsZero() && !q.Before.IsZero() && !q.After.Before(q.Before) {
 		return q, Errorf(EINVALID, "query: after: must be earlier than before:")
@@ -259,9 +324,82 @@ func ParseQuery(s string, loc *time.Location) (Query, error) {
 	return q, nil
 }
 
+// termBuilder puts words into a Query's Terms, or into its AnyOf groups when
+// OR joins them.
+type termBuilder struct {
+	inGroup  bool // the last term went into the last AnyOf group
+	hasLast  bool // a term was added, and nothing but qualifiers since
+	lastBare bool // that term is a bare positive word (may be a prefix)
+	orAt     int  // one past the position of an OR waiting for its right side
+	prevOK   bool // the item just before is a positive term an OR may follow
+	prevNeg  bool // the item just before is an excluded term
+}
+
+func (b *termBuilder) canJoin() bool { return b.prevOK && b.orAt == 0 }
+
+func (b *termBuilder) add(q *Query, t Term, bare bool) error {
+	if b.orAt > 0 {
+		if t.Negate {
+			return fmt.Errorf("OR joins words and phrases; leave out the '-' or the OR")
+		}
+		if !b.inGroup {
+			prev := q.Terms[len(q.Terms)-1]
+			if q.Terms = q.Terms[:len(q.Terms)-1]; len(q.Terms) == 0 {
+				q.Terms = nil
+			}
+			q.AnyOf = append(q.AnyOf, []Term{prev})
+		}
+		g := len(q.AnyOf) - 1
+		q.AnyOf[g] = append(q.AnyOf[g], t)
+		b.inGroup, b.orAt = true, 0
+	} else {
+		q.Terms = append(q.Terms, t)
+		b.inGroup = false
+	}
+	b.hasLast, b.lastBare, b.prevOK, b.prevNeg = true, bare, !t.Negate, t.Negate
+	return nil
+}
+
+// last is the term added last, or nil.
+func (b *termBuilder) last(q *Query) *Term {
+	switch {
+	case !b.hasLast:
+		return nil
+	case b.inGroup:
+		g := q.AnyOf[len(q.AnyOf)-1]
+		return &g[len(g)-1]
+	default:
+		return &q.Terms[len(q.Terms)-1]
+	}
+}
+
+// qualifierList names the qualifiers for error messages.
+const qualifierList = "namespace:, ns:, action:, actor:, user:, after:, before:"
+
+// looksLikeQualifier tells a qualifier, known or not, from a word that merely
+// holds a colon. A known name is always a qualifier. Another is one when its
+// name is ASCII letters only and it has a simple value (or a quoted one
+// follows): foo:bar is a mistyped qualifier and gets an error, while a time
+// (10:30), a URL (https://x), a trailing colon (Error:), a name with digits
+// (v1:beta) and an identifier with more colons (urn:space:42) stay words.
+func looksLikeQualifier(key, value string, quotedNext bool) bool {
+	if isQualifier(key) {
+		return true
+	}
+	if key == "" || strings.HasPrefix(value, "/") || strings.Contains(value, ":") {
+		return false
+	}
+	for _, r := range key {
+		if (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') {
+			return false
+		}
+	}
+	return value != "" || quotedNext
+}
+
 func isQualifier(key string) bool {
 	switch strings.ToLower(key) {
-	case "namespace", "ns", "action", "actor", "after", "before":
+	case "namespace", "ns", "action", "actor", "user", "after", "before":
 		return true
 	}
 	return false
@@ -290,7 +428,7 @@ func (q *Query) addQualifier(key, value string, loc *time.Location) error {
 			return nil // action:* matches everything
 		}
 		q.Actions = append(q.Actions, m)
-	case "actor":
+	case "actor", "user": // user: as on GitHub
 		q.Actors = append(q.Actors, strings.ToLower(strings.TrimSpace(value)))
 	case "after", "before":
 		t, err := ParseDate(value, loc)

@@ -34,6 +34,19 @@ func TestParseQueryReadsEveryPartOfTheLanguage(t *testing.T) {
 		{"after:2026-11-01T10:00:00Z", Query{After: time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)}},
 		{"https://example.com", Query{Terms: []Term{{Text: "https://example.com", Prefix: true}}}},
 		{"a - b", Query{Terms: []Term{{Text: "a"}, {Text: "b", Prefix: true}}}},
+		{"user:maya", Query{Actors: []string{"maya"}}},
+		{"at 10:30 ", Query{Terms: []Term{{Text: "at"}, {Text: "10:30"}}}},
+		{"Error: urn:space:42 v1:beta ", Query{Terms: []Term{{Text: "error:"}, {Text: "urn:space:42"}, {Text: "v1:beta"}}}},
+		{"Maya OR Lukas", Query{AnyOf: [][]Term{{{Text: "maya"}, {Text: "lukas", Prefix: true}}}}},
+		{"token OR pipeline created", Query{
+			Terms: []Term{{Text: "created", Prefix: true}},
+			AnyOf: [][]Term{{{Text: "token"}, {Text: "pipeline"}}},
+		}},
+		{`a OR "b c" OR d x OR y `, Query{AnyOf: [][]Term{
+			{{Text: "a"}, {Text: "b c", Phrase: true}, {Text: "d"}},
+			{{Text: "x"}, {Text: "y"}},
+		}}},
+		{"maya or lukas ", Query{Terms: []Term{{Text: "maya"}, {Text: "or"}, {Text: "lukas"}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -62,6 +75,16 @@ func TestParseQueryErrorsSayWhere(t *testing.T) {
 		{"-", ""},
 		{"after:2026-11-08 before:2026-11-01", "after: must be earlier than before:"},
 		{"actor:", "needs a value"},
+		{"foo:bar", "character 1: unknown qualifier \"foo:\" (one of namespace:, ns:, action:, actor:, user:, after:, before:)"},
+		{"maya Foo:bar", `character 6: unknown qualifier "Foo:"`},
+		{`x label:"ci deploy"`, `character 3: unknown qualifier "label:"`},
+		{"OR maya", "character 1: OR needs a word or phrase before it"},
+		{"maya OR", "character 6: OR needs a word or phrase after it"},
+		{"maya OR OR lukas", "character 9: OR needs a word or phrase before it"},
+		{"maya OR -lukas", "character 9: OR joins words and phrases"},
+		{"-maya OR lukas", "character 7: OR joins words and phrases, not excluded ones"},
+		{"maya OR actor:lukas", "character 9: OR joins words and phrases, not qualifiers"},
+		{"namespace:users OR maya", "character 17: OR needs a word or phrase before it"},
 	}
 	for _, tt := range tests {
 		_, err := ParseQuery(tt.in, time.UTC)
@@ -95,7 +118,10 @@ func TestRestrictNamespaceThatContradictsTheQueryMatchesNothing(t *testing.T) {
 }
 
 func TestQueryStringParsesBackToTheSameQuery(t *testing.T) {
-	for _, in := range []string{`"customer 360" -revoked namespace:users action:token_* actor:"maya chen" after:2026-11-01 deploy `} {
+	for _, in := range []string{
+		`"customer 360" -revoked namespace:users action:token_* actor:"maya chen" after:2026-11-01 deploy `,
+		`maya OR "lukas brandt" OR or created `,
+	} {
 		q, err := ParseQuery(in, time.UTC)
 		if err != nil {
 			t.Fatal(err)
@@ -111,7 +137,8 @@ func TestQueryStringParsesBackToTheSameQuery(t *testing.T) {
 }
 
 func FuzzParseQueryNeverPanicsAndErrorsAreInvalid(f *testing.F) {
-	for _, s := range []string{"", "a b", `"x`, "namespace:users", "-", "action:*", `actor:"`, "after:2026-01-01", "-\"a b\" c:d"} {
+	for _, s := range []string{"", "a b", `"x`, "namespace:users", "-", "action:*", `actor:"`, "after:2026-01-01", "-\"a b\" c:d",
+		"foo:bar", "a OR b", "OR", "a OR", `a OR "b`, "x OR -y", "10:30 https://x", `user:"`, "a OR ns:users"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -122,12 +149,40 @@ func FuzzParseQueryNeverPanicsAndErrorsAreInvalid(f *testing.F) {
 			}
 			return
 		}
-		for _, term := range q.Terms {
+		for _, term := range q.PositiveTerms() {
 			if term.Text == "" {
 				t.Fatalf("ParseQuery(%q) produced an empty term", s)
 			}
 		}
+		for _, g := range q.AnyOf {
+			if len(g) < 2 {
+				t.Fatalf("ParseQuery(%q) produced an OR group of %d", s, len(g))
+			}
+		}
 	})
+}
+
+func TestActorMatchesAWordOfTheNameOrItsStart(t *testing.T) {
+	for _, tt := range []struct {
+		actor, want string
+		match       bool
+	}{
+		{"maya chen", "maya chen", true},
+		{"maya chen", "maya", true},
+		{"maya chen", "chen", true},
+		{"maya chen", "ch", true},
+		{"maya chen", "aya", false},
+		{"maya chen", "maya chen x", false},
+		{"alice@example.com", "example", true},
+		{"ci-deploy", "deploy", true},
+		{"zoë müller", "müll", true},
+		{"anonymous", "anonymous", true},
+		{"maya", "", false},
+	} {
+		if got := ActorMatches(tt.actor, tt.want); got != tt.match {
+			t.Errorf("ActorMatches(%q, %q) = %v, want %v", tt.actor, tt.want, got, tt.match)
+		}
+	}
 }
 
 func TestTallyWithinKeepsWholeSlotsOnly(t *testing.T) {

@@ -3,6 +3,30 @@
 (function () {
   "use strict";
 
+  // Remembered view preferences, as classes on <html> so they hold across
+  // htmx swaps. This file runs in <head>, before the first paint.
+  var root = document.documentElement;
+  var prefs = { density: "density-compact", chart: "chart-collapsed" };
+  function stored(key) {
+    try { return window.localStorage.getItem("auditlog." + key) === "1"; } catch (e) { return false; }
+  }
+  function store(key, on) {
+    try { window.localStorage.setItem("auditlog." + key, on ? "1" : "0"); } catch (e) { /* private mode: not remembered */ }
+  }
+  root.classList.add("js");
+  Object.keys(prefs).forEach(function (key) { root.classList.toggle(prefs[key], stored(key)); });
+  // The toggles say their state to assistive technology, after every swap too.
+  function syncToggles() {
+    document.querySelectorAll("[data-toggle=density]").forEach(function (b) {
+      b.setAttribute("aria-pressed", String(root.classList.contains(prefs.density)));
+    });
+    document.querySelectorAll("[data-toggle=chart]").forEach(function (b) {
+      b.setAttribute("aria-expanded", String(!root.classList.contains(prefs.chart)));
+    });
+  }
+  document.addEventListener("DOMContentLoaded", syncToggles);
+  document.addEventListener("htmx:afterSettle", syncToggles);
+
   function isTyping(el) {
     if (!el) return false;
     var tag = el.tagName;
@@ -27,8 +51,65 @@
     q.select();
   });
 
+  // The chart is one tab stop; the arrow keys move between its days, Home and
+  // End go to the first and last, and Enter opens the focused day.
+  document.addEventListener("keydown", function (e) {
+    var day = e.target.closest && e.target.closest(".chart-svg a.day");
+    if (!day) return;
+    var days = Array.prototype.slice.call(day.parentNode.querySelectorAll("a.day"));
+    var i = days.indexOf(day), next = -1;
+    switch (e.key) {
+      case "ArrowLeft": case "ArrowDown": next = Math.max(0, i - 1); break;
+      case "ArrowRight": case "ArrowUp": next = Math.min(days.length - 1, i + 1); break;
+      case "Home": next = 0; break;
+      case "End": next = days.length - 1; break;
+      case "Enter": case " ":
+        e.preventDefault();
+        if (window.htmx) window.htmx.trigger(day, "click"); else window.location.href = day.getAttribute("href");
+        return;
+      default: return;
+    }
+    e.preventDefault();
+    days.forEach(function (d, j) { d.setAttribute("tabindex", j === next ? "0" : "-1"); });
+    days[next].focus();
+  });
+
+  // j and k move between the table's rows, as in mail programs; Enter opens
+  // the focused one. Not while typing, and not behind the entry panel.
+  document.addEventListener("keydown", function (e) {
+    if (e.ctrlKey || e.metaKey || e.altKey || isTyping(e.target)) return;
+    var dialog = document.getElementById("entry-dialog");
+    if (dialog && dialog.open) return;
+    var row = e.target.closest && e.target.closest("#entries tr.entry");
+    if (e.key === "Enter" && row && e.target === row) {
+      e.preventDefault();
+      var link = row.querySelector("a.entry-link");
+      if (link) link.click();
+      return;
+    }
+    if (e.key !== "j" && e.key !== "k") return;
+    var rows = Array.prototype.slice.call(document.querySelectorAll("#entries tr.entry"));
+    if (!rows.length) return;
+    var i = rows.indexOf(row);
+    var next = i < 0 ? 0 : e.key === "j" ? Math.min(rows.length - 1, i + 1) : Math.max(0, i - 1);
+    e.preventDefault();
+    rows[next].focus({ preventScroll: true });
+    rows[next].scrollIntoView({ block: "nearest" });
+  });
+
   document.addEventListener("click", function (e) {
     var t = e.target;
+    // The density and chart toggles, remembered for the next visit.
+    var toggle0 = t.closest && t.closest("[data-toggle]");
+    if (toggle0) {
+      var key = toggle0.getAttribute("data-toggle");
+      if (prefs[key]) {
+        var on = root.classList.toggle(prefs[key]);
+        store(key, on);
+        syncToggles();
+        return;
+      }
+    }
     // A click anywhere on an entry's row opens it, like its link does;
     // selecting text in the row does not.
     var row = t.closest && t.closest("tr[data-entry]");
@@ -66,6 +147,16 @@
     if (dialog && !dialog.open) dialog.showModal();
     var panel = document.getElementById("entry-panel");
     if (panel) panel.scrollTop = 0;
+  });
+
+  // Typing in the search box sends a search after each pause; say so, so the
+  // server can answer a half-typed query beside the box instead of replacing
+  // the results with an error. Enter (the "search" event) is a real search.
+  document.addEventListener("htmx:configRequest", function (e) {
+    var ev = e.detail.triggeringEvent;
+    if (ev && ev.type === "input" && e.detail.elt && e.detail.elt.id === "q") {
+      e.detail.headers["X-Search-Typing"] = "true";
+    }
   });
 
   // The results say when they are loading, for assistive technology.

@@ -150,6 +150,18 @@ func compile(q *app.Query) *compiled {
 			c.must = append(c.must, tq)
 		}
 	}
+	for _, g := range q.AnyOf {
+		var anyOf []query.Query
+		for _, t := range g {
+			if tq := termQuery(t); tq != nil {
+				anyOf = append(anyOf, tq)
+			}
+		}
+		if len(anyOf) == 0 {
+			continue // only punctuation on every side: constrains nothing, as a lone term
+		}
+		c.must = append(c.must, bleve.NewDisjunctionQuery(anyOf...))
+	}
 	if len(q.Namespaces) > 0 {
 		var anyOf []query.Query
 		for _, n := range q.Namespaces {
@@ -171,11 +183,7 @@ func compile(q *app.Query) *compiled {
 		c.must = append(c.must, bleve.NewDisjunctionQuery(anyOf...))
 	}
 	if len(q.Actors) > 0 {
-		var anyOf []query.Query
-		for _, a := range q.Actors {
-			anyOf = append(anyOf, termOn(fieldActor, strings.ToLower(a)))
-		}
-		c.must = append(c.must, bleve.NewDisjunctionQuery(anyOf...))
+		c.must = append(c.must, &actorQuery{want: q.Actors})
 	}
 	return c
 }
@@ -277,4 +285,48 @@ func (p *phrasePrefixQuery) Searcher(ctx context.Context, r index.IndexReader, m
 	}
 	terms = append(terms, expanded)
 	return query.NewMultiPhraseQuery(terms, fieldText).Searcher(ctx, r, m, opts)
+}
+
+// actorQuery matches entries whose actor app.ActorMatches one of want: a word
+// of the name or the start of one. Each shard holds few distinct actors, so it
+// reads them all from its dictionary, keeps those the domain's own rule
+// accepts and looks those up whole; the index and a walk of the store cannot
+// disagree.
+type actorQuery struct {
+	want []string
+}
+
+func (a *actorQuery) Searcher(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, opts search.SearcherOptions) (search.Searcher, error) {
+	dict, err := r.FieldDict(fieldActor)
+	if err != nil {
+		return nil, err
+	}
+	var terms []string
+	for {
+		e, err := dict.Next()
+		if err != nil {
+			_ = dict.Close()
+			return nil, err
+		}
+		if e == nil {
+			break
+		}
+		for _, w := range a.want {
+			if app.ActorMatches(e.Term, strings.ToLower(w)) {
+				terms = append(terms, e.Term)
+				break
+			}
+		}
+	}
+	if err := dict.Close(); err != nil {
+		return nil, err
+	}
+	if len(terms) == 0 {
+		return searcher.NewMatchNoneSearcher(r)
+	}
+	anyOf := make([]query.Query, len(terms))
+	for i, t := range terms {
+		anyOf[i] = termOn(fieldActor, t)
+	}
+	return query.NewDisjunctionQuery(anyOf).Searcher(ctx, r, m, opts)
 }

@@ -94,7 +94,14 @@ func TestSearchTranslatesEveryPartOfTheQuery(t *testing.T) {
 		{"an action ending in a star matches by prefix", "action:token_*", []string{"revoked", "created"}},
 		{"actions are ORed", "action:token_revoked action:space_deleted", []string{"deleted", "revoked"}},
 		{"an actor matches whole whatever its case", "actor:ALICE@example.com", []string{"revoked", "snowflake"}},
-		{"an actor does not match a part of itself", "actor:alice", nil},
+		{"an actor matches by the start of its name", "actor:alice", []string{"revoked", "snowflake"}},
+		{"an actor matches by a word of its name", "actor:deploy", []string{"pipeline"}},
+		{"an actor matches by the start of a word of its name", "actor:dep", []string{"pipeline"}},
+		{"an actor does not match inside a word", "actor:lice", nil},
+		{"user: is actor:", "user:carol", []string{"bot", "invited"}},
+		{"OR finds entries with either word", "snowflake OR marketing ", []string{"deleted", "snowflake"}},
+		{"OR binds tighter than AND", "token OR pipeline created ", []string{"created"}},
+		{"OR joins phrases and the word being typed", `"deleted space" OR zür`, []string{"deleted", "invited"}},
 		{"actors are ORed", "actor:bob actor:carol", []string{"bot", "deleted", "invited", "created"}},
 		{"an actor and an action are ANDed", "actor:bob action:token_*", []string{"created"}},
 		{"after is inclusive", "after:2026-11-20T15:00:00Z", []string{"bot", "published", "deleted", "invited", "revoked"}},
@@ -246,7 +253,11 @@ func bruteForce(docs []app.IndexDoc, q *app.Query) []app.IndexDoc {
 	var out []app.IndexDoc
 	for _, d := range docs {
 		words := append(strings.Fields(d.Event.Detail), strings.Split(d.Event.Action, "_")...)
-		if q.MatchStructured(d.Event) && matchTerms(q.Terms, words) {
+		anyOK := true
+		for _, g := range q.AnyOf {
+			anyOK = anyOK && slices.ContainsFunc(g, func(t app.Term) bool { return matchTerms([]app.Term{t}, words) })
+		}
+		if q.MatchStructured(d.Event) && matchTerms(q.Terms, words) && anyOK {
 			out = append(out, d)
 		}
 	}
@@ -289,6 +300,8 @@ func TestPagingWithTheCursorVisitsEveryMatchOnceInOrder(t *testing.T) {
 		"namespace:users namespace:spaces",
 		"action:user_* action:space_created",
 		"actor:ci-deploy actor:bob",
+		"actor:deploy",
+		"alpha OR bravo -charlie",
 		"charlie after:2026-11-05 before:2026-11-15T06:30:00Z",
 	} {
 		t.Run(cmp.Or(query, "the zero query"), func(t *testing.T) {
@@ -335,6 +348,7 @@ func TestTallyCountsWhatABruteForceCountFinds(t *testing.T) {
 		"delta ",
 		"namespace:api_tokens namespace:connections",
 		"actor:ci-deploy echo -bravo",
+		"user:c delta OR echo",
 		"after:2026-11-14T10:00:00Z before:2026-11-17T23:59:00Z",
 	} {
 		t.Run(cmp.Or(query, "the zero query"), func(t *testing.T) {

@@ -1,11 +1,9 @@
 package ui
 
 import (
-	"context"
 	"io"
 	"mime"
 	"net/http"
-	"net/url"
 	"strconv"
 
 	"auditlog/app"
@@ -95,20 +93,14 @@ func (s *Server) postEvents(c echo.Context) error {
 	return c.JSON(http.StatusCreated, resp)
 }
 
-// filterOf reads the search the request asks for, with the API's parameter
-// names (q, namespace, after, before), which the page's URLs use too.
-func (s *Server) filterOf(c echo.Context) (app.Query, error) {
-	return s.filterFrom(c.Request().Context(), c.QueryParams())
-}
-
-// filterFrom is filterOf for parameters at hand; the page reads its view with it.
-func (s *Server) filterFrom(ctx context.Context, p url.Values) (app.Query, error) {
+// filterOf reads the search the request asks for, once, with the API's
+// parameter names (q, namespace, after, before), which the page's URLs use
+// too, in the workspace's timezone; the settings it read come along, since
+// every caller needs them again.
+func (s *Server) filterOf(c echo.Context) (app.Filter, app.Settings, error) {
 	settings := s.Log.Settings()
-	f, err := app.ParseFilter(p, settings.Location())
-	if err != nil {
-		return app.Query{}, err
-	}
-	return f.Compile(settings.Location())
+	f, err := app.ParseFilter(c.QueryParams(), settings.Location())
+	return f, settings, err
 }
 
 func limitOf(c echo.Context) (int, error) {
@@ -124,7 +116,11 @@ func limitOf(c echo.Context) (int, error) {
 }
 
 func (s *Server) listEvents(c echo.Context) error {
-	q, err := s.filterOf(c)
+	f, settings, err := s.filterOf(c)
+	if err != nil {
+		return err
+	}
+	q, err := f.Compile(settings.Location())
 	if err != nil {
 		return err
 	}

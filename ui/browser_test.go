@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // The browser tests drive the real page in headless Chromium against the real
@@ -244,20 +245,37 @@ func TestInTheBrowserTypingSearchesAndMarksTheMatches(t *testing.T) {
 		waitFor(`location.search.includes("q=snowfl")`),
 	)
 	marks := evalAs[[]string](f, `Array.from(document.querySelectorAll("#entries mark")).map(m => m.textContent)`)
-	if len(marks) != 2 || marks[0] != "snowflake_cost_monitor" || marks[1] != "Snowflake" {
+	if len(marks) != 2 || marks[0] != "snowflake" || marks[1] != "Snowflake" {
 		t.Fatalf("marked %q, want the two matching words", marks)
 	}
 	f.pageWasNotReloaded()
 
-	// A query that cannot be read says so under the search box.
+	// A query still being typed that cannot be read yet keeps the results,
+	// and says what is wrong beside the box.
 	f.run("type a broken query",
 		chromedp.SendKeys(chromedp.CSS(`#q`), ` "open`),
+		waitFor(`document.getElementById("query-hint").textContent.includes("unterminated quote")`),
+	)
+	if n := f.rows(); n != 2 || evalAs[bool](f, `!!document.querySelector("#results [role=alert]")`) {
+		t.Fatalf("typing a broken query left %d rows and an error in place of the results", n)
+	}
+	if !evalAs[bool](f, `!!document.querySelector("#results .ns-tabs") && !!document.getElementById("refresh")`) {
+		t.Fatal("typing a broken query took away the tabs or Refresh")
+	}
+	// Enter is an explicit search: the full message replaces the results.
+	f.run("press Enter",
+		chromedp.KeyEvent("\r"),
 		waitFor(`!!document.querySelector("#results [role=alert]")`),
 	)
 	msg := evalAs[string](f, `document.querySelector("#results [role=alert]").textContent`)
 	if !strings.Contains(msg, "unterminated quote") {
 		t.Fatalf("the message says %q", msg)
 	}
+	// Finishing the query brings results back and clears the message.
+	f.run("close the quote",
+		chromedp.SendKeys(chromedp.CSS(`#q`), `"`),
+		waitFor(`!document.querySelector("#results [role=alert]") && document.getElementById("query-hint").textContent === ""`),
+	)
 	f.pageWasNotReloaded()
 }
 
@@ -399,6 +417,121 @@ func TestInTheBrowserADayOfTheChartFiltersToThatDay(t *testing.T) {
 	}
 }
 
+// keyDown presses a non-printable key (Tab, the arrows, Enter, Home, End).
+func keyDown(key string) step { return void(chromedp.KeyEvent(key)) }
+
+func TestInTheBrowserTheChartIsOneTabStopWithArrowKeysInside(t *testing.T) {
+	f := newBrowserFixture(t, browserOptions{})
+	f.stories()
+	f.open()
+	f.markPage()
+	if n := evalAs[int](f, `document.querySelectorAll(".chart-svg a.day").length`); n < 28 {
+		t.Fatalf("the chart has %d days", n)
+	}
+	if n := evalAs[int](f, `document.querySelectorAll(".chart-svg a.day:not([tabindex='-1'])").length`); n != 1 {
+		t.Fatalf("%d chart days are in the Tab order, want 1", n)
+	}
+	const focusedDay = `(document.activeElement.closest && document.activeElement.closest(".chart-svg a.day") || {}).dataset`
+	loc, _ := time.LoadLocation("Europe/Berlin")
+	today := time.Now().In(loc)
+	yesterday := time.Date(today.Year(), today.Month(), today.Day()-1, 0, 0, 0, 0, loc)
+	f.run("tab into the chart",
+		chromedp.Focus(chromedp.CSS(`.chart-toggle`)),
+		keyDown(kb.Tab),
+		waitFor(focusedDay+`.date === "`+today.Format("2006-01-02")+`"`),
+	)
+	f.run("arrow to yesterday", keyDown(kb.ArrowLeft), waitFor(focusedDay+`.date === "`+yesterday.Format("2006-01-02")+`"`))
+	if n := evalAs[int](f, `document.querySelectorAll(".chart-svg a.day[tabindex='0']").length`); n != 1 {
+		t.Fatalf("%d days are tabbable after moving, want 1", n)
+	}
+	f.run("tab out of the chart", keyDown(kb.Tab), waitFor(`!document.activeElement.closest(".chart-svg")`))
+	f.run("back to the chart and open the day",
+		chromedp.Focus(chromedp.CSS(`.chart-svg a.day[tabindex='0']`)),
+		keyDown(kb.Enter),
+		waitFor(`location.search.includes("after=`+yesterday.Format("2006-01-02")+`")`),
+	)
+	f.pageWasNotReloaded()
+}
+
+func TestInTheBrowserJAndKMoveBetweenRows(t *testing.T) {
+	f := newBrowserFixture(t, browserOptions{})
+	f.stories()
+	f.open()
+	const focusedRow = `Array.from(document.querySelectorAll("#entries tr.entry")).indexOf(document.activeElement)`
+	f.run("j, j, k",
+		js(`document.activeElement.blur()`),
+		pressKey("j", "KeyJ", 74), waitFor(focusedRow+` === 0`),
+		pressKey("j", "KeyJ", 74), waitFor(focusedRow+` === 1`),
+		pressKey("j", "KeyJ", 74), pressKey("k", "KeyK", 75), waitFor(focusedRow+` === 1`),
+	)
+	action := evalAs[string](f, `document.activeElement.querySelector("code").textContent`)
+	f.run("Enter opens the focused row",
+		keyDown(kb.Enter),
+		waitFor(`document.getElementById("entry-dialog").open`),
+		waitFor(`document.getElementById("entry-panel").textContent.includes("`+action+`")`),
+		keyDown(kb.Escape),
+		waitFor(`!document.getElementById("entry-dialog").open`),
+	)
+	// Typing a j in the search box is typing, not moving.
+	f.run("type j", chromedp.Focus(chromedp.CSS(`#q`)), pressKey("j", "KeyJ", 74), waitFor(`document.getElementById("q").value === "j"`))
+	if evalAs[bool](f, `!!document.activeElement.closest("#entries")`) {
+		t.Fatal("j in the search box moved to a row")
+	}
+}
+
+func TestInTheBrowserCompactDensityAndAFoldedChartAreRemembered(t *testing.T) {
+	f := newBrowserFixture(t, browserOptions{width: 1440, height: 900})
+	f.stories()
+	f.open()
+	rowHeight := `document.querySelector("#entries tr.entry").getBoundingClientRect().height`
+	before := evalAs[float64](f, rowHeight)
+	f.run("choose compact and fold the chart",
+		chromedp.Click(chromedp.CSS(`[data-toggle=density]`)),
+		chromedp.Click(chromedp.CSS(`[data-toggle=chart]`)),
+		waitFor(`document.getElementById("chart-body").offsetParent === null`),
+	)
+	if after := evalAs[float64](f, rowHeight); after >= before*0.8 {
+		t.Fatalf("a compact row is %.0fpx high, a normal one %.0fpx", after, before)
+	}
+	f.run("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#entries tr.entry`)))
+	if !evalAs[bool](f, `document.documentElement.classList.contains("density-compact") && document.getElementById("chart-body").offsetParent === null`) {
+		t.Fatal("compact density or the folded chart was forgotten on reload")
+	}
+	if p := evalAs[string](f, `document.querySelector("[data-toggle=density]").getAttribute("aria-pressed") + " " + document.querySelector("[data-toggle=chart]").getAttribute("aria-expanded")`); p != "true false" {
+		t.Fatalf("the toggles say pressed, expanded = %s", p)
+	}
+	f.run("unfold", chromedp.Click(chromedp.CSS(`[data-toggle=chart]`)), waitFor(`document.getElementById("chart-body").offsetParent !== null`))
+}
+
+func TestInTheBrowserUnavailableSettingsAreReadableAndSaySo(t *testing.T) {
+	f := newBrowserFixture(t, browserOptions{})
+	f.open()
+	// The WCAG contrast ratio of each item's text on the sidebar.
+	ratios := evalAs[[]float64](f, `(() => {
+		const lum = c => { const [r, g, b] = c.match(/\d+(\.\d+)?/g).slice(0, 3).map(Number).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+		const bg = lum(getComputedStyle(document.querySelector(".sidebar")).backgroundColor);
+		return Array.from(document.querySelectorAll(".settings-nav .is-unavailable")).map(el => {
+			const fg = lum(getComputedStyle(el).color);
+			return (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+		});
+	})()`)
+	if len(ratios) != 4 {
+		t.Fatalf("%d unavailable items, want General, Members, API Tokens and Service Users", len(ratios))
+	}
+	for i, r := range ratios {
+		if r < 4.5 {
+			t.Errorf("item %d has a contrast of %.1f:1, want at least 4.5:1", i, r)
+		}
+	}
+	if n := evalAs[int](f, `document.querySelectorAll(".settings-nav .is-unavailable[aria-disabled=true][aria-describedby=nav-soon]").length`); n != 4 {
+		t.Errorf("%d of 4 items are marked aria-disabled and described", n)
+	}
+	note := evalAs[string](f, `(() => { const n = document.getElementById("nav-soon"); return n && n.offsetParent !== null ? n.textContent : ""; })()`)
+	if !strings.Contains(note, "Coming soon") {
+		t.Errorf("no visible explanation without hovering; the note says %q", note)
+	}
+}
+
 func TestInTheBrowserSlashFocusesTheSearchBox(t *testing.T) {
 	f := newBrowserFixture(t, browserOptions{})
 	f.stories()
@@ -528,6 +661,23 @@ func TestScreenshots(t *testing.T) {
 	}
 	laptop.open()
 	shot(laptop, "laptop.png", false)
+
+	// The size the density toggle is for: a 1440×900 screen.
+	screen := newBrowserFixture(t, browserOptions{width: 1440, height: 900})
+	if _, err := demo.Load(context.Background(), screen.log, nil); err != nil {
+		t.Fatal(err)
+	}
+	screen.open()
+	shot(screen, "1440x900.png", false)
+	screen.run("compact, chart folded", chromedp.Click(chromedp.CSS(`[data-toggle=density]`)), chromedp.Click(chromedp.CSS(`[data-toggle=chart]`)))
+	shot(screen, "1440x900-compact.png", false)
+	screen.run("type a half query", js(`document.activeElement.blur()`), chromedp.SendKeys(chromedp.CSS(`#q`), `"Customer`),
+		waitFor(`document.getElementById("query-hint").textContent !== ""`))
+	shot(screen, "1440x900-typing.png", false)
+	screen.run("unfold, j twice", js(`document.getElementById("q").value = ""; document.getElementById("q").blur()`),
+		chromedp.Click(chromedp.CSS(`[data-toggle=chart]`)), chromedp.Click(chromedp.CSS(`[data-toggle=density]`)),
+		pressKey("j", "KeyJ", 74), pressKey("j", "KeyJ", 74), chromedp.Focus(chromedp.CSS(`.chart-svg a.day[tabindex='0']`)), keyDown(kb.ArrowLeft))
+	shot(screen, "1440x900-focus.png", false)
 
 	narrow := newBrowserFixture(t, browserOptions{width: 420, height: 900})
 	if _, err := demo.Load(context.Background(), narrow.log, nil); err != nil {

@@ -46,6 +46,9 @@ type chartDay struct {
 	InRange   bool
 	IsToday   bool
 	ShowLabel bool
+	// Tabbable marks the one day the Tab key stops at: the chart is one tab
+	// stop, and the arrow keys move between its days (a roving tabindex).
+	Tabbable bool
 }
 
 type chartSegment struct {
@@ -135,6 +138,17 @@ func buildChart(tally app.Tally, ns app.Namespace, v viewState, loc *time.Locati
 			day.Tooltip += "\n" + strings.Join(lines, "\n")
 		}
 		ch.Days = append(ch.Days, day)
+	}
+	// Tab lands on the first day of the selected range, or else on today.
+	tab := len(ch.Days) - 1
+	for i, d := range ch.Days {
+		if d.InRange && ch.Selecting {
+			tab = i
+			break
+		}
+	}
+	if tab >= 0 {
+		ch.Days[tab].Tabbable = true
 	}
 	return ch
 }

@@ -1,7 +1,9 @@
 package ui
 
 import (
+	"io"
 	"mime"
+	"net/http"
 
 	"auditlog/app"
 
@@ -15,19 +17,24 @@ func (s *Server) export(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	q, err := s.filterOf(c)
+	f, settings, err := s.filterOf(c)
 	if err != nil {
 		return err
 	}
-	settings := s.Log.Settings()
+	q, err := f.Compile(settings.Location())
+	if err != nil {
+		return err
+	}
 	name := s.Log.ExportFilename(q, format, settings)
-	h := c.Response().Header()
-	h.Set("Content-Type", format.ContentType())
-	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
-	h.Set("Cache-Control", "no-store")
-	// The status goes out with the first byte: when the export cannot even be
-	// recorded, the client gets an error instead of a file.
-	_, err = s.Log.Export(c.Request().Context(), q, c.Response(), app.ExportOptions{
+	// The file's headers go out with its first byte, not before: when the
+	// export cannot even be recorded, the client gets the error as the error
+	// it is, not as a download named ….csv that holds JSON.
+	w := &attachment{w: c.Response(), header: func(h http.Header) {
+		h.Set("Content-Type", format.ContentType())
+		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+		h.Set("Cache-Control", "no-store")
+	}}
+	_, err = s.Log.Export(c.Request().Context(), q, w, app.ExportOptions{
 		Format:   format,
 		Location: settings.Location(),
 		Actor:    s.actorOf(c),
@@ -38,4 +45,21 @@ func (s *Server) export(c echo.Context) error {
 		return nil
 	}
 	return err
+}
+
+// attachment sets a download's headers just before its first byte.
+type attachment struct {
+	w       *echo.Response
+	header  func(http.Header)
+	started bool
+}
+
+var _ io.Writer = (*attachment)(nil)
+
+func (a *attachment) Write(p []byte) (int, error) {
+	if !a.started {
+		a.started = true
+		a.header(a.w.Header())
+	}
+	return a.w.Write(p)
 }

@@ -1,8 +1,11 @@
 package ui_test
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -58,6 +61,36 @@ func TestExportDownloadsTheCurrentSearchInEachFormat(t *testing.T) {
 	_, page := f.list("q=action:audit_log_exported")
 	if len(page.Events) != 4 || page.Events[0].Actor != "token reader" {
 		t.Fatalf("export entries = %+v", page.Events)
+	}
+}
+
+func TestAnExportThatFailsBeforeItsFirstByteIsAnErrorNotADownload(t *testing.T) {
+	log, x, _, srv := serveTempLogAndIndex(t)
+	read, _, err := log.CreateToken(context.Background(), "reader", []app.Scope{app.ScopeRead}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A keyword export counts its entries in the index first; with the index
+	// gone it fails before anything is written.
+	if err := x.Close(); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", srv.URL+"/api/v1/export?format=csv&q=snowflake", nil)
+	req.Header.Set("Authorization", "Bearer "+read)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode < 500 {
+		t.Fatalf("status %d: %s", res.StatusCode, body)
+	}
+	if cd := res.Header.Get("Content-Disposition"); cd != "" {
+		t.Errorf("the error is offered as a download: Content-Disposition %q", cd)
+	}
+	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") || !strings.Contains(string(body), `"error"`) {
+		t.Errorf("Content-Type %q, body %s; want the JSON error", ct, body)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"auditlog/app"
 	"auditlog/app/logtest"
+	"auditlog/index"
 	"auditlog/ui"
 )
 
@@ -13,11 +14,33 @@ import (
 // temporary data directory, and closes both when the test ends.
 func serveTempLog(t *testing.T) (*app.Log, *ui.Server, *httptest.Server) {
 	t.Helper()
-	log := logtest.Open(t, "")
+	log, _, s, ts := serveTempLogAndIndex(t)
+	return log, s, ts
+}
+
+// serveTempLogAndIndex is serveTempLog that also hands over the keyword
+// index, for tests that break it on purpose.
+func serveTempLogAndIndex(t *testing.T) (*app.Log, *index.Index, *ui.Server, *httptest.Server) {
+	t.Helper()
+	cfg := logtest.Config(t, t.TempDir())
+	var x *index.Index
+	open := cfg.OpenIndex
+	cfg.OpenIndex = func() (app.SearchIndex, error) {
+		idx, err := open()
+		x, _ = idx.(*index.Index)
+		return idx, err
+	}
+	log, err := app.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := ui.NewServer(log)
 	ts := httptest.NewServer(s.Handler())
-	t.Cleanup(ts.Close)
-	return log, s, ts
+	t.Cleanup(func() {
+		ts.Close()
+		log.Close()
+	})
+	return log, x, s, ts
 }
 
 // acmeBerlin names the workspace "Acme Data" in Europe/Berlin, so that

@@ -12,12 +12,13 @@ import (
 )
 
 // highlight returns text, escaped, with the words that the query's positive
-// free-text terms matched wrapped in <mark>. It splits words as the keyword
-// index does (letters, digits and underscores, joined across an apostrophe or
-// a dot between letters), compares them case-insensitively, matches a phrase
-// as consecutive words and the word being typed as a prefix. Everything
-// outside the marks goes through html.EscapeString, so no text from an event
-// can become markup.
+// free-text terms matched wrapped in <mark>. It finds words by the keyword
+// index's rule (index/mapping.go): '_', '.' and ':' separate words, as '-'
+// does, so "revenue" marks its part of daily_revenue_rollup just as it finds
+// it; an apostrophe between letters and a comma between digits do not. It
+// compares words case-insensitively, matches a phrase as consecutive words
+// and the word being typed as a prefix. Everything outside the marks goes
+// through html.EscapeString, so no text from an event can become markup.
 func highlight(text string, terms []app.Term) template.HTML {
 	spans := matchSpans(text, terms)
 	if len(spans) == 0 {
@@ -34,6 +35,40 @@ func highlight(text string, terms []app.Term) template.HTML {
 	}
 	b.WriteString(html.EscapeString(text[at:]))
 	return template.HTML(b.String())
+}
+
+// highlightIdent is highlight for an identifier such as an action name: it
+// also lets the name wrap after its underscores and dots, not mid-word.
+func highlightIdent(text string, terms []app.Term) template.HTML {
+	spans := matchSpans(text, terms)
+	var b strings.Builder
+	next := 0
+	for i := 0; i < len(text); {
+		r, size := utf8.DecodeRuneInString(text[i:])
+		if next < len(spans) && i == spans[next].start {
+			b.WriteString("<mark>")
+		}
+		b.WriteString(html.EscapeString(text[i : i+size]))
+		i += size
+		if next < len(spans) && i == spans[next].end {
+			b.WriteString("</mark>")
+			next++
+		}
+		if r == '_' || r == '.' {
+			b.WriteString("<wbr>")
+		}
+	}
+	return template.HTML(b.String())
+}
+
+// actorTerms adds to terms the actor: qualifiers, which match a word of the
+// actor's name or its start (app.ActorMatches), for marking the actor.
+func actorTerms(terms []app.Term, actors []string) []app.Term {
+	out := slices.Clip(terms)
+	for _, a := range actors {
+		out = append(out, app.Term{Text: a, Prefix: true})
+	}
+	return out
 }
 
 type span struct{ start, end int }
@@ -97,10 +132,11 @@ func matchAt(have, want []string, prefix bool) bool {
 	return true
 }
 
-// splitWords finds the words of s as byte ranges, in the manner of Unicode
-// word segmentation: runs of letters, digits, marks and underscores, which an
-// apostrophe, dot or colon between two letters, or a dot or comma between two
-// digits, does not break.
+// splitWords finds the words of s as byte ranges as the index's analyzer
+// does: runs of letters, digits and marks, which an apostrophe between two
+// letters, or a comma, semicolon or apostrophe between two digits, does not
+// break. The index turns '_', '.' and ':' into spaces before it segments, so
+// here they always break.
 func splitWords(s string) []span {
 	var out []span
 	start := -1
@@ -130,21 +166,21 @@ func splitWords(s string) []span {
 }
 
 func isWordRune(r rune) bool {
-	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Mc, r) || r == '_'
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Mc, r)
 }
 
 // joins reports whether the punctuation r, between prev and the text rest,
-// keeps a word together, as in "don't", "example.com" or "1,000".
+// keeps a word together, as in "don't" or "1,000".
 func joins(prev, r rune, rest string) bool {
 	next, _ := utf8.DecodeRuneInString(rest)
 	switch r {
-	case '\'', '’', '.', ':':
+	case '\'', '’':
 		if unicode.IsLetter(prev) && unicode.IsLetter(next) {
 			return true
 		}
 	}
 	switch r {
-	case '.', ',', ';', '\'', '’':
+	case ',', ';', '\'', '’':
 		return unicode.IsDigit(prev) && unicode.IsDigit(next)
 	}
 	return false

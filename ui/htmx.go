@@ -15,7 +15,14 @@ const (
 	hxTrigger        = "HX-Trigger"
 	hxRetarget       = "HX-Retarget"
 	hxReswap         = "HX-Reswap"
+
+	// searchTyping is set by the page's script on the requests that typing in
+	// the search box sends, as opposed to an explicit search (Enter).
+	searchTyping = "X-Search-Typing"
 )
+
+// isTyping reports whether the request comes from typing in the search box.
+func isTyping(r *http.Request) bool { return r.Header.Get(searchTyping) == "true" }
 
 // isHTMX reports whether htmx sent the request to swap part of the page. A
 // history restore asks for the whole page, like a reload.

@@ -35,6 +35,7 @@ type resultsView struct {
 	RangeOptions []rangeOption
 	RangeLabel   string // e.g. "in the last 7 days"
 	QueryError   string
+	TypingError  string // a half-typed query's problem, shown beside the search box
 	Tabs         []nsTab
 	Total        int
 	Chart        *chartView
@@ -68,12 +69,8 @@ func exportLinks(v viewState) []exportLink {
 		{"json", "JSON", "one array"},
 		{"ndjson", "NDJSON", "one entry per line"},
 	} {
-		p := url.Values{"format": {f.format}}
-		for k, vals := range v.values() {
-			if vals[0] != "" {
-				p[k] = vals
-			}
-		}
+		p := v.Filter.Values(v.loc)
+		p.Set("format", f.format)
 		out = append(out, exportLink{Label: f.label, Hint: f.hint, URL: "/api/v1/export?" + p.Encode()})
 	}
 	return out
@@ -98,10 +95,12 @@ type rowView struct {
 	Time      timeView
 	Namespace app.Namespace
 	Action    string
-	Detail    template.HTML
-	Actor     string
-	Anonymous bool
-	New       bool
+	// The marked forms: what the search matched in the action, detail and actor.
+	ActionHTML template.HTML
+	Detail     template.HTML
+	ActorHTML  template.HTML
+	Anonymous  bool
+	New        bool
 }
 
 // timeView shows an instant in the workspace zone, with UTC at hand.
@@ -133,10 +132,11 @@ func newTimeView(t time.Time, loc *time.Location) timeView {
 //
 // A query that does not parse is not a failed request: the page (or the
 // partial, so that htmx swaps it in) answers 200 with the message under the
-// search box.
+// search box; while it is being typed, only that message is swapped in.
 func (s *Server) auditLogPage(c echo.Context) error {
 	ctx := c.Request().Context()
 	varyOnHTMX(c)
+	c.Response().Header().Add("Vary", searchTyping)
 	base, settings, err := s.base(ctx, c, "Audit Log")
 	if err != nil {
 		return err
@@ -159,6 +159,14 @@ func (s *Server) auditLogPage(c echo.Context) error {
 	switch {
 	case htmx && cursor != "":
 		return renderPartial(c, "rows", res)
+	case htmx && isTyping(c.Request()) && res.QueryError != "":
+		// A query being typed is often unreadable for a moment ("Customer
+		// with its quote still open): keep the last good results, tabs,
+		// chart and buttons, and say what is wrong beside the box. Enter, an
+		// explicit search, shows the full message in place of the results.
+		res.TypingError = res.QueryError
+		retarget(c, "#query-hint", "outerHTML")
+		return renderPartial(c, "query-hint", res)
 	case htmx:
 		res.OOB = true
 		if current, err := url.Parse(c.Request().Header.Get(hxCurrentURL)); err != nil || current.RequestURI() != res.URL {
@@ -186,18 +194,26 @@ func (s *Server) results(ctx context.Context, c echo.Context, v viewState, loc *
 		TokenCommand: s.tokenCommand(),
 	}
 	res.Rebuilding, res.RebuildDone, res.RebuildTotal = s.Log.IndexStatus()
-	q, err := s.filterFrom(ctx, v.values())
+	// The text is parsed once; the results, the counts and the chart each
+	// narrow it by as much of the filter as they follow.
+	err := v.Err
+	var text app.Query
+	if err == nil {
+		text, err = app.ParseQuery(v.Filter.Q, loc)
+	}
 	if app.ErrorCode(err) == app.EINVALID {
 		res.QueryError = queryMessage(app.ErrorMessage(err))
 		return res, nil
 	} else if err != nil {
 		return res, err
 	}
+	q := v.Filter.Narrow(text)
 	page, err := s.Log.Search(ctx, q, cursor, pageSize)
 	if err != nil {
 		return res, err
 	}
 	terms := q.PositiveTerms()
+	whoTerms := actorTerms(terms, q.Actors)
 	newest := len(page.Events)
 	if since != "" {
 		res.Refreshed = true
@@ -213,15 +229,16 @@ func (s *Server) results(ctx context.Context, c echo.Context, v viewState, loc *
 	}
 	for i, e := range page.Events {
 		res.Rows = append(res.Rows, rowView{
-			ID:        e.ID,
-			URL:       EntryPath + idSegment(e.ID),
-			Time:      newTimeView(e.Timestamp, loc),
-			Namespace: e.Namespace,
-			Action:    e.Action,
-			Detail:    highlight(e.Detail, terms),
-			Actor:     e.Actor,
-			Anonymous: e.IsAnonymous(),
-			New:       i < newest,
+			ID:         e.ID,
+			URL:        entryURL(e.ID, v.Filter.Q),
+			Time:       newTimeView(e.Timestamp, loc),
+			Namespace:  e.Namespace,
+			Action:     e.Action,
+			ActionHTML: highlightIdent(e.Action, terms),
+			Detail:     highlight(e.Detail, terms),
+			ActorHTML:  highlight(e.Actor, whoTerms),
+			Anonymous:  e.IsAnonymous(),
+			New:        i < newest,
 		})
 	}
 	if page.Next != "" {
@@ -248,27 +265,16 @@ func (s *Server) results(ctx context.Context, c echo.Context, v viewState, loc *
 	// The namespace counts follow the search and the time range, not the
 	// chosen namespace; the chart follows the search and the namespace over
 	// the whole retention window, showing the time range as a selection.
-	unscoped := v
-	unscoped.Namespace = ""
-	whole := unscoped
-	whole.After, whole.Before = "", ""
-	wq, err := s.filterFrom(ctx, whole.values())
-	if err != nil {
-		return res, err
-	}
-	wholeTally, err := s.Log.Tally(ctx, wq)
+	wholeTally, err := s.Log.Tally(ctx, text)
 	if err != nil {
 		return res, err
 	}
 	rangeTally := wholeTally
 	if t, ok := wholeTally.Within(q.After, q.Before); ok {
-		rangeTally = t // whole hours: no second pass over the index
-	} else if v.After != "" || v.Before != "" {
-		uq, err := s.filterFrom(ctx, unscoped.values())
-		if err != nil {
-			return res, err
-		}
-		if rangeTally, err = s.Log.Tally(ctx, uq); err != nil {
+		rangeTally = t // whole quarter hours: no second pass over the index
+	} else if !v.Filter.After.IsZero() || !v.Filter.Before.IsZero() {
+		unscoped := app.Filter{After: v.Filter.After, Before: v.Filter.Before}.Narrow(text)
+		if rangeTally, err = s.Log.Tally(ctx, unscoped); err != nil {
 			return res, err
 		}
 	}
@@ -278,11 +284,11 @@ func (s *Server) results(ctx context.Context, c echo.Context, v viewState, loc *
 		perNS[cell.Namespace] += n
 		all += n
 	}
-	res.Tabs = append(res.Tabs, nsTab{Label: "All", Count: all, URL: v.withNamespace("").URL(), Active: v.Namespace == ""})
+	res.Tabs = append(res.Tabs, nsTab{Label: "All", Count: all, URL: v.withNamespace("").URL(), Active: v.Filter.Namespace == ""})
 	for _, n := range app.Namespaces {
 		res.Tabs = append(res.Tabs, nsTab{
 			Key: string(n), Label: n.DisplayName(), Count: perNS[n],
-			URL: v.withNamespace(string(n)).URL(), Active: v.Namespace == string(n),
+			URL: v.withNamespace(n).URL(), Active: v.Filter.Namespace == n,
 		})
 	}
 	for _, t := range res.Tabs {
@@ -290,11 +296,21 @@ func (s *Server) results(ctx context.Context, c echo.Context, v viewState, loc *
 			res.Total = t.Count
 		}
 	}
-	ch := buildChart(wholeTally, app.Namespace(v.Namespace), v, loc, s.Log.Cutoff(), now, q.After, q.Before)
+	ch := buildChart(wholeTally, v.Filter.Namespace, v, loc, s.Log.Cutoff(), now, q.After, q.Before)
 	if ch.Total > 0 {
 		res.Chart = &ch
 	}
 	return res, nil
+}
+
+// entryURL is where a row opens its entry; the search goes along, so that
+// the record marks what it matched.
+func entryURL(id, q string) string {
+	u := EntryPath + idSegment(id)
+	if q != "" {
+		u += "?" + url.Values{"q": {q}}.Encode()
+	}
+	return u
 }
 
 // queryMessage words the parser's message for the line under the search box.
@@ -335,29 +351,27 @@ func rangeLabel(v viewState, loc *time.Location, retention time.Duration) string
 	case rangeAll:
 		return "in the last " + formatRetention(retention)
 	}
-	after, aerr := app.ParseDate(v.After, loc)
-	before, berr := app.ParseDate(v.Before, loc)
-	hasAfter, hasBefore := v.After != "" && aerr == nil, v.Before != "" && berr == nil
-	show := func(t time.Time, exact string) string {
-		t = t.In(loc)
-		if isDate(exact) {
-			return t.Format("Jan 2")
+	after, before := v.Filter.After, v.Filter.Before
+	hasAfter, hasBefore := !after.IsZero(), !before.IsZero()
+	show := func(t time.Time) string {
+		if isDayStart(t, loc) {
+			return t.In(loc).Format("Jan 2")
 		}
-		return t.Format("Jan 2, 15:04")
+		return t.In(loc).Format("Jan 2, 15:04")
 	}
 	switch {
-	case hasAfter && hasBefore && isDate(v.After) && isDate(v.Before) && before.Sub(after) <= 25*time.Hour:
+	case hasAfter && hasBefore && isDayStart(after, loc) && isDayStart(before, loc) && before.Sub(after) <= 25*time.Hour:
 		return "on " + after.In(loc).Format("Mon, Jan 2")
 	case hasAfter && hasBefore:
 		last := before
-		if isDate(v.Before) {
-			last = before.AddDate(0, 0, -1)
+		if isDayStart(before, loc) {
+			last = before.In(loc).AddDate(0, 0, -1)
 		}
-		return "from " + show(after, v.After) + " to " + show(last, v.Before)
+		return "from " + show(after) + " to " + show(last)
 	case hasAfter:
-		return "since " + show(after, v.After)
+		return "since " + show(after)
 	case hasBefore:
-		return "before " + show(before, v.Before)
+		return "before " + show(before)
 	}
 	return ""
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"html/template"
 	"net/url"
 	"slices"
 	"strings"
@@ -13,25 +14,35 @@ import (
 // entryView is one entry's full record.
 type entryView struct {
 	pageBase
-	ID         string
-	URL        string
-	JSONURL    string
-	Time       timeView
-	Received   timeView
-	Namespace  app.Namespace
-	Action     string
-	Detail     string
-	Actor      string
-	Anonymous  bool
-	ActorURL   string // the page narrowed to this actor
-	IP         string
-	Targets    []app.Target
-	Metadata   []metaPair
+	ID        string
+	URL       string
+	JSONURL   string
+	Time      timeView
+	Received  timeView
+	Namespace app.Namespace
+	Action    string
+	Detail    string
+	Actor     string
+	Anonymous bool
+	ActorURL  string // the page narrowed to this actor
+	IP        string
+	Targets   []targetView
+	Metadata  []metaPair
+	// The marked forms: what the search the entry was opened from matched.
+	ActionHTML template.HTML
+	DetailHTML template.HTML
+	ActorHTML  template.HTML
 	BackURL    string
 	Standalone bool // a page of its own, not the panel
 }
 
 type metaPair struct{ Key, Value string }
+
+// targetView is a target with what the search matched in its name and id marked.
+type targetView struct {
+	Type     string
+	Name, ID template.HTML
+}
 
 // entryPage shows one entry: as its own page when opened directly, or as the
 // panel's contents when the page asks with htmx. An unknown id is a 404.
@@ -60,8 +71,21 @@ func (s *Server) entryPage(c echo.Context) error {
 		Actor:     e.Actor,
 		Anonymous: e.IsAnonymous(),
 		IP:        e.IP,
-		Targets:   e.Targets,
 		BackURL:   PagePath,
+	}
+	// Opened from a search (the rows' links carry its q), the record marks
+	// what matched, the target names and ids included, which the table does
+	// not show. A q that does not parse simply marks nothing.
+	var terms, whoTerms []app.Term
+	if q, err := app.ParseQuery(c.QueryParam("q"), loc); err == nil {
+		terms = q.PositiveTerms()
+		whoTerms = actorTerms(terms, q.Actors)
+	}
+	v.ActionHTML = highlight(e.Action, terms)
+	v.DetailHTML = highlight(e.Detail, terms)
+	v.ActorHTML = highlight(e.Actor, whoTerms)
+	for _, t := range e.Targets {
+		v.Targets = append(v.Targets, targetView{Type: t.Type, Name: highlight(t.Name, terms), ID: highlight(t.ID, terms)})
 	}
 	if !v.Anonymous && !strings.Contains(e.Actor, `"`) {
 		v.ActorURL = viewState{Q: `actor:"` + e.Actor + `"`}.URL()

@@ -3,6 +3,7 @@ package ui_test
 import (
 	"context"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -287,13 +288,57 @@ func TestSearchMarksTheMatchingWordsInTheDetail(t *testing.T) {
 	}
 	mustContain(t, r.body,
 		`Created connection &#34;<mark>Snowflake</mark> Warehouse&#34;`,
-		`Created pipeline &#34;<mark>snowflake_cost_monitor</mark>&#34;`)
+		`Created pipeline &#34;<mark>snowflake</mark>_cost_monitor&#34;`)
 	// A phrase marks its words together; an excluded word marks nothing.
 	r = f.get(ui.PagePath+"?"+url.Values{"q": {`"api token" -revoked`}}.Encode(), htmx)
 	if n := rowCount(r.body); n != 1 {
 		t.Fatalf("%d rows, want 1", n)
 	}
 	mustContain(t, r.body, `Created <mark>API token</mark> &#34;ci-deploy&#34;`)
+}
+
+func TestSearchMarksWhatItMatchedInTheActorAndTheAction(t *testing.T) {
+	f := newPageFixture(t)
+	f.stories()
+	r := f.get(ui.PagePath+"?"+url.Values{"q": {"maya OR revoked "}}.Encode(), htmx)
+	if n := rowCount(r.body); n != 2 {
+		t.Fatalf("%d rows, want 2", n)
+	}
+	mustContain(t, r.body,
+		`<span class="actor"><mark>Maya</mark> Chen</span>`,
+		`<code title="token_revoked">token_<wbr><mark>revoked</mark></code>`)
+	// An actor: qualifier marks the word of the name it matched.
+	r = f.get(ui.PagePath+"?q=actor:brandt", htmx)
+	if n := rowCount(r.body); n != 1 {
+		t.Fatalf("%d rows, want 1", n)
+	}
+	mustContain(t, r.body, `<span class="actor">Lukas <mark>Brandt</mark></span>`)
+}
+
+func TestAnEntryOpenedFromASearchMarksWhatMatchedItsTargetsIncluded(t *testing.T) {
+	f := newPageFixture(t)
+	e := ev(app.DataPipelines, "pipeline_created", `Created pipeline "Nightly rollup"`, "Maya Chen", time.Hour)
+	e.Targets = []app.Target{{Type: "pipeline", ID: "pl_daily_revenue", Name: "daily_revenue_rollup"}}
+	f.record(e)
+	r := f.get(ui.PagePath+"?q=revenue", htmx)
+	if n := rowCount(r.body); n != 1 {
+		t.Fatalf("%d rows, want 1 (the target name is searched)", n)
+	}
+	m := regexp.MustCompile(`data-entry="([^"]+)"`).FindStringSubmatch(r.body)
+	if m == nil || !strings.Contains(m[1], "?q=revenue") {
+		t.Fatalf("the row's entry link does not carry the search: %v", m)
+	}
+	r = f.get(html.UnescapeString(m[1]), htmx)
+	mustContain(t, r.body, `daily_<mark>revenue</mark>_rollup`, `pl_daily_<mark>revenue</mark>`)
+	// Without a search, nothing is marked.
+	r = f.get(ui.EntryPath+idOf(t, html.UnescapeString(m[1])), htmx)
+	mustNotContain(t, r.body, "<mark>")
+}
+
+func idOf(t *testing.T, entryURL string) string {
+	t.Helper()
+	id, _, _ := strings.Cut(strings.TrimPrefix(entryURL, ui.EntryPath), "?")
+	return id
 }
 
 func TestABadQueryShowsAMessageUnderTheSearchBoxNotAnErrorPage(t *testing.T) {
@@ -316,6 +361,36 @@ func TestABadQueryShowsAMessageUnderTheSearchBoxNotAnErrorPage(t *testing.T) {
 	mustContain(t, r.body, "At character 1: unterminated quote", `value="&#34;open"`)
 	r = f.get(ui.PagePath+"?namespace=widgets", nil)
 	mustContain(t, r.body, `unknown namespace &#34;widgets&#34;`)
+}
+
+func TestAHalfTypedQueryKeepsTheResultsAndSaysWhatIsWrongBesideTheBox(t *testing.T) {
+	f := newPageFixture(t)
+	f.stories()
+	typing := map[string]string{"HX-Request": "true", "X-Search-Typing": "true"}
+	r := f.get(ui.PagePath+"?"+url.Values{"q": {`"Customer`}}.Encode(), typing)
+	if r.status != http.StatusOK {
+		t.Fatalf("status %d", r.status)
+	}
+	if got := r.header.Get("HX-Retarget"); got != "#query-hint" {
+		t.Fatalf("HX-Retarget = %q, want only the message beside the box swapped", got)
+	}
+	if r.header.Get("HX-Push-Url") != "" {
+		t.Error("a half-typed query is pushed into the address bar")
+	}
+	mustContain(t, r.body, `id="query-hint"`, "unterminated quote")
+	mustNotContain(t, r.body, `id="entries"`, "ns-tabs", "Export", "Refresh", "This search can't be read")
+	// Typing a readable query swaps the results and empties the message.
+	r = f.get(ui.PagePath+"?q=customer", typing)
+	if r.header.Get("HX-Retarget") != "" || rowCount(r.body) != 1 {
+		t.Fatalf("retarget %q, %d rows", r.header.Get("HX-Retarget"), rowCount(r.body))
+	}
+	mustContain(t, r.body, `<p id="query-hint" class="query-hint" role="status" hx-swap-oob="true"></p>`)
+	// An explicit search (Enter) shows the full message in place of the results.
+	r = f.get(ui.PagePath+"?"+url.Values{"q": {`"Customer`}}.Encode(), htmx)
+	if r.header.Get("HX-Retarget") != "" {
+		t.Fatalf("an explicit search was retargeted to %q", r.header.Get("HX-Retarget"))
+	}
+	mustContain(t, r.body, `role="alert"`, "This search can't be read.")
 }
 
 func TestTheFirstRunOffersDemoDataAndShowsHowToSendEvents(t *testing.T) {

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
-	"html"
 	"html/template"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"auditlog/app"
 	"auditlog/assets"
@@ -63,16 +61,7 @@ var templateFuncs = template.FuncMap{
 
 // breakableIdent lets a long identifier such as data_product_invite_accepted
 // wrap after its underscores and dots, not in the middle of a word.
-func breakableIdent(s string) template.HTML {
-	var b strings.Builder
-	for _, r := range s {
-		b.WriteString(html.EscapeString(string(r)))
-		if r == '_' || r == '.' {
-			b.WriteString("<wbr>")
-		}
-	}
-	return template.HTML(b.String())
-}
+func breakableIdent(s string) template.HTML { return highlightIdent(s, nil) }
 
 // assetURL is where an embedded file is served, with its content hash, so
 // browsers may cache it for good and still get a changed file at once.

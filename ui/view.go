@@ -18,13 +18,21 @@ const (
 
 const dateLayout = "2006-01-02"
 
-// viewState is what the page shows, as the URL says it with the API's
-// parameter names (q, namespace, after, before), plus how the time-range
-// control presents it.
+// viewState is what the page shows: the Filter it searches, read once per
+// request in the workspace's timezone, and how the URL, the form and the
+// time-range control present that filter.
 type viewState struct {
+	Filter app.Filter // what is searched, counted and exported
+	// Err says why the parameters could not be read into a Filter (a bad
+	// namespace or date); the page shows it under the search box.
+	Err error
+	loc *time.Location
+
+	// The filter as the URL writes it (or, when Err is set, as it was sent):
+	// the form's fields and the page's links are made of these.
 	Q         string
 	Namespace string // wire name, or empty for all
-	After     string // as in the URL: a date in the workspace zone or an RFC 3339 time
+	After     string // a date in the workspace zone or an RFC 3339 time
 	Before    string // exclusive
 	Range     string // which choice of the time-range control this is
 	From, To  string // the custom range's dates as the date inputs show them (To inclusive)
@@ -32,26 +40,26 @@ type viewState struct {
 
 // resolveView reads the view from the query parameters. A request from the
 // filter form also carries range, from and to (the time-range control); they
-// are turned into after and before here, so that the URL the page pushes has
-// only the API's names.
+// are turned into the Filter's bounds here, so that the URL the page pushes
+// has only the API's names.
 func resolveView(p url.Values, now time.Time, loc *time.Location, retention time.Duration) viewState {
-	v := viewState{
-		Q:         p.Get("q"),
-		Namespace: p.Get("namespace"),
-		After:     p.Get("after"),
-		Before:    p.Get("before"),
+	v := viewState{loc: loc}
+	f, err := app.ParseFilter(p, loc)
+	if err != nil {
+		v.Err = err
+		v.Q, v.Namespace, v.After, v.Before = p.Get("q"), p.Get("namespace"), p.Get("after"), p.Get("before")
+		if v.Namespace == "all" {
+			v.Namespace = ""
+		}
+		v.Range = rangeCustom
+		return v
 	}
-	if v.Namespace == "all" {
-		v.Namespace = ""
-	}
-	if n, ok := app.ParseNamespace(v.Namespace); ok {
-		v.Namespace = string(n)
-	}
+	v.Filter = f
 	if p.Has("range") {
 		// The form sends the after and before it was showing; when the control
 		// still says the same, they stand (keeping a time that is not a whole
 		// day); otherwise the control's choice decides.
-		shown := v
+		shown := viewState{Filter: f}
 		shown.describeRange(now, loc)
 		want := viewState{Range: p.Get("range"), From: p.Get("from"), To: p.Get("to")}
 		if want.Range != rangeCustom {
@@ -59,21 +67,28 @@ func resolveView(p url.Values, now time.Time, loc *time.Location, retention time
 			shown.From, shown.To = "", ""
 		}
 		if want.Range != shown.Range || want.From != shown.From || want.To != shown.To {
-			v.After, v.Before = rangeBounds(want, now, loc, retention)
+			v.Filter.After, v.Filter.Before = rangeBounds(want, now, loc, retention)
 		}
 	}
+	v.sync()
 	v.describeRange(now, loc)
 	return v
 }
 
+// sync writes the Filter into the strings the URL and the form show.
+func (v *viewState) sync() {
+	p := v.Filter.Values(v.loc)
+	v.Q, v.Namespace, v.After, v.Before = p.Get("q"), p.Get("namespace"), p.Get("after"), p.Get("before")
+}
+
 // rangeBounds turns a choice of the time-range control into after and before.
-func rangeBounds(want viewState, now time.Time, loc *time.Location, retention time.Duration) (after, before string) {
+func rangeBounds(want viewState, now time.Time, loc *time.Location, retention time.Duration) (after, before time.Time) {
 	today := dayStartIn(now, loc)
 	switch want.Range {
 	case range24h:
-		return now.Add(-24 * time.Hour).UTC().Truncate(time.Minute).Format(time.RFC3339), ""
+		return now.Add(-24 * time.Hour).UTC().Truncate(time.Minute), time.Time{}
 	case range7d:
-		return today.AddDate(0, 0, -6).Format(dateLayout), ""
+		return today.AddDate(0, 0, -6), time.Time{}
 	case rangeCustom:
 		from, fromOK := parseDay(want.From, loc)
 		to, toOK := parseDay(want.To, loc)
@@ -86,47 +101,46 @@ func rangeBounds(want viewState, now time.Time, loc *time.Location, retention ti
 			from, to = to, from
 		}
 		if fromOK {
-			after = from.Format(dateLayout)
+			after = from
 		}
 		if toOK {
-			before = to.AddDate(0, 0, 1).Format(dateLayout) // before is exclusive: the day after "to"
+			before = to.AddDate(0, 0, 1) // before is exclusive: the day after "to"
 		}
 		return after, before
 	}
-	return "", ""
+	return time.Time{}, time.Time{}
 }
 
-// describeRange sets Range, From and To from After and Before.
+// describeRange sets Range, From and To from the Filter's bounds.
 func (v *viewState) describeRange(now time.Time, loc *time.Location) {
 	v.Range, v.From, v.To = rangeCustom, "", ""
-	if v.After == "" && v.Before == "" {
+	after, before := v.Filter.After, v.Filter.Before
+	if after.IsZero() && before.IsZero() {
 		v.Range = rangeAll
 		return
 	}
 	today := dayStartIn(now, loc)
-	if v.Before == "" && v.After == today.AddDate(0, 0, -6).Format(dateLayout) {
+	if before.IsZero() && after.Equal(today.AddDate(0, 0, -6)) {
 		v.Range = range7d
 		return
 	}
-	if v.Before == "" && !isDate(v.After) {
-		if t, err := app.ParseDate(v.After, loc); err == nil {
-			if d := t.Sub(now.Add(-24 * time.Hour)); d > -time.Hour && d < time.Hour {
-				v.Range = range24h
-				return
-			}
+	if before.IsZero() && !isDayStart(after, loc) {
+		if d := after.Sub(now.Add(-24 * time.Hour)); d > -time.Hour && d < time.Hour {
+			v.Range = range24h
+			return
 		}
 	}
-	if t, err := app.ParseDate(v.After, loc); err == nil && v.After != "" {
-		v.From = t.In(loc).Format(dateLayout)
+	if !after.IsZero() {
+		v.From = after.In(loc).Format(dateLayout)
 	}
-	if t, err := app.ParseDate(v.Before, loc); err == nil && v.Before != "" {
-		v.To = t.Add(-time.Nanosecond).In(loc).Format(dateLayout)
+	if !before.IsZero() {
+		v.To = before.Add(-time.Nanosecond).In(loc).Format(dateLayout)
 	}
 }
 
-func isDate(s string) bool {
-	_, err := time.Parse(dateLayout, s)
-	return err == nil
+// isDayStart reports whether t is midnight in loc, as a bound given as a date is.
+func isDayStart(t time.Time, loc *time.Location) bool {
+	return !t.IsZero() && t.Equal(dayStartIn(t, loc))
 }
 
 func parseDay(s string, loc *time.Location) (time.Time, bool) {
@@ -138,16 +152,6 @@ func parseDay(s string, loc *time.Location) (time.Time, bool) {
 func dayStartIn(t time.Time, loc *time.Location) time.Time {
 	t = t.In(loc)
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
-}
-
-// values are the view's parameters for the API's filter.
-func (v viewState) values() url.Values {
-	p := url.Values{}
-	p.Set("q", v.Q)
-	p.Set("namespace", v.Namespace)
-	p.Set("after", v.After)
-	p.Set("before", v.Before)
-	return p
 }
 
 // URL is the page's address for this view: the parameters in the API's names
@@ -177,17 +181,18 @@ func (v viewState) urlWith(extra [][2]string) string {
 }
 
 // withNamespace is the same view narrowed to namespace n (empty: all).
-func (v viewState) withNamespace(n string) viewState {
-	v.Namespace = n
+func (v viewState) withNamespace(n app.Namespace) viewState {
+	v.Filter.Namespace = n
+	v.sync()
 	return v
 }
 
 // withDay is the same view narrowed to one day in the workspace zone.
 func (v viewState) withDay(day time.Time) viewState {
-	v.After = day.Format(dateLayout)
-	v.Before = day.AddDate(0, 0, 1).Format(dateLayout)
+	v.Filter.After, v.Filter.Before = day, day.AddDate(0, 0, 1)
+	v.sync()
 	return v
 }
 
 // cleared is the view without any filter.
-func (v viewState) cleared() viewState { return viewState{} }
+func (v viewState) cleared() viewState { return viewState{loc: v.loc} }

@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"testing"
 	"time"
+
+	"auditlog/app"
 )
 
 func TestTheTimeRangeControlMapsToAfterAndBefore(t *testing.T) {
@@ -41,6 +43,28 @@ func TestTheTimeRangeControlMapsToAfterAndBefore(t *testing.T) {
 				t.Errorf("URL = %s, want %s", v.URL(), tt.url)
 			}
 		})
+	}
+}
+
+func TestTheViewIsReadIntoOneFilterInTheWorkspaceZone(t *testing.T) {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	now := time.Date(2026, 11, 25, 14, 3, 12, 0, berlin)
+	p, _ := url.ParseQuery("q=ci-deploy&namespace=API+Tokens&after=2026-11-20&before=2026-11-22T10:30:00Z")
+	v := resolveView(p, now, berlin, 30*24*time.Hour)
+	want := app.Filter{Q: "ci-deploy", Namespace: app.APITokens,
+		After: time.Date(2026, 11, 20, 0, 0, 0, 0, berlin), Before: time.Date(2026, 11, 22, 10, 30, 0, 0, time.UTC)}
+	if v.Err != nil || v.Filter.Q != want.Q || v.Filter.Namespace != want.Namespace || !v.Filter.After.Equal(want.After) || !v.Filter.Before.Equal(want.Before) {
+		t.Fatalf("Filter = %+v, %v; want %+v", v.Filter, v.Err, want)
+	}
+	// The links the page draws narrow the same Filter, not a re-read copy.
+	day := v.withDay(time.Date(2026, 11, 21, 0, 0, 0, 0, berlin))
+	if !day.Filter.After.Equal(time.Date(2026, 11, 21, 0, 0, 0, 0, berlin)) || day.After != "2026-11-21" || day.Filter.Namespace != app.APITokens {
+		t.Fatalf("withDay = %+v", day)
+	}
+	// Parameters that cannot be read are kept as sent, with the reason.
+	bad := resolveView(url.Values{"after": {"yesterday"}, "q": {"x"}}, now, berlin, 30*24*time.Hour)
+	if bad.Err == nil || bad.After != "yesterday" || bad.Q != "x" {
+		t.Fatalf("a bad after gave %+v", bad)
 	}
 }
 

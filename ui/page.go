@@ -1,10 +1,8 @@
 package ui
 
 import (
-	"context"
 	"net/http"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -38,19 +36,19 @@ type pageBase struct {
 	Bare      bool // no settings navigation (error pages, signed out)
 }
 
-func (s *Server) base(ctx context.Context, c echo.Context, title string) (pageBase, app.Settings, error) {
+func (s *Server) base(c echo.Context, title string) (pageBase, app.Settings) {
 	settings := s.Log.Settings()
 	b := pageBase{
 		Title:     title,
 		Workspace: settings.Workspace,
 		Initial:   initial(settings.Workspace),
-		Retention: formatRetention(s.Log.Retention()),
+		Retention: app.FormatRetention(s.Log.Retention()),
 		PagePath:  PagePath,
 	}
 	if sess, ok := c.Get(ctxSession).(session); ok {
 		b.CSRF = sess.csrf
 	}
-	return b, settings, nil
+	return b, settings
 }
 
 func initial(name string) string {
@@ -61,9 +59,6 @@ func initial(name string) string {
 	}
 	return "W"
 }
-
-// formatRetention says how long entries are kept: "30 days", "36 hours".
-func formatRetention(d time.Duration) string { return app.FormatRetention(d) }
 
 // wantsHTML reports whether a failed request came from the page (a link, a
 // form or htmx), which reads an error as a page, not as JSON.

@@ -137,10 +137,7 @@ func (s *Server) auditLogPage(c echo.Context) error {
 	ctx := c.Request().Context()
 	varyOnHTMX(c)
 	c.Response().Header().Add("Vary", searchTyping)
-	base, settings, err := s.base(ctx, c, "Audit Log")
-	if err != nil {
-		return err
-	}
+	base, settings := s.base(c, "Audit Log")
 	loc := settings.Location()
 	now := s.Log.Now()
 	params := c.QueryParams()
@@ -188,7 +185,7 @@ func (s *Server) results(ctx context.Context, c echo.Context, v viewState, loc *
 		RangeOptions: rangeOptions(v, s.Log.Retention()),
 		RangeLabel:   rangeLabel(v, loc, s.Log.Retention()),
 		Updated:      newTimeView(now, loc),
-		Retention:    formatRetention(s.Log.Retention()),
+		Retention:    app.FormatRetention(s.Log.Retention()),
 		Exports:      exportLinks(v),
 		APIBase:      c.Scheme() + "://" + c.Request().Host,
 		TokenCommand: s.tokenCommand(),
@@ -329,7 +326,7 @@ func rangeOptions(v viewState, retention time.Duration) []rangeOption {
 	opts := []rangeOption{
 		{Value: range24h, Label: "Last 24 hours"},
 		{Value: range7d, Label: "Last 7 days"},
-		{Value: rangeAll, Label: "Last " + formatRetention(retention)},
+		{Value: rangeAll, Label: "Last " + app.FormatRetention(retention)},
 		{Value: rangeCustom, Label: "Custom dates"},
 	}
 	if retention <= 7*24*time.Hour {
@@ -349,7 +346,7 @@ func rangeLabel(v viewState, loc *time.Location, retention time.Duration) string
 	case range7d:
 		return "in the last 7 days"
 	case rangeAll:
-		return "in the last " + formatRetention(retention)
+		return "in the last " + app.FormatRetention(retention)
 	}
 	after, before := v.Filter.After, v.Filter.Before
 	hasAfter, hasBefore := !after.IsZero(), !before.IsZero()

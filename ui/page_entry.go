@@ -49,10 +49,7 @@ type targetView struct {
 func (s *Server) entryPage(c echo.Context) error {
 	ctx := c.Request().Context()
 	varyOnHTMX(c)
-	base, settings, err := s.base(ctx, c, "Audit Log entry")
-	if err != nil {
-		return err
-	}
+	base, settings := s.base(c, "Audit Log entry")
 	e, err := s.Log.Get(ctx, pathParam(c, "id"))
 	if err != nil {
 		return err

@@ -181,3 +181,17 @@ func (s *Server) actorOf(c echo.Context) string {
 	}
 	return "Local user"
 }
+
+// requireRole admits a session whose member has at least the role min, after
+// requireSession. API clients are held to scopes instead (requireScope).
+func (s *Server) requireRole(min app.Role) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			sess, ok := c.Get(ctxSession).(session)
+			if !ok || !sess.role.AtLeast(min) {
+				return app.Errorf(app.EFORBIDDEN, "this needs the %s role", min.DisplayName())
+			}
+			return next(c)
+		}
+	}
+}

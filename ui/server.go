@@ -134,6 +134,9 @@ func isLoopbackAddr(a net.Addr) bool {
 type session struct {
 	csrf    string
 	created time.Time
+	// Who signed in, and what they may do. A session made by the launch link
+	// is the local Owner's: whoever launched the app on this computer.
+	role app.Role
 }
 
 // sessions live in memory: a browser session lasts as long as this process,
@@ -147,7 +150,7 @@ func (ss *sessions) create() (id string, sess session) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	id = rand.Text() + rand.Text()
-	sess = session{csrf: rand.Text(), created: time.Now()}
+	sess = session{csrf: rand.Text(), created: time.Now(), role: app.RoleOwner}
 	ss.m[id] = sess
 	return id, sess
 }

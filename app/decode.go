@@ -22,8 +22,8 @@ func DecodeEvents(r io.Reader, ndjson bool) ([]Event, error) {
 		sc.Buffer(make([]byte, 64<<10), 8<<20)
 		for sc.Scan() {
 			line := bytes.TrimSpace(sc.Bytes())
-			if len(line) == 0 {
-				continue
+			if len(line) == 0 || isProofLine(line) {
+				continue // an export's proof line: exports are taken back as they are
 			}
 			if len(raws) == MaxBatch {
 				return nil, Errorf(ETOOLARGE, "more than %d events in one request", MaxBatch)
@@ -183,3 +183,6 @@ func jsonProblem(err error) string {
 	}
 	return err.Error()
 }
+
+// isProofLine reports whether an NDJSON line is the proof an export ends with.
+func isProofLine(line []byte) bool { return bytes.HasPrefix(line, []byte(`{"proof":`)) }

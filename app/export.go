@@ -112,6 +112,20 @@ func (l *Log) Export(ctx context.Context, q Query, w io.Writer, opt ExportOption
 	if err != nil {
 		return 0, err
 	}
+	// The export is the log as of a fresh signed checkpoint, which its own
+	// entry is under: what it holds can be proven, and nothing recorded while
+	// it streams slips in unsigned.
+	head, err := l.Checkpoint(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var from uint64 = 1
+	if a, ok, err := anchorOf(ctx, l.store); err != nil {
+		return 0, err
+	} else if ok {
+		from = a.Seq + 1
+	}
+	seqs := newExportedSeqs(from, head.Seq)
 
 	bw := bufio.NewWriterSize(w, 64<<10)
 	enc := newEncoder(opt.Format, bw, opt.Location)
@@ -125,9 +139,10 @@ func (l *Log) Export(ctx context.Context, q Query, w io.Writer, opt ExportOption
 			break
 		}
 		for i := range page.Events {
-			if page.Events[i].ID == record.ID {
-				continue // the export's own entry is not part of what it exports
+			if page.Events[i].ID == record.ID || (head.Seq > 0 && page.Events[i].Seq > head.Seq) {
+				continue // its own entry is not part of what it exports, nor what came after
 			}
+			seqs.add(page.Events[i].Seq)
 			if err = enc.write(&page.Events[i]); err != nil {
 				break
 			}
@@ -141,8 +156,12 @@ func (l *Log) Export(ctx context.Context, q Query, w io.Writer, opt ExportOption
 		}
 		cursor = page.Next
 	}
+	var proof *Proof
+	if err == nil && opt.Format != CSV {
+		proof, err = l.buildProof(ctx, seqs, head)
+	}
 	if err == nil {
-		err = enc.end()
+		err = enc.end(proof)
 	}
 	if err == nil {
 		err = bw.Flush()
@@ -214,7 +233,7 @@ func trimAfterDates(s string) string {
 type encoder interface {
 	begin() error
 	write(*Event) error
-	end() error
+	end(*Proof) error
 }
 
 func newEncoder(f ExportFormat, w *bufio.Writer, loc *time.Location) encoder {
@@ -236,11 +255,13 @@ type jsonEncoder struct {
 	n     int
 }
 
+// A JSON export has the shape of an API page, {"events": [...]}, with the
+// proof beside the events; NDJSON has an entry a line and the proof last.
 func (e *jsonEncoder) begin() error {
 	if e.lines {
 		return nil
 	}
-	_, err := e.w.WriteString("[")
+	_, err := e.w.WriteString(`{"events":[`)
 	return err
 }
 
@@ -264,11 +285,23 @@ func (e *jsonEncoder) write(ev *Event) error {
 	return nil
 }
 
-func (e *jsonEncoder) end() error {
-	if e.lines {
-		return nil
+func (e *jsonEncoder) end(p *Proof) error {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return err
 	}
-	_, err := e.w.WriteString("\n]\n")
+	if e.lines {
+		if p == nil {
+			return nil
+		}
+		e.w.WriteString(`{"proof":`)
+		e.w.Write(b)
+		_, err = e.w.WriteString("}\n")
+		return err
+	}
+	e.w.WriteString("\n],\n\"proof\":")
+	e.w.Write(b)
+	_, err = e.w.WriteString("}\n")
 	return err
 }
 
@@ -317,7 +350,9 @@ func (e *csvEncoder) write(ev *Event) error {
 	return e.cw.Write(e.row)
 }
 
-func (e *csvEncoder) end() error {
+// A CSV export has no proof: its timestamps are rounded to whole seconds for
+// spreadsheets, so its rows cannot reproduce the entries' hashes.
+func (e *csvEncoder) end(*Proof) error {
 	e.cw.Flush()
 	return e.cw.Error()
 }

@@ -28,7 +28,6 @@ func exportString(t *testing.T, f *fixture, q string, format app.ExportFormat, l
 	return b.String(), n
 }
 
-// sameEntry compares what an export must keep exactly.
 // sameEntry compares what an entry says; when and where in the chain it was
 // recorded belong to the log that recorded it.
 func sameEntry(a, b app.Event) bool {
@@ -46,8 +45,8 @@ func TestNDJSONExportImportsIntoAnEmptyLogAsTheSameEntries(t *testing.T) {
 	}
 	want := src.all("", 500)
 	out, n := exportString(t, src, "", app.NDJSON, time.UTC)
-	if n != len(want) || strings.Count(out, "\n") != n {
-		t.Fatalf("exported %d entries in %d lines, the log lists %d", n, strings.Count(out, "\n"), len(want))
+	if n != len(want) || strings.Count(out, "\n") != n+1 {
+		t.Fatalf("exported %d entries in %d lines (one more holds the proof), the log lists %d", n, strings.Count(out, "\n"), len(want))
 	}
 
 	dst := openFixture(t)
@@ -154,21 +153,29 @@ func TestCSVCellsThatASpreadsheetWouldRunAreNeutralised(t *testing.T) {
 	}
 }
 
-func TestJSONExportIsOneArrayOfWhatTheAPIReturns(t *testing.T) {
+// jsonExport is the shape of a JSON export: an API page's events, and the proof.
+type jsonExport struct {
+	Events []app.Event `json:"events"`
+	Proof  *app.Proof  `json:"proof"`
+}
+
+func TestJSONExportHoldsWhatTheAPIReturnsAndItsProof(t *testing.T) {
 	f := openFixture(t)
 	f.record(ev(app.Spaces, "space_created", "Created space Finance", "Priya", time.Hour, f.clock.Now()))
 	want := f.search("", "", 10).Events[0]
 	out, n := exportString(t, f, "", app.JSON, time.UTC)
-	var got []app.Event
-	if err := json.Unmarshal([]byte(out), &got); err != nil || n != 1 || len(got) != 1 {
-		t.Fatalf("export is not one array of 1 entry (%v): %s", err, out)
+	var doc jsonExport
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || n != 1 || len(doc.Events) != 1 || doc.Proof == nil || len(doc.Proof.Checkpoints) != 1 {
+		t.Fatalf("export is not one page of 1 entry with its proof (%v): %s", err, out)
 	}
+	got := doc.Events
 	if !sameEntry(got[0], want) || got[0].Timestamp.Location() != time.UTC {
 		t.Fatalf("exported %+v, the API lists %+v", got[0], want)
 	}
 	empty, n := exportString(t, f, "nothingmatchesthis", app.JSON, time.UTC)
-	if err := json.Unmarshal([]byte(empty), &got); err != nil || n != 0 || len(got) != 0 {
-		t.Fatalf("an empty export is not an empty array: %q", empty)
+	doc = jsonExport{}
+	if err := json.Unmarshal([]byte(empty), &doc); err != nil || n != 0 || doc.Events == nil || len(doc.Events) != 0 {
+		t.Fatalf("an empty export is not an empty list of events: %q", empty)
 	}
 }
 

@@ -98,7 +98,7 @@ func (l *Log) PublicKey() ed25519.PublicKey {
 func (l *Log) Checkpoint(ctx context.Context) (Checkpoint, error) {
 	l.checkpointMu.Lock()
 	defer l.checkpointMu.Unlock()
-	last, ok, err := l.latestCheckpoint(ctx)
+	last, ok, err := l.LatestCheckpoint(ctx)
 	if err != nil || l.signer == nil {
 		return last, err
 	}
@@ -117,7 +117,8 @@ func (l *Log) Checkpoint(ctx context.Context) (Checkpoint, error) {
 	return c, nil
 }
 
-func (l *Log) latestCheckpoint(ctx context.Context) (Checkpoint, bool, error) {
+// LatestCheckpoint returns the newest signed checkpoint; ok is false before the first.
+func (l *Log) LatestCheckpoint(ctx context.Context) (Checkpoint, bool, error) {
 	all, err := checkpoints(ctx, l.store)
 	if err != nil || len(all) == 0 {
 		return Checkpoint{}, false, err
@@ -451,28 +452,35 @@ func (l *Log) runIntegrity() {
 	}
 }
 
-// verifyNow verifies the chain and keeps the result for Integrity. The head is
-// signed only after a verification finds the chain intact, so a change made
-// while the app was stopped is found, not signed over.
+// verifyNow is VerifyNow for the background loop, which has no one to tell
+// but the log.
 func (l *Log) verifyNow() {
-	ctx := context.Background()
+	if _, err := l.VerifyNow(context.Background()); err != nil && !l.isClosing() {
+		l.logger.Error("verifying the chain failed", "err", err)
+	}
+}
+
+// VerifyNow verifies the chain and keeps the result for Integrity. The head
+// is signed only after a verification finds the chain intact, so a change
+// made while the app was stopped is found, not signed over. A break is
+// recorded as an integrity_check_failed entry, once for each break.
+func (l *Log) VerifyNow(ctx context.Context) (Verification, error) {
+	l.verifyMu.Lock() // one at a time: each compares its finding with the last
+	defer l.verifyMu.Unlock()
 	v, err := l.Verify(ctx)
 	if err != nil {
-		if !l.isClosing() {
-			l.logger.Error("verifying the chain failed", "err", err)
-		}
-		return
+		return v, err
 	}
 	prev := l.integrity.Swap(&v)
 	if v.Break == nil {
 		if _, err := l.Checkpoint(ctx); err != nil {
 			l.logger.Error("signing the chain's head failed", "err", err)
 		}
-		return
+		return v, nil
 	}
 	l.logger.Error("the audit log's chain is broken", "kind", v.Break.Kind, "seq", v.Break.Seq, "problem", v.Break.Message)
 	if prev != nil && prev.Break != nil && *prev.Break == *v.Break {
-		return
+		return v, nil
 	}
 	_, err = l.Record(ctx, []Event{{
 		Namespace: Spaces,
@@ -485,6 +493,7 @@ func (l *Log) verifyNow() {
 	if err != nil {
 		l.logger.Error("recording the failed integrity check failed", "err", err)
 	}
+	return v, nil
 }
 
 // Integrity is the newest verification's result, or nil before the first.

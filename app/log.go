@@ -65,6 +65,7 @@ type Log struct {
 
 	signer       ed25519.PrivateKey
 	checkpointMu sync.Mutex // one checkpoint or anchor move at a time
+	verifyMu     sync.Mutex // one verification at a time
 	integrity    atomic.Pointer[Verification]
 
 	settings atomic.Pointer[Settings]

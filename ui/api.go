@@ -25,6 +25,7 @@ func (s *Server) routes() {
 	api.GET("/events/:id", s.getEvent, s.requireScope(app.ScopeRead, true))
 	api.GET("/export", s.export, s.requireScope(app.ScopeRead, true))
 	api.GET("/workspace", s.workspace, s.requireScope(app.ScopeRead, true))
+	api.GET("/integrity", s.integrity, s.requireScope(app.ScopeRead, true))
 	admin := s.requireScope(app.ScopeAdmin, false)
 	api.GET("/tokens", s.listTokens, admin)
 	api.POST("/tokens", s.createToken, admin)
@@ -148,9 +149,13 @@ func (s *Server) healthz(c echo.Context) error {
 		return c.JSON(http.StatusServiceUnavailable, api.Health{Status: "unavailable"})
 	}
 	rebuilding, done, total := s.Log.IndexStatus()
-	body := api.Health{Status: "ok"}
+	body := api.Health{Status: "ok", Integrity: s.Log.Integrity()}
 	if rebuilding {
 		body.Index = &api.IndexStatus{RebuildingDone: done, RebuildingTotal: total}
+	}
+	if body.Integrity != nil && !body.Integrity.Intact() {
+		body.Status = "broken"
+		return c.JSON(http.StatusServiceUnavailable, body)
 	}
 	return c.JSON(http.StatusOK, body)
 }

@@ -81,3 +81,16 @@ func writeSynced(path string, b []byte) error {
 	}
 	return f.Close()
 }
+
+// PublicKey returns the public half of the data directory's signing key, or
+// nil when it has none yet. It never creates one.
+func PublicKey(dir string) (ed25519.PublicKey, error) {
+	if _, err := os.Stat(filepath.Join(dir, KeyFile)); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	key, err := SigningKey(dir)
+	if err != nil {
+		return nil, err
+	}
+	return key.Public().(ed25519.PublicKey), nil
+}

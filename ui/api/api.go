@@ -65,10 +65,21 @@ type RevokedToken struct {
 	Token app.Token `json:"token"`
 }
 
-// Health answers GET /healthz. Index is set while the keyword index is rebuilt.
+// Health answers GET /healthz. Index is set while the keyword index is
+// rebuilt; Integrity once the chain has been verified since start.
 type Health struct {
-	Status string       `json:"status"` // "ok" or "unavailable"
-	Index  *IndexStatus `json:"index,omitempty"`
+	Status    string            `json:"status"` // "ok", "unavailable", or "broken" when the chain is
+	Index     *IndexStatus      `json:"index,omitempty"`
+	Integrity *app.Verification `json:"integrity,omitempty"`
+}
+
+// Integrity answers GET /api/v1/integrity: a verification of the chain made
+// for the request, the key its checkpoints are signed with, and the newest
+// checkpoint (absent before the first).
+type Integrity struct {
+	Verification app.Verification `json:"verification"`
+	PublicKey    string           `json:"public_key,omitempty"`
+	Checkpoint   *app.Checkpoint  `json:"checkpoint,omitempty"`
 }
 
 // IndexStatus says how far a rebuild of the keyword index has come.

@@ -126,6 +126,9 @@ Usage:
   auditlog workspace [--name N] [--timezone TZ]
                                    show or change the workspace's name and timezone
   auditlog demo                    load 30 days of demo activity (auditlog --demo loads it, then serves)
+  auditlog verify                  prove nobody edited the log: walk its chain and signed checkpoints
+  auditlog verify --file F.ndjson --public-key KEY
+                                   verify an export offline (auditlog verify --public-key prints KEY)
   auditlog version                 print the version and commit
 
 Every command takes --data DIR (default: $AUDITLOG_DATA, else the user data directory).
@@ -145,6 +148,7 @@ var commands = []struct {
 	{"export", (*Main).export},
 	{"workspace", (*Main).workspace},
 	{"demo", (*Main).demo},
+	{"verify", (*Main).verify},
 	{"version", (*Main).version},
 	{"help", (*Main).help},
 }

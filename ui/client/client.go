@@ -219,3 +219,10 @@ func (c *Client) RevokeToken(ctx context.Context, id string) (app.Token, error) 
 	err := c.do(ctx, "DELETE", "/api/v1/tokens/"+url.PathEscape(id), nil, "", &resp)
 	return resp.Token, err
 }
+
+// Integrity has the server verify its chain now and say what it found.
+func (c *Client) Integrity(ctx context.Context) (api.Integrity, error) {
+	var out api.Integrity
+	err := c.do(ctx, "GET", "/api/v1/integrity", nil, "", &out)
+	return out, err
+}

@@ -1,0 +1,188 @@
+package cli
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"auditlog/app"
+	"auditlog/app/store"
+)
+
+// verify checks that nobody edited, removed, inserted or reordered entries:
+// in a data directory (or the server that holds it), or in an export file.
+func (m *Main) verify(ctx context.Context, args []string) error {
+	fs, data := m.flagSet("verify", "verify [--data DIR] | verify --file EXPORT.ndjson --public-key KEY | verify --public-key",
+		"Walk the tamper-evident chain and its signed checkpoints and say what was checked and whether it is intact.\n"+
+			"Exit status 0 when intact, 1 when not. With --public-key alone, print the key checkpoints are signed with.")
+	file := fs.String("file", "", "verify an NDJSON export offline instead of a data directory")
+	keyFlag := fs.String("public-key", "", "the key to check signatures with (ed25519:BASE64); alone, print this data directory's key")
+	// "--public-key" alone asks for the key rather than giving one.
+	printKey := false
+	for i, a := range args {
+		if (a == "--public-key" || a == "-public-key") && (i == len(args)-1 || strings.HasPrefix(args[i+1], "-")) {
+			args = append(slices.Clone(args[:i]), args[i+1:]...)
+			printKey = true
+			break
+		}
+	}
+	if _, err := m.parse(fs, args); err != nil {
+		return err
+	}
+	if *file != "" {
+		return m.verifyExport(*file, *keyFlag)
+	}
+	dir, err := m.dataDir(*data)
+	if err != nil {
+		return err
+	}
+	if printKey {
+		return m.printPublicKey(ctx, dir)
+	}
+	var v app.Verification
+	if r, ok := m.remote(dir); ok {
+		in, err := r.c.Integrity(ctx)
+		if err != nil {
+			return err
+		}
+		v = in.Verification
+	} else {
+		st, key, err := m.openStoreAndKey(dir)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(m.Stderr, "Using the data directory %s\n", dir)
+		if v, err = app.VerifyChain(ctx, st, key, time.Now()); err != nil {
+			return err
+		}
+	}
+	printVerification(m.Stdout, &v)
+	if !v.Intact() {
+		return errBroken
+	}
+	return nil
+}
+
+var errBroken = errors.New("the chain is broken")
+
+// openStoreAndKey opens the store alone (verifying needs no index) and reads
+// the public half of its signing key, if it has one.
+func (m *Main) openStoreAndKey(dir string) (*store.Store, ed25519.PublicKey, error) {
+	if _, err := os.Stat(dir); err != nil {
+		return nil, nil, fmt.Errorf("no data directory at %s", dir)
+	}
+	st, err := store.Open(dir)
+	if err != nil {
+		return nil, nil, inUseError(dir, err)
+	}
+	m.onClose(st.Close)
+	key, err := store.PublicKey(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, key, nil
+}
+
+func (m *Main) printPublicKey(ctx context.Context, dir string) error {
+	if r, ok := m.remote(dir); ok {
+		in, err := r.c.Integrity(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(m.Stdout, in.PublicKey)
+		return nil
+	}
+	key, err := store.PublicKey(dir)
+	if err != nil {
+		return err
+	}
+	if key == nil {
+		return fmt.Errorf("the data directory %s has no signing key yet (it is made when the Audit Log first starts)", dir)
+	}
+	fmt.Fprintln(m.Stdout, app.EncodePublicKey(key))
+	return nil
+}
+
+func (m *Main) verifyExport(path, keyText string) error {
+	if keyText == "" {
+		return usageError{"verify --file needs --public-key: the key of the Audit Log that made the export (auditlog verify --public-key prints it)"}
+	}
+	key, err := app.ParsePublicKey(keyText)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	v, err := app.VerifyExport(f, key)
+	if err != nil {
+		return err
+	}
+	printExportVerification(m.Stdout, path, &v)
+	if !v.Intact() {
+		return errBroken
+	}
+	return nil
+}
+
+func printVerification(w io.Writer, v *app.Verification) {
+	fmt.Fprintf(w, "Checked %d entries", v.Entries)
+	if v.Purged > 0 {
+		fmt.Fprintf(w, " and followed %d purged ones by their digest", v.Purged)
+	}
+	if v.To > 0 {
+		fmt.Fprintf(w, ", sequence %d to %d", v.From, v.To)
+	}
+	if v.Took != "" {
+		fmt.Fprintf(w, ", in %s (%.0f entries/s)", v.Took, v.Rate)
+	}
+	fmt.Fprintln(w)
+	if v.Anchored {
+		fmt.Fprintf(w, "Started from the signed anchor before sequence %d (older entries were purged)\n", v.From)
+	}
+	if v.Head != "" {
+		fmt.Fprintf(w, "Chain head: %s\n", v.Head)
+	}
+	if v.Key != "" {
+		fmt.Fprintf(w, "Checkpoints: %d matched, signed up to sequence %d by %s\n", v.Checkpoints, v.Signed, v.Key)
+	}
+	if v.Unsigned > 0 {
+		fmt.Fprintf(w, "Not yet signed: the last %d entries (the next checkpoint signs them)\n", v.Unsigned)
+	}
+	printOutcome(w, v.Break)
+}
+
+func printOutcome(w io.Writer, b *app.Break) {
+	if b == nil {
+		fmt.Fprintln(w, "intact")
+		return
+	}
+	fmt.Fprintf(w, "BROKEN (%s) at sequence %d", b.Kind, b.Seq)
+	if b.ID != "" {
+		fmt.Fprintf(w, ", entry %s", b.ID)
+	}
+	fmt.Fprintf(w, ": %s\n", b.Message)
+	if b.Expected != "" || b.Found != "" {
+		fmt.Fprintf(w, "  expected %s\n  found    %s\n", b.Expected, b.Found)
+	}
+}
+
+func printExportVerification(w io.Writer, path string, v *app.ExportVerification) {
+	fmt.Fprintf(w, "Checked %d entries of %s, sequence %d to %d, against %d signed checkpoints\n", v.Entries, path, v.From, v.To, v.Checkpoints)
+	if v.Intact() {
+		if v.Contiguous() {
+			fmt.Fprintln(w, "The export holds every entry of that stretch of the log.")
+		} else {
+			fmt.Fprintf(w, "The export leaves out %d entries of that stretch (a filtered export); the proof holds their digests.\n", v.LeftOut)
+		}
+	}
+	printOutcome(w, v.Break)
+}

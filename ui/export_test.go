@@ -28,13 +28,17 @@ func TestExportDownloadsTheCurrentSearchInEachFormat(t *testing.T) {
 			}
 		}},
 		{"json", "application/json", func(t *testing.T, body string) {
-			var events []app.Event
-			if err := json.Unmarshal([]byte(body), &events); err != nil || len(events) != 1 || events[0].Action != "connection_created" {
-				t.Fatalf("events = %+v, %v", events, err)
+			var doc struct {
+				Events []app.Event `json:"events"`
+				Proof  *app.Proof  `json:"proof"`
+			}
+			if err := json.Unmarshal([]byte(body), &doc); err != nil || len(doc.Events) != 1 || doc.Events[0].Action != "connection_created" || doc.Proof == nil {
+				t.Fatalf("export = %+v, %v", doc, err)
 			}
 		}},
 		{"ndjson", "application/x-ndjson", func(t *testing.T, body string) {
-			if strings.Count(body, "\n") != 1 || !strings.Contains(body, `"connection_created"`) {
+			// One entry, and the proof it ends with.
+			if strings.Count(body, "\n") != 2 || !strings.Contains(body, `"connection_created"`) || !strings.Contains(body, `{"proof":`) {
 				t.Fatalf("body = %q", body)
 			}
 		}},

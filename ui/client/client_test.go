@@ -84,7 +84,7 @@ func TestTheClientSendsSearchesAndExportsThroughTheRealServer(t *testing.T) {
 
 	var out bytes.Buffer
 	n, err := c.Export(ctx, app.Filter{Namespace: "connections"}, app.NDJSON, &out)
-	if err != nil || n != int64(out.Len()) || strings.Count(out.String(), "\n") != 1 || !strings.Contains(out.String(), `"id":"c-1"`) {
+	if err != nil || n != int64(out.Len()) || strings.Count(out.String(), "\n") != 2 || !strings.Contains(out.String(), `"id":"c-1"`) {
 		t.Fatalf("Export = %d, %v:\n%s", n, err, out.String())
 	}
 

@@ -51,6 +51,7 @@ func NewServer(log *app.Log) *Server {
 	e.HTTPErrorHandler = s.errorHandler
 	s.echo = e
 	s.routes()
+	e.GET(OpenAPIPath, serveOpenAPI)
 	return s
 }
 

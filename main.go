@@ -382,6 +382,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	select {
 	case <-sig:
 	case <-ctx.Done():
+	case <-srv.QuitRequested(): // Quit on the page
 	}
 	fmt.Fprintln(m.Stderr, "Shutting down…")
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -43,17 +43,21 @@ type Server struct {
 	launch   string // the secret of the launch URL, valid while this process runs
 	sessions sessions
 	loopback bool
+	quitting chan struct{} // closed when the person at the page quits
+	quitOnce sync.Once
 }
 
 // NewServer builds the routes. Call Open to listen.
 func NewServer(log *app.Log) *Server {
-	s := &Server{Log: log, Addr: "127.0.0.1:0", launch: rand.Text()}
+	s := &Server{Log: log, Addr: "127.0.0.1:0", launch: rand.Text(), quitting: make(chan struct{})}
 	s.sessions.m = map[string]session{}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
 	s.echo = e
 	s.routes()
+	e.GET(OpenAPIPath, serveOpenAPI)
+	e.POST(QuitPath, s.quit, s.requireSession, s.requireRole(app.RoleOwner))
 	return s
 }
 

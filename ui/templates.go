@@ -33,6 +33,7 @@ var pageTemplates = []string{
 	"templates/audit_log.html",
 	"templates/entry.html",
 	"templates/error.html",
+	"templates/stopped.html",
 }
 
 // views are parsed once, when the program starts, from the explicit lists

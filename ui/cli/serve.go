@@ -93,6 +93,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	select {
 	case <-sig:
 	case <-ctx.Done():
+	case <-srv.QuitRequested(): // Quit on the page
 	}
 	fmt.Fprintln(m.Stderr, "Shutting down…")
 	return nil

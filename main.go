@@ -7,6 +7,10 @@ package main
 import (
 	"context"
 	"os"
+	// The timezone database travels inside the binary: a downloaded build
+	// on Windows (or a trimmed container) has none of its own, and every
+	// timestamp is shown in the workspace's zone.
+	_ "time/tzdata"
 
 	"auditlog/ui/cli"
 )

@@ -22,7 +22,8 @@ const pageSize = 50
 // auditLogView is the whole Audit Log page.
 type auditLogView struct {
 	pageBase
-	Results resultsView
+	Results   resultsView
+	Integrity integrityView
 }
 
 // resultsView is everything that follows the search: the part htmx swaps.
@@ -171,7 +172,7 @@ func (s *Server) auditLogPage(c echo.Context) error {
 		}
 		return renderPartial(c, "results", res)
 	}
-	return renderPage(c, "audit_log", auditLogView{pageBase: base, Results: res})
+	return renderPage(c, "audit_log", auditLogView{pageBase: base, Results: res, Integrity: s.integrityView(now, loc)})
 }
 
 // results searches for one view. With overview set it also counts per

@@ -1,0 +1,42 @@
+package ui_test
+
+import (
+	"context"
+	"encoding/json"
+	"html"
+	"net/http"
+	"strings"
+	"testing"
+
+	"auditlog/app"
+	"auditlog/ui"
+	"auditlog/ui/api"
+)
+
+func TestThePageSaysWhenTheChainWasVerifiedAndWithWhichKey(t *testing.T) {
+	f := newPageFixture(t)
+	f.record(app.Event{Namespace: app.Users, Action: "user_invited", Detail: "Invited Bo", Actor: "Maya Chen"})
+	if _, err := f.log.VerifyNow(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r := f.get(ui.PagePath, nil)
+	key := html.EscapeString(app.EncodePublicKey(f.log.PublicKey()))
+	key = strings.ReplaceAll(key, "+", "&#43;") // as html/template writes it
+	if !strings.Contains(r.body, "Integrity verified just now") || !strings.Contains(r.body, key) || strings.Contains(r.body, `role="alert"`) {
+		t.Fatalf("no Integrity line with the key %s in:\n%.2000s", key, r.body)
+	}
+}
+
+func TestIntegrityAnswersWhatAVerificationFound(t *testing.T) {
+	f := newAPIFixture(t)
+	f.post(`{"namespace":"users","action":"user_invited","detail":"Invited Bo","actor":"Maya"}`)
+	r := f.do("GET", "/api/v1/integrity", f.read, "", nil)
+	var got api.Integrity
+	if r.status != http.StatusOK || json.Unmarshal(r.body, &got) != nil || !got.Verification.Intact() || got.Verification.Entries == 0 || !strings.HasPrefix(got.PublicKey, "ed25519:") {
+		t.Fatalf("GET /api/v1/integrity = %d %s", r.status, r.body)
+	}
+	h := f.do("GET", "/healthz", "", "", nil)
+	if h.status != http.StatusOK || !strings.Contains(string(h.body), `"integrity"`) {
+		t.Fatalf("healthz after a verification = %d %s", h.status, h.body)
+	}
+}

@@ -6,16 +6,19 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"auditlog/app"
 	"auditlog/app/logtest"
 	"auditlog/ui"
+	"auditlog/ui/client"
 )
 
 // exitCode runs the binary and returns its exit code and output.
@@ -365,4 +368,31 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestARunningServersRetentionIsReadInHours: ingest through a running server
+// skips only what that server would purge; a retention of 36 hours used to
+// come across as 1 day, and entries 24 to 36 hours old were dropped.
+func TestARunningServersRetentionIsReadInHours(t *testing.T) {
+	cfg := logtest.Config(t, t.TempDir())
+	cfg.Retention = 36 * time.Hour
+	log, err := app.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	ts := httptest.NewServer(ui.NewServer(log).Handler())
+	defer ts.Close()
+	secret, _, err := log.CreateToken(context.Background(), "cli", []app.Scope{app.ScopeAdmin}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &remote{client.New(ts.URL, secret)}
+	cutoff, err := r.Cutoff(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(cutoff); d < 35*time.Hour || d > 37*time.Hour {
+		t.Fatalf("cutoff %s ago, want 36 hours", d.Round(time.Minute))
+	}
 }

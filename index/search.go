@@ -261,19 +261,8 @@ func (p *phrasePrefixQuery) Searcher(ctx context.Context, r index.IndexReader, m
 	if err != nil {
 		return nil, err
 	}
-	var expanded []string
-	for {
-		e, err := dict.Next()
-		if err != nil {
-			_ = dict.Close()
-			return nil, err
-		}
-		if e == nil {
-			break
-		}
-		expanded = append(expanded, e.Term)
-	}
-	if err := dict.Close(); err != nil {
+	expanded, err := readTerms(dict, func(string) bool { return true })
+	if err != nil {
 		return nil, err
 	}
 	if len(expanded) == 0 {
@@ -301,24 +290,15 @@ func (a *actorQuery) Searcher(ctx context.Context, r index.IndexReader, m mappin
 	if err != nil {
 		return nil, err
 	}
-	var terms []string
-	for {
-		e, err := dict.Next()
-		if err != nil {
-			_ = dict.Close()
-			return nil, err
-		}
-		if e == nil {
-			break
-		}
+	terms, err := readTerms(dict, func(term string) bool {
 		for _, w := range a.want {
-			if app.ActorMatches(e.Term, strings.ToLower(w)) {
-				terms = append(terms, e.Term)
-				break
+			if app.ActorMatches(term, strings.ToLower(w)) {
+				return true
 			}
 		}
-	}
-	if err := dict.Close(); err != nil {
+		return false
+	})
+	if err != nil {
 		return nil, err
 	}
 	if len(terms) == 0 {
@@ -329,4 +309,24 @@ func (a *actorQuery) Searcher(ctx context.Context, r index.IndexReader, m mappin
 		anyOf[i] = termOn(fieldActor, t)
 	}
 	return query.NewDisjunctionQuery(anyOf).Searcher(ctx, r, m, opts)
+}
+
+// readTerms reads a field dictionary to its end, keeping the terms keep
+// accepts, and closes it.
+func readTerms(dict index.FieldDict, keep func(term string) bool) ([]string, error) {
+	var terms []string
+	for {
+		e, err := dict.Next()
+		if err != nil {
+			_ = dict.Close()
+			return nil, err
+		}
+		if e == nil {
+			break
+		}
+		if keep(e.Term) {
+			terms = append(terms, e.Term)
+		}
+	}
+	return terms, dict.Close()
 }

@@ -14,7 +14,7 @@ import (
 
 func (m *Main) export(ctx context.Context, args []string) error {
 	fs, data := m.flagSet("export", "export [flags] [QUERY]",
-		"Export the entries a search finds, oldest first, as CSV, JSON or NDJSON (which \"auditlog ingest\"\nreads back). QUERY is the query language of search; see the Search section of the README.")
+		"Export the entries a search finds, newest first, as CSV, JSON or NDJSON (which \"auditlog ingest\"\nreads back). QUERY is the query language of search; see the Search section of the README.")
 	format := fs.String("format", "csv", "csv, json or ndjson")
 	ns := fs.String("namespace", "", "only this namespace, e.g. api_tokens")
 	after := fs.String("after", "", "only entries on or after this date (2026-11-01) or time")

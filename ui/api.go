@@ -84,7 +84,7 @@ func (s *Server) postEvents(c echo.Context) error {
 	if req.ContentLength > MaxBodyBytes {
 		return app.Errorf(app.ETOOLARGE, "the body is %d bytes; at most 5 MiB per request", req.ContentLength)
 	}
-	events, err := app.DecodeEvents(&limitedBody{r: req.Body, left: MaxBodyBytes}, ndjson)
+	events, err := app.DecodeRequest(&limitedBody{r: req.Body, left: MaxBodyBytes}, ndjson)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"auditlog/app"
@@ -49,7 +50,8 @@ const batchBelow = 100
 
 // Store is the bbolt store. It implements app.Store.
 type Store struct {
-	db *bolt.DB
+	db   *bolt.DB
+	path string
 }
 
 var _ app.Store = (*Store)(nil)
@@ -92,7 +94,7 @@ func Open(dir string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: unable to count entries: %w", err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, path: path}, nil
 }
 
 // Close closes the file.
@@ -124,9 +126,21 @@ func (s *Store) Commit(ctx context.Context, c app.Commit) ([]app.Event, error) {
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: unable to commit: %w", err)
+		return nil, s.writeError(err)
 	}
 	return out, nil
+}
+
+// writeError says what a failed write means for the client: a full disk or
+// a read-only one is not the app's fault, and nothing was written.
+func (s *Store) writeError(err error) error {
+	switch {
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		return &app.Error{Code: app.ENOSPACE, Message: fmt.Sprintf("the disk holding %s is full: nothing was recorded; send again once space is freed", s.path)}
+	case errors.Is(err, syscall.EROFS):
+		return &app.Error{Code: app.EUNAVAILABLE, Message: fmt.Sprintf("the disk holding %s is read-only: nothing was recorded", s.path)}
+	}
+	return fmt.Errorf("store: unable to commit: %w", err)
 }
 
 func putState(tx *bolt.Tx, v app.StateValue) error {

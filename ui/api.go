@@ -153,7 +153,7 @@ func (s *Server) getEvent(c echo.Context) error {
 
 func (s *Server) healthz(c echo.Context) error {
 	if err := s.Log.Check(); err != nil {
-		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": app.ErrorMessage(err)})
 	}
 	rebuilding, done, total := s.Log.IndexStatus()
 	body := map[string]any{"status": "ok"}

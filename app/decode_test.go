@@ -1,9 +1,11 @@
 package app
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 const okEvent = `{"namespace":"users","action":"user_invited","detail":"x"}`
@@ -131,4 +133,44 @@ func TestDecodeObjectIsStrict(t *testing.T) {
 	if err := DecodeObject(strings.NewReader(" {\"label\":\"a\"}\n"), &v, ""); err != nil || v.Label != "a" {
 		t.Fatalf("a good object: %v %+v", err, v)
 	}
+}
+
+func FuzzDecodeCursorNeverPanicsAndRoundTrips(f *testing.F) {
+	for _, s := range []string{"", "x", "AAAAAAAAAAAAAAAAAAAAAA", encodeCursor(MakeKey(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC), 7)), "!!!!", "AAAAAAAAAAAAAAAAAAAAAA==", "/////////////////////w", "%00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		k, err := decodeCursor(s)
+		if err != nil {
+			if ErrorCode(err) != EINVALID || !strings.Contains(err.Error(), "cursor") {
+				t.Fatalf("decodeCursor(%q): %v, want an invalid error naming the cursor", s, err)
+			}
+			return
+		}
+		if back, err := decodeCursor(encodeCursor(k)); err != nil || back != k {
+			t.Fatalf("cursor of %x does not round-trip: %x, %v", k, back, err)
+		}
+	})
+}
+
+func FuzzDecodeObjectNeverPanicsAndRefusesTrailingData(f *testing.F) {
+	for _, s := range []string{`{"label":"a"}`, `{"label":"a"}x`, `{"label":"\ud800"}`, `{"label":1}`, `{"x":1}`, `[]`, ``, `{"label":"a"} `} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		var v struct {
+			Label  string          `json:"label"`
+			Scopes json.RawMessage `json:"scopes"`
+		}
+		err := DecodeObject(strings.NewReader(body), &v, `{"label": "x"}`)
+		if err != nil {
+			if ErrorCode(err) != EINVALID {
+				t.Fatalf("DecodeObject(%q): code %s: %v", body, ErrorCode(err), err)
+			}
+			return
+		}
+		if strings.ContainsRune(v.Label, utf8.RuneError) && !strings.Contains(body, "\uFFFD") && !strings.Contains(strings.ToLower(body), `\ufffd`) {
+			t.Fatalf("DecodeObject(%q) invented U+FFFD: %q", body, v.Label)
+		}
+	})
 }

@@ -186,7 +186,7 @@ func (e *Event) Normalize(index int, now time.Time, retention time.Duration) []F
 		if k == "" {
 			bad("metadata", "has an empty key")
 		} else if msg := checkShort(k); msg != "" {
-			bad("metadata."+k, "key "+msg)
+			bad("metadata", fmt.Sprintf("key %q %s", k, msg)) // quoted: the key itself is what is wrong with it
 		} else if len(v) > maxMetaValue {
 			bad("metadata."+k, "is longer than 1024 bytes")
 		} else if msg := checkText(v, true); msg != "" {

@@ -77,3 +77,49 @@ func TestIngestOnAFullDiskAnswers507AndReadsGoOn(t *testing.T) {
 	}
 	f.waitIndexed()
 }
+
+// An entry damaged on disk is left out of pages, the rest is served, and the
+// health check answers 503 saying what is damaged.
+func TestADamagedEntryIsReportedOnHealthzAndTheRestServed(t *testing.T) {
+	dir := t.TempDir()
+	log, err := openLogIn(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		if _, err := log.Record(context.Background(), []app.Event{{Namespace: app.Spaces, Action: "space_created", Detail: fmt.Sprintf("space-%02d", i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := log.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "auditlog.db")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(string(b), `"detail":"space-07"`)
+	if i < 0 {
+		t.Fatal("entry not in the file")
+	}
+	copy(b[i:], `"detail":{space-07"`)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if log, err = openLogIn(dir); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(ui.NewServer(log).Handler())
+	t.Cleanup(func() { srv.Close(); log.Close() })
+	f := &apiFixture{t: t, log: log, srv: srv}
+	f.read, _, _ = log.CreateToken(context.Background(), "reader", []app.Scope{app.ScopeRead}, "test")
+	r, page := f.list("limit=100&namespace=spaces")
+	if r.status != 200 || len(page.Events) != 19 {
+		t.Fatalf("listing: %d, %d entries, want the 19 readable", r.status, len(page.Events))
+	}
+	h := f.do("GET", "/healthz", "", "", nil)
+	if h.status != 503 || !strings.Contains(string(h.body), "damaged") || !strings.Contains(string(h.body), "unreadable") {
+		t.Fatalf("healthz after meeting the damage: %d %s", h.status, h.body)
+	}
+}

@@ -638,7 +638,7 @@ func getEvent(tx *bolt.Tx, k []byte) (app.Event, bool, error) {
 	}
 	var e app.Event
 	if err := json.Unmarshal(v, &e); err != nil {
-		return app.Event{}, false, fmt.Errorf("store: entry %x is unreadable: %w", k, err)
+		return app.Event{}, false, fmt.Errorf("the entry of %s (key %x) is unreadable: %w", keyTime(k), k, err)
 	}
 	return e, true, nil
 }

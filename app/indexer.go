@@ -60,6 +60,7 @@ func (l *Log) runIndexer() {
 			err = l.repairIndex()
 		}
 		if err != nil && !l.isClosing() {
+			l.indexFailed.Add(1)
 			if l.indexFailures.Add(1) == 1 {
 				l.logger.Error("indexing failed; will retry", "err", err)
 			}
@@ -348,6 +349,9 @@ const waitGiveUp = 3
 // under way and nothing left in the outbox. When indexing keeps failing it
 // gives up with the indexer's error rather than wait for ever.
 func (l *Log) WaitIndexed(ctx context.Context) error {
+	// Failures before the wait do not count: the disk may have been freed
+	// since, and the next attempt succeed.
+	failedBefore := l.indexFailed.Load()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -359,7 +363,7 @@ func (l *Log) WaitIndexed(ctx context.Context) error {
 		if !rebuilding && len(pending) == 0 && !l.verifyDue.Load() {
 			return nil
 		}
-		if l.indexFailures.Load() >= waitGiveUp {
+		if l.indexFailed.Load()-failedBefore >= waitGiveUp && l.indexFailures.Load() > 0 {
 			return fmt.Errorf("index: entries are waiting to be indexed, but indexing keeps failing: %w", *l.indexErr.Load())
 		}
 		select {

@@ -64,6 +64,7 @@ type Log struct {
 
 	indexFailures atomic.Int64          // indexing attempts failed in a row
 	indexErr      atomic.Pointer[error] // the last one's error
+	indexFailed   atomic.Int64          // indexing attempts failed since the start
 
 	verifyDue atomic.Bool // the index's day counts are to be compared with the store's
 	lostDays  []LostDay   // days to rebuild; the indexer's alone

@@ -108,6 +108,13 @@ func TestAFullDiskRefusesWritesKeepsReadsAndRecoversWhenSpaceReturns(t *testing.
 		t.Fatalf("get while the disk is full: %v", err)
 	}
 
+	// A restart while the disk is still full starts, and serves reads.
+	f.close()
+	f.open()
+	if page := f.search("", "", 10); len(page.Events) != 10 {
+		t.Fatalf("listing after a restart on a full disk gave %d entries", len(page.Events))
+	}
+
 	if err := os.Remove(ballast); err != nil {
 		t.Fatal(err)
 	}

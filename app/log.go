@@ -131,10 +131,11 @@ func Open(cfg Config) (*Log, error) {
 		return nil, err
 	}
 	l.idx = idx
+	// Expired entries are hidden from every read whether or not they are
+	// purged yet, so a purge that fails (a full disk, a damaged page) must
+	// not keep the log from starting: the retention loop tries again.
 	if _, err := l.Purge(); err != nil {
-		l.store.Close()
-		idx.Close()
-		return nil, err
+		l.logger.Error("purging expired entries failed; will retry", "err", err)
 	}
 	gen, _, err := l.store.State(ctx, StateMeta, metaIndexGeneration)
 	if err != nil {

@@ -147,7 +147,10 @@ func (s *Store) Close() error {
 	if broken {
 		return nil // let the next start check it
 	}
-	return writeMarker(s.dir, cleanMarker)
+	// The file is closed whatever happens here; on a full disk the marker
+	// may not fit, and the next start merely checks the file.
+	_ = writeMarker(s.dir, cleanMarker)
+	return nil
 }
 
 // Check reports whether the store answers, and any damage met while serving

@@ -49,18 +49,35 @@ func fileSum(t *testing.T, path string) string {
 	return fmt.Sprintf("%d:%x", len(b), sha256.Sum256(b))
 }
 
-// pageWhere finds the page of the file holding needle.
-func pageWhere(t *testing.T, path string, needle string) int64 {
+// pagesWhere finds every page of the file holding needle: bbolt copies a
+// page on write, so stale copies of the live one lie in free pages too.
+func pagesWhere(t *testing.T, path string, needle string) []int64 {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	i := bytes.Index(b, []byte(needle))
-	if i < 0 {
+	var pages []int64
+	for off := 0; ; {
+		i := bytes.Index(b[off:], []byte(needle))
+		if i < 0 {
+			break
+		}
+		pages = append(pages, int64(off+i)/int64(os.Getpagesize()))
+		off += i + len(needle)
+	}
+	if len(pages) == 0 {
 		t.Fatalf("%q is not in the file", needle)
 	}
-	return int64(i) / int64(os.Getpagesize())
+	return pages
+}
+
+// breakPages overwrites the header of every page holding needle.
+func breakPages(t *testing.T, path, needle string) {
+	t.Helper()
+	for _, p := range pagesWhere(t, path, needle) {
+		overwrite(t, path, p*int64(os.Getpagesize()), bytes.Repeat([]byte{0xAB}, 16))
+	}
 }
 
 func overwrite(t *testing.T, path string, off int64, b []byte) {
@@ -108,8 +125,7 @@ func TestADamagedStoreIsRefusedAndNeverWrittenTo(t *testing.T) {
 		}, "meta pages parses"},
 		{"a page's header overwritten after a crash", func(t *testing.T, path string) {
 			must(t, os.Remove(filepath.Join(filepath.Dir(path), store.FileName+".clean")))
-			p := pageWhere(t, path, "evt-01000")
-			overwrite(t, path, p*page, bytes.Repeat([]byte{0xAB}, 16))
+			breakPages(t, path, `"detail":"evt-01000"`)
 		}, "consistency check failed"},
 	}
 	for _, c := range cases {
@@ -174,11 +190,12 @@ func TestDamagedEntriesAreReportedAndTheRestServed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	i := bytes.Index(b, []byte(`"detail":"evt-01000"`))
-	if i < 0 {
+	if !bytes.Contains(b, []byte(`"detail":"evt-01000"`)) {
 		t.Fatal("entry not found in the file")
 	}
-	overwrite(t, path, int64(i), []byte(`"detail":{evt-01000"`)) // the page parses, the entry does not
+	// The page parses, the entry does not; stale copies in free pages too.
+	b = bytes.ReplaceAll(b, []byte(`"detail":"evt-01000"`), []byte(`"detail":{evt-01000"`))
+	must(t, os.WriteFile(path, b, 0o600))
 	s, err := store.Open(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -198,9 +215,7 @@ func TestDamagedEntriesAreReportedAndTheRestServed(t *testing.T) {
 func TestDamagedPagesMetWhileServingDoNotPanicAndStopWrites(t *testing.T) {
 	dir := filled(t, 2000)
 	path := filepath.Join(dir, store.FileName)
-	page := int64(os.Getpagesize())
-	p := pageWhere(t, path, "evt-01000")
-	overwrite(t, path, p*page, bytes.Repeat([]byte{0xAB}, 16)) // the clean marker is there: no check at open
+	breakPages(t, path, `"detail":"evt-01000"`) // the clean marker is there: no check at open
 	s, err := store.Open(dir)
 	if err != nil {
 		t.Fatal(err)

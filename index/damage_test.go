@@ -50,13 +50,6 @@ func TestADamagedShardIsDroppedAloneAndReported(t *testing.T) {
 		{"root.bolt has its pages after the meta pages flipped", func(t *testing.T, dir string) {
 			flip(t, root(dir), func(int64) int64 { return 2 * 4096 })
 		}},
-		{"a segment file is truncated", func(t *testing.T, dir string) {
-			segs, _ := filepath.Glob(filepath.Join(dir, "2026-11-20", "store", "*.zap"))
-			if len(segs) == 0 {
-				t.Fatal("no segment file")
-			}
-			must(t, os.Truncate(segs[0], 10))
-		}},
 		{"a shard lost its Bleve metadata", func(t *testing.T, dir string) {
 			must(t, os.Remove(filepath.Join(dir, "2026-11-20", "index_meta.json")))
 		}},

@@ -394,7 +394,23 @@ func (x *Index) Index(docs []app.IndexDoc) error {
 	}
 }
 
+// Room a batch needs on disk before Bleve is given it: Bleve's own failure
+// on a full disk leaves the index broken (a segment closed while still in
+// use, then "assignment to entry in nil map"), so it is not risked. The
+// entries stay in the store's outbox until there is room.
+const (
+	spareBytes  = 4 << 20
+	bytesPerDoc = 4 << 10
+)
+
 func (x *Index) indexLocked(days []int64, byDay map[int64][]app.IndexDoc) error {
+	n := 0
+	for _, docs := range byDay {
+		n += len(docs)
+	}
+	if free, ok := freeSpace(x.dir); ok && free < uint64(spareBytes+n*bytesPerDoc) {
+		return fmt.Errorf("index: the disk holding %s has %d bytes free, too little to index %d entries safely; indexing waits for space", x.dir, free, n)
+	}
 	for _, day := range days {
 		shard := x.shards[day]
 		b := shard.NewBatch()

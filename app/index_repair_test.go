@@ -87,3 +87,25 @@ func TestAnIntactIndexIsNotRebuiltAtStart(t *testing.T) {
 		t.Fatalf("an intact index was repaired: %+v", r)
 	}
 }
+
+func TestADamagedSegmentIsNoticedAndItsDayRebuilt(t *testing.T) {
+	f := openFixture(t)
+	want := recordDays(f, 20)
+	f.close()
+	day := f.clock.Now().Add(-72 * time.Hour).Format(time.DateOnly)
+	segs, _ := filepath.Glob(filepath.Join(f.dir, "index", day, "store", "*.zap"))
+	if len(segs) == 0 {
+		t.Fatal("no segment files")
+	}
+	for _, s := range segs {
+		if err := os.Truncate(s, 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.open()
+	f.waitIndexed()
+	assertSameIDs(t, f.all("zebra", 7), want)
+	if r := f.log.IndexRepairs(); len(r) != 1 || r[0].Day.Format(time.DateOnly) != day || !r[0].Done {
+		t.Fatalf("repairs %+v, want %s rebuilt", r, day)
+	}
+}

@@ -7,22 +7,36 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
 
-// DecodeEvents reads events as clients send them: one JSON object, a JSON
-// array of objects, or (ndjson) one object per line. Every problem is reported
-// against the event's index and field, the way validation errors are, so a
-// client learns from one answer everything that is wrong.
+// DecodeRequest reads events as clients send them to the API: one JSON
+// object, a JSON array of objects, or (ndjson) one object per line. Every
+// problem is reported against the event's index and field, the way
+// validation errors are, so a client learns from one answer everything that
+// is wrong. received_at is refused: the server sets it.
+func DecodeRequest(r io.Reader, ndjson bool) ([]Event, error) {
+	return decodeEvents(r, ndjson, false)
+}
+
+// DecodeEvents is DecodeRequest for an import of an export, whose entries
+// carry the received_at and place in the chain they were once given (ignored,
+// not refused: the importing log gives its own), and end with a proof line
+// (skipped).
 func DecodeEvents(r io.Reader, ndjson bool) ([]Event, error) {
+	return decodeEvents(r, ndjson, true)
+}
+
+func decodeEvents(r io.Reader, ndjson, imported bool) ([]Event, error) {
 	var raws []json.RawMessage
 	if ndjson {
 		sc := bufio.NewScanner(r)
 		sc.Buffer(make([]byte, 64<<10), 8<<20)
 		for sc.Scan() {
 			line := bytes.TrimSpace(sc.Bytes())
-			if len(line) == 0 || isProofLine(line) {
+			if len(line) == 0 || (imported && isProofLine(line)) {
 				continue // an export's proof line: exports are taken back as they are
 			}
 			if len(raws) == MaxBatch {
@@ -48,6 +62,12 @@ func DecodeEvents(r io.Reader, ndjson bool) ([]Event, error) {
 				return nil, err
 			}
 		case body[0] == '{':
+			// One value and nothing after it: {…}garbage is not an event.
+			if n, err := valueEnd(body); err != nil {
+				return nil, Errorf(EINVALID, "the body is not a valid JSON object: %s", jsonProblem(err))
+			} else if n != len(body) {
+				return nil, Errorf(EINVALID, "the body has more after the closing } (at byte %d)", n)
+			}
 			raws = []json.RawMessage{body}
 		default:
 			return nil, Errorf(EINVALID, "the body must be a JSON object or an array of objects")
@@ -59,7 +79,7 @@ func DecodeEvents(r io.Reader, ndjson bool) ([]Event, error) {
 	events := make([]Event, len(raws))
 	var details []FieldError
 	for i, raw := range raws {
-		details = append(details, decodeEvent(i, raw, &events[i])...)
+		details = append(details, decodeEvent(i, raw, &events[i], imported)...)
 	}
 	if len(details) > 0 {
 		return nil, &Error{Code: EINVALID, Message: plural(countEvents(details), "event", "events") + " could not be read; nothing was recorded", Details: details}
@@ -102,14 +122,79 @@ func splitArray(body []byte) ([]json.RawMessage, error) {
 	if _, err := dec.Token(); err != nil { // ]
 		return nil, bad(err)
 	}
-	if dec.More() {
-		return nil, Errorf(EINVALID, "the body has more after the closing ]")
+	// dec.More is false before a stray ] or }, so look at the bytes left:
+	// [{…}]]]]garbage must not pass for an array.
+	if end := dec.InputOffset(); len(bytes.TrimSpace(body[end:])) > 0 {
+		return nil, Errorf(EINVALID, "the body has more after the closing ] (at byte %d)", end)
 	}
 	return raws, nil
 }
 
+// valueEnd is the offset just past the one JSON value body starts with,
+// trailing whitespace included.
+func valueEnd(body []byte) (int, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
+		return 0, err
+	}
+	end := int(dec.InputOffset())
+	return end + len(body[end:]) - len(bytes.TrimLeft(body[end:], " \t\r\n")), nil
+}
+
+// loneSurrogate reports whether the JSON text raw holds a \u escape of half
+// a UTF-16 surrogate pair without its other half. encoding/json turns one
+// into U+FFFD, which would store something the sender did not send.
+func loneSurrogate(raw []byte) bool {
+	hex4 := func(b []byte) (rune, bool) {
+		if len(b) < 6 || b[0] != '\\' || b[1] != 'u' {
+			return 0, false
+		}
+		var r rune
+		for _, c := range b[2:6] {
+			switch {
+			case '0' <= c && c <= '9':
+				r = r<<4 | rune(c-'0')
+			case 'a' <= c && c <= 'f':
+				r = r<<4 | rune(c-'a'+10)
+			case 'A' <= c && c <= 'F':
+				r = r<<4 | rune(c-'A'+10)
+			default:
+				return 0, false
+			}
+		}
+		return r, true
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' || i+1 >= len(raw) {
+			continue
+		}
+		if raw[i+1] != 'u' {
+			i++ // \\, \" and the like: skip the escaped byte
+			continue
+		}
+		r, ok := hex4(raw[i:])
+		if !ok {
+			continue // not valid JSON; the parser says so
+		}
+		switch {
+		case 0xD800 <= r && r <= 0xDBFF:
+			lo, ok := hex4(raw[i+6:])
+			if !ok || lo < 0xDC00 || lo > 0xDFFF {
+				return true
+			}
+			i += 11
+		case 0xDC00 <= r && r <= 0xDFFF:
+			return true
+		default:
+			i += 5
+		}
+	}
+	return false
+}
+
 // decodeEvent reads one object field by field, so a wrong type names its field.
-func decodeEvent(i int, raw json.RawMessage, e *Event) []FieldError {
+func decodeEvent(i int, raw json.RawMessage, e *Event, imported bool) []FieldError {
 	// encoding/json would quietly turn invalid UTF-8 into U+FFFD; an audit
 	// record must be what the sender meant, so it is refused instead.
 	if !utf8.Valid(raw) {
@@ -120,6 +205,12 @@ func decodeEvent(i int, raw json.RawMessage, e *Event) []FieldError {
 		return []FieldError{{Index: i, Field: "", Message: "is not a JSON object: " + jsonProblem(err)}}
 	}
 	var errs []FieldError
+	for name, v := range fields {
+		if loneSurrogate(v) {
+			errs = append(errs, FieldError{Index: i, Field: name, Message: "holds a \\u escape of half a surrogate pair, which is no character"})
+			delete(fields, name)
+		}
+	}
 	str := func(name string, dst *string) {
 		v, ok := fields[name]
 		if !ok || string(v) == "null" {
@@ -162,14 +253,29 @@ func decodeEvent(i int, raw json.RawMessage, e *Event) []FieldError {
 		}
 	}
 	if v, ok := fields["metadata"]; ok && string(v) != "null" {
-		if err := json.Unmarshal(v, &e.Metadata); err != nil {
+		// Into raw values first: encoding/json reads {"a": null} as "a": "".
+		var raws map[string]json.RawMessage
+		if err := json.Unmarshal(v, &raws); err != nil {
 			errs = append(errs, FieldError{Index: i, Field: "metadata", Message: "must be a flat object of string values"})
+		} else {
+			e.Metadata = make(map[string]string, len(raws))
+			for k, rv := range raws {
+				var s string
+				if len(rv) == 0 || rv[0] != '"' || json.Unmarshal(rv, &s) != nil {
+					errs = append(errs, FieldError{Index: i, Field: "metadata", Message: fmt.Sprintf("the value of %q must be a string, not %s", k, jsonKind(rv))})
+					continue
+				}
+				e.Metadata[k] = s
+			}
 		}
 	}
 	for name := range fields {
 		switch name {
-		case "id", "namespace", "action", "detail", "actor", "ip", "timestamp", "anonymous", "targets", "metadata",
-			"received_at", "seq", "prev_hash", "hash": // set by the server; present in exports, ignored on import
+		case "id", "namespace", "action", "detail", "actor", "ip", "timestamp", "anonymous", "targets", "metadata":
+		case "received_at", "seq", "prev_hash", "hash":
+			if !imported { // present in exports, ignored on import; the server sets them
+				errs = append(errs, FieldError{Index: i, Field: name, Message: "is set by the server; leave it out"})
+			}
 		default:
 			errs = append(errs, FieldError{Index: i, Field: name, Message: "is not a known field"})
 		}
@@ -186,3 +292,67 @@ func jsonProblem(err error) string {
 
 // isProofLine reports whether an NDJSON line is the proof an export ends with.
 func isProofLine(line []byte) bool { return bytes.HasPrefix(line, []byte(`{"proof":`)) }
+
+// DecodeObject reads a request body that must be one JSON object into v, as
+// strictly as events are read: nothing but whitespace after the object, no
+// field v does not know, no invalid UTF-8 or half surrogate pairs (which
+// encoding/json would quietly turn into U+FFFD). example shows the caller a
+// body that works.
+func DecodeObject(r io.Reader, v any, example string) error {
+	bad := func(problem string) error {
+		return Errorf(EINVALID, "the body must be a JSON object like %s: %s", example, problem)
+	}
+	body, err := io.ReadAll(r)
+	if err != nil {
+		return readError(err)
+	}
+	body = bytes.TrimSpace(body)
+	switch {
+	case len(body) == 0:
+		return bad("it is empty")
+	case body[0] != '{':
+		return bad("it does not start with {")
+	case !utf8.Valid(body):
+		return bad("it is not valid UTF-8")
+	case loneSurrogate(body):
+		return bad("it holds a \\u escape of half a surrogate pair, which is no character")
+	}
+	if n, err := valueEnd(body); err != nil {
+		return bad(jsonProblem(err))
+	} else if n != len(body) {
+		return bad(fmt.Sprintf("there is more after the closing } (at byte %d)", n))
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return Errorf(EINVALID, "%s: must be a %s, not a JSON %s", te.Field, te.Type, te.Value)
+		}
+		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return Errorf(EINVALID, "%s: is not a known field; send a JSON object like %s", strings.Trim(name, `"`), example)
+		}
+		return bad(jsonProblem(err))
+	}
+	return nil
+}
+
+// jsonKind names the kind of a JSON value for a message.
+func jsonKind(raw json.RawMessage) string {
+	switch b := bytes.TrimSpace(raw); {
+	case len(b) == 0:
+		return "nothing"
+	case b[0] == 'n':
+		return "null"
+	case b[0] == 't' || b[0] == 'f':
+		return "a boolean"
+	case b[0] == '{':
+		return "an object"
+	case b[0] == '[':
+		return "an array"
+	case b[0] == '"':
+		return "a string"
+	default:
+		return "a number"
+	}
+}

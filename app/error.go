@@ -14,6 +14,8 @@ const (
 	ETOOLARGE     = "too_large"    // body or batch over the limits
 	EUNSUPPORTED  = "unsupported"  // a content type or format we do not speak
 	ECONFLICT     = "conflict"     // the state does not allow it (e.g. data dir in use)
+	ENOSPACE      = "no_space"     // the disk is full: nothing was written
+	EUNAVAILABLE  = "unavailable"  // the store cannot be written (damaged, read-only): nothing was written
 	EINTERNAL     = "internal"     // our fault; logged, never shown in detail
 )
 

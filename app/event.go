@@ -1,6 +1,7 @@
 package app
 
 import (
+	"fmt"
 	"net"
 	"regexp"
 	"strconv"
@@ -190,7 +191,7 @@ func (e *Event) Normalize(index int, now time.Time, retention time.Duration) []F
 		if k == "" {
 			bad("metadata", "has an empty key")
 		} else if msg := checkShort(k); msg != "" {
-			bad("metadata."+k, "key "+msg)
+			bad("metadata", fmt.Sprintf("key %q %s", k, msg)) // quoted: the key itself is what is wrong with it
 		} else if len(v) > maxMetaValue {
 			bad("metadata."+k, "is longer than 1024 bytes")
 		} else if msg := checkText(v, true); msg != "" {
@@ -217,8 +218,9 @@ func checkShort(s string) string {
 	return checkText(s, false)
 }
 
-// checkText rejects invalid UTF-8 and control characters; tab is allowed where
-// free text is, since pasted details often carry it.
+// checkText rejects invalid UTF-8, control characters and invisible
+// characters; tab is allowed where free text is, since pasted details often
+// carry it.
 func checkText(s string, allowTab bool) string {
 	if !utf8.ValidString(s) {
 		return "is not valid UTF-8"
@@ -230,6 +232,26 @@ func checkText(s string, allowTab bool) string {
 		if unicode.IsControl(r) {
 			return "contains a control character"
 		}
+		if Invisible(r) {
+			return fmt.Sprintf("contains the invisible character U+%04X, which can make text read as something else", r)
+		}
 	}
 	return ""
+}
+
+// Invisible reports whether r changes how the text around it reads without
+// showing itself: direction overrides and isolates turn "Mallory \u202enimdA"
+// into "Mallory Admin" on screen, zero-width and line separators hide or
+// break words. They are refused everywhere, free text included: one rule,
+// easy to state, and an audit entry must read as what it holds.
+func Invisible(r rune) bool {
+	switch {
+	case 0x200B <= r && r <= 0x200F, // zero-width space, joiners, marks
+		0x2028 <= r && r <= 0x2029, // line and paragraph separators
+		0x202A <= r && r <= 0x202E, // embeddings and overrides
+		0x2066 <= r && r <= 0x2069, // isolates
+		r == 0xFEFF:                // zero-width no-break space (byte order mark)
+		return true
+	}
+	return false
 }

@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 )
 
@@ -17,6 +19,24 @@ const indexBatch = 1000
 // indexing them: well inside the "searchable within about a second" promise.
 const indexGather = 200 * time.Millisecond
 
+// LostDay is a UTC day whose part of the index was dropped, and why.
+type LostDay struct {
+	Day    time.Time // its start, UTC
+	Reason string
+}
+
+// DayShards is what an index kept as one shard per UTC day offers for
+// repairs: the Log rebuilds a day that was dropped as damaged or that holds
+// another number of entries than the store, rather than the whole index.
+type DayShards interface {
+	// TakeLost returns the days dropped as damaged since the last call.
+	TakeLost() []LostDay
+	// DayCounts returns how many entries each day holds, by the day's start.
+	DayCounts() (map[time.Time]int, error)
+	// DropDay deletes one day's shard, for it to be filled again.
+	DropDay(day time.Time) error
+}
+
 func (l *Log) wakeIndexer() {
 	select {
 	case l.kick <- struct{}{}:
@@ -25,13 +45,22 @@ func (l *Log) wakeIndexer() {
 }
 
 // runIndexer drains the outbox into the index whenever entries are recorded,
-// and every few seconds in case an earlier attempt failed.
+// and every few seconds in case an earlier attempt failed. Between drains it
+// repairs the index: days dropped as damaged, and, at start and hourly, days
+// whose count of entries differs from the store's.
 func (l *Log) runIndexer() {
 	defer l.wg.Done()
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
+	verify := time.NewTicker(indexVerifyEvery)
+	defer verify.Stop()
 	for {
-		if err := l.DrainOutbox(); err != nil && !l.isClosing() {
+		err := l.DrainOutbox()
+		if err == nil {
+			err = l.repairIndex()
+		}
+		if err != nil && !l.isClosing() {
+			l.indexFailed.Add(1)
 			if l.indexFailures.Add(1) == 1 {
 				l.logger.Error("indexing failed; will retry", "err", err)
 			}
@@ -54,8 +83,159 @@ func (l *Log) runIndexer() {
 			}
 		case <-l.flush: // someone is waiting for the index: no gathering
 		case <-tick.C:
+		case <-verify.C:
+			l.verifyDue.Store(true)
 		}
 	}
+}
+
+// indexVerifyEvery is how often the index's count of entries per day is
+// compared with the store's: a day directory deleted by hand, or a segment
+// lost, is otherwise never noticed, and searches silently miss that day.
+const indexVerifyEvery = time.Hour
+
+// IndexRepair is one day of the index rebuilt from the store, and why.
+type IndexRepair struct {
+	Day    time.Time // the UTC day's start
+	Reason string
+	At     time.Time // when the rebuild began
+	Done   bool
+}
+
+// maxRepairs is how many repairs IndexRepairs remembers.
+const maxRepairs = 20
+
+// IndexRepairs lists the latest days of the index rebuilt since the start,
+// oldest first, for the page and the health check to tell.
+func (l *Log) IndexRepairs() []IndexRepair {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]IndexRepair(nil), l.repairs...)
+}
+
+func (l *Log) noteRepair(r IndexRepair) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := range l.repairs {
+		if l.repairs[i].Day.Equal(r.Day) && l.repairs[i].At.Equal(r.At) {
+			l.repairs[i] = r
+			return
+		}
+	}
+	l.repairs = append(l.repairs, r)
+	if len(l.repairs) > maxRepairs {
+		l.repairs = l.repairs[len(l.repairs)-maxRepairs:]
+	}
+}
+
+// repairIndex rebuilds the days the index dropped as damaged and, when a
+// check is due, the days whose counts differ from the store's. It runs in
+// the indexer, the index's only writer besides a full rebuild, which it
+// leaves alone: a day is repaired after the rebuild, if still needed.
+func (l *Log) repairIndex() error {
+	ds, ok := l.idx.(DayShards)
+	if !ok {
+		l.verifyDue.Store(false)
+		return nil
+	}
+	if !l.rebuildMu.TryLock() {
+		return nil
+	}
+	defer l.rebuildMu.Unlock()
+	l.lostDays = append(l.lostDays, ds.TakeLost()...)
+	for len(l.lostDays) > 0 {
+		if err := l.rebuildDay(ds, l.lostDays[0]); err != nil {
+			return err
+		}
+		l.lostDays = l.lostDays[1:]
+	}
+	if !l.verifyDue.Load() {
+		return nil
+	}
+	ctx := context.Background()
+	// Index first, then store, then the outbox: the index does not change
+	// meanwhile (this is its writer), so an empty outbox after the store's
+	// count means every entry counted by the store was in the index counted.
+	indexed, err := ds.DayCounts()
+	if err != nil {
+		return err
+	}
+	// Only whole days inside the retention window: the oldest day is being
+	// purged entry by entry from the store, but dropped whole from the index.
+	from := l.Cutoff().Truncate(24 * time.Hour).Add(24 * time.Hour)
+	to := l.now().Add(MaxFutureSkew).Truncate(24 * time.Hour).Add(24 * time.Hour)
+	t := Tally{}
+	if err := l.store.Counts(ctx, SlotOf(from), SlotOf(to), nil, t); err != nil {
+		return err
+	}
+	if pending, err := l.store.Pending(ctx, 1); err != nil || len(pending) > 0 {
+		return err // entries still on their way: check again after the next drain
+	}
+	stored := map[time.Time]int{}
+	for cell, n := range t {
+		stored[cell.Start().Truncate(24*time.Hour)] += n
+	}
+	days := map[time.Time]bool{}
+	for d := range stored {
+		days[d] = true
+	}
+	for d := range indexed {
+		days[d] = true
+	}
+	for _, d := range slices.SortedFunc(maps.Keys(days), time.Time.Compare) {
+		if d.Before(from) || indexed[d] == stored[d] {
+			continue
+		}
+		reason := fmt.Sprintf("the index holds %d entries of that day and the store %d", indexed[d], stored[d])
+		if err := l.rebuildDay(ds, LostDay{Day: d, Reason: reason}); err != nil {
+			return err
+		}
+	}
+	l.verifyDue.Store(false)
+	return nil
+}
+
+// rebuildDay fills one day of the index again from the store.
+func (l *Log) rebuildDay(ds DayShards, lost LostDay) error {
+	r := IndexRepair{Day: lost.Day, Reason: lost.Reason, At: l.now()}
+	l.logger.Warn("rebuilding one day of the keyword index from the store", "day", lost.Day.Format(time.DateOnly), "because", lost.Reason)
+	l.noteRepair(r)
+	if err := ds.DropDay(lost.Day); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	end := lost.Day.Add(24 * time.Hour)
+	after := MakeKey(lost.Day, 0) // sequence numbers start at 1: every key of the day sorts after
+	n := 0
+	for !l.isClosing() {
+		docs, err := l.store.Scan(ctx, after, indexBatch)
+		if err != nil {
+			return err
+		}
+		var day []IndexDoc
+		for _, d := range docs {
+			if !d.Key.Time().Before(end) {
+				break
+			}
+			if d.Event != nil {
+				day = append(day, d)
+			}
+		}
+		if len(day) > 0 {
+			if err := l.idx.Index(day); err != nil {
+				return err
+			}
+			n += len(day)
+		}
+		if len(docs) < indexBatch || len(day) < len(docs) {
+			break
+		}
+		after = docs[len(docs)-1].Key
+	}
+	r.Done = true
+	l.noteRepair(r)
+	l.logger.Info("rebuilt one day of the keyword index", "day", lost.Day.Format(time.DateOnly), "entries", n)
+	return nil
 }
 
 // DrainOutbox indexes every recorded entry the index has not confirmed yet.
@@ -169,6 +349,9 @@ const waitGiveUp = 3
 // under way and nothing left in the outbox. When indexing keeps failing it
 // gives up with the indexer's error rather than wait for ever.
 func (l *Log) WaitIndexed(ctx context.Context) error {
+	// Failures before the wait do not count: the disk may have been freed
+	// since, and the next attempt succeed.
+	failedBefore := l.indexFailed.Load()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -177,10 +360,10 @@ func (l *Log) WaitIndexed(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if !rebuilding && len(pending) == 0 {
+		if !rebuilding && len(pending) == 0 && !l.verifyDue.Load() {
 			return nil
 		}
-		if l.indexFailures.Load() >= waitGiveUp {
+		if l.indexFailed.Load()-failedBefore >= waitGiveUp && l.indexFailures.Load() > 0 {
 			return fmt.Errorf("index: entries are waiting to be indexed, but indexing keeps failing: %w", *l.indexErr.Load())
 		}
 		select {

@@ -73,11 +73,16 @@ type Log struct {
 
 	indexFailures atomic.Int64          // indexing attempts failed in a row
 	indexErr      atomic.Pointer[error] // the last one's error
+	indexFailed   atomic.Int64          // indexing attempts failed since the start
+
+	verifyDue atomic.Bool // the index's day counts are to be compared with the store's
+	lostDays  []LostDay   // days to rebuild; the indexer's alone
 
 	mu         sync.Mutex
 	rebuilding bool
 	rebuilt    int
 	toRebuild  int
+	repairs    []IndexRepair
 }
 
 // Cursors are opaque to clients: the key of the last entry of a page.
@@ -135,10 +140,11 @@ func Open(cfg Config) (*Log, error) {
 		return nil, err
 	}
 	l.idx = idx
+	// Expired entries are hidden from every read whether or not they are
+	// purged yet, so a purge that fails (a full disk, a damaged page) must
+	// not keep the log from starting: the retention loop tries again.
 	if _, err := l.Purge(); err != nil {
-		l.store.Close()
-		idx.Close()
-		return nil, err
+		l.logger.Error("purging expired entries failed; will retry", "err", err)
 	}
 	gen, _, err := l.store.State(ctx, StateMeta, metaIndexGeneration)
 	if err != nil {
@@ -156,6 +162,7 @@ func Open(cfg Config) (*Log, error) {
 			}
 		}()
 	}
+	l.verifyDue.Store(true)
 	l.wg.Add(3)
 	go l.runIndexer()
 	go l.runRetention()
@@ -318,6 +325,7 @@ func (l *Log) Search(ctx context.Context, q Query, cursor string, limit int) (Pa
 func (l *Log) searchIndex(q *Query, before Key, limit int) ([]Event, []Key, error) {
 	var events []Event
 	var keys []Key
+	seen := map[Key]bool{} // a damaged index must not show an entry twice
 	// An indexed key may have been purged from the store a moment ago; ask again
 	// for what went missing, so pages stay full.
 	for len(events) < limit {
@@ -330,7 +338,12 @@ func (l *Log) searchIndex(q *Query, before Key, limit int) ([]Event, []Key, erro
 		if err != nil {
 			return nil, nil, err
 		}
-		events, keys = append(events, got...), append(keys, gotKeys...)
+		for i, k := range gotKeys {
+			if !seen[k] {
+				seen[k] = true
+				events, keys = append(events, got[i]), append(keys, k)
+			}
+		}
 		if len(found) < want {
 			break
 		}

@@ -55,15 +55,21 @@ type Index struct {
 	gen    string
 	shards map[int64]bleve.Index // by day: unix seconds / secsPerDay
 	closed bool
+	lost   []app.LostDay // shards dropped as damaged, until the Log takes them
 
 	searched func(day int64) // tests watch which shards a search visits
 }
 
-var _ app.SearchIndex = (*Index)(nil)
+var (
+	_ app.SearchIndex = (*Index)(nil)
+	_ app.DayShards   = (*Index)(nil)
+)
 
-// Open opens the index in dir. When dir is missing, was written in another
-// format or holds a shard that cannot be opened, it is recreated empty with a
-// new generation, which tells the Log to rebuild it from the store.
+// Open opens the index in dir. When dir is missing or was written in another
+// format, it is recreated empty with a new generation, which tells the Log to
+// rebuild it from the store. A day shard that cannot be opened (a damaged or
+// missing file, or Bleve panicking over one) is dropped alone and reported by
+// TakeLost, so that only its day is rebuilt and the app still starts.
 //
 // Only the process that holds the store may open its index: Bleve waits for
 // a lock a second process would hold, and the store's lock keeps it out.
@@ -110,11 +116,95 @@ func (x *Index) load() error {
 		if !ok || !e.IsDir() {
 			continue
 		}
-		idx, err := bleve.Open(filepath.Join(x.dir, name))
+		idx, err := openSafely(filepath.Join(x.dir, name))
 		if err != nil {
-			return fmt.Errorf("index: shard %s: %w", name, err)
+			if err := x.dropDamaged(day, fmt.Sprintf("its shard could not be opened: %v", err)); err != nil {
+				return err
+			}
+			continue
 		}
 		x.shards[day] = idx
+	}
+	return nil
+}
+
+// openSafely opens a shard, turning a panic over a damaged file into an
+// error: one bad day must not stop the app from starting.
+func openSafely(path string) (idx bleve.Index, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			idx, err = nil, fmt.Errorf("damaged: %v", r)
+		}
+	}()
+	return bleve.Open(path)
+}
+
+// safely runs fn, turning a panic inside Bleve into an error.
+func safely(fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("bleve panicked: %v", r)
+		}
+	}()
+	return fn()
+}
+
+// dropDamaged deletes a day's shard, which is not open, and notes the day as
+// lost so the Log fills it again. The caller holds mu for writing (or is
+// Open).
+func (x *Index) dropDamaged(day int64, reason string) error {
+	delete(x.shards, day)
+	if err := os.RemoveAll(filepath.Join(x.dir, dayName(day))); err != nil {
+		return fmt.Errorf("index: unable to drop the damaged shard %s: %w", dayName(day), err)
+	}
+	x.lost = append(x.lost, app.LostDay{Day: dayStart(day), Reason: reason})
+	return nil
+}
+
+// TakeLost returns the days whose shards were dropped as damaged since the
+// last call, and forgets them.
+func (x *Index) TakeLost() []app.LostDay {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	lost := x.lost
+	x.lost = nil
+	return lost
+}
+
+// DayCounts returns how many entries each day's shard holds.
+func (x *Index) DayCounts() (map[time.Time]int, error) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if x.closed {
+		return nil, errClosed
+	}
+	out := make(map[time.Time]int, len(x.shards))
+	for day, shard := range x.shards {
+		var n uint64
+		err := safely(func() (err error) { n, err = shard.DocCount(); return err })
+		if err != nil {
+			return nil, fmt.Errorf("index: shard %s: %w", dayName(day), err)
+		}
+		out[dayStart(day)] = int(n)
+	}
+	return out, nil
+}
+
+// DropDay deletes the shard of the UTC day that starts at day, for it to be
+// filled again.
+func (x *Index) DropDay(day time.Time) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.closed {
+		return errClosed
+	}
+	d := dayOf(day)
+	if shard := x.shards[d]; shard != nil {
+		delete(x.shards, d)
+		_ = safely(shard.Close) // it is being thrown away; a damaged one may not close cleanly
+	}
+	if err := os.RemoveAll(filepath.Join(x.dir, dayName(d))); err != nil {
+		return fmt.Errorf("index: %w", err)
 	}
 	return nil
 }
@@ -238,7 +328,7 @@ func (x *Index) openShard(day int64) error {
 		return fmt.Errorf("index: %w", err)
 	}
 	syncDir(x.dir)
-	if idx, err = bleve.Open(final); err != nil {
+	if idx, err = openSafely(final); err != nil {
 		return fmt.Errorf("index: shard %s: %w", dayName(day), err)
 	}
 	x.shards[day] = idx
@@ -277,6 +367,10 @@ func (x *Index) Index(docs []app.IndexDoc) error {
 		if len(missing) == 0 {
 			err := x.indexLocked(days, byDay)
 			x.mu.RUnlock()
+			var failed *batchError
+			if errors.As(err, &failed) {
+				x.reopen(failed.day, failed.err)
+			}
 			return err
 		}
 		x.mu.RUnlock()
@@ -300,7 +394,23 @@ func (x *Index) Index(docs []app.IndexDoc) error {
 	}
 }
 
+// Room a batch needs on disk before Bleve is given it: Bleve's own failure
+// on a full disk leaves the index broken (a segment closed while still in
+// use, then "assignment to entry in nil map"), so it is not risked. The
+// entries stay in the store's outbox until there is room.
+const (
+	spareBytes  = 4 << 20
+	bytesPerDoc = 4 << 10
+)
+
 func (x *Index) indexLocked(days []int64, byDay map[int64][]app.IndexDoc) error {
+	n := 0
+	for _, docs := range byDay {
+		n += len(docs)
+	}
+	if free, ok := freeSpace(x.dir); ok && free < uint64(spareBytes+n*bytesPerDoc) {
+		return fmt.Errorf("index: the disk holding %s has %d bytes free, too little to index %d entries safely; indexing waits for space", x.dir, free, n)
+	}
 	for _, day := range days {
 		shard := x.shards[day]
 		b := shard.NewBatch()
@@ -309,11 +419,43 @@ func (x *Index) indexLocked(days []int64, byDay map[int64][]app.IndexDoc) error 
 				return fmt.Errorf("index: %s: %w", d.Key, err)
 			}
 		}
-		if err := shard.Batch(b); err != nil {
-			return fmt.Errorf("index: shard %s: %w", dayName(day), err)
+		if err := safely(func() error { return shard.Batch(b) }); err != nil {
+			return &batchError{day: day, err: err}
 		}
 	}
 	return nil
+}
+
+// batchError is a Bleve batch that failed (a full disk, say). Bleve's
+// in-memory state is not to be trusted after one: the next batch on the same
+// index panicked with "assignment to entry in nil map".
+type batchError struct {
+	day int64
+	err error
+}
+
+func (e *batchError) Error() string { return fmt.Sprintf("index: shard %s: %v", dayName(e.day), e.err) }
+func (e *batchError) Unwrap() error { return e.err }
+
+// reopen closes the shard a batch failed on and opens it again from what is
+// on disk, which holds every batch that succeeded; the failed batch's
+// entries are still in the store's outbox and are indexed again. A shard
+// that will not open again is dropped and its day rebuilt later.
+func (x *Index) reopen(day int64, cause error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	shard := x.shards[day]
+	if x.closed || shard == nil {
+		return
+	}
+	delete(x.shards, day)
+	_ = safely(shard.Close)
+	idx, err := openSafely(filepath.Join(x.dir, dayName(day)))
+	if err != nil {
+		_ = x.dropDamaged(day, fmt.Sprintf("a write to it failed (%v) and it could not be opened again: %v", cause, err))
+		return
+	}
+	x.shards[day] = idx
 }
 
 // DropBefore deletes the shards of days that end at or before cutoff.

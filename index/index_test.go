@@ -108,16 +108,6 @@ func TestOpenStartsAFreshGenerationWhen(t *testing.T) {
 		{"the format version differs", func(t *testing.T, dir string) {
 			must(t, writeMeta(dir, meta{Format: formatVersion + 1, Generation: "abc"}))
 		}},
-		{"a shard lost its Bleve metadata", func(t *testing.T, dir string) {
-			must(t, os.Remove(filepath.Join(dir, "2026-11-20", "index_meta.json")))
-		}},
-		{"a shard's Bleve metadata is half-written", func(t *testing.T, dir string) {
-			must(t, os.WriteFile(filepath.Join(dir, "2026-11-20", "index_meta.json"), []byte(`{"storage":`), 0o600))
-		}},
-		{"a shard directory is empty", func(t *testing.T, dir string) {
-			must(t, os.RemoveAll(filepath.Join(dir, "2026-11-20")))
-			must(t, os.Mkdir(filepath.Join(dir, "2026-11-20"), 0o700))
-		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -52,7 +53,8 @@ func (x *Index) Search(q *app.Query, before app.Key, limit int) ([]app.Key, erro
 		if x.searched != nil {
 			x.searched(day)
 		}
-		res, err := x.shards[day].Search(req)
+		var res *bleve.SearchResult
+		err := safely(func() (err error) { res, err = x.shards[day].Search(req); return err })
 		if err != nil {
 			return nil, fmt.Errorf("index: search %s: %w", dayName(day), err)
 		}
@@ -60,6 +62,10 @@ func (x *Index) Search(q *app.Query, before app.Key, limit int) ([]app.Key, erro
 			k, ok := app.ParseKey(h.ID)
 			if !ok {
 				return nil, fmt.Errorf("index: shard %s holds a document with ID %q", dayName(day), h.ID)
+			}
+			// A damaged segment can name a document twice; a page must not.
+			if len(keys) > 0 && bytes.Compare(k[:], keys[len(keys)-1][:]) >= 0 {
+				continue
 			}
 			keys = append(keys, k)
 		}
@@ -91,7 +97,8 @@ func (x *Index) Tally(q *app.Query) (app.Tally, error) {
 		req := bleve.NewSearchRequestOptions(c.forDay(q, day), 0, 0, false)
 		req.Score = bleve.ScoreNone
 		req.AddFacet(fieldCell, bleve.NewFacetRequest(fieldCell, tallyFacetSize))
-		res, err := x.shards[day].Search(req)
+		var res *bleve.SearchResult
+		err := safely(func() (err error) { res, err = x.shards[day].Search(req); return err })
 		if err != nil {
 			return nil, fmt.Errorf("index: tally %s: %w", dayName(day), err)
 		}

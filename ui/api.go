@@ -79,7 +79,7 @@ func (s *Server) postEvents(c echo.Context) error {
 	if req.ContentLength > MaxBodyBytes {
 		return app.Errorf(app.ETOOLARGE, "the body is %d bytes; at most 5 MiB per request", req.ContentLength)
 	}
-	events, err := app.DecodeEvents(&limitedBody{r: req.Body, left: MaxBodyBytes}, ndjson)
+	events, err := app.DecodeRequest(&limitedBody{r: req.Body, left: MaxBodyBytes}, ndjson)
 	if err != nil {
 		return err
 	}
@@ -146,7 +146,7 @@ func (s *Server) getEvent(c echo.Context) error {
 
 func (s *Server) healthz(c echo.Context) error {
 	if err := s.Log.Check(); err != nil {
-		return c.JSON(http.StatusServiceUnavailable, api.Health{Status: "unavailable"})
+		return c.JSON(http.StatusServiceUnavailable, api.Health{Status: "unavailable", Error: app.ErrorMessage(err)})
 	}
 	rebuilding, done, total := s.Log.IndexStatus()
 	body := api.Health{Status: "ok", Integrity: s.Log.Integrity()}

@@ -20,6 +20,8 @@ var statusOf = map[string]int{
 	app.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	app.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
 	app.ECONFLICT:     http.StatusConflict,
+	app.ENOSPACE:      http.StatusInsufficientStorage,
+	app.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	app.EINTERNAL:     http.StatusInternalServerError,
 }
 
@@ -67,7 +69,9 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	}
 	if status >= 500 {
 		s.logger.Error("request failed", slog.String("method", c.Request().Method), slog.String("path", c.Request().URL.Path), slog.Any("err", err))
-		appErr = &app.Error{Code: app.EINTERNAL, Message: "internal error; see the server log"}
+		if status == http.StatusInternalServerError { // a full or damaged disk is worth telling; a bug's details are not
+			appErr = &app.Error{Code: app.EINTERNAL, Message: "internal error; see the server log"}
+		}
 	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(status)

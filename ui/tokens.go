@@ -31,8 +31,8 @@ func (s *Server) tokenCommand() string {
 // createToken makes an API token; the secret is in this answer and nowhere else.
 func (s *Server) createToken(c echo.Context) error {
 	var req tokenRequest
-	if err := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10)).Decode(&req); err != nil {
-		return app.Errorf(app.EINVALID, "the body must be a JSON object like {\"label\": \"ci-deploy\", \"scopes\": [\"ingest\"]}")
+	if err := app.DecodeObject(http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10), &req, `{"label": "ci-deploy", "scopes": ["ingest"]}`); err != nil {
+		return err
 	}
 	var list []string
 	var joined string
@@ -95,8 +95,8 @@ func (s *Server) workspace(c echo.Context) error {
 // recorded as a workspace_settings_updated entry.
 func (s *Server) updateWorkspace(c echo.Context) error {
 	var req api.WorkspaceUpdate
-	if err := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10)).Decode(&req); err != nil {
-		return app.Errorf(app.EINVALID, "the body must be a JSON object like {\"name\": \"Acme Data\", \"timezone\": \"Europe/Berlin\"}")
+	if err := app.DecodeObject(http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10), &req, `{"name": "Acme Data", "timezone": "Europe/Berlin"}`); err != nil {
+		return err
 	}
 	if _, err := s.Log.ChangeSettings(c.Request().Context(), app.SettingsChange{Workspace: req.Name, Timezone: req.Timezone}, s.actorOf(c)); err != nil {
 		return err

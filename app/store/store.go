@@ -17,7 +17,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
+	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"auditlog/app"
@@ -62,18 +66,40 @@ const batchBelow = 100
 
 // Store is the bbolt store. It implements app.Store.
 type Store struct {
-	db *bolt.DB
+	db   *bolt.DB
+	dir  string
+	path string
+
+	mu     sync.Mutex
+	damage []string // what was found damaged while serving, for the health check
+	broken bool     // pages that do not parse were met: no more writes
 }
 
 var _ app.Store = (*Store)(nil)
 
 // Open opens (or creates) the store in dir. A second process gets an
-// app.ECONFLICT error within lockTimeout instead of waiting.
+// app.ECONFLICT error within lockTimeout instead of waiting. A store that
+// fails its checks (see checkFile; bbolt's consistency check too when the
+// last shutdown was not clean) is refused with an app.EUNAVAILABLE error
+// naming the file and what is wrong, before anything is written to it.
 func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("store: unable to create data directory: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
+	var damaged *Damaged
+	exists, err := checkFile(dir)
+	if err == nil && exists {
+		if _, cerr := os.Stat(filepath.Join(dir, cleanMarker)); cerr != nil {
+			err = checkConsistency(path) // the last run did not end cleanly
+		}
+	}
+	if errors.As(err, &damaged) {
+		return nil, damaged.asAppError()
+	}
+	if err != nil {
+		return nil, err
+	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout, FreelistType: bolt.FreelistMapType})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, app.Errorf(app.ECONFLICT, "the data directory %s is in use by another Audit Log process; stop it or use --data to choose another directory", dir)
@@ -81,6 +107,13 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to open %s: %w", path, err)
 	}
+	// From here on the file may change: until Close says otherwise, the
+	// next start checks it.
+	if err := os.Remove(filepath.Join(dir, cleanMarker)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		db.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	syncDir(dir)
 	// Concurrent small commits within 2 ms share one; a lone call waits at
 	// most that long, little next to the fsync it then makes.
 	db.MaxBatchDelay = 2 * time.Millisecond
@@ -109,20 +142,133 @@ func Open(dir string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: unable to chain the entries of an older store: %w", err)
 	}
-	return &Store{db: db}, nil
+	if _, err := os.Stat(filepath.Join(dir, existsMarker)); err != nil {
+		if err := writeMarker(dir, existsMarker); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("store: unable to mark that a log exists here: %w", err)
+		}
+	}
+	return &Store{db: db, dir: dir, path: path}, nil
 }
 
-// Close closes the file.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the file and notes that it was closed cleanly, which spares
+// the next start the full consistency check.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	broken := s.broken || len(s.damage) > 0
+	s.mu.Unlock()
+	if broken {
+		return nil // let the next start check it
+	}
+	// The file is closed whatever happens here; on a full disk the marker
+	// may not fit, and the next start merely checks the file.
+	_ = writeMarker(s.dir, cleanMarker)
+	return nil
+}
 
-// Check reports whether the store answers.
-func (s *Store) Check() error { return s.db.View(func(tx *bolt.Tx) error { return nil }) }
+// Check reports whether the store answers, and any damage met while serving
+// (an app.EUNAVAILABLE error naming it), for the health check.
+func (s *Store) Check() error {
+	s.mu.Lock()
+	damage := slices.Clone(s.damage)
+	s.mu.Unlock()
+	if len(damage) > 0 {
+		return &app.Error{Code: app.EUNAVAILABLE, Message: fmt.Sprintf("the store %s is damaged: %s; the rest is served. %s", s.path, strings.Join(damage, "; "), restoreAdvice(s.dir))}
+	}
+	return s.view(func() string { return "the first page" }, func(tx *bolt.Tx) error { return nil })
+}
+
+// maxDamage bounds how many damaged places the health check lists.
+const maxDamage = 10
+
+// noteDamage remembers a damaged place for the health check.
+func (s *Store) noteDamage(what string, broken bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.broken = s.broken || broken
+	if slices.Contains(s.damage, what) {
+		return
+	}
+	if len(s.damage) < maxDamage {
+		s.damage = append(s.damage, what)
+	}
+}
+
+// view runs fn in a read transaction. A damaged page makes bbolt panic, or
+// fault on the mapped file; that becomes an app.EUNAVAILABLE error naming
+// where (what where returns), the damage is noted for the health check and
+// writes stop, and the rest of the store keeps being served.
+func (s *Store) view(where func() string, fn func(tx *bolt.Tx) error) (err error) {
+	tx, err := s.db.Begin(false)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			what := fmt.Sprintf("%s cannot be read (%v)", where(), r)
+			s.noteDamage(what, true)
+			err = &app.Error{Code: app.EUNAVAILABLE, Message: "the store is damaged: " + what + "; other entries can still be read"}
+		}
+		_ = tx.Rollback()
+	}()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	return fn(tx)
+}
+
+// update runs fn in a write transaction, turning a panic over a damaged page
+// into an error as view does; bbolt rolls the transaction back.
+func (s *Store) update(where string, fn func(tx *bolt.Tx) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			what := fmt.Sprintf("%s cannot be read (%v)", where, r)
+			s.noteDamage(what, true)
+			err = &app.Error{Code: app.EUNAVAILABLE, Message: "the store is damaged: " + what}
+		}
+	}()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	return s.db.Update(fn)
+}
+
+// writable refuses writes to a store found damaged: writing on top of pages
+// that do not parse spreads the damage.
+func (s *Store) writable() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.broken {
+		return &app.Error{Code: app.EUNAVAILABLE, Message: fmt.Sprintf("the store %s is damaged, so nothing more is written to it: %s. %s", s.path, strings.Join(s.damage, "; "), restoreAdvice(s.dir))}
+	}
+	return nil
+}
+
+// readEvent is getEvent for serving: an entry that does not decode is noted
+// as damage and left out, so the rest of a page is still served.
+func (s *Store) readEvent(tx *bolt.Tx, k []byte) (app.Event, bool) {
+	e, ok, err := getEvent(tx, k)
+	if err != nil {
+		s.noteDamage(err.Error(), false)
+		return app.Event{}, false
+	}
+	return e, ok
+}
+
+// keyTime names a key by its time, as damage reports do.
+func keyTime(k []byte) string {
+	var key app.Key
+	copy(key[:], k)
+	return key.Time().Format(time.RFC3339Nano)
+}
 
 // Commit stores entries and state in one transaction. Small commits arriving
 // together share a transaction and an fsync (bbolt's Batch, which may run the
 // function twice: its results are set afresh each time).
 func (s *Store) Commit(ctx context.Context, c app.Commit) ([]app.Event, error) {
 	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.writable(); err != nil {
 		return nil, err
 	}
 	var out []app.Event
@@ -141,9 +287,21 @@ func (s *Store) Commit(ctx context.Context, c app.Commit) ([]app.Event, error) {
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: unable to commit: %w", err)
+		return nil, s.writeError(err)
 	}
 	return out, nil
+}
+
+// writeError says what a failed write means for the client: a full disk or
+// a read-only one is not the app's fault, and nothing was written.
+func (s *Store) writeError(err error) error {
+	switch {
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		return &app.Error{Code: app.ENOSPACE, Message: fmt.Sprintf("the disk holding %s is full: nothing was recorded; send again once space is freed", s.path)}
+	case errors.Is(err, syscall.EROFS):
+		return &app.Error{Code: app.EUNAVAILABLE, Message: fmt.Sprintf("the disk holding %s is read-only: nothing was recorded", s.path)}
+	}
+	return fmt.Errorf("store: unable to commit: %w", err)
 }
 
 func putState(tx *bolt.Tx, v app.StateValue) error {
@@ -160,7 +318,7 @@ func putState(tx *bolt.Tx, v app.StateValue) error {
 // State returns one piece of workspace state.
 func (s *Store) State(ctx context.Context, kind app.StateKind, key string) ([]byte, bool, error) {
 	var out []byte
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func() string { return fmt.Sprintf("the %s state %q", kind, key) }, func(tx *bolt.Tx) error {
 		if b := tx.Bucket([]byte(kind)); b != nil {
 			out = bytes.Clone(b.Get([]byte(key)))
 		}
@@ -172,7 +330,7 @@ func (s *Store) State(ctx context.Context, kind app.StateKind, key string) ([]by
 // States returns every piece of state of one kind, in key order.
 func (s *Store) States(ctx context.Context, kind app.StateKind) ([]app.StateValue, error) {
 	var out []app.StateValue
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func() string { return fmt.Sprintf("the %s state", kind) }, func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte(kind))
 		if b == nil {
 			return nil
@@ -189,14 +347,13 @@ func (s *Store) States(ctx context.Context, kind app.StateKind) ([]app.StateValu
 func (s *Store) Get(ctx context.Context, id string) (app.Event, bool, error) {
 	var e app.Event
 	var ok bool
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func() string { return fmt.Sprintf("the entry with id %q", id) }, func(tx *bolt.Tx) error {
 		k := tx.Bucket(bucketIDs).Get([]byte(id))
 		if k == nil {
 			return nil
 		}
-		var err error
-		e, ok, err = getEvent(tx, k)
-		return err
+		e, ok = s.readEvent(tx, k)
+		return nil
 	})
 	return e, ok, err
 }
@@ -205,12 +362,11 @@ func (s *Store) Get(ctx context.Context, id string) (app.Event, bool, error) {
 func (s *Store) Read(ctx context.Context, keys []app.Key) ([]app.Event, []app.Key, error) {
 	events := make([]app.Event, 0, len(keys))
 	found := make([]app.Key, 0, len(keys))
-	err := s.db.View(func(tx *bolt.Tx) error {
+	var at []byte
+	err := s.view(func() string { return "the entry of " + keyTime(at) }, func(tx *bolt.Tx) error {
 		for _, k := range keys {
-			e, ok, err := getEvent(tx, k[:])
-			if err != nil {
-				return err
-			}
+			at = k[:]
+			e, ok := s.readEvent(tx, k[:])
 			if ok {
 				events, found = append(events, e), append(found, k)
 			}
@@ -233,7 +389,8 @@ func (s *Store) Walk(ctx context.Context, r app.Range, fn func(app.Key, *app.Eve
 	if r.Namespace != "" {
 		prefix = []byte{nsCode(r.Namespace)}
 	}
-	return s.db.View(func(tx *bolt.Tx) error {
+	at := start[:]
+	return s.view(func() string { return "the entries before " + keyTime(at) }, func(tx *bolt.Tx) error {
 		var c *bolt.Cursor
 		if prefix != nil {
 			c = tx.Bucket(bucketByNS).Cursor()
@@ -264,10 +421,8 @@ func (s *Store) Walk(ctx context.Context, r app.Range, fn func(app.Key, *app.Eve
 			if n++; n%4096 == 0 && ctx.Err() != nil {
 				return ctx.Err()
 			}
-			e, ok, err := getEvent(tx, key[:])
-			if err != nil {
-				return err
-			}
+			e, ok := s.readEvent(tx, key[:])
+			at = key[:]
 			if ok && !fn(key, &e) {
 				return nil
 			}
@@ -278,7 +433,7 @@ func (s *Store) Walk(ctx context.Context, r app.Range, fn func(app.Key, *app.Eve
 
 // Counts sums the counters of the slots [from, to).
 func (s *Store) Counts(ctx context.Context, from, to int64, namespaces []app.Namespace, t app.Tally) error {
-	return s.db.View(func(tx *bolt.Tx) error {
+	return s.view(func() string { return "the quarter-hour counters" }, func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketTally).Cursor()
 		start := make([]byte, 8)
 		binary.BigEndian.PutUint64(start, uint64(from))
@@ -300,19 +455,22 @@ func (s *Store) Counts(ctx context.Context, from, to int64, namespaces []app.Nam
 // Pending returns the oldest entries the index has not confirmed.
 func (s *Store) Pending(ctx context.Context, limit int) ([]app.IndexDoc, error) {
 	var docs []app.IndexDoc
-	err := s.db.View(func(tx *bolt.Tx) error {
+	var at []byte
+	err := s.view(func() string { return "the outbox after " + keyTime(at) }, func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketOutbox).Cursor()
 		k, _ := c.First()
-		var err error
-		docs, err = readDocs(tx, c, k, limit)
-		return err
+		docs = s.readDocs(tx, c, k, limit, &at)
+		return nil
 	})
 	return docs, err
 }
 
 // Indexed takes keys out of the outbox.
 func (s *Store) Indexed(ctx context.Context, keys []app.Key) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	if err := s.writable(); err != nil {
+		return err
+	}
+	return s.update("the outbox", func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketOutbox)
 		for _, k := range keys {
 			if err := b.Delete(k[:]); err != nil {
@@ -326,7 +484,8 @@ func (s *Store) Indexed(ctx context.Context, keys []app.Key) error {
 // Scan reads stored entries oldest first, after the key after.
 func (s *Store) Scan(ctx context.Context, after app.Key, limit int) ([]app.IndexDoc, error) {
 	var docs []app.IndexDoc
-	err := s.db.View(func(tx *bolt.Tx) error {
+	at := after[:]
+	err := s.view(func() string { return "the entries after " + keyTime(at) }, func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketEvents).Cursor()
 		k, _ := c.First()
 		if after != (app.Key{}) {
@@ -335,36 +494,33 @@ func (s *Store) Scan(ctx context.Context, after app.Key, limit int) ([]app.Index
 				k, _ = c.Next()
 			}
 		}
-		var err error
-		docs, err = readDocs(tx, c, k, limit)
-		return err
+		docs = s.readDocs(tx, c, k, limit, &at)
+		return nil
 	})
 	return docs, err
 }
 
 // readDocs reads up to limit entries for the index, from the key k on as the
-// cursor c walks. A key whose entry is gone comes back without one.
-func readDocs(tx *bolt.Tx, c *bolt.Cursor, k []byte, limit int) ([]app.IndexDoc, error) {
+// cursor c walks, noting in at the last key read. A key whose entry is gone
+// (or unreadable) comes back without one.
+func (s *Store) readDocs(tx *bolt.Tx, c *bolt.Cursor, k []byte, limit int, at *[]byte) []app.IndexDoc {
 	var docs []app.IndexDoc
 	for ; k != nil && len(docs) < limit; k, _ = c.Next() {
 		var d app.IndexDoc
 		copy(d.Key[:], k)
-		e, ok, err := getEvent(tx, k)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
+		*at = d.Key[:]
+		if e, ok := s.readEvent(tx, k); ok {
 			d.Event = &e
 		}
 		docs = append(docs, d)
 	}
-	return docs, nil
+	return docs
 }
 
 // Len counts the stored entries.
 func (s *Store) Len(ctx context.Context) (int, error) {
 	var n int
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func() string { return "the entries" }, func(tx *bolt.Tx) error {
 		n = tx.Bucket(bucketEvents).Stats().KeyN
 		return nil
 	})
@@ -373,9 +529,12 @@ func (s *Store) Len(ctx context.Context) (int, error) {
 
 // Purge deletes up to limit entries older than cutoff in one transaction.
 func (s *Store) Purge(ctx context.Context, cutoff time.Time, limit int) (int, error) {
+	if err := s.writable(); err != nil {
+		return 0, err
+	}
 	end := app.MakeKey(cutoff, 0)
 	n := 0
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update("the entries older than "+cutoff.UTC().Format(time.RFC3339), func(tx *bolt.Tx) error {
 		// Collect first, then delete: deleting while iterating can skip keys.
 		var keys []app.Key
 		var events []app.Event
@@ -384,12 +543,9 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time, limit int) (int, er
 			if bytes.Compare(k, end[:]) >= 0 {
 				break
 			}
-			e, ok, err := getEvent(tx, k)
-			if err != nil {
-				return err
-			}
+			e, ok := s.readEvent(tx, k)
 			if !ok {
-				continue
+				continue // an unreadable entry stays, reported, until it is dealt with by hand
 			}
 			var key app.Key
 			copy(key[:], k)
@@ -501,7 +657,7 @@ func getEvent(tx *bolt.Tx, k []byte) (app.Event, bool, error) {
 	}
 	e, err := decodeValue(v)
 	if err != nil {
-		return app.Event{}, false, fmt.Errorf("store: entry %x is unreadable: %w", k, err)
+		return app.Event{}, false, fmt.Errorf("the entry of %s (key %x) is unreadable: %w", keyTime(k), k, err)
 	}
 	return e, true, nil
 }
@@ -737,7 +893,7 @@ func (s *Store) Chain(ctx context.Context, from uint64, fn func(*app.Link) bool)
 	for {
 		n, next := 0, from
 		stop := false
-		err := s.db.View(func(tx *bolt.Tx) error {
+		err := s.view(func() string { return fmt.Sprintf("the chain from sequence %d", next) }, func(tx *bolt.Tx) error {
 			events := tx.Bucket(bucketEvents)
 			c := tx.Bucket(bucketChain).Cursor()
 			for k, v := c.Seek(seqKey(from)); k != nil && n < step; k, v = c.Next() {
@@ -783,7 +939,7 @@ func (s *Store) Chain(ctx context.Context, from uint64, fn func(*app.Link) bool)
 // Head returns the chain's newest link.
 func (s *Store) Head(ctx context.Context) (app.ChainHead, error) {
 	var h chainHead
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func() string { return "the chain's head" }, func(tx *bolt.Tx) error {
 		h = readHead(tx)
 		return nil
 	})
@@ -797,8 +953,11 @@ func (s *Store) Head(ctx context.Context) (app.ChainHead, error) {
 // DropLinks deletes the links up to and including seq, in bounded transactions.
 func (s *Store) DropLinks(ctx context.Context, seq uint64) error {
 	for {
+		if err := s.writable(); err != nil {
+			return err
+		}
 		n := 0
-		err := s.db.Update(func(tx *bolt.Tx) error {
+		err := s.update("the chain's oldest links", func(tx *bolt.Tx) error {
 			c := tx.Bucket(bucketChain).Cursor()
 			var keys [][]byte
 			for k, _ := c.First(); k != nil && len(keys) < 10000 && binary.BigEndian.Uint64(k) <= seq; k, _ = c.Next() {

@@ -68,7 +68,8 @@ type RevokedToken struct {
 // Health answers GET /healthz. Index is set while the keyword index is
 // rebuilt; Integrity once the chain has been verified since start.
 type Health struct {
-	Status    string            `json:"status"` // "ok", "unavailable", or "broken" when the chain is
+	Status    string            `json:"status"`          // "ok", "unavailable", or "broken" when the chain is
+	Error     string            `json:"error,omitempty"` // what is wrong, when unavailable
 	Index     *IndexStatus      `json:"index,omitempty"`
 	Integrity *app.Verification `json:"integrity,omitempty"`
 }

@@ -1,0 +1,59 @@
+package app_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"auditlog/app"
+)
+
+// A damaged page among the oldest entries, met by the purge at start, must
+// not keep the log from starting: the newest entries are still served and
+// the health check says what is damaged.
+func TestADamagedPageMetAtStartLeavesTheRestServed(t *testing.T) {
+	f := openFixture(t)
+	var events []app.Event
+	for i := 0; i < 2000; i++ {
+		events = append(events, ev(app.Spaces, "space_created", fmt.Sprintf("space-%04d", i), "bob", time.Duration(i)*time.Second, f.clock.Now()))
+		if len(events) == app.MaxBatch {
+			f.record(events...)
+			events = nil
+		}
+	}
+	f.waitIndexed()
+	f.close()
+	path := filepath.Join(f.dir, "auditlog.db")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	needle := []byte("\x00\x00\x00\x0aspace-1999") // the oldest: its detail, as the store writes a string
+	if !bytes.Contains(b, needle) {
+		t.Fatal("the oldest entry is not in the file")
+	}
+	// Every page holding it: bbolt leaves stale copies of pages in free ones.
+	for off := 0; ; {
+		i := bytes.Index(b[off:], needle)
+		if i < 0 {
+			break
+		}
+		page := (off + i) / os.Getpagesize() * os.Getpagesize()
+		copy(b[page:], bytes.Repeat([]byte{0xAB}, 16))
+		off = page + os.Getpagesize()
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.open()
+	if page := f.search("", "", 10); len(page.Events) != 10 || page.Events[0].Detail != "space-0000" {
+		t.Fatalf("the newest entries: %d listed", len(page.Events))
+	}
+	if err := f.log.Check(); app.ErrorCode(err) != app.EUNAVAILABLE || !strings.Contains(err.Error(), "damaged") {
+		t.Fatalf("Check: %v", err)
+	}
+}

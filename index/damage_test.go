@@ -1,0 +1,118 @@
+package index
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"auditlog/app"
+)
+
+// A damaged day shard costs that day, which the Log rebuilds from the store,
+// never the start of the app nor the other days.
+func TestADamagedShardIsDroppedAloneAndReported(t *testing.T) {
+	flip := func(t *testing.T, path string, at func(size int64) int64) {
+		f, err := os.OpenFile(path, os.O_RDWR, 0)
+		must(t, err)
+		defer f.Close()
+		st, err := f.Stat()
+		must(t, err)
+		for i := int64(0); i < 1<<20; i++ {
+			off := at(st.Size()) + i
+			if off >= st.Size() {
+				break
+			}
+			b := make([]byte, 1)
+			_, err = f.ReadAt(b, off)
+			must(t, err)
+			b[0] ^= 0xff
+			_, err = f.WriteAt(b, off)
+			must(t, err)
+		}
+	}
+	root := func(dir string) string { return filepath.Join(dir, "2026-11-20", "store", "root.bolt") }
+	cases := []struct {
+		name   string
+		damage func(t *testing.T, dir string)
+	}{
+		{"root.bolt is truncated to half", func(t *testing.T, dir string) {
+			st, err := os.Stat(root(dir))
+			must(t, err)
+			must(t, os.Truncate(root(dir), st.Size()/2))
+		}},
+		{"root.bolt is truncated to nothing", func(t *testing.T, dir string) {
+			must(t, os.Truncate(root(dir), 0))
+		}},
+		{"root.bolt has every byte flipped", func(t *testing.T, dir string) {
+			flip(t, root(dir), func(int64) int64 { return 0 })
+		}},
+		{"root.bolt has its pages after the meta pages flipped", func(t *testing.T, dir string) {
+			flip(t, root(dir), func(int64) int64 { return 2 * 4096 })
+		}},
+		{"a shard lost its Bleve metadata", func(t *testing.T, dir string) {
+			must(t, os.Remove(filepath.Join(dir, "2026-11-20", "index_meta.json")))
+		}},
+		{"a shard's Bleve metadata is half-written", func(t *testing.T, dir string) {
+			must(t, os.WriteFile(filepath.Join(dir, "2026-11-20", "index_meta.json"), []byte(`{"storage":`), 0o600))
+		}},
+		{"a shard directory is empty", func(t *testing.T, dir string) {
+			must(t, os.RemoveAll(filepath.Join(dir, "2026-11-20")))
+			must(t, os.Mkdir(filepath.Join(dir, "2026-11-20"), 0o700))
+		}},
+	}
+	day := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			x, dir := openTemp(t)
+			if _, err := os.Stat(root(dir)); err == nil {
+				t.Fatal("the shard exists before anything was indexed")
+			}
+			mustIndex(t, x,
+				entry(day.Add(time.Hour), app.Spaces, "space_created", "bob", "Created space"),
+				entry(day.Add(25*time.Hour), app.Spaces, "space_created", "bob", "Created space"))
+			gen := x.Generation()
+			must(t, x.Close())
+			c.damage(t, dir)
+
+			y, err := Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer y.Close()
+			if y.Generation() != gen {
+				t.Error("the whole index was recreated for one damaged day")
+			}
+			lost := y.TakeLost()
+			if len(lost) != 1 || !lost[0].Day.Equal(day) || lost[0].Reason == "" {
+				t.Fatalf("lost days: %+v, want 2026-11-20 with a reason", lost)
+			}
+			if again := y.TakeLost(); len(again) != 0 {
+				t.Errorf("the lost day was reported twice: %+v", again)
+			}
+			if got := mustSearch(t, y, &app.Query{}, app.Key{}, 10); len(got) != 1 || got[0].Time().Before(day.Add(24*time.Hour)) {
+				t.Errorf("the undamaged day should be searchable alone, got %v", got)
+			}
+			mustIndex(t, y, entry(day.Add(2*time.Hour), app.Spaces, "space_created", "bob", "Created space"))
+			counts, err := y.DayCounts()
+			must(t, err)
+			if counts[day] != 1 || counts[day.Add(24*time.Hour)] != 1 {
+				t.Errorf("day counts %v", counts)
+			}
+		})
+	}
+}
+
+func TestDropDayEmptiesOneDay(t *testing.T) {
+	x, _ := openTemp(t)
+	day := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	mustIndex(t, x,
+		entry(day.Add(time.Hour), app.Spaces, "space_created", "bob", "Created space"),
+		entry(day.Add(25*time.Hour), app.Spaces, "space_created", "bob", "Created space"))
+	must(t, x.DropDay(day))
+	counts, err := x.DayCounts()
+	must(t, err)
+	if len(counts) != 1 || counts[day.Add(24*time.Hour)] != 1 {
+		t.Fatalf("after dropping 2026-11-20: %v", counts)
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !unix
+
+package index
+
+func freeSpace(string) (uint64, bool) { return 0, false }

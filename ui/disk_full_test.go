@@ -1,0 +1,125 @@
+package ui_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"auditlog/app"
+	"auditlog/app/logtest"
+	"auditlog/ui"
+)
+
+// TestIngestOnAFullDiskAnswers507AndReadsGoOn fills a 20 MB tmpfs of the
+// test's own (root only: CI runs as root, and there a failing mount fails).
+func TestIngestOnAFullDiskAnswers507AndReadsGoOn(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("filling a disk needs a tmpfs of the test's own, which only root may mount")
+	}
+	disk := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=20m", "tmpfs", disk).CombinedOutput(); err != nil {
+		t.Fatalf("mount a 20 MB tmpfs: %v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", disk).Run() })
+	log, err := app.Open(logtest.Config(t, filepath.Join(disk, "data")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(ui.NewServer(log).Handler())
+	t.Cleanup(func() { srv.Close(); log.Close() })
+	f := &apiFixture{t: t, log: log, srv: srv}
+	f.ingest, _, _ = log.CreateToken(context.Background(), "ingester", []app.Scope{app.ScopeIngest}, "test")
+	f.read, _, _ = log.CreateToken(context.Background(), "reader", []app.Scope{app.ScopeRead}, "test")
+
+	if r := f.post(goodEvent); r.status != 201 {
+		t.Fatalf("before the disk filled: %d %s", r.status, r.body)
+	}
+	ballast, err := os.Create(filepath.Join(disk, "ballast"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for chunk := make([]byte, 64<<10); ; {
+		if _, err := ballast.Write(chunk); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	ballast.Close()
+	var full response
+	for i := 0; i < 3000; i++ {
+		full = f.post(fmt.Sprintf(`{"namespace":"spaces","action":"space_created","detail":"space %d with a description long enough to fill pages quickly"}`, i))
+		if full.status != 201 {
+			break
+		}
+	}
+	if full.status != 507 {
+		t.Fatalf("ingest on a full disk: %d %s, want 507", full.status, full.body)
+	}
+	if e := full.errorBody(t); e.Code != app.ENOSPACE || !strings.Contains(e.Message, "full") {
+		t.Fatalf("the 507 does not say the disk is full: %+v", e)
+	}
+	if r, page := f.list("limit=5"); r.status != 200 || len(page.Events) < 2 {
+		t.Fatalf("listing on a full disk: %d %s", r.status, r.body)
+	}
+	if err := os.Remove(filepath.Join(disk, "ballast")); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.post(goodEvent); r.status != 201 {
+		t.Fatalf("once space returned: %d %s", r.status, r.body)
+	}
+	f.waitIndexed()
+}
+
+// An entry damaged on disk is left out of pages, the rest is served, and the
+// health check answers 503 saying what is damaged.
+func TestADamagedEntryIsReportedOnHealthzAndTheRestServed(t *testing.T) {
+	dir := t.TempDir()
+	log, err := app.Open(logtest.Config(t, dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		if _, err := log.Record(context.Background(), []app.Event{{Namespace: app.Spaces, Action: "space_created", Detail: fmt.Sprintf("space-%02d", i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := log.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "auditlog.db")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "\x00\x00\x00\x08space-07") { // the detail as the store writes a string
+		t.Fatal("entry not in the file")
+	}
+	b = []byte(strings.ReplaceAll(string(b), "\x00\x00\x00\x08space-07", "\x7f\xff\xff\xffspace-07")) // a length past the end; stale copies too
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if log, err = app.Open(logtest.Config(t, dir)); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(ui.NewServer(log).Handler())
+	t.Cleanup(func() { srv.Close(); log.Close() })
+	f := &apiFixture{t: t, log: log, srv: srv}
+	f.read, _, _ = log.CreateToken(context.Background(), "reader", []app.Scope{app.ScopeRead}, "test")
+	r, page := f.list("limit=100&namespace=spaces")
+	if r.status != 200 || len(page.Events) != 19 {
+		t.Fatalf("listing: %d, %d entries, want the 19 readable", r.status, len(page.Events))
+	}
+	h := f.do("GET", "/healthz", "", "", nil)
+	if h.status != 503 || !strings.Contains(string(h.body), "damaged") || !strings.Contains(string(h.body), "unreadable") {
+		t.Fatalf("healthz after meeting the damage: %d %s", h.status, h.body)
+	}
+}

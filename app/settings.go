@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -10,10 +11,12 @@ import (
 
 const metaSettings = "settings"
 
-// Settings are the workspace's own: its name and the timezone its entries are shown in.
+// Settings are the workspace's own: its name, the timezone its entries are
+// shown in and its plan.
 type Settings struct {
 	Workspace string `json:"workspace"`
-	Timezone  string `json:"timezone"` // IANA name; empty means this computer's zone
+	Timezone  string `json:"timezone"`       // IANA name; empty means this computer's zone
+	Plan      Plan   `json:"plan,omitempty"` // empty: a workspace from before plans, which is Pro
 
 	loc *time.Location // Timezone, loaded once
 }
@@ -36,6 +39,14 @@ func (s Settings) ZoneName() string {
 		return SystemZone
 	}
 	return s.Timezone
+}
+
+// PlanOf is the workspace's plan; one saved before plans existed is Pro.
+func (s Settings) PlanOf() Plan {
+	if s.Plan == "" {
+		return PlanPro
+	}
+	return s.Plan
 }
 
 // SystemZone is what the settings call this computer's timezone.
@@ -114,11 +125,24 @@ func (l *Log) loadSettings(ctx context.Context) error {
 type SettingsChange struct {
 	Workspace *string
 	Timezone  *string // an IANA name in any case, or "system"
+	Plan      *Plan
+	// Retention: entries older than this are purged, at once. See ExpiredBy
+	// for how many that deletes for good.
+	Retention *time.Duration
 }
 
+// SettingsAction is the action of an entry recording a change of the
+// workspace settings. Entries before it was named so say FormerSettingsAction;
+// a search for either finds both.
+const (
+	SettingsAction       = "space_settings_updated"
+	FormerSettingsAction = "workspace_settings_updated"
+)
+
 // ChangeSettings validates and saves a change of the workspace settings,
-// recording what changed as a workspace_settings_updated entry in the Spaces
-// namespace, in the same commit.
+// recording each setting that changed as its own space_settings_updated
+// entry in the Spaces namespace, with the old and the new value, in the same
+// commit. A shorter retention purges what falls outside it at once.
 func (l *Log) ChangeSettings(ctx context.Context, c SettingsChange, actor string) (Settings, error) {
 	l.stateMu.Lock() // read, compare and write as one
 	defer l.stateMu.Unlock()
@@ -137,32 +161,89 @@ func (l *Log) ChangeSettings(ctx context.Context, c SettingsChange, actor string
 		}
 		next.loc, next.Timezone = loc, name
 	}
-	if prev.Workspace == next.Workspace && prev.Timezone == next.Timezone {
-		return prev, nil
+	if c.Plan != nil {
+		p, err := ParsePlan(string(*c.Plan))
+		if err != nil {
+			return Settings{}, err
+		}
+		next.Plan = p
 	}
-	var changes []string
+	prevRetention := l.Retention()
+	nextRetention := prevRetention
+	if c.Retention != nil {
+		nextRetention = *c.Retention
+		if nextRetention < MinRetention || nextRetention > MaxRetention {
+			return Settings{}, Errorf(EINVALID, "retention: must be from 1 to 3650 days")
+		}
+	}
+	target := []Target{{Type: "workspace", Name: next.Workspace}}
+	change := func(what, detail, from, to string) Event {
+		return Event{
+			Namespace: Spaces,
+			Action:    SettingsAction,
+			Detail:    detail,
+			Actor:     actor,
+			Targets:   target,
+			Metadata:  map[string]string{"setting": what, "from": from, "to": to},
+		}
+	}
+	var events []Event
 	if prev.Workspace != next.Workspace {
-		changes = append(changes, fmt.Sprintf("name from %q to %q", prev.Workspace, next.Workspace))
+		events = append(events, change("name", fmt.Sprintf("Renamed the workspace from %q to %q", prev.Workspace, next.Workspace), prev.Workspace, next.Workspace))
 	}
 	if prev.Timezone != next.Timezone {
-		changes = append(changes, fmt.Sprintf("timezone from %q to %q", prev.ZoneName(), next.ZoneName()))
+		events = append(events, change("timezone", fmt.Sprintf("Changed workspace %q timezone from %s to %s", next.Workspace, prev.ZoneName(), next.ZoneName()), prev.ZoneName(), next.ZoneName()))
+	}
+	if prev.PlanOf() != next.PlanOf() {
+		events = append(events, change("plan", fmt.Sprintf("Changed workspace %q plan from %s to %s", next.Workspace, prev.PlanOf().DisplayName(), next.PlanOf().DisplayName()), string(prev.PlanOf()), string(next.PlanOf())))
+	}
+	var state []StateValue
+	if prevRetention != nextRetention {
+		ev := change("retention", fmt.Sprintf("Changed workspace %q Audit Log retention from %s to %s", next.Workspace, FormatRetention(prevRetention), FormatRetention(nextRetention)), FormatRetention(prevRetention), FormatRetention(nextRetention))
+		ev.Metadata["from_days"] = fmt.Sprint(int(prevRetention.Hours() / 24))
+		ev.Metadata["to_days"] = fmt.Sprint(int(nextRetention.Hours() / 24))
+		events = append(events, ev)
+		state = append(state, StateValue{Kind: StateMeta, Key: metaRetention, Value: binary.BigEndian.AppendUint64(nil, uint64(nextRetention))})
+	}
+	if len(events) == 0 {
+		return prev, nil
 	}
 	v, err := json.Marshal(next)
 	if err != nil {
 		return Settings{}, err
 	}
-	err = l.commitOwn(ctx, []StateValue{{Kind: StateMeta, Key: metaSettings, Value: v}}, Event{
-		Namespace: Spaces,
-		Action:    "workspace_settings_updated",
-		Detail:    "Changed workspace " + strings.Join(changes, " and "),
-		Actor:     actor,
-		Targets:   []Target{{Type: "workspace", Name: next.Workspace}},
-	})
-	if err != nil {
+	state = append(state, StateValue{Kind: StateMeta, Key: metaSettings, Value: v})
+	// The entries are stamped now, inside the old window and the new one alike.
+	if err := l.commitOwn(ctx, state, events...); err != nil {
 		return Settings{}, fmt.Errorf("store: unable to save settings: %w", err)
 	}
 	l.settings.Store(&next)
+	if nextRetention != prevRetention {
+		l.retention.Store(int64(nextRetention))
+		if nextRetention < prevRetention {
+			if n, err := l.Purge(); err != nil {
+				return next, fmt.Errorf("store: the retention is saved, but purging failed: %w", err)
+			} else if n > 0 {
+				l.logger.Info("purged entries outside the new retention", "count", n)
+			}
+		}
+	}
 	return next, nil
+}
+
+// ExpiredBy counts the stored entries a retention of d would delete for
+// good: those older than now minus d.
+func (l *Log) ExpiredBy(ctx context.Context, d time.Duration) (int, error) {
+	cutoff := l.now().Add(-d)
+	if !cutoff.After(l.Cutoff()) {
+		return 0, nil
+	}
+	n := 0
+	err := l.store.Walk(ctx, Range{Before: MakeKey(cutoff, 0), After: l.Cutoff()}, func(Key, *Event) bool {
+		n++
+		return true
+	})
+	return n, err
 }
 
 // zoneByFold finds the IANA name that equals tz but for letter case.

@@ -433,21 +433,22 @@ func TestSettingsChangesAreRecorded(t *testing.T) {
 	if s.Workspace != "Acme Data" || s.Location().String() != "Europe/Berlin" || s.Slug() != "acme-data" {
 		t.Fatalf("settings = %+v", s)
 	}
-	// One entry per setting, each with the old and the new value.
+	// One entry for the change, with each setting's old and new value.
 	page := f.search("namespace:spaces", "", 10)
-	if len(page.Events) != 2 || page.Events[0].Action != app.SettingsAction || page.Events[1].Action != app.SettingsAction {
+	if len(page.Events) != 1 || page.Events[0].Action != app.SettingsAction {
 		t.Fatalf("settings change not recorded: %+v", page.Events)
 	}
-	if tz := page.Events[0]; tz.Metadata["setting"] != "timezone" || tz.Metadata["from"] != "system" || tz.Metadata["to"] != "Europe/Berlin" || tz.Actor != "Maya" {
-		t.Fatalf("timezone entry = %+v", tz)
+	e := page.Events[0]
+	if e.Metadata["timezone_from"] != "system" || e.Metadata["timezone_to"] != "Europe/Berlin" || e.Actor != "Maya" {
+		t.Fatalf("timezone change = %+v", e)
 	}
-	if n := page.Events[1]; n.Metadata["from"] != app.DefaultWorkspace || n.Metadata["to"] != "Acme Data" || !strings.Contains(n.Detail, `"Acme Data"`) {
-		t.Fatalf("name entry = %+v", n)
+	if e.Metadata["name_from"] != app.DefaultWorkspace || e.Metadata["name_to"] != "Acme Data" || !strings.Contains(e.Detail, `from "My Workspace" to "Acme Data"`) {
+		t.Fatalf("name change = %+v", e)
 	}
 	// The action's former name still finds the entries it names now.
 	f.waitIndexed()
-	if old := f.search("action:workspace_settings_updated", "", 10); len(old.Events) != 2 {
-		t.Fatalf("action:workspace_settings_updated found %d entries, want 2", len(old.Events))
+	if old := f.search("action:workspace_settings_updated", "", 10); len(old.Events) != 1 {
+		t.Fatalf("action:workspace_settings_updated found %d entries, want 1", len(old.Events))
 	}
 }
 

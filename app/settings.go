@@ -176,34 +176,41 @@ func (l *Log) ChangeSettings(ctx context.Context, c SettingsChange, actor string
 			return Settings{}, Errorf(EINVALID, "retention: must be from 1 to 3650 days")
 		}
 	}
-	target := []Target{{Type: "workspace", Name: next.Workspace}}
-	change := func(what, detail, from, to string) Event {
-		return Event{
-			Namespace: Spaces,
-			Action:    SettingsAction,
-			Detail:    detail,
-			Actor:     actor,
-			Targets:   target,
-			Metadata:  map[string]string{"setting": what, "from": from, "to": to},
-		}
+	// One entry for one change, however many settings it touches: each
+	// setting's old and new value in the detail and in metadata.
+	var changes []string
+	meta := map[string]string{}
+	set := func(what, from, to string) {
+		changes = append(changes, fmt.Sprintf("%s from %s to %s", what, from, to))
+		meta[what+"_from"], meta[what+"_to"] = from, to
 	}
-	var events []Event
 	if prev.Workspace != next.Workspace {
-		events = append(events, change("name", fmt.Sprintf("Renamed the workspace from %q to %q", prev.Workspace, next.Workspace), prev.Workspace, next.Workspace))
+		set("name", fmt.Sprintf("%q", prev.Workspace), fmt.Sprintf("%q", next.Workspace))
+		meta["name_from"], meta["name_to"] = prev.Workspace, next.Workspace
 	}
 	if prev.Timezone != next.Timezone {
-		events = append(events, change("timezone", fmt.Sprintf("Changed workspace %q timezone from %s to %s", next.Workspace, prev.ZoneName(), next.ZoneName()), prev.ZoneName(), next.ZoneName()))
+		set("timezone", prev.ZoneName(), next.ZoneName())
 	}
 	if prev.PlanOf() != next.PlanOf() {
-		events = append(events, change("plan", fmt.Sprintf("Changed workspace %q plan from %s to %s", next.Workspace, prev.PlanOf().DisplayName(), next.PlanOf().DisplayName()), string(prev.PlanOf()), string(next.PlanOf())))
+		set("plan", prev.PlanOf().DisplayName(), next.PlanOf().DisplayName())
 	}
 	var state []StateValue
 	if prevRetention != nextRetention {
-		ev := change("retention", fmt.Sprintf("Changed workspace %q Audit Log retention from %s to %s", next.Workspace, FormatRetention(prevRetention), FormatRetention(nextRetention)), FormatRetention(prevRetention), FormatRetention(nextRetention))
-		ev.Metadata["from_days"] = fmt.Sprint(int(prevRetention.Hours() / 24))
-		ev.Metadata["to_days"] = fmt.Sprint(int(nextRetention.Hours() / 24))
-		events = append(events, ev)
+		set("retention", FormatRetention(prevRetention), FormatRetention(nextRetention))
+		meta["retention_from_days"] = fmt.Sprint(int(prevRetention.Hours() / 24))
+		meta["retention_to_days"] = fmt.Sprint(int(nextRetention.Hours() / 24))
 		state = append(state, StateValue{Kind: StateMeta, Key: metaRetention, Value: binary.BigEndian.AppendUint64(nil, uint64(nextRetention))})
+	}
+	var events []Event
+	if len(changes) > 0 {
+		events = append(events, Event{
+			Namespace: Spaces,
+			Action:    SettingsAction,
+			Detail:    fmt.Sprintf("Changed workspace %q %s", next.Workspace, strings.Join(changes, " and ")),
+			Actor:     actor,
+			Targets:   []Target{{Type: "workspace", Name: next.Workspace}},
+			Metadata:  meta,
+		})
 	}
 	if len(events) == 0 {
 		return prev, nil

@@ -157,7 +157,7 @@ func TestLoweringRetentionSaysWhatGoesThenPurges(t *testing.T) {
 		t.Fatalf("after lowering: %d connection entries, want 2", len(page.Events))
 	}
 	page := f.search("action:space_settings_updated", "", 10)
-	if len(page.Events) != 1 || page.Events[0].Metadata["from_days"] != "30" || page.Events[0].Metadata["to_days"] != "7" {
+	if len(page.Events) != 1 || page.Events[0].Metadata["retention_from_days"] != "30" || page.Events[0].Metadata["retention_to_days"] != "7" {
 		t.Fatalf("retention entry = %+v", page.Events)
 	}
 	// It survives a restart.
@@ -189,7 +189,7 @@ func TestPlanChangeIsRecorded(t *testing.T) {
 	}
 	f.waitIndexed()
 	page := f.search("plan", "", 10)
-	if len(page.Events) != 1 || page.Events[0].Metadata["from"] != "pro" || page.Events[0].Metadata["to"] != "free" || !strings.Contains(page.Events[0].Detail, "from Pro to Free") {
+	if len(page.Events) != 1 || page.Events[0].Metadata["plan_from"] != "Pro" || page.Events[0].Metadata["plan_to"] != "Free" || !strings.Contains(page.Events[0].Detail, "from Pro to Free") {
 		t.Fatalf("plan entry = %+v", page.Events)
 	}
 }

@@ -158,7 +158,9 @@ func (l *Log) CreateTokenWith(ctx context.Context, spec TokenSpec, actor string)
 	detail := fmt.Sprintf("Created API token %q (%s) with scopes %s", label, tok.Fingerprint, scopeNames(spec.Scopes))
 	if spec.Owner != "" {
 		su, err := l.serviceUser(ctx, spec.Owner)
-		if err != nil {
+		if ErrorCode(err) == ENOTFOUND {
+			return "", Token{}, Errorf(EINVALID, "owner: no service user with id %q", spec.Owner)
+		} else if err != nil {
 			return "", Token{}, err
 		}
 		if su.Disabled {

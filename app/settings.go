@@ -144,6 +144,20 @@ const (
 // entry in the Spaces namespace, with the old and the new value, in the same
 // commit. A shorter retention purges what falls outside it at once.
 func (l *Log) ChangeSettings(ctx context.Context, c SettingsChange, actor string) (Settings, error) {
+	next, shorter, err := l.changeSettings(ctx, c, actor)
+	if err != nil || !shorter {
+		return next, err
+	}
+	// Purged outside the state lock: a large purge need not hold up tokens.
+	if n, err := l.Purge(); err != nil {
+		return next, fmt.Errorf("store: the retention is saved, but purging failed: %w", err)
+	} else if n > 0 {
+		l.logger.Info("purged entries outside the new retention", "count", n)
+	}
+	return next, nil
+}
+
+func (l *Log) changeSettings(ctx context.Context, c SettingsChange, actor string) (Settings, bool, error) {
 	l.stateMu.Lock() // read, compare and write as one
 	defer l.stateMu.Unlock()
 	prev := *l.settings.Load()
@@ -151,20 +165,20 @@ func (l *Log) ChangeSettings(ctx context.Context, c SettingsChange, actor string
 	if c.Workspace != nil {
 		next.Workspace = strings.TrimSpace(*c.Workspace)
 		if next.Workspace == "" || len(next.Workspace) > 80 || checkText(next.Workspace, false) != "" {
-			return Settings{}, Errorf(EINVALID, "workspace: 1 to 80 printable characters are required")
+			return Settings{}, false, Errorf(EINVALID, "workspace: 1 to 80 printable characters are required")
 		}
 	}
 	if c.Timezone != nil {
 		loc, name, err := LoadZone(*c.Timezone)
 		if err != nil {
-			return Settings{}, err
+			return Settings{}, false, err
 		}
 		next.loc, next.Timezone = loc, name
 	}
 	if c.Plan != nil {
 		p, err := ParsePlan(string(*c.Plan))
 		if err != nil {
-			return Settings{}, err
+			return Settings{}, false, err
 		}
 		next.Plan = p
 	}
@@ -173,7 +187,7 @@ func (l *Log) ChangeSettings(ctx context.Context, c SettingsChange, actor string
 	if c.Retention != nil {
 		nextRetention = *c.Retention
 		if nextRetention < MinRetention || nextRetention > MaxRetention {
-			return Settings{}, Errorf(EINVALID, "retention: must be from 1 to 3650 days")
+			return Settings{}, false, Errorf(EINVALID, "retention: must be from 1 to 3650 days")
 		}
 	}
 	// One entry for one change, however many settings it touches: each
@@ -213,29 +227,20 @@ func (l *Log) ChangeSettings(ctx context.Context, c SettingsChange, actor string
 		})
 	}
 	if len(events) == 0 {
-		return prev, nil
+		return prev, false, nil
 	}
 	v, err := json.Marshal(next)
 	if err != nil {
-		return Settings{}, err
+		return Settings{}, false, err
 	}
 	state = append(state, StateValue{Kind: StateMeta, Key: metaSettings, Value: v})
 	// The entries are stamped now, inside the old window and the new one alike.
 	if err := l.commitOwn(ctx, state, events...); err != nil {
-		return Settings{}, fmt.Errorf("store: unable to save settings: %w", err)
+		return Settings{}, false, fmt.Errorf("store: unable to save settings: %w", err)
 	}
 	l.settings.Store(&next)
-	if nextRetention != prevRetention {
-		l.retention.Store(int64(nextRetention))
-		if nextRetention < prevRetention {
-			if n, err := l.Purge(); err != nil {
-				return next, fmt.Errorf("store: the retention is saved, but purging failed: %w", err)
-			} else if n > 0 {
-				l.logger.Info("purged entries outside the new retention", "count", n)
-			}
-		}
-	}
-	return next, nil
+	l.retention.Store(int64(nextRetention))
+	return next, nextRetention < prevRetention, nil
 }
 
 // ExpiredBy counts the stored entries a retention of d would delete for

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"auditlog/app"
+	"auditlog/app/logtest"
 )
 
 func TestRegeneratedTokenStopsTheOldSecret(t *testing.T) {
@@ -191,5 +192,49 @@ func TestPlanChangeIsRecorded(t *testing.T) {
 	page := f.search("plan", "", 10)
 	if len(page.Events) != 1 || page.Events[0].Metadata["plan_from"] != "Pro" || page.Events[0].Metadata["plan_to"] != "Free" || !strings.Contains(page.Events[0].Detail, "from Pro to Free") {
 		t.Fatalf("plan entry = %+v", page.Events)
+	}
+}
+
+// A token's last use is kept in memory, and survives a restart: Close
+// writes it.
+func TestLastUseOutlivesARestart(t *testing.T) {
+	f := openFixture(t)
+	ctx := context.Background()
+	secret, tok, err := f.log.CreateToken(ctx, "etl", []app.Scope{app.ScopeIngest}, "Bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if toks, _ := f.log.Tokens(ctx); toks[0].LastUsedAt != nil {
+		t.Fatalf("a new token was used at %v", toks[0].LastUsedAt)
+	}
+	if _, err := f.log.Authenticate(ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	used := f.clock.Now().UTC()
+	if toks, _ := f.log.Tokens(ctx); toks[0].LastUsedAt == nil || !toks[0].LastUsedAt.Equal(used) {
+		t.Fatalf("last used = %v, want %v", toks[0].LastUsedAt, used)
+	}
+	f.close()
+	f.open()
+	toks, _ := f.log.Tokens(ctx)
+	if len(toks) != 1 || toks[0].ID != tok.ID || toks[0].LastUsedAt == nil || !toks[0].LastUsedAt.Equal(used) {
+		t.Fatalf("after a restart: %+v", toks)
+	}
+}
+
+// BenchmarkAuthenticate is the cost a token adds to each API request: one
+// read of the store and a note in memory, no write.
+func BenchmarkAuthenticate(b *testing.B) {
+	log := logtest.Open(b, "")
+	secret, _, err := log.CreateToken(context.Background(), "bench", []app.Scope{app.ScopeIngest}, "Bob")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := log.Authenticate(ctx, secret); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

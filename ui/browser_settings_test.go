@@ -179,3 +179,28 @@ func TestInTheBrowserServiceUsersPage(t *testing.T) {
 	f.settle("listed", `document.querySelector(".settings-table") && document.querySelector(".settings-table").textContent.includes("ingest-pipeline")`)
 	f.shoot("service-users")
 }
+
+func TestInTheBrowserLoweringTheRetentionSaysWhatGoesFirst(t *testing.T) {
+	f := settingsBrowser(t)
+	f.record(ev(app.Connections, "connection_created", `Created connection "Old"`, "Maya Chen", 20*24*time.Hour))
+	f.open()
+	f.run("ask for 7 days",
+		chromedp.Navigate(f.base+ui.GeneralPath),
+		chromedp.WaitVisible(chromedp.CSS(`#retention_days`)),
+		js(`document.getElementById("retention_days").value = "7"`),
+		chromedp.Click(chromedp.CSS(`.settings-form > .form-actions button[type=submit]`)),
+	)
+	f.settle("the confirmation", `document.querySelector(".confirm-box")`)
+	f.shoot("general-confirm-retention")
+	if msg := evalAs[string](f, `document.querySelector(".confirm-box").textContent`); !strings.Contains(msg, "deletes 1 entry for good") {
+		t.Fatalf("the confirmation says %q", msg)
+	}
+	if f.log.Retention() != app.DefaultRetention {
+		t.Fatal("the retention changed before it was confirmed")
+	}
+	f.run("confirm", chromedp.Click(chromedp.CSS(`.confirm-box button[name=confirm]`)))
+	f.settle("saved", `location.search.includes("saved")`)
+	if f.log.Retention() != 7*24*time.Hour {
+		t.Fatalf("retention = %v", f.log.Retention())
+	}
+}

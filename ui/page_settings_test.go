@@ -9,10 +9,12 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"auditlog/app"
+	"auditlog/app/logtest"
 	"auditlog/ui"
 )
 
@@ -503,5 +505,60 @@ func TestOnFreeTheLogIsStillRecordedButNotRead(t *testing.T) {
 	f.entries("") // the index has caught up
 	if r := f.api("GET", "/api/v1/events?q=plan", read, ""); r.status != http.StatusOK || !strings.Contains(r.body, "from Free to Pro") || !strings.Contains(r.body, "from Pro to Free") {
 		t.Fatalf("on Pro again: %d %s", r.status, r.body)
+	}
+}
+
+// An expired token is refused at the API, and its expiry recorded once.
+func TestAnExpiredTokenIsRefusedAndRecordedOnce(t *testing.T) {
+	now := time.Now()
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	cfg := logtest.Config(t, t.TempDir())
+	cfg.Now = clock
+	log, err := app.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { log.Close() })
+	ts := httptest.NewServer(ui.NewServer(log).Handler())
+	t.Cleanup(ts.Close)
+	exp := now.Add(time.Hour)
+	secret, tok, err := log.CreateTokenWith(context.Background(), app.TokenSpec{Label: "nightly-export", Scopes: []app.Scope{app.ScopeRead}, ExpiresAt: &exp}, "Bob Okafor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func() int {
+		req, _ := http.NewRequest("GET", ts.URL+"/api/v1/workspace", nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if code := get(); code != http.StatusOK {
+		t.Fatalf("before expiry: %d", code)
+	}
+	mu.Lock()
+	now = now.Add(2 * time.Hour)
+	mu.Unlock()
+	for range 3 {
+		if code := get(); code != http.StatusUnauthorized {
+			t.Fatalf("after expiry: %d, want 401", code)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := log.WaitIndexed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	q, _ := app.ParseQuery(tok.Fingerprint, time.UTC)
+	page, err := log.Search(context.Background(), q, "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Events) != 2 || page.Events[0].Action != "token_expired" || page.Events[1].Action != "token_created" || !strings.Contains(page.Events[0].Detail, `"nightly-export"`) {
+		t.Fatalf("the token's history = %+v", page.Events)
 	}
 }

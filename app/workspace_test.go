@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -236,5 +237,19 @@ func BenchmarkAuthenticate(b *testing.B) {
 		if _, err := log.Authenticate(ctx, secret); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A client may use all 50 metadata keys: the token stamp comes on top.
+func TestTheTokenStampDoesNotCountAgainstTheMetadataLimit(t *testing.T) {
+	f := openFixture(t)
+	meta := map[string]string{}
+	for i := range app.MaxMetadataKeys {
+		meta[fmt.Sprintf("k%02d", i)] = "v"
+	}
+	events := []app.Event{{Namespace: app.Connections, Action: "connection_created", Detail: "Created connection", Actor: "etl", Metadata: meta}}
+	app.StampToken(events, &app.Token{ID: "tok_x", Fingerprint: "fp_0123456789"})
+	if _, err := f.log.Record(context.Background(), events); err != nil {
+		t.Fatalf("50 keys and the stamp: %v", err)
 	}
 }

@@ -434,7 +434,7 @@ func TestWhatATokenWroteIsASearch(t *testing.T) {
 	if r := f.api("POST", "/api/v1/events", other, `{"namespace":"connections","action":"connection_deleted","detail":"Deleted connection \"B\"","actor":"x"}`); r.status != http.StatusCreated {
 		t.Fatalf("ingest: %d", r.status)
 	}
-	for _, q := range []string{tok.Fingerprint, tok.ID + " namespace:connections"} {
+	for _, q := range []string{tok.Fingerprint, tok.ID + " namespace:connections", tok.ID + " OR " + tok.Fingerprint} {
 		got := f.entries(q)
 		var writes []app.Event
 		for _, e := range got {

@@ -44,6 +44,25 @@ func (l *Log) serviceUser(ctx context.Context, id string) (ServiceUser, error) {
 	return su, nil
 }
 
+// serviceUserByIDOrName finds a service user by id, else by name in any
+// case: people on the command line know the name, the page sends the id.
+func (l *Log) serviceUserByIDOrName(ctx context.Context, s string) (ServiceUser, error) {
+	su, err := l.serviceUser(ctx, s)
+	if ErrorCode(err) != ENOTFOUND {
+		return su, err
+	}
+	all, lerr := l.ServiceUsers(ctx)
+	if lerr != nil {
+		return ServiceUser{}, lerr
+	}
+	for _, u := range all {
+		if strings.EqualFold(u.Name, strings.TrimSpace(s)) {
+			return u, nil
+		}
+	}
+	return ServiceUser{}, err
+}
+
 // ServiceUsers lists the service users, oldest first.
 func (l *Log) ServiceUsers(ctx context.Context) ([]ServiceUser, error) {
 	all, err := l.store.States(ctx, StateServiceUsers)

@@ -90,7 +90,7 @@ type TokenSpec struct {
 	Label     string
 	Scopes    []Scope
 	ExpiresAt *time.Time // nil: never
-	Owner     string     // a service user's id, or empty
+	Owner     string     // a service user's id or name, or empty
 }
 
 // CreateToken makes a new API token and records a token_created entry in the
@@ -157,9 +157,9 @@ func (l *Log) CreateTokenWith(ctx context.Context, spec TokenSpec, actor string)
 	}
 	detail := fmt.Sprintf("Created API token %q (%s) with scopes %s", label, tok.Fingerprint, scopeNames(spec.Scopes))
 	if spec.Owner != "" {
-		su, err := l.serviceUser(ctx, spec.Owner)
+		su, err := l.serviceUserByIDOrName(ctx, spec.Owner)
 		if ErrorCode(err) == ENOTFOUND {
-			return "", Token{}, Errorf(EINVALID, "owner: no service user with id %q", spec.Owner)
+			return "", Token{}, Errorf(EINVALID, "owner: no service user is called or has the id %q", spec.Owner)
 		} else if err != nil {
 			return "", Token{}, err
 		}

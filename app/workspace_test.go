@@ -84,6 +84,13 @@ func TestServiceUserDisabledStopsItsTokensAndDeletedRevokesThem(t *testing.T) {
 	if err != nil || tok.OwnerName != "ci-bot" {
 		t.Fatalf("token %+v, %v", tok, err)
 	}
+	// By name too, in any case, as the command line sends it.
+	if _, byName, err := f.log.CreateTokenWith(ctx, app.TokenSpec{Label: "deploy-2", Scopes: []app.Scope{app.ScopeIngest}, Owner: "CI-Bot"}, "Alice Moreau"); err != nil || byName.Owner != su.ID {
+		t.Fatalf("owner by name: %+v, %v", byName, err)
+	}
+	if err != nil {
+		t.Fatalf("token %+v, %v", tok, err)
+	}
 	if _, err := f.log.SetServiceUserDisabled(ctx, su.ID, true, "Alice Moreau"); err != nil {
 		t.Fatal(err)
 	}
@@ -121,10 +128,10 @@ func TestServiceUserDisabledStopsItsTokensAndDeletedRevokesThem(t *testing.T) {
 	if strings.Join(actions, " ") != want {
 		t.Fatalf("actions = %v, want %s", actions, want)
 	}
-	if d := page.Events[0].Detail; !strings.Contains(d, `"deploy-bot"`) || !strings.Contains(d, `"deploy"`) {
+	if d := page.Events[0].Detail; !strings.Contains(d, `"deploy-bot"`) || !strings.Contains(d, `"deploy"`) || !strings.Contains(d, `"deploy-2"`) {
 		t.Fatalf("service_user_deleted detail = %q", d)
 	}
-	if rev := f.search("action:token_revoked", "", 10); len(rev.Events) != 1 {
+	if rev := f.search("action:token_revoked", "", 10); len(rev.Events) != 2 {
 		t.Fatalf("token_revoked entries = %+v", rev.Events)
 	}
 }

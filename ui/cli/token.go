@@ -19,12 +19,12 @@ func (m *Main) token(ctx context.Context, args []string) error {
 	if isHelp(sub) {
 		sub, args = "create", []string{sub}
 	}
-	fs, data := m.flagSet("token "+sub, "token create --label L [--scopes ingest,read,admin] [--expires 2027-01-31|90d] [--owner SERVICE_USER_ID] | token list | token regenerate ID | token revoke ID",
+	fs, data := m.flagSet("token "+sub, "token create --label L [--scopes ingest,read,admin] [--expires 2027-01-31|90d] [--owner SERVICE_USER] | token list | token regenerate ID | token revoke ID",
 		"Create, list, regenerate or revoke the API tokens other systems send and read events with.")
 	label := fs.String("label", "", "what the token is for, e.g. ci-deploy")
 	scopes := fs.String("scopes", "ingest", "comma-separated scopes: ingest, read, admin")
 	expires := fs.String("expires", "", "when the token stops working: a date (valid through that day) or a number of days such as 90d; default never")
-	owner := fs.String("owner", "", "the id of the service user the token acts for (Settings → Service Users)")
+	owner := fs.String("owner", "", "the service user the token acts for, by name or id (Settings → Service Users)")
 	pos, err := m.parse(fs, args)
 	if err != nil {
 		return err

@@ -184,7 +184,15 @@ func (e *Event) Normalize(index int, now time.Time, retention time.Duration) []F
 		}
 	}
 
-	if len(e.Metadata) > MaxMetadataKeys {
+	// The keys the server stamps (which token sent the event) do not count
+	// against the client's 50.
+	keys := len(e.Metadata)
+	for _, k := range []string{MetaTokenID, MetaTokenFingerprint} {
+		if _, ok := e.Metadata[k]; ok {
+			keys--
+		}
+	}
+	if keys > MaxMetadataKeys {
 		bad("metadata", "has more than 50 keys")
 	}
 	for k, v := range e.Metadata {

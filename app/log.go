@@ -69,7 +69,11 @@ type Log struct {
 	integrity    atomic.Pointer[Verification]
 
 	settings atomic.Pointer[Settings]
-	stateMu  sync.Mutex // one change of workspace state at a time: read, compare and write as one
+	// lastUsed maps a token's id to when it last authenticated; it is kept
+	// in memory and written every minute and at Close, not on every request.
+	lastUsed      sync.Map
+	lastUsedDirty atomic.Bool
+	stateMu       sync.Mutex // one change of workspace state at a time: read, compare and write as one
 
 	indexFailures atomic.Int64          // indexing attempts failed in a row
 	indexErr      atomic.Pointer[error] // the last one's error
@@ -134,6 +138,10 @@ func Open(cfg Config) (*Log, error) {
 		l.store.Close()
 		return nil, err
 	}
+	if err := l.loadLastUsed(ctx); err != nil {
+		l.store.Close()
+		return nil, err
+	}
 	idx, err := cfg.OpenIndex()
 	if err != nil {
 		l.store.Close()
@@ -163,7 +171,8 @@ func Open(cfg Config) (*Log, error) {
 		}()
 	}
 	l.verifyDue.Store(true)
-	l.wg.Add(3)
+	l.wg.Add(4)
+	go l.runLastUsed()
 	go l.runIndexer()
 	go l.runRetention()
 	go l.runIntegrity()
@@ -176,6 +185,9 @@ func (l *Log) Close() error {
 	l.closed.Do(func() {
 		close(l.done)
 		l.wg.Wait()
+		if ferr := l.flushLastUsed(context.Background()); ferr != nil {
+			l.logger.Error("saving when tokens were last used failed", "err", ferr)
+		}
 		if _, cerr := l.Checkpoint(context.Background()); cerr != nil {
 			l.logger.Error("signing the chain's head at shutdown failed", "err", cerr)
 		}

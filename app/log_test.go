@@ -433,9 +433,22 @@ func TestSettingsChangesAreRecorded(t *testing.T) {
 	if s.Workspace != "Acme Data" || s.Location().String() != "Europe/Berlin" || s.Slug() != "acme-data" {
 		t.Fatalf("settings = %+v", s)
 	}
+	// One entry for the change, with each setting's old and new value.
 	page := f.search("namespace:spaces", "", 10)
-	if len(page.Events) != 1 || page.Events[0].Action != "workspace_settings_updated" {
+	if len(page.Events) != 1 || page.Events[0].Action != app.SettingsAction {
 		t.Fatalf("settings change not recorded: %+v", page.Events)
+	}
+	e := page.Events[0]
+	if e.Metadata["timezone_from"] != "system" || e.Metadata["timezone_to"] != "Europe/Berlin" || e.Actor != "Maya" {
+		t.Fatalf("timezone change = %+v", e)
+	}
+	if e.Metadata["name_from"] != app.DefaultWorkspace || e.Metadata["name_to"] != "Acme Data" || !strings.Contains(e.Detail, `from "My Workspace" to "Acme Data"`) {
+		t.Fatalf("name change = %+v", e)
+	}
+	// The action's former name still finds the entries it names now.
+	f.waitIndexed()
+	if old := f.search("action:workspace_settings_updated", "", 10); len(old.Events) != 1 {
+		t.Fatalf("action:workspace_settings_updated found %d entries, want 1", len(old.Events))
 	}
 }
 

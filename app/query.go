@@ -20,6 +20,7 @@ type Term struct {
 type ActionMatch struct {
 	Value  string
 	Prefix bool
+	alias  bool // added for a renamed action; the query as written lacks it
 }
 
 // Query is a parsed search: free text plus structured qualifiers. The zero
@@ -177,6 +178,9 @@ func (q *Query) String() string {
 		parts = append(parts, "namespace:"+string(n))
 	}
 	for _, a := range q.Actions {
+		if a.alias {
+			continue
+		}
 		s := "action:" + a.Value
 		if a.Prefix {
 			s += "*"
@@ -397,6 +401,13 @@ func looksLikeQualifier(key, value string, quotedNext bool) bool {
 	return value != "" || quotedNext
 }
 
+// actionAliases keep a renamed action findable by either name, over entries
+// recorded before and after the rename.
+var actionAliases = map[string]string{
+	FormerSettingsAction: SettingsAction,
+	SettingsAction:       FormerSettingsAction,
+}
+
 func isQualifier(key string) bool {
 	switch strings.ToLower(key) {
 	case "namespace", "ns", "action", "actor", "user", "after", "before":
@@ -428,6 +439,9 @@ func (q *Query) addQualifier(key, value string, loc *time.Location) error {
 			return nil // action:* matches everything
 		}
 		q.Actions = append(q.Actions, m)
+		if alias, ok := actionAliases[m.Value]; ok && !m.Prefix {
+			q.Actions = append(q.Actions, ActionMatch{Value: alias, alias: true})
+		}
 	case "actor", "user": // user: as on GitHub
 		q.Actors = append(q.Actors, strings.ToLower(strings.TrimSpace(value)))
 	case "after", "before":

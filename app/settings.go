@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -10,10 +11,12 @@ import (
 
 const metaSettings = "settings"
 
-// Settings are the workspace's own: its name and the timezone its entries are shown in.
+// Settings are the workspace's own: its name, the timezone its entries are
+// shown in and its plan.
 type Settings struct {
 	Workspace string `json:"workspace"`
-	Timezone  string `json:"timezone"` // IANA name; empty means this computer's zone
+	Timezone  string `json:"timezone"`       // IANA name; empty means this computer's zone
+	Plan      Plan   `json:"plan,omitempty"` // empty: a workspace from before plans, which is Pro
 
 	loc *time.Location // Timezone, loaded once
 }
@@ -36,6 +39,14 @@ func (s Settings) ZoneName() string {
 		return SystemZone
 	}
 	return s.Timezone
+}
+
+// PlanOf is the workspace's plan; one saved before plans existed is Pro.
+func (s Settings) PlanOf() Plan {
+	if s.Plan == "" {
+		return PlanPro
+	}
+	return s.Plan
 }
 
 // SystemZone is what the settings call this computer's timezone.
@@ -114,12 +125,39 @@ func (l *Log) loadSettings(ctx context.Context) error {
 type SettingsChange struct {
 	Workspace *string
 	Timezone  *string // an IANA name in any case, or "system"
+	Plan      *Plan
+	// Retention: entries older than this are purged, at once. See ExpiredBy
+	// for how many that deletes for good.
+	Retention *time.Duration
 }
 
+// SettingsAction is the action of an entry recording a change of the
+// workspace settings. Entries before it was named so say FormerSettingsAction;
+// a search for either finds both.
+const (
+	SettingsAction       = "space_settings_updated"
+	FormerSettingsAction = "workspace_settings_updated"
+)
+
 // ChangeSettings validates and saves a change of the workspace settings,
-// recording what changed as a workspace_settings_updated entry in the Spaces
-// namespace, in the same commit.
+// recording each setting that changed as its own space_settings_updated
+// entry in the Spaces namespace, with the old and the new value, in the same
+// commit. A shorter retention purges what falls outside it at once.
 func (l *Log) ChangeSettings(ctx context.Context, c SettingsChange, actor string) (Settings, error) {
+	next, shorter, err := l.changeSettings(ctx, c, actor)
+	if err != nil || !shorter {
+		return next, err
+	}
+	// Purged outside the state lock: a large purge need not hold up tokens.
+	if n, err := l.Purge(); err != nil {
+		return next, fmt.Errorf("store: the retention is saved, but purging failed: %w", err)
+	} else if n > 0 {
+		l.logger.Info("purged entries outside the new retention", "count", n)
+	}
+	return next, nil
+}
+
+func (l *Log) changeSettings(ctx context.Context, c SettingsChange, actor string) (Settings, bool, error) {
 	l.stateMu.Lock() // read, compare and write as one
 	defer l.stateMu.Unlock()
 	prev := *l.settings.Load()
@@ -127,42 +165,97 @@ func (l *Log) ChangeSettings(ctx context.Context, c SettingsChange, actor string
 	if c.Workspace != nil {
 		next.Workspace = strings.TrimSpace(*c.Workspace)
 		if next.Workspace == "" || len(next.Workspace) > 80 || checkText(next.Workspace, false) != "" {
-			return Settings{}, Errorf(EINVALID, "workspace: 1 to 80 printable characters are required")
+			return Settings{}, false, Errorf(EINVALID, "workspace: 1 to 80 printable characters are required")
 		}
 	}
 	if c.Timezone != nil {
 		loc, name, err := LoadZone(*c.Timezone)
 		if err != nil {
-			return Settings{}, err
+			return Settings{}, false, err
 		}
 		next.loc, next.Timezone = loc, name
 	}
-	if prev.Workspace == next.Workspace && prev.Timezone == next.Timezone {
-		return prev, nil
+	if c.Plan != nil {
+		p, err := ParsePlan(string(*c.Plan))
+		if err != nil {
+			return Settings{}, false, err
+		}
+		next.Plan = p
 	}
+	prevRetention := l.Retention()
+	nextRetention := prevRetention
+	if c.Retention != nil {
+		nextRetention = *c.Retention
+		if nextRetention < MinRetention || nextRetention > MaxRetention {
+			return Settings{}, false, Errorf(EINVALID, "retention: must be from 1 to 3650 days")
+		}
+	}
+	// One entry for one change, however many settings it touches: each
+	// setting's old and new value in the detail and in metadata.
 	var changes []string
+	meta := map[string]string{}
+	set := func(what, from, to string) {
+		changes = append(changes, fmt.Sprintf("%s from %s to %s", what, from, to))
+		meta[what+"_from"], meta[what+"_to"] = from, to
+	}
 	if prev.Workspace != next.Workspace {
-		changes = append(changes, fmt.Sprintf("name from %q to %q", prev.Workspace, next.Workspace))
+		set("name", fmt.Sprintf("%q", prev.Workspace), fmt.Sprintf("%q", next.Workspace))
+		meta["name_from"], meta["name_to"] = prev.Workspace, next.Workspace
 	}
 	if prev.Timezone != next.Timezone {
-		changes = append(changes, fmt.Sprintf("timezone from %q to %q", prev.ZoneName(), next.ZoneName()))
+		set("timezone", prev.ZoneName(), next.ZoneName())
+	}
+	if prev.PlanOf() != next.PlanOf() {
+		set("plan", prev.PlanOf().DisplayName(), next.PlanOf().DisplayName())
+	}
+	var state []StateValue
+	if prevRetention != nextRetention {
+		set("retention", FormatRetention(prevRetention), FormatRetention(nextRetention))
+		meta["retention_from_days"] = fmt.Sprint(int(prevRetention.Hours() / 24))
+		meta["retention_to_days"] = fmt.Sprint(int(nextRetention.Hours() / 24))
+		state = append(state, StateValue{Kind: StateMeta, Key: metaRetention, Value: binary.BigEndian.AppendUint64(nil, uint64(nextRetention))})
+	}
+	var events []Event
+	if len(changes) > 0 {
+		events = append(events, Event{
+			Namespace: Spaces,
+			Action:    SettingsAction,
+			Detail:    fmt.Sprintf("Changed workspace %q %s", next.Workspace, strings.Join(changes, " and ")),
+			Actor:     actor,
+			Targets:   []Target{{Type: "workspace", Name: next.Workspace}},
+			Metadata:  meta,
+		})
+	}
+	if len(events) == 0 {
+		return prev, false, nil
 	}
 	v, err := json.Marshal(next)
 	if err != nil {
-		return Settings{}, err
+		return Settings{}, false, err
 	}
-	err = l.commitOwn(ctx, []StateValue{{Kind: StateMeta, Key: metaSettings, Value: v}}, Event{
-		Namespace: Spaces,
-		Action:    "workspace_settings_updated",
-		Detail:    "Changed workspace " + strings.Join(changes, " and "),
-		Actor:     actor,
-		Targets:   []Target{{Type: "workspace", Name: next.Workspace}},
-	})
-	if err != nil {
-		return Settings{}, fmt.Errorf("store: unable to save settings: %w", err)
+	state = append(state, StateValue{Kind: StateMeta, Key: metaSettings, Value: v})
+	// The entries are stamped now, inside the old window and the new one alike.
+	if err := l.commitOwn(ctx, state, events...); err != nil {
+		return Settings{}, false, fmt.Errorf("store: unable to save settings: %w", err)
 	}
 	l.settings.Store(&next)
-	return next, nil
+	l.retention.Store(int64(nextRetention))
+	return next, nextRetention < prevRetention, nil
+}
+
+// ExpiredBy counts the stored entries a retention of d would delete for
+// good: those older than now minus d.
+func (l *Log) ExpiredBy(ctx context.Context, d time.Duration) (int, error) {
+	cutoff := l.now().Add(-d)
+	if !cutoff.After(l.Cutoff()) {
+		return 0, nil
+	}
+	n := 0
+	err := l.store.Walk(ctx, Range{Before: MakeKey(cutoff, 0), After: l.Cutoff()}, func(Key, *Event) bool {
+		n++
+		return true
+	})
+	return n, err
 }
 
 // zoneByFold finds the IANA name that equals tz but for letter case.

@@ -75,6 +75,8 @@ const (
 	StateMeta   StateKind = "meta"   // settings, retention, index generation
 	StateTokens StateKind = "tokens" // sha256(secret) → token JSON
 	StateNotes  StateKind = "notes"  // the app's own bookkeeping (a demo being loaded)
+	// StateServiceUsers: service user id → service user JSON.
+	StateServiceUsers StateKind = "service_users"
 )
 
 // StateValue is one piece of workspace state.

@@ -185,4 +185,24 @@
     var flash = document.getElementById("flash");
     if (flash && e.detail.target !== flash && !e.detail.failed) flash.textContent = "";
   });
+
+  // A copy button beside a secret shown once: [data-copy] names what to copy.
+  document.addEventListener("click", function (e) {
+    var btn = e.target.closest && e.target.closest("[data-copy]");
+    if (!btn) return;
+    var src = document.querySelector(btn.getAttribute("data-copy"));
+    var status = btn.parentNode.querySelector(".copy-status");
+    if (!src) return;
+    var text = src.textContent.trim();
+    function done(msg) { if (status) status.textContent = msg; }
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(text).then(function () { done("Copied."); }, function () {
+        window.getSelection().selectAllChildren(src);
+        done("Selected: press Ctrl+C (or ⌘C) to copy.");
+      });
+    } else {
+      window.getSelection().selectAllChildren(src);
+      done("Selected: press Ctrl+C (or ⌘C) to copy.");
+    }
+  });
 })();

@@ -64,6 +64,12 @@ func newDoc(k app.Key, e *app.Event) *doc {
 	// end of one value into the start of the next.
 	// The action is text too: people type "token_revoked", or just "revoked".
 	d.Text = append(d.Text, e.Detail, e.Actor, e.Action)
+	// Which token sent it, so that what a token wrote is a search for it.
+	for _, k := range []string{app.MetaTokenID, app.MetaTokenFingerprint} {
+		if v := e.Metadata[k]; v != "" {
+			d.Text = append(d.Text, v)
+		}
+	}
 	for _, t := range e.Targets {
 		if t.Name != "" {
 			d.Text = append(d.Text, t.Name)

@@ -21,15 +21,16 @@ func (s *Server) routes() {
 
 	api := e.Group("/api/v1")
 	api.POST("/events", s.postEvents, s.requireScope(app.ScopeIngest, false))
-	api.GET("/events", s.listEvents, s.requireScope(app.ScopeRead, true))
-	api.GET("/events/:id", s.getEvent, s.requireScope(app.ScopeRead, true))
-	api.GET("/export", s.export, s.requireScope(app.ScopeRead, true))
+	api.GET("/events", s.listEvents, s.requireScope(app.ScopeRead, true), s.requirePlan)
+	api.GET("/events/:id", s.getEvent, s.requireScope(app.ScopeRead, true), s.requirePlan)
+	api.GET("/export", s.export, s.requireScope(app.ScopeRead, true), s.requirePlan)
 	api.GET("/workspace", s.workspace, s.requireScope(app.ScopeRead, true))
 	api.GET("/integrity", s.integrity, s.requireScope(app.ScopeRead, true))
 	admin := s.requireScope(app.ScopeAdmin, false)
 	api.GET("/tokens", s.listTokens, admin)
 	api.POST("/tokens", s.createToken, admin)
 	api.DELETE("/tokens/:id", s.revokeToken, admin)
+	api.POST("/tokens/:id/regenerate", s.regenerateToken, admin)
 	api.PATCH("/workspace", s.updateWorkspace, admin)
 
 	s.pageRoutes()
@@ -82,6 +83,12 @@ func (s *Server) postEvents(c echo.Context) error {
 	events, err := app.DecodeRequest(&limitedBody{r: req.Body, left: MaxBodyBytes}, ndjson)
 	if err != nil {
 		return err
+	}
+	// Every event says which token sent it; the launch secret is no token.
+	if tok, ok := c.Get(ctxToken).(app.Token); ok && tok.ID != "local" {
+		app.StampToken(events, &tok)
+	} else {
+		app.StampToken(events, nil)
 	}
 	stored, err := s.Log.Record(req.Context(), events)
 	if err != nil {

@@ -447,6 +447,12 @@ func TestEveryAnswerMatchesTheOpenAPIDocument(t *testing.T) {
 	check("POST", tokens, c.send("POST", tokens, `{"label": "x", "scopes": ["read"]}`, contentType(jsonType)), 401)
 	check("POST", tokens, c.send("POST", tokens, `{"label": "x", "scopes": ["read"]}`, bearer(ingest), contentType(jsonType)), 403)
 	toks, _ := log.Tokens(ctx)
+	regenerate := tokens + "/{id}/regenerate"
+	nightly := toks[len(toks)-1].ID // made above; the test's own tokens keep their secrets
+	check("POST", regenerate, c.send("POST", tokens+"/"+nightly+"/regenerate", "", bearer(admin)), 200)
+	check("POST", regenerate, c.send("POST", tokens+"/tok_nosuchtoken/regenerate", "", bearer(admin)), 404)
+	check("POST", regenerate, c.send("POST", tokens+"/"+nightly+"/regenerate", ""), 401)
+	check("POST", regenerate, c.send("POST", tokens+"/"+nightly+"/regenerate", "", bearer(read)), 403)
 	revoke := tokens + "/{id}"
 	check("DELETE", revoke, c.send("DELETE", tokens+"/"+toks[0].ID, "", bearer(admin)), 200)
 	check("DELETE", revoke, c.send("DELETE", tokens+"/"+toks[0].ID, "", bearer(admin)), 404)

@@ -23,6 +23,7 @@ func (s *Server) pageRoutes() {
 	e.GET(PagePath, s.auditLogPage, s.requireSession)
 	e.GET(EntryPath+":id", s.entryPage, s.requireSession)
 	e.POST(PagePath+"/demo", s.loadDemo, s.requireSession)
+	s.settingsRoutes()
 }
 
 // pageBase is what the layout needs on every page.
@@ -33,7 +34,9 @@ type pageBase struct {
 	Retention string // e.g. "30 days"
 	PagePath  string
 	CSRF      string
-	Bare      bool // no settings navigation (error pages, signed out)
+	Bare      bool   // no settings navigation (error pages, signed out)
+	Nav       string // the settings navigation's current item: "general", "api-tokens", ...; empty is the Audit Log
+	CanAdmin  bool   // the session may change the workspace's settings
 }
 
 func (s *Server) base(c echo.Context, title string) (pageBase, app.Settings) {
@@ -47,6 +50,7 @@ func (s *Server) base(c echo.Context, title string) (pageBase, app.Settings) {
 	}
 	if sess, ok := c.Get(ctxSession).(session); ok {
 		b.CSRF = sess.csrf
+		b.CanAdmin = sess.role.AtLeast(app.RoleAdmin)
 	}
 	return b, settings
 }

@@ -139,6 +139,9 @@ func (s *Server) auditLogPage(c echo.Context) error {
 	varyOnHTMX(c)
 	c.Response().Header().Add("Vary", searchTyping)
 	base, settings := s.base(c, "Audit Log")
+	if !settings.PlanOf().HasAuditLog() {
+		return s.proNotice(c, base)
+	}
 	loc := settings.Location()
 	now := s.Log.Now()
 	params := c.QueryParams()

@@ -50,6 +50,9 @@ func (s *Server) entryPage(c echo.Context) error {
 	ctx := c.Request().Context()
 	varyOnHTMX(c)
 	base, settings := s.base(c, "Audit Log entry")
+	if !settings.PlanOf().HasAuditLog() {
+		return s.proNotice(c, base)
+	}
 	e, err := s.Log.Get(ctx, pathParam(c, "id"))
 	if err != nil {
 		return err

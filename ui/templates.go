@@ -34,6 +34,10 @@ var pageTemplates = []string{
 	"templates/entry.html",
 	"templates/error.html",
 	"templates/stopped.html",
+	"templates/general.html",
+	"templates/api_tokens.html",
+	"templates/service_users.html",
+	"templates/pro_notice.html",
 }
 
 // views are parsed once, when the program starts, from the explicit lists

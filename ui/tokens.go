@@ -15,8 +15,10 @@ import (
 // tokenRequest is api.TokenRequest read leniently: scopes may also come as
 // one comma-separated string, "ingest,read", as people type them in curl.
 type tokenRequest struct {
-	Label  string          `json:"label"`
-	Scopes json.RawMessage `json:"scopes"`
+	Label     string          `json:"label"`
+	Scopes    json.RawMessage `json:"scopes"`
+	ExpiresAt *time.Time      `json:"expires_at"`
+	Owner     string          `json:"owner"`
 }
 
 // tokenCommand is the first-run card's command for creating a token: the
@@ -48,11 +50,21 @@ func (s *Server) createToken(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	secret, tok, err := s.Log.CreateToken(c.Request().Context(), req.Label, scopes, s.actorOf(c))
+	spec := app.TokenSpec{Label: req.Label, Scopes: scopes, ExpiresAt: req.ExpiresAt, Owner: req.Owner}
+	secret, tok, err := s.Log.CreateTokenWith(c.Request().Context(), spec, s.actorOf(c))
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusCreated, api.CreatedToken{Token: tok, Secret: secret})
+}
+
+// regenerateToken gives a token a new secret; the old one stops at once.
+func (s *Server) regenerateToken(c echo.Context) error {
+	secret, tok, err := s.Log.RegenerateToken(c.Request().Context(), pathParam(c, "id"), s.actorOf(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, api.RegeneratedToken{Token: tok, Secret: secret})
 }
 
 func (s *Server) listTokens(c echo.Context) error {
@@ -84,6 +96,7 @@ func WorkspaceOf(log *app.Log) api.Workspace {
 		RetentionDays:  int(r / (24 * time.Hour)),
 		RetentionHours: int(r / time.Hour),
 		Retention:      app.FormatRetention(r),
+		Plan:           string(settings.PlanOf()),
 	}
 }
 
@@ -91,14 +104,29 @@ func (s *Server) workspace(c echo.Context) error {
 	return c.JSON(http.StatusOK, WorkspaceOf(s.Log))
 }
 
-// updateWorkspace renames the workspace or changes its timezone; the change is
-// recorded as a workspace_settings_updated entry.
+// updateWorkspace changes the workspace's name, timezone, retention or plan;
+// each change is recorded as a space_settings_updated entry.
 func (s *Server) updateWorkspace(c echo.Context) error {
 	var req api.WorkspaceUpdate
 	if err := app.DecodeObject(http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10), &req, `{"name": "Acme Data", "timezone": "Europe/Berlin"}`); err != nil {
 		return err
 	}
-	if _, err := s.Log.ChangeSettings(c.Request().Context(), app.SettingsChange{Workspace: req.Name, Timezone: req.Timezone}, s.actorOf(c)); err != nil {
+	change := app.SettingsChange{Workspace: req.Name, Timezone: req.Timezone}
+	if req.RetentionDays != nil {
+		if *req.RetentionDays < 1 || *req.RetentionDays > 3650 {
+			return app.Errorf(app.EINVALID, "retention_days: must be a whole number from 1 to 3650")
+		}
+		d := time.Duration(*req.RetentionDays) * 24 * time.Hour
+		change.Retention = &d
+	}
+	if req.Plan != nil {
+		p, err := app.ParsePlan(*req.Plan)
+		if err != nil {
+			return err
+		}
+		change.Plan = &p
+	}
+	if _, err := s.Log.ChangeSettings(c.Request().Context(), change, s.actorOf(c)); err != nil {
 		return err
 	}
 	return s.workspace(c)

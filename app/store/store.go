@@ -49,7 +49,7 @@ var (
 const format = "2"
 
 // Workspace state lives in one bucket per kind, named after it.
-var stateKinds = []app.StateKind{app.StateMeta, app.StateTokens, app.StateNotes}
+var stateKinds = []app.StateKind{app.StateMeta, app.StateTokens, app.StateNotes, app.StateServiceUsers}
 
 var entryBuckets = [][]byte{bucketEvents, bucketByNS, bucketIDs, bucketOutbox, bucketTally, bucketChain}
 

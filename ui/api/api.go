@@ -6,7 +6,11 @@
 // (app.Event, app.Token, app.Error); this package names the envelopes around them.
 package api
 
-import "auditlog/app"
+import (
+	"time"
+
+	"auditlog/app"
+)
 
 // EventPage answers GET /api/v1/events: the newest entries first, and the
 // cursor of the next page (empty on the last).
@@ -33,19 +37,26 @@ type Workspace struct {
 	RetentionDays  int    `json:"retention_days"`
 	RetentionHours int    `json:"retention_hours"`
 	Retention      string `json:"retention"`
+	// Plan: free, pro or enterprise. Reading the Audit Log needs pro or above.
+	Plan string `json:"plan"`
 }
 
 // WorkspaceUpdate is the body of PATCH /api/v1/workspace; a nil field is left as it is.
 type WorkspaceUpdate struct {
 	Name     *string `json:"name"`
 	Timezone *string `json:"timezone"` // IANA name in any case; "system" (or "") for the server computer's zone
+	// RetentionDays: a shorter retention purges older entries at once, for good.
+	RetentionDays *int    `json:"retention_days"`
+	Plan          *string `json:"plan"` // free, pro or enterprise
 }
 
 // TokenRequest is the body of POST /api/v1/tokens. Scopes is a list such as
 // ["ingest","read"]; the server also reads a comma-separated string.
 type TokenRequest struct {
-	Label  string      `json:"label"`
-	Scopes []app.Scope `json:"scopes"`
+	Label     string      `json:"label"`
+	Scopes    []app.Scope `json:"scopes"`
+	ExpiresAt *time.Time  `json:"expires_at,omitempty"` // RFC 3339; none: never
+	Owner     string      `json:"owner,omitempty"`      // a service user's id
 }
 
 // CreatedToken answers POST /api/v1/tokens: the secret is in this answer and
@@ -59,6 +70,10 @@ type CreatedToken struct {
 type TokenList struct {
 	Tokens []app.Token `json:"tokens"`
 }
+
+// RegeneratedToken answers POST /api/v1/tokens/{id}/regenerate: the new
+// secret, shown once; the old one no longer works.
+type RegeneratedToken = CreatedToken
 
 // RevokedToken answers DELETE /api/v1/tokens/{id}.
 type RevokedToken struct {

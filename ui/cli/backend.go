@@ -22,7 +22,8 @@ type backend interface {
 	// Location is the workspace's timezone.
 	Location(ctx context.Context) (*time.Location, error)
 	Search(ctx context.Context, f app.Filter, limit int) (app.Page, error)
-	CreateToken(ctx context.Context, label string, scopes []app.Scope) (string, app.Token, error)
+	CreateToken(ctx context.Context, spec app.TokenSpec) (string, app.Token, error)
+	RegenerateToken(ctx context.Context, id string) (string, app.Token, error)
 	Tokens(ctx context.Context) ([]app.Token, error)
 	RevokeToken(ctx context.Context, id string) (app.Token, error)
 	// Export writes the filter's entries as format and returns a line saying what it wrote.
@@ -101,8 +102,12 @@ func (l *local) Search(ctx context.Context, f app.Filter, limit int) (app.Page, 
 	return l.log.Search(ctx, q, "", limit)
 }
 
-func (l *local) CreateToken(ctx context.Context, label string, scopes []app.Scope) (string, app.Token, error) {
-	return l.log.CreateToken(ctx, label, scopes, l.actor)
+func (l *local) CreateToken(ctx context.Context, spec app.TokenSpec) (string, app.Token, error) {
+	return l.log.CreateTokenWith(ctx, spec, l.actor)
+}
+
+func (l *local) RegenerateToken(ctx context.Context, id string) (string, app.Token, error) {
+	return l.log.RegenerateToken(ctx, id, l.actor)
 }
 
 func (l *local) Tokens(ctx context.Context) ([]app.Token, error) { return l.log.Tokens(ctx) }
@@ -186,8 +191,13 @@ func (r *remote) Search(ctx context.Context, f app.Filter, limit int) (app.Page,
 	return r.c.Search(ctx, f, limit, "")
 }
 
-func (r *remote) CreateToken(ctx context.Context, label string, scopes []app.Scope) (string, app.Token, error) {
-	created, err := r.c.CreateToken(ctx, label, scopes)
+func (r *remote) CreateToken(ctx context.Context, spec app.TokenSpec) (string, app.Token, error) {
+	created, err := r.c.CreateTokenWith(ctx, api.TokenRequest{Label: spec.Label, Scopes: spec.Scopes, ExpiresAt: spec.ExpiresAt, Owner: spec.Owner})
+	return created.Secret, created.Token, err
+}
+
+func (r *remote) RegenerateToken(ctx context.Context, id string) (string, app.Token, error) {
+	created, err := r.c.RegenerateToken(ctx, id)
 	return created.Secret, created.Token, err
 }
 

@@ -3,24 +3,28 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"auditlog/app"
 )
 
 func (m *Main) token(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return usageError{"token: say create, list or revoke"}
+		return usageError{"token: say create, list, regenerate or revoke"}
 	}
 	sub, args := args[0], args[1:]
 	if isHelp(sub) {
 		sub, args = "create", []string{sub}
 	}
-	fs, data := m.flagSet("token "+sub, "token create --label L [--scopes ingest,read,admin] | token list | token revoke ID",
-		"Create, list or revoke the API tokens other systems send and read events with.")
+	fs, data := m.flagSet("token "+sub, "token create --label L [--scopes ingest,read,admin] [--expires 2027-01-31|90d] [--owner SERVICE_USER] | token list | token regenerate ID | token revoke ID",
+		"Create, list, regenerate or revoke the API tokens other systems send and read events with.")
 	label := fs.String("label", "", "what the token is for, e.g. ci-deploy")
 	scopes := fs.String("scopes", "ingest", "comma-separated scopes: ingest, read, admin")
+	expires := fs.String("expires", "", "when the token stops working: a date (valid through that day) or a number of days such as 90d; default never")
+	owner := fs.String("owner", "", "the service user the token acts for, by name or id (Settings → Service Users)")
 	pos, err := m.parse(fs, args)
 	if err != nil {
 		return err
@@ -35,12 +39,20 @@ func (m *Main) token(ctx context.Context, args []string) error {
 			return usageError{"token create: --label is required, e.g. --label ci-deploy"}
 		}
 	case "list":
-	case "revoke":
+	case "revoke", "regenerate":
 		if len(pos) != 1 {
-			return usageError{"token revoke: give the token's ID (see auditlog token list)"}
+			return usageError{"token " + sub + ": give the token's ID (see auditlog token list)"}
 		}
 	default:
-		return usageError{fmt.Sprintf("token: unknown subcommand %q (create, list or revoke)", sub)}
+		return usageError{fmt.Sprintf("token: unknown subcommand %q (create, list, regenerate or revoke)", sub)}
+	}
+	var expiresAt *time.Time
+	if *expires != "" {
+		t, err := parseExpiry(*expires, time.Now())
+		if err != nil {
+			return err
+		}
+		expiresAt = &t
 	}
 	b, err := m.open(*data, false)
 	if err != nil {
@@ -48,11 +60,18 @@ func (m *Main) token(ctx context.Context, args []string) error {
 	}
 	switch sub {
 	case "create":
-		secret, tok, err := b.CreateToken(ctx, *label, sc)
+		secret, tok, err := b.CreateToken(ctx, app.TokenSpec{Label: *label, Scopes: sc, ExpiresAt: expiresAt, Owner: *owner})
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(m.Stderr, "Created token %s (%s) with scopes %s. Keep the secret below: it is not shown again.\n", tok.ID, tok.Label, *scopes)
+		fmt.Fprintf(m.Stderr, "Created token %s (%s, %s) with scopes %s. Keep the secret below: it is not shown again.\n", tok.ID, tok.Label, tok.Fingerprint, *scopes)
+		fmt.Fprintln(m.Stdout, secret)
+	case "regenerate":
+		secret, tok, err := b.RegenerateToken(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(m.Stderr, "Regenerated token %s (%s, now %s): the old secret no longer works. Keep the secret below: it is not shown again.\n", tok.ID, tok.Label, tok.Fingerprint)
 		fmt.Fprintln(m.Stdout, secret)
 	case "list":
 		toks, err := b.Tokens(ctx)
@@ -60,13 +79,23 @@ func (m *Main) token(ctx context.Context, args []string) error {
 			return err
 		}
 		tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tLABEL\tSCOPES\tSTARTS WITH\tCREATED\tBY")
+		fmt.Fprintln(tw, "ID\tLABEL\tSCOPES\tSTARTS WITH\tFINGERPRINT\tOWNER\tCREATED\tBY\tLAST USED\tEXPIRES")
 		for _, t := range toks {
 			names := make([]string, len(t.Scopes))
 			for i, s := range t.Scopes {
 				names[i] = string(s)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s…\t%s\t%s\n", t.ID, t.Label, strings.Join(names, ","), t.Hint, t.CreatedAt.Local().Format("2006-01-02 15:04"), t.CreatedBy)
+			owner, used, exp := "-", "never", "never"
+			if t.OwnerName != "" {
+				owner = t.OwnerName
+			}
+			if t.LastUsedAt != nil {
+				used = t.LastUsedAt.Local().Format("2006-01-02 15:04")
+			}
+			if t.ExpiresAt != nil {
+				exp = t.ExpiresAt.Local().Format("2006-01-02 15:04")
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s…\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Label, strings.Join(names, ","), t.Hint, t.Fingerprint, owner, t.CreatedAt.Local().Format("2006-01-02 15:04"), t.CreatedBy, used, exp)
 		}
 		return tw.Flush()
 	case "revoke":
@@ -77,4 +106,22 @@ func (m *Main) token(ctx context.Context, args []string) error {
 		fmt.Fprintf(m.Stdout, "Revoked token %s (%s)\n", tok.ID, tok.Label)
 	}
 	return nil
+}
+
+// parseExpiry reads --expires: a date (the token works through that day, in
+// this computer's zone) or a number of days from now, such as 90d.
+func parseExpiry(s string, now time.Time) (time.Time, error) {
+	bad := usageError{fmt.Sprintf("--expires %q: use a date such as 2027-01-31 or days such as 90d", s)}
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil || n < 1 || n > 3650 {
+			return time.Time{}, bad
+		}
+		return now.AddDate(0, 0, n), nil
+	}
+	day, err := time.ParseInLocation("2006-01-02", s, time.Local)
+	if err != nil {
+		return time.Time{}, bad
+	}
+	return day.AddDate(0, 0, 1), nil
 }

@@ -206,6 +206,22 @@ func (c *Client) CreateToken(ctx context.Context, label string, scopes []app.Sco
 	return resp, err
 }
 
+// CreateTokenWith makes an API token as req says: scopes, and optionally an
+// expiry and an owning service user (admin scope).
+func (c *Client) CreateTokenWith(ctx context.Context, req api.TokenRequest) (api.CreatedToken, error) {
+	var resp api.CreatedToken
+	err := c.do(ctx, "POST", "/api/v1/tokens", jsonBody(req), "application/json", &resp)
+	return resp, err
+}
+
+// RegenerateToken gives the token with id a new secret, returned this once;
+// the old secret stops working at once (admin scope).
+func (c *Client) RegenerateToken(ctx context.Context, id string) (api.RegeneratedToken, error) {
+	var resp api.RegeneratedToken
+	err := c.do(ctx, "POST", "/api/v1/tokens/"+url.PathEscape(id)+"/regenerate", nil, "", &resp)
+	return resp, err
+}
+
 // Tokens lists the API tokens (admin scope); secrets are never listed.
 func (c *Client) Tokens(ctx context.Context) ([]app.Token, error) {
 	var resp api.TokenList

@@ -14,6 +14,7 @@ const (
 	ETOOLARGE     = "too_large"    // body or batch over the limits
 	EUNSUPPORTED  = "unsupported"  // a content type or format we do not speak
 	ECONFLICT     = "conflict"     // the state does not allow it (e.g. data dir in use)
+	ETHROTTLED    = "throttled"    // too many attempts (wrong passwords); wait and try again
 	EINTERNAL     = "internal"     // our fault; logged, never shown in detail
 )
 

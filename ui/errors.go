@@ -20,6 +20,7 @@ var statusOf = map[string]int{
 	app.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	app.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
 	app.ECONFLICT:     http.StatusConflict,
+	app.ETHROTTLED:    http.StatusTooManyRequests,
 	app.EINTERNAL:     http.StatusInternalServerError,
 }
 
@@ -32,6 +33,7 @@ var codeOf = map[int]string{
 	http.StatusForbidden:             app.EFORBIDDEN,
 	http.StatusRequestEntityTooLarge: app.ETOOLARGE,
 	http.StatusUnsupportedMediaType:  app.EUNSUPPORTED,
+	http.StatusTooManyRequests:       app.ETHROTTLED,
 }
 
 // errorHandler answers every failed request: JSON for the API, a short page

@@ -515,16 +515,16 @@ func TestInTheBrowserUnavailableSettingsAreReadableAndSaySo(t *testing.T) {
 			return (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
 		});
 	})()`)
-	if len(ratios) != 4 {
-		t.Fatalf("%d unavailable items, want General, Members, API Tokens and Service Users", len(ratios))
+	if len(ratios) != 3 {
+		t.Fatalf("%d unavailable items, want General, API Tokens and Service Users", len(ratios))
 	}
 	for i, r := range ratios {
 		if r < 4.5 {
 			t.Errorf("item %d has a contrast of %.1f:1, want at least 4.5:1", i, r)
 		}
 	}
-	if n := evalAs[int](f, `document.querySelectorAll(".settings-nav .is-unavailable[aria-disabled=true][aria-describedby=nav-soon]").length`); n != 4 {
-		t.Errorf("%d of 4 items are marked aria-disabled and described", n)
+	if n := evalAs[int](f, `document.querySelectorAll(".settings-nav .is-unavailable[aria-disabled=true][aria-describedby=nav-soon]").length`); n != 3 {
+		t.Errorf("%d of 3 items are marked aria-disabled and described", n)
 	}
 	note := evalAs[string](f, `(() => { const n = document.getElementById("nav-soon"); return n && n.offsetParent !== null ? n.textContent : ""; })()`)
 	if !strings.Contains(note, "Coming soon") {

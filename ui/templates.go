@@ -26,6 +26,7 @@ var commonTemplates = []string{
 	"templates/chart.html",
 	"templates/entry_panel.html",
 	"templates/empty.html",
+	"templates/form.html",
 }
 
 // The full pages, each a "content" (and "title") for the layout.
@@ -33,6 +34,10 @@ var pageTemplates = []string{
 	"templates/audit_log.html",
 	"templates/entry.html",
 	"templates/error.html",
+	"templates/signin.html",
+	"templates/setup.html",
+	"templates/invite.html",
+	"templates/members.html",
 }
 
 // views are parsed once, when the program starts, from the explicit lists
@@ -52,11 +57,21 @@ func parseViews() map[string]*template.Template {
 }
 
 var templateFuncs = template.FuncMap{
-	"asset":  assetURL,
-	"count":  formatCount,
-	"plural": pluralWord,
-	"nsName": func(n app.Namespace) string { return n.DisplayName() },
-	"ident":  breakableIdent,
+	"asset":   assetURL,
+	"count":   formatCount,
+	"plural":  pluralWord,
+	"nsName":  func(n app.Namespace) string { return n.DisplayName() },
+	"ident":   breakableIdent,
+	"fieldOf": fieldOf,
+}
+
+// formField is one field of a form, for the "field" template.
+type formField struct {
+	Name, Label, Type, Value, Autocomplete, Error string
+}
+
+func fieldOf(name, label, typ, value, autocomplete string, errs map[string]string) formField {
+	return formField{Name: name, Label: label, Type: typ, Value: value, Autocomplete: autocomplete, Error: errs[name]}
 }
 
 // breakableIdent lets a long identifier such as data_product_invite_accepted

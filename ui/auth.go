@@ -174,6 +174,11 @@ func (s *Server) requireScope(scope app.Scope, allowSession bool) echo.Middlewar
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			authz := c.Request().Header.Get("Authorization")
+			if authz == "" && !allowSession {
+				if _, ok := s.session(c); ok {
+					return app.Errorf(app.EFORBIDDEN, "this takes an API token with the %q scope, not a browser session", scope)
+				}
+			}
 			if authz == "" && allowSession {
 				if sess, ok := s.session(c); ok {
 					min := app.RoleAdmin

@@ -196,6 +196,9 @@ func listenIPs(a net.Addr) []net.IP {
 	return out
 }
 
+// Routes lists every route the server answers, for tests that go through all.
+func (s *Server) Routes() []*echo.Route { return s.echo.Routes() }
+
 // URL is where the server listens, e.g. http://127.0.0.1:7410.
 func (s *Server) URL() string {
 	if s.ln == nil {

@@ -43,6 +43,9 @@ type Main struct {
 	Signals <-chan os.Signal
 	// Ready, if set, hears the server's URLs once it listens.
 	Ready func(url, launchURL string)
+	// Prompt asks a question on the terminal (without echo when secret);
+	// nil when standard input is not a terminal.
+	Prompt func(question string, secret bool) (string, error)
 
 	closers []func() error
 }
@@ -51,7 +54,7 @@ type Main struct {
 func NewMain() *Main {
 	return &Main{
 		Stdout: os.Stdout, Stderr: os.Stderr, Stdin: os.Stdin, Getenv: os.Getenv,
-		OpenBrowser: openBrowser, Program: os.Args[0],
+		OpenBrowser: openBrowser, Program: os.Args[0], Prompt: terminalPrompt(),
 	}
 }
 

@@ -1,0 +1,94 @@
+package cli
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"auditlog/app"
+	"auditlog/app/logtest"
+	"auditlog/app/password"
+)
+
+func TestServingBeyondLoopbackPrintsTheOwnersSetupLinkWithoutATerminal(t *testing.T) {
+	dir := t.TempDir()
+	_, stdout, _, stop := serveIn(t, dir, nil, "--addr", "0.0.0.0:0", "--no-browser", "--host", "audit.example.lan,audit", "--host", "10.1.2.3")
+	out := stdout.String()
+	m := regexp.MustCompile(`http://audit\.example\.lan:(\d+)/setup\?token=(\S+)`).FindStringSubmatch(out)
+	if m == nil || !strings.Contains(out, "Team mode: members sign in at http://audit.example.lan:") {
+		t.Fatalf("no setup link for the first --host name:\n%s", out)
+	}
+	// The link works from here, addressed to the configured name.
+	req, _ := http.NewRequest("GET", "http://127.0.0.1:"+m[1]+"/setup?token="+m[2], nil)
+	req.Host = "audit.example.lan:" + m[1]
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("the setup link answers %d", res.StatusCode)
+	}
+	stop()
+}
+
+func TestServingBeyondLoopbackAsksForTheOwnerOnTheTerminal(t *testing.T) {
+	dir := t.TempDir()
+	answers := []string{"Alice Moreau", "alice@example.com", "short", "short", // refused: too short
+		"Alice Moreau", "alice@example.com", "correct horse battery", "correct horse battery"}
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	sig := make(chan os.Signal, 1)
+	ready := make(chan struct{})
+	m := &Main{
+		Stdout: stdout, Stderr: stderr, Getenv: func(string) string { return "" }, Signals: sig,
+		Ready: func(string, string) { close(ready) },
+		Prompt: func(q string, secret bool) (string, error) {
+			if strings.HasPrefix(q, "Password") != secret {
+				t.Errorf("%q asked with secret=%v", q, secret)
+			}
+			a := answers[0]
+			answers = answers[1:]
+			return a, nil
+		},
+	}
+	done := make(chan error, 1)
+	go func() {
+		err := m.Run(context.Background(), []string{"serve", "--data", dir, "--addr", "0.0.0.0:0", "--no-browser"})
+		m.Close()
+		done <- err
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("serve ended: %v\n%s", err, stderr)
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	sig <- os.Interrupt
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stderr.String(), "password: 10 to 256 characters are required; try again.") || !strings.Contains(stderr.String(), "Alice Moreau is the owner") {
+		t.Fatalf("stderr:\n%s", stderr)
+	}
+	if strings.Contains(stdout.String(), "/setup?token=") {
+		t.Fatal("a setup link was printed although the owner was set up on the terminal")
+	}
+	log := logtest.Open(t, dir)
+	owner, ok, err := app.NewTeam(log, password.New(password.Default, 1)).Owner(context.Background())
+	if err != nil || !ok || owner.Email != "alice@example.com" {
+		t.Fatalf("owner = %+v %v %v", owner, ok, err)
+	}
+}
+
+func TestTLSFlagsGoTogether(t *testing.T) {
+	dir := t.TempDir()
+	_, _, err := runIn(t, dir, "serve", "--data", dir, "--tls-cert", "cert.pem", "--no-browser")
+	if !isUsage(err) || !strings.Contains(err.Error(), "--tls-key") {
+		t.Fatalf("err = %v", err)
+	}
+}

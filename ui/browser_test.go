@@ -48,6 +48,7 @@ type browserFixture struct {
 }
 
 type browserOptions struct {
+	team   bool // team mode, with Alice Moreau as the owner
 	empty  bool // a first run: record nothing, not even the settings change
 	width  int
 	height int
@@ -71,6 +72,12 @@ func newBrowserFixture(t *testing.T, opt browserOptions) *browserFixture {
 	}
 	srv := ui.NewServer(log)
 	srv.Addr = "127.0.0.1:0"
+	if opt.team {
+		srv.Team, srv.Passwords = true, cheapPasswords()
+		if _, err := srv.Members().SetUpOwner(context.Background(), "Alice Moreau", "alice@example.com", ownerPassword); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := srv.Open(); err != nil {
 		t.Fatal(err)
 	}

@@ -133,7 +133,7 @@ func TestTeamScreenshots(t *testing.T) {
 	shot("team-signin.png")
 	f.run("a wrong password", append(signInSteps(f.base, "alice@example.com", "not the password"), chromedp.WaitVisible(chromedp.CSS(`#password-error`)))...)
 	shot("team-signin-wrong.png")
-	f.run("sign in", append(signInSteps(f.base, "alice@example.com", ownerPassword), chromedp.WaitVisible(chromedp.CSS(`h1`)))...)
+	f.run("sign in", append(signInSteps(f.base, "alice@example.com", ownerPassword), chromedp.WaitVisible(chromedp.CSS(`.nav-signout`)))...)
 	for _, m := range []struct {
 		email, name string
 		role        app.Role

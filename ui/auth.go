@@ -47,7 +47,7 @@ func (s *Server) hostCheck(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if !s.hostAllowed(c.Request().Host) {
 			c.Set(ctxHostRefused, true) // the error page explains how to open the page instead
-			if s.loopback {
+			if !s.Team {
 				return app.Errorf(app.EFORBIDDEN, "this Audit Log only answers requests addressed to localhost or 127.0.0.1")
 			}
 			return app.Errorf(app.EFORBIDDEN, "this Audit Log does not answer to the name %q; start it with --host %s to allow it", hostOnly(c.Request().Host), hostOnly(c.Request().Host))
@@ -60,7 +60,7 @@ func (s *Server) hostAllowed(hostport string) bool {
 	if isLoopbackHost(hostport) {
 		return true
 	}
-	if s.loopback {
+	if !s.Team {
 		return false
 	}
 	host := strings.TrimSuffix(hostOnly(hostport), ".")

@@ -578,3 +578,13 @@ func TestTheServerSpeaksTLSWithACertificateAndKey(t *testing.T) {
 		t.Fatalf("healthz over TLS: %d", got)
 	}
 }
+
+func TestTeamModeOnLoopbackBehindAProxyAnswersItsConfiguredNames(t *testing.T) {
+	s := serveOn(t, "127.0.0.1:0", func(s *ui.Server) { s.Team, s.Hosts = true, []string{"audit.example.lan"} })
+	if got := getWithHost(t, s, "audit.example.lan", "/healthz"); got != http.StatusOK {
+		t.Fatalf("the --host name: %d", got)
+	}
+	if got := getWithHost(t, s, "evil.example", "/healthz"); got != http.StatusForbidden {
+		t.Fatalf("another name: %d", got)
+	}
+}

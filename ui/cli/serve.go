@@ -25,6 +25,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	retention := fs.String("retention", "", "how long entries are kept, e.g. 30d (default: as last set, else 30d)")
 	noBrowser := fs.Bool("no-browser", false, "do not open the browser")
 	demo := fs.Bool("demo", false, "load demo data first (when the log is empty)")
+	team := fs.Bool("team", false, "members sign in with passwords even on loopback (behind a reverse proxy on this machine); on by itself beyond loopback")
 	var hosts, proxies listFlag
 	fs.Var(&hosts, "host", "beyond loopback, a name this Audit Log answers to, e.g. audit.example.lan (repeat it, or a comma list)")
 	fs.Var(&proxies, "trusted-proxy", "the IP (or CIDR range) of a reverse proxy whose X-Forwarded-For and X-Forwarded-Proto are believed (repeatable)")
@@ -73,7 +74,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	srv.LocalUser = currentUser()
 	srv.Logger = slog.New(slog.NewTextHandler(m.Stderr, nil))
 	srv.TokenCommand = m.tokenCommand(dir)
-	srv.Hosts, srv.TrustedProxies = hosts, proxies
+	srv.Team, srv.Hosts, srv.TrustedProxies = *team, hosts, proxies
 	srv.TLSCert, srv.TLSKey = *tlsCert, *tlsKey
 	note, err := m.listen(srv, dir, *addr, flagWasSet(fs, "addr"))
 	if err != nil {

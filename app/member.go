@@ -610,7 +610,7 @@ func (t *Team) SignIn(ctx context.Context, email, password, addr string) (string
 		return "", Member{}, FieldErrorf("password", "the email or password is wrong")
 	}
 	keys := []string{"account " + email, "address " + addrBlock(addr)}
-	if wait := t.throttle.wait(keys, l.now()); wait > 0 {
+	if wait := t.throttle.take(keys, l.now()); wait > 0 {
 		return "", Member{}, &Error{Code: ETHROTTLED, Message: fmt.Sprintf("too many wrong passwords; try again in %s", roundUp(wait))}
 	}
 	m, found, err := t.byEmail(ctx, email)
@@ -626,7 +626,6 @@ func (t *Team) SignIn(ctx context.Context, email, password, addr string) (string
 		return "", Member{}, fmt.Errorf("app: unable to check the password: %w", err)
 	}
 	if !ok || !found {
-		t.throttle.fail(keys, l.now())
 		why := "wrong password"
 		if !found {
 			why = "no such member"
@@ -642,7 +641,7 @@ func (t *Team) SignIn(ctx context.Context, email, password, addr string) (string
 		}
 		return "", Member{}, FieldErrorf("password", "the email or password is wrong")
 	}
-	t.throttle.clear(keys[:1])
+	t.throttle.succeed(keys[0], keys[1])
 	l.stateMu.Lock()
 	defer l.stateMu.Unlock()
 	if m, err = t.member(ctx, m.ID); err != nil { // removed meanwhile

@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -393,3 +394,44 @@ func mustMembers(t *testing.T, f *teamFixture) []app.Member {
 }
 
 func asError(err error, target **app.Error) bool { return errors.As(err, target) }
+
+func TestGuessesSentTogetherGetNoMoreThanFiveChecks(t *testing.T) {
+	f := newTeam(t)
+	ctx := context.Background()
+	errs := make(chan error, 20)
+	for i := range 20 {
+		go func() {
+			_, _, err := f.team.SignIn(ctx, "alice@example.com", fmt.Sprintf("guess number %d", i), "192.0.2.11")
+			errs <- err
+		}()
+	}
+	checked := 0
+	for range 20 {
+		switch err := <-errs; app.ErrorCode(err) {
+		case app.EINVALID:
+			checked++
+		case app.ETHROTTLED:
+		default:
+			t.Fatalf("err = %v", err)
+		}
+	}
+	if checked != 5 {
+		t.Fatalf("%d of 20 simultaneous guesses were checked, want 5", checked)
+	}
+}
+
+func TestASuccessForgetsTheAccountsFailures(t *testing.T) {
+	f := newTeam(t)
+	ctx := context.Background()
+	for range 4 {
+		f.team.SignIn(ctx, "alice@example.com", "a wrong password", "192.0.2.12")
+	}
+	if _, _, err := f.team.SignIn(ctx, "alice@example.com", "correct horse battery", "192.0.2.12"); err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		if _, _, err := f.team.SignIn(ctx, "alice@example.com", "a wrong password", "198.51.100.12"); app.ErrorCode(err) != app.EINVALID {
+			t.Fatalf("after a success, a wrong password is %v; want it checked", err)
+		}
+	}
+}

@@ -41,8 +41,11 @@ func throttleDelay(n int) time.Duration {
 	return min(d, throttleMax)
 }
 
-// wait is how long the next attempt under any of keys must wait.
-func (t *throttle) wait(keys []string, now time.Time) time.Duration {
+// take starts an attempt under keys: it returns how long to wait when one
+// of them is throttled, else counts the attempt as a failure at once, so
+// that many attempts sent together cannot all pass before the first fails.
+// A success gives it back (succeed).
+func (t *throttle) take(keys []string, now time.Time) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var longest time.Duration
@@ -55,12 +58,9 @@ func (t *throttle) wait(keys []string, now time.Time) time.Duration {
 			longest = w
 		}
 	}
-	return longest
-}
-
-func (t *throttle) fail(keys []string, now time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	if longest > 0 {
+		return longest
+	}
 	if len(t.m) >= throttleKeys {
 		for k, s := range t.m {
 			if now.Sub(s.last) >= throttleForget {
@@ -77,13 +77,20 @@ func (t *throttle) fail(keys []string, now time.Time) {
 		s.n++
 		s.last = now
 	}
+	return 0
 }
 
-func (t *throttle) clear(keys []string) {
+// succeed gives back the attempt take counted: the account's failures are
+// forgotten; the address keeps its earlier ones, or one good account would
+// let a guesser from there start over.
+func (t *throttle) succeed(account, address string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, k := range keys {
-		delete(t.m, k)
+	delete(t.m, account)
+	if s := t.m[address]; s != nil {
+		if s.n--; s.n <= 0 {
+			delete(t.m, address)
+		}
 	}
 }
 

@@ -50,12 +50,12 @@ func (s *Server) SetupURL(base string) string {
 func (s *Server) teamRoutes() {
 	e := s.echo
 	e.GET(SignInPath, s.signInPage)
-	e.POST(SignInPath, s.signIn)
+	e.POST(SignInPath, s.signIn, sameSiteOnly)
 	e.POST(SignOutPath, s.signOut, s.requireSession)
 	e.GET(SetupPath, s.setupPage)
-	e.POST(SetupPath, s.setupOwner)
+	e.POST(SetupPath, s.setupOwner, sameSiteOnly)
 	e.GET(InvitePath+":token", s.invitePage)
-	e.POST(InvitePath+":token", s.acceptInvite)
+	e.POST(InvitePath+":token", s.acceptInvite, sameSiteOnly)
 }
 
 // accountForm is the sign-in, setup and invite forms: what was typed (never
@@ -104,6 +104,26 @@ func safeNext(next string) string {
 		return PagePath
 	}
 	return next
+}
+
+func sameSiteOnly(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if err := refuseCrossSite(c); err != nil {
+			return err
+		}
+		return next(c)
+	}
+}
+
+// refuseCrossSite keeps other sites from posting the forms that need no
+// session (sign-in, setup, invites), which would sign a visitor in as
+// someone else. Browsers that send no Sec-Fetch-Site are let through.
+func refuseCrossSite(c echo.Context) error {
+	switch c.Request().Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+		return nil
+	}
+	return app.Errorf(app.EFORBIDDEN, "this form may only be sent from the Audit Log's own page")
 }
 
 func (s *Server) signInPage(c echo.Context) error {

@@ -588,3 +588,12 @@ func TestTeamModeOnLoopbackBehindAProxyAnswersItsConfiguredNames(t *testing.T) {
 		t.Fatalf("another name: %d", got)
 	}
 }
+
+func TestAnotherSiteCannotPostTheSignInForm(t *testing.T) {
+	f := newTeamFixture(t)
+	b := f.browser()
+	r := b.do("POST", "/signin", url.Values{"email": {"alice@example.com"}, "password": {ownerPassword}}, map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"})
+	if r.status != http.StatusForbidden || sessionCookie(r.header) != nil {
+		t.Fatalf("a cross-site sign-in: %d, cookie %v", r.status, sessionCookie(r.header))
+	}
+}

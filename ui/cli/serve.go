@@ -92,7 +92,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return srv.Close(shutdown)
 	})
 	launch := srv.LaunchURL(srv.URL())
-	if err := writeInstance(dir, instance{URL: srv.URL(), LaunchURL: launch, PID: os.Getpid()}); err != nil {
+	if err := writeInstance(dir, instance{URL: srv.URL(), LaunchURL: launch, PID: os.Getpid(), TLSCert: absPath(*tlsCert)}); err != nil {
 		fmt.Fprintf(m.Stderr, "Could not record the running instance (%v); a second launch will not find it.\n", err)
 	}
 	m.onClose(func() error { removeInstance(dir); return nil })
@@ -239,4 +239,15 @@ func parseRetention(s string) (time.Duration, error) {
 		return 0, bad
 	}
 	return d, nil
+}
+
+// absPath makes a file given on the command line findable from any directory.
+func absPath(p string) string {
+	if p == "" {
+		return ""
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
 }

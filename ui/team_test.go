@@ -597,3 +597,16 @@ func TestAnotherSiteCannotPostTheSignInForm(t *testing.T) {
 		t.Fatalf("a cross-site sign-in: %d, cookie %v", r.status, sessionCookie(r.header))
 	}
 }
+
+func TestInDesktopModeTheLaunchSessionIsTheOwnerOfMembers(t *testing.T) {
+	f := newPageFixture(t)
+	f.server.LocalUser = "Maya Chen"
+	r := f.get(ui.MembersPath, nil)
+	if r.status != http.StatusOK {
+		t.Fatalf("Members in desktop mode: %d", r.status)
+	}
+	mustContain(t, r.body, "listens on this computer only", "Invite a member")
+	if r := f.get(ui.SignInPath, nil); r.status != http.StatusOK || !strings.Contains(r.body, "<h1>Audit Log</h1>") {
+		t.Fatalf("sign-in in desktop mode should lead to the page: %d", r.status)
+	}
+}

@@ -118,6 +118,8 @@ const usage = `Audit Log: a time-stamped record of every meaningful change in yo
 Usage:
   auditlog [serve flags]           serve and open the Audit Log in your browser
   auditlog serve [flags]           serve until Ctrl-C (--addr, --data, --retention, --no-browser)
+                                   beyond loopback, members sign in (--host, --tls-cert, --tls-key,
+                                   --trusted-proxy, --team)
   auditlog token create --label L --scopes ingest,read
                                    create an API token; the secret is printed once
   auditlog token list              list API tokens

@@ -610,3 +610,41 @@ func TestInDesktopModeTheLaunchSessionIsTheOwnerOfMembers(t *testing.T) {
 		t.Fatalf("sign-in in desktop mode should lead to the page: %d", r.status)
 	}
 }
+
+func TestAWithdrawnInviteLinkStopsWorking(t *testing.T) {
+	f := newTeamFixture(t)
+	owner := f.browser().signIn("alice@example.com", ownerPassword)
+	r := owner.post(ui.MembersPath+"/invites", url.Values{"email": {"bob@example.com"}, "role": {"admin"}})
+	m := inviteLink.FindStringSubmatch(r.body)
+	if m == nil {
+		t.Fatalf("invite: %d", r.status)
+	}
+	invites, _ := f.server.Members().Invites(context.Background())
+	if r := owner.post(ui.MembersPath+"/invites/"+invites[0].ID+"/revoke", nil); r.status != http.StatusSeeOther {
+		t.Fatalf("withdraw: %d", r.status)
+	}
+	if r := f.browser().do("GET", m[1], nil, acceptHTML); r.status != http.StatusNotFound || !strings.Contains(r.body, "not valid") {
+		t.Fatalf("a withdrawn link answers %d", r.status)
+	}
+	got := f.entries("action:user_invite_revoked")
+	if len(got) != 1 || got[0].Detail != "Alice Moreau withdrew the invite of bob@example.com as Admin" {
+		t.Fatalf("entries = %+v", got)
+	}
+}
+
+func TestAnUnknownRoleChangesNothing(t *testing.T) {
+	f := newTeamFixture(t)
+	owner := f.browser().signIn("alice@example.com", ownerPassword)
+	f.join(owner, "bob@example.com", "viewer", "Bob Okafor")
+	members, _ := f.server.Members().Members(context.Background())
+	for _, role := range []string{"", "emperor", "owner"} {
+		r := owner.post(ui.MembersPath+"/"+members[1].ID+"/role", url.Values{"role": {role}})
+		if r.status != http.StatusBadRequest || !strings.Contains(r.body, "role") {
+			t.Errorf("role %q: %d", role, r.status)
+		}
+	}
+	after, _ := f.server.Members().Members(context.Background())
+	if after[1].Role != app.RoleViewer {
+		t.Fatalf("role is now %s", after[1].Role)
+	}
+}

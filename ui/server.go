@@ -278,5 +278,3 @@ func (ss *sessions) remove(id string) {
 func subtleEqual(a, b string) bool {
 	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
-
-func nilContext() context.Context { return context.Background() }

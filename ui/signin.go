@@ -1,9 +1,11 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"auditlog/app"
 	"auditlog/app/password"
@@ -21,7 +23,7 @@ const (
 
 // sessionMaxAge is how long the browser keeps a member's session cookie; the
 // server ends the session sooner when it is idle (app.SessionIdle).
-const sessionMaxAge = int(app.SessionLifetime / 1e9)
+const sessionMaxAge = int(app.SessionLifetime / time.Second)
 
 // team is the workspace's members, made on first use so that a server that
 // never signs anyone in never pays for a password hash.
@@ -36,12 +38,12 @@ func (s *Server) team() *app.Team {
 	return s.members
 }
 
-// Team is the workspace's members, for the command line's owner setup.
+// Members is the workspace's team, for the command line's owner setup.
 func (s *Server) Members() *app.Team { return s.team() }
 
 // SetupURL is the one-time link that sets up the owner, or "" once there is one.
 func (s *Server) SetupURL(base string) string {
-	if _, ok, err := s.team().Owner(nilContext()); ok || err != nil {
+	if _, ok, err := s.team().Owner(context.Background()); ok || err != nil {
 		return ""
 	}
 	return strings.TrimSuffix(base, "/") + SetupPath + "?token=" + s.setup

@@ -16,6 +16,7 @@ const (
 	ECONFLICT     = "conflict"     // the state does not allow it (e.g. data dir in use)
 	ENOSPACE      = "no_space"     // the disk is full: nothing was written
 	EUNAVAILABLE  = "unavailable"  // the store cannot be written (damaged, read-only): nothing was written
+	ETHROTTLED    = "throttled"    // too many attempts (wrong passwords); wait and try again
 	EINTERNAL     = "internal"     // our fault; logged, never shown in detail
 )
 

@@ -10,7 +10,7 @@ import (
 	"io/fs"
 )
 
-//go:embed htmx.min.js htmx.LICENSE app.css app.js icon.svg
+//go:embed htmx.min.js htmx.LICENSE app.css app.js icon.svg team.css team.js
 var files embed.FS
 
 // FS is every asset, by file name.

@@ -26,7 +26,7 @@ func (s *Server) routes() {
 	api.GET("/export", s.export, s.requireScope(app.ScopeRead, true), s.requirePlan)
 	api.GET("/workspace", s.workspace, s.requireScope(app.ScopeRead, true))
 	api.GET("/integrity", s.integrity, s.requireScope(app.ScopeRead, true))
-	admin := s.requireScope(app.ScopeAdmin, false)
+	admin := s.requireScope(app.ScopeAdmin, true)
 	api.GET("/tokens", s.listTokens, admin)
 	api.POST("/tokens", s.createToken, admin)
 	api.DELETE("/tokens/:id", s.revokeToken, admin)
@@ -34,6 +34,8 @@ func (s *Server) routes() {
 	api.PATCH("/workspace", s.updateWorkspace, admin)
 
 	s.pageRoutes()
+	s.teamRoutes()
+	s.memberRoutes()
 }
 
 // limitedBody reads at most left bytes and then fails with a 413, whether or

@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"auditlog/app"
@@ -31,20 +32,126 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		// Entries, members and forms must not stay in a shared or back-button
+		// cache; the embedded assets say otherwise for themselves.
+		h.Set("Cache-Control", "no-store")
 		return next(c)
 	}
 }
 
-// hostCheck refuses requests whose Host is not a loopback name while we listen
-// on loopback: a web page elsewhere cannot reach us through DNS rebinding.
+// hostCheck refuses requests addressed to a name we do not answer to, so that
+// a web page elsewhere cannot reach us through DNS rebinding: on loopback,
+// only loopback names; in team mode also the configured names (--host) and
+// the addresses we listen on.
 func (s *Server) hostCheck(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if s.loopback && !isLoopbackHost(c.Request().Host) {
+		if !s.hostAllowed(c.Request().Host) {
 			c.Set(ctxHostRefused, true) // the error page explains how to open the page instead
-			return app.Errorf(app.EFORBIDDEN, "this Audit Log only answers requests addressed to localhost or 127.0.0.1")
+			if !s.Team {
+				return app.Errorf(app.EFORBIDDEN, "this Audit Log only answers requests addressed to localhost or 127.0.0.1")
+			}
+			return app.Errorf(app.EFORBIDDEN, "this Audit Log does not answer to the name %q; start it with --host %s to allow it", hostOnly(c.Request().Host), hostOnly(c.Request().Host))
 		}
 		return next(c)
 	}
+}
+
+func (s *Server) hostAllowed(hostport string) bool {
+	if isLoopbackHost(hostport) {
+		return true
+	}
+	if !s.Team {
+		return false
+	}
+	host := strings.TrimSuffix(hostOnly(hostport), ".")
+	for _, h := range s.Hosts {
+		if strings.EqualFold(strings.TrimSuffix(strings.TrimSpace(h), "."), host) {
+			return true
+		}
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		for _, l := range s.listenIPs {
+			if l.Equal(ip) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func hostOnly(hostport string) string {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	return strings.Trim(host, "[]")
+}
+
+// remoteIP is the address the connection comes from.
+func remoteIP(r *http.Request) net.IP {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return net.ParseIP(host)
+}
+
+func (s *Server) trustedProxy(ip net.IP) bool {
+	for _, n := range s.trusted {
+		if ip != nil && n.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// clientIP is the address of whoever sent the request: the connection's,
+// or, from a trusted proxy, the last address in X-Forwarded-For that is not
+// itself a trusted proxy (what comes before it anyone may have written).
+func (s *Server) clientIP(r *http.Request) string {
+	ip := remoteIP(r)
+	if s.trustedProxy(ip) {
+		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+		for i := len(hops) - 1; i >= 0; i-- {
+			hop := net.ParseIP(strings.TrimSpace(hops[i]))
+			if hop == nil {
+				break
+			}
+			ip = hop
+			if !s.trustedProxy(hop) {
+				break
+			}
+		}
+	}
+	if ip == nil {
+		return ""
+	}
+	return ip.String()
+}
+
+// fromThisComputer reports whether the request comes straight from this
+// computer: over loopback and not relayed by a proxy, which would make a
+// request from anywhere look local.
+func fromThisComputer(r *http.Request) bool {
+	ip := remoteIP(r)
+	if ip == nil || !ip.IsLoopback() {
+		return false
+	}
+	for _, h := range []string{"X-Forwarded-For", "Forwarded", "X-Real-Ip", "X-Forwarded-Host"} {
+		if r.Header.Get(h) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// overTLS reports whether the browser reached us over HTTPS: directly, or
+// through a trusted proxy that says so.
+func (s *Server) overTLS(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	return s.trustedProxy(remoteIP(r)) && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }
 
 func isLoopbackHost(hostport string) bool {
@@ -61,13 +168,29 @@ func isLoopbackHost(hostport string) bool {
 }
 
 // requireScope admits API clients with a bearer token carrying scope, and
-// browsers with a session when allowSession.
+// browsers with a session when allowSession, if their member's role allows
+// what the scope does (read: any member; ingest and admin: Admin).
 func (s *Server) requireScope(scope app.Scope, allowSession bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			authz := c.Request().Header.Get("Authorization")
+			if authz == "" && !allowSession {
+				if _, ok := s.session(c); ok {
+					return app.Errorf(app.EFORBIDDEN, "this takes an API token with the %q scope, not a browser session", scope)
+				}
+			}
 			if authz == "" && allowSession {
 				if sess, ok := s.session(c); ok {
+					min := app.RoleAdmin
+					if scope == app.ScopeRead {
+						min = app.RoleViewer
+					}
+					if !sess.role.AtLeast(min) {
+						return app.Errorf(app.EFORBIDDEN, "this needs the %s role", min.DisplayName())
+					}
+					if err := checkCSRF(c, sess); err != nil {
+						return err
+					}
 					c.Set(ctxSession, sess)
 					return next(c)
 				}
@@ -81,7 +204,12 @@ func (s *Server) requireScope(scope app.Scope, allowSession bool) echo.Middlewar
 			if subtle.ConstantTimeCompare([]byte(secret), []byte(s.launch)) == 1 {
 				// The launch secret is the local owner's key: whoever can read it (the
 				// instance file is private to the user) may already open the page. The
-				// command line uses it to work through a running server.
+				// command line uses it to work through a running server, on this
+				// computer only: from anywhere else it is no credential at all.
+				if !fromThisComputer(c.Request()) {
+					c.Response().Header().Set("WWW-Authenticate", `Bearer realm="auditlog", error="invalid_token"`)
+					return app.Errorf(app.EUNAUTHORIZED, "the bearer token is not valid or was revoked")
+				}
 				c.Set(ctxToken, app.Token{ID: "local", Label: "local", Scopes: []app.Scope{app.ScopeAdmin}})
 				return next(c)
 			}
@@ -120,54 +248,103 @@ func sameOriginOrNavigation(r *http.Request) bool {
 	return r.Method == http.MethodGet && r.Header.Get("Sec-Fetch-Mode") == "navigate"
 }
 
-// session returns the browser session of the request, if any.
+// session returns the browser session of the request, if any: a launch-link
+// session of this process, or, in team mode, a member's signed-in session.
 func (s *Server) session(c echo.Context) (session, bool) {
+	if sess, ok := c.Get(ctxSession).(session); ok {
+		return sess, true
+	}
 	if !sameOriginOrNavigation(c.Request()) {
 		return session{}, false
 	}
 	ck, err := c.Cookie(cookieName(c.Request()))
-	if err != nil {
+	if err != nil || ck.Value == "" {
 		return session{}, false
 	}
-	return s.sessions.get(ck.Value)
+	if sess, ok := s.sessions.get(ck.Value); ok {
+		return sess, true
+	}
+	if !s.Team {
+		return session{}, false
+	}
+	ts, m, ok, err := s.team().SignedIn(c.Request().Context(), ck.Value)
+	if err != nil {
+		s.logger.Error("reading a session failed", "err", err)
+	}
+	if !ok {
+		return session{}, false
+	}
+	return session{csrf: ts.CSRF, created: ts.Created, role: m.Role, member: m, secret: ck.Value}, true
 }
 
-// requireSession guards the page: without a session it explains how to get one.
-// State-changing requests must also carry the session's CSRF token.
+func checkCSRF(c echo.Context, sess session) error {
+	switch c.Request().Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return nil
+	}
+	sent := c.Request().Header.Get("X-CSRF-Token")
+	if sent == "" {
+		sent = c.FormValue("csrf")
+	}
+	if subtle.ConstantTimeCompare([]byte(sent), []byte(sess.csrf)) != 1 {
+		return app.Errorf(app.EFORBIDDEN, "the form is out of date (CSRF token missing or wrong); reload the page and try again")
+	}
+	return nil
+}
+
+// requireSession guards the page: without a session it explains how to get
+// one (in team mode, it sends a browser to sign in). State-changing requests
+// must also carry the session's CSRF token.
 func (s *Server) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		sess, ok := s.session(c)
 		if !ok {
+			r := c.Request()
+			if s.Team && r.Method == http.MethodGet && !isHTMX(r) && acceptsHTML(r) {
+				return c.Redirect(http.StatusSeeOther, SignInPath+"?next="+url.QueryEscape(r.URL.RequestURI()))
+			}
+			if s.Team {
+				return app.Errorf(app.EUNAUTHORIZED, "sign in first")
+			}
 			return app.Errorf(app.EUNAUTHORIZED, "open the Audit Log from the address it printed when it started (run auditlog again to see it)")
 		}
-		switch c.Request().Method {
-		case http.MethodGet, http.MethodHead, http.MethodOptions:
-		default:
-			sent := c.Request().Header.Get("X-CSRF-Token")
-			if sent == "" {
-				sent = c.FormValue("csrf")
-			}
-			if subtle.ConstantTimeCompare([]byte(sent), []byte(sess.csrf)) != 1 {
-				return app.Errorf(app.EFORBIDDEN, "the form is out of date (CSRF token missing or wrong); reload the page and try again")
-			}
+		if err := checkCSRF(c, sess); err != nil {
+			return err
 		}
 		c.Set(ctxSession, sess)
 		return next(c)
 	}
 }
 
+// setSessionCookie hands the browser its session: HttpOnly, SameSite=Strict,
+// and Secure whenever the browser reached us over HTTPS.
+func (s *Server) setSessionCookie(c echo.Context, value string, maxAge int) {
+	c.SetCookie(&http.Cookie{
+		Name: cookieName(c.Request()), Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.overTLS(c.Request()),
+	})
+}
+
 // launch exchanges the launch secret for a session cookie, then sends the
-// browser to the page without the secret in its address bar.
+// browser to the page without the secret in its address bar. It is the
+// local owner's and works only on this computer.
 func (s *Server) launchHandler(c echo.Context) error {
+	if !fromThisComputer(c.Request()) {
+		if s.Team {
+			return c.Redirect(http.StatusSeeOther, SignInPath)
+		}
+		return app.Errorf(app.EFORBIDDEN, "the launch link works only on the computer running the Audit Log")
+	}
 	secret := c.QueryParam("secret")
 	if subtle.ConstantTimeCompare([]byte(secret), []byte(s.launch)) != 1 {
 		return app.Errorf(app.EUNAUTHORIZED, "this launch link is not valid (it changes each time Audit Log starts); run auditlog again to open the page")
 	}
-	id, _ := s.sessions.create()
-	c.SetCookie(&http.Cookie{
-		Name: cookieName(c.Request()), Value: id, Path: "/",
-		HttpOnly: true, SameSite: http.SameSiteStrictMode,
-	})
+	var owner app.Member
+	if s.Team {
+		owner, _, _ = s.team().Owner(c.Request().Context())
+	}
+	id, _ := s.sessions.create(owner)
+	s.setSessionCookie(c, id, 0)
 	return c.Redirect(http.StatusSeeOther, PagePath)
 }
 
@@ -176,10 +353,24 @@ func (s *Server) actorOf(c echo.Context) string {
 	if tok, ok := c.Get(ctxToken).(app.Token); ok && tok.ID != "local" {
 		return "token " + tok.Label
 	}
+	if sess, ok := c.Get(ctxSession).(session); ok && sess.member.Name != "" {
+		return sess.member.Name
+	}
 	if s.LocalUser != "" {
 		return s.LocalUser
 	}
 	return "Local user"
+}
+
+// memberOf is who acts in this request as a member: the signed-in member,
+// or, for the launch link's session, the Owner (named after this computer's
+// user until an owner is set up).
+func (s *Server) memberOf(c echo.Context) app.Member {
+	sess, _ := c.Get(ctxSession).(session)
+	if sess.member.ID != "" {
+		return sess.member
+	}
+	return app.Member{Name: s.actorOf(c), Role: sess.role}
 }
 
 // requireRole admits a session whose member has at least the role min, after

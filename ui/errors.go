@@ -22,6 +22,7 @@ var statusOf = map[string]int{
 	app.ECONFLICT:     http.StatusConflict,
 	app.ENOSPACE:      http.StatusInsufficientStorage,
 	app.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	app.ETHROTTLED:    http.StatusTooManyRequests,
 	app.EINTERNAL:     http.StatusInternalServerError,
 }
 
@@ -34,6 +35,7 @@ var codeOf = map[int]string{
 	http.StatusForbidden:             app.EFORBIDDEN,
 	http.StatusRequestEntityTooLarge: app.ETOOLARGE,
 	http.StatusUnsupportedMediaType:  app.EUNSUPPORTED,
+	http.StatusTooManyRequests:       app.ETHROTTLED,
 }
 
 // errorHandler answers every failed request: JSON for the API, a short page

@@ -20,9 +20,9 @@ func (s *Server) pageRoutes() {
 	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, PagePath) })
 	e.GET("/assets/:name", serveAsset)
 	e.GET("/favicon.ico", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, assetURL("icon.svg")) })
-	e.GET(PagePath, s.auditLogPage, s.requireSession)
-	e.GET(EntryPath+":id", s.entryPage, s.requireSession)
-	e.POST(PagePath+"/demo", s.loadDemo, s.requireSession)
+	e.GET(PagePath, s.auditLogPage, s.requireSession, s.requireRole(app.RoleViewer))
+	e.GET(EntryPath+":id", s.entryPage, s.requireSession, s.requireRole(app.RoleViewer))
+	e.POST(PagePath+"/demo", s.loadDemo, s.requireSession, s.requireRole(app.RoleAdmin))
 	s.settingsRoutes()
 }
 
@@ -36,7 +36,12 @@ type pageBase struct {
 	CSRF      string
 	Bare      bool   // no settings navigation (error pages, signed out)
 	Nav       string // the settings navigation's current item: "general", "api-tokens", ...; empty is the Audit Log
-	CanAdmin  bool   // the session may change the workspace's settings
+	// Who is signed in: admin pages and buttons show for Admins and the Owner.
+	CanAdmin    bool
+	IsOwner     bool // may quit the app from the page
+	MembersPath string
+	SignedInAs  string // a member signed in with a password, who may sign out
+	SignOutPath string
 }
 
 func (s *Server) base(c echo.Context, title string) (pageBase, app.Settings) {
@@ -51,7 +56,12 @@ func (s *Server) base(c echo.Context, title string) (pageBase, app.Settings) {
 	if sess, ok := c.Get(ctxSession).(session); ok {
 		b.CSRF = sess.csrf
 		b.CanAdmin = sess.role.AtLeast(app.RoleAdmin)
+		b.IsOwner = sess.role.AtLeast(app.RoleOwner)
+		if sess.secret != "" {
+			b.SignedInAs = sess.member.Name
+		}
 	}
+	b.MembersPath, b.SignOutPath = MembersPath, SignOutPath
 	return b, settings
 }
 
@@ -85,6 +95,8 @@ type errorView struct {
 	Message     string
 	SignedOut   bool
 	HostRefused bool
+	Team        bool // signing in, not the launch link, opens the page
+	SignInPath  string
 }
 
 // renderError answers a failed page request: a short page that says what to
@@ -92,14 +104,19 @@ type errorView struct {
 // (the part asked for stays as it was).
 func (s *Server) renderError(c echo.Context, status int, err *app.Error) {
 	v := errorView{
-		pageBase: pageBase{Title: http.StatusText(status), Workspace: "Audit Log", Initial: "A", PagePath: PagePath, Bare: true},
-		Status:   status,
-		Heading:  http.StatusText(status),
-		Message:  err.Message,
+		pageBase:   pageBase{Title: http.StatusText(status), Workspace: "Audit Log", Initial: "A", PagePath: PagePath, Bare: true},
+		Status:     status,
+		Heading:    http.StatusText(status),
+		Message:    err.Message,
+		Team:       s.Team,
+		SignInPath: SignInPath,
 	}
 	switch status {
 	case http.StatusUnauthorized:
 		v.Heading, v.SignedOut = "Open the Audit Log from its launch link", true
+		if s.Team {
+			v.Heading = "Sign in to the Audit Log"
+		}
 	case http.StatusForbidden:
 		v.Heading = "This request is not allowed"
 		v.HostRefused, _ = c.Get(ctxHostRefused).(bool)

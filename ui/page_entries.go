@@ -30,6 +30,7 @@ type auditLogView struct {
 type resultsView struct {
 	PagePath     string
 	CSRF         string
+	CanAdmin     bool // may load demo data
 	View         viewState
 	URL          string // this view's address
 	ClearURL     string
@@ -156,7 +157,7 @@ func (s *Server) auditLogPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res.CSRF = base.CSRF
+	res.CSRF, res.CanAdmin = base.CSRF, base.CanAdmin
 	switch {
 	case htmx && cursor != "":
 		return renderPartial(c, "rows", res)

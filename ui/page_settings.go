@@ -43,8 +43,8 @@ func (s *Server) settingsRoutes() {
 // formErrors are messages shown beside the fields they are about.
 type formErrors map[string]string
 
-// fieldOf splits an app error's "field: message" into the two.
-func fieldOf(err error) (string, string, bool) {
+// fieldError splits an app error's "field: message" into the two.
+func fieldError(err error) (string, string, bool) {
 	if app.ErrorCode(err) != app.EINVALID {
 		return "", "", false
 	}
@@ -175,7 +175,7 @@ func (s *Server) saveGeneral(c echo.Context) error {
 		return render(c, status, "general", "layout", v)
 	}
 	if _, err := s.Log.ChangeSettings(c.Request().Context(), change, s.actorOf(c)); err != nil {
-		field, msg, ok := fieldOf(err)
+		field, msg, ok := fieldError(err)
 		if !ok {
 			return err
 		}
@@ -305,7 +305,7 @@ func (s *Server) createTokenPage(c echo.Context) error {
 			v.Secret, v.SecretLabel, v.SecretVerb = secret, tok.Label, "created"
 			return s.renderSecretPage(c, http.StatusCreated, "api_tokens", v)
 		}
-		field, msg, ok := fieldOf(err)
+		field, msg, ok := fieldError(err)
 		if !ok {
 			return err
 		}
@@ -396,7 +396,7 @@ func (s *Server) createServiceUserPage(c echo.Context) error {
 	if err == nil {
 		return c.Redirect(http.StatusSeeOther, ServiceUsersPath+"?notice="+url.QueryEscape("Created service user “"+strings.TrimSpace(name)+"”."))
 	}
-	_, msg, ok := fieldOf(err)
+	_, msg, ok := fieldError(err)
 	if !ok {
 		return err
 	}
@@ -414,7 +414,7 @@ func (s *Server) renameServiceUserPage(c echo.Context) error {
 	if err == nil {
 		return c.Redirect(http.StatusSeeOther, ServiceUsersPath+"?notice="+url.QueryEscape("Renamed the service user to “"+su.Name+"”."))
 	}
-	_, msg, ok := fieldOf(err)
+	_, msg, ok := fieldError(err)
 	if !ok {
 		return err
 	}

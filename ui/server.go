@@ -5,6 +5,8 @@ package ui
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -35,6 +37,20 @@ type Server struct {
 	// TokenCommand is the command the first-run card shows for creating a
 	// token, written for how this program was started so that it works as pasted.
 	TokenCommand string
+	// Team: members sign in with a password, and the launch link works only
+	// on this computer. Open turns it on when listening beyond loopback.
+	Team bool
+	// Hosts are the names (besides loopback and the listening address) that
+	// requests may be addressed to in team mode, e.g. audit.example.lan.
+	Hosts []string
+	// TrustedProxies are the addresses (IPs or CIDR ranges) of reverse
+	// proxies whose X-Forwarded-For and X-Forwarded-Proto are believed.
+	TrustedProxies []string
+	// TLSCert and TLSKey are PEM files: when set, the server speaks HTTPS itself.
+	TLSCert, TLSKey string
+	// Passwords hashes members' passwords; nil means argon2id with the
+	// default costs.
+	Passwords app.PasswordHasher
 
 	echo     *echo.Echo
 	http     *http.Server
@@ -45,11 +61,17 @@ type Server struct {
 	loopback bool
 	quitting chan struct{} // closed when the person at the page quits
 	quitOnce sync.Once
+
+	teamOnce  sync.Once
+	members   *app.Team
+	setup     string   // the one-time owner setup secret, while there is no owner
+	listenIPs []net.IP // the addresses requests may name in team mode
+	trusted   []*net.IPNet
 }
 
 // NewServer builds the routes. Call Open to listen.
 func NewServer(log *app.Log) *Server {
-	s := &Server{Log: log, Addr: "127.0.0.1:0", launch: rand.Text(), quitting: make(chan struct{})}
+	s := &Server{Log: log, Addr: "127.0.0.1:0", launch: rand.Text(), setup: rand.Text(), quitting: make(chan struct{})}
 	s.sessions.m = map[string]session{}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -78,6 +100,14 @@ func (s *Server) Open() error {
 	}
 	s.ln = ln
 	s.loopback = isLoopbackAddr(ln.Addr())
+	if !s.loopback {
+		s.Team = true
+	}
+	if err := s.prepare(); err != nil {
+		ln.Close()
+		return err
+	}
+	s.listenIPs = listenIPs(ln.Addr())
 	s.http = &http.Server{
 		Handler:           s.echo,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -85,7 +115,13 @@ func (s *Server) Open() error {
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 	}
 	go func() {
-		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if s.TLSCert != "" {
+			err = s.http.ServeTLS(ln, s.TLSCert, s.TLSKey)
+		} else {
+			err = s.http.Serve(ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.logger.Error("server stopped", "err", err)
 		}
 	}()
@@ -100,9 +136,72 @@ func (s *Server) Handler() http.Handler {
 			s.logger = slog.Default()
 		}
 	}
-	s.loopback = true
+	s.loopback = !s.Team
+	if err := s.prepare(); err != nil {
+		panic(err) // a test's own configuration
+	}
 	return s.echo
 }
+
+// prepare checks the configuration Open and Handler rely on.
+func (s *Server) prepare() error {
+	if (s.TLSCert == "") != (s.TLSKey == "") {
+		return fmt.Errorf("ui: TLS needs both a certificate and a key file")
+	}
+	if s.TLSCert != "" {
+		if _, err := tls.LoadX509KeyPair(s.TLSCert, s.TLSKey); err != nil {
+			return fmt.Errorf("ui: unable to load the TLS certificate: %w", err)
+		}
+	}
+	s.trusted = s.trusted[:0]
+	for _, p := range s.TrustedProxies {
+		n, err := parseNet(p)
+		if err != nil {
+			return err
+		}
+		s.trusted = append(s.trusted, n)
+	}
+	return nil
+}
+
+func parseNet(p string) (*net.IPNet, error) {
+	p = strings.TrimSpace(p)
+	if _, n, err := net.ParseCIDR(p); err == nil {
+		return n, nil
+	}
+	ip := net.ParseIP(p)
+	if ip == nil {
+		return nil, fmt.Errorf("ui: trusted proxy %q is not an IP address or CIDR range", p)
+	}
+	bits := 128
+	if ip.To4() != nil {
+		ip, bits = ip.To4(), 32
+	}
+	return &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)}, nil
+}
+
+// listenIPs are the addresses a request may be addressed to: the one the
+// server listens on, or every address of this machine when it listens on all.
+func listenIPs(a net.Addr) []net.IP {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return nil
+	}
+	if !tcp.IP.IsUnspecified() {
+		return []net.IP{tcp.IP}
+	}
+	var out []net.IP
+	addrs, _ := net.InterfaceAddrs()
+	for _, ad := range addrs {
+		if n, ok := ad.(*net.IPNet); ok {
+			out = append(out, n.IP)
+		}
+	}
+	return out
+}
+
+// Routes lists every route the server answers, for tests that go through all.
+func (s *Server) Routes() []*echo.Route { return s.echo.Routes() }
 
 // URL is where the server listens, e.g. http://127.0.0.1:7410.
 func (s *Server) URL() string {
@@ -114,7 +213,11 @@ func (s *Server) URL() string {
 	if addr.IP.IsUnspecified() {
 		host = "127.0.0.1"
 	}
-	return "http://" + net.JoinHostPort(host, fmt.Sprint(addr.Port))
+	scheme := "http://"
+	if s.TLSCert != "" {
+		scheme = "https://"
+	}
+	return scheme + net.JoinHostPort(host, fmt.Sprint(addr.Port))
 }
 
 // LaunchURL opens a browser session: visiting it sets the session cookie.
@@ -141,6 +244,10 @@ type session struct {
 	// Who signed in, and what they may do. A session made by the launch link
 	// is the local Owner's: whoever launched the app on this computer.
 	role app.Role
+	// member is who signed in with a password (team mode); empty for a
+	// launch-link session.
+	member app.Member
+	secret string // the cookie's value, to sign out with
 }
 
 // sessions live in memory: a browser session lasts as long as this process,
@@ -150,11 +257,11 @@ type sessions struct {
 	m  map[string]session
 }
 
-func (ss *sessions) create() (id string, sess session) {
+func (ss *sessions) create(owner app.Member) (id string, sess session) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	id = rand.Text() + rand.Text()
-	sess = session{csrf: rand.Text(), created: time.Now(), role: app.RoleOwner}
+	sess = session{csrf: rand.Text(), created: time.Now(), role: app.RoleOwner, member: owner}
 	ss.m[id] = sess
 	return id, sess
 }
@@ -164,4 +271,14 @@ func (ss *sessions) get(id string) (session, bool) {
 	defer ss.mu.Unlock()
 	sess, ok := ss.m[id]
 	return sess, ok
+}
+
+func (ss *sessions) remove(id string) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	delete(ss.m, id)
+}
+
+func subtleEqual(a, b string) bool {
+	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }

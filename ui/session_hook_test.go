@@ -11,7 +11,7 @@ import (
 // base, as a sign-in would, and returns its cookie and CSRF token: tests of
 // who may do what need sessions other than the launch link's Owner.
 func (s *Server) SessionForTest(base string, role app.Role) (*http.Cookie, string) {
-	id, sess := s.sessions.create()
+	id, sess := s.sessions.create(app.Member{})
 	s.sessions.mu.Lock()
 	sess.role = role
 	s.sessions.m[id] = sess

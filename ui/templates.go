@@ -26,6 +26,7 @@ var commonTemplates = []string{
 	"templates/chart.html",
 	"templates/entry_panel.html",
 	"templates/empty.html",
+	"templates/form.html",
 }
 
 // The full pages, each a "content" (and "title") for the layout.
@@ -38,6 +39,10 @@ var pageTemplates = []string{
 	"templates/api_tokens.html",
 	"templates/service_users.html",
 	"templates/pro_notice.html",
+	"templates/signin.html",
+	"templates/setup.html",
+	"templates/invite.html",
+	"templates/members.html",
 }
 
 // views are parsed once, when the program starts, from the explicit lists
@@ -57,11 +62,21 @@ func parseViews() map[string]*template.Template {
 }
 
 var templateFuncs = template.FuncMap{
-	"asset":  assetURL,
-	"count":  formatCount,
-	"plural": pluralWord,
-	"nsName": func(n app.Namespace) string { return n.DisplayName() },
-	"ident":  breakableIdent,
+	"asset":   assetURL,
+	"count":   formatCount,
+	"plural":  pluralWord,
+	"nsName":  func(n app.Namespace) string { return n.DisplayName() },
+	"ident":   breakableIdent,
+	"fieldOf": fieldOf,
+}
+
+// formField is one field of a form, for the "field" template.
+type formField struct {
+	Name, Label, Type, Value, Autocomplete, Error string
+}
+
+func fieldOf(name, label, typ, value, autocomplete string, errs map[string]string) formField {
+	return formField{Name: name, Label: label, Type: typ, Value: value, Autocomplete: autocomplete, Error: errs[name]}
 }
 
 // breakableIdent lets a long identifier such as data_product_invite_accepted

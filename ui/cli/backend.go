@@ -71,7 +71,7 @@ func (m *Main) remote(dir string) (*remote, bool) {
 		return nil, false
 	}
 	fmt.Fprintf(m.Stderr, "Using the Audit Log running at %s (data directory %s)\n", in.URL, dir)
-	return &remote{client.New(in.URL, u.Query().Get("secret"))}, true
+	return &remote{client.New(in.URL, u.Query().Get("secret"), client.WithHTTPClient(in.httpClient(0)))}, true
 }
 
 // local is a Log opened by this process; Main's Close closes it.

@@ -1,7 +1,10 @@
 package cli
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"os"
@@ -17,6 +20,39 @@ type instance struct {
 	URL       string `json:"url"`
 	LaunchURL string `json:"launch_url"`
 	PID       int    `json:"pid"`
+	// TLSCert is the certificate file the server speaks HTTPS with, which the
+	// command line trusts when it reaches the server on this computer.
+	TLSCert string `json:"tls_cert,omitempty"`
+}
+
+// httpClient reaches the instance: over HTTPS, it trusts the server's own
+// certificate, under the name it carries, so a self-signed certificate or
+// one made for audit.example.lan works on 127.0.0.1 too.
+func (in instance) httpClient(timeout time.Duration) *http.Client {
+	hc := &http.Client{Timeout: timeout}
+	if in.TLSCert == "" {
+		return hc
+	}
+	b, err := os.ReadFile(in.TLSCert)
+	if err != nil {
+		return hc
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		return hc
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return hc
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	cfg := &tls.Config{RootCAs: pool}
+	if len(cert.IPAddresses) == 0 && len(cert.DNSNames) > 0 {
+		cfg.ServerName = cert.DNSNames[0]
+	}
+	hc.Transport = &http.Transport{TLSClientConfig: cfg}
+	return hc
 }
 
 const instanceFile = "instance.json"
@@ -65,8 +101,7 @@ func runningInstance(dir string) (instance, bool) {
 	if err != nil || json.Unmarshal(b, &in) != nil || in.URL == "" {
 		return in, false
 	}
-	client := http.Client{Timeout: time.Second}
-	res, err := client.Get(in.URL + "/healthz")
+	res, err := in.httpClient(time.Second).Get(in.URL + "/healthz")
 	if err != nil {
 		return in, false
 	}

@@ -43,6 +43,9 @@ type Main struct {
 	Signals <-chan os.Signal
 	// Ready, if set, hears the server's URLs once it listens.
 	Ready func(url, launchURL string)
+	// Prompt asks a question on the terminal (without echo when secret);
+	// nil when standard input is not a terminal.
+	Prompt func(question string, secret bool) (string, error)
 
 	closers []func() error
 }
@@ -51,7 +54,7 @@ type Main struct {
 func NewMain() *Main {
 	return &Main{
 		Stdout: os.Stdout, Stderr: os.Stderr, Stdin: os.Stdin, Getenv: os.Getenv,
-		OpenBrowser: openBrowser, Program: os.Args[0],
+		OpenBrowser: openBrowser, Program: os.Args[0], Prompt: terminalPrompt(),
 	}
 }
 
@@ -115,6 +118,8 @@ const usage = `Audit Log: a time-stamped record of every meaningful change in yo
 Usage:
   auditlog [serve flags]           serve and open the Audit Log in your browser
   auditlog serve [flags]           serve until Ctrl-C (--addr, --data, --retention, --no-browser)
+                                   beyond loopback, members sign in (--host, --tls-cert, --tls-key,
+                                   --trusted-proxy, --team)
   auditlog token create --label L --scopes ingest,read
                                    create an API token; the secret is printed once
   auditlog token list              list API tokens

@@ -25,8 +25,17 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	retention := fs.String("retention", "", "how long entries are kept, e.g. 30d (default: as last set, else 30d)")
 	noBrowser := fs.Bool("no-browser", false, "do not open the browser")
 	demo := fs.Bool("demo", false, "load demo data first (when the log is empty)")
+	team := fs.Bool("team", false, "members sign in with passwords even on loopback (behind a reverse proxy on this machine); on by itself beyond loopback")
+	var hosts, proxies listFlag
+	fs.Var(&hosts, "host", "beyond loopback, a name this Audit Log answers to, e.g. audit.example.lan (repeat it, or a comma list)")
+	fs.Var(&proxies, "trusted-proxy", "the IP (or CIDR range) of a reverse proxy whose X-Forwarded-For and X-Forwarded-Proto are believed (repeatable)")
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this PEM certificate file (with --tls-key)")
+	tlsKey := fs.String("tls-key", "", "the PEM private key file of --tls-cert")
 	if _, err := m.parse(fs, args); err != nil {
 		return err
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return usageError{"--tls-cert and --tls-key go together: give both files"}
 	}
 	var keep time.Duration
 	if *retention != "" {
@@ -65,9 +74,17 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	srv.LocalUser = currentUser()
 	srv.Logger = slog.New(slog.NewTextHandler(m.Stderr, nil))
 	srv.TokenCommand = m.tokenCommand(dir)
+	srv.Team, srv.Hosts, srv.TrustedProxies = *team, hosts, proxies
+	srv.TLSCert, srv.TLSKey = *tlsCert, *tlsKey
 	note, err := m.listen(srv, dir, *addr, flagWasSet(fs, "addr"))
 	if err != nil {
 		return err
+	}
+	// Members reach a team-mode server by its configured name, if it has one.
+	teamURL := srv.URL()
+	if srv.Team && len(hosts) > 0 {
+		_, port, _ := net.SplitHostPort(strings.SplitN(srv.URL(), "://", 2)[1])
+		teamURL = strings.SplitN(srv.URL(), "://", 2)[0] + "://" + net.JoinHostPort(hosts[0], port)
 	}
 	m.onClose(func() error {
 		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -75,7 +92,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return srv.Close(shutdown)
 	})
 	launch := srv.LaunchURL(srv.URL())
-	if err := writeInstance(dir, instance{URL: srv.URL(), LaunchURL: launch, PID: os.Getpid()}); err != nil {
+	if err := writeInstance(dir, instance{URL: srv.URL(), LaunchURL: launch, PID: os.Getpid(), TLSCert: absPath(*tlsCert)}); err != nil {
 		fmt.Fprintf(m.Stderr, "Could not record the running instance (%v); a second launch will not find it.\n", err)
 	}
 	m.onClose(func() error { removeInstance(dir); return nil })
@@ -83,6 +100,12 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		fmt.Fprintln(m.Stdout, note)
 	}
 	fmt.Fprintf(m.Stdout, "Audit Log is running at %s\n", launch)
+	if srv.Team {
+		fmt.Fprintf(m.Stdout, "Team mode: members sign in at %s%s (the link above works only on this computer)\n", teamURL, ui.SignInPath)
+		if err := m.setUpOwner(ctx, srv, teamURL); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(m.Stdout, "API: %s/api/v1/events   data: %s   press Ctrl-C to stop\n", srv.URL(), dir)
 	if m.Ready != nil {
 		m.Ready(srv.URL(), launch)
@@ -217,4 +240,15 @@ func parseRetention(s string) (time.Duration, error) {
 		return 0, bad
 	}
 	return d, nil
+}
+
+// absPath makes a file given on the command line findable from any directory.
+func absPath(p string) string {
+	if p == "" {
+		return ""
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
 }

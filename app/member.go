@@ -1,0 +1,737 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// The kinds of state the team keeps, beside the Log's own.
+const (
+	StateMembers  StateKind = "members"  // member id → storedMember JSON
+	StateInvites  StateKind = "invites"  // sha256(invite secret) hex → Invite JSON
+	StateSessions StateKind = "sessions" // sha256(session secret) hex → Session JSON
+)
+
+// Limits of the team's accounts.
+const (
+	InviteLifetime  = 7 * 24 * time.Hour
+	SessionIdle     = 12 * time.Hour      // a session unused this long ends
+	SessionLifetime = 30 * 24 * time.Hour // and any session ends this long after sign-in
+	MinPassword     = 10
+	MaxPassword     = 256
+	// sessionTouch: how stale a session's last use may be before it is
+	// written again; writing on every request would fsync on every click.
+	sessionTouch = time.Minute
+)
+
+// Member is a person who may sign in to the workspace.
+type Member struct {
+	ID         string    `json:"id"`
+	Name       string    `json:"name"`
+	Email      string    `json:"email"`
+	Role       Role      `json:"role"`
+	JoinedAt   time.Time `json:"joined_at"`
+	LastSignIn time.Time `json:"last_sign_in,omitzero"`
+	InvitedBy  string    `json:"invited_by,omitempty"`
+}
+
+// storedMember is a member as the store keeps it, with the password's hash.
+type storedMember struct {
+	Member
+	PasswordHash string `json:"password_hash"`
+}
+
+// Invite lets the person with its link join with a role; only a hash of
+// the link's secret is kept.
+type Invite struct {
+	ID        string    `json:"id"`
+	Email     string    `json:"email"`
+	Role      Role      `json:"role"`
+	InvitedBy string    `json:"invited_by"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Expired reports whether the invite can no longer be accepted at now.
+func (i Invite) Expired(now time.Time) bool { return !now.Before(i.ExpiresAt) }
+
+// Session is a member's signed-in browser; only a hash of its secret is kept.
+type Session struct {
+	MemberID string    `json:"member_id"`
+	CSRF     string    `json:"csrf"`
+	Created  time.Time `json:"created"`
+	LastSeen time.Time `json:"last_seen"`
+	Addr     string    `json:"addr,omitempty"`
+	key      string
+}
+
+// PasswordHasher hashes passwords and checks them against a hash; app/password
+// implements it with argon2id.
+type PasswordHasher interface {
+	Hash(password string) (string, error)
+	Verify(hash, password string) (bool, error)
+}
+
+// Team manages the workspace's members: the owner's setup, invites, roles,
+// sign-in and sessions. Every change is recorded in the Users namespace in
+// the same commit as the state it changes.
+type Team struct {
+	log      *Log
+	pw       PasswordHasher
+	throttle throttle
+	// dummy is verified against when no member has the email, so that an
+	// unknown address takes as long as a wrong password.
+	dummy string
+}
+
+// NewTeam returns the team of the Log's workspace.
+func NewTeam(l *Log, pw PasswordHasher) *Team {
+	t := &Team{log: l, pw: pw}
+	t.throttle.m = map[string]*strikes{}
+	t.dummy, _ = pw.Hash(rand.Text())
+	return t
+}
+
+func secretKey(secret string) string {
+	h := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(h[:])
+}
+
+// FieldErrorf is an invalid-input error about one field of a form, which
+// the page shows beside that field.
+func FieldErrorf(field, format string, args ...any) *Error {
+	msg := fmt.Sprintf(format, args...)
+	return &Error{Code: EINVALID, Message: field + ": " + msg, Details: []FieldError{{Field: field, Message: msg}}}
+}
+
+func cleanName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || utf8.RuneCountInString(name) > 80 || checkText(name, false) != "" || strings.EqualFold(name, Anonymous) {
+		return "", FieldErrorf("name", "1 to 80 printable characters are required")
+	}
+	return name, nil
+}
+
+func cleanEmail(email string) (string, error) {
+	email = strings.TrimSpace(email)
+	a, err := mail.ParseAddress(email)
+	if err != nil || a.Address != email || len(email) > 254 || !strings.Contains(email[strings.LastIndex(email, "@"):], ".") {
+		return "", FieldErrorf("email", "an address such as bob@example.com is required")
+	}
+	return strings.ToLower(email), nil
+}
+
+func checkPassword(pw string) error {
+	n := utf8.RuneCountInString(pw)
+	if n < MinPassword || n > MaxPassword {
+		return FieldErrorf("password", "%d to %d characters are required", MinPassword, MaxPassword)
+	}
+	return nil
+}
+
+// Members lists the members, the owner first, then by when they joined.
+func (t *Team) Members(ctx context.Context) ([]Member, error) {
+	all, err := t.stored(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Member, len(all))
+	for i, m := range all {
+		out[i] = m.Member
+	}
+	slices.SortFunc(out, func(a, b Member) int {
+		if (a.Role == RoleOwner) != (b.Role == RoleOwner) {
+			if a.Role == RoleOwner {
+				return -1
+			}
+			return 1
+		}
+		return a.JoinedAt.Compare(b.JoinedAt)
+	})
+	return out, nil
+}
+
+func (t *Team) stored(ctx context.Context) ([]storedMember, error) {
+	all, err := t.log.store.States(ctx, StateMembers)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]storedMember, 0, len(all))
+	for _, sv := range all {
+		var m storedMember
+		if err := json.Unmarshal(sv.Value, &m); err != nil {
+			return nil, fmt.Errorf("store: member is unreadable: %w", err)
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// Member returns the member with id.
+func (t *Team) Member(ctx context.Context, id string) (Member, error) {
+	m, err := t.member(ctx, id)
+	return m.Member, err
+}
+
+func (t *Team) member(ctx context.Context, id string) (storedMember, error) {
+	v, ok, err := t.log.store.State(ctx, StateMembers, id)
+	if err != nil {
+		return storedMember{}, err
+	}
+	if !ok {
+		return storedMember{}, Errorf(ENOTFOUND, "no member with id %q", id)
+	}
+	var m storedMember
+	if err := json.Unmarshal(v, &m); err != nil {
+		return storedMember{}, fmt.Errorf("store: member is unreadable: %w", err)
+	}
+	return m, nil
+}
+
+func (t *Team) byEmail(ctx context.Context, email string) (storedMember, bool, error) {
+	all, err := t.stored(ctx)
+	if err != nil {
+		return storedMember{}, false, err
+	}
+	for _, m := range all {
+		if m.Email == email {
+			return m, true, nil
+		}
+	}
+	return storedMember{}, false, nil
+}
+
+// Owner returns the workspace's owner; ok is false before one is set up.
+func (t *Team) Owner(ctx context.Context) (m Member, ok bool, err error) {
+	all, err := t.stored(ctx)
+	if err != nil {
+		return Member{}, false, err
+	}
+	for _, s := range all {
+		if s.Role == RoleOwner {
+			return s.Member, true, nil
+		}
+	}
+	return Member{}, false, nil
+}
+
+func memberState(m storedMember) (StateValue, error) {
+	v, err := json.Marshal(m)
+	return StateValue{Kind: StateMembers, Key: m.ID, Value: v}, err
+}
+
+func userTarget(m Member) []Target {
+	return []Target{{Type: "user", ID: m.ID, Name: m.Name}}
+}
+
+// SetUpOwner makes the first member, the owner, when there is none yet.
+func (t *Team) SetUpOwner(ctx context.Context, name, email, password string) (Member, error) {
+	name, err := cleanName(name)
+	if err != nil {
+		return Member{}, err
+	}
+	if email, err = cleanEmail(email); err != nil {
+		return Member{}, err
+	}
+	if err := checkPassword(password); err != nil {
+		return Member{}, err
+	}
+	hash, err := t.pw.Hash(password)
+	if err != nil {
+		return Member{}, err
+	}
+	l := t.log
+	l.stateMu.Lock()
+	defer l.stateMu.Unlock()
+	if _, ok, err := t.Owner(ctx); err != nil || ok {
+		if err == nil {
+			err = Errorf(ECONFLICT, "the workspace already has an owner; sign in instead")
+		}
+		return Member{}, err
+	}
+	m := storedMember{Member: Member{ID: newID("usr_"), Name: name, Email: email, Role: RoleOwner, JoinedAt: l.now().UTC()}, PasswordHash: hash}
+	sv, err := memberState(m)
+	if err != nil {
+		return Member{}, err
+	}
+	err = l.commitOwn(ctx, []StateValue{sv}, Event{
+		Namespace: Users, Action: "user_created", Actor: name,
+		Detail:   fmt.Sprintf("%s (%s) set up the workspace as its Owner", name, email),
+		Targets:  userTarget(m.Member),
+		Metadata: map[string]string{"email": email, "role": string(RoleOwner)},
+	})
+	if err != nil {
+		return Member{}, fmt.Errorf("store: unable to set up the owner: %w", err)
+	}
+	return m.Member, nil
+}
+
+func newID(prefix string) string { return prefix + strings.ToLower(rand.Text()[:12]) }
+
+// Invite makes a one-time invite for email with role, valid for
+// InviteLifetime, and returns its secret, which is not stored. A pending
+// invite for the same address is replaced.
+func (t *Team) Invite(ctx context.Context, email string, role Role, by Member) (string, Invite, error) {
+	email, err := cleanEmail(email)
+	if err != nil {
+		return "", Invite{}, err
+	}
+	if role != RoleAdmin && role != RoleViewer {
+		return "", Invite{}, FieldErrorf("role", "invite as Admin or Viewer; ownership is transferred, not invited")
+	}
+	if !by.Role.AtLeast(RoleAdmin) {
+		return "", Invite{}, Errorf(EFORBIDDEN, "inviting members needs the Admin role")
+	}
+	l := t.log
+	l.stateMu.Lock()
+	defer l.stateMu.Unlock()
+	if _, ok, err := t.byEmail(ctx, email); err != nil || ok {
+		if err == nil {
+			err = FieldErrorf("email", "%s is already a member", email)
+		}
+		return "", Invite{}, err
+	}
+	var state []StateValue
+	pending, err := t.invites(ctx)
+	if err != nil {
+		return "", Invite{}, err
+	}
+	for key, inv := range pending {
+		if inv.Email == email {
+			state = append(state, StateValue{Kind: StateInvites, Key: key})
+		}
+	}
+	now := l.now().UTC()
+	secret := rand.Text() + rand.Text()
+	inv := Invite{ID: newID("inv_"), Email: email, Role: role, InvitedBy: by.Name, CreatedAt: now, ExpiresAt: now.Add(InviteLifetime)}
+	v, err := json.Marshal(inv)
+	if err != nil {
+		return "", Invite{}, err
+	}
+	state = append(state, StateValue{Kind: StateInvites, Key: secretKey(secret), Value: v})
+	err = l.commitOwn(ctx, state, Event{
+		Namespace: Users, Action: "user_invited", Actor: by.Name,
+		Detail:   fmt.Sprintf("%s invited %s as %s", by.Name, email, role.DisplayName()),
+		Targets:  []Target{{Type: "invite", ID: inv.ID, Name: email}},
+		Metadata: map[string]string{"email": email, "role": string(role), "expires_at": inv.ExpiresAt.Format(time.RFC3339)},
+	})
+	if err != nil {
+		return "", Invite{}, fmt.Errorf("store: unable to invite: %w", err)
+	}
+	return secret, inv, nil
+}
+
+func (t *Team) invites(ctx context.Context) (map[string]Invite, error) {
+	all, err := t.log.store.States(ctx, StateInvites)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]Invite, len(all))
+	for _, sv := range all {
+		var inv Invite
+		if err := json.Unmarshal(sv.Value, &inv); err != nil {
+			return nil, fmt.Errorf("store: invite is unreadable: %w", err)
+		}
+		out[sv.Key] = inv
+	}
+	return out, nil
+}
+
+// Invites lists the invites not yet accepted, newest first, expired ones too.
+func (t *Team) Invites(ctx context.Context) ([]Invite, error) {
+	m, err := t.invites(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Invite, 0, len(m))
+	for _, inv := range m {
+		out = append(out, inv)
+	}
+	slices.SortFunc(out, func(a, b Invite) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	return out, nil
+}
+
+// InviteBySecret returns the invite whose link carries secret, while it can
+// be accepted.
+func (t *Team) InviteBySecret(ctx context.Context, secret string) (Invite, error) {
+	v, ok, err := t.log.store.State(ctx, StateInvites, secretKey(secret))
+	if err != nil {
+		return Invite{}, err
+	}
+	if !ok {
+		return Invite{}, Errorf(ENOTFOUND, "this invite link is not valid: it was used, replaced or withdrawn; ask for a new one")
+	}
+	var inv Invite
+	if err := json.Unmarshal(v, &inv); err != nil {
+		return Invite{}, fmt.Errorf("store: invite is unreadable: %w", err)
+	}
+	if inv.Expired(t.log.now()) {
+		return Invite{}, Errorf(ENOTFOUND, "this invite expired on %s; ask %s for a new one", inv.ExpiresAt.Format("2 January 2006"), inv.InvitedBy)
+	}
+	return inv, nil
+}
+
+// AcceptInvite makes the invitee a member with the name and password they
+// chose. They are not a member until then, so the entry's actor is Anonymous.
+func (t *Team) AcceptInvite(ctx context.Context, secret, name, password string) (Member, error) {
+	if _, err := t.InviteBySecret(ctx, secret); err != nil {
+		return Member{}, err
+	}
+	name, err := cleanName(name)
+	if err != nil {
+		return Member{}, err
+	}
+	if err := checkPassword(password); err != nil {
+		return Member{}, err
+	}
+	hash, err := t.pw.Hash(password)
+	if err != nil {
+		return Member{}, err
+	}
+	l := t.log
+	l.stateMu.Lock()
+	defer l.stateMu.Unlock()
+	inv, err := t.InviteBySecret(ctx, secret) // again, now that no one else can use it
+	if err != nil {
+		return Member{}, err
+	}
+	if _, ok, err := t.byEmail(ctx, inv.Email); err != nil || ok {
+		if err == nil {
+			err = Errorf(ECONFLICT, "%s is already a member; sign in instead", inv.Email)
+		}
+		return Member{}, err
+	}
+	m := storedMember{Member: Member{ID: newID("usr_"), Name: name, Email: inv.Email, Role: inv.Role, JoinedAt: l.now().UTC(), InvitedBy: inv.InvitedBy}, PasswordHash: hash}
+	sv, err := memberState(m)
+	if err != nil {
+		return Member{}, err
+	}
+	err = l.commitOwn(ctx, []StateValue{sv, {Kind: StateInvites, Key: secretKey(secret)}}, Event{
+		Namespace: Users, Action: "user_invite_accepted", Actor: Anonymous,
+		Detail:   fmt.Sprintf("%s (%s) accepted the invite from %s and joined as %s", name, inv.Email, inv.InvitedBy, inv.Role.DisplayName()),
+		Targets:  append(userTarget(m.Member), Target{Type: "invite", ID: inv.ID, Name: inv.Email}),
+		Metadata: map[string]string{"email": inv.Email, "role": string(inv.Role)},
+	})
+	if err != nil {
+		return Member{}, fmt.Errorf("store: unable to accept the invite: %w", err)
+	}
+	return m.Member, nil
+}
+
+// RevokeInvite withdraws a pending invite: its link stops working.
+func (t *Team) RevokeInvite(ctx context.Context, id string, by Member) (Invite, error) {
+	if !by.Role.AtLeast(RoleAdmin) {
+		return Invite{}, Errorf(EFORBIDDEN, "withdrawing invites needs the Admin role")
+	}
+	l := t.log
+	l.stateMu.Lock()
+	defer l.stateMu.Unlock()
+	all, err := t.invites(ctx)
+	if err != nil {
+		return Invite{}, err
+	}
+	for key, inv := range all {
+		if inv.ID != id {
+			continue
+		}
+		err := l.commitOwn(ctx, []StateValue{{Kind: StateInvites, Key: key}}, Event{
+			Namespace: Users, Action: "user_invite_revoked", Actor: by.Name,
+			Detail:  fmt.Sprintf("%s withdrew the invite of %s as %s", by.Name, inv.Email, inv.Role.DisplayName()),
+			Targets: []Target{{Type: "invite", ID: inv.ID, Name: inv.Email}},
+		})
+		if err != nil {
+			return Invite{}, fmt.Errorf("store: unable to withdraw the invite: %w", err)
+		}
+		return inv, nil
+	}
+	return Invite{}, Errorf(ENOTFOUND, "no pending invite with id %q", id)
+}
+
+// ChangeRole gives a member another role, Admin or Viewer. The owner's role
+// changes only by transferring ownership.
+func (t *Team) ChangeRole(ctx context.Context, id string, role Role, by Member) (Member, error) {
+	if role != RoleAdmin && role != RoleViewer {
+		return Member{}, FieldErrorf("role", "choose Admin or Viewer; the Owner transfers ownership instead")
+	}
+	if !by.Role.AtLeast(RoleAdmin) {
+		return Member{}, Errorf(EFORBIDDEN, "changing roles needs the Admin role")
+	}
+	l := t.log
+	l.stateMu.Lock()
+	defer l.stateMu.Unlock()
+	m, err := t.member(ctx, id)
+	if err != nil {
+		return Member{}, err
+	}
+	if m.Role == RoleOwner {
+		return Member{}, Errorf(EFORBIDDEN, "%s is the Owner; only a transfer of ownership changes that", m.Name)
+	}
+	if m.Role == role {
+		return m.Member, nil
+	}
+	prev := m.Role
+	m.Role = role
+	sv, err := memberState(m)
+	if err != nil {
+		return Member{}, err
+	}
+	err = l.commitOwn(ctx, []StateValue{sv}, roleEvent(by, m.Member, prev))
+	if err != nil {
+		return Member{}, fmt.Errorf("store: unable to change the role: %w", err)
+	}
+	return m.Member, nil
+}
+
+func roleEvent(by, m Member, prev Role) Event {
+	return Event{
+		Namespace: Users, Action: "user_role_changed", Actor: by.Name,
+		Detail:   fmt.Sprintf("%s changed the role of %s from %s to %s", by.Name, m.Name, prev.DisplayName(), m.Role.DisplayName()),
+		Targets:  userTarget(m),
+		Metadata: map[string]string{"email": m.Email, "from": string(prev), "to": string(m.Role)},
+	}
+}
+
+// TransferOwnership makes another member the owner; the owner becomes an Admin.
+func (t *Team) TransferOwnership(ctx context.Context, id string, by Member) (Member, error) {
+	l := t.log
+	l.stateMu.Lock()
+	defer l.stateMu.Unlock()
+	owner, err := t.member(ctx, by.ID)
+	if err != nil || owner.Role != RoleOwner {
+		return Member{}, Errorf(EFORBIDDEN, "only the Owner may transfer ownership")
+	}
+	m, err := t.member(ctx, id)
+	if err != nil {
+		return Member{}, err
+	}
+	if m.ID == owner.ID {
+		return m.Member, nil
+	}
+	prevTo := m.Role
+	m.Role, owner.Role = RoleOwner, RoleAdmin
+	a, err := memberState(m)
+	if err != nil {
+		return Member{}, err
+	}
+	b, err := memberState(owner)
+	if err != nil {
+		return Member{}, err
+	}
+	err = l.commitOwn(ctx, []StateValue{a, b}, roleEvent(owner.Member, m.Member, prevTo), roleEvent(owner.Member, owner.Member, RoleOwner))
+	if err != nil {
+		return Member{}, fmt.Errorf("store: unable to transfer ownership: %w", err)
+	}
+	return m.Member, nil
+}
+
+// Remove takes a member out of the workspace; their sessions end in the
+// same commit. The owner cannot be removed.
+func (t *Team) Remove(ctx context.Context, id string, by Member) (Member, error) {
+	if !by.Role.AtLeast(RoleAdmin) {
+		return Member{}, Errorf(EFORBIDDEN, "removing members needs the Admin role")
+	}
+	l := t.log
+	l.stateMu.Lock()
+	defer l.stateMu.Unlock()
+	m, err := t.member(ctx, id)
+	if err != nil {
+		return Member{}, err
+	}
+	if m.Role == RoleOwner {
+		return Member{}, Errorf(EFORBIDDEN, "%s is the Owner and cannot be removed; transfer ownership first", m.Name)
+	}
+	state := []StateValue{{Kind: StateMembers, Key: m.ID}}
+	sessions, err := t.sessions(ctx)
+	if err != nil {
+		return Member{}, err
+	}
+	for _, s := range sessions {
+		if s.MemberID == m.ID {
+			state = append(state, StateValue{Kind: StateSessions, Key: s.key})
+		}
+	}
+	err = l.commitOwn(ctx, state, Event{
+		Namespace: Users, Action: "user_removed", Actor: by.Name,
+		Detail:   fmt.Sprintf("%s removed %s (%s, %s)", by.Name, m.Name, m.Email, m.Role.DisplayName()),
+		Targets:  userTarget(m.Member),
+		Metadata: map[string]string{"email": m.Email, "role": string(m.Role)},
+	})
+	if err != nil {
+		return Member{}, fmt.Errorf("store: unable to remove the member: %w", err)
+	}
+	return m.Member, nil
+}
+
+func (t *Team) sessions(ctx context.Context) ([]Session, error) {
+	all, err := t.log.store.States(ctx, StateSessions)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Session, 0, len(all))
+	for _, sv := range all {
+		var s Session
+		if json.Unmarshal(sv.Value, &s) != nil {
+			s = Session{} // unreadable: treated as expired, and swept
+		}
+		s.key = sv.Key
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func (t *Team) live(s Session, now time.Time) bool {
+	return s.MemberID != "" && now.Sub(s.LastSeen) < SessionIdle && now.Sub(s.Created) < SessionLifetime
+}
+
+// SignIn checks a member's password and, when it is right, starts a session
+// and returns its secret, which is not stored. Wrong passwords are counted
+// per account and per address (addr, the client's IP); past five, attempts
+// are refused without checking until a delay that doubles with each further
+// failure has passed. Successes and checked failures are recorded.
+func (t *Team) SignIn(ctx context.Context, email, password, addr string) (string, Member, error) {
+	l := t.log
+	email = strings.ToLower(strings.TrimSpace(email))
+	if email == "" {
+		return "", Member{}, FieldErrorf("email", "your email address is required")
+	}
+	if password == "" {
+		return "", Member{}, FieldErrorf("password", "your password is required")
+	}
+	if len(email) > 254 || len(password) > 4*MaxPassword {
+		return "", Member{}, FieldErrorf("password", "the email or password is wrong")
+	}
+	keys := []string{"account " + email, "address " + addrBlock(addr)}
+	if wait := t.throttle.take(keys, l.now()); wait > 0 {
+		return "", Member{}, &Error{Code: ETHROTTLED, Message: fmt.Sprintf("too many wrong passwords; try again in %s", roundUp(wait))}
+	}
+	m, found, err := t.byEmail(ctx, email)
+	if err != nil {
+		return "", Member{}, err
+	}
+	hash := t.dummy
+	if found {
+		hash = m.PasswordHash
+	}
+	ok, err := t.pw.Verify(hash, password)
+	if err != nil {
+		return "", Member{}, fmt.Errorf("app: unable to check the password: %w", err)
+	}
+	if !ok || !found {
+		why := "wrong password"
+		if !found {
+			why = "no such member"
+		}
+		err := l.commitOwn(ctx, nil, Event{
+			Namespace: Users, Action: "user_sign_in_failed", Actor: Anonymous, IP: addr,
+			Detail:   fmt.Sprintf("Failed sign-in as %s from %s: %s", email, addr, why),
+			Targets:  []Target{{Type: "user", ID: m.ID, Name: email}},
+			Metadata: map[string]string{"email": email, "reason": why},
+		})
+		if err != nil {
+			return "", Member{}, err
+		}
+		return "", Member{}, FieldErrorf("password", "the email or password is wrong")
+	}
+	t.throttle.succeed(keys[0], keys[1])
+	l.stateMu.Lock()
+	defer l.stateMu.Unlock()
+	if m, err = t.member(ctx, m.ID); err != nil { // removed meanwhile
+		return "", Member{}, FieldErrorf("password", "the email or password is wrong")
+	}
+	now := l.now().UTC()
+	m.LastSignIn = now
+	secret := rand.Text() + rand.Text()
+	sess := Session{MemberID: m.ID, CSRF: rand.Text(), Created: now, LastSeen: now, Addr: addr}
+	v, err := json.Marshal(sess)
+	if err != nil {
+		return "", Member{}, err
+	}
+	ms, err := memberState(m)
+	if err != nil {
+		return "", Member{}, err
+	}
+	state := []StateValue{ms, {Kind: StateSessions, Key: secretKey(secret), Value: v}}
+	// Sweep ended sessions while writing anyway.
+	all, err := t.sessions(ctx)
+	if err != nil {
+		return "", Member{}, err
+	}
+	for _, s := range all {
+		if !t.live(s, now) {
+			state = append(state, StateValue{Kind: StateSessions, Key: s.key})
+		}
+	}
+	err = l.commitOwn(ctx, state, Event{
+		Namespace: Users, Action: "user_signed_in", Actor: m.Name, IP: addr,
+		Detail:   fmt.Sprintf("%s signed in from %s", m.Name, addr),
+		Targets:  userTarget(m.Member),
+		Metadata: map[string]string{"email": m.Email},
+	})
+	if err != nil {
+		return "", Member{}, fmt.Errorf("store: unable to start a session: %w", err)
+	}
+	return secret, m.Member, nil
+}
+
+// SignedIn returns the session whose secret this is and its member, while
+// the session lasts and the member remains.
+func (t *Team) SignedIn(ctx context.Context, secret string) (Session, Member, bool, error) {
+	key := secretKey(secret)
+	v, ok, err := t.log.store.State(ctx, StateSessions, key)
+	if err != nil || !ok {
+		return Session{}, Member{}, false, err
+	}
+	var s Session
+	if json.Unmarshal(v, &s) != nil {
+		return Session{}, Member{}, false, nil
+	}
+	s.key = key
+	now := t.log.now()
+	if !t.live(s, now) {
+		return Session{}, Member{}, false, nil
+	}
+	m, err := t.member(ctx, s.MemberID)
+	if ErrorCode(err) == ENOTFOUND {
+		return Session{}, Member{}, false, nil
+	}
+	if err != nil {
+		return Session{}, Member{}, false, err
+	}
+	if now.Sub(s.LastSeen) > sessionTouch {
+		s.LastSeen = now.UTC()
+		if v, err := json.Marshal(s); err == nil {
+			// Best effort: a failed write only shortens the session.
+			_, _ = t.log.store.Commit(ctx, Commit{State: []StateValue{{Kind: StateSessions, Key: key, Value: v}}})
+		}
+	}
+	return s, m.Member, true, nil
+}
+
+// SignOut ends the session whose secret this is.
+func (t *Team) SignOut(ctx context.Context, secret string) error {
+	s, m, ok, err := t.SignedIn(ctx, secret)
+	if err != nil || !ok {
+		return err
+	}
+	return t.log.commitOwn(ctx, []StateValue{{Kind: StateSessions, Key: s.key}}, Event{
+		Namespace: Users, Action: "user_signed_out", Actor: m.Name,
+		Detail:  fmt.Sprintf("%s signed out", m.Name),
+		Targets: userTarget(m),
+	})
+}
+
+func roundUp(d time.Duration) string {
+	if d < time.Minute {
+		return fmt.Sprintf("%d seconds", int((d+time.Second-1)/time.Second))
+	}
+	return fmt.Sprintf("%d minutes", int((d+time.Minute-1)/time.Minute))
+}

@@ -1,0 +1,437 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"auditlog/app"
+	"auditlog/app/logtest"
+	"auditlog/app/password"
+)
+
+// cheapHasher is argon2id with small costs, so tests are quick.
+func cheapHasher() *password.Hasher {
+	return password.New(password.Params{Memory: 1024, Time: 1, Threads: 1, KeyLen: 32}, 2)
+}
+
+type teamFixture struct {
+	log   *app.Log
+	team  *app.Team
+	clock *clock
+	owner app.Member
+}
+
+func newTeam(t *testing.T) *teamFixture {
+	t.Helper()
+	c := &clock{now: time.Now()}
+	dir := t.TempDir()
+	cfg := logtest.Config(t, dir)
+	cfg.Now = c.Now
+	log, err := app.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { log.Close() })
+	team := app.NewTeam(log, cheapHasher())
+	owner, err := team.SetUpOwner(context.Background(), "Alice Moreau", "Alice@Example.com", "correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &teamFixture{log: log, team: team, clock: c, owner: owner}
+}
+
+// lastEntry is the newest entry of the Users namespace with action.
+func (f *teamFixture) lastEntry(t *testing.T, action string) app.Event {
+	t.Helper()
+	q, err := app.ParseQuery("namespace:users action:"+action, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.log.WaitIndexed(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	page, err := f.log.Search(context.Background(), q, "", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Events) == 0 {
+		t.Fatalf("no %s entry", action)
+	}
+	return page.Events[0]
+}
+
+func (f *teamFixture) count(t *testing.T, action string) int {
+	t.Helper()
+	q, _ := app.ParseQuery("namespace:users", time.UTC)
+	page, err := f.log.Search(context.Background(), q, "", 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range page.Events {
+		if e.Action == action {
+			n++
+		}
+	}
+	return n
+}
+
+func (f *teamFixture) invite(t *testing.T, email string, role app.Role) string {
+	t.Helper()
+	secret, _, err := f.team.Invite(context.Background(), email, role, f.owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return secret
+}
+
+func (f *teamFixture) join(t *testing.T, email string, role app.Role, name string) app.Member {
+	t.Helper()
+	m, err := f.team.AcceptInvite(context.Background(), f.invite(t, email, role), name, "bob's long password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestOwnerIsSetUpOnceAndRecorded(t *testing.T) {
+	f := newTeam(t)
+	if f.owner.Role != app.RoleOwner || f.owner.Email != "alice@example.com" {
+		t.Fatalf("owner = %+v", f.owner)
+	}
+	e := f.lastEntry(t, "user_created")
+	if e.Actor != "Alice Moreau" || !strings.Contains(e.Detail, "Alice Moreau (alice@example.com)") {
+		t.Fatalf("entry = %+v", e)
+	}
+	_, err := f.team.SetUpOwner(context.Background(), "Mallory", "m@example.com", "another long password")
+	if app.ErrorCode(err) != app.ECONFLICT {
+		t.Fatalf("second owner: err = %v, want conflict", err)
+	}
+}
+
+func TestInviteAndAcceptMakeAMemberRecordedAsAnonymous(t *testing.T) {
+	f := newTeam(t)
+	ctx := context.Background()
+	secret := f.invite(t, "bob@example.com", app.RoleViewer)
+	if e := f.lastEntry(t, "user_invited"); e.Actor != "Alice Moreau" || e.Detail != "Alice Moreau invited bob@example.com as Viewer" {
+		t.Fatalf("invited entry = %q by %q", e.Detail, e.Actor)
+	}
+	bob, err := f.team.AcceptInvite(ctx, secret, "Bob Okafor", "bob's long password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bob.Role != app.RoleViewer || bob.Email != "bob@example.com" || bob.InvitedBy != "Alice Moreau" {
+		t.Fatalf("bob = %+v", bob)
+	}
+	e := f.lastEntry(t, "user_invite_accepted")
+	if e.Actor != app.Anonymous || !strings.Contains(e.Detail, "Bob Okafor (bob@example.com) accepted the invite from Alice Moreau") {
+		t.Fatalf("accepted entry = %q by %q", e.Detail, e.Actor)
+	}
+	if _, err := f.team.AcceptInvite(ctx, secret, "Eve", "eve's long password"); app.ErrorCode(err) != app.ENOTFOUND {
+		t.Fatalf("second use of an invite: err = %v", err)
+	}
+	if _, _, err := f.team.Invite(ctx, "BOB@example.com", app.RoleAdmin, f.owner); err == nil || !strings.Contains(err.Error(), "already a member") {
+		t.Fatalf("inviting a member: err = %v", err)
+	}
+}
+
+func TestInviteExpiresAfterSevenDays(t *testing.T) {
+	f := newTeam(t)
+	secret := f.invite(t, "bob@example.com", app.RoleViewer)
+	f.clock.Advance(app.InviteLifetime)
+	if _, err := f.team.AcceptInvite(context.Background(), secret, "Bob", "bob's long password"); err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("err = %v, want expired", err)
+	}
+	if n := len(mustMembers(t, f)); n != 1 {
+		t.Fatalf("%d members after an expired invite", n)
+	}
+}
+
+func TestReinvitingReplacesTheEarlierLink(t *testing.T) {
+	f := newTeam(t)
+	first := f.invite(t, "bob@example.com", app.RoleViewer)
+	f.invite(t, "bob@example.com", app.RoleAdmin)
+	if _, err := f.team.InviteBySecret(context.Background(), first); app.ErrorCode(err) != app.ENOTFOUND {
+		t.Fatalf("first link: err = %v", err)
+	}
+	inv, _ := f.team.Invites(context.Background())
+	if len(inv) != 1 || inv[0].Role != app.RoleAdmin {
+		t.Fatalf("invites = %+v", inv)
+	}
+}
+
+func TestBadInputChangesNothing(t *testing.T) {
+	f := newTeam(t)
+	ctx := context.Background()
+	cases := []struct {
+		name, field string
+		do          func() error
+	}{
+		{"bad email", "email", func() error { _, _, err := f.team.Invite(ctx, "bob@", app.RoleViewer, f.owner); return err }},
+		{"owner role", "role", func() error { _, _, err := f.team.Invite(ctx, "bob@example.com", app.RoleOwner, f.owner); return err }},
+		{"short password", "password", func() error {
+			_, err := f.team.AcceptInvite(ctx, f.invite(t, "c@example.com", app.RoleViewer), "Carol", "short")
+			return err
+		}},
+		{"empty name", "name", func() error {
+			_, err := f.team.AcceptInvite(ctx, f.invite(t, "d@example.com", app.RoleViewer), "  ", "long enough password")
+			return err
+		}},
+	}
+	for _, tc := range cases {
+		err := tc.do()
+		var ae *app.Error
+		if !asError(err, &ae) || ae.Code != app.EINVALID || len(ae.Details) != 1 || ae.Details[0].Field != tc.field {
+			t.Errorf("%s: err = %#v, want invalid %s", tc.name, err, tc.field)
+		}
+	}
+	if n := len(mustMembers(t, f)); n != 1 {
+		t.Fatalf("%d members after bad input", n)
+	}
+}
+
+func TestRolesChangeOnlyWithinTheirLimits(t *testing.T) {
+	f := newTeam(t)
+	ctx := context.Background()
+	bob := f.join(t, "bob@example.com", app.RoleViewer, "Bob Okafor")
+	if _, err := f.team.ChangeRole(ctx, f.owner.ID, app.RoleAdmin, bob); app.ErrorCode(err) != app.EFORBIDDEN {
+		t.Fatalf("viewer changing a role: err = %v", err)
+	}
+	bob, err := f.team.ChangeRole(ctx, bob.ID, app.RoleAdmin, f.owner)
+	if err != nil || bob.Role != app.RoleAdmin {
+		t.Fatalf("bob = %+v, %v", bob, err)
+	}
+	if e := f.lastEntry(t, "user_role_changed"); e.Detail != "Alice Moreau changed the role of Bob Okafor from Viewer to Admin" {
+		t.Fatalf("entry = %q", e.Detail)
+	}
+	if _, err := f.team.ChangeRole(ctx, f.owner.ID, app.RoleViewer, bob); app.ErrorCode(err) != app.EFORBIDDEN {
+		t.Fatalf("admin demoting the owner: err = %v", err)
+	}
+	if _, err := f.team.TransferOwnership(ctx, bob.ID, bob); app.ErrorCode(err) != app.EFORBIDDEN {
+		t.Fatalf("admin taking ownership: err = %v", err)
+	}
+	if _, err := f.team.Remove(ctx, f.owner.ID, bob); app.ErrorCode(err) != app.EFORBIDDEN {
+		t.Fatalf("admin removing the owner: err = %v", err)
+	}
+}
+
+func TestOwnershipTransfersToOneMemberAtATime(t *testing.T) {
+	f := newTeam(t)
+	ctx := context.Background()
+	bob := f.join(t, "bob@example.com", app.RoleAdmin, "Bob Okafor")
+	if _, err := f.team.TransferOwnership(ctx, bob.ID, f.owner); err != nil {
+		t.Fatal(err)
+	}
+	owners := 0
+	for _, m := range mustMembers(t, f) {
+		if m.Role == app.RoleOwner {
+			owners++
+			if m.ID != bob.ID {
+				t.Fatalf("owner is %s", m.Name)
+			}
+		}
+		if m.ID == f.owner.ID && m.Role != app.RoleAdmin {
+			t.Fatalf("former owner is %s", m.Role)
+		}
+	}
+	if owners != 1 {
+		t.Fatalf("%d owners", owners)
+	}
+	if n := f.count(t, "user_role_changed"); n != 2 {
+		t.Fatalf("%d user_role_changed entries, want 2", n)
+	}
+}
+
+func TestSignInStartsASessionThatSignOutEnds(t *testing.T) {
+	f := newTeam(t)
+	ctx := context.Background()
+	secret, m, err := f.team.SignIn(ctx, "ALICE@example.com", "correct horse battery", "192.0.2.7")
+	if err != nil || m.ID != f.owner.ID {
+		t.Fatalf("sign in: %+v, %v", m, err)
+	}
+	if e := f.lastEntry(t, "user_signed_in"); e.Actor != "Alice Moreau" || e.IP != "192.0.2.7" {
+		t.Fatalf("entry = %+v", e)
+	}
+	s, who, ok, err := f.team.SignedIn(ctx, secret)
+	if err != nil || !ok || who.ID != f.owner.ID || s.CSRF == "" {
+		t.Fatalf("SignedIn = %+v %+v %v %v", s, who, ok, err)
+	}
+	if err := f.team.SignOut(ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok, _ := f.team.SignedIn(ctx, secret); ok {
+		t.Fatal("session lasts after signing out")
+	}
+	if e := f.lastEntry(t, "user_signed_out"); e.Detail != "Alice Moreau signed out" {
+		t.Fatalf("entry = %q", e.Detail)
+	}
+}
+
+func TestSessionsEndAfterInactivityButNotWhileUsed(t *testing.T) {
+	f := newTeam(t)
+	ctx := context.Background()
+	secret, _, err := f.team.SignIn(ctx, "alice@example.com", "correct horse battery", "192.0.2.7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 { // used every 10 hours: kept
+		f.clock.Advance(10 * time.Hour)
+		if _, _, ok, _ := f.team.SignedIn(ctx, secret); !ok {
+			t.Fatal("a session in use ended")
+		}
+	}
+	f.clock.Advance(app.SessionIdle)
+	if _, _, ok, _ := f.team.SignedIn(ctx, secret); ok {
+		t.Fatal("an idle session lasts")
+	}
+}
+
+func TestSessionsSurviveARestart(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	open := func() (*app.Log, *app.Team) {
+		log, err := app.Open(logtest.Config(t, dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return log, app.NewTeam(log, cheapHasher())
+	}
+	log, team := open()
+	if _, err := team.SetUpOwner(ctx, "Alice", "alice@example.com", "correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
+	secret, _, err := team.SignIn(ctx, "alice@example.com", "correct horse battery", "192.0.2.7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.Close()
+	log, team = open()
+	defer log.Close()
+	if _, m, ok, err := team.SignedIn(ctx, secret); !ok || err != nil || m.Name != "Alice" {
+		t.Fatalf("after restart: %+v %v %v", m, ok, err)
+	}
+}
+
+func TestRemovingAMemberEndsTheirSessionsAtOnce(t *testing.T) {
+	f := newTeam(t)
+	ctx := context.Background()
+	bob := f.join(t, "bob@example.com", app.RoleViewer, "Bob Okafor")
+	secret, _, err := f.team.SignIn(ctx, "bob@example.com", "bob's long password", "192.0.2.8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.team.Remove(ctx, bob.ID, f.owner); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok, _ := f.team.SignedIn(ctx, secret); ok {
+		t.Fatal("a removed member's session lasts")
+	}
+	if e := f.lastEntry(t, "user_removed"); e.Detail != "Alice Moreau removed Bob Okafor (bob@example.com, Viewer)" {
+		t.Fatalf("entry = %q", e.Detail)
+	}
+	if _, _, err := f.team.SignIn(ctx, "bob@example.com", "bob's long password", "192.0.2.8"); app.ErrorCode(err) != app.EINVALID {
+		t.Fatalf("removed member signs in: err = %v", err)
+	}
+}
+
+func TestFiveWrongPasswordsSlowTheNextAttempt(t *testing.T) {
+	f := newTeam(t)
+	ctx := context.Background()
+	for i := range 5 {
+		_, _, err := f.team.SignIn(ctx, "alice@example.com", "wrong password "+string(rune('a'+i)), "192.0.2.9")
+		if app.ErrorCode(err) != app.EINVALID {
+			t.Fatalf("attempt %d: err = %v", i+1, err)
+		}
+	}
+	if n := f.count(t, "user_sign_in_failed"); n != 5 {
+		t.Fatalf("%d failures recorded, want 5", n)
+	}
+	// Even the right password now waits, from this address and for this account.
+	_, _, err := f.team.SignIn(ctx, "alice@example.com", "correct horse battery", "192.0.2.9")
+	if app.ErrorCode(err) != app.ETHROTTLED || !strings.Contains(err.Error(), "try again in 15 seconds") {
+		t.Fatalf("sixth attempt: err = %v, want throttled", err)
+	}
+	_, _, err = f.team.SignIn(ctx, "alice@example.com", "correct horse battery", "198.51.100.1")
+	if app.ErrorCode(err) != app.ETHROTTLED {
+		t.Fatalf("the account from another address: err = %v, want throttled", err)
+	}
+	_, _, err = f.team.SignIn(ctx, "nobody@example.com", "x", "192.0.2.9")
+	if app.ErrorCode(err) != app.ETHROTTLED {
+		t.Fatalf("another account from the address: err = %v, want throttled", err)
+	}
+	f.clock.Advance(15 * time.Second)
+	if _, _, err := f.team.SignIn(ctx, "alice@example.com", "correct horse battery", "192.0.2.9"); err != nil {
+		t.Fatalf("after the wait: %v", err)
+	}
+}
+
+func TestEachFurtherWrongPasswordDoublesTheWait(t *testing.T) {
+	f := newTeam(t)
+	ctx := context.Background()
+	for range 5 {
+		f.team.SignIn(ctx, "nobody@example.com", "wrong", "192.0.2.10")
+	}
+	f.clock.Advance(15 * time.Second)
+	f.team.SignIn(ctx, "nobody@example.com", "wrong", "192.0.2.10") // the sixth
+	f.clock.Advance(15 * time.Second)
+	_, _, err := f.team.SignIn(ctx, "nobody@example.com", "wrong", "192.0.2.10")
+	if app.ErrorCode(err) != app.ETHROTTLED || !strings.Contains(err.Error(), "15 seconds") {
+		t.Fatalf("err = %v, want another 15 s of the 30 s wait", err)
+	}
+}
+
+func mustMembers(t *testing.T, f *teamFixture) []app.Member {
+	t.Helper()
+	ms, err := f.team.Members(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ms
+}
+
+func asError(err error, target **app.Error) bool { return errors.As(err, target) }
+
+func TestGuessesSentTogetherGetNoMoreThanFiveChecks(t *testing.T) {
+	f := newTeam(t)
+	ctx := context.Background()
+	errs := make(chan error, 20)
+	for i := range 20 {
+		go func() {
+			_, _, err := f.team.SignIn(ctx, "alice@example.com", fmt.Sprintf("guess number %d", i), "192.0.2.11")
+			errs <- err
+		}()
+	}
+	checked := 0
+	for range 20 {
+		switch err := <-errs; app.ErrorCode(err) {
+		case app.EINVALID:
+			checked++
+		case app.ETHROTTLED:
+		default:
+			t.Fatalf("err = %v", err)
+		}
+	}
+	if checked != 5 {
+		t.Fatalf("%d of 20 simultaneous guesses were checked, want 5", checked)
+	}
+}
+
+func TestASuccessForgetsTheAccountsFailures(t *testing.T) {
+	f := newTeam(t)
+	ctx := context.Background()
+	for range 4 {
+		f.team.SignIn(ctx, "alice@example.com", "a wrong password", "192.0.2.12")
+	}
+	if _, _, err := f.team.SignIn(ctx, "alice@example.com", "correct horse battery", "192.0.2.12"); err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		if _, _, err := f.team.SignIn(ctx, "alice@example.com", "a wrong password", "198.51.100.12"); app.ErrorCode(err) != app.EINVALID {
+			t.Fatalf("after a success, a wrong password is %v; want it checked", err)
+		}
+	}
+}

@@ -1,0 +1,142 @@
+package cli
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"auditlog/app"
+	"auditlog/app/logtest"
+	"auditlog/app/password"
+)
+
+func TestServingBeyondLoopbackPrintsTheOwnersSetupLinkWithoutATerminal(t *testing.T) {
+	dir := t.TempDir()
+	_, stdout, _, stop := serveIn(t, dir, nil, "--addr", "0.0.0.0:0", "--no-browser", "--host", "audit.example.lan,audit", "--host", "10.1.2.3")
+	out := stdout.String()
+	m := regexp.MustCompile(`http://audit\.example\.lan:(\d+)/setup\?token=(\S+)`).FindStringSubmatch(out)
+	if m == nil || !strings.Contains(out, "Team mode: members sign in at http://audit.example.lan:") {
+		t.Fatalf("no setup link for the first --host name:\n%s", out)
+	}
+	// The link works from here, addressed to the configured name.
+	req, _ := http.NewRequest("GET", "http://127.0.0.1:"+m[1]+"/setup?token="+m[2], nil)
+	req.Host = "audit.example.lan:" + m[1]
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("the setup link answers %d", res.StatusCode)
+	}
+	stop()
+}
+
+func TestServingBeyondLoopbackAsksForTheOwnerOnTheTerminal(t *testing.T) {
+	dir := t.TempDir()
+	answers := []string{"Alice Moreau", "alice@example.com", "short", "short", // refused: too short
+		"Alice Moreau", "alice@example.com", "correct horse battery", "correct horse battery"}
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	sig := make(chan os.Signal, 1)
+	ready := make(chan struct{})
+	m := &Main{
+		Stdout: stdout, Stderr: stderr, Getenv: func(string) string { return "" }, Signals: sig,
+		Ready: func(string, string) { close(ready) },
+		Prompt: func(q string, secret bool) (string, error) {
+			if strings.HasPrefix(q, "Password") != secret {
+				t.Errorf("%q asked with secret=%v", q, secret)
+			}
+			a := answers[0]
+			answers = answers[1:]
+			return a, nil
+		},
+	}
+	done := make(chan error, 1)
+	go func() {
+		err := m.Run(context.Background(), []string{"serve", "--data", dir, "--addr", "0.0.0.0:0", "--no-browser"})
+		m.Close()
+		done <- err
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("serve ended: %v\n%s", err, stderr)
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	sig <- os.Interrupt
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stderr.String(), "password: 10 to 256 characters are required; try again.") || !strings.Contains(stderr.String(), "Alice Moreau is the owner") {
+		t.Fatalf("stderr:\n%s", stderr)
+	}
+	if strings.Contains(stdout.String(), "/setup?token=") {
+		t.Fatal("a setup link was printed although the owner was set up on the terminal")
+	}
+	log := logtest.Open(t, dir)
+	owner, ok, err := app.NewTeam(log, password.New(password.Default, 1)).Owner(context.Background())
+	if err != nil || !ok || owner.Email != "alice@example.com" {
+		t.Fatalf("owner = %+v %v %v", owner, ok, err)
+	}
+}
+
+func TestTLSFlagsGoTogether(t *testing.T) {
+	dir := t.TempDir()
+	_, _, err := runIn(t, dir, "serve", "--data", dir, "--tls-cert", "cert.pem", "--no-browser")
+	if !isUsage(err) || !strings.Contains(err.Error(), "--tls-key") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestCommandsReachAServerThatSpeaksTLS(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := writeCert(t, "audit.example.lan") // a name only, as a real certificate has
+	url, _, _, stop := serveIn(t, dir, nil, "--addr", "127.0.0.1:0", "--no-browser", "--tls-cert", cert, "--tls-key", key)
+	if !strings.HasPrefix(url, "https://") {
+		t.Fatalf("url %s", url)
+	}
+	out, errOut, err := runIn(t, dir, "token", "create", "--label", "ci-deploy", "--scopes", "ingest", "--data", dir)
+	if err != nil || !strings.Contains(errOut, "Using the Audit Log running at https://") || !strings.Contains(out, "alt_") {
+		t.Fatalf("token create through the TLS server: %v\n%s\n%s", err, out, errOut)
+	}
+	stop()
+}
+
+// writeCert writes a self-signed certificate for names and its key.
+func writeCert(t *testing.T, names ...string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: names[0]},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), DNSNames: names,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, &tmpl, &tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+	return certFile, keyFile
+}

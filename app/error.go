@@ -15,6 +15,7 @@ const (
 	EUNSUPPORTED  = "unsupported"  // a content type or format we do not speak
 	ECONFLICT     = "conflict"     // the state does not allow it (e.g. data dir in use)
 	EINTERNAL     = "internal"     // our fault; logged, never shown in detail
+	EUNAVAILABLE  = "unavailable"  // a part it needs is out of reach (a cluster without quorum): retry later
 )
 
 // FieldError names one field of one event that broke a rule.

@@ -20,6 +20,7 @@ var statusOf = map[string]int{
 	app.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
 	app.ECONFLICT:     http.StatusConflict,
 	app.EINTERNAL:     http.StatusInternalServerError,
+	app.EUNAVAILABLE:  http.StatusServiceUnavailable,
 }
 
 // codeOf maps statuses that Echo itself produces (unknown route, wrong method) back to codes.

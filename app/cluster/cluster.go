@@ -356,7 +356,9 @@ func splitHostPort(s, flag string) (string, int, error) {
 func (n *Node) run() {
 	defer n.wg.Done()
 	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
-		err := n.setup()
+		// A JetStream request made before the cluster has a leader goes
+		// unanswered: ask again soon rather than wait long.
+		err := n.setup(time.Second + 2*wait)
 		if err == nil {
 			break
 		}
@@ -399,8 +401,8 @@ func (n *Node) isClosing() bool {
 }
 
 // setup creates the stream and the state bucket, or finds them.
-func (n *Node) setup() error {
-	ctx, cancel := context.WithTimeout(n.ctx(), 5*time.Second)
+func (n *Node) setup(timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(n.ctx(), timeout)
 	defer cancel()
 	st, err := n.js.Stream(ctx, n.cfg.Stream)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
@@ -508,7 +510,31 @@ type record struct {
 	Events     []app.Event      `json:"events,omitempty"`
 	ReceivedAt time.Time        `json:"received_at"`
 	Cutoff     time.Time        `json:"cutoff"`
-	State      []app.StateValue `json:"state,omitempty"`
+	State      []wireState `json:"state,omitempty"`
+}
+
+// wireState is an app.StateValue whose key survives JSON: token keys are raw
+// hashes, not UTF-8, which a JSON string would mangle.
+type wireState struct {
+	Kind  app.StateKind `json:"kind"`
+	Key   []byte        `json:"key"`
+	Value []byte        `json:"value"` // nil deletes
+}
+
+func toWire(state []app.StateValue) []wireState {
+	out := make([]wireState, len(state))
+	for i, v := range state {
+		out[i] = wireState{Kind: v.Kind, Key: []byte(v.Key), Value: v.Value}
+	}
+	return out
+}
+
+func fromWire(state []wireState) []app.StateValue {
+	out := make([]app.StateValue, len(state))
+	for i, v := range state {
+		out[i] = app.StateValue{Kind: v.Kind, Key: string(v.Key), Value: v.Value}
+	}
+	return out
 }
 
 // apply stores one message, and the sequence it had, in one transaction.
@@ -528,7 +554,8 @@ func (n *Node) apply(msg jetstream.Msg) error {
 		n.logger.Error("skipping an unreadable stream message", "seq", seq, "err", err)
 		rec = record{}
 	}
-	state := append(rec.State, app.StateValue{Kind: stateCluster, Key: keyApplied, Value: binary.BigEndian.AppendUint64(nil, seq)})
+	changes := fromWire(rec.State)
+	state := append(changes, app.StateValue{Kind: stateCluster, Key: keyApplied, Value: binary.BigEndian.AppendUint64(nil, seq)})
 	if _, err := n.local.Commit(context.Background(), app.Commit{Events: rec.Events, ReceivedAt: rec.ReceivedAt, Cutoff: rec.Cutoff, State: state}); err != nil {
 		return err
 	}
@@ -540,7 +567,7 @@ func (n *Node) apply(msg jetstream.Msg) error {
 	if n.onApplied != nil {
 		n.onApplied(seq)
 	}
-	for _, v := range rec.State {
+	for _, v := range changes {
 		n.saveState(seq, v)
 		if v.Kind == app.StateMeta && v.Key == metaRetention && len(v.Value) == 8 {
 			n.followRetention(time.Duration(binary.BigEndian.Uint64(v.Value)))
@@ -634,13 +661,14 @@ func (n *Node) saveState(seq uint64, v app.StateValue) {
 			}
 			_, err = n.kv.Update(ctx, key, val, cur.Revision())
 		}
-		if err == nil || ctx.Err() != nil {
-			if err != nil {
-				n.logger.Warn("unable to copy a state change into the state bucket", "key", key, "err", err)
-			}
+		if err == nil {
 			return
 		}
+		if ctx.Err() != nil {
+			break
+		}
 	}
+	n.logger.Warn("unable to copy a state change into the state bucket", "key", key, "seq", seq)
 }
 
 // restoreState loads the bucket's state into the local store, for a node
@@ -649,24 +677,32 @@ func (n *Node) saveState(seq uint64, v app.StateValue) {
 func (n *Node) restoreState(through uint64) error {
 	ctx, cancel := context.WithTimeout(n.ctx(), 10*time.Second)
 	defer cancel()
-	lister, err := n.kv.ListKeys(ctx)
+	// Read from the bucket's leader: a direct get or a consumer may be
+	// served by this node's own replica, which may be as empty as its store.
+	bucket := n.cfg.Stream + "_state"
+	kvs, err := n.js.Stream(ctx, "KV_"+bucket)
+	if err != nil {
+		return err
+	}
+	prefix := "$KV." + bucket + "."
+	info, err := kvs.Info(ctx, jetstream.WithSubjectFilter(prefix+">"))
 	if err != nil {
 		return err
 	}
 	var state []app.StateValue
-	for key := range lister.Keys() {
-		kind, hexKey, ok := strings.Cut(key, ".")
+	for subject := range info.State.Subjects {
+		kind, hexKey, ok := strings.Cut(strings.TrimPrefix(subject, prefix), ".")
 		raw, herr := hex.DecodeString(hexKey)
 		if !ok || herr != nil {
 			continue
 		}
-		e, err := n.kv.Get(ctx, key)
+		data, err := n.leaderGetLast(ctx, "KV_"+bucket, subject)
 		if err != nil {
-			continue
+			return err
 		}
 		var sv stateValue
-		if json.Unmarshal(e.Value(), &sv) != nil {
-			continue
+		if data == nil || json.Unmarshal(data, &sv) != nil {
+			continue // deleted or purged: not ours
 		}
 		state = append(state, app.StateValue{Kind: app.StateKind(kind), Key: string(raw), Value: sv.Value})
 	}
@@ -682,6 +718,38 @@ func (n *Node) restoreState(through uint64) error {
 		}
 	}
 	return nil
+}
+
+// leaderGetLast asks the stream's leader for the last message on subject
+// (JetStream's message get API; the direct get may answer from any replica).
+func (n *Node) leaderGetLast(ctx context.Context, stream, subject string) ([]byte, error) {
+	req, _ := json.Marshal(map[string]string{"last_by_subj": subject})
+	resp, err := n.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+stream, req)
+	if err != nil {
+		return nil, err
+	}
+	var r struct {
+		Message *struct {
+			Data []byte `json:"data"`
+		} `json:"message"`
+		Error *struct {
+			Code        int    `json:"code"`
+			Description string `json:"description"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(resp.Data, &r); err != nil {
+		return nil, err
+	}
+	if r.Error != nil {
+		if r.Error.Code == 404 {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("state bucket: %s", r.Error.Description)
+	}
+	if r.Message == nil {
+		return nil, nil
+	}
+	return r.Message.Data, nil
 }
 
 // isLocal reports whether c is this node's own bookkeeping: no entries, and
@@ -731,7 +799,7 @@ func (n *Node) Commit(ctx context.Context, c app.Commit) ([]app.Event, error) {
 	if isLocal(c) {
 		return n.local.Commit(ctx, c)
 	}
-	rec := record{Events: make([]app.Event, len(c.Events)), ReceivedAt: c.ReceivedAt.UTC(), Cutoff: c.Cutoff, State: c.State}
+	rec := record{Events: make([]app.Event, len(c.Events)), ReceivedAt: c.ReceivedAt.UTC(), Cutoff: c.Cutoff, State: toWire(c.State)}
 	for i, e := range c.Events {
 		if e.ID == "" {
 			e.ID = newID(e.Timestamp)

@@ -50,11 +50,19 @@ func (n *Node) Status(ctx context.Context) Status {
 		}
 		s.Last = max(s.Last, info.State.LastSeq)
 		if c := info.Cluster; c != nil && c.Leader != "" {
-			s.Quorum = true
 			s.Nodes = append(s.Nodes, NodeStatus{Name: c.Leader, Leader: true, Up: true, Current: true})
 			for _, p := range c.Replicas {
 				s.Nodes = append(s.Nodes, NodeStatus{Name: p.Name, Up: !p.Offline && p.Active < 10*time.Second, Current: p.Current, Lag: p.Lag, Seen: p.Active})
 			}
+			// A leader that lost its peers answers until it steps down:
+			// count who is up.
+			up := 0
+			for _, x := range s.Nodes {
+				if x.Up {
+					up++
+				}
+			}
+			s.Quorum = 2*up > len(s.Nodes)
 		} else if c == nil {
 			s.Quorum = true // a server of its own, not clustered
 			s.Nodes = []NodeStatus{{Name: s.Node, Leader: true, Up: true, Current: true}}

@@ -507,9 +507,9 @@ func (n *Node) consume() error {
 
 // record is one stream message: an app.Commit, with every entry's id decided.
 type record struct {
-	Events     []app.Event      `json:"events,omitempty"`
-	ReceivedAt time.Time        `json:"received_at"`
-	Cutoff     time.Time        `json:"cutoff"`
+	Events     []app.Event `json:"events,omitempty"`
+	ReceivedAt time.Time   `json:"received_at"`
+	Cutoff     time.Time   `json:"cutoff"`
 	State      []wireState `json:"state,omitempty"`
 }
 

@@ -169,6 +169,10 @@ var _ app.Store = (*Node)(nil)
 // stateCluster is the local store's own kind for the node's bookkeeping.
 const stateCluster app.StateKind = "cluster"
 
+// stallCheck is how often a node whose applied sequence stands still asks
+// whether the stream has moved on without it.
+const stallCheck = 2 * time.Second
+
 const (
 	keyApplied          = "applied"
 	metaIndexGeneration = "index_generation" // app's key: this node's index, not the workspace's
@@ -266,12 +270,6 @@ func (n *Node) connect() error {
 		return fmt.Errorf("cluster: unable to connect to NATS at %s: %w", url, err)
 	}
 	n.nc = nc
-	if n.srv == nil {
-		n.replicas = 1
-		if nc.IsConnected() && nc.ConnectedClusterName() != "" {
-			n.replicas = 3
-		}
-	}
 	if cfg.Replicas > 0 {
 		n.replicas = cfg.Replicas
 	}
@@ -404,6 +402,17 @@ func (n *Node) isClosing() bool {
 func (n *Node) setup(timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(n.ctx(), timeout)
 	defer cancel()
+	if n.replicas == 0 {
+		// An external deployment: a cluster gets three replicas, a lone
+		// server one. Only a connection tells which.
+		if !n.nc.IsConnected() {
+			return fmt.Errorf("not connected to NATS yet")
+		}
+		n.replicas = 1
+		if n.nc.ConnectedClusterName() != "" {
+			n.replicas = 3
+		}
+	}
 	st, err := n.js.Stream(ctx, n.cfg.Stream)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		st, err = n.js.CreateStream(ctx, jetstream.StreamConfig{
@@ -488,11 +497,34 @@ func (n *Node) consume() error {
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {
-		select {
-		case <-n.done:
-		case <-stop:
+		defer it.Stop()
+		// A consumer whose server went away may wait for ever (seen with
+		// nats-server 2.9): when nothing was applied for a while though the
+		// stream holds more, start again.
+		tick := time.NewTicker(stallCheck)
+		defer tick.Stop()
+		was := n.Applied()
+		for {
+			select {
+			case <-n.done:
+				return
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			now := n.Applied()
+			if now != was {
+				was = now
+				continue
+			}
+			ctx, cancel := context.WithTimeout(n.ctx(), stallCheck)
+			info, err := n.stream.Info(ctx)
+			cancel()
+			if err == nil && info.State.LastSeq > now {
+				n.logger.Warn("applying the stream stalled; starting again", "applied", now, "stream_last", info.State.LastSeq)
+				return
+			}
 		}
-		it.Stop()
 	}()
 	for {
 		msg, err := it.Next()

@@ -33,7 +33,7 @@ type NodeStatus struct {
 // Status asks the stream's leader about the replicas. Without a quorum there
 // is no leader to ask: Quorum is false and Nodes lists what the routes say.
 func (n *Node) Status(ctx context.Context) Status {
-	s := Status{Mode: "embedded", Node: n.cfg.Name, Stream: n.cfg.Stream, Replicas: n.replicas, Applied: n.Applied()}
+	s := Status{Mode: "embedded", Node: n.cfg.Name, Stream: n.cfg.Stream, Replicas: n.cfg.Replicas, Applied: n.Applied()}
 	if n.srv == nil {
 		s.Mode = "external"
 		s.Node = n.nc.ConnectedServerName()
@@ -41,6 +41,7 @@ func (n *Node) Status(ctx context.Context) Status {
 	s.Last = max(n.last.Load(), s.Applied)
 	select {
 	case <-n.ready:
+		s.Replicas = n.replicas // settled by setup, before ready
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
 		info, err := n.stream.Info(ctx)

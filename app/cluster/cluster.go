@@ -155,7 +155,7 @@ type Node struct {
 	pending  atomic.Uint64 // messages after applied the stream held at the last one delivered
 	last     atomic.Uint64 // the highest stream sequence this node has heard of
 
-	onApplied func(seq uint64) // tests time replication with it
+	onApplied, onAcked hook // the load test times replication with them
 
 	base   context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -596,9 +596,7 @@ func (n *Node) apply(msg jetstream.Msg) error {
 	}
 	n.pending.Store(meta.NumPending)
 	n.setApplied(seq)
-	if n.onApplied != nil {
-		n.onApplied(seq)
-	}
+	n.onApplied.call(seq)
 	for _, v := range changes {
 		n.saveState(seq, v)
 		if v.Kind == app.StateMeta && v.Key == metaRetention && len(v.Value) == 8 {
@@ -857,6 +855,7 @@ func (n *Node) Commit(ctx context.Context, c app.Commit) ([]app.Event, error) {
 	if ack.Sequence > n.last.Load() {
 		n.last.Store(ack.Sequence)
 	}
+	n.onAcked.call(ack.Sequence)
 	actx, cancel := context.WithTimeout(ctx, n.cfg.ApplyWait)
 	defer cancel()
 	if !n.waitApplied(actx, ack.Sequence) {
@@ -955,6 +954,17 @@ func (n *Node) shutdownEngine() {
 	if n.srv != nil {
 		n.srv.Shutdown()
 		n.srv.WaitForShutdown()
+	}
+}
+
+// hook is a function a test may set while the node runs.
+type hook struct{ p atomic.Pointer[func(uint64)] }
+
+func (h *hook) set(fn func(uint64)) { h.p.Store(&fn) }
+
+func (h *hook) call(seq uint64) {
+	if fn := h.p.Load(); fn != nil {
+		(*fn)(seq)
 	}
 }
 

@@ -173,6 +173,9 @@ const stateCluster app.StateKind = "cluster"
 // whether the stream has moved on without it.
 const stallCheck = 2 * time.Second
 
+// applyBatch bounds how many stream messages one local transaction applies.
+const applyBatch = 512
+
 const (
 	keyApplied          = "applied"
 	metaIndexGeneration = "index_generation" // app's key: this node's index, not the workspace's
@@ -531,7 +534,20 @@ func (n *Node) consume() error {
 		if err != nil {
 			return err
 		}
-		if err := n.apply(msg); err != nil {
+		// What the stream already holds goes into one transaction, with
+		// one fsync, however many messages it is.
+		batch := []jetstream.Msg{msg}
+		for len(batch) < applyBatch {
+			meta, err := msg.Metadata()
+			if err != nil || meta.NumPending == 0 {
+				break
+			}
+			if msg, err = it.Next(); err != nil {
+				break
+			}
+			batch = append(batch, msg)
+		}
+		if err := n.apply(batch); err != nil {
 			return err
 		}
 	}
@@ -569,41 +585,56 @@ func fromWire(state []wireState) []app.StateValue {
 	return out
 }
 
-// apply stores one message, and the sequence it had, in one transaction.
-func (n *Node) apply(msg jetstream.Msg) error {
-	meta, err := msg.Metadata()
-	if err != nil {
+// apply stores messages, and the sequence of the last, in one transaction.
+func (n *Node) apply(msgs []jetstream.Msg) error {
+	var commits []app.Commit
+	var seqs []uint64
+	var changes [][]app.StateValue
+	var last *jetstream.MsgMetadata
+	applied := n.Applied()
+	for _, msg := range msgs {
+		meta, err := msg.Metadata()
+		if err != nil {
+			return err
+		}
+		seq := meta.Sequence.Stream
+		if seq <= applied {
+			continue // delivered again after a restart of the consumer
+		}
+		applied, last = seq, meta
+		var rec record
+		if err := json.Unmarshal(msg.Data(), &rec); err != nil {
+			// A message this version cannot read: stopping would stop
+			// every later entry too, so it is skipped, loudly.
+			n.logger.Error("skipping an unreadable stream message", "seq", seq, "err", err)
+			rec = record{}
+		}
+		state := fromWire(rec.State)
+		commits = append(commits, app.Commit{Events: rec.Events, ReceivedAt: rec.ReceivedAt, Cutoff: rec.Cutoff, State: state})
+		seqs, changes = append(seqs, seq), append(changes, state)
+	}
+	if last == nil {
+		return nil
+	}
+	commits = append(commits, app.Commit{State: []app.StateValue{{Kind: stateCluster, Key: keyApplied, Value: binary.BigEndian.AppendUint64(nil, applied)}}})
+	if _, err := n.local.CommitAll(context.Background(), commits); err != nil {
 		return err
 	}
-	seq := meta.Sequence.Stream
-	if seq <= n.Applied() {
-		return nil // delivered again after a restart of the consumer
-	}
-	var rec record
-	if err := json.Unmarshal(msg.Data(), &rec); err != nil {
-		// A message this version cannot read: stopping would stop every
-		// later entry too, so it is skipped, loudly.
-		n.logger.Error("skipping an unreadable stream message", "seq", seq, "err", err)
-		rec = record{}
-	}
-	changes := fromWire(rec.State)
-	state := append(changes, app.StateValue{Kind: stateCluster, Key: keyApplied, Value: binary.BigEndian.AppendUint64(nil, seq)})
-	if _, err := n.local.Commit(context.Background(), app.Commit{Events: rec.Events, ReceivedAt: rec.ReceivedAt, Cutoff: rec.Cutoff, State: state}); err != nil {
-		return err
-	}
-	if l := seq + meta.NumPending; l > n.last.Load() {
+	if l := applied + last.NumPending; l > n.last.Load() {
 		n.last.Store(l)
 	}
-	n.pending.Store(meta.NumPending)
-	n.setApplied(seq)
-	n.onApplied.call(seq)
-	for _, v := range changes {
-		n.saveState(seq, v)
-		if v.Kind == app.StateMeta && v.Key == metaRetention && len(v.Value) == 8 {
-			n.followRetention(time.Duration(binary.BigEndian.Uint64(v.Value)))
-		}
-		if n.cfg.OnState != nil {
-			n.cfg.OnState(v)
+	n.pending.Store(last.NumPending)
+	n.setApplied(applied)
+	for i, seq := range seqs {
+		n.onApplied.call(seq)
+		for _, v := range changes[i] {
+			n.saveState(seq, v)
+			if v.Kind == app.StateMeta && v.Key == metaRetention && len(v.Value) == 8 {
+				n.followRetention(time.Duration(binary.BigEndian.Uint64(v.Value)))
+			}
+			if n.cfg.OnState != nil {
+				n.cfg.OnState(v)
+			}
 		}
 	}
 	return nil

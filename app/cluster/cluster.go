@@ -33,8 +33,31 @@
 //
 // --cluster lists every node, this one too, with the same list on every node:
 // three or more nodes replicate the stream three times (R3), fewer once.
-// Replicas overrides that. --nats joins an existing NATS deployment instead of
-// embedding a server; the stream is then R3 when that deployment is a cluster.
+// Replicas overrides that. --cluster without --cluster-listen is refused, and
+// so is --cluster with --nats. --nats joins an existing NATS deployment
+// instead of embedding a server (user and password, token, .creds file and
+// TLS as NATS users expect); the stream is then R3 when that deployment is a
+// cluster. Name (the node's name among the others) defaults to the host name
+// and the cluster port, which stays the same across restarts. The embedded
+// server keeps its JetStream files in DataDir/nats, beside the store and the
+// index.
+//
+// The Log reads its settings and retention once, at Open. A change made on
+// another node reaches this node's store at once (tokens work or stop at
+// once: they are read from the store on every request), but the Log's
+// in-memory settings only on its next start, until the app gives the Log a
+// way to reload them; OnState is where serve would call it.
+//
+// # What is guaranteed
+//
+// An acknowledged write is on a quorum of the stream's replicas, in one order
+// every node applies. A write refused for want of a quorum after its publish
+// went out may still be stored if the quorum comes back before the proposal
+// is dropped: entries sent with ids are idempotent (JetStream drops a repeat
+// within two minutes, and every node's store keeps the first entry of an id
+// within the retention), so a client that retries with the same ids never
+// gets a duplicate. Another node shows an entry once it has applied it,
+// usually well within a second (TestLoad measures it).
 //
 // # Workspace state
 //

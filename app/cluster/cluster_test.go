@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"auditlog/app"
 )
@@ -32,7 +33,33 @@ func TestAnEntryWrittenOnOneNodeIsReadOnAnother(t *testing.T) {
 			t.Errorf("node C holds %+v, node A acknowledged %+v", got, want)
 		}
 	}
-	c.sameEverywhere()
+	// A retry of the same id on another node is the same entry, stored once.
+	again := recordOn(t, cc, event("deploy-1", 99))
+	if !again[0].ReceivedAt.Equal(out[0].ReceivedAt) || again[0].Detail != out[0].Detail {
+		t.Errorf("a retry on node C returned %+v, want the entry node A stored: %+v", again[0], out[0])
+	}
+	if all := c.sameEverywhere(); len(all) != 2 {
+		t.Fatalf("the nodes hold %d entries, want 2", len(all))
+	}
+}
+
+func TestTheStreamKeepsMessagesAsLongAsTheRetention(t *testing.T) {
+	c := newCluster(t, 3)
+	c.stop(0)
+	c.members[0].retention = 48 * time.Hour
+	c.start(0)
+	c.waitReady(c.members[0])
+	c.settle()
+	info, err := c.members[2].node.stream.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Config.MaxAge != 48*time.Hour {
+		t.Fatalf("the stream keeps messages for %s; the retention is 48h", info.Config.MaxAge)
+	}
+	if v, _, _ := c.members[2].node.State(context.Background(), app.StateMeta, metaRetention); len(v) != 8 {
+		t.Fatal("node C's store lacks the retention set on node A")
+	}
 }
 
 func TestATokenCreatedOnOneNodeWorksOnAnotherAndRevokedStopsThere(t *testing.T) {
@@ -235,7 +262,7 @@ func TestASingleNodeRunsAClusterOfOne(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log, err := openLog(node, dir)
+	log, err := openLog(node, dir, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,9 +47,10 @@ func freePorts(t testing.TB, n int) []int {
 // member is one node of a test cluster: its configuration, and the node and
 // Log while it runs.
 type member struct {
-	cfg  Config
-	node *Node
-	log  *app.Log
+	cfg       Config
+	retention time.Duration // the Log's, as --retention gives it
+	node      *Node
+	log       *app.Log
 }
 
 type testCluster struct {
@@ -102,16 +103,18 @@ func (c *testCluster) start(i int) {
 	if err != nil {
 		c.t.Fatalf("node %s: %v", m.cfg.Name, err)
 	}
-	log, err := openLog(node, m.cfg.DataDir)
+	log, err := openLog(node, m.cfg.DataDir, m.retention)
 	if err != nil {
 		c.t.Fatalf("node %s: log: %v", m.cfg.Name, err)
 	}
 	m.node, m.log = node, log
 }
 
-func openLog(node *Node, dir string) (*app.Log, error) {
+func openLog(node *Node, dir string, retention time.Duration) (*app.Log, error) {
 	return app.Open(app.Config{
 		Store:     node,
+		Retention: retention,
+		Operator:  "ops@example.com",
 		OpenIndex: func() (app.SearchIndex, error) { return index.Open(filepath.Join(dir, "index")) },
 		Logger:    quiet(),
 	})

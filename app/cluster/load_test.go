@@ -25,6 +25,17 @@ var (
 // on each node. Every acknowledged entry must end on every node once.
 //
 //	go test ./app/cluster -run TestLoad -cluster.load 60s -v
+//
+// Measured on a shared two-core machine (load average 11 to 15, a 4 KiB
+// synchronous write taking about 5 ms), 60 s each, 0 lost:
+//
+//	16 clients, 1 entry a request:    322 entries/s; lag p50 30 ms, p99 557 ms
+//	8 clients, 100 entries a request: 1552 entries/s; lag p50 204 ms, p99 1.16 s
+//
+// Bare R3 publishes on the same machine ran at about 4,400 a second: what
+// bounds a client is waiting for its node to apply (a bbolt commit, two
+// fsyncs, on each of three nodes sharing one disk), so more clients get more
+// through.
 func TestLoad(t *testing.T) {
 	if *loadFor == 0 {
 		t.Skip("a load run: pass -cluster.load 60s")

@@ -200,8 +200,8 @@ func TestWithoutAQuorumNothingIsAcknowledgedAndWritesResumeWithIt(t *testing.T) 
 			t.Fatal(err)
 		}
 	}
-	if s := a.node.Status(context.Background()); !s.Quorum {
-		t.Errorf("status claims no quorum with two nodes of three: %+v", s)
+	if s := a.node.Status(context.Background()); !s.Quorum || s.Known != 3 || s.Replicas != 3 {
+		t.Errorf("status with two nodes of three up: %+v", s)
 	}
 	c.startAll()
 	c.sameEverywhere()

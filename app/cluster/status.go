@@ -12,6 +12,7 @@ type Status struct {
 	Node     string       `json:"node"` // this node's name
 	Stream   string       `json:"stream"`
 	Replicas int          `json:"replicas"`
+	Known    int          `json:"known"`   // nodes --cluster names (0 with an external engine)
 	Nodes    []NodeStatus `json:"nodes"`   // the stream's replicas, by name
 	Applied  uint64       `json:"applied"` // the last stream sequence in this node's store
 	Last     uint64       `json:"last"`    // the stream's last sequence, as last heard
@@ -33,7 +34,7 @@ type NodeStatus struct {
 // Status asks the stream's leader about the replicas. Without a quorum there
 // is no leader to ask: Quorum is false and Nodes lists what the routes say.
 func (n *Node) Status(ctx context.Context) Status {
-	s := Status{Mode: "embedded", Node: n.cfg.Name, Stream: n.cfg.Stream, Replicas: n.cfg.Replicas, Applied: n.Applied()}
+	s := Status{Mode: "embedded", Node: n.cfg.Name, Stream: n.cfg.Stream, Replicas: n.cfg.Replicas, Known: len(n.cfg.Routes), Applied: n.Applied()}
 	if n.srv == nil {
 		s.Mode = "external"
 		s.Node = n.nc.ConnectedServerName()

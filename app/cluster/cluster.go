@@ -175,7 +175,6 @@ type Node struct {
 	mu       sync.Mutex
 	applied  uint64        // the last stream sequence in the local store
 	advanced chan struct{} // closed and replaced whenever applied moves
-	pending  atomic.Uint64 // messages after applied the stream held at the last one delivered
 	last     atomic.Uint64 // the highest stream sequence this node has heard of
 
 	onApplied, onAcked hook // the load test times replication with them
@@ -646,7 +645,6 @@ func (n *Node) apply(msgs []jetstream.Msg) error {
 	if l := applied + last.NumPending; l > n.last.Load() {
 		n.last.Store(l)
 	}
-	n.pending.Store(last.NumPending)
 	n.setApplied(applied)
 	for i, seq := range seqs {
 		n.onApplied.call(seq)

@@ -15,7 +15,7 @@ const (
 	EUNSUPPORTED  = "unsupported"  // a content type or format we do not speak
 	ECONFLICT     = "conflict"     // the state does not allow it (e.g. data dir in use)
 	ENOSPACE      = "no_space"     // the disk is full: nothing was written
-	EUNAVAILABLE  = "unavailable"  // the store cannot be written (damaged, read-only): nothing was written
+	EUNAVAILABLE  = "unavailable"  // a part it needs is out of reach (a damaged or read-only store, a cluster without quorum): nothing was written; retry later
 	ETHROTTLED    = "throttled"    // too many attempts (wrong passwords); wait and try again
 	EINTERNAL     = "internal"     // our fault; logged, never shown in detail
 )

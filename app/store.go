@@ -86,6 +86,21 @@ type StateValue struct {
 	Value []byte // nil deletes
 }
 
+// NodeLocal reports whether this piece of state describes this copy of the
+// log rather than the workspace: the app's own notes, which index generation
+// the store has filled, and the checkpoints (and the anchor) this copy signed
+// with its own key. A cluster keeps such state on each node instead of
+// replicating it.
+func (v StateValue) NodeLocal() bool {
+	switch v.Kind {
+	case StateNotes, StateCheckpoints:
+		return true
+	case StateMeta:
+		return v.Key == metaIndexGeneration || v.Key == metaAnchor
+	}
+	return false
+}
+
 // Range is a part of the store to walk: entries strictly before the key
 // Before (the zero Key: from the newest), not older than After (zero:
 // unbounded), of one namespace when Namespace is set.

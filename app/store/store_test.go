@@ -51,6 +51,29 @@ func TestStateAndItsEntryCommitTogether(t *testing.T) {
 	}
 }
 
+func TestCommitAllStoresCommitsInOrderAsOne(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	later := now.Add(time.Second)
+	out, err := s.CommitAll(ctx, []app.Commit{
+		{Events: []app.Event{entry(app.Users, "evt-1", time.Hour)}, ReceivedAt: now, State: []app.StateValue{{Kind: app.StateMeta, Key: "k", Value: []byte("1")}}},
+		{Events: []app.Event{entry(app.Users, "evt-1", 0), entry(app.Spaces, "evt-2", 0)}, ReceivedAt: later, State: []app.StateValue{{Kind: app.StateMeta, Key: "k", Value: []byte("2")}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The second commit's evt-1 is the first one's: stored once.
+	if len(out) != 2 || !out[1][0].ReceivedAt.Equal(now) || out[1][0].Timestamp != out[0][0].Timestamp || !out[1][1].ReceivedAt.Equal(later) {
+		t.Fatalf("CommitAll = %+v", out)
+	}
+	if n, _ := s.Len(ctx); n != 2 {
+		t.Fatalf("%d entries stored, want 2", n)
+	}
+	if v, _, _ := s.State(ctx, app.StateMeta, "k"); string(v) != "2" {
+		t.Fatalf("state is %q, want the later commit's", v)
+	}
+}
+
 func TestAnIDStoredAlreadyReturnsTheStoredEntry(t *testing.T) {
 	s := openStore(t)
 	ctx := context.Background()

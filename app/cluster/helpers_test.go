@@ -1,0 +1,253 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"auditlog/app"
+	"auditlog/index"
+)
+
+// quiet keeps the nodes' logs out of the test output unless asked for.
+func quiet() *slog.Logger {
+	if os.Getenv("AUDITLOG_CLUSTER_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// freePorts finds n free ports on loopback.
+func freePorts(t testing.TB, n int) []int {
+	t.Helper()
+	var ports []int
+	var ls []net.Listener
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return ports
+}
+
+// member is one node of a test cluster: its configuration, and the node and
+// Log while it runs.
+type member struct {
+	cfg       Config
+	retention time.Duration // the Log's, as --retention gives it
+	node      *Node
+	log       *app.Log
+}
+
+type testCluster struct {
+	t       testing.TB
+	members []*member
+}
+
+// newCluster configures n embedded nodes on loopback and starts them all.
+func newCluster(t testing.TB, n int) *testCluster {
+	t.Helper()
+	ports := freePorts(t, n)
+	var routes []string
+	for _, p := range ports {
+		routes = append(routes, fmt.Sprintf("127.0.0.1:%d", p))
+	}
+	c := &testCluster{t: t}
+	base := t.TempDir()
+	for i := range n {
+		c.members = append(c.members, &member{cfg: Config{
+			Name:         fmt.Sprintf("n%d", i+1),
+			Listen:       routes[i],
+			Routes:       routes,
+			DataDir:      filepath.Join(base, fmt.Sprintf("n%d", i+1)),
+			WriteTimeout: 2 * time.Second,
+			Logger:       quiet(),
+		}})
+	}
+	c.startAll()
+	t.Cleanup(c.stopAll)
+	return c
+}
+
+// startAll starts every member that is not running, together: one alone has no quorum to wait for.
+func (c *testCluster) startAll() {
+	c.t.Helper()
+	for i, m := range c.members {
+		if m.node == nil {
+			c.start(i)
+		}
+	}
+	for _, m := range c.members {
+		c.waitReady(m)
+	}
+}
+
+func (c *testCluster) start(i int) {
+	c.t.Helper()
+	m := c.members[i]
+	node, err := Open(m.cfg)
+	if err != nil {
+		c.t.Fatalf("node %s: %v", m.cfg.Name, err)
+	}
+	log, err := openLog(node, m.cfg.DataDir, m.retention)
+	if err != nil {
+		c.t.Fatalf("node %s: log: %v", m.cfg.Name, err)
+	}
+	m.node, m.log = node, log
+}
+
+func openLog(node *Node, dir string, retention time.Duration) (*app.Log, error) {
+	return app.Open(app.Config{
+		Store:     node,
+		Retention: retention,
+		Operator:  "ops@example.com",
+		OpenIndex: func() (app.SearchIndex, error) { return index.Open(filepath.Join(dir, "index")) },
+		Logger:    quiet(),
+	})
+}
+
+func (c *testCluster) waitReady(m *member) {
+	c.t.Helper()
+	select {
+	case <-m.node.ready:
+	case <-time.After(60 * time.Second):
+		c.t.Fatalf("node %s never joined the stream: %v", m.cfg.Name, m.node.Status(context.Background()).Error)
+	}
+}
+
+func (c *testCluster) stop(i int) {
+	m := c.members[i]
+	if m.log != nil {
+		if err := m.log.Close(); err != nil {
+			c.t.Errorf("closing %s: %v", m.cfg.Name, err)
+		}
+	}
+	m.node, m.log = nil, nil
+}
+
+func (c *testCluster) stopAll() {
+	var wg sync.WaitGroup
+	for i := range c.members {
+		wg.Go(func() { c.stop(i) })
+	}
+	wg.Wait()
+}
+
+// running lists the members that run.
+func (c *testCluster) running() []*member {
+	var out []*member
+	for _, m := range c.members {
+		if m.node != nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// waitApplied waits until every running member has applied seq.
+func (c *testCluster) waitApplied(seq uint64) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for _, m := range c.running() {
+		if !m.node.waitApplied(ctx, seq) {
+			c.t.Fatalf("node %s applied %d of %d", m.cfg.Name, m.node.Applied(), seq)
+		}
+	}
+}
+
+// last is the stream's last sequence as the running members know it.
+func (c *testCluster) last() uint64 {
+	var last uint64
+	for _, m := range c.running() {
+		last = max(last, m.node.last.Load())
+	}
+	return last
+}
+
+// settle waits until every running member has applied all that any of them has heard of.
+func (c *testCluster) settle() {
+	c.t.Helper()
+	c.waitApplied(c.last())
+}
+
+// ids lists a member's stored entry ids, oldest first.
+func ids(t testing.TB, m *member) []string {
+	t.Helper()
+	var out []string
+	var after app.Key
+	for {
+		docs, err := m.node.Scan(context.Background(), after, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range docs {
+			if d.Event != nil {
+				out = append(out, d.Event.ID)
+			}
+		}
+		if len(docs) < 1000 {
+			return out
+		}
+		after = docs[len(docs)-1].Key
+	}
+}
+
+// sameEverywhere checks that every running member holds the same ids in the
+// same order, each once, and returns them.
+func (c *testCluster) sameEverywhere() []string {
+	c.t.Helper()
+	c.settle()
+	run := c.running()
+	want := ids(c.t, run[0])
+	seen := map[string]bool{}
+	for _, id := range want {
+		if seen[id] {
+			c.t.Fatalf("node %s holds %s twice", run[0].cfg.Name, id)
+		}
+		seen[id] = true
+	}
+	head, err := run[0].node.Head(context.Background())
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	for _, m := range run[1:] {
+		if got := ids(c.t, m); !slices.Equal(got, want) {
+			c.t.Fatalf("node %s holds %d entries, node %s %d, or in another order", m.cfg.Name, len(got), run[0].cfg.Name, len(want))
+		}
+		// The same entries in the same order make the same tamper-evident chain.
+		if h, err := m.node.Head(context.Background()); err != nil || h.Seq != head.Seq || h.Hash != head.Hash {
+			c.t.Fatalf("node %s's chain head is %d %x, node %s's %d %x (%v)", m.cfg.Name, h.Seq, h.Hash, run[0].cfg.Name, head.Seq, head.Hash, err)
+		}
+	}
+	return want
+}
+
+// event is a valid entry; id may be empty for a server-made one.
+func event(id string, i int) app.Event {
+	return app.Event{ID: id, Namespace: app.DataPipelines, Action: "pipeline_run", Detail: fmt.Sprintf("Ran pipeline %d", i), Actor: "ci@example.com"}
+}
+
+// recordOn records events on m and returns them as acknowledged.
+func recordOn(t testing.TB, m *member, events ...app.Event) []app.Event {
+	t.Helper()
+	out, err := m.log.Record(context.Background(), events)
+	if err != nil {
+		t.Fatalf("recording on %s: %v", m.cfg.Name, err)
+	}
+	return out
+}

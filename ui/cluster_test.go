@@ -6,8 +6,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"auditlog/app"
@@ -18,7 +21,7 @@ import (
 
 // serveClusterNode serves a Log on a real cluster node, with the server's
 // Cluster hook set as serve sets it.
-func serveClusterNode(t *testing.T, cfg cluster.Config) (*app.Log, *httptest.Server) {
+func serveClusterNode(t *testing.T, cfg cluster.Config) (*app.Log, *ui.Server, *httptest.Server) {
 	t.Helper()
 	cfg.DataDir = t.TempDir()
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -42,11 +45,11 @@ func serveClusterNode(t *testing.T, cfg cluster.Config) (*app.Log, *httptest.Ser
 		ts.Close()
 		log.Close()
 	})
-	return log, ts
+	return log, s, ts
 }
 
 func TestHealthzReportsTheClusterAndRefusesWithoutAQuorum(t *testing.T) {
-	log, ts := serveClusterNode(t, cluster.Config{Name: "solo"})
+	log, _, ts := serveClusterNode(t, cluster.Config{Name: "solo"})
 	o := loadOpenAPI(t, ts.URL)
 	c := caller{t: t, base: ts.URL}
 	// A write returns once this node applied it, so the stream is there.
@@ -74,12 +77,38 @@ func TestHealthzReportsTheClusterAndRefusesWithoutAQuorum(t *testing.T) {
 		routes = append(routes, l.Addr().String())
 		l.Close()
 	}
-	_, lone := serveClusterNode(t, cluster.Config{Name: "n1", Listen: routes[0], Routes: routes})
+	_, _, lone := serveClusterNode(t, cluster.Config{Name: "n1", Listen: routes[0], Routes: routes})
 	down := caller{t: t, base: lone.URL}.send("GET", "/healthz", "")
 	down.want(t, 503)
 	o.check("GET", "/healthz", down)
 	h.Cluster = nil
 	if err := json.Unmarshal(down.body, &h); err != nil || h.Cluster == nil || h.Cluster.Quorum {
 		t.Errorf("a node alone of three reports %s", down.body)
+	}
+}
+
+func TestThePageShowsTheClusterOnlyWhenThereIsOne(t *testing.T) {
+	page := func(s *ui.Server, ts *httptest.Server) string {
+		t.Helper()
+		jar, _ := cookiejar.New(nil)
+		browser := caller{t: t, base: ts.URL, client: &http.Client{Jar: jar}}
+		browser.send("GET", strings.TrimPrefix(s.LaunchURL(ts.URL), ts.URL), "").want(t, 200)
+		a := browser.send("GET", ui.PagePath, "")
+		a.want(t, 200)
+		return string(a.body)
+	}
+	log, s, ts := serveClusterNode(t, cluster.Config{Name: "solo"})
+	if _, err := log.Record(context.Background(), []app.Event{{Namespace: app.Spaces, Action: "space_created", Detail: "Created space \"Finance\""}}); err != nil {
+		t.Fatal(err)
+	}
+	body := page(s, ts)
+	for _, want := range []string{`id="cluster"`, "Cluster: 1 of 1 nodes up", "solo (this node)", "<td>up</td>"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the page of a cluster node lacks %q", want)
+		}
+	}
+	_, single, singleTS := serveTempLog(t)
+	if body := page(single, singleTS); strings.Contains(body, `id="cluster"`) {
+		t.Error("the page of a single node shows a cluster section")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -40,15 +41,25 @@ func freePorts(t *testing.T, n int) []string {
 // with a quorum.
 func startCluster(t *testing.T, n int) (nodes []*server, dirs []string) {
 	t.Helper()
-	ports := freePorts(t, 3*n)
+	ports := freePorts(t, 2*n)
 	routes := strings.Join(ports[:n], ",")
+	return startNodes(t, n, nil, func(i int) []string {
+		return []string{"--cluster-listen", ports[i], "--cluster", routes, "--nats-listen", ports[n+i]}
+	})
+}
+
+// startNodes starts n serve processes, each with its own data directory and
+// the flags flags(i), and waits until each reports a quorum.
+func startNodes(t *testing.T, n int, env []string, flags func(i int) []string) (nodes []*server, dirs []string) {
+	t.Helper()
+	addrs := freePorts(t, n)
 	base := t.TempDir()
 	found := make([]chan string, n)
 	for i := range n {
 		dir := filepath.Join(base, fmt.Sprintf("n%d", i+1))
 		dirs = append(dirs, dir)
-		cmd := exec.Command(binary(t), "serve", "--data", dir, "--addr", ports[n+i], "--no-browser",
-			"--cluster-listen", ports[i], "--cluster", routes, "--nats-listen", ports[2*n+i])
+		cmd := exec.Command(binary(t), append([]string{"serve", "--data", dir, "--addr", addrs[i], "--no-browser"}, flags(i)...)...)
+		cmd.Env = append(os.Environ(), env...)
 		out, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -182,12 +193,37 @@ func TestThreeServeProcessesFormAClusterThatSurvivesAKill(t *testing.T) {
 		t.Fatalf("only %d entries acknowledged; the test proves little", len(acked))
 	}
 
-	for _, node := range []*server{a, b} {
-		for _, id := range acked {
-			waitFor(t, 10*time.Second, fmt.Sprintf("acknowledged entry %s on %s", id, node.url), func() bool {
-				return getJSON(t, node.url+"/api/v1/events/"+id, token, nil) == http.StatusOK
-			})
-		}
+	// Asked by several clients at once, as the survivors are many entries
+	// to look up one by one.
+	ids := make(chan string)
+	missing := make(chan string, len(acked))
+	var check sync.WaitGroup
+	for range 8 {
+		check.Add(1)
+		go func() {
+			defer check.Done()
+			for id := range ids {
+				for _, node := range []*server{a, b} {
+					deadline := time.Now().Add(10 * time.Second)
+					for status(node.url+"/api/v1/events/"+id, token) != http.StatusOK {
+						if time.Now().After(deadline) {
+							missing <- id + " on " + node.url
+							break
+						}
+						time.Sleep(100 * time.Millisecond)
+					}
+				}
+			}
+		}()
+	}
+	for _, id := range acked {
+		ids <- id
+	}
+	close(ids)
+	check.Wait()
+	close(missing)
+	for m := range missing {
+		t.Errorf("acknowledged entry %s is missing", m)
 	}
 	t.Logf("%d acknowledged entries on both survivors of a kill -9", len(acked))
 }
@@ -213,4 +249,64 @@ func TestClusterFlagsThatCannotGoTogetherAreRefusedBeforeAnythingOpens(t *testin
 			t.Errorf("serve %v left %v behind", tt.args, entries)
 		}
 	}
+}
+
+// The external engine: a nats-server an operator runs, with a user and
+// password, and two serve processes that join it with --nats.
+func TestServeJoinsAnExistingNATSDeployment(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	if _, err := exec.LookPath("nats-server"); err != nil {
+		t.Skip("nats-server is not installed (apt-get install nats-server): serve --nats is not tested")
+	}
+	binary(t)
+	port := freePorts(t, 1)[0]
+	nats := exec.Command("nats-server", "-a", "127.0.0.1", "-p", port[strings.LastIndex(port, ":")+1:], "-n", "ext",
+		"-js", "-sd", t.TempDir(), "--user", "auditlog", "--pass", "s3cret")
+	if err := nats.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		nats.Process.Kill()
+		nats.Wait()
+	})
+	// The password comes from the environment, out of the process list.
+	nodes, dirs := startNodes(t, 2, []string{"NATS_PASSWORD=s3cret"}, func(int) []string {
+		return []string{"--nats", "nats://" + port, "--nats-user", "auditlog"}
+	})
+	token := createToken(t, dirs[0])
+	res, err := post(nodes[0].url, token, `{"namespace":"connections","action":"connection_created","detail":"Created connection external"}`+"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ok struct{ IDs []string }
+	json.NewDecoder(res.Body).Decode(&ok)
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated || len(ok.IDs) != 1 {
+		t.Fatalf("ingest through the external engine: status %d, ids %v", res.StatusCode, ok.IDs)
+	}
+	waitFor(t, 10*time.Second, "the other node to show the entry", func() bool {
+		return getJSON(t, nodes[1].url+"/api/v1/events/"+ok.IDs[0], token, nil) == http.StatusOK
+	})
+	var h struct {
+		Cluster *struct{ Mode string }
+	}
+	getJSON(t, nodes[1].url+"/healthz", "", &h)
+	if h.Cluster == nil || h.Cluster.Mode != "external" {
+		t.Errorf("/healthz of a node on an external engine: %+v", h.Cluster)
+	}
+}
+
+// status is the status of a GET, 0 when there is no answer.
+func status(url, token string) int {
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res.StatusCode
 }

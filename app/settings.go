@@ -98,7 +98,22 @@ const DefaultWorkspace = "My Workspace"
 // Log keeps them in memory; ChangeSettings is the only writer.
 func (l *Log) Settings() Settings { return *l.settings.Load() }
 
-// loadSettings reads the saved settings, at Open.
+// ReloadState reads the workspace settings and the retention from the store
+// again. A cluster node calls it when another node changed them: the Log
+// keeps both in memory, and only its own changes update that copy.
+func (l *Log) ReloadState(ctx context.Context) error {
+	if err := l.loadSettings(ctx); err != nil {
+		return err
+	}
+	keep, err := storedRetention(ctx, l.store)
+	if err != nil {
+		return err
+	}
+	l.retention.Store(int64(keep))
+	return nil
+}
+
+// loadSettings reads the saved settings, at Open and at ReloadState.
 func (l *Log) loadSettings(ctx context.Context) error {
 	s := Settings{Workspace: DefaultWorkspace}
 	v, ok, err := l.store.State(ctx, StateMeta, metaSettings)

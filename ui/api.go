@@ -162,6 +162,19 @@ func (s *Server) healthz(c echo.Context) error {
 	if rebuilding {
 		body.Index = &api.IndexStatus{RebuildingDone: done, RebuildingTotal: total}
 	}
+	if s.Cluster != nil {
+		cs := s.Cluster(c.Request().Context())
+		body.Cluster = &cs
+		if !cs.Quorum {
+			// A node without a quorum still reads, but acknowledges no
+			// write: a load balancer should send writers elsewhere.
+			body.Status, body.Error = "unavailable", "no quorum: fewer than half of the cluster's nodes answer, so writes are refused"
+			if cs.Error != "" {
+				body.Error += " (" + cs.Error + ")"
+			}
+			return c.JSON(http.StatusServiceUnavailable, body)
+		}
+	}
 	if body.Integrity != nil && !body.Integrity.Intact() {
 		body.Status = "broken"
 		return c.JSON(http.StatusServiceUnavailable, body)

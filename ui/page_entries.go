@@ -24,6 +24,7 @@ type auditLogView struct {
 	pageBase
 	Results   resultsView
 	Integrity integrityView
+	Cluster   *clusterView // nil on a single node
 }
 
 // resultsView is everything that follows the search: the part htmx swaps.
@@ -176,7 +177,7 @@ func (s *Server) auditLogPage(c echo.Context) error {
 		}
 		return renderPartial(c, "results", res)
 	}
-	return renderPage(c, "audit_log", auditLogView{pageBase: base, Results: res, Integrity: s.integrityView(now, loc)})
+	return renderPage(c, "audit_log", auditLogView{pageBase: base, Results: res, Integrity: s.integrityView(now, loc), Cluster: s.clusterView(c.Request().Context())})
 }
 
 // results searches for one view. With overview set it also counts per

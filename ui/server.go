@@ -51,6 +51,9 @@ type Server struct {
 	// Passwords hashes members' passwords; nil means argon2id with the
 	// default costs.
 	Passwords app.PasswordHasher
+	// Cluster, when the Log's store is a node of a cluster, reports what
+	// this node knows of it, for /healthz and the page.
+	Cluster func(context.Context) app.ClusterStatus
 
 	echo     *echo.Echo
 	http     *http.Server

@@ -42,11 +42,10 @@
 // server keeps its JetStream files in DataDir/nats, beside the store and the
 // index.
 //
-// The Log reads its settings and retention once, at Open. A change made on
-// another node reaches this node's store at once (tokens work or stop at
-// once: they are read from the store on every request), but the Log's
-// in-memory settings only on its next start, until the app gives the Log a
-// way to reload them; OnState is where serve would call it.
+// A change made on another node reaches this node's store at once (tokens
+// work or stop at once: they are read from the store on every request). The
+// Log keeps its settings and retention in memory, so serve's OnState calls
+// Log.ReloadState when a setting changes.
 //
 // # What is guaranteed
 //

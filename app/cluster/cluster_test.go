@@ -92,6 +92,26 @@ func TestATokenCreatedOnOneNodeWorksOnAnotherAndRevokedStopsThere(t *testing.T) 
 	c.sameEverywhere()
 }
 
+func TestSettingsChangedOnOneNodeShowOnAnotherWithoutARestart(t *testing.T) {
+	c := newCluster(t, 3)
+	a, cc := c.members[0], c.members[2]
+	ctx := context.Background()
+	name, keep := "Platform Team", 45*24*time.Hour
+	if _, err := a.log.ChangeSettings(ctx, app.SettingsChange{Workspace: &name, Retention: &keep}, "admin@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	c.settle()
+	// Node C hears a state change after storing it; a write of its own,
+	// applied after that, returns once it has been heard.
+	recordOn(t, cc, event("after-rename", 1))
+	if got := cc.log.Settings().Workspace; got != name {
+		t.Errorf("node C calls the workspace %q, want %q as renamed on node A", got, name)
+	}
+	if got := cc.log.Retention(); got != keep {
+		t.Errorf("node C keeps entries for %s, want %s as set on node A", got, keep)
+	}
+}
+
 // writers record batches with ids of their own on the given members until
 // stop is closed, retrying a failed batch with the same ids as a client
 // would, and return every id acknowledged.

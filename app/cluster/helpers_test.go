@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -99,7 +100,18 @@ func (c *testCluster) startAll() {
 func (c *testCluster) start(i int) {
 	c.t.Helper()
 	m := c.members[i]
-	node, err := Open(m.cfg)
+	// As serve does: the Log is opened after the node, and reloads its
+	// settings whenever another node changes them.
+	var opened atomic.Pointer[app.Log]
+	cfg := m.cfg
+	cfg.OnState = func(v app.StateValue) {
+		if l := opened.Load(); l != nil && v.Kind == app.StateMeta {
+			if err := l.ReloadState(context.Background()); err != nil {
+				c.t.Errorf("node %s: reloading the settings: %v", m.cfg.Name, err)
+			}
+		}
+	}
+	node, err := Open(cfg)
 	if err != nil {
 		c.t.Fatalf("node %s: %v", m.cfg.Name, err)
 	}
@@ -107,6 +119,7 @@ func (c *testCluster) start(i int) {
 	if err != nil {
 		c.t.Fatalf("node %s: log: %v", m.cfg.Name, err)
 	}
+	opened.Store(log)
 	m.node, m.log = node, log
 }
 

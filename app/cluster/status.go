@@ -4,32 +4,16 @@ import (
 	"context"
 	"sort"
 	"time"
+
+	"auditlog/app"
 )
 
 // Status is what this node knows of the cluster, for /healthz and the page.
-type Status struct {
-	Mode     string       `json:"mode"` // "embedded" or "external"
-	Node     string       `json:"node"` // this node's name
-	Stream   string       `json:"stream"`
-	Replicas int          `json:"replicas"`
-	Known    int          `json:"known"`   // nodes --cluster names (0 with an external engine)
-	Nodes    []NodeStatus `json:"nodes"`   // the stream's replicas, by name
-	Applied  uint64       `json:"applied"` // the last stream sequence in this node's store
-	Last     uint64       `json:"last"`    // the stream's last sequence, as last heard
-	Lag      uint64       `json:"lag"`     // Last - Applied: messages this node has still to apply
-	Quorum   bool         `json:"quorum"`  // the stream has a leader: writes are acknowledged
-	Error    string       `json:"error,omitempty"`
-}
+// The app defines it so that they need not import the engine.
+type Status = app.ClusterStatus
 
 // NodeStatus is one replica of the stream as its leader sees it.
-type NodeStatus struct {
-	Name    string        `json:"name"`
-	Leader  bool          `json:"leader"`
-	Up      bool          `json:"up"`
-	Current bool          `json:"current"` // holds everything the leader has
-	Lag     uint64        `json:"lag"`     // messages behind the leader
-	Seen    time.Duration `json:"seen"`    // since the leader last heard from it
-}
+type NodeStatus = app.ClusterNode
 
 // Status asks the stream's leader about the replicas. Without a quorum there
 // is no leader to ask: Quorum is false and Nodes lists what the routes say.

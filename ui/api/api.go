@@ -87,6 +87,8 @@ type Health struct {
 	Error     string            `json:"error,omitempty"` // what is wrong, when unavailable
 	Index     *IndexStatus      `json:"index,omitempty"`
 	Integrity *app.Verification `json:"integrity,omitempty"`
+	// Cluster is this node's view of the cluster, when it runs as one.
+	Cluster *app.ClusterStatus `json:"cluster,omitempty"`
 }
 
 // Integrity answers GET /api/v1/integrity: a verification of the chain made

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -105,7 +106,15 @@ func runningInstance(dir string) (instance, bool) {
 	if err != nil {
 		return in, false
 	}
-	res.Body.Close()
+	defer res.Body.Close()
+	if res.StatusCode == http.StatusServiceUnavailable {
+		// A cluster node without a quorum still runs and reads: the
+		// commands go through it rather than at its locked store.
+		var h struct {
+			Cluster *json.RawMessage `json:"cluster"`
+		}
+		return in, json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&h) == nil && h.Cluster != nil
+	}
 	return in, res.StatusCode == http.StatusOK
 }
 

@@ -119,7 +119,8 @@ Usage:
   auditlog [serve flags]           serve and open the Audit Log in your browser
   auditlog serve [flags]           serve until Ctrl-C (--addr, --data, --retention, --no-browser)
                                    beyond loopback, members sign in (--host, --tls-cert, --tls-key,
-                                   --trusted-proxy, --team)
+                                   --trusted-proxy, --team); as a cluster node (--cluster-listen,
+                                   --cluster, --nats-listen, or --nats for an existing NATS)
   auditlog token create --label L --scopes ingest,read
                                    create an API token; the secret is printed once
   auditlog token list              list API tokens
@@ -317,11 +318,17 @@ func defaultDataDirHint() string {
 // rebuilt, wait reports progress on stderr until it is done; the server instead
 // rebuilds in the background while it answers. Close closes the Log.
 func (m *Main) openLog(dir string, retention time.Duration, wait bool) (*app.Log, error) {
-	logger := slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	st, err := store.Open(dir)
 	if err != nil {
 		return nil, err
 	}
+	return m.openLogOn(dir, st, retention, wait)
+}
+
+// openLogOn opens the Log on st, a store in dir or a cluster node whose
+// local store is there; the Log closes st.
+func (m *Main) openLogOn(dir string, st app.Store, retention time.Duration, wait bool) (*app.Log, error) {
+	logger := slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	key, err := store.SigningKey(dir)
 	if err != nil {
 		st.Close()

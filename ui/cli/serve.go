@@ -31,7 +31,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	fs.Var(&proxies, "trusted-proxy", "the IP (or CIDR range) of a reverse proxy whose X-Forwarded-For and X-Forwarded-Proto are believed (repeatable)")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this PEM certificate file (with --tls-key)")
 	tlsKey := fs.String("tls-key", "", "the PEM private key file of --tls-cert")
+	cf := clusterFlags(fs)
 	if _, err := m.parse(fs, args); err != nil {
+		return err
+	}
+	if err := cf.check(fs); err != nil {
 		return err
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
@@ -52,8 +56,13 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	// lead to it, not to an error, and without waiting for the store's lock.
 	in, running := runningInstance(dir)
 	var log *app.Log
+	var status func(context.Context) app.ClusterStatus
 	if !running {
-		log, err = m.openLog(dir, keep, false)
+		if cf.on(fs) {
+			log, status, err = m.openClusterLog(dir, keep, cf)
+		} else {
+			log, err = m.openLog(dir, keep, false)
+		}
 		in, running = inUse(dir, err)
 	}
 	if running {
@@ -76,6 +85,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	srv.TokenCommand = m.tokenCommand(dir)
 	srv.Team, srv.Hosts, srv.TrustedProxies = *team, hosts, proxies
 	srv.TLSCert, srv.TLSKey = *tlsCert, *tlsKey
+	srv.Cluster = status
 	note, err := m.listen(srv, dir, *addr, flagWasSet(fs, "addr"))
 	if err != nil {
 		return err

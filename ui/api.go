@@ -14,7 +14,7 @@ import (
 
 func (s *Server) routes() {
 	e := s.echo
-	e.Use(securityHeaders, s.hostCheck)
+	e.Use(securityHeaders, s.hostCheck, strictQuery)
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/launch", s.launchHandler)

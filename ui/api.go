@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"time"
+
 	"io"
 	"mime"
 	"net/http"
@@ -161,6 +163,9 @@ func (s *Server) healthz(c echo.Context) error {
 	body := api.Health{Status: "ok", Integrity: s.Log.Integrity()}
 	if rebuilding {
 		body.Index = &api.IndexStatus{RebuildingDone: done, RebuildingTotal: total}
+	}
+	for _, r := range s.Log.IndexRepairs() {
+		body.IndexRepairs = append(body.IndexRepairs, api.IndexRepair{Day: r.Day.UTC().Format(time.DateOnly), Reason: r.Reason, At: r.At.UTC(), Done: r.Done})
 	}
 	if body.Integrity != nil && !body.Integrity.Intact() {
 		body.Status = "broken"

@@ -24,8 +24,9 @@ var (
 // proc is the binary running one command, killed with SIGKILL when the test
 // says so or when it ends.
 type proc struct {
-	cmd   *exec.Cmd
-	ready chan string // the server's URL, once it says where it runs
+	cmd    *exec.Cmd
+	ready  chan string // the server's URL, once it says where it runs
+	launch chan string // and its launch URL
 }
 
 func spawn(t *testing.T, args ...string) *proc {
@@ -39,13 +40,14 @@ func spawn(t *testing.T, args ...string) *proc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{cmd: cmd, ready: make(chan string, 1)}
+	p := &proc{cmd: cmd, ready: make(chan string, 1), launch: make(chan string, 1)}
 	t.Cleanup(p.kill)
 	go func() {
 		lines := bufio.NewScanner(out)
 		for lines.Scan() {
 			if rest, ok := strings.CutPrefix(lines.Text(), "Audit Log is running at "); ok {
 				p.ready <- rest[:strings.Index(rest, "/launch")]
+				p.launch <- strings.Fields(rest)[0]
 			}
 		}
 		io.Copy(io.Discard, out)

@@ -296,11 +296,18 @@ func TestCrashRounds(t *testing.T) {
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
+		// The server says the chain is intact too, before it is killed once
+		// more and verify reads the store alone, as it lies on disk.
+		var health json.RawMessage
+		status := getJSON(t, url+"/healthz", "", &health)
+		p.kill()
 		out, stderr, err := run(t, "verify", "--data", dir)
+		if status != 200 {
+			t.Fatalf("round %d: /healthz %d %s\nverify on disk: %v\n%s%s", round, status, health, err, out, stderr)
+		}
 		if err != nil || !strings.HasSuffix(strings.TrimSpace(out), "intact") {
 			t.Fatalf("round %d: verify: %v\n%s%s", round, err, out, stderr)
 		}
-		p.kill()
 		purged := 0
 		for id := range l.old {
 			if all[id] == 0 {

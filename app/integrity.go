@@ -295,7 +295,7 @@ func VerifyChain(ctx context.Context, st Store, key ed25519.PublicKey, now time.
 	cutoff := now.Add(-retention)
 	cps := all
 	var brk *Break
-	err = st.Chain(ctx, next, func(link *Link) bool {
+	step := func(link *Link) bool {
 		switch {
 		case link.Seq > next:
 			brk = &Break{Kind: BreakMissing, Seq: next, Message: fmt.Sprintf("entries %d to %d are missing from the chain", next, link.Seq-1)}
@@ -347,18 +347,26 @@ func VerifyChain(ctx context.Context, st Store, key ed25519.PublicKey, now time.
 		v.To = link.Seq
 		next++
 		return true
-	})
-	if err != nil {
-		return v, err
 	}
-	if brk != nil {
-		return found(brk)
+	// Entries recorded during the walk move the head past where it ended:
+	// the walk goes on from there, so that a writer is not taken for a
+	// forger. A head behind the walk, or one that never settles, still is.
+	var head ChainHead
+	for range 10 {
+		if err := st.Chain(ctx, next, step); err != nil {
+			return v, err
+		}
+		if brk != nil {
+			return found(brk)
+		}
+		if head, err = st.Head(ctx); err != nil {
+			return v, err
+		}
+		if head.Seq <= next-1 {
+			break
+		}
 	}
 	v.Head = hex.EncodeToString(h[:])
-	head, err := st.Head(ctx)
-	if err != nil {
-		return v, err
-	}
 	if anchored && v.Signed < anchor.Seq {
 		v.Signed = anchor.Seq
 	}

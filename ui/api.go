@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"time"
+
 	"io"
 	"mime"
 	"net/http"
@@ -14,7 +16,7 @@ import (
 
 func (s *Server) routes() {
 	e := s.echo
-	e.Use(securityHeaders, s.hostCheck)
+	e.Use(securityHeaders, s.hostCheck, strictQuery)
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/launch", s.launchHandler)
@@ -161,6 +163,9 @@ func (s *Server) healthz(c echo.Context) error {
 	body := api.Health{Status: "ok", Integrity: s.Log.Integrity()}
 	if rebuilding {
 		body.Index = &api.IndexStatus{RebuildingDone: done, RebuildingTotal: total}
+	}
+	for _, r := range s.Log.IndexRepairs() {
+		body.IndexRepairs = append(body.IndexRepairs, api.IndexRepair{Day: r.Day.UTC().Format(time.DateOnly), Reason: r.Reason, At: r.At.UTC(), Done: r.Done})
 	}
 	if s.Cluster != nil {
 		cs := s.Cluster(c.Request().Context())

@@ -50,6 +50,7 @@ type resultsView struct {
 	Rebuilding   bool
 	RebuildDone  int
 	RebuildTotal int
+	Repairs      []repairView // days of the index rebuilt since the start
 	Refreshed    bool
 	NewCount     int
 	NewMore      bool // more new entries than one page holds
@@ -197,6 +198,7 @@ func (s *Server) results(ctx context.Context, c echo.Context, v viewState, loc *
 		TokenCommand: s.tokenCommand(),
 	}
 	res.Rebuilding, res.RebuildDone, res.RebuildTotal = s.Log.IndexStatus()
+	res.Repairs = repairViews(s.Log.IndexRepairs(), loc)
 	// The text is parsed once; the results, the counts and the chart each
 	// narrow it by as much of the filter as they follow.
 	err := v.Err
@@ -377,4 +379,21 @@ func rangeLabel(v viewState, loc *time.Location, retention time.Duration) string
 		return "before " + show(before)
 	}
 	return ""
+}
+
+// repairView is one day of the keyword index rebuilt from the store, for the
+// notice above the results: while it runs, keyword search misses that day.
+type repairView struct {
+	Day    string
+	Reason string
+	At     timeView
+	Done   bool
+}
+
+func repairViews(repairs []app.IndexRepair, loc *time.Location) []repairView {
+	var out []repairView
+	for _, r := range repairs {
+		out = append(out, repairView{Day: r.Day.UTC().Format(time.DateOnly), Reason: r.Reason, At: newTimeView(r.At, loc), Done: r.Done})
+	}
+	return out
 }

@@ -37,3 +37,14 @@ func TestCountsHaveThousandsSeparators(t *testing.T) {
 		}
 	}
 }
+
+func TestWhileADayOfTheIndexIsRebuiltTheResultsNameIt(t *testing.T) {
+	var buf bytes.Buffer
+	v := resultsView{PagePath: PagePath, Repairs: []repairView{{Day: "2026-11-20", Reason: "the index holds 0 entries of that day and the store 812"}}}
+	if err := views["partials"].ExecuteTemplate(&buf, "results", v); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "day 2026-11-20 (UTC) is being rebuilt from the store") || !strings.Contains(buf.String(), "the store 812. Keyword search may miss entries of that day") {
+		t.Fatalf("no notice naming the day in:\n%s", buf.String())
+	}
+}

@@ -83,10 +83,13 @@ type RevokedToken struct {
 // Health answers GET /healthz. Index is set while the keyword index is
 // rebuilt; Integrity once the chain has been verified since start.
 type Health struct {
-	Status    string            `json:"status"`          // "ok", "unavailable", or "broken" when the chain is
-	Error     string            `json:"error,omitempty"` // what is wrong, when unavailable
-	Index     *IndexStatus      `json:"index,omitempty"`
-	Integrity *app.Verification `json:"integrity,omitempty"`
+	Status string       `json:"status"`          // "ok", "unavailable", or "broken" when the chain is
+	Error  string       `json:"error,omitempty"` // what is wrong, when unavailable
+	Index  *IndexStatus `json:"index,omitempty"`
+	// IndexRepairs are the days of the index rebuilt from the store since the
+	// start (damaged, deleted, or holding another count than the store).
+	IndexRepairs []IndexRepair     `json:"index_repairs,omitempty"`
+	Integrity    *app.Verification `json:"integrity,omitempty"`
 	// Cluster is this node's view of the cluster, when it runs as one.
 	Cluster *app.ClusterStatus `json:"cluster,omitempty"`
 }
@@ -98,6 +101,15 @@ type Integrity struct {
 	Verification app.Verification `json:"verification"`
 	PublicKey    string           `json:"public_key,omitempty"`
 	Checkpoint   *app.Checkpoint  `json:"checkpoint,omitempty"`
+}
+
+// IndexRepair is one day of the keyword index rebuilt from the store: while
+// Done is false, keyword search may miss entries of that day.
+type IndexRepair struct {
+	Day    string    `json:"day"` // the UTC day, YYYY-MM-DD
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
+	Done   bool      `json:"done"`
 }
 
 // IndexStatus says how far a rebuild of the keyword index has come.

@@ -135,6 +135,7 @@ Usage:
   auditlog verify                  prove nobody edited the log: walk its chain and signed checkpoints
   auditlog verify --file F.ndjson --public-key KEY
                                    verify an export offline (auditlog verify --public-key prints KEY)
+  auditlog doctor                  check the store, the chain and the index; say how to restore
   auditlog version                 print the version and commit
 
 Every command takes --data DIR (default: $AUDITLOG_DATA, else the user data directory).
@@ -155,6 +156,7 @@ var commands = []struct {
 	{"workspace", (*Main).workspace},
 	{"demo", (*Main).demo},
 	{"verify", (*Main).verify},
+	{"doctor", (*Main).doctor},
 	{"version", (*Main).version},
 	{"help", (*Main).help},
 }

@@ -1,0 +1,84 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"auditlog/app"
+	"auditlog/app/store"
+)
+
+var errUnhealthy = errors.New("the data directory needs attention (see above)")
+
+// doctor examines a data directory without a server: the store first (never
+// written to when it is damaged), then the chain, then the index's days
+// against the store's counts. Each step runs only when the one before found
+// nothing wrong, since a damaged store cannot be verified or reindexed.
+func (m *Main) doctor(ctx context.Context, args []string) error {
+	fs, data := m.flagSet("doctor", "doctor [--data DIR]",
+		"Check the store (size, pages, every entry read back), the tamper-evident chain and the keyword index,\n"+
+			"say what is wrong and how to restore from an export. It needs the data directory to itself: stop the server first.\n"+
+			"Exit status 0 when healthy, 1 when not.")
+	if _, err := m.parse(fs, args); err != nil {
+		return err
+	}
+	dir, err := m.dataDir(*data)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(dir); err != nil {
+		return fmt.Errorf("no data directory at %s", dir)
+	}
+	if in, ok := runningInstance(dir); ok {
+		return inUseErrorOf(dir, in)
+	}
+	fmt.Fprintf(m.Stderr, "Using the data directory %s\n", dir)
+
+	report, err := store.Check(dir)
+	if err != nil {
+		return inUseError(dir, err)
+	}
+	fmt.Fprint(m.Stdout, "Store: ", report.String())
+	if !report.OK() {
+		return errUnhealthy
+	}
+
+	st, key, err := m.openStoreAndKey(dir)
+	if err != nil {
+		return err
+	}
+	v, err := app.VerifyChain(ctx, st, key, time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(m.Stdout, "Chain: ")
+	printVerification(m.Stdout, &v)
+	// The Log opens the store again, and bbolt's lock is per file handle.
+	m.Close()
+	if !v.Intact() {
+		fmt.Fprintln(m.Stdout, "The chain is broken: the entries named above were changed after they were recorded. Restore from an export verified with `auditlog verify --file`.")
+		return errUnhealthy
+	}
+
+	log, err := m.openLog(dir, 0, true)
+	if err != nil {
+		return inUseError(dir, err)
+	}
+	repairs := log.IndexRepairs()
+	if len(repairs) == 0 {
+		fmt.Fprintln(m.Stdout, "Index: every day holds as many entries as the store")
+		return nil
+	}
+	fmt.Fprintf(m.Stdout, "Index: %d days needed a repair and were rebuilt from the store:\n", len(repairs))
+	for _, r := range repairs {
+		state := "rebuilt"
+		if !r.Done {
+			state = "being rebuilt"
+		}
+		fmt.Fprintf(m.Stdout, "  - %s %s: %s\n", r.Day.Format(time.DateOnly), state, r.Reason)
+	}
+	return errUnhealthy
+}

@@ -134,6 +134,7 @@ Usage:
   auditlog verify                  prove nobody edited the log: walk its chain and signed checkpoints
   auditlog verify --file F.ndjson --public-key KEY
                                    verify an export offline (auditlog verify --public-key prints KEY)
+  auditlog bench [--events N]      measure ingest, search, start-up, purge and disk use (--clients, --data)
   auditlog version                 print the version and commit
 
 Every command takes --data DIR (default: $AUDITLOG_DATA, else the user data directory).
@@ -154,6 +155,7 @@ var commands = []struct {
 	{"workspace", (*Main).workspace},
 	{"demo", (*Main).demo},
 	{"verify", (*Main).verify},
+	{"bench", (*Main).bench},
 	{"version", (*Main).version},
 	{"help", (*Main).help},
 }

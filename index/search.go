@@ -50,6 +50,11 @@ func (x *Index) Search(q *app.Query, before app.Key, limit int) ([]app.Key, erro
 		if hasCursor && day == cursorDay {
 			req.SearchAfter = []string{before.String()}
 		}
+		if ok, err := c.mayMatch(x.shards[day]); err != nil {
+			return nil, fmt.Errorf("index: search %s: %w", dayName(day), err)
+		} else if !ok {
+			continue
+		}
 		if x.searched != nil {
 			x.searched(day)
 		}
@@ -94,6 +99,11 @@ func (x *Index) Tally(q *app.Query) (app.Tally, error) {
 		return nil, errClosed
 	}
 	for _, day := range x.days(q) {
+		if ok, err := c.mayMatch(x.shards[day]); err != nil {
+			return nil, fmt.Errorf("index: tally %s: %w", dayName(day), err)
+		} else if !ok {
+			continue
+		}
 		req := bleve.NewSearchRequestOptions(c.forDay(q, day), 0, 0, false)
 		req.Score = bleve.ScoreNone
 		req.AddFacet(fieldCell, bleve.NewFacetRequest(fieldCell, tallyFacetSize))
@@ -142,6 +152,10 @@ func (x *Index) days(q *app.Query) []int64 {
 type compiled struct {
 	must    []query.Query
 	mustNot []query.Query
+	// words every match holds in its text, and prefixes one of its words
+	// starts with: a shard whose dictionary lacks one cannot match, which its
+	// dictionary says far more cheaply than a search.
+	words, prefixes []string
 }
 
 func compile(q *app.Query) *compiled {
@@ -155,6 +169,12 @@ func compile(q *app.Query) *compiled {
 			c.mustNot = append(c.mustNot, tq)
 		default:
 			c.must = append(c.must, tq)
+			toks := tokens(t.Text)
+			if t.Prefix {
+				c.prefixes = append(c.prefixes, toks[len(toks)-1])
+				toks = toks[:len(toks)-1]
+			}
+			c.words = append(c.words, toks...)
 		}
 	}
 	for _, g := range q.AnyOf {
@@ -193,6 +213,53 @@ func compile(q *app.Query) *compiled {
 		c.must = append(c.must, &actorQuery{want: q.Actors})
 	}
 	return c
+}
+
+// mayMatch reports whether shard's text dictionary holds every word and a
+// word starting with every prefix c requires. A word that matches nothing
+// otherwise builds and runs a searcher in each of thirty shards.
+func (c *compiled) mayMatch(shard bleve.Index) (ok bool, err error) {
+	if len(c.words) == 0 && len(c.prefixes) == 0 {
+		return true, nil
+	}
+	err = safely(func() error {
+		adv, err := shard.Advanced()
+		if err != nil {
+			return err
+		}
+		r, err := adv.Reader()
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		ok = true
+		if rc, can := r.(index.IndexReaderContains); can && len(c.words) > 0 {
+			dict, err := rc.FieldDictContains(fieldText)
+			if err != nil {
+				return err
+			}
+			for _, w := range c.words {
+				if has, err := dict.Contains([]byte(w)); err != nil || !has {
+					ok = false
+					return err
+				}
+			}
+		}
+		for _, p := range c.prefixes {
+			dict, err := r.FieldDictPrefix(fieldText, []byte(p))
+			if err != nil {
+				return err
+			}
+			e, err := dict.Next()
+			_ = dict.Close()
+			if err != nil || e == nil {
+				ok = false
+				return err
+			}
+		}
+		return nil
+	})
+	return ok, err
 }
 
 // forDay adds the time range for a shard that it only partly covers; a day

@@ -380,3 +380,50 @@ func TestTallyOfAnEmptyQueryIsEmpty(t *testing.T) {
 		t.Errorf("got %v, %v; want an empty tally", got, err)
 	}
 }
+
+// A word no shard's dictionary holds is answered without searching any
+// shard, and a word only one day holds searches only that day, typed or not.
+func TestAWordMissingFromADaysDictionarySkipsThatDay(t *testing.T) {
+	x, _ := openTemp(t)
+	for day := range 5 {
+		detail := "Renamed space"
+		if day == 2 {
+			detail = "Renamed quarantined space"
+		}
+		mustIndex(t, x, entry(base.Add(time.Duration(day)*24*time.Hour), app.Spaces, "space_updated", "bob", detail))
+	}
+	for _, tc := range []struct {
+		q    string
+		want []int64
+		hits int
+	}{
+		{"xylophonist ", nil, 0},
+		{"xylophon", nil, 0},
+		{"renamed xylophonist ", nil, 0},
+		{"quarantined ", []int64{dayOf(base) + 2}, 1},
+		{"quarant", []int64{dayOf(base) + 2}, 1},
+		{"space quarantined ", []int64{dayOf(base) + 2}, 1},
+		{"-quarantined renamed ", []int64{dayOf(base) + 4, dayOf(base) + 3, dayOf(base) + 2, dayOf(base) + 1, dayOf(base)}, 4},
+	} {
+		var visited []int64
+		x.searched = func(day int64) { visited = append(visited, day) }
+		got := mustSearch(t, x, parse(t, tc.q), app.Key{}, 50)
+		if len(got) != tc.hits {
+			t.Errorf("%q: %d hits, want %d", tc.q, len(got), tc.hits)
+		}
+		if !slices.Equal(visited, tc.want) {
+			t.Errorf("%q: searched days %v, want %v", tc.q, visited, tc.want)
+		}
+		tally, err := x.Tally(parse(t, tc.q))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, c := range tally {
+			n += c
+		}
+		if n != tc.hits {
+			t.Errorf("%q: tally counts %d, want %d", tc.q, n, tc.hits)
+		}
+	}
+}

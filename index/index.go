@@ -59,6 +59,9 @@ type Index struct {
 	lost   []app.LostDay // shards dropped as damaged, until the Log takes them
 
 	searched func(day int64) // tests watch which shards a search visits
+	tallied  func(day int64) // tests watch which shards a tally counts afresh
+
+	tallies tallyCache
 }
 
 var (
@@ -449,7 +452,10 @@ func (x *Index) indexDay(day int64, docs []app.IndexDoc) error {
 			return fmt.Errorf("index: %s: %w", d.Key, err)
 		}
 	}
-	if err := safely(func() error { return shard.Batch(b) }); err != nil {
+	err := safely(func() error { return shard.Batch(b) })
+	// Even a failed batch may have changed the shard: its tallies are stale.
+	x.tallies.changed(shard)
+	if err != nil {
 		return &batchError{day: day, err: err}
 	}
 	return nil

@@ -192,8 +192,7 @@ func (b *benchRun) run(ctx context.Context) error {
 	}
 	acked := time.Since(began)
 	b.ingested += len(month)
-	b.say("waiting until every entry is searchable")
-	if err := b.log.WaitIndexed(ctx); err != nil {
+	if err := b.waitIndexed(ctx); err != nil {
 		return err
 	}
 	searchable := time.Since(began)
@@ -217,6 +216,26 @@ func (b *benchRun) run(ctx context.Context) error {
 	}
 	b.add("anonymous memory while serving", anonMemory(), "–")
 	return nil
+}
+
+// waitIndexed waits until every entry is searchable, saying meanwhile how
+// long it has waited and how large the index has grown.
+func (b *benchRun) waitIndexed(ctx context.Context) error {
+	b.say("waiting until every entry is searchable")
+	done := make(chan error, 1)
+	go func() { done <- b.log.WaitIndexed(ctx) }()
+	began := time.Now()
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-tick.C:
+			_, idx, _ := diskUse(b.dir)
+			b.say("still indexing after %.0f s; the index holds %d MB", time.Since(began).Seconds(), idx>>20)
+		}
+	}
 }
 
 // ingest posts events in batches of 1000 from b.clients clients at once.
@@ -461,7 +480,7 @@ func (b *benchRun) live(ctx context.Context) error {
 	began := time.Now()
 	err := b.ingest(ctx, events, "live")
 	if err == nil {
-		err = b.log.WaitIndexed(ctx)
+		err = b.waitIndexed(ctx)
 	}
 	took := time.Since(began)
 	b.ingested += n
@@ -484,23 +503,7 @@ func (b *benchRun) live(ctx context.Context) error {
 // footprint measures the store's file and the index's directory per entry.
 func (b *benchRun) footprint() error {
 	total := b.ingested
-	var st, idx int64
-	err := filepath.WalkDir(b.dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(b.dir, path)
-		if strings.HasPrefix(rel, "index"+string(filepath.Separator)) {
-			idx += info.Size()
-		} else {
-			st += info.Size()
-		}
-		return nil
-	})
+	st, idx, err := diskUse(b.dir)
 	if err != nil {
 		return err
 	}
@@ -510,6 +513,29 @@ func (b *benchRun) footprint() error {
 	b.add("bytes on disk per entry (store + index)",
 		fmt.Sprintf("%d (%d + %d)", (st+idx)/int64(total), st/int64(total), idx/int64(total)), "≤ 400")
 	return nil
+}
+
+// diskUse adds up the files of the store and of the index under dir.
+func diskUse(dir string) (st, idx int64, err error) {
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		info, err := d.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // a segment merged away while indexing goes on
+		} else if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		if strings.HasPrefix(rel, "index"+string(filepath.Separator)) {
+			idx += info.Size()
+		} else {
+			st += info.Size()
+		}
+		return nil
+	})
+	return st, idx, err
 }
 
 // restart closes everything and times a start until the page answers.

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -661,6 +662,9 @@ func groupThousands(n int) string {
 
 // anonMemory is the process's anonymous resident memory, where the system says it.
 func anonMemory() string {
+	// The generated month and its request bodies are garbage by now; hand
+	// their pages back first, so the figure is what the server keeps.
+	debug.FreeOSMemory()
 	status, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		var ms runtime.MemStats

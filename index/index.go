@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -58,6 +59,9 @@ type Index struct {
 	lost   []app.LostDay // shards dropped as damaged, until the Log takes them
 
 	searched func(day int64) // tests watch which shards a search visits
+	tallied  func(day int64) // tests watch which shards a tally counts afresh
+
+	tallies tallyCache
 }
 
 var (
@@ -367,9 +371,11 @@ func (x *Index) Index(docs []app.IndexDoc) error {
 		if len(missing) == 0 {
 			err := x.indexLocked(days, byDay)
 			x.mu.RUnlock()
-			var failed *batchError
-			if errors.As(err, &failed) {
-				x.reopen(failed.day, failed.err)
+			for _, e := range splitJoined(err) {
+				var failed *batchError
+				if errors.As(e, &failed) {
+					x.reopen(failed.day, failed.err)
+				}
 			}
 			return err
 		}
@@ -411,19 +417,59 @@ func (x *Index) indexLocked(days []int64, byDay map[int64][]app.IndexDoc) error 
 	if free, ok := freeSpace(x.dir); ok && free < uint64(spareBytes+n*bytesPerDoc) {
 		return fmt.Errorf("index: the disk holding %s has %d bytes free, too little to index %d entries safely; indexing waits for space", x.dir, free, n)
 	}
+	// An import spreads each drain over a month of shards: their batches are
+	// independent, and each waits on its own fsync, so they run side by side.
+	work := make(chan int64, len(days))
 	for _, day := range days {
-		shard := x.shards[day]
-		b := shard.NewBatch()
-		for _, d := range byDay[day] {
-			if err := b.Index(d.Key.String(), newDoc(d.Key, d.Event)); err != nil {
-				return fmt.Errorf("index: %s: %w", d.Key, err)
+		work <- day
+	}
+	close(work)
+	errs := make([]error, len(days))
+	pos := make(map[int64]int, len(days))
+	for i, day := range days {
+		pos[day] = i
+	}
+	var wg sync.WaitGroup
+	for range min(len(days), max(2, runtime.GOMAXPROCS(0))) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for day := range work {
+				errs[pos[day]] = x.indexDay(day, byDay[day])
 			}
-		}
-		if err := safely(func() error { return shard.Batch(b) }); err != nil {
-			return &batchError{day: day, err: err}
+		}()
+	}
+	wg.Wait()
+	// Every failed day is reopened by the caller, not only the first.
+	return errors.Join(errs...)
+}
+
+func (x *Index) indexDay(day int64, docs []app.IndexDoc) error {
+	shard := x.shards[day]
+	b := shard.NewBatch()
+	for _, d := range docs {
+		if err := b.Index(d.Key.String(), newDoc(d.Key, d.Event)); err != nil {
+			return fmt.Errorf("index: %s: %w", d.Key, err)
 		}
 	}
+	err := safely(func() error { return shard.Batch(b) })
+	// Even a failed batch may have changed the shard: its tallies are stale.
+	x.tallies.changed(shard)
+	if err != nil {
+		return &batchError{day: day, err: err}
+	}
 	return nil
+}
+
+// splitJoined lists the errors errors.Join put together, or err alone.
+func splitJoined(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	if err == nil {
+		return nil
+	}
+	return []error{err}
 }
 
 // batchError is a Bleve batch that failed (a full disk, say). Bleve's

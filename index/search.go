@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -49,6 +50,11 @@ func (x *Index) Search(q *app.Query, before app.Key, limit int) ([]app.Key, erro
 		req.Score = bleve.ScoreNone
 		if hasCursor && day == cursorDay {
 			req.SearchAfter = []string{before.String()}
+		}
+		if ok, err := c.mayMatch(x.shards[day]); err != nil {
+			return nil, fmt.Errorf("index: search %s: %w", dayName(day), err)
+		} else if !ok {
+			continue
 		}
 		if x.searched != nil {
 			x.searched(day)
@@ -94,30 +100,131 @@ func (x *Index) Tally(q *app.Query) (app.Tally, error) {
 		return nil, errClosed
 	}
 	for _, day := range x.days(q) {
-		req := bleve.NewSearchRequestOptions(c.forDay(q, day), 0, 0, false)
-		req.Score = bleve.ScoreNone
-		req.AddFacet(fieldCell, bleve.NewFacetRequest(fieldCell, tallyFacetSize))
-		var res *bleve.SearchResult
-		err := safely(func() (err error) { res, err = x.shards[day].Search(req); return err })
-		if err != nil {
+		if ok, err := c.mayMatch(x.shards[day]); err != nil {
 			return nil, fmt.Errorf("index: tally %s: %w", dayName(day), err)
-		}
-		f := res.Facets[fieldCell]
-		if f == nil {
+		} else if !ok {
 			continue
 		}
-		if f.Other > 0 {
-			return nil, fmt.Errorf("index: tally %s: more than %d slot and namespace cells", dayName(day), tallyFacetSize)
-		}
-		for _, t := range f.Terms.Terms() {
-			hn, ok := parseCell(t.Term)
-			if !ok {
-				return nil, fmt.Errorf("index: tally %s: bad cell %q", dayName(day), t.Term)
+		shard := x.shards[day]
+		key := tallyKey{shard: shard, query: c.fingerprint(q, day)}
+		cells, version, ok := x.tallies.get(key)
+		if !ok {
+			if x.tallied != nil {
+				x.tallied(day)
 			}
-			tally[hn] += t.Count
+			var err error
+			if cells, err = tallyDay(shard, c.forDay(q, day), day); err != nil {
+				return nil, err
+			}
+			x.tallies.put(key, version, cells)
+		}
+		for hn, n := range cells {
+			tally[hn] += n
 		}
 	}
 	return tally, nil
+}
+
+// tallyDay counts one shard's matches of bq per quarter hour and namespace.
+func tallyDay(shard bleve.Index, bq query.Query, day int64) (app.Tally, error) {
+	req := bleve.NewSearchRequestOptions(bq, 0, 0, false)
+	req.Score = bleve.ScoreNone
+	req.AddFacet(fieldCell, bleve.NewFacetRequest(fieldCell, tallyFacetSize))
+	var res *bleve.SearchResult
+	err := safely(func() (err error) { res, err = shard.Search(req); return err })
+	if err != nil {
+		return nil, fmt.Errorf("index: tally %s: %w", dayName(day), err)
+	}
+	cells := app.Tally{}
+	f := res.Facets[fieldCell]
+	if f == nil {
+		return cells, nil
+	}
+	if f.Other > 0 {
+		return nil, fmt.Errorf("index: tally %s: more than %d slot and namespace cells", dayName(day), tallyFacetSize)
+	}
+	for _, t := range f.Terms.Terms() {
+		hn, ok := parseCell(t.Term)
+		if !ok {
+			return nil, fmt.Errorf("index: tally %s: bad cell %q", dayName(day), t.Term)
+		}
+		cells[hn] += t.Count
+	}
+	return cells, nil
+}
+
+// tallyCache keeps each day shard's tally of recent queries. The chart and
+// the tabs are counted over the whole retention window on every keystroke,
+// the refresh and every tab, while all but today's shard rarely change: a
+// shard's entries are dropped when a batch reaches it. Entries are keyed by
+// the shard itself, so a shard dropped or reopened is never answered from
+// its predecessor's counts.
+type tallyCache struct {
+	mu       sync.Mutex
+	versions map[bleve.Index]uint64
+	entries  map[tallyKey]tallyEntry
+}
+
+type tallyKey struct {
+	shard bleve.Index
+	query string
+}
+
+type tallyEntry struct {
+	version uint64
+	cells   app.Tally
+}
+
+// maxTallies bounds the cache: a month of shards for a few hundred queries.
+const maxTallies = 8192
+
+// get returns the cached tally for key, and the shard's version to put a
+// fresh one under. The version is read before the search, so a batch that
+// lands during it leaves the result stale rather than wrongly current.
+func (t *tallyCache) get(key tallyKey) (app.Tally, uint64, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	v := t.versions[key.shard]
+	e, ok := t.entries[key]
+	if !ok || e.version != v {
+		return nil, v, false
+	}
+	return e.cells, v, true
+}
+
+func (t *tallyCache) put(key tallyKey, version uint64, cells app.Tally) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	// Versions are kept when entries are dropped: a version that started
+	// again from zero could make a result counted before a batch look current.
+	if t.entries == nil || len(t.entries) >= maxTallies {
+		t.entries = map[tallyKey]tallyEntry{}
+	}
+	t.entries[key] = tallyEntry{version: version, cells: cells}
+}
+
+// changed marks shard's cached tallies stale.
+func (t *tallyCache) changed(shard bleve.Index) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.versions == nil {
+		t.versions = map[bleve.Index]uint64{}
+	}
+	t.versions[shard]++
+}
+
+// fingerprint names what c asks of one day's shard: the parts of the query a
+// tally follows and, for a day the range only partly covers, the range.
+func (c *compiled) fingerprint(q *app.Query, day int64) string {
+	start, end := dayStart(day), dayStart(day+1)
+	var lo, hi int64
+	if !q.After.IsZero() && q.After.After(start) {
+		lo = q.After.UnixNano()
+	}
+	if !q.Before.IsZero() && q.Before.Before(end) {
+		hi = q.Before.UnixNano()
+	}
+	return fmt.Sprintf("%v|%v|%v|%v|%v|%d|%d", q.Terms, q.AnyOf, q.Namespaces, q.Actions, q.Actors, lo, hi)
 }
 
 // days lists the open shards that may hold entries in q's time range, newest
@@ -142,6 +249,10 @@ func (x *Index) days(q *app.Query) []int64 {
 type compiled struct {
 	must    []query.Query
 	mustNot []query.Query
+	// words every match holds in its text, and prefixes one of its words
+	// starts with: a shard whose dictionary lacks one cannot match, which its
+	// dictionary says far more cheaply than a search.
+	words, prefixes []string
 }
 
 func compile(q *app.Query) *compiled {
@@ -155,6 +266,12 @@ func compile(q *app.Query) *compiled {
 			c.mustNot = append(c.mustNot, tq)
 		default:
 			c.must = append(c.must, tq)
+			toks := tokens(t.Text)
+			if t.Prefix {
+				c.prefixes = append(c.prefixes, toks[len(toks)-1])
+				toks = toks[:len(toks)-1]
+			}
+			c.words = append(c.words, toks...)
 		}
 	}
 	for _, g := range q.AnyOf {
@@ -193,6 +310,53 @@ func compile(q *app.Query) *compiled {
 		c.must = append(c.must, &actorQuery{want: q.Actors})
 	}
 	return c
+}
+
+// mayMatch reports whether shard's text dictionary holds every word and a
+// word starting with every prefix c requires. A word that matches nothing
+// otherwise builds and runs a searcher in each of thirty shards.
+func (c *compiled) mayMatch(shard bleve.Index) (ok bool, err error) {
+	if len(c.words) == 0 && len(c.prefixes) == 0 {
+		return true, nil
+	}
+	err = safely(func() error {
+		adv, err := shard.Advanced()
+		if err != nil {
+			return err
+		}
+		r, err := adv.Reader()
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		ok = true
+		if rc, can := r.(index.IndexReaderContains); can && len(c.words) > 0 {
+			dict, err := rc.FieldDictContains(fieldText)
+			if err != nil {
+				return err
+			}
+			for _, w := range c.words {
+				if has, err := dict.Contains([]byte(w)); err != nil || !has {
+					ok = false
+					return err
+				}
+			}
+		}
+		for _, p := range c.prefixes {
+			dict, err := r.FieldDictPrefix(fieldText, []byte(p))
+			if err != nil {
+				return err
+			}
+			e, err := dict.Next()
+			_ = dict.Close()
+			if err != nil || e == nil {
+				ok = false
+				return err
+			}
+		}
+		return nil
+	})
+	return ok, err
 }
 
 // forDay adds the time range for a shard that it only partly covers; a day

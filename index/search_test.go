@@ -380,3 +380,96 @@ func TestTallyOfAnEmptyQueryIsEmpty(t *testing.T) {
 		t.Errorf("got %v, %v; want an empty tally", got, err)
 	}
 }
+
+// A word no shard's dictionary holds is answered without searching any
+// shard, and a word only one day holds searches only that day, typed or not.
+func TestAWordMissingFromADaysDictionarySkipsThatDay(t *testing.T) {
+	x, _ := openTemp(t)
+	for day := range 5 {
+		detail := "Renamed space"
+		if day == 2 {
+			detail = "Renamed quarantined space"
+		}
+		mustIndex(t, x, entry(base.Add(time.Duration(day)*24*time.Hour), app.Spaces, "space_updated", "bob", detail))
+	}
+	for _, tc := range []struct {
+		q    string
+		want []int64
+		hits int
+	}{
+		{"xylophonist ", nil, 0},
+		{"xylophon", nil, 0},
+		{"renamed xylophonist ", nil, 0},
+		{"quarantined ", []int64{dayOf(base) + 2}, 1},
+		{"quarant", []int64{dayOf(base) + 2}, 1},
+		{"space quarantined ", []int64{dayOf(base) + 2}, 1},
+		{"-quarantined renamed ", []int64{dayOf(base) + 4, dayOf(base) + 3, dayOf(base) + 2, dayOf(base) + 1, dayOf(base)}, 4},
+	} {
+		var visited []int64
+		x.searched = func(day int64) { visited = append(visited, day) }
+		got := mustSearch(t, x, parse(t, tc.q), app.Key{}, 50)
+		if len(got) != tc.hits {
+			t.Errorf("%q: %d hits, want %d", tc.q, len(got), tc.hits)
+		}
+		if !slices.Equal(visited, tc.want) {
+			t.Errorf("%q: searched days %v, want %v", tc.q, visited, tc.want)
+		}
+		tally, err := x.Tally(parse(t, tc.q))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, c := range tally {
+			n += c
+		}
+		if n != tc.hits {
+			t.Errorf("%q: tally counts %d, want %d", tc.q, n, tc.hits)
+		}
+	}
+}
+
+// A day's tally is counted once and then answered from the cache until a
+// batch reaches that day; every answer equals a fresh count.
+func TestATallyIsCountedAgainOnlyForTheDaysABatchReached(t *testing.T) {
+	x, _ := openTemp(t)
+	for day := range 3 {
+		mustIndex(t, x, entry(base.Add(time.Duration(day)*24*time.Hour), app.Spaces, "space_updated", "bob", "Renamed space"))
+	}
+	var counted []int64
+	x.tallied = func(day int64) { counted = append(counted, day) }
+	total := func() int {
+		t.Helper()
+		tally, err := x.Tally(parse(t, "renamed "))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, c := range tally {
+			n += c
+		}
+		return n
+	}
+	if n := total(); n != 3 || len(counted) != 3 {
+		t.Fatalf("first tally: %d entries from days %v, want 3 from 3 days", n, counted)
+	}
+	counted = nil
+	if n := total(); n != 3 || len(counted) != 0 {
+		t.Fatalf("second tally: %d entries, counted days %v afresh, want 3 and none", n, counted)
+	}
+	mustIndex(t, x, entry(base.Add(24*time.Hour+time.Minute), app.Spaces, "space_updated", "bob", "Renamed space again"))
+	if n := total(); n != 4 || !slices.Equal(counted, []int64{dayOf(base) + 1}) {
+		t.Fatalf("after a batch on one day: %d entries, counted days %v afresh, want 4 and only %d", n, counted, dayOf(base)+1)
+	}
+	// Another query is another count.
+	counted = nil
+	if tally, err := x.Tally(parse(t, "again ")); err != nil || len(tally) != 1 || len(counted) != 1 {
+		t.Fatalf("tally of another word: %v, %v, counted %v", tally, err, counted)
+	}
+	// A dropped day is not answered from its old shard's counts.
+	if err := x.DropDay(base.Add(24 * time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n := total(); n != 2 {
+		t.Fatalf("after dropping a day: %d entries, want 2", n)
+	}
+}

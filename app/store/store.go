@@ -774,6 +774,7 @@ func putEntry(tx *bolt.Tx, k app.Key, e *app.Event, head chainHead) (chainHead, 
 // An entry past cutoff (expired, not yet purged) does not count as stored.
 func appendEvents(tx *bolt.Tx, events []app.Event, receivedAt, cutoff time.Time) ([]app.Event, error) {
 	evb, ids := tx.Bucket(bucketEvents), tx.Bucket(bucketIDs)
+	fillAppendOnly(tx)
 	out := make([]app.Event, len(events))
 	head := readHead(tx)
 	linked := false
@@ -824,6 +825,25 @@ func appendEvents(tx *bolt.Tx, events []app.Event, receivedAt, cutoff time.Time)
 		}
 	}
 	return out, nil
+}
+
+// appendFill is how full a split leaves the pages of the buckets whose keys
+// start with the time or the sequence, and so almost always go at the end.
+// bbolt's default (half) suits keys that land anywhere: it leaves each page
+// room for later inserts, which these buckets rarely get, so half the store
+// was empty space. Late events (an import, a clock behind) still land among
+// the others; a page they fill splits again, which costs a page, not a
+// rewrite.
+const appendFill = 0.95
+
+// fillAppendOnly sets appendFill on tx's handles of the append-mostly
+// buckets; bbolt keeps a bucket's handle, and its fill, for the transaction.
+func fillAppendOnly(tx *bolt.Tx) {
+	for _, name := range [][]byte{bucketEvents, bucketChain, bucketByNS, bucketOutbox} {
+		if b := tx.Bucket(name); b != nil {
+			b.FillPercent = appendFill
+		}
+	}
 }
 
 // deleteEvent removes every trace of the entry at k.

@@ -2,11 +2,15 @@ package store_test
 
 import (
 	"context"
+	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"auditlog/app"
 	"auditlog/app/store"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 var now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
@@ -144,5 +148,51 @@ func TestASecondOpenIsToldTheDirectoryIsInUse(t *testing.T) {
 	defer s.Close()
 	if _, err := store.Open(dir); app.ErrorCode(err) != app.ECONFLICT {
 		t.Fatalf("second open: %v, want a conflict", err)
+	}
+}
+
+// Entries arrive in time order, so the buckets keyed by time or sequence only
+// grow at the end: their pages are to be left nearly full, not half empty.
+func TestEntriesInTimeOrderFillTheirPages(t *testing.T) {
+	dir := t.TempDir()
+	s, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for batch := range 20 {
+		events := make([]app.Event, 500)
+		for i := range events {
+			n := batch*500 + i
+			events[i] = entry(app.Namespaces[n%len(app.Namespaces)], fmt.Sprintf("evt-%d", n), time.Duration(10000-n)*time.Second)
+		}
+		if _, err := s.Commit(ctx, app.Commit{Events: events, ReceivedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := bolt.Open(filepath.Join(dir, store.FileName), 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.View(func(tx *bolt.Tx) error {
+		for _, name := range []string{"events", "chain", "by_ns"} {
+			b := tx.Bucket([]byte(name))
+			if b == nil {
+				t.Errorf("no bucket %q", name)
+				continue
+			}
+			st := b.Stats()
+			if fill := float64(st.LeafInuse) / float64(st.LeafAlloc); fill < 0.8 {
+				t.Errorf("bucket %q: leaf pages %.0f%% full (%d of %d bytes), want at least 80%%", name, 100*fill, st.LeafInuse, st.LeafAlloc)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -136,6 +136,7 @@ Usage:
   auditlog verify --file F.ndjson --public-key KEY
                                    verify an export offline (auditlog verify --public-key prints KEY)
   auditlog doctor                  check the store, the chain and the index; say how to restore
+  auditlog bench [--events N]      measure ingest, search, start-up, purge and disk use (--clients, --data)
   auditlog version                 print the version and commit
 
 Every command takes --data DIR (default: $AUDITLOG_DATA, else the user data directory).
@@ -157,6 +158,7 @@ var commands = []struct {
 	{"demo", (*Main).demo},
 	{"verify", (*Main).verify},
 	{"doctor", (*Main).doctor},
+	{"bench", (*Main).bench},
 	{"version", (*Main).version},
 	{"help", (*Main).help},
 }

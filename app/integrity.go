@@ -19,12 +19,16 @@ import (
 // Seq, in recording order, hashes to Hash. Anyone with the public key can
 // check it; nobody without the private key can make one.
 type Checkpoint struct {
-	Seq       uint64    `json:"seq"`
-	Hash      string    `json:"hash"`   // hex
-	Newest    time.Time `json:"newest"` // the newest timestamp among the entries it covers
-	Time      time.Time `json:"time"`   // when it was signed
-	PublicKey string    `json:"public_key"`
-	Signature string    `json:"signature"` // base64 Ed25519 signature of SignedBytes
+	Seq    uint64    `json:"seq"`
+	Hash   string    `json:"hash"`   // hex
+	Newest time.Time `json:"newest"` // the newest timestamp among the entries it covers
+	Time   time.Time `json:"time"`   // when it was signed
+	// PurgedBefore is the newest cutoff a purge of this log has used: an
+	// entry gone from before it expired under the retention of its day, even
+	// if the retention is longer now.
+	PurgedBefore time.Time `json:"purged_before,omitempty"`
+	PublicKey    string    `json:"public_key"`
+	Signature    string    `json:"signature"` // base64 Ed25519 signature of SignedBytes
 }
 
 // SignedBytes is what a checkpoint's signature covers, one field a line:
@@ -34,9 +38,14 @@ type Checkpoint struct {
 //	<hash in lower-case hex>
 //	<newest as RFC 3339 with nanoseconds, UTC>
 //	<time as RFC 3339 with nanoseconds, UTC>
+//	purged_before <RFC 3339 with nanoseconds, UTC>   (only once a purge ran)
 func (c *Checkpoint) SignedBytes() []byte {
-	return fmt.Appendf(nil, "auditlog-checkpoint-v1\n%d\n%s\n%s\n%s\n", c.Seq, c.Hash,
+	b := fmt.Appendf(nil, "auditlog-checkpoint-v1\n%d\n%s\n%s\n%s\n", c.Seq, c.Hash,
 		c.Newest.UTC().Format(time.RFC3339Nano), c.Time.UTC().Format(time.RFC3339Nano))
+	if !c.PurgedBefore.IsZero() {
+		b = fmt.Appendf(b, "purged_before %s\n", c.PurgedBefore.UTC().Format(time.RFC3339Nano))
+	}
+	return b
 }
 
 // Check reports whether the checkpoint is signed by key.
@@ -45,8 +54,9 @@ func (c *Checkpoint) Check(key ed25519.PublicKey) bool {
 	return err == nil && len(key) == ed25519.PublicKeySize && ed25519.Verify(key, c.SignedBytes(), sig)
 }
 
-func sign(key ed25519.PrivateKey, head ChainHead, now time.Time) Checkpoint {
-	c := Checkpoint{Seq: head.Seq, Hash: hex.EncodeToString(head.Hash[:]), Newest: head.Newest, Time: now.UTC(), PublicKey: EncodePublicKey(key.Public().(ed25519.PublicKey))}
+func sign(key ed25519.PrivateKey, head ChainHead, purgedBefore, now time.Time) Checkpoint {
+	c := Checkpoint{Seq: head.Seq, Hash: hex.EncodeToString(head.Hash[:]), Newest: head.Newest, Time: now.UTC(),
+		PurgedBefore: purgedBefore.UTC(), PublicKey: EncodePublicKey(key.Public().(ed25519.PublicKey))}
 	c.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(key, c.SignedBytes()))
 	return c
 }
@@ -77,7 +87,17 @@ func trimPrefix(s, p string) string {
 const (
 	StateCheckpoints StateKind = "checkpoints"
 	metaAnchor                 = "anchor"
+	metaPurgedBefore           = "purged_before" // the newest cutoff a purge used, unix nanoseconds
 )
+
+// purgedBefore is the newest cutoff a purge of this store has used.
+func purgedBefore(ctx context.Context, st Store) (time.Time, error) {
+	v, _, err := st.State(ctx, StateMeta, metaPurgedBefore)
+	if err != nil || len(v) != 8 {
+		return time.Time{}, err
+	}
+	return time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC(), nil
+}
 
 func checkpointKey(seq uint64) string { return string(binary.BigEndian.AppendUint64(nil, seq)) }
 
@@ -106,10 +126,15 @@ func (l *Log) Checkpoint(ctx context.Context) (Checkpoint, error) {
 	if err != nil {
 		return last, err
 	}
-	if head.Seq == 0 || (ok && last.Seq == head.Seq) {
+	purged, err := purgedBefore(ctx, l.store)
+	if err != nil {
+		return last, err
+	}
+	// Sign when there is something new: entries, or a purge since the last.
+	if head.Seq == 0 || (ok && last.Seq == head.Seq && !purged.After(last.PurgedBefore)) {
 		return last, nil
 	}
-	c := sign(l.signer, head, l.now())
+	c := sign(l.signer, head, purged, l.now())
 	v, _ := json.Marshal(c)
 	if _, err := l.store.Commit(ctx, Commit{State: []StateValue{{Kind: StateCheckpoints, Key: checkpointKey(c.Seq), Value: v}}}); err != nil {
 		return last, fmt.Errorf("store: unable to save a checkpoint: %w", err)
@@ -292,7 +317,15 @@ func VerifyChain(ctx context.Context, st Store, key ed25519.PublicKey, now time.
 		next = anchor.Seq + 1
 	}
 	v.From = next
+	// An entry may be gone if it expired: before the retention's cutoff, or
+	// before the newest cutoff a signed checkpoint says a purge used (the
+	// retention may have been raised since).
 	cutoff := now.Add(-retention)
+	for _, c := range append(all, anchor) {
+		if c.PurgedBefore.After(cutoff) && c.PurgedBefore.Before(now) {
+			cutoff = c.PurgedBefore
+		}
+	}
 	cps := all
 	var brk *Break
 	step := func(link *Link) bool {

@@ -47,6 +47,25 @@ func (l *Log) Purge() (int, error) {
 			break
 		}
 	}
+	if purged > 0 {
+		// Remember the cutoff, and sign it: once the retention is raised, the
+		// entries purged under it must still count as expired, not as missing.
+		if prev, err := purgedBefore(ctx, l.store); err != nil {
+			return purged, err
+		} else if cutoff.After(prev) {
+			v := binary.BigEndian.AppendUint64(nil, uint64(cutoff.UnixNano()))
+			if _, err := l.store.Commit(ctx, Commit{State: []StateValue{{Kind: StateMeta, Key: metaPurgedBefore, Value: v}}}); err != nil {
+				return purged, fmt.Errorf("store: unable to note the purge: %w", err)
+			}
+		}
+		// Signed at once, unless the chain has not been verified since the
+		// start: the head is signed only over a chain found intact.
+		if v := l.Integrity(); v != nil && v.Intact() {
+			if _, err := l.Checkpoint(ctx); err != nil {
+				return purged, err
+			}
+		}
+	}
 	if err := l.advanceAnchor(ctx, cutoff); err != nil {
 		return purged, err
 	}

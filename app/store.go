@@ -96,7 +96,7 @@ func (v StateValue) NodeLocal() bool {
 	case StateNotes, StateCheckpoints:
 		return true
 	case StateMeta:
-		return v.Key == metaIndexGeneration || v.Key == metaAnchor
+		return v.Key == metaIndexGeneration || v.Key == metaAnchor || v.Key == metaPurgedBefore
 	}
 	return false
 }

@@ -49,8 +49,10 @@ func newChainFixture(t *testing.T, entries int) *chainFixture {
 			Timestamp: f.clock.Now().Add(-time.Duration(entries-i) * time.Minute),
 		})
 	}
-	if _, err := f.log.Record(context.Background(), events); err != nil {
-		t.Fatal(err)
+	if len(events) > 0 {
+		if _, err := f.log.Record(context.Background(), events); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return f
 }
@@ -301,5 +303,53 @@ func TestAnOlderStoreIsChainedWhenOpened(t *testing.T) {
 	})
 	if err != nil || len(seqs) != 5 {
 		t.Fatalf("chain after migration = %v, %v", seqs, err)
+	}
+}
+
+func TestEntriesPurgedBeforeTheRetentionWasRaisedAreNoBreak(t *testing.T) {
+	f := newChainFixture(t, 0)
+	ctx := context.Background()
+	now := f.clock.Now()
+	// A fresh entry first, then five-day-old ones (sent late): the old ones
+	// expire under a 3-day retention while the fresh one keeps the chain's
+	// early links (no anchor can pass it), so they leave their digests.
+	events := []app.Event{{Namespace: app.Users, Action: "user_invited", Detail: "Invited Bo", Actor: "Maya", Timestamp: now}}
+	for i := range 10 {
+		events = append(events, app.Event{Namespace: app.Users, Action: "user_removed", Detail: fmt.Sprintf("Removed %d", i), Actor: "Maya", Timestamp: now.Add(-5*24*time.Hour + time.Duration(i)*time.Minute)})
+	}
+	if _, err := f.log.Record(ctx, events); err != nil {
+		t.Fatal(err)
+	}
+	f.close()
+	f.openWithRetention(3 * 24 * time.Hour) // purges as it opens
+	if v, err := f.log.VerifyNow(ctx); err != nil || !v.Intact() || v.Purged != 10 {
+		t.Fatalf("verification after the purge = %+v, %v", v, err)
+	}
+	// The retention is raised to 30 days: the purged entries are younger than
+	// the new window, but they went under the old one, which a checkpoint signed.
+	f.close()
+	f.openWithRetention(30 * 24 * time.Hour)
+	if v := f.verify(); !v.Intact() || v.Purged != 10 {
+		t.Fatalf("verification after raising the retention = %+v", v)
+	}
+}
+
+func (f *chainFixture) openWithRetention(d time.Duration) {
+	f.t.Helper()
+	st, err := Open(f.dir)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	key, err := SigningKey(f.dir)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.log, err = app.Open(app.Config{
+		Store: st, Signer: key, Now: f.clock.Now, Retention: d, Operator: "Maya",
+		OpenIndex: func() (app.SearchIndex, error) { return index.Open(filepath.Join(f.dir, "index")) },
+		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		f.t.Fatal(err)
 	}
 }

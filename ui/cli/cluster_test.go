@@ -148,47 +148,14 @@ func TestThreeServeProcessesFormAClusterThatSurvivesAKill(t *testing.T) {
 		return getJSON(t, b.url+"/api/v1/events/"+first.IDs[0], token, nil) == http.StatusOK
 	})
 
-	var mu sync.Mutex
-	acked := first.IDs
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w, node := range []*server{a, b, c, a, b, c} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				var body strings.Builder
-				for j := range 20 {
-					fmt.Fprintf(&body, `{"namespace":"connections","action":"connection_updated","detail":"Updated connection kiwiconn w%d-%d-%d"}`+"\n", w, i, j)
-				}
-				res, err := post(node.url, token, body.String())
-				if err != nil {
-					return // its node is gone
-				}
-				var ok struct{ IDs []string }
-				json.NewDecoder(res.Body).Decode(&ok)
-				res.Body.Close()
-				if res.StatusCode == http.StatusCreated {
-					mu.Lock()
-					acked = append(acked, ok.IDs...)
-					mu.Unlock()
-				}
-			}
-		}()
-	}
+	writers := startWriters([]string{a.url, b.url, c.url, a.url, b.url, c.url}, token, 20)
 	time.Sleep(2 * time.Second)
 	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	c.cmd.Wait()
 	time.Sleep(time.Second) // the survivors go on without it
-	close(stop)
-	wg.Wait()
+	acked := append(first.IDs, writers.stop()...)
 	if len(acked) < 100 {
 		t.Fatalf("only %d entries acknowledged; the test proves little", len(acked))
 	}

@@ -150,46 +150,13 @@ func TestAcknowledgedEventsSurviveKill9(t *testing.T) {
 	token := createToken(t, dir)
 	srv := startServer(t, dir)
 
-	var mu sync.Mutex
-	var acked []string
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				var b strings.Builder
-				for j := range 50 {
-					fmt.Fprintf(&b, `{"namespace":"connections","action":"connection_updated","detail":"Updated connection kiwiconn w%d-%d-%d"}`+"\n", w, i, j)
-				}
-				res, err := post(srv.url, token, b.String())
-				if err != nil {
-					return // the server is gone
-				}
-				var body struct{ IDs []string }
-				json.NewDecoder(res.Body).Decode(&body)
-				res.Body.Close()
-				if res.StatusCode == http.StatusCreated {
-					mu.Lock()
-					acked = append(acked, body.IDs...)
-					mu.Unlock()
-				}
-			}
-		}()
-	}
+	writers := startWriters([]string{srv.url, srv.url, srv.url, srv.url}, token, 50)
 	time.Sleep(1500 * time.Millisecond)
 	if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	srv.cmd.Wait()
-	close(stop)
-	wg.Wait()
+	acked := writers.stop()
 	if len(acked) < 100 {
 		t.Fatalf("only %d events acknowledged before the kill; the test proves little", len(acked))
 	}
@@ -399,4 +366,55 @@ func TestFlagsMayStandAnywhereAndDoubleDashEndsThem(t *testing.T) {
 	if err != nil || *data != "d" || strings.Join(got, " ") != "token -revoked --data" {
 		t.Fatalf("parse = %q, %v (data %q)", got, err, *data)
 	}
+}
+
+// writers post batches of events to their servers, one writer a server
+// (name one several times for several writers), until stopped or their
+// server is gone, and keep the ids each acknowledged answer gave.
+type writers struct {
+	mu    sync.Mutex
+	acked []string
+	done  chan struct{}
+	wg    sync.WaitGroup
+}
+
+func startWriters(urls []string, token string, perRequest int) *writers {
+	ws := &writers{done: make(chan struct{})}
+	for w, url := range urls {
+		ws.wg.Add(1)
+		go func() {
+			defer ws.wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-ws.done:
+					return
+				default:
+				}
+				var b strings.Builder
+				for j := range perRequest {
+					fmt.Fprintf(&b, `{"namespace":"connections","action":"connection_updated","detail":"Updated connection kiwiconn w%d-%d-%d"}`+"\n", w, i, j)
+				}
+				res, err := post(url, token, b.String())
+				if err != nil {
+					return // the server is gone
+				}
+				var body struct{ IDs []string }
+				json.NewDecoder(res.Body).Decode(&body)
+				res.Body.Close()
+				if res.StatusCode == http.StatusCreated {
+					ws.mu.Lock()
+					ws.acked = append(ws.acked, body.IDs...)
+					ws.mu.Unlock()
+				}
+			}
+		}()
+	}
+	return ws
+}
+
+// stop ends the writers and returns every id acknowledged to them.
+func (ws *writers) stop() []string {
+	close(ws.done)
+	ws.wg.Wait()
+	return ws.acked
 }

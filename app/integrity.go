@@ -153,17 +153,9 @@ func (l *Log) LatestCheckpoint(ctx context.Context) (Checkpoint, bool, error) {
 
 // checkpoints returns the stored checkpoints, oldest first.
 func checkpoints(ctx context.Context, st Store) ([]Checkpoint, error) {
-	vals, err := st.States(ctx, StateCheckpoints)
+	out, _, err := readStates[Checkpoint](ctx, st, StateCheckpoints, "a checkpoint")
 	if err != nil {
 		return nil, err
-	}
-	out := make([]Checkpoint, 0, len(vals))
-	for _, v := range vals {
-		var c Checkpoint
-		if err := json.Unmarshal(v.Value, &c); err != nil {
-			return nil, fmt.Errorf("store: a checkpoint is unreadable: %w", err)
-		}
-		out = append(out, c)
 	}
 	slices.SortFunc(out, func(a, b Checkpoint) int { return compareU64(a.Seq, b.Seq) })
 	return out, nil

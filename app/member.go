@@ -161,19 +161,8 @@ func (t *Team) Members(ctx context.Context) ([]Member, error) {
 }
 
 func (t *Team) stored(ctx context.Context) ([]storedMember, error) {
-	all, err := t.log.store.States(ctx, StateMembers)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]storedMember, 0, len(all))
-	for _, sv := range all {
-		var m storedMember
-		if err := json.Unmarshal(sv.Value, &m); err != nil {
-			return nil, fmt.Errorf("store: member is unreadable: %w", err)
-		}
-		out = append(out, m)
-	}
-	return out, nil
+	out, _, err := readStates[storedMember](ctx, t.log.store, StateMembers, "a member")
+	return out, err
 }
 
 // Member returns the member with id.
@@ -331,17 +320,13 @@ func (t *Team) Invite(ctx context.Context, email string, role Role, by Member) (
 }
 
 func (t *Team) invites(ctx context.Context) (map[string]Invite, error) {
-	all, err := t.log.store.States(ctx, StateInvites)
+	all, keys, err := readStates[Invite](ctx, t.log.store, StateInvites, "an invite")
 	if err != nil {
 		return nil, err
 	}
 	out := make(map[string]Invite, len(all))
-	for _, sv := range all {
-		var inv Invite
-		if err := json.Unmarshal(sv.Value, &inv); err != nil {
-			return nil, fmt.Errorf("store: invite is unreadable: %w", err)
-		}
-		out[sv.Key] = inv
+	for i, inv := range all {
+		out[keys[i]] = inv
 	}
 	return out, nil
 }

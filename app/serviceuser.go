@@ -65,17 +65,9 @@ func (l *Log) serviceUserByIDOrName(ctx context.Context, s string) (ServiceUser,
 
 // ServiceUsers lists the service users, oldest first.
 func (l *Log) ServiceUsers(ctx context.Context) ([]ServiceUser, error) {
-	all, err := l.store.States(ctx, StateServiceUsers)
+	out, _, err := readStates[ServiceUser](ctx, l.store, StateServiceUsers, "a service user")
 	if err != nil {
 		return nil, err
-	}
-	out := make([]ServiceUser, 0, len(all))
-	for _, sv := range all {
-		var su ServiceUser
-		if err := json.Unmarshal(sv.Value, &su); err != nil {
-			return nil, fmt.Errorf("store: service user is unreadable: %w", err)
-		}
-		out = append(out, su)
 	}
 	slices.SortFunc(out, func(a, b ServiceUser) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	return out, nil

@@ -284,24 +284,19 @@ func (l *Log) RegenerateToken(ctx context.Context, id, actor string) (string, To
 
 // Tokens lists the API tokens, oldest first, with when each was last used.
 func (l *Log) Tokens(ctx context.Context) ([]Token, error) {
-	all, err := l.store.States(ctx, StateTokens)
+	out, keys, err := readStates[Token](ctx, l.store, StateTokens, "a token")
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Token, 0, len(all))
-	for _, sv := range all {
-		var t Token
-		if err := json.Unmarshal(sv.Value, &t); err != nil {
-			return nil, fmt.Errorf("store: token is unreadable: %w", err)
-		}
-		if t.Fingerprint == "" {
-			t.Fingerprint = fingerprintOf([]byte(sv.Key))
+	for i := range out {
+		t := &out[i]
+		if t.Fingerprint == "" { // made before fingerprints
+			t.Fingerprint = fingerprintOf([]byte(keys[i]))
 		}
 		if v, ok := l.lastUsed.Load(t.ID); ok {
 			at := v.(time.Time)
 			t.LastUsedAt = &at
 		}
-		out = append(out, t)
 	}
 	slices.SortFunc(out, func(a, b Token) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	return out, nil

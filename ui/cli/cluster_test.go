@@ -1,13 +1,11 @@
 package cli
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -54,41 +52,13 @@ func startNodes(t *testing.T, n int, env []string, flags func(i int) []string) (
 	t.Helper()
 	addrs := freePorts(t, n)
 	base := t.TempDir()
-	found := make([]chan string, n)
 	for i := range n {
 		dir := filepath.Join(base, fmt.Sprintf("n%d", i+1))
 		dirs = append(dirs, dir)
-		cmd := exec.Command(binary(t), append([]string{"serve", "--data", dir, "--addr", addrs[i], "--no-browser"}, flags(i)...)...)
-		cmd.Env = append(os.Environ(), env...)
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd.Stderr = io.Discard
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			cmd.Process.Kill()
-			cmd.Wait()
-		})
-		nodes = append(nodes, &server{cmd: cmd})
-		found[i] = make(chan string, 1)
-		go func() {
-			lines := bufio.NewScanner(out)
-			for lines.Scan() {
-				if rest, ok := strings.CutPrefix(lines.Text(), "Audit Log is running at "); ok {
-					found[i] <- rest[:strings.Index(rest, "/launch")]
-				}
-			}
-		}()
+		nodes = append(nodes, launchServer(t, env, append([]string{"serve", "--data", dir, "--addr", addrs[i], "--no-browser"}, flags(i)...)...))
 	}
-	for i := range n {
-		select {
-		case nodes[i].url = <-found[i]:
-		case <-time.After(30 * time.Second):
-			t.Fatalf("node %d did not say where it runs within 30s", i+1)
-		}
+	for i, node := range nodes {
+		node.waitListening(t, fmt.Sprintf("node %d", i+1))
 	}
 	for i := range n {
 		waitFor(t, 30*time.Second, fmt.Sprintf("node %d to report a quorum", i+1), func() bool {

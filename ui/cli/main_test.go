@@ -70,13 +70,25 @@ func run(t *testing.T, args ...string) (stdout, stderr string, err error) {
 
 // server is the binary serving a data directory.
 type server struct {
-	cmd *exec.Cmd
-	url string
+	cmd   *exec.Cmd
+	url   string
+	found chan string // hears the address once the server prints it
 }
 
 func startServer(t *testing.T, dir string) *server {
 	t.Helper()
-	cmd := exec.Command(binary(t), "serve", "--data", dir, "--addr", "127.0.0.1:0", "--no-browser")
+	srv := launchServer(t, nil, "serve", "--data", dir, "--addr", "127.0.0.1:0", "--no-browser")
+	srv.waitListening(t, "the server")
+	return srv
+}
+
+// launchServer starts the binary with args (and env added to this
+// process's) without waiting for it: several cluster nodes must start
+// together before any of them answers. It is killed when the test ends.
+func launchServer(t *testing.T, env []string, args ...string) *server {
+	t.Helper()
+	cmd := exec.Command(binary(t), args...)
+	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -89,21 +101,25 @@ func startServer(t *testing.T, dir string) *server {
 		cmd.Process.Kill()
 		cmd.Wait()
 	})
-	lines := bufio.NewScanner(out)
-	found := make(chan string, 1)
+	srv := &server{cmd: cmd, found: make(chan string, 1)}
 	go func() {
+		lines := bufio.NewScanner(out)
 		for lines.Scan() {
 			if rest, ok := strings.CutPrefix(lines.Text(), "Audit Log is running at "); ok {
-				found <- rest[:strings.Index(rest, "/launch")]
+				srv.found <- rest[:strings.Index(rest, "/launch")]
 			}
 		}
 	}()
+	return srv
+}
+
+// waitListening waits for the server to say where it runs.
+func (srv *server) waitListening(t *testing.T, what string) {
+	t.Helper()
 	select {
-	case url := <-found:
-		return &server{cmd: cmd, url: url}
+	case srv.url = <-srv.found:
 	case <-time.After(30 * time.Second):
-		t.Fatal("the server did not say where it runs within 30s")
-		return nil
+		t.Fatalf("%s did not say where it runs within 30s", what)
 	}
 }
 

@@ -56,7 +56,7 @@ func (s *Server) integrityView(now time.Time, loc *time.Location) integrityView 
 	out.Checked = true
 	out.Ago = ago(now.Sub(v.CheckedAt))
 	out.At = v.CheckedAt.In(loc).Format("Jan 2, 15:04:05 MST")
-	if len(v.Head) >= 12 {
+	if len(v.Head) >= 12 && v.To > 0 { // an empty chain's head is all zeros: nothing to show
 		out.Head = v.Head[:12] + "…"
 	}
 	if v.Break != nil {
@@ -66,6 +66,9 @@ func (s *Server) integrityView(now time.Time, loc *time.Location) integrityView 
 	}
 	entries := v.Entries
 	out.Message = fmt.Sprintf("Integrity verified %s — %s entries", out.Ago, groupThousands(entries))
+	if v.To == 0 && v.Purged == 0 {
+		out.Message = fmt.Sprintf("Integrity verified %s — nothing recorded yet", out.Ago)
+	}
 	if v.Purged > 0 {
 		out.Message += fmt.Sprintf(" (and %s purged ones by their digest)", groupThousands(v.Purged))
 	}

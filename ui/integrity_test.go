@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"html"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"strings"
 	"testing"
 
@@ -38,5 +40,23 @@ func TestIntegrityAnswersWhatAVerificationFound(t *testing.T) {
 	h := f.do("GET", "/healthz", "", "", nil)
 	if h.status != http.StatusOK || !strings.Contains(string(h.body), `"integrity"`) {
 		t.Fatalf("healthz after a verification = %d %s", h.status, h.body)
+	}
+}
+
+func TestAnEmptyLogsIntegrityLineShowsNoZeroHead(t *testing.T) {
+	log, s, ts := serveTempLog(t)
+	if _, err := log.VerifyNow(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	res, err := client.Get(s.LaunchURL(ts.URL)) // follows to the page, with the session
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(body), "Integrity verified just now — nothing recorded yet") || strings.Contains(string(body), "000000000000") {
+		t.Fatalf("the empty log's Integrity line:\n%.3000s", body)
 	}
 }

@@ -115,8 +115,14 @@ func TestADamagedEntryIsReportedOnHealthzAndTheRestServed(t *testing.T) {
 	f := &apiFixture{t: t, log: log, srv: srv}
 	f.read, _, _ = log.CreateToken(context.Background(), "reader", []app.Scope{app.ScopeRead}, "test")
 	r, page := f.list("limit=100&namespace=spaces")
-	if r.status != 200 || len(page.Events) != 19 {
-		t.Fatalf("listing: %d, %d entries, want the 19 readable", r.status, len(page.Events))
+	created := 0 // the background verification may add its own integrity_check_failed entry
+	for _, e := range page.Events {
+		if e.Action == "space_created" {
+			created++
+		}
+	}
+	if r.status != 200 || created != 19 {
+		t.Fatalf("listing: %d, %d of the entries made, want the 19 readable", r.status, created)
 	}
 	h := f.do("GET", "/healthz", "", "", nil)
 	if h.status != 503 || !strings.Contains(string(h.body), "damaged") || !strings.Contains(string(h.body), "unreadable") {

@@ -29,7 +29,11 @@ import (
 
 // formatVersion changes whenever the mapping or the layout does; an index
 // written in another format is recreated, and so rebuilt from the store.
-const formatVersion = 3 // 2: tally cells are quarter hours; 3: actions are searchable words
+//
+//	2: tally cells are quarter hours
+//	3: actions are searchable words
+//	4: one text field holds the namespace, action and actor terms; no time field
+const formatVersion = 4
 
 const (
 	metaFile   = "index.json"
@@ -448,7 +452,7 @@ func (x *Index) indexDay(day int64, docs []app.IndexDoc) error {
 	shard := x.shards[day]
 	b := shard.NewBatch()
 	for _, d := range docs {
-		if err := b.Index(d.Key.String(), newDoc(d.Key, d.Event)); err != nil {
+		if err := b.IndexAdvanced(newDocument(d.Key, d.Event)); err != nil {
 			return fmt.Errorf("index: %s: %w", d.Key, err)
 		}
 	}

@@ -3,27 +3,36 @@ package index
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	"github.com/blevesearch/bleve/v2/analysis/char/regexp"
 	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
+	"github.com/blevesearch/bleve/v2/document"
 	"github.com/blevesearch/bleve/v2/mapping"
+	index "github.com/blevesearch/bleve_index_api"
 
 	"auditlog/app"
 )
 
 // Field names in the Bleve documents.
 const (
-	fieldText   = "text"
-	fieldNS     = "ns"
-	fieldAction = "action"
-	fieldActor  = "actor"
-	fieldTS     = "ts"
-	fieldCell   = "cell" // "<quarter-hour slot>|<namespace>", faceted by Tally
+	fieldText = "text"
+	fieldCell = "cell" // "<quarter-hour slot>|<namespace>", faceted by Tally
+)
+
+// The namespace, the action and the actor are matched whole, not as words.
+// They are terms of the text field under prefixes no word can start with (the
+// tokenizer never yields a control character), rather than fields of their
+// own: Bleve pays for every field of every document, and three keyword fields
+// cost as much to index as all the text.
+const (
+	nsTerm     = "\x01n"
+	actionTerm = "\x01a"
+	actorTerm  = "\x01u"
 )
 
 // textAnalyzer is Bleve's standard analyzer (Unicode words, lower-cased)
@@ -38,47 +47,72 @@ const (
 	wordSeparator = "auditlog_word_separator"
 )
 
-// doc is what Bleve sees of an entry: only what is searched or counted.
-type doc struct {
-	Text   []string  `json:"text"`
-	NS     string    `json:"ns"`
-	Action string    `json:"action"`
-	Actor  string    `json:"actor"`
-	TS     time.Time `json:"ts"`
-	Cell   string    `json:"cell"`
-}
-
-// newDoc takes the time from the key, not the event, so that the shard a
-// document lands in, its time-range matches and its sort order all agree.
-func newDoc(k app.Key, e *app.Event) *doc {
-	ts := k.Time()
-	d := &doc{
-		Text:   make([]string, 0, 3+2*len(e.Targets)),
-		NS:     string(e.Namespace),
-		Action: e.Action,
-		Actor:  strings.ToLower(e.Actor),
-		TS:     ts,
-		Cell:   cell(app.SlotOf(ts), e.Namespace),
+// newDocument builds what Bleve sees of an entry: only what is searched or
+// counted, nothing stored. It is built directly rather than mapped from a
+// struct, which saves Bleve walking a struct by reflection for every entry.
+// The time is the key's, not the event's, so the shard a document lands in
+// and its order agree; the key is the document's ID.
+func newDocument(k app.Key, e *app.Event) *document.Document {
+	d := document.NewDocument(k.String())
+	t := &entryText{
+		// Separate values, not one joined string: a phrase must not run from
+		// the end of one value into the start of the next.
+		// The action is text too: people type "token_revoked", or just "revoked".
+		values: make([]string, 0, 5+2*len(e.Targets)),
+		terms: []string{
+			nsTerm + string(e.Namespace),
+			actionTerm + e.Action,
+			actorTerm + strings.ToLower(e.Actor),
+		},
 	}
-	// Separate values, not one joined string: a phrase must not run from the
-	// end of one value into the start of the next.
-	// The action is text too: people type "token_revoked", or just "revoked".
-	d.Text = append(d.Text, e.Detail, e.Actor, e.Action)
+	t.values = append(t.values, e.Detail, e.Actor, e.Action)
 	// Which token sent it, so that what a token wrote is a search for it.
 	for _, k := range []string{app.MetaTokenID, app.MetaTokenFingerprint} {
 		if v := e.Metadata[k]; v != "" {
-			d.Text = append(d.Text, v)
+			t.values = append(t.values, v)
 		}
 	}
-	for _, t := range e.Targets {
-		if t.Name != "" {
-			d.Text = append(d.Text, t.Name)
+	for _, tg := range e.Targets {
+		if tg.Name != "" {
+			t.values = append(t.values, tg.Name)
 		}
-		if t.ID != "" {
-			d.Text = append(d.Text, t.ID)
+		if tg.ID != "" {
+			t.values = append(t.values, tg.ID)
 		}
 	}
+	// Phrases need term positions, so text keeps term vectors.
+	d.AddField(document.NewTextFieldCustom(fieldText, nil, nil, index.IndexField|index.IncludeTermVectors, t))
+	// No analyzer: the whole value is the one term. Facets read doc values.
+	c := cell(app.SlotOf(k.Time()), e.Namespace)
+	d.AddField(document.NewTextFieldCustom(fieldCell, nil, []byte(c), index.IndexField|index.DocValues, nil))
 	return d
+}
+
+// entryText analyzes an entry's text values as one field: each value's words
+// as tokens() splits them, a position left empty between values so no phrase
+// spans two, then the whole-value terms. Bleve calls it on its analysis
+// workers, so an entry is split on whichever core is free.
+type entryText struct {
+	values, terms []string
+}
+
+func (t *entryText) Analyze([]byte) analysis.TokenStream {
+	out := make(analysis.TokenStream, 0, 16)
+	pos := 0
+	for _, v := range t.values {
+		for _, tok := range textAnalysis.Analyze([]byte(v)) {
+			tok.Position += pos
+			out = append(out, tok)
+		}
+		if n := len(out); n > 0 {
+			pos = out[n-1].Position + 1
+		}
+	}
+	for _, term := range t.terms {
+		pos += 2
+		out = append(out, &analysis.Token{Term: []byte(term), Position: pos, Type: analysis.AlphaNumeric})
+	}
+	return out
 }
 
 func cell(slot int64, ns app.Namespace) string { return fmt.Sprintf("%d|%s", slot, ns) }
@@ -103,8 +137,9 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// newMapping is written into every shard when it is created; changing it
-// means bumping formatVersion so that existing indexes are rebuilt.
+// newMapping is written into every shard when it is created, and describes
+// what newDocument builds; changing either means bumping formatVersion so
+// that existing indexes are rebuilt.
 func newMapping() *mapping.IndexMappingImpl {
 	im := bleve.NewIndexMapping()
 	err := im.AddCustomCharFilter(wordSeparator, map[string]interface{}{
@@ -132,28 +167,16 @@ func newMapping() *mapping.IndexMappingImpl {
 	text.IncludeTermVectors = true
 	text.DocValues = false
 
-	kw := func(docValues bool) *mapping.FieldMapping {
-		f := bleve.NewKeywordFieldMapping()
-		f.Analyzer = keyword.Name
-		f.Store = false
-		f.IncludeInAll = false
-		f.IncludeTermVectors = false
-		f.DocValues = docValues
-		return f
-	}
-
-	ts := bleve.NewDateTimeFieldMapping()
-	ts.Store = false
-	ts.IncludeInAll = false
-	ts.DocValues = false
+	cell := bleve.NewKeywordFieldMapping()
+	cell.Analyzer = keyword.Name
+	cell.Store = false
+	cell.IncludeInAll = false
+	cell.IncludeTermVectors = false
+	cell.DocValues = true // facets read doc values
 
 	dm := bleve.NewDocumentStaticMapping()
 	dm.AddFieldMappingsAt(fieldText, text)
-	dm.AddFieldMappingsAt(fieldNS, kw(false))
-	dm.AddFieldMappingsAt(fieldAction, kw(false))
-	dm.AddFieldMappingsAt(fieldActor, kw(false))
-	dm.AddFieldMappingsAt(fieldTS, ts)
-	dm.AddFieldMappingsAt(fieldCell, kw(true)) // facets read doc values
+	dm.AddFieldMappingsAt(fieldCell, cell)
 	dm.AddSubDocumentMapping("_all", bleve.NewDocumentDisabledMapping())
 
 	im.DefaultMapping = dm

@@ -25,14 +25,25 @@ var sortNewestFirst = []string{"-_id"}
 
 // Search returns the keys of the entries matching q, newest first, strictly
 // older than before (the zero Key means from the newest), at most limit.
+//
+// Documents hold no time: their IDs are their keys, which sort by time, so
+// the range is a range of IDs. Its newer end, like the cursor, is where the
+// newest-first order starts; its older end is where the search stops.
 func (x *Index) Search(q *app.Query, before app.Key, limit int) ([]app.Key, error) {
 	if q.Empty || limit <= 0 {
 		return nil, nil
 	}
 	c := compile(q)
-	cursorDay, hasCursor := int64(0), before != app.Key{}
-	if hasCursor {
-		cursorDay = dayOf(before.Time())
+	upper := before
+	if !q.Before.IsZero() {
+		if k := app.MakeKey(q.Before, 0); upper == (app.Key{}) || bytes.Compare(k[:], upper[:]) < 0 {
+			upper = k
+		}
+	}
+	hasUpper, upperDay := upper != app.Key{}, dayOf(upper.Time())
+	var lower app.Key
+	if !q.After.IsZero() {
+		lower = app.MakeKey(q.After, 0)
 	}
 
 	x.mu.RLock()
@@ -42,14 +53,14 @@ func (x *Index) Search(q *app.Query, before app.Key, limit int) ([]app.Key, erro
 	}
 	var keys []app.Key
 	for _, day := range x.days(q) {
-		if hasCursor && day > cursorDay {
+		if hasUpper && day > upperDay {
 			continue
 		}
-		req := bleve.NewSearchRequestOptions(c.forDay(q, day), limit-len(keys), 0, false)
+		req := bleve.NewSearchRequestOptions(c.query(), limit-len(keys), 0, false)
 		req.SortBy(sortNewestFirst)
 		req.Score = bleve.ScoreNone
-		if hasCursor && day == cursorDay {
-			req.SearchAfter = []string{before.String()}
+		if hasUpper && day == upperDay {
+			req.SearchAfter = []string{upper.String()}
 		}
 		if ok, err := c.mayMatch(x.shards[day]); err != nil {
 			return nil, fmt.Errorf("index: search %s: %w", dayName(day), err)
@@ -69,6 +80,9 @@ func (x *Index) Search(q *app.Query, before app.Key, limit int) ([]app.Key, erro
 			if !ok {
 				return nil, fmt.Errorf("index: shard %s holds a document with ID %q", dayName(day), h.ID)
 			}
+			if bytes.Compare(k[:], lower[:]) < 0 {
+				return keys, nil // older than the range: so is every later hit
+			}
 			// A damaged segment can name a document twice; a page must not.
 			if len(keys) > 0 && bytes.Compare(k[:], keys[len(keys)-1][:]) >= 0 {
 				continue
@@ -87,12 +101,18 @@ func (x *Index) Search(q *app.Query, before app.Key, limit int) ([]app.Key, erro
 const tallyFacetSize = 96 * 8
 
 // Tally counts the entries matching q per quarter hour and namespace.
+//
+// Each day's shard is counted whole, and cached so, whatever the range: the
+// range only picks the quarter hours it covers. A quarter hour the range cuts
+// (the retention's cutoff, or a bound typed to the second) is counted entry
+// by entry from the IDs, which are keys and so carry the time.
 func (x *Index) Tally(q *app.Query) (app.Tally, error) {
 	tally := app.Tally{}
 	if q.Empty {
 		return tally, nil
 	}
 	c := compile(q)
+	fingerprint := c.fingerprint(q)
 
 	x.mu.RLock()
 	defer x.mu.RUnlock()
@@ -106,23 +126,60 @@ func (x *Index) Tally(q *app.Query) (app.Tally, error) {
 			continue
 		}
 		shard := x.shards[day]
-		key := tallyKey{shard: shard, query: c.fingerprint(q, day)}
+		key := tallyKey{shard: shard, query: fingerprint}
 		cells, version, ok := x.tallies.get(key)
 		if !ok {
 			if x.tallied != nil {
 				x.tallied(day)
 			}
 			var err error
-			if cells, err = tallyDay(shard, c.forDay(q, day), day); err != nil {
+			if cells, err = tallyDay(shard, c.query(), day); err != nil {
 				return nil, err
 			}
 			x.tallies.put(key, version, cells)
 		}
-		for hn, n := range cells {
-			tally[hn] += n
+		for cell, n := range cells {
+			start := cell.Start()
+			end := start.Add(app.TallySlot)
+			switch {
+			case (!q.After.IsZero() && !end.After(q.After)) || (!q.Before.IsZero() && !start.Before(q.Before)):
+				// outside the range
+			case (q.After.IsZero() || !start.Before(q.After)) && (q.Before.IsZero() || !end.After(q.Before)):
+				tally[cell] += n
+			default:
+				m, err := countCut(shard, c.query(), cell, n, q)
+				if err != nil {
+					return nil, fmt.Errorf("index: tally %s: %w", dayName(day), err)
+				}
+				if m > 0 {
+					tally[cell] += m
+				}
+			}
 		}
 	}
 	return tally, nil
+}
+
+// countCut counts the matches of bq in one cell, which holds n of them,
+// whose time falls inside q's range.
+func countCut(shard bleve.Index, bq query.Query, cl app.TallyCell, n int, q *app.Query) (int, error) {
+	req := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(bq, termOn(fieldCell, cell(cl.Slot, cl.Namespace))), n, 0, false)
+	req.Score = bleve.ScoreNone
+	var res *bleve.SearchResult
+	if err := safely(func() (err error) { res, err = shard.Search(req); return err }); err != nil {
+		return 0, err
+	}
+	m := 0
+	for _, h := range res.Hits {
+		k, ok := app.ParseKey(h.ID)
+		if !ok {
+			return 0, fmt.Errorf("a document has the ID %q", h.ID)
+		}
+		if t := k.Time(); (q.After.IsZero() || !t.Before(q.After)) && (q.Before.IsZero() || t.Before(q.Before)) {
+			m++
+		}
+	}
+	return m, nil
 }
 
 // tallyDay counts one shard's matches of bq per quarter hour and namespace.
@@ -213,18 +270,10 @@ func (t *tallyCache) changed(shard bleve.Index) {
 	t.versions[shard]++
 }
 
-// fingerprint names what c asks of one day's shard: the parts of the query a
-// tally follows and, for a day the range only partly covers, the range.
-func (c *compiled) fingerprint(q *app.Query, day int64) string {
-	start, end := dayStart(day), dayStart(day+1)
-	var lo, hi int64
-	if !q.After.IsZero() && q.After.After(start) {
-		lo = q.After.UnixNano()
-	}
-	if !q.Before.IsZero() && q.Before.Before(end) {
-		hi = q.Before.UnixNano()
-	}
-	return fmt.Sprintf("%v|%v|%v|%v|%v|%d|%d", q.Terms, q.AnyOf, q.Namespaces, q.Actions, q.Actors, lo, hi)
+// fingerprint names what c asks of a shard: the parts of the query a tally
+// follows. The range is not one of them: a shard is counted whole.
+func (c *compiled) fingerprint(q *app.Query) string {
+	return fmt.Sprintf("%v|%v|%v|%v|%v", q.Terms, q.AnyOf, q.Namespaces, q.Actions, q.Actors)
 }
 
 // days lists the open shards that may hold entries in q's time range, newest
@@ -289,7 +338,7 @@ func compile(q *app.Query) *compiled {
 	if len(q.Namespaces) > 0 {
 		var anyOf []query.Query
 		for _, n := range q.Namespaces {
-			anyOf = append(anyOf, termOn(fieldNS, string(n)))
+			anyOf = append(anyOf, termOn(fieldText, nsTerm+string(n)))
 		}
 		c.must = append(c.must, bleve.NewDisjunctionQuery(anyOf...))
 	}
@@ -297,11 +346,11 @@ func compile(q *app.Query) *compiled {
 		var anyOf []query.Query
 		for _, a := range q.Actions {
 			if a.Prefix {
-				p := bleve.NewPrefixQuery(a.Value)
-				p.SetField(fieldAction)
+				p := bleve.NewPrefixQuery(actionTerm + a.Value)
+				p.SetField(fieldText)
 				anyOf = append(anyOf, p)
 			} else {
-				anyOf = append(anyOf, termOn(fieldAction, a.Value))
+				anyOf = append(anyOf, termOn(fieldText, actionTerm+a.Value))
 			}
 		}
 		c.must = append(c.must, bleve.NewDisjunctionQuery(anyOf...))
@@ -359,31 +408,13 @@ func (c *compiled) mayMatch(shard bleve.Index) (ok bool, err error) {
 	return ok, err
 }
 
-// forDay adds the time range for a shard that it only partly covers; a day
-// wholly inside the range needs no range query, which saves visiting its terms.
-func (c *compiled) forDay(q *app.Query, day int64) query.Query {
-	must := c.must
-	start, end := dayStart(day), dayStart(day+1)
-	after := !q.After.IsZero() && q.After.After(start)
-	before := !q.Before.IsZero() && q.Before.Before(end)
-	if after || before {
-		lo, hi := q.After, q.Before
-		if !after {
-			lo = time.Time{}
-		}
-		if !before {
-			hi = time.Time{}
-		}
-		incl, excl := true, false
-		r := bleve.NewDateRangeInclusiveQuery(lo, hi, &incl, &excl)
-		r.SetField(fieldTS)
-		must = append(slices.Clip(must), r)
-	}
+// query is the Bleve query c stands for, the same in every shard.
+func (c *compiled) query() query.Query {
 	b := bleve.NewBooleanQuery()
-	if len(must) == 0 {
+	if len(c.must) == 0 {
 		b.AddMust(bleve.NewMatchAllQuery())
 	} else {
-		b.AddMust(must...)
+		b.AddMust(c.must...)
 	}
 	if len(c.mustNot) > 0 {
 		b.AddMustNot(c.mustNot...)
@@ -457,13 +488,13 @@ type actorQuery struct {
 }
 
 func (a *actorQuery) Searcher(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, opts search.SearcherOptions) (search.Searcher, error) {
-	dict, err := r.FieldDict(fieldActor)
+	dict, err := r.FieldDictPrefix(fieldText, []byte(actorTerm))
 	if err != nil {
 		return nil, err
 	}
 	terms, err := readTerms(dict, func(term string) bool {
 		for _, w := range a.want {
-			if app.ActorMatches(term, strings.ToLower(w)) {
+			if app.ActorMatches(term[len(actorTerm):], strings.ToLower(w)) {
 				return true
 			}
 		}
@@ -477,7 +508,7 @@ func (a *actorQuery) Searcher(ctx context.Context, r index.IndexReader, m mappin
 	}
 	anyOf := make([]query.Query, len(terms))
 	for i, t := range terms {
-		anyOf[i] = termOn(fieldActor, t)
+		anyOf[i] = termOn(fieldText, t)
 	}
 	return query.NewDisjunctionQuery(anyOf).Searcher(ctx, r, m, opts)
 }

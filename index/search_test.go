@@ -303,6 +303,8 @@ func TestPagingWithTheCursorVisitsEveryMatchOnceInOrder(t *testing.T) {
 		"actor:deploy",
 		"alpha OR bravo -charlie",
 		"charlie after:2026-11-05 before:2026-11-15T06:30:00Z",
+		"after:2026-11-06T07:13:00Z before:2026-11-12T19:41:00Z",
+		"-alpha after:2026-11-08T02:00:00Z before:2026-11-10T21:37:00Z",
 	} {
 		t.Run(cmp.Or(query, "the zero query"), func(t *testing.T) {
 			q := parse(t, query)
@@ -350,6 +352,11 @@ func TestTallyCountsWhatABruteForceCountFinds(t *testing.T) {
 		"actor:ci-deploy echo -bravo",
 		"user:c delta OR echo",
 		"after:2026-11-14T10:00:00Z before:2026-11-17T23:59:00Z",
+		// Bounds that cut quarter hours, on the minute of entries: the cut
+		// quarter hours are counted entry by entry, after inclusive, before not.
+		"after:2026-11-14T10:07:00Z before:2026-11-17T23:52:00Z",
+		"echo after:2026-11-14T10:07:00Z before:2026-11-14T10:52:00Z",
+		"namespace:users after:2026-11-16T00:01:00Z",
 	} {
 		t.Run(cmp.Or(query, "the zero query"), func(t *testing.T) {
 			q := parse(t, query)
@@ -471,5 +478,62 @@ func TestATallyIsCountedAgainOnlyForTheDaysABatchReached(t *testing.T) {
 	}
 	if n := total(); n != 2 {
 		t.Fatalf("after dropping a day: %d entries, want 2", n)
+	}
+}
+
+func TestARangeThatCutsAQuarterHourCountsItsEntriesOneByOne(t *testing.T) {
+	x, _ := openTemp(t)
+	at := func(hhmmss string) time.Time {
+		ts, err := time.Parse(time.DateTime, "2026-11-14 "+hhmmss)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ts
+	}
+	var docs []app.IndexDoc
+	for _, ts := range []string{"10:00:00", "10:06:59", "10:07:00", "10:07:00", "10:14:59", "10:15:00", "10:30:00", "10:51:59", "10:52:00", "10:59:00"} {
+		docs = append(docs, entry(at(ts), app.Users, "user_invited", "alice", "invited bob"))
+	}
+	docs = append(docs, entry(at("10:08:00"), app.Spaces, "space_created", "alice", "created space"))
+	mustIndex(t, x, docs...)
+	for _, c := range []struct {
+		query       string
+		wantUsers   int
+		wantSpaces  int
+		wantOldest  string
+		wantNewest  string
+		wantMatches int
+	}{
+		{"after:2026-11-14T10:07:00Z before:2026-11-14T10:52:00Z", 6, 1, "10:07:00", "10:51:59", 7},
+		{"invited after:2026-11-14T10:07:00Z before:2026-11-14T10:52:00Z", 6, 0, "10:07:00", "10:51:59", 6},
+		{"after:2026-11-14T10:06:59.5Z before:2026-11-14T10:14:59Z", 2, 1, "10:07:00", "10:08:00", 3},
+		{"namespace:users before:2026-11-14T10:07:00Z", 2, 0, "10:00:00", "10:06:59", 2},
+	} {
+		t.Run(c.query, func(t *testing.T) {
+			q := parse(t, c.query)
+			tally, err := x.Tally(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			users, spaces := 0, 0
+			for cell, n := range tally {
+				switch cell.Namespace {
+				case app.Users:
+					users += n
+				case app.Spaces:
+					spaces += n
+				}
+			}
+			if users != c.wantUsers || spaces != c.wantSpaces {
+				t.Errorf("tally: %d users, %d spaces; want %d, %d", users, spaces, c.wantUsers, c.wantSpaces)
+			}
+			keys := mustSearch(t, x, q, app.Key{}, 100)
+			if len(keys) != c.wantMatches {
+				t.Fatalf("search: %d matches, want %d", len(keys), c.wantMatches)
+			}
+			if newest, oldest := keys[0].Time().Format(time.TimeOnly), keys[len(keys)-1].Time().Format(time.TimeOnly); newest != c.wantNewest || oldest != c.wantOldest {
+				t.Errorf("search: from %s to %s, want from %s to %s", newest, oldest, c.wantNewest, c.wantOldest)
+			}
+		})
 	}
 }

@@ -221,6 +221,7 @@ func benchSearch(b *testing.B, query string, pages int) {
 	took := make([]time.Duration, 0, b.N)
 	hits := 0
 	b.ResetTimer()
+	cpu := cpuTime()
 	for range b.N {
 		start := time.Now()
 		keys, err := x.Search(&q, cursor, 50)
@@ -231,6 +232,7 @@ func benchSearch(b *testing.B, query string, pages int) {
 		hits = len(keys)
 	}
 	b.StopTimer()
+	b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 	slices.Sort(took)
 	b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "ms-p50")
 	b.ReportMetric(float64(took[len(took)*9/10].Microseconds())/1000, "ms-p90")

@@ -62,8 +62,9 @@ type Index struct {
 	closed bool
 	lost   []app.LostDay // shards dropped as damaged, until the Log takes them
 
-	searched func(day int64) // tests watch which shards a search visits
-	tallied  func(day int64) // tests watch which shards a tally counts afresh
+	searched func(day int64)   // tests watch which shards a search visits
+	tallied  func(day int64)   // tests watch which shards a tally counts afresh
+	windowed func(hours int64) // tests watch a search look at the latest hours first
 
 	tallies tallyCache
 }

@@ -3,7 +3,9 @@ package index
 import (
 	"bytes"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis"
@@ -30,11 +32,18 @@ const (
 // tokenizer never yields a control character), rather than fields of their
 // own: Bleve pays for every field of every document, and three keyword fields
 // cost as much to index as all the text.
+// The hour is such a term too, zero-padded so that terms sort by time: a
+// search looks at the latest hours first.
 const (
 	nsTerm     = "\x01n"
 	actionTerm = "\x01a"
 	actorTerm  = "\x01u"
+	hourTerm   = "\x01h"
 )
+
+func hourOf(t time.Time) int64 { return floorDiv(t.Unix(), 3600) }
+
+func hourTermOf(hour int64) string { return fmt.Sprintf("%s%010d", hourTerm, hour) }
 
 // textAnalyzer is Bleve's standard analyzer (Unicode words, lower-cased)
 // with two changes. It keeps English stop words: people search details for
@@ -95,6 +104,7 @@ func newDocument(k app.Key, e *app.Event) *document.Document {
 			nsTerm + string(e.Namespace),
 			actionTerm + e.Action,
 			actorTerm + strings.ToLower(e.Actor),
+			hourTermOf(hourOf(k.Time())),
 		},
 	}
 	t.values = append(t.values, e.Detail, e.Actor, e.Action)
@@ -171,8 +181,8 @@ func parseCell(s string) (app.TallyCell, bool) {
 	if !ok {
 		return app.TallyCell{}, false
 	}
-	var slot int64
-	if _, err := fmt.Sscan(sl, &slot); err != nil {
+	slot, err := strconv.ParseInt(sl, 10, 64) // base 10: the padding is no octal prefix
+	if err != nil {
 		return app.TallyCell{}, false
 	}
 	return app.TallyCell{Slot: slot, Namespace: app.Namespace(ns)}, true

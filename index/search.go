@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -56,13 +57,8 @@ func (x *Index) Search(q *app.Query, before app.Key, limit int) ([]app.Key, erro
 		if hasUpper && day > upperDay {
 			continue
 		}
-		req := bleve.NewSearchRequestOptions(c.query(), limit-len(keys), 0, false)
-		req.SortBy(sortNewestFirst)
-		req.Score = bleve.ScoreNone
-		if hasUpper && day == upperDay {
-			req.SearchAfter = []string{upper.String()}
-		}
-		if ok, err := c.mayMatch(x.shards[day]); err != nil {
+		ok, est, err := x.mayMatch(x.shards[day], c)
+		if err != nil {
 			return nil, fmt.Errorf("index: search %s: %w", dayName(day), err)
 		} else if !ok {
 			continue
@@ -70,12 +66,15 @@ func (x *Index) Search(q *app.Query, before app.Key, limit int) ([]app.Key, erro
 		if x.searched != nil {
 			x.searched(day)
 		}
-		var res *bleve.SearchResult
-		err := safely(func() (err error) { res, err = x.shards[day].Search(req); return err })
+		var after string
+		if hasUpper && day == upperDay {
+			after = upper.String()
+		}
+		hits, err := x.searchDay(day, c, after, limit-len(keys), est)
 		if err != nil {
 			return nil, fmt.Errorf("index: search %s: %w", dayName(day), err)
 		}
-		for _, h := range res.Hits {
+		for _, h := range hits {
 			k, ok := app.ParseKey(h.ID)
 			if !ok {
 				return nil, fmt.Errorf("index: shard %s holds a document with ID %q", dayName(day), h.ID)
@@ -94,6 +93,117 @@ func (x *Index) Search(q *app.Query, before app.Key, limit int) ([]app.Key, erro
 		}
 	}
 	return keys, nil
+}
+
+// searchDay finds the newest n matches of c in one day's shard, strictly
+// older than the document ID after (none: from the newest).
+//
+// Sorting by ID reads the ID of every match, which for a common word is most
+// of the shard while the page needs fifty. So the search first looks at the
+// latest hour or so, which is likely to hold n matches of a common word, then
+// at eight times as many hours, and only then at the whole shard, by when the
+// matches are known to be few. Every match outside a window is older than
+// every match in it, so a window that yields n matches yields the newest n.
+//
+// est is how many entries at most can match, when known: a shard with few
+// matches is searched whole at once, and the first window of one with many
+// is sized to hold about 2n of them.
+func (x *Index) searchDay(day int64, c *compiled, after string, n, est int) (search.DocumentMatchCollection, error) {
+	shard := x.shards[day]
+	top, ok, err := x.newestHour(shard)
+	if err != nil {
+		return nil, err
+	}
+	if k, valid := app.ParseKey(after); valid {
+		top = min(top, hourOf(k.Time()))
+	}
+	docs, err := shard.DocCount()
+	if err != nil {
+		return nil, err
+	}
+	// Without an estimate, the first window is sized to hold about 4n of the
+	// day's entries, enough for n matches in a quarter of them. A window of
+	// half the day or more is the whole day.
+	perHour := max(docs/24, 1)
+	width := int64(max((4*uint64(n)+perHour-1)/perHour, 1))
+	if est >= 0 {
+		width = 12
+		if est >= 8*n {
+			width = int64(max((2*n*24+est-1)/est, 1))
+		}
+	}
+	for {
+		whole := !ok || width >= 12
+		bq := c.query()
+		if !whole {
+			incl := true
+			r := bleve.NewTermRangeInclusiveQuery(hourTermOf(top-width+1), hourTermOf(top), &incl, &incl)
+			r.SetField(fieldText)
+			bq = bleve.NewConjunctionQuery(bq, r)
+			if x.windowed != nil {
+				x.windowed(width)
+			}
+		}
+		req := bleve.NewSearchRequestOptions(bq, n, 0, false)
+		req.SortBy(sortNewestFirst)
+		req.Score = bleve.ScoreNone
+		if after != "" {
+			req.SearchAfter = []string{after}
+		}
+		var res *bleve.SearchResult
+		if err := safely(func() (err error) { res, err = shard.Search(req); return err }); err != nil {
+			return nil, err
+		}
+		if whole || len(res.Hits) >= n {
+			return res.Hits, nil
+		}
+		// Too few: a window eight times as wide should hold n if this one
+		// held an eighth of n; for fewer, the whole day costs little more.
+		if 8*len(res.Hits) < n {
+			width = 12
+		} else {
+			width *= 8
+		}
+	}
+}
+
+// newestHour is the latest hour that shard holds an entry in, read from its
+// dictionary once per change of the shard; ok is false for an empty shard.
+func (x *Index) newestHour(shard bleve.Index) (hour int64, ok bool, err error) {
+	if hour, ok, hit := x.tallies.newest(shard); hit {
+		return hour, ok, nil
+	}
+	version := x.tallies.version(shard)
+	err = safely(func() error {
+		adv, err := shard.Advanced()
+		if err != nil {
+			return err
+		}
+		r, err := adv.Reader()
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		dict, err := r.FieldDictPrefix(fieldText, []byte(hourTerm))
+		if err != nil {
+			return err
+		}
+		defer dict.Close()
+		for {
+			e, err := dict.Next()
+			if err != nil || e == nil {
+				return err
+			}
+			if h, err := strconv.ParseInt(strings.TrimPrefix(e.Term, hourTerm), 10, 64); err == nil && (!ok || h > hour) {
+				hour, ok = h, true
+			}
+		}
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	x.tallies.putNewest(shard, version, hour, ok)
+	return hour, ok, nil
 }
 
 // tallyFacetSize bounds the cells of one day shard (96 quarter hours × the
@@ -120,7 +230,7 @@ func (x *Index) Tally(q *app.Query) (app.Tally, error) {
 		return nil, errClosed
 	}
 	for _, day := range x.days(q) {
-		if ok, err := c.mayMatch(x.shards[day]); err != nil {
+		if ok, _, err := x.mayMatch(x.shards[day], c); err != nil {
 			return nil, fmt.Errorf("index: tally %s: %w", dayName(day), err)
 		} else if !ok {
 			continue
@@ -220,6 +330,70 @@ type tallyCache struct {
 	mu       sync.Mutex
 	versions map[bleve.Index]uint64
 	entries  map[tallyKey]tallyEntry
+	newests  map[bleve.Index]newestEntry
+	freqs    map[freqKey]freqEntry
+}
+
+// freqKey is a word of a shard's text, whose entries freqEntry counts.
+type freqKey struct {
+	shard bleve.Index
+	word  string
+}
+
+type freqEntry struct {
+	version uint64
+	n       uint64
+}
+
+func (t *tallyCache) freq(shard bleve.Index, version uint64, word string) (uint64, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e, ok := t.freqs[freqKey{shard, word}]
+	if !ok || e.version != version {
+		return 0, false
+	}
+	return e.n, true
+}
+
+func (t *tallyCache) putFreq(shard bleve.Index, version uint64, word string, n uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.freqs == nil || len(t.freqs) >= 4*maxTallies {
+		t.freqs = map[freqKey]freqEntry{}
+	}
+	t.freqs[freqKey{shard, word}] = freqEntry{version: version, n: n}
+}
+
+// newestEntry is a shard's latest hour, as of a version.
+type newestEntry struct {
+	version uint64
+	hour    int64
+	ok      bool
+}
+
+func (t *tallyCache) version(shard bleve.Index) uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.versions[shard]
+}
+
+func (t *tallyCache) newest(shard bleve.Index) (hour int64, ok, hit bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e, found := t.newests[shard]
+	if !found || e.version != t.versions[shard] {
+		return 0, false, false
+	}
+	return e.hour, e.ok, true
+}
+
+func (t *tallyCache) putNewest(shard bleve.Index, version uint64, hour int64, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.newests == nil || len(t.newests) >= maxTallies {
+		t.newests = map[bleve.Index]newestEntry{}
+	}
+	t.newests[shard] = newestEntry{version: version, hour: hour, ok: ok}
 }
 
 type tallyKey struct {
@@ -362,12 +536,31 @@ func compile(q *app.Query) *compiled {
 }
 
 // mayMatch reports whether shard's text dictionary holds every word and a
-// word starting with every prefix c requires. A word that matches nothing
-// otherwise builds and runs a searcher in each of thirty shards.
-func (c *compiled) mayMatch(shard bleve.Index) (ok bool, err error) {
+// word starting with every prefix c requires, and est, how many entries at
+// most can match: the fewest that hold one of the words, or -1 when c
+// requires none. A word that matches nothing otherwise builds and runs a
+// searcher in each of thirty shards; the counts are kept until the shard
+// changes, so a word typed again costs no look at the shards at all.
+func (x *Index) mayMatch(shard bleve.Index, c *compiled) (ok bool, est int, err error) {
+	est = -1
 	if len(c.words) == 0 && len(c.prefixes) == 0 {
-		return true, nil
+		return true, est, nil
 	}
+	version := x.tallies.version(shard)
+	var missing []string
+	for _, w := range c.words {
+		if n, hit := x.tallies.freq(shard, version, w); !hit {
+			missing = append(missing, w)
+		} else if n == 0 {
+			return false, 0, nil
+		} else if est < 0 || int(n) < est {
+			est = int(n)
+		}
+	}
+	if len(missing) == 0 && len(c.prefixes) == 0 {
+		return true, est, nil
+	}
+	ok = true
 	err = safely(func() error {
 		adv, err := shard.Advanced()
 		if err != nil {
@@ -378,17 +571,22 @@ func (c *compiled) mayMatch(shard bleve.Index) (ok bool, err error) {
 			return err
 		}
 		defer r.Close()
-		ok = true
-		if rc, can := r.(index.IndexReaderContains); can && len(c.words) > 0 {
-			dict, err := rc.FieldDictContains(fieldText)
+		for _, w := range missing {
+			tfr, err := r.TermFieldReader(context.Background(), []byte(w), fieldText, false, false, false)
 			if err != nil {
 				return err
 			}
-			for _, w := range c.words {
-				if has, err := dict.Contains([]byte(w)); err != nil || !has {
-					ok = false
-					return err
-				}
+			n := tfr.Count()
+			if err := tfr.Close(); err != nil {
+				return err
+			}
+			x.tallies.putFreq(shard, version, w, n)
+			if n == 0 {
+				ok = false
+				return nil
+			}
+			if est < 0 || int(n) < est {
+				est = int(n)
 			}
 		}
 		for _, p := range c.prefixes {
@@ -405,7 +603,7 @@ func (c *compiled) mayMatch(shard bleve.Index) (ok bool, err error) {
 		}
 		return nil
 	})
-	return ok, err
+	return ok, est, err
 }
 
 // query is the Bleve query c stands for, the same in every shard.

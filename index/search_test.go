@@ -537,3 +537,52 @@ func TestARangeThatCutsAQuarterHourCountsItsEntriesOneByOne(t *testing.T) {
 		})
 	}
 }
+
+func TestABusyDayIsSearchedFromItsLatestHoursAndMissesNothing(t *testing.T) {
+	x, _ := openTemp(t)
+	r := rand.New(rand.NewPCG(11, 12))
+	docs := make([]app.IndexDoc, 6000)
+	day := base.Truncate(24 * time.Hour).Add(-24 * time.Hour)
+	for i := range docs {
+		var words []string
+		for _, w := range []struct {
+			word string
+			p    float64
+		}{{"common", 0.6}, {"medium", 0.1}, {"scarce", 0.01}} {
+			if r.Float64() < w.p {
+				words = append(words, w.word)
+			}
+		}
+		ts := day.Add(time.Duration(r.Int64N(int64(24 * time.Hour))))
+		ns := app.Namespaces[r.IntN(len(app.Namespaces))]
+		docs[i] = entry(ts, ns, "thing_changed", []string{"alice", "bob"}[r.IntN(2)], strings.Join(append(words, fmt.Sprint("n", i)), " "))
+	}
+	for i := 0; i < len(docs); i += 1000 {
+		mustIndex(t, x, docs[i:i+1000]...)
+	}
+	var widths []int64
+	x.windowed = func(hours int64) { widths = append(widths, hours) }
+	for _, query := range []string{"", "common ", "medium ", "scarce ", "com", "-common", "actor:alice", "common medium ",
+		"common before:" + day.Add(13*time.Hour+17*time.Minute).Format(time.RFC3339)} {
+		t.Run(cmp.Or(query, "the zero query"), func(t *testing.T) {
+			q := parse(t, query)
+			want := keysOf(bruteForce(docs, q))
+			var got []app.Key
+			var cursor app.Key
+			for range len(docs) {
+				keys := mustSearch(t, x, q, cursor, 50)
+				got = append(got, keys...)
+				if len(keys) < 50 {
+					break
+				}
+				cursor = keys[len(keys)-1]
+			}
+			if !equalKeys(got, want) {
+				t.Errorf("paged through %d keys, want %d (first difference at %d)", len(got), len(want), firstDiff(got, want))
+			}
+		})
+	}
+	if len(widths) == 0 {
+		t.Error("no search looked at the latest hours first: the test does not exercise the windows")
+	}
+}

@@ -1,0 +1,8 @@
+//go:build !unix
+
+package index
+
+import "time"
+
+// cpuTime is unknown here; benchmarks report zero for it.
+func cpuTime() time.Duration { return 0 }

@@ -376,9 +376,11 @@ func (x *Index) Index(docs []app.IndexDoc) error {
 		if len(missing) == 0 {
 			err := x.indexLocked(days, byDay)
 			x.mu.RUnlock()
+			reopened := map[int64]bool{} // a day cut into batches may fail in each
 			for _, e := range splitJoined(err) {
 				var failed *batchError
-				if errors.As(e, &failed) {
+				if errors.As(e, &failed) && !reopened[failed.day] {
+					reopened[failed.day] = true
 					x.reopen(failed.day, failed.err)
 				}
 			}
@@ -424,23 +426,39 @@ func (x *Index) indexLocked(days []int64, byDay map[int64][]app.IndexDoc) error 
 	}
 	// An import spreads each drain over a month of shards: their batches are
 	// independent, and each waits on its own fsync, so they run side by side.
-	work := make(chan int64, len(days))
+	// Live traffic fills one shard: its drain is cut into a batch per core,
+	// which Bleve turns into segments side by side too (a key is in one
+	// drain once, so no two batches write the same document).
+	workers := max(2, runtime.GOMAXPROCS(0))
+	type batch struct {
+		day  int64
+		docs []app.IndexDoc
+	}
+	var batches []batch
 	for _, day := range days {
-		work <- day
+		docs := byDay[day]
+		pieces := 1
+		if len(days) < workers && len(docs) >= 2*minSplit {
+			pieces = min(workers, len(docs)/minSplit)
+		}
+		size := (len(docs) + pieces - 1) / pieces
+		for from := 0; from < len(docs); from += size {
+			batches = append(batches, batch{day, docs[from:min(from+size, len(docs))]})
+		}
+	}
+	work := make(chan int, len(batches))
+	for i := range batches {
+		work <- i
 	}
 	close(work)
-	errs := make([]error, len(days))
-	pos := make(map[int64]int, len(days))
-	for i, day := range days {
-		pos[day] = i
-	}
+	errs := make([]error, len(batches))
 	var wg sync.WaitGroup
-	for range min(len(days), max(2, runtime.GOMAXPROCS(0))) {
+	for range min(len(batches), workers) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for day := range work {
-				errs[pos[day]] = x.indexDay(day, byDay[day])
+			for i := range work {
+				errs[i] = x.indexDay(batches[i].day, batches[i].docs)
 			}
 		}()
 	}
@@ -448,6 +466,10 @@ func (x *Index) indexLocked(days []int64, byDay map[int64][]app.IndexDoc) error 
 	// Every failed day is reopened by the caller, not only the first.
 	return errors.Join(errs...)
 }
+
+// minSplit is the fewest entries worth a batch of their own: below it, the
+// cost of one more segment to merge outweighs the core it keeps busy.
+const minSplit = 500
 
 func (x *Index) indexDay(day int64, docs []app.IndexDoc) error {
 	shard := x.shards[day]

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -65,6 +66,7 @@ type Index struct {
 	searched func(day int64)   // tests watch which shards a search visits
 	tallied  func(day int64)   // tests watch which shards a tally counts afresh
 	windowed func(hours int64) // tests watch a search look at the latest hours first
+	recount  func(from int64)  // tests watch a tally count a shard again from an hour on
 
 	tallies tallyCache
 }
@@ -480,8 +482,13 @@ func (x *Index) indexDay(day int64, docs []app.IndexDoc) error {
 		}
 	}
 	err := safely(func() error { return shard.Batch(b) })
-	// Even a failed batch may have changed the shard: its tallies are stale.
-	x.tallies.changed(shard)
+	// Even a failed batch may have changed the shard: its tallies are stale,
+	// from the earliest hour it wrote.
+	minHour := int64(math.MaxInt64)
+	for _, d := range docs {
+		minHour = min(minHour, hourOf(d.Key.Time()))
+	}
+	x.tallies.changed(shard, minHour)
 	if err != nil {
 		return &batchError{day: day, err: err}
 	}

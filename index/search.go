@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -237,13 +238,21 @@ func (x *Index) Tally(q *app.Query) (app.Tally, error) {
 		}
 		shard := x.shards[day]
 		key := tallyKey{shard: shard, query: fingerprint}
-		cells, version, ok := x.tallies.get(key)
-		if !ok {
+		cells, version, fresh, from, partial := x.tallies.get(key)
+		if !fresh {
 			if x.tallied != nil {
 				x.tallied(day)
 			}
 			var err error
-			if cells, err = tallyDay(shard, c.query(), day); err != nil {
+			if partial {
+				if x.recount != nil {
+					x.recount(from)
+				}
+				cells, err = recountFrom(shard, c.query(), day, cells, from)
+			} else {
+				cells, err = tallyDay(shard, c.query(), day)
+			}
+			if err != nil {
 				return nil, err
 			}
 			x.tallies.put(key, version, cells)
@@ -292,6 +301,31 @@ func countCut(shard bleve.Index, bq query.Query, cl app.TallyCell, n int, q *app
 	return m, nil
 }
 
+// recountFrom keeps stale's cells before hour from and counts the shard's
+// matches of bq again from that hour on.
+func recountFrom(shard bleve.Index, bq query.Query, day int64, stale app.Tally, from int64) (app.Tally, error) {
+	incl := true
+	r := bleve.NewTermRangeInclusiveQuery(hourTermOf(from), hourTermOf(lastHour), &incl, &incl)
+	r.SetField(fieldText)
+	newer, err := tallyDay(shard, bleve.NewConjunctionQuery(bq, r), day)
+	if err != nil {
+		return nil, err
+	}
+	cells := make(app.Tally, len(stale))
+	for cell, n := range stale {
+		if hourOf(cell.Start()) < from {
+			cells[cell] = n
+		}
+	}
+	for cell, n := range newer {
+		cells[cell] += n
+	}
+	return cells, nil
+}
+
+// lastHour is later than any hour an entry can have.
+const lastHour = 9_999_999_999
+
 // tallyDay counts one shard's matches of bq per quarter hour and namespace.
 func tallyDay(shard bleve.Index, bq query.Query, day int64) (app.Tally, error) {
 	req := bleve.NewSearchRequestOptions(bq, 0, 0, false)
@@ -332,6 +366,7 @@ type tallyCache struct {
 	entries  map[tallyKey]tallyEntry
 	newests  map[bleve.Index]newestEntry
 	freqs    map[freqKey]freqEntry
+	marks    map[bleve.Index][]batchMark
 }
 
 // freqKey is a word of a shard's text, whose entries freqEntry counts.
@@ -412,15 +447,34 @@ const maxTallies = 8192
 // get returns the cached tally for key, and the shard's version to put a
 // fresh one under. The version is read before the search, so a batch that
 // lands during it leaves the result stale rather than wrongly current.
-func (t *tallyCache) get(key tallyKey) (app.Tally, uint64, bool) {
+//
+// A stale tally is returned too, with partial set, when every batch since it
+// was counted wrote only entries from hour from on: its cells before that
+// hour still hold, and only the later ones need counting again. Live traffic
+// writes into the latest hour of today's shard, so a tally of today recounts
+// an hour rather than the day on every batch.
+func (t *tallyCache) get(key tallyKey) (cells app.Tally, version uint64, fresh bool, from int64, partial bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	v := t.versions[key.shard]
 	e, ok := t.entries[key]
-	if !ok || e.version != v {
-		return nil, v, false
+	if !ok {
+		return nil, v, false, 0, false
 	}
-	return e.cells, v, true
+	if e.version == v {
+		return e.cells, v, true, 0, false
+	}
+	marks := t.marks[key.shard]
+	if len(marks) == 0 || marks[0].version > e.version+1 {
+		return nil, v, false, 0, false // batches since then were forgotten
+	}
+	from, partial = math.MaxInt64, true
+	for _, m := range marks {
+		if m.version > e.version {
+			from = min(from, m.minHour)
+		}
+	}
+	return e.cells, v, false, from, partial
 }
 
 func (t *tallyCache) put(key tallyKey, version uint64, cells app.Tally) {
@@ -434,14 +488,32 @@ func (t *tallyCache) put(key tallyKey, version uint64, cells app.Tally) {
 	t.entries[key] = tallyEntry{version: version, cells: cells}
 }
 
-// changed marks shard's cached tallies stale.
-func (t *tallyCache) changed(shard bleve.Index) {
+// batchMark is a batch that reached a shard: the version it made and the
+// earliest hour of its entries.
+type batchMark struct {
+	version uint64
+	minHour int64
+}
+
+// maxMarks is how many batches of a shard are remembered for partial
+// recounts: a tally older than that is counted whole again.
+const maxMarks = 64
+
+// changed marks shard's cached tallies stale from minHour on, the earliest
+// hour of the entries a batch wrote.
+func (t *tallyCache) changed(shard bleve.Index, minHour int64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.versions == nil {
 		t.versions = map[bleve.Index]uint64{}
+		t.marks = map[bleve.Index][]batchMark{}
 	}
 	t.versions[shard]++
+	m := append(t.marks[shard], batchMark{version: t.versions[shard], minHour: minHour})
+	if len(m) > maxMarks {
+		m = slices.Clone(m[len(m)-maxMarks:])
+	}
+	t.marks[shard] = m
 }
 
 // fingerprint names what c asks of a shard: the parts of the query a tally

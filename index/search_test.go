@@ -3,6 +3,7 @@ package index
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -585,4 +586,62 @@ func TestABusyDayIsSearchedFromItsLatestHoursAndMissesNothing(t *testing.T) {
 	if len(widths) == 0 {
 		t.Error("no search looked at the latest hours first: the test does not exercise the windows")
 	}
+}
+
+func TestATallyOfADayIsCountedAgainOnlyFromTheEarliestHourBatchesReached(t *testing.T) {
+	x, _ := openTemp(t)
+	r := rand.New(rand.NewPCG(13, 14))
+	day := base.Truncate(24 * time.Hour).Add(-24 * time.Hour)
+	var docs []app.IndexDoc
+	add := func(fromHour, toHour, n int) {
+		t.Helper()
+		batch := make([]app.IndexDoc, n)
+		for i := range batch {
+			ts := day.Add(time.Duration(fromHour)*time.Hour + time.Duration(r.Int64N(int64(toHour-fromHour)*int64(time.Hour))))
+			ns := app.Namespaces[r.IntN(len(app.Namespaces))]
+			batch[i] = entry(ts, ns, "thing_changed", "alice", []string{"alpha", "bravo", "alpha bravo"}[r.IntN(3)])
+		}
+		mustIndex(t, x, batch...)
+		docs = append(docs, batch...)
+	}
+	var froms []int64
+	x.recount = func(from int64) { froms = append(froms, from) }
+	check := func(query string, wantFrom ...int64) {
+		t.Helper()
+		froms = nil
+		q := parse(t, query)
+		got, err := x.Tally(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := app.Tally{}
+		for _, d := range bruteForce(docs, q) {
+			want[app.TallyCell{Slot: app.SlotOf(d.Key.Time()), Namespace: d.Event.Namespace}]++
+		}
+		if !maps.Equal(got, want) {
+			t.Errorf("%q: the tally differs from a count of every entry (%d cells, want %d)", query, len(got), len(want))
+		}
+		if !slices.Equal(froms, wantFrom) {
+			t.Errorf("%q: counted again from hours %v, want %v", query, froms, wantFrom)
+		}
+	}
+	hour := func(h int) int64 { return hourOf(day.Add(time.Duration(h) * time.Hour)) }
+
+	add(0, 10, 500)
+	check("alpha ")           // counted whole
+	check("alpha ")           // cached: nothing counted
+	add(10, 11, 50)           // live traffic in a later hour
+	add(10, 12, 50)           // and another batch
+	check("alpha ", hour(10)) // only from hour 10
+	add(3, 4, 20)             // a late arrival in an earlier hour
+	check("alpha ", hour(3))  // from that hour
+	check("bravo -alpha ")    // another query: counted whole
+	for range maxMarks + 1 {
+		add(12, 13, 2)
+	}
+	check("bravo -alpha ") // too many batches since: whole again
+	cut := "alpha after:" + day.Add(90*time.Minute+7*time.Second).Format(time.RFC3339)
+	check(cut) // the range is no part of what is cached: whole, as alpha is too old
+	add(12, 13, 5)
+	check(cut, hour(12))
 }

@@ -65,7 +65,13 @@ func TestADamagedDayOfTheIndexDoesNotStopTheStartAndIsRebuilt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Truncate(root, st.Size()/2); err != nil {
+	// Keep only the two meta pages: the pages they name lie past the end, so
+	// reading them faults on the memory map (half the file left could still
+	// hold every page an open needs).
+	if st.Size() <= 2*4096 {
+		t.Fatalf("the shard's root file is only %d bytes", st.Size())
+	}
+	if err := os.Truncate(root, 2*4096); err != nil {
 		t.Fatal(err)
 	}
 	f.open()

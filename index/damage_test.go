@@ -116,3 +116,35 @@ func TestDropDayEmptiesOneDay(t *testing.T) {
 		t.Fatalf("after dropping 2026-11-20: %v", counts)
 	}
 }
+
+// A shard's files are memory-mapped: one cut short faults when read past its
+// end, which ends the whole process unless the fault is made a panic and
+// recovered. Every cut must give an open shard or a damaged one.
+func TestAShardCutShortAnywhereIsReportedDamagedRatherThanCrashing(t *testing.T) {
+	x, dir := openTemp(t)
+	at := base.Add(-time.Hour)
+	mustIndex(t, x, entry(at, app.Users, "user_invited", "alice", "hello"))
+	must(t, x.Close())
+	shard := filepath.Join(dir, dayName(dayOf(at)))
+	whole, err := os.ReadFile(filepath.Join(shard, "store", "root.bolt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	damaged := 0
+	for size := 4096; size < len(whole); size += 4096 {
+		// Each cut is a copy of its own: an open that faults midway keeps
+		// its file lock, as it would on the shard the app then deletes.
+		cut := filepath.Join(t.TempDir(), "shard")
+		must(t, os.CopyFS(cut, os.DirFS(shard)))
+		must(t, os.WriteFile(filepath.Join(cut, "store", "root.bolt"), whole[:size], 0o600))
+		idx, err := openSafely(cut)
+		if err != nil {
+			damaged++
+			continue
+		}
+		must(t, idx.Close())
+	}
+	if damaged == 0 {
+		t.Fatalf("no cut of a %d-byte file was found damaged: the test damages nothing", len(whole))
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -140,8 +141,11 @@ func (x *Index) load() error {
 }
 
 // openSafely opens a shard, turning a panic over a damaged file into an
-// error: one bad day must not stop the app from starting.
+// error: one bad day must not stop the app from starting. Shard files are
+// memory-mapped, and a truncated one faults when read past its end, which
+// would end the process; made a panic, it is recovered like any other.
 func openSafely(path string) (idx bleve.Index, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
 			idx, err = nil, fmt.Errorf("damaged: %v", r)
@@ -150,8 +154,10 @@ func openSafely(path string) (idx bleve.Index, err error) {
 	return bleve.Open(path)
 }
 
-// safely runs fn, turning a panic inside Bleve into an error.
+// safely runs fn, turning a panic inside Bleve, or a fault reading a
+// damaged memory-mapped file, into an error.
 func safely(fn func() error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("bleve panicked: %v", r)

@@ -169,8 +169,11 @@ func Open(cfg Config) (*Log, error) {
 				l.logger.Error("rebuilding the keyword index failed", "err", err)
 			}
 		}()
+	} else {
+		// A whole rebuild fills every day; checking the days one by one
+		// beside it would rebuild each of them a second time.
+		l.verifyDue.Store(true)
 	}
-	l.verifyDue.Store(true)
 	l.wg.Add(4)
 	go l.runLastUsed()
 	go l.runIndexer()

@@ -348,6 +348,8 @@ func (m *Main) openLogOn(dir string, st app.Store, retention time.Duration, wait
 	}
 	if wait {
 		cfg.Progress = progressPrinter(m.Stderr, "Indexing")
+	} else {
+		cfg.Progress = progressLogger(logger)
 	}
 	log, err := app.Open(cfg)
 	if err != nil {
@@ -377,6 +379,28 @@ func progressPrinter(w io.Writer, what string) func(done, total int) {
 		fmt.Fprintf(w, "\r%s: %d/%d entries (%d%%)", what, done, total, pct)
 		if done >= total {
 			fmt.Fprintln(w)
+		}
+	}
+}
+
+// progressLogger reports a rebuild of the index while the server runs: a
+// line when it starts, one every few seconds and one when it ends, between
+// the server's own log lines rather than over them. A million entries take
+// minutes, during which searches with words may miss entries.
+func progressLogger(logger *slog.Logger) func(done, total int) {
+	var began, last time.Time
+	return func(done, total int) {
+		switch {
+		case total == 0:
+			// A new, empty log: nothing to rebuild, nothing to say.
+		case began.IsZero():
+			began, last = time.Now(), time.Now()
+			logger.Info("rebuilding the keyword index from the store; until it is done, searches with words may miss entries", "entries", total)
+		case done >= total:
+			logger.Info("the keyword index is rebuilt", "entries", done, "took", time.Since(began).Round(time.Second))
+		case time.Since(last) >= 5*time.Second:
+			last = time.Now()
+			logger.Info("rebuilding the keyword index", "done", done, "of", total, "percent", done*100/max(total, 1))
 		}
 	}
 }

@@ -270,29 +270,29 @@ func (s *Server) results(ctx context.Context, c echo.Context, v viewState, loc *
 	// The namespace counts follow the search and the time range, not the
 	// chosen namespace; the chart follows the search and the namespace over
 	// the whole retention window, showing the time range as a selection.
-	wholeTally, err := s.Log.Tally(ctx, text)
+	whole, err := s.Log.SlotCounts(ctx, text)
 	if err != nil {
 		return res, err
 	}
-	rangeTally := wholeTally
-	if t, ok := wholeTally.Within(q.After, q.Before); ok {
-		rangeTally = t // whole quarter hours: no second pass over the index
-	} else if !v.Filter.After.IsZero() || !v.Filter.Before.IsZero() {
+	perNS, ok := whole.Within(q.After, q.Before) // whole quarter hours: no second pass over the index
+	if !ok && v.Filter.After.IsZero() && v.Filter.Before.IsZero() {
+		perNS = whole.PerNamespace() // the search's own after: and before:
+	} else if !ok {
 		unscoped := app.Filter{After: v.Filter.After, Before: v.Filter.Before}.Narrow(text)
-		if rangeTally, err = s.Log.Tally(ctx, unscoped); err != nil {
+		inRange, err := s.Log.SlotCounts(ctx, unscoped)
+		if err != nil {
 			return res, err
 		}
+		perNS = inRange.PerNamespace()
 	}
-	perNS := map[app.Namespace]int{}
 	all := 0
-	for cell, n := range rangeTally {
-		perNS[cell.Namespace] += n
+	for _, n := range perNS {
 		all += n
 	}
 	res.Tabs = append(res.Tabs, nsTab{Label: "All", Count: all, URL: v.withNamespace("").URL(), Active: v.Filter.Namespace == ""})
-	for _, n := range app.Namespaces {
+	for i, n := range app.Namespaces {
 		res.Tabs = append(res.Tabs, nsTab{
-			Key: string(n), Label: n.DisplayName(), Count: perNS[n],
+			Key: string(n), Label: n.DisplayName(), Count: perNS[i],
 			URL: v.withNamespace(n).URL(), Active: v.Filter.Namespace == n,
 		})
 	}
@@ -301,7 +301,7 @@ func (s *Server) results(ctx context.Context, c echo.Context, v viewState, loc *
 			res.Total = t.Count
 		}
 	}
-	ch := buildChart(wholeTally, v.Filter.Namespace, v, loc, s.Log.Cutoff(), now, q.After, q.Before)
+	ch := buildChart(whole, v.Filter.Namespace, v, loc, s.Log.Cutoff(), now, q.After, q.Before)
 	if ch.Total > 0 {
 		res.Chart = &ch
 	}

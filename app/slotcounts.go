@@ -8,14 +8,14 @@ import "time"
 // and per day for its chart on every keystroke; summing a run of rows is a
 // walk along a slice, where a Tally hashes and compares each of its cells.
 type SlotCounts struct {
-	First int64 // the slot of the first row
-	cells []int // row after row, len(Namespaces) cells a row
+	First int64   // the slot of the first row
+	cells []int32 // row after row, len(Namespaces) cells a row: a month is 20,000 of them
 }
 
 // NewSlotCounts makes room for the slots [from, to); Add makes more when it
 // is given a slot outside.
 func NewSlotCounts(from, to int64) *SlotCounts {
-	return &SlotCounts{First: from, cells: make([]int, max(to-from, 0)*int64(len(Namespaces)))}
+	return &SlotCounts{First: from, cells: make([]int32, max(to-from, 0)*int64(len(Namespaces)))}
 }
 
 // namespaceIndex is n's place in Namespaces, or -1 for a namespace there is none of.
@@ -40,15 +40,15 @@ func (c *SlotCounts) Add(slot int64, ns Namespace, n int) {
 	width := int64(len(Namespaces))
 	switch rows := c.Slots(); {
 	case rows == 0:
-		c.First, c.cells = slot, make([]int, width)
+		c.First, c.cells = slot, make([]int32, width)
 	case slot < c.First:
-		grown := make([]int, (c.First+rows-slot)*width)
+		grown := make([]int32, (c.First+rows-slot)*width)
 		copy(grown[(c.First-slot)*width:], c.cells)
 		c.First, c.cells = slot, grown
 	case slot >= c.First+rows:
-		c.cells = append(c.cells, make([]int, (slot-c.First-rows+1)*width)...)
+		c.cells = append(c.cells, make([]int32, (slot-c.First-rows+1)*width)...)
 	}
-	c.cells[(slot-c.First)*width+int64(i)] += n
+	c.cells[(slot-c.First)*width+int64(i)] += int32(n)
 }
 
 // AddTally counts every cell of t.
@@ -68,7 +68,7 @@ func (c *SlotCounts) Sum(from, to int64, per []int) []int {
 	from, to = max(from, c.First), min(to, c.First+c.Slots())
 	for at := (from - c.First) * width; from < to; from, at = from+1, at+width {
 		for i, n := range c.cells[at : at+width] {
-			per[i] += n
+			per[i] += int(n)
 		}
 	}
 	return per
@@ -102,7 +102,7 @@ func (c *SlotCounts) PerNamespace() []int { return c.Sum(c.First, c.First+c.Slot
 func (c *SlotCounts) Total() int {
 	total := 0
 	for _, n := range c.cells {
-		total += n
+		total += int(n)
 	}
 	return total
 }

@@ -78,21 +78,28 @@ func (c *SlotCounts) Sum(from, to int64, per []int) []int {
 // namespace, in the order of Namespaces. It can only do so when the bounds
 // fall on whole slots; ok is false otherwise.
 func (c *SlotCounts) Within(after, before time.Time) (per []int, ok bool) {
+	if !WholeSlots(after, before) {
+		return nil, false
+	}
 	from, to := c.First, c.First+c.Slots()
-	for i, b := range []time.Time{after, before} {
-		if b.IsZero() {
-			continue
-		}
-		if b.Unix()%slotSeconds != 0 || b.Nanosecond() != 0 {
-			return nil, false
-		}
-		if i == 0 {
-			from = max(from, SlotOf(b))
-		} else {
-			to = min(to, SlotOf(b))
-		}
+	if !after.IsZero() {
+		from = max(from, SlotOf(after))
+	}
+	if !before.IsZero() {
+		to = min(to, SlotOf(before))
 	}
 	return c.Sum(from, to, nil), true
+}
+
+// WholeSlots reports whether [after, before) (zero bounds are open) is made
+// of whole slots, which Within can answer.
+func WholeSlots(after, before time.Time) bool {
+	for _, b := range []time.Time{after, before} {
+		if !b.IsZero() && (b.Unix()%slotSeconds != 0 || b.Nanosecond() != 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // PerNamespace sums every row per namespace, in the order of Namespaces.

@@ -125,9 +125,9 @@ func buildChart(tally *app.SlotCounts, ns app.Namespace, v viewState, loc *time.
 			h := float64(c) * scale
 			y -= h
 			day.Segments = append(day.Segments, chartSegment{Namespace: n, X: round1(x + (slot-barW)/2), Y: round1(y), W: round1(barW), H: round1(h)})
-			lines = append(lines, fmt.Sprintf("%s: %s", n.DisplayName(), formatCount(c)))
+			lines = append(lines, n.DisplayName()+": "+formatCount(c))
 		}
-		day.Tooltip = fmt.Sprintf("%s: %s %s", d.Format("Mon, Jan 2"), formatCount(totals[i]), pluralWord(totals[i], "entry", "entries"))
+		day.Tooltip = d.Format("Mon, Jan 2") + ": " + formatCount(totals[i]) + " " + pluralWord(totals[i], "entry", "entries")
 		if len(lines) > 0 {
 			day.Tooltip += "\n" + strings.Join(lines, "\n")
 		}

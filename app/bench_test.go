@@ -222,3 +222,26 @@ func BenchmarkRecordOneAtATime(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+// The page's form of the counts: per-slot rows, no keyword (the store's counters).
+func BenchmarkSlotCountsAll(b *testing.B) {
+	log := openBenchLog(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := log.SlotCounts(context.Background(), app.Query{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// The page's form of the counts for a keyword (the index's facets).
+func BenchmarkSlotCountsKeyword(b *testing.B) {
+	log := openBenchLog(b)
+	q, _ := app.ParseQuery("snowflake", time.UTC)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := log.SlotCounts(context.Background(), q); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

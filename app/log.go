@@ -417,13 +417,43 @@ func (l *Log) Tally(ctx context.Context, q Query) (Tally, error) {
 		}
 		return t, nil
 	}
-	return l.tallyStore(ctx, &q)
+	t := Tally{}
+	err := l.tallyStore(ctx, &q, func(from, to int64, namespaces []Namespace) error {
+		return l.store.Counts(ctx, from, to, namespaces, t)
+	}, func(slot int64, ns Namespace) { t[TallyCell{Slot: slot, Namespace: ns}]++ })
+	return t, err
+}
+
+// SlotCounts is Tally laid out by slot, as the page sums it. Its rows cover
+// the retention window (or q's time range) at least.
+func (l *Log) SlotCounts(ctx context.Context, q Query) (*SlotCounts, error) {
+	q.RestrictTime(l.Cutoff(), time.Time{})
+	end := q.Before
+	if end.IsZero() {
+		end = l.now().Add(MaxFutureSkew + TallySlot)
+	}
+	c := NewSlotCounts(SlotOf(q.After), SlotOf(end.Add(-time.Nanosecond))+1)
+	if q.Empty {
+		return c, nil
+	}
+	if q.HasText() {
+		t, err := l.idx.Tally(&q)
+		if err != nil {
+			return nil, fmt.Errorf("index: tally failed: %w", err)
+		}
+		c.AddTally(t)
+		return c, nil
+	}
+	err := l.tallyStore(ctx, &q, func(from, to int64, namespaces []Namespace) error {
+		return l.store.CountSlots(ctx, from, to, namespaces, c)
+	}, func(slot int64, ns Namespace) { c.Add(slot, ns, 1) })
+	return c, err
 }
 
 // tallyStore sums the store's counters for the slots wholly inside the range
-// and counts the cut slots at its ends entry by entry.
-func (l *Log) tallyStore(ctx context.Context, q *Query) (Tally, error) {
-	t := Tally{}
+// (with counters) and counts the cut slots at its ends entry by entry (with
+// one).
+func (l *Log) tallyStore(ctx context.Context, q *Query, counters func(from, to int64, namespaces []Namespace) error, one func(slot int64, ns Namespace)) error {
 	after, before := q.After, q.Before
 	if before.IsZero() {
 		before = l.now().Add(MaxFutureSkew + TallySlot)
@@ -435,23 +465,23 @@ func (l *Log) tallyStore(ctx context.Context, q *Query) (Tally, error) {
 		sub := *q
 		sub.After, sub.Before = from, to
 		return l.eachStored(ctx, &sub, Key{}, func(k Key, e *Event) bool {
-			t[TallyCell{Slot: SlotOf(e.Timestamp), Namespace: e.Namespace}]++
+			one(SlotOf(e.Timestamp), e.Namespace)
 			return true
 		})
 	}
 	firstFull := after.Add(TallySlot - 1).Truncate(TallySlot) // the first slot that starts inside
 	lastFull := before.Truncate(TallySlot)                    // where the last whole slot ends
 	if !firstFull.Before(lastFull) {
-		return t, count(after, before) // no whole slot
+		return count(after, before) // no whole slot
 	}
-	err := l.store.Counts(ctx, SlotOf(firstFull), SlotOf(lastFull), q.Namespaces, t)
+	err := counters(SlotOf(firstFull), SlotOf(lastFull), q.Namespaces)
 	if err == nil {
 		err = count(after, firstFull)
 	}
 	if err == nil {
 		err = count(lastFull, before)
 	}
-	return t, err
+	return err
 }
 
 // Check reports whether the store answers; the server's health check asks it.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -326,6 +327,18 @@ func TestTallyCountsMatchTheEntriesListed(t *testing.T) {
 		tally, err := f.log.Tally(context.Background(), query)
 		if err != nil {
 			t.Fatal(err)
+		}
+		slots, err := f.log.SlotCounts(context.Background(), query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for cell, n := range tally {
+			if got := slots.Sum(cell.Slot, cell.Slot+1, nil)[slices.Index(app.Namespaces, cell.Namespace)]; got != n {
+				t.Errorf("%q: slot %d of %s counts %d, the tally %d", q, cell.Slot, cell.Namespace, got, n)
+			}
+		}
+		if slots.Total() != sum(tally) {
+			t.Errorf("%q: the slot counts hold %d entries, the tally %d", q, slots.Total(), sum(tally))
 		}
 		ids := f.all(q, 500)
 		if sum(tally) != len(ids) {

@@ -249,3 +249,34 @@ func TestFilterRoundTripsThroughItsParameters(t *testing.T) {
 		t.Fatalf("Compile = %+v, %v", q, err)
 	}
 }
+
+func TestSlotCountsSumWholeSlotsPerNamespace(t *testing.T) {
+	at := func(s string) time.Time { ts, _ := time.Parse(time.RFC3339, s); return ts }
+	slot := func(s string) int64 { return SlotOf(at(s)) }
+	c := NewSlotCounts(slot("2026-11-20T10:00:00Z"), slot("2026-11-20T11:00:00Z"))
+	c.Add(slot("2026-11-20T10:00:00Z"), Users, 3)
+	c.Add(slot("2026-11-20T09:45:00Z"), Users, 2)       // before the first row: grows at the front
+	c.Add(slot("2026-11-21T00:00:00Z"), Connections, 5) // after the last: grows at the end
+	c.Add(slot("2026-11-20T10:00:00Z"), "nonsense", 7)  // no such namespace: not counted
+	if c.Total() != 10 {
+		t.Fatalf("Total = %d, want 10", c.Total())
+	}
+	users, connections := namespaceIndex(Users), namespaceIndex(Connections)
+	got, ok := c.Within(at("2026-11-20T10:00:00Z"), at("2026-11-21T00:00:00Z"))
+	if !ok || got[users] != 3 || got[connections] != 0 {
+		t.Fatalf("Within = %v, %v; want 3 Users entries", got, ok)
+	}
+	kolkata, _ := time.LoadLocation("Asia/Kolkata")
+	if got, ok := c.Within(time.Date(2026, 11, 21, 0, 0, 0, 0, kolkata), time.Time{}); !ok || got[connections] != 5 || got[users] != 0 {
+		t.Fatalf("a day in a half-hour zone: %v, %v", got, ok)
+	}
+	if _, ok := c.Within(at("2026-11-20T10:07:00Z"), time.Time{}); ok {
+		t.Fatal("a bound inside a slot cannot be answered from slot counts")
+	}
+	if got := c.PerNamespace(); got[users] != 5 || got[connections] != 5 {
+		t.Fatalf("PerNamespace = %v", got)
+	}
+	if got := c.Sum(slot("2026-11-25T00:00:00Z"), slot("2026-11-26T00:00:00Z"), nil); got[users]+got[connections] != 0 {
+		t.Fatalf("a day after the rows sums to %v", got)
+	}
+}

@@ -27,6 +27,8 @@ type Store interface {
 	// Counts adds up the per-slot counters of the slots [from, to) into t,
 	// for the namespaces given (all when none are).
 	Counts(ctx context.Context, from, to int64, namespaces []Namespace, t Tally) error
+	// CountSlots is Counts adding into c.
+	CountSlots(ctx context.Context, from, to int64, namespaces []Namespace, c *SlotCounts) error
 	// Pending returns up to limit entries recorded but not yet confirmed by
 	// the index, oldest first. A key whose entry is gone comes without one.
 	Pending(ctx context.Context, limit int) ([]IndexDoc, error)

@@ -144,7 +144,7 @@ func (s *Server) listEvents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, page)
+	return pageJSON(c, &page)
 }
 
 func (s *Server) getEvent(c echo.Context) error {

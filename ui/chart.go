@@ -59,30 +59,24 @@ type chartSegment struct {
 // buildChart draws the per-day counts of tally from the first day of the
 // retention window to today, in loc. Only namespace ns is drawn when set. The
 // days that overlap [after, before) stay bright; with no range all do.
-func buildChart(tally app.Tally, ns app.Namespace, v viewState, loc *time.Location, cutoff, now, after, before time.Time) chartView {
+func buildChart(tally *app.SlotCounts, ns app.Namespace, v viewState, loc *time.Location, cutoff, now, after, before time.Time) chartView {
 	first, last := dayStartIn(cutoff, loc), dayStartIn(now, loc)
 	var days []time.Time
 	for d := first; !d.After(last); d = d.AddDate(0, 0, 1) {
 		days = append(days, d)
 	}
-	index := make(map[string]int, len(days))
+	// Days in any zone start on a quarter hour, so each is a run of slots.
+	counts := make([][]int, len(days))
 	for i, d := range days {
-		index[d.Format(dateLayout)] = i
-	}
-	counts := make([]map[app.Namespace]int, len(days))
-	for i := range counts {
-		counts[i] = map[app.Namespace]int{}
-	}
-	for cell, n := range tally {
-		if ns != "" && cell.Namespace != ns {
-			continue
-		}
-		day := cell.Start().In(loc).Format(dateLayout)
-		if i, ok := index[day]; ok {
-			counts[i][cell.Namespace] += n
+		counts[i] = tally.Sum(app.SlotOf(d), app.SlotOf(d.AddDate(0, 0, 1)), nil)
+		if ns != "" {
+			for j, n := range app.Namespaces {
+				if n != ns {
+					counts[i][j] = 0
+				}
+			}
 		}
 	}
-
 	ch := chartView{
 		Width: chartWidth, Height: chartHeight, Top: chartTop, Base: chartBase,
 		Namespaces: app.Namespaces,
@@ -123,17 +117,17 @@ func buildChart(tally app.Tally, ns app.Namespace, v viewState, loc *time.Locati
 		}
 		y := chartBase
 		var lines []string
-		for _, n := range app.Namespaces {
-			c := counts[i][n]
+		for j, n := range app.Namespaces {
+			c := counts[i][j]
 			if c == 0 {
 				continue
 			}
 			h := float64(c) * scale
 			y -= h
 			day.Segments = append(day.Segments, chartSegment{Namespace: n, X: round1(x + (slot-barW)/2), Y: round1(y), W: round1(barW), H: round1(h)})
-			lines = append(lines, fmt.Sprintf("%s: %s", n.DisplayName(), formatCount(c)))
+			lines = append(lines, n.DisplayName()+": "+formatCount(c))
 		}
-		day.Tooltip = fmt.Sprintf("%s: %s %s", d.Format("Mon, Jan 2"), formatCount(totals[i]), pluralWord(totals[i], "entry", "entries"))
+		day.Tooltip = d.Format("Mon, Jan 2") + ": " + formatCount(totals[i]) + " " + pluralWord(totals[i], "entry", "entries")
 		if len(lines) > 0 {
 			day.Tooltip += "\n" + strings.Join(lines, "\n")
 		}

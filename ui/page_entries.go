@@ -213,8 +213,21 @@ func (s *Server) results(ctx context.Context, c echo.Context, v viewState, loc *
 		return res, err
 	}
 	q := v.Filter.Narrow(text)
+	// The counts and the chart are found beside the rows, not after them:
+	// on two cores a search answers in the time of the slower of the two.
+	var found counts
+	counted := make(chan struct{})
+	if overview {
+		go func() {
+			defer close(counted)
+			found = s.counts(ctx, v, text, q)
+		}()
+	} else {
+		close(counted)
+	}
 	page, err := s.Log.Search(ctx, q, cursor, pageSize)
 	if err != nil {
+		<-counted
 		return res, err
 	}
 	terms := q.PositiveTerms()
@@ -263,36 +276,22 @@ func (s *Server) results(ctx context.Context, c echo.Context, v viewState, loc *
 		res.FirstRun = demo.Wanted(ctx, s.Log)
 		res.NoMatch = !res.FirstRun
 	}
+	<-counted
 	if !overview || res.FirstRun {
 		return res, nil
 	}
-
-	// The namespace counts follow the search and the time range, not the
-	// chosen namespace; the chart follows the search and the namespace over
-	// the whole retention window, showing the time range as a selection.
-	wholeTally, err := s.Log.Tally(ctx, text)
-	if err != nil {
-		return res, err
+	if found.err != nil {
+		return res, found.err
 	}
-	rangeTally := wholeTally
-	if t, ok := wholeTally.Within(q.After, q.Before); ok {
-		rangeTally = t // whole quarter hours: no second pass over the index
-	} else if !v.Filter.After.IsZero() || !v.Filter.Before.IsZero() {
-		unscoped := app.Filter{After: v.Filter.After, Before: v.Filter.Before}.Narrow(text)
-		if rangeTally, err = s.Log.Tally(ctx, unscoped); err != nil {
-			return res, err
-		}
-	}
-	perNS := map[app.Namespace]int{}
+	whole, perNS := found.whole, found.perNS
 	all := 0
-	for cell, n := range rangeTally {
-		perNS[cell.Namespace] += n
+	for _, n := range perNS {
 		all += n
 	}
 	res.Tabs = append(res.Tabs, nsTab{Label: "All", Count: all, URL: v.withNamespace("").URL(), Active: v.Filter.Namespace == ""})
-	for _, n := range app.Namespaces {
+	for i, n := range app.Namespaces {
 		res.Tabs = append(res.Tabs, nsTab{
-			Key: string(n), Label: n.DisplayName(), Count: perNS[n],
+			Key: string(n), Label: n.DisplayName(), Count: perNS[i],
 			URL: v.withNamespace(n).URL(), Active: v.Filter.Namespace == n,
 		})
 	}
@@ -301,11 +300,56 @@ func (s *Server) results(ctx context.Context, c echo.Context, v viewState, loc *
 			res.Total = t.Count
 		}
 	}
-	ch := buildChart(wholeTally, v.Filter.Namespace, v, loc, s.Log.Cutoff(), now, q.After, q.Before)
+	ch := buildChart(whole, v.Filter.Namespace, v, loc, s.Log.Cutoff(), now, q.After, q.Before)
 	if ch.Total > 0 {
 		res.Chart = &ch
 	}
 	return res, nil
+}
+
+// counts is what the namespace tabs and the chart show.
+type counts struct {
+	whole *app.SlotCounts // the search over the retention window: the chart
+	perNS []int           // the search in the time range, per namespace: the tabs
+	err   error
+}
+
+// counts counts for the tabs and the chart. The namespace counts follow the
+// search and the time range, not the chosen namespace; the chart follows
+// the search and the namespace over the whole retention window, showing the
+// time range as a selection. A time range on whole quarter hours is summed
+// from the chart's counts; another is counted on its own, at the same time.
+func (s *Server) counts(ctx context.Context, v viewState, text, q app.Query) counts {
+	var inRange counts
+	ranged := make(chan struct{})
+	if !app.WholeSlots(q.After, q.Before) && (!v.Filter.After.IsZero() || !v.Filter.Before.IsZero()) {
+		go func() {
+			defer close(ranged)
+			unscoped := app.Filter{After: v.Filter.After, Before: v.Filter.Before}.Narrow(text)
+			if c, err := s.Log.SlotCounts(ctx, unscoped); err != nil {
+				inRange.err = err
+			} else {
+				inRange.perNS = c.PerNamespace()
+			}
+		}()
+	} else {
+		close(ranged)
+	}
+	whole, err := s.Log.SlotCounts(ctx, text)
+	<-ranged
+	switch {
+	case err != nil:
+		return counts{err: err}
+	case inRange.err != nil:
+		return inRange
+	case inRange.perNS != nil:
+		return counts{whole: whole, perNS: inRange.perNS}
+	}
+	perNS, ok := whole.Within(q.After, q.Before)
+	if !ok {
+		perNS = whole.PerNamespace() // bounds of the search's own after: and before:, which whole follows
+	}
+	return counts{whole: whole, perNS: perNS}
 }
 
 // entryURL is where a row opens its entry; the search goes along, so that

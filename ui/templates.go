@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"auditlog/app"
 	"auditlog/assets"
@@ -113,12 +114,26 @@ func render(c echo.Context, status int, view, name string, data any) error {
 	if !ok {
 		return fmt.Errorf("ui: no view %q", view)
 	}
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, name, data); err != nil {
+	buf := renderBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxPooledRender {
+			buf.Reset()
+			renderBuffers.Put(buf)
+		}
+	}()
+	if err := t.ExecuteTemplate(buf, name, data); err != nil {
 		return fmt.Errorf("ui: rendering %s/%s: %w", view, name, err)
 	}
 	return c.HTMLBlob(status, buf.Bytes())
 }
+
+// renderBuffers keeps the buffers pages are rendered into: a search's
+// results are some 100 kB, grown afresh on every keystroke otherwise.
+var renderBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledRender: a buffer grown larger than this by a rare huge page is
+// left to the collector rather than kept.
+const maxPooledRender = 1 << 20
 
 // renderPage renders one of the full pages through the layout.
 func renderPage(c echo.Context, view string, data any) error {

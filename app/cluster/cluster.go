@@ -957,6 +957,10 @@ func (n *Node) Counts(ctx context.Context, from, to int64, namespaces []app.Name
 	return n.local.Counts(ctx, from, to, namespaces, t)
 }
 
+func (n *Node) CountSlots(ctx context.Context, from, to int64, namespaces []app.Namespace, c *app.SlotCounts) error {
+	return n.local.CountSlots(ctx, from, to, namespaces, c)
+}
+
 func (n *Node) Pending(ctx context.Context, limit int) ([]app.IndexDoc, error) {
 	return n.local.Pending(ctx, limit)
 }

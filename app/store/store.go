@@ -461,6 +461,18 @@ func (s *Store) Walk(ctx context.Context, r app.Range, fn func(app.Key, *app.Eve
 
 // Counts sums the counters of the slots [from, to).
 func (s *Store) Counts(ctx context.Context, from, to int64, namespaces []app.Namespace, t app.Tally) error {
+	return s.eachCounter(from, to, namespaces, func(slot int64, n app.Namespace, count int) {
+		t[app.TallyCell{Slot: slot, Namespace: n}] += count
+	})
+}
+
+// CountSlots sums the counters of the slots [from, to) into c.
+func (s *Store) CountSlots(ctx context.Context, from, to int64, namespaces []app.Namespace, c *app.SlotCounts) error {
+	return s.eachCounter(from, to, namespaces, c.Add)
+}
+
+// eachCounter calls fn with each counter of the slots [from, to).
+func (s *Store) eachCounter(from, to int64, namespaces []app.Namespace, fn func(slot int64, n app.Namespace, count int)) error {
 	return s.view(func() string { return "the quarter-hour counters" }, func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketTally).Cursor()
 		start := make([]byte, 8)
@@ -474,7 +486,7 @@ func (s *Store) Counts(ctx context.Context, from, to int64, namespaces []app.Nam
 			if len(namespaces) > 0 && !containsNS(namespaces, n) {
 				continue
 			}
-			t[app.TallyCell{Slot: slot, Namespace: n}] += int(binary.BigEndian.Uint64(v))
+			fn(slot, n, int(binary.BigEndian.Uint64(v)))
 		}
 		return nil
 	})

@@ -61,7 +61,8 @@ const FileName = "auditlog.db"
 const lockTimeout = time.Second
 
 // batchBelow: requests with fewer entries than this share commits with
-// others arriving together; a larger one already amortizes its own fsync.
+// others arriving within bbolt's batch delay; larger ones share a commit
+// only with those that queued while another was written (commitGrouped).
 const batchBelow = 100
 
 // Store is the bbolt store. It implements app.Store.
@@ -73,6 +74,11 @@ type Store struct {
 	mu     sync.Mutex
 	damage []string // what was found damaged while serving, for the health check
 	broken bool     // pages that do not parse were met: no more writes
+
+	// Large commits waiting while another is written; see commitGrouped.
+	groupMu sync.Mutex
+	queue   []*queued
+	leading bool // a commit is writing the queue
 }
 
 var _ app.Store = (*Store)(nil)
@@ -271,9 +277,12 @@ func (s *Store) Commit(ctx context.Context, c app.Commit) ([]app.Event, error) {
 	if err := s.writable(); err != nil {
 		return nil, err
 	}
+	if len(c.Events) >= batchBelow && len(c.State) == 0 {
+		return s.commitGrouped(c)
+	}
 	var out []app.Event
 	write := s.db.Batch
-	if len(c.Events) >= batchBelow || len(c.State) > 0 {
+	if len(c.State) > 0 {
 		write = s.db.Update
 	}
 	err := write(func(tx *bolt.Tx) error {
@@ -290,6 +299,90 @@ func (s *Store) Commit(ctx context.Context, c app.Commit) ([]app.Event, error) {
 		return nil, s.writeError(err)
 	}
 	return out, nil
+}
+
+// queued is one large commit waiting for its turn. done hears true once it
+// is written (out and err are then set), or false when it is to write the
+// queue itself.
+type queued struct {
+	c    app.Commit
+	out  []app.Event
+	err  error
+	done chan bool
+}
+
+// commitGrouped writes a large commit together with the others that arrived
+// while the one before was being written, in one transaction and one fsync:
+// with several clients sending 1000 entries each, the fsync and the pages
+// rewritten at the top of every bucket's tree were paid once per request,
+// and the requests waited for each other anyway (bbolt has one writer). No
+// commit waits for company: one that finds nobody writing writes at once.
+// Every commit still returns only once its own entries are on disk, and if
+// the shared transaction fails, each is written alone, so one request's
+// failure is not another's.
+func (s *Store) commitGrouped(c app.Commit) ([]app.Event, error) {
+	q := &queued{c: c, done: make(chan bool, 1)}
+	s.groupMu.Lock()
+	s.queue = append(s.queue, q)
+	if s.leading {
+		s.groupMu.Unlock()
+		if <-q.done {
+			return q.out, q.err
+		}
+		s.groupMu.Lock() // handed the lead: the queue is ours to write
+	}
+	s.leading = true
+	group := s.queue
+	s.queue = nil
+	s.groupMu.Unlock()
+
+	s.writeGroup(group)
+
+	s.groupMu.Lock()
+	if len(s.queue) > 0 {
+		s.queue[0].done <- false
+	} else {
+		s.leading = false
+	}
+	s.groupMu.Unlock()
+	for _, w := range group {
+		if w != q {
+			w.done <- true
+		}
+	}
+	return q.out, q.err
+}
+
+// writeGroup writes the commits of group in one transaction, or each in its
+// own if that fails.
+func (s *Store) writeGroup(group []*queued) {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, w := range group {
+			var err error
+			if w.out, err = appendEvents(tx, w.c.Events, w.c.ReceivedAt.UTC(), w.c.Cutoff); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		return
+	}
+	if len(group) == 1 {
+		group[0].out, group[0].err = nil, s.writeError(err)
+		return
+	}
+	for _, w := range group {
+		w.out, w.err = nil, nil
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			var err error
+			w.out, err = appendEvents(tx, w.c.Events, w.c.ReceivedAt.UTC(), w.c.Cutoff)
+			return err
+		})
+		if err != nil {
+			w.out, w.err = nil, s.writeError(err)
+		}
+	}
 }
 
 // writeError says what a failed write means for the client: a full disk or

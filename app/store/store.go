@@ -336,20 +336,31 @@ func (s *Store) commitGrouped(c app.Commit) ([]app.Event, error) {
 	s.queue = nil
 	s.groupMu.Unlock()
 
-	s.writeGroup(group)
-
-	s.groupMu.Lock()
-	if len(s.queue) > 0 {
-		s.queue[0].done <- false
-	} else {
-		s.leading = false
-	}
-	s.groupMu.Unlock()
-	for _, w := range group {
-		if w != q {
-			w.done <- true
+	// Whatever happens here, even a panic over a damaged page, the lead
+	// passes on and every commit of the group hears its fate: none waits
+	// for ever.
+	defer func() {
+		r := recover()
+		s.groupMu.Lock()
+		if len(s.queue) > 0 {
+			s.queue[0].done <- false
+		} else {
+			s.leading = false
 		}
-	}
+		s.groupMu.Unlock()
+		for _, w := range group {
+			if w != q {
+				if r != nil {
+					w.out, w.err = nil, fmt.Errorf("store: unable to commit: %v", r)
+				}
+				w.done <- true
+			}
+		}
+		if r != nil {
+			panic(r)
+		}
+	}()
+	s.writeGroup(group)
 	return q.out, q.err
 }
 

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"auditlog/app"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // BenchmarkVerify measures verifying a chain of AUDITLOG_BENCH_EVENTS entries
@@ -125,4 +127,12 @@ func BenchmarkCommitConcurrent(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*app.MaxBatch), "ns/event")
 	b.ReportMetric(float64(b.N*app.MaxBatch)/b.Elapsed().Seconds(), "events/s")
+	var used int64
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		used = int64(tx.Size()) - int64(s.db.Stats().FreePageN+s.db.Stats().PendingPageN)*int64(s.db.Info().PageSize)
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(used)/float64(b.N*app.MaxBatch), "store-bytes/event")
 }

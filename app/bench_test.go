@@ -96,6 +96,7 @@ func BenchmarkRecord(b *testing.B) {
 	// just before now, later than the one before.
 	start := time.Now().Add(-time.Minute)
 	round := 0
+	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
 		for i := range events {
@@ -107,6 +108,7 @@ func BenchmarkRecord(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*app.MaxBatch)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*app.MaxBatch), "ns/event")
 }
 
 func benchSearch(b *testing.B, q string, limit int) {

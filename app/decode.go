@@ -30,6 +30,12 @@ func DecodeEvents(r io.Reader, ndjson bool) ([]Event, error) {
 }
 
 func decodeEvents(r io.Reader, ndjson, imported bool) ([]Event, error) {
+	return decodeEventsWith(r, ndjson, imported, true)
+}
+
+// decodeEventsWith reads the common shape of a request in one pass when fast
+// is set (see fastArray); tests unset it to compare with the general reader.
+func decodeEventsWith(r io.Reader, ndjson, imported, fast bool) ([]Event, error) {
 	var raws []json.RawMessage
 	if ndjson {
 		sc := bufio.NewScanner(r)
@@ -57,6 +63,11 @@ func decodeEvents(r io.Reader, ndjson, imported bool) ([]Event, error) {
 		case len(body) == 0:
 			return nil, Errorf(EINVALID, "the body is empty: send one JSON object, an array of objects, or NDJSON")
 		case body[0] == '[':
+			if fast {
+				if events, ok := fastArray(body, imported); ok {
+					return events, nil
+				}
+			}
 			var err error
 			if raws, err = splitArray(body); err != nil {
 				return nil, err
@@ -79,6 +90,10 @@ func decodeEvents(r io.Reader, ndjson, imported bool) ([]Event, error) {
 	events := make([]Event, len(raws))
 	var details []FieldError
 	for i, raw := range raws {
+		if fast && fastObject(raw, &events[i], imported) {
+			continue
+		}
+		events[i] = Event{}
 		details = append(details, decodeEvent(i, raw, &events[i], imported)...)
 	}
 	if len(details) > 0 {

@@ -28,7 +28,10 @@ import (
 const entryVersion = 1
 
 // EncodeEntry writes e in the canonical form, with e.Seq as its place.
-func EncodeEntry(e *Event) []byte {
+func EncodeEntry(e *Event) []byte { return AppendEntry(make([]byte, 0, EntryLen(e)), e) }
+
+// EntryLen is the length of e's canonical form.
+func EntryLen(e *Event) int {
 	n := 1 + 8 + 8 + 8 + 6*4 + 4 + 4 + len(e.ID) + len(e.Namespace) + len(e.Action) + len(e.Detail) + len(e.Actor) + len(e.IP)
 	for _, t := range e.Targets {
 		n += 12 + len(t.Type) + len(t.ID) + len(t.Name)
@@ -36,7 +39,12 @@ func EncodeEntry(e *Event) []byte {
 	for k, v := range e.Metadata {
 		n += 8 + len(k) + len(v)
 	}
-	b := make([]byte, 0, n)
+	return n
+}
+
+// AppendEntry appends e's canonical form to b: a store writing many entries
+// at once keeps them in a few large buffers instead of one each.
+func AppendEntry(b []byte, e *Event) []byte {
 	b = append(b, entryVersion)
 	b = binary.BigEndian.AppendUint64(b, e.Seq)
 	b = binary.BigEndian.AppendUint64(b, uint64(e.Timestamp.UnixNano()))
@@ -47,6 +55,9 @@ func EncodeEntry(e *Event) []byte {
 	b = binary.BigEndian.AppendUint32(b, uint32(len(e.Targets)))
 	for _, t := range e.Targets {
 		b = appendString(appendString(appendString(b, t.Type), t.ID), t.Name)
+	}
+	if len(e.Metadata) == 0 {
+		return binary.BigEndian.AppendUint32(b, 0)
 	}
 	keys := make([]string, 0, len(e.Metadata))
 	for k := range e.Metadata {

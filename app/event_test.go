@@ -1,6 +1,8 @@
 package app
 
 import (
+	"net"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -133,4 +135,32 @@ func FuzzDecodeEventsNeverPanicsAndErrsOnlyWithClientCodes(f *testing.F) {
 			events[i].Normalize(i, now, DefaultRetention) // must not panic on anything decoded
 		}
 	})
+}
+
+func TestTheActionRuleIsTheRegexpItStates(t *testing.T) {
+	rule := regexp.MustCompile(`^[a-z][a-z0-9_.]{1,63}$`)
+	for _, s := range []string{"", "a", "ab", "a1", "1a", "_a", "a_", "a.b", "a-b", "A_b", "aB", "a b", "a\n", "é_x", "a\x00",
+		"a" + strings.Repeat("b", 63), "a" + strings.Repeat("b", 64), "token_created", "pipeline.run_finished"} {
+		if got, want := validAction(s), rule.MatchString(s); got != want {
+			t.Errorf("validAction(%q) = %v, the regexp says %v", s, got, want)
+		}
+	}
+}
+
+func TestParseNamespaceReadsWireAndDisplayNames(t *testing.T) {
+	for in, want := range map[string]Namespace{"data_pipelines": DataPipelines, "Data Pipelines": DataPipelines, " data-products ": DataProducts,
+		"API_TOKENS": APITokens, "users": Users, "widgets": "", "": ""} {
+		if got, ok := ParseNamespace(in); got != want || ok != (want != "") {
+			t.Errorf("ParseNamespace(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+}
+
+func TestTheIPRuleIsWhatNetParseIPAccepts(t *testing.T) {
+	for _, s := range []string{"10.0.0.1", "010.0.0.1", "1.2.3", "1.2.3.4.5", "256.1.1.1", "::1", "2001:db8::1", "fe80::1%eth0", "::ffff:1.2.3.4",
+		"1.2.3.4 ", " 1.2.3.4", "2001:db8:::1", "example.com", "1.2.3.4/24", "[::1]"} {
+		if got, want := validIP(s), net.ParseIP(s) != nil; got != want {
+			t.Errorf("validIP(%q) = %v, net.ParseIP says %v", s, got, want)
+		}
+	}
 }

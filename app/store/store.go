@@ -61,7 +61,8 @@ const FileName = "auditlog.db"
 const lockTimeout = time.Second
 
 // batchBelow: requests with fewer entries than this share commits with
-// others arriving together; a larger one already amortizes its own fsync.
+// others arriving within bbolt's batch delay; larger ones share a commit
+// only with those that queued while another was written (commitGrouped).
 const batchBelow = 100
 
 // Store is the bbolt store. It implements app.Store.
@@ -73,6 +74,11 @@ type Store struct {
 	mu     sync.Mutex
 	damage []string // what was found damaged while serving, for the health check
 	broken bool     // pages that do not parse were met: no more writes
+
+	// Large commits waiting while another is written; see commitGrouped.
+	groupMu sync.Mutex
+	queue   []*queued
+	leading bool // a commit is writing the queue
 }
 
 var _ app.Store = (*Store)(nil)
@@ -271,9 +277,12 @@ func (s *Store) Commit(ctx context.Context, c app.Commit) ([]app.Event, error) {
 	if err := s.writable(); err != nil {
 		return nil, err
 	}
+	if len(c.Events) >= batchBelow && len(c.State) == 0 {
+		return s.commitGrouped(c)
+	}
 	var out []app.Event
 	write := s.db.Batch
-	if len(c.Events) >= batchBelow || len(c.State) > 0 {
+	if len(c.State) > 0 {
 		write = s.db.Update
 	}
 	err := write(func(tx *bolt.Tx) error {
@@ -290,6 +299,101 @@ func (s *Store) Commit(ctx context.Context, c app.Commit) ([]app.Event, error) {
 		return nil, s.writeError(err)
 	}
 	return out, nil
+}
+
+// queued is one large commit waiting for its turn. done hears true once it
+// is written (out and err are then set), or false when it is to write the
+// queue itself.
+type queued struct {
+	c    app.Commit
+	out  []app.Event
+	err  error
+	done chan bool
+}
+
+// commitGrouped writes a large commit together with the others that arrived
+// while the one before was being written, in one transaction and one fsync:
+// with several clients sending 1000 entries each, the fsync and the pages
+// rewritten at the top of every bucket's tree were paid once per request,
+// and the requests waited for each other anyway (bbolt has one writer). No
+// commit waits for company: one that finds nobody writing writes at once.
+// Every commit still returns only once its own entries are on disk, and if
+// the shared transaction fails, each is written alone, so one request's
+// failure is not another's.
+func (s *Store) commitGrouped(c app.Commit) ([]app.Event, error) {
+	q := &queued{c: c, done: make(chan bool, 1)}
+	s.groupMu.Lock()
+	s.queue = append(s.queue, q)
+	if s.leading {
+		s.groupMu.Unlock()
+		if <-q.done {
+			return q.out, q.err
+		}
+		s.groupMu.Lock() // handed the lead: the queue is ours to write
+	}
+	s.leading = true
+	group := s.queue
+	s.queue = nil
+	s.groupMu.Unlock()
+
+	// Whatever happens here, even a panic over a damaged page, the lead
+	// passes on and every commit of the group hears its fate: none waits
+	// for ever.
+	defer func() {
+		r := recover()
+		s.groupMu.Lock()
+		if len(s.queue) > 0 {
+			s.queue[0].done <- false
+		} else {
+			s.leading = false
+		}
+		s.groupMu.Unlock()
+		for _, w := range group {
+			if w != q {
+				if r != nil {
+					w.out, w.err = nil, fmt.Errorf("store: unable to commit: %v", r)
+				}
+				w.done <- true
+			}
+		}
+		if r != nil {
+			panic(r)
+		}
+	}()
+	s.writeGroup(group)
+	return q.out, q.err
+}
+
+// writeGroup writes the commits of group in one transaction, or each in its
+// own if that fails.
+func (s *Store) writeGroup(group []*queued) {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, w := range group {
+			var err error
+			if w.out, err = appendEvents(tx, w.c.Events, w.c.ReceivedAt.UTC(), w.c.Cutoff); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		return
+	}
+	if len(group) == 1 {
+		group[0].out, group[0].err = nil, s.writeError(err)
+		return
+	}
+	for _, w := range group {
+		w.out, w.err = nil, nil
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			var err error
+			w.out, err = appendEvents(tx, w.c.Events, w.c.ReceivedAt.UTC(), w.c.Cutoff)
+			return err
+		})
+		if err != nil {
+			w.out, w.err = nil, s.writeError(err)
+		}
+	}
 }
 
 // writeError says what a failed write means for the client: a full disk or
@@ -661,16 +765,25 @@ func byNSKey(n app.Namespace, k app.Key) []byte {
 }
 
 func tallyKey(ts time.Time, n app.Namespace) []byte {
-	b := make([]byte, 9)
-	binary.BigEndian.PutUint64(b, uint64(app.SlotOf(ts)))
+	k := tallySlot(ts, n)
+	return k[:]
+}
+
+func tallySlot(ts time.Time, n app.Namespace) [9]byte {
+	var b [9]byte
+	binary.BigEndian.PutUint64(b[:], uint64(app.SlotOf(ts)))
 	b[8] = nsCode(n)
 	return b
 }
 
 // addTally moves the count of ts's slot and n's namespace by delta.
 func addTally(tx *bolt.Tx, ts time.Time, n app.Namespace, delta int64) error {
+	return addTallyAt(tx, tallyKey(ts, n), delta)
+}
+
+// addTallyAt moves the count at the counter key k by delta.
+func addTallyAt(tx *bolt.Tx, k []byte, delta int64) error {
 	b := tx.Bucket(bucketTally)
-	k := tallyKey(ts, n)
 	var count int64
 	if v := b.Get(k); len(v) == 8 {
 		count = int64(binary.BigEndian.Uint64(v))
@@ -706,11 +819,6 @@ func getEvent(tx *bolt.Tx, k []byte) (app.Event, bool, error) {
 // hash of the entry before it and its own. A store written before the chain
 // held JSON, which only a migration reads.
 const linksLen = 2 * sha256.Size
-
-func encodeValue(canonical []byte, prev, hash app.Digest) []byte {
-	v := make([]byte, 0, len(canonical)+linksLen)
-	return append(append(append(v, canonical...), prev[:]...), hash[:]...)
-}
 
 // splitValue parts a value into the canonical form and the two hashes.
 func splitValue(v []byte) (canonical []byte, prev, hash app.Digest, err error) {
@@ -769,30 +877,80 @@ func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) 
 // putEntry stores e at key k as the chain's next link after head and
 // returns the new head.
 func putEntry(tx *bolt.Tx, k app.Key, e *app.Event, head chainHead) (chainHead, error) {
-	canonical := app.EncodeEntry(e)
-	hash := app.ChainHash(head.hash, canonical)
-	if err := tx.Bucket(bucketEvents).Put(k[:], encodeValue(canonical, head.hash, hash)); err != nil {
+	var w batchWriter
+	l, err := w.putEntry(tx.Bucket(bucketEvents), tx.Bucket(bucketChain), k, e, head)
+	if err != nil {
 		return head, err
 	}
-	if err := tx.Bucket(bucketChain).Put(seqKey(e.Seq), k[:]); err != nil {
-		return head, err
+	e.PrevHash, e.Hash = hex.EncodeToString(l.prev[:]), hex.EncodeToString(l.hash[:])
+	return l.chainHead, nil
+}
+
+// batchWriter cuts the keys and values one transaction's appends write from
+// a few large buffers rather than allocating a dozen small ones per entry.
+// bbolt holds on to what it is given until the transaction ends, so a piece,
+// once handed out, is never written again.
+type batchWriter struct {
+	keys, values []byte
+}
+
+// take returns n fresh bytes from *buf, starting a new buffer of at least
+// chunk bytes when it is full; the old one stays with the pieces cut from it.
+func take(buf *[]byte, n, chunk int) []byte {
+	if cap(*buf)-len(*buf) < n {
+		*buf = make([]byte, 0, max(n, chunk))
 	}
-	e.PrevHash, e.Hash = hex.EncodeToString(head.hash[:]), hex.EncodeToString(hash[:])
-	return chainHead{seq: e.Seq, hash: hash, newest: max(head.newest, e.Timestamp.UnixNano())}, nil
+	at := len(*buf)
+	*buf = (*buf)[:at+n]
+	return (*buf)[at : at+n : at+n]
+}
+
+// linked is a chain head with the hash it was linked after.
+type linked struct {
+	chainHead
+	prev app.Digest
+}
+
+func (w *batchWriter) putEntry(events, chain *bolt.Bucket, k app.Key, e *app.Event, head chainHead) (linked, error) {
+	n := app.EntryLen(e)
+	v := app.AppendEntry(take(&w.values, n+linksLen, 256<<10)[:0], e)
+	hash := app.ChainHash(head.hash, v)
+	v = append(append(v, head.hash[:]...), hash[:]...)
+	key := take(&w.keys, len(k)+8, 32<<10)
+	copy(key, k[:])
+	seq := binary.BigEndian.AppendUint64(key[len(k):len(k)], e.Seq)
+	if err := events.Put(key[:len(k)], v); err != nil {
+		return linked{}, err
+	}
+	if err := chain.Put(seq, key[:len(k)]); err != nil {
+		return linked{}, err
+	}
+	return linked{chainHead{seq: e.Seq, hash: hash, newest: max(head.newest, e.Timestamp.UnixNano())}, head.hash}, nil
 }
 
 // appendEvents stores already-validated events in tx. An event whose id is
 // already stored is not stored again; its existing entry is returned instead.
 // An entry past cutoff (expired, not yet purged) does not count as stored.
 func appendEvents(tx *bolt.Tx, events []app.Event, receivedAt, cutoff time.Time) ([]app.Event, error) {
-	evb, ids := tx.Bucket(bucketEvents), tx.Bucket(bucketIDs)
+	evb, ids, chain := tx.Bucket(bucketEvents), tx.Bucket(bucketIDs), tx.Bucket(bucketChain)
+	byNS, outbox := tx.Bucket(bucketByNS), tx.Bucket(bucketOutbox)
 	fillAppendOnly(tx)
 	out := make([]app.Event, len(events))
 	head := readHead(tx)
-	linked := false
+	var w batchWriter
+	// Counters move once per quarter hour and namespace the batch touches,
+	// not once per entry.
+	tally := map[[9]byte]int64{}
+	// Each entry's prev_hash is the hash of the one before it: shown as hex,
+	// it is encoded once.
+	prevHex := ""
+	linkedAny := false
 	for i, e := range events {
+		var id []byte
 		if e.ID != "" {
-			if k := ids.Get([]byte(e.ID)); k != nil {
+			id = take(&w.keys, len(e.ID), 32<<10)
+			copy(id, e.ID)
+			if k := ids.Get(id); k != nil {
 				existing, ok, err := getEvent(tx, k)
 				if err != nil {
 					return nil, err
@@ -810,28 +968,46 @@ func appendEvents(tx *bolt.Tx, events []app.Event, receivedAt, cutoff time.Time)
 		k := app.MakeKey(e.Timestamp, seq)
 		if e.ID == "" {
 			e.ID = serverID(k)
+			id = take(&w.keys, len(e.ID), 32<<10)
+			copy(id, e.ID)
 		}
 		e.ReceivedAt = receivedAt
 		e.Seq = seq
-		if head, err = putEntry(tx, k, &e, head); err != nil {
+		l, err := w.putEntry(evb, chain, k, &e, head)
+		if err != nil {
 			return nil, err
 		}
-		linked = true
-		if err := tx.Bucket(bucketByNS).Put(byNSKey(e.Namespace, k), nil); err != nil {
+		if prevHex == "" {
+			prevHex = hex.EncodeToString(head.hash[:])
+		}
+		head = l.chainHead
+		e.PrevHash, e.Hash = prevHex, hex.EncodeToString(head.hash[:])
+		prevHex = e.Hash
+		linkedAny = true
+		nsKey := take(&w.keys, 1+len(k), 32<<10)
+		nsKey[0] = nsCode(e.Namespace)
+		copy(nsKey[1:], k[:])
+		if err := byNS.Put(nsKey, nil); err != nil {
 			return nil, err
 		}
-		if err := ids.Put([]byte(e.ID), k[:]); err != nil {
+		// The namespace key ends with the entry's key: the id bucket and
+		// the outbox take that piece.
+		key := nsKey[1:]
+		if err := ids.Put(id, key); err != nil {
 			return nil, err
 		}
-		if err := tx.Bucket(bucketOutbox).Put(k[:], nil); err != nil {
+		if err := outbox.Put(key, nil); err != nil {
 			return nil, err
 		}
-		if err := addTally(tx, e.Timestamp, e.Namespace, 1); err != nil {
-			return nil, err
-		}
+		tally[tallySlot(e.Timestamp, e.Namespace)]++
 		out[i] = e
 	}
-	if linked {
+	for k, n := range tally {
+		if err := addTallyAt(tx, k[:], n); err != nil {
+			return nil, err
+		}
+	}
+	if linkedAny {
 		if err := writeHead(tx, head); err != nil {
 			return nil, err
 		}

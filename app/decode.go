@@ -161,24 +161,12 @@ func valueEnd(body []byte) (int, error) {
 // a UTF-16 surrogate pair without its other half. encoding/json turns one
 // into U+FFFD, which would store something the sender did not send.
 func loneSurrogate(raw []byte) bool {
+	// hex4 reads the \uXXXX escape b starts with.
 	hex4 := func(b []byte) (rune, bool) {
 		if len(b) < 6 || b[0] != '\\' || b[1] != 'u' {
 			return 0, false
 		}
-		var r rune
-		for _, c := range b[2:6] {
-			switch {
-			case '0' <= c && c <= '9':
-				r = r<<4 | rune(c-'0')
-			case 'a' <= c && c <= 'f':
-				r = r<<4 | rune(c-'a'+10)
-			case 'A' <= c && c <= 'F':
-				r = r<<4 | rune(c-'A'+10)
-			default:
-				return 0, false
-			}
-		}
-		return r, true
+		return hexRune(string(b[2:6]))
 	}
 	for i := 0; i < len(raw); i++ {
 		if raw[i] != '\\' || i+1 >= len(raw) {

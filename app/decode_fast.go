@@ -191,7 +191,7 @@ func (d *fastReader) escaped(start, j int) (string, bool) {
 		case 't':
 			b = append(b, '\t')
 		case 'u':
-			r, ok := hex4(d.s[j+2:])
+			r, ok := hexRune(d.s[j+2:])
 			if !ok {
 				return "", false
 			}
@@ -200,7 +200,7 @@ func (d *fastReader) escaped(start, j int) (string, bool) {
 				if len(d.s) < j+12 || d.s[j+6] != '\\' || d.s[j+7] != 'u' {
 					return "", false
 				}
-				lo, ok := hex4(d.s[j+8:])
+				lo, ok := hexRune(d.s[j+8:])
 				if !ok || lo < 0xDC00 || lo > 0xDFFF {
 					return "", false
 				}
@@ -219,7 +219,8 @@ func (d *fastReader) escaped(start, j int) (string, bool) {
 	return "", false
 }
 
-func hex4(s string) (rune, bool) {
+// hexRune reads the four hex digits s starts with, as a \u escape holds them.
+func hexRune(s string) (rune, bool) {
 	if len(s) < 4 {
 		return 0, false
 	}

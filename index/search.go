@@ -175,16 +175,7 @@ func (x *Index) newestHour(shard bleve.Index) (hour int64, ok bool, err error) {
 		return hour, ok, nil
 	}
 	version := x.tallies.version(shard)
-	err = safely(func() error {
-		adv, err := shard.Advanced()
-		if err != nil {
-			return err
-		}
-		r, err := adv.Reader()
-		if err != nil {
-			return err
-		}
-		defer r.Close()
+	err = withReader(shard, func(r index.IndexReader) error {
 		dict, err := r.FieldDictPrefix(fieldText, []byte(hourTerm))
 		if err != nil {
 			return err
@@ -633,16 +624,7 @@ func (x *Index) mayMatch(shard bleve.Index, c *compiled) (ok bool, est int, err 
 		return true, est, nil
 	}
 	ok = true
-	err = safely(func() error {
-		adv, err := shard.Advanced()
-		if err != nil {
-			return err
-		}
-		r, err := adv.Reader()
-		if err != nil {
-			return err
-		}
-		defer r.Close()
+	err = withReader(shard, func(r index.IndexReader) error {
 		for _, w := range missing {
 			tfr, err := r.TermFieldReader(context.Background(), []byte(w), fieldText, false, false, false)
 			if err != nil {
@@ -676,6 +658,22 @@ func (x *Index) mayMatch(shard bleve.Index, c *compiled) (ok bool, est int, err 
 		return nil
 	})
 	return ok, est, err
+}
+
+// withReader runs fn on a reader of shard's present state, safely.
+func withReader(shard bleve.Index, fn func(index.IndexReader) error) error {
+	return safely(func() error {
+		adv, err := shard.Advanced()
+		if err != nil {
+			return err
+		}
+		r, err := adv.Reader()
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		return fn(r)
+	})
 }
 
 // query is the Bleve query c stands for, the same in every shard.

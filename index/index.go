@@ -35,7 +35,8 @@ import (
 //	2: tally cells are quarter hours
 //	3: actions are searchable words
 //	4: one text field holds the namespace, action and actor terms; no time field
-const formatVersion = 4
+//	5: quarter-hour terms, for a search to start from the latest ones
+const formatVersion = 5
 
 const (
 	metaFile   = "index.json"
@@ -66,7 +67,7 @@ type Index struct {
 
 	searched func(day int64)   // tests watch which shards a search visits
 	tallied  func(day int64)   // tests watch which shards a tally counts afresh
-	windowed func(hours int64) // tests watch a search look at the latest hours first
+	windowed func(slots int64) // tests watch a search look at the latest quarter hours first
 	recount  func(from int64)  // tests watch a tally count a shard again from an hour on
 
 	tallies tallyCache

@@ -32,14 +32,17 @@ const (
 // tokenizer never yields a control character), rather than fields of their
 // own: Bleve pays for every field of every document, and three keyword fields
 // cost as much to index as all the text.
-// The hour is such a term too, zero-padded so that terms sort by time: a
-// search looks at the latest hours first.
+// The hour and the quarter hour are such terms too, zero-padded so that
+// terms sort by time: a search looks at the latest quarter hours first.
 const (
 	nsTerm     = "\x01n"
 	actionTerm = "\x01a"
 	actorTerm  = "\x01u"
 	hourTerm   = "\x01h"
+	slotTerm   = "\x01q"
 )
+
+func slotTermOf(slot int64) string { return fmt.Sprintf("%s%010d", slotTerm, slot) }
 
 func hourOf(t time.Time) int64 { return floorDiv(t.Unix(), 3600) }
 
@@ -105,6 +108,7 @@ func newDocument(k app.Key, e *app.Event) *document.Document {
 			actionTerm + e.Action,
 			actorTerm + strings.ToLower(e.Actor),
 			hourTermOf(hourOf(k.Time())),
+			slotTermOf(app.SlotOf(k.Time())),
 		},
 	}
 	t.values = append(t.values, e.Detail, e.Actor, e.Action)

@@ -101,22 +101,22 @@ func (x *Index) Search(q *app.Query, before app.Key, limit int) ([]app.Key, erro
 //
 // Sorting by ID reads the ID of every match, which for a common word is most
 // of the shard while the page needs fifty. So the search first looks at the
-// latest hour or so, which is likely to hold n matches of a common word, then
-// at eight times as many hours, and only then at the whole shard, by when the
-// matches are known to be few. Every match outside a window is older than
-// every match in it, so a window that yields n matches yields the newest n.
+// latest quarter hours, enough to hold about 2n matches, then at eight times
+// as many, and only then at the whole shard, by when the matches are known
+// to be few. Every match outside a window is older than every match in it,
+// so a window that yields n matches yields the newest n.
 //
 // est is how many entries at most can match, when known: a shard with few
 // matches is searched whole at once, and the first window of one with many
-// is sized to hold about 2n of them.
+// is sized from it.
 func (x *Index) searchDay(day int64, c *compiled, after string, n, est int) (search.DocumentMatchCollection, error) {
 	shard := x.shards[day]
-	top, ok, err := x.newestHour(shard)
+	top, ok, err := x.newestSlot(shard)
 	if err != nil {
 		return nil, err
 	}
 	if k, valid := app.ParseKey(after); valid {
-		top = min(top, hourOf(k.Time()))
+		top = min(top, app.SlotOf(k.Time()))
 	}
 	docs, err := shard.DocCount()
 	if err != nil {
@@ -125,22 +125,20 @@ func (x *Index) searchDay(day int64, c *compiled, after string, n, est int) (sea
 	// Without an estimate, the first window is sized to hold about 4n of the
 	// day's entries, enough for n matches in a quarter of them. A window of
 	// half the day or more is the whole day.
-	perHour := max(docs/24, 1)
-	width := int64(max((4*uint64(n)+perHour-1)/perHour, 1))
+	const slotsPerDay, half = 96, 48
+	perSlot := max(docs/slotsPerDay, 1)
+	width := int64(max((4*uint64(n)+perSlot-1)/perSlot, 1))
 	if est >= 0 {
-		width = 12
+		width = half
 		if est >= 8*n {
-			width = int64(max((2*n*24+est-1)/est, 1))
+			width = int64(max((2*n*slotsPerDay+est-1)/est, 1))
 		}
 	}
 	for {
-		whole := !ok || width >= 12
+		whole := !ok || width >= half
 		bq := c.query()
 		if !whole {
-			incl := true
-			r := bleve.NewTermRangeInclusiveQuery(hourTermOf(top-width+1), hourTermOf(top), &incl, &incl)
-			r.SetField(fieldText)
-			bq = bleve.NewConjunctionQuery(bq, r)
+			bq = bleve.NewConjunctionQuery(bq, window(top-width+1, top))
 			if x.windowed != nil {
 				x.windowed(width)
 			}
@@ -161,22 +159,38 @@ func (x *Index) searchDay(day int64, c *compiled, after string, n, est int) (sea
 		// Too few: a window eight times as wide should hold n if this one
 		// held an eighth of n; for fewer, the whole day costs little more.
 		if 8*len(res.Hits) < n {
-			width = 12
+			width = half
 		} else {
 			width *= 8
 		}
 	}
 }
 
-// newestHour is the latest hour that shard holds an entry in, read from its
-// dictionary once per change of the shard; ok is false for an empty shard.
-func (x *Index) newestHour(shard bleve.Index) (hour int64, ok bool, err error) {
-	if hour, ok, hit := x.tallies.newest(shard); hit {
-		return hour, ok, nil
+// window matches the entries of the quarter hours from first to last: by
+// their quarter-hour terms when they are few, else by the hours that hold
+// them, which is a few terms rather than dozens (the wider window holds only
+// entries newer still, which a window may).
+func window(first, last int64) query.Query {
+	lo, hi := slotTermOf(first), slotTermOf(last)
+	if last-first >= 4 {
+		lo, hi = hourTermOf(hourOf(app.TallyCell{Slot: first}.Start())), hourTermOf(hourOf(app.TallyCell{Slot: last}.Start()))
+	}
+	incl := true
+	r := bleve.NewTermRangeInclusiveQuery(lo, hi, &incl, &incl)
+	r.SetField(fieldText)
+	return r
+}
+
+// newestSlot is the latest quarter hour that shard holds an entry in, read
+// from its dictionary once per change of the shard; ok is false for an
+// empty shard.
+func (x *Index) newestSlot(shard bleve.Index) (slot int64, ok bool, err error) {
+	if slot, ok, hit := x.tallies.newest(shard); hit {
+		return slot, ok, nil
 	}
 	version := x.tallies.version(shard)
 	err = withReader(shard, func(r index.IndexReader) error {
-		dict, err := r.FieldDictPrefix(fieldText, []byte(hourTerm))
+		dict, err := r.FieldDictPrefix(fieldText, []byte(slotTerm))
 		if err != nil {
 			return err
 		}
@@ -186,16 +200,16 @@ func (x *Index) newestHour(shard bleve.Index) (hour int64, ok bool, err error) {
 			if err != nil || e == nil {
 				return err
 			}
-			if h, err := strconv.ParseInt(strings.TrimPrefix(e.Term, hourTerm), 10, 64); err == nil && (!ok || h > hour) {
-				hour, ok = h, true
+			if s, err := strconv.ParseInt(strings.TrimPrefix(e.Term, slotTerm), 10, 64); err == nil && (!ok || s > slot) {
+				slot, ok = s, true
 			}
 		}
 	})
 	if err != nil {
 		return 0, false, err
 	}
-	x.tallies.putNewest(shard, version, hour, ok)
-	return hour, ok, nil
+	x.tallies.putNewest(shard, version, slot, ok)
+	return slot, ok, nil
 }
 
 // tallyFacetSize bounds the cells of one day shard (96 quarter hours × the
@@ -390,10 +404,10 @@ func (t *tallyCache) putFreq(shard bleve.Index, version uint64, word string, n u
 	t.freqs[freqKey{shard, word}] = freqEntry{version: version, n: n}
 }
 
-// newestEntry is a shard's latest hour, as of a version.
+// newestEntry is a shard's latest quarter hour, as of a version.
 type newestEntry struct {
 	version uint64
-	hour    int64
+	slot    int64
 	ok      bool
 }
 
@@ -403,23 +417,23 @@ func (t *tallyCache) version(shard bleve.Index) uint64 {
 	return t.versions[shard]
 }
 
-func (t *tallyCache) newest(shard bleve.Index) (hour int64, ok, hit bool) {
+func (t *tallyCache) newest(shard bleve.Index) (slot int64, ok, hit bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e, found := t.newests[shard]
 	if !found || e.version != t.versions[shard] {
 		return 0, false, false
 	}
-	return e.hour, e.ok, true
+	return e.slot, e.ok, true
 }
 
-func (t *tallyCache) putNewest(shard bleve.Index, version uint64, hour int64, ok bool) {
+func (t *tallyCache) putNewest(shard bleve.Index, version uint64, slot int64, ok bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.newests == nil || len(t.newests) >= maxTallies {
 		t.newests = map[bleve.Index]newestEntry{}
 	}
-	t.newests[shard] = newestEntry{version: version, hour: hour, ok: ok}
+	t.newests[shard] = newestEntry{version: version, slot: slot, ok: ok}
 }
 
 type tallyKey struct {
@@ -609,9 +623,14 @@ func (x *Index) mayMatch(shard bleve.Index, c *compiled) (ok bool, est int, err 
 	if len(c.words) == 0 && len(c.prefixes) == 0 {
 		return true, est, nil
 	}
+	// A prefix is kept under a key no word can be: words hold no NUL.
+	needs := slices.Clone(c.words)
+	for _, p := range c.prefixes {
+		needs = append(needs, prefixKey+p)
+	}
 	version := x.tallies.version(shard)
 	var missing []string
-	for _, w := range c.words {
+	for _, w := range needs {
 		if n, hit := x.tallies.freq(shard, version, w); !hit {
 			missing = append(missing, w)
 		} else if n == 0 {
@@ -620,18 +639,14 @@ func (x *Index) mayMatch(shard bleve.Index, c *compiled) (ok bool, est int, err 
 			est = int(n)
 		}
 	}
-	if len(missing) == 0 && len(c.prefixes) == 0 {
+	if len(missing) == 0 {
 		return true, est, nil
 	}
 	ok = true
 	err = withReader(shard, func(r index.IndexReader) error {
 		for _, w := range missing {
-			tfr, err := r.TermFieldReader(context.Background(), []byte(w), fieldText, false, false, false)
+			n, err := entriesWith(r, w)
 			if err != nil {
-				return err
-			}
-			n := tfr.Count()
-			if err := tfr.Close(); err != nil {
 				return err
 			}
 			x.tallies.putFreq(shard, version, w, n)
@@ -643,21 +658,46 @@ func (x *Index) mayMatch(shard bleve.Index, c *compiled) (ok bool, est int, err 
 				est = int(n)
 			}
 		}
-		for _, p := range c.prefixes {
-			dict, err := r.FieldDictPrefix(fieldText, []byte(p))
-			if err != nil {
-				return err
-			}
-			e, err := dict.Next()
-			_ = dict.Close()
-			if err != nil || e == nil {
-				ok = false
-				return err
-			}
-		}
 		return nil
 	})
 	return ok, est, err
+}
+
+// prefixKey marks a prefix among the words whose counts are kept.
+const prefixKey = "\x00"
+
+// maxPrefixTerms bounds how many of a prefix's words are counted: a short
+// prefix can start thousands, and the count only sizes a search.
+const maxPrefixTerms = 256
+
+// entriesWith counts the entries holding the word w or, for a prefix (w
+// under prefixKey), about how many hold a word starting with it: the sum
+// over its first words, which overstates entries holding several and
+// understates a prefix of more than maxPrefixTerms words. It is zero only
+// when none can match.
+func entriesWith(r index.IndexReader, w string) (uint64, error) {
+	if p, ok := strings.CutPrefix(w, prefixKey); ok {
+		dict, err := r.FieldDictPrefix(fieldText, []byte(p))
+		if err != nil {
+			return 0, err
+		}
+		var n uint64
+		for range maxPrefixTerms {
+			e, err := dict.Next()
+			if err != nil || e == nil {
+				_ = dict.Close()
+				return n, err
+			}
+			n += e.Count
+		}
+		return n, dict.Close()
+	}
+	tfr, err := r.TermFieldReader(context.Background(), []byte(w), fieldText, false, false, false)
+	if err != nil {
+		return 0, err
+	}
+	n := tfr.Count()
+	return n, tfr.Close()
 }
 
 // withReader runs fn on a reader of shard's present state, safely.

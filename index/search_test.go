@@ -562,7 +562,7 @@ func TestABusyDayIsSearchedFromItsLatestHoursAndMissesNothing(t *testing.T) {
 		mustIndex(t, x, docs[i:i+1000]...)
 	}
 	var widths []int64
-	x.windowed = func(hours int64) { widths = append(widths, hours) }
+	x.windowed = func(slots int64) { widths = append(widths, slots) }
 	for _, query := range []string{"", "common ", "medium ", "scarce ", "com", "-common", "actor:alice", "common medium ",
 		"common before:" + day.Add(13*time.Hour+17*time.Minute).Format(time.RFC3339)} {
 		t.Run(cmp.Or(query, "the zero query"), func(t *testing.T) {

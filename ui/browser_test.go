@@ -143,6 +143,10 @@ func waitFor(expr string) step {
 	return void(chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second)))
 }
 
+// htmxIdleJS holds once htmx has no request in flight and nothing being
+// swapped or settled.
+const htmxIdleJS = `!document.querySelector(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")`
+
 // js runs a JavaScript statement for its effect.
 func js(expr string) step { return void(chromedp.Evaluate[any](expr)) }
 
@@ -295,6 +299,9 @@ func TestInTheBrowserANamespaceNarrowsTheTableAndTheURLKeepsTheView(t *testing.T
 	f.run("search and pick a namespace",
 		chromedp.SendKeys(chromedp.CSS(`#q`), "ci-deploy"),
 		waitFor(rowsJS+` === 2`),
+		// A tab clicked while htmx is still swapping or settling the
+		// results is a plain link, and the page would load anew.
+		waitFor(htmxIdleJS),
 		chromedp.Click(chromedp.CSS(`a.ns-tab[data-namespace="api_tokens"]`)),
 		waitFor(`location.search.includes("namespace=api_tokens")`),
 		waitFor(`document.querySelector('a.ns-tab.is-active').dataset.namespace === "api_tokens"`),

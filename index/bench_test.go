@@ -246,13 +246,14 @@ func BenchmarkSearchNoMatch(b *testing.B)     { benchSearch(b, "kubernetes ", 1)
 func BenchmarkSearchNamespaceKeyword(b *testing.B) {
 	benchSearch(b, "namespace:api_tokens terraform ", 1)
 }
-func BenchmarkSearchTypedPrefix(b *testing.B)      { benchSearch(b, "snowf", 1) }
-func BenchmarkSearchOneLetterPrefix(b *testing.B)  { benchSearch(b, "s", 1) }
-func BenchmarkSearchHyphenatedWord(b *testing.B)   { benchSearch(b, "ci-deploy ", 1) }
-func BenchmarkSearchPhrase(b *testing.B)           { benchSearch(b, `"schema mismatch"`, 1) }
-func BenchmarkSearchActionPrefix(b *testing.B)     { benchSearch(b, "action:token_*", 1) }
-func BenchmarkSearchExclusionOnly(b *testing.B)    { benchSearch(b, "-pipeline", 1) }
-func BenchmarkSearchKeywordTenthPage(b *testing.B) { benchSearch(b, "failed ", 10) }
+func BenchmarkSearchTypedPrefix(b *testing.B)         { benchSearch(b, "snowf", 1) }
+func BenchmarkSearchOneLetterPrefix(b *testing.B)     { benchSearch(b, "s", 1) }
+func BenchmarkSearchHyphenatedWord(b *testing.B)      { benchSearch(b, "ci-deploy ", 1) }
+func BenchmarkSearchPhrase(b *testing.B)              { benchSearch(b, `"schema mismatch"`, 1) }
+func BenchmarkSearchActionPrefix(b *testing.B)        { benchSearch(b, "action:token_*", 1) }
+func BenchmarkSearchExclusionOnly(b *testing.B)       { benchSearch(b, "-pipeline", 1) }
+func BenchmarkSearchKeywordTenthPage(b *testing.B)    { benchSearch(b, "failed ", 10) }
+func BenchmarkSearchPrefixTwentiethPage(b *testing.B) { benchSearch(b, "s", 20) }
 func BenchmarkSearchKeywordLastWeek(b *testing.B) {
 	benchSearch(b, "failed after:2026-11-18T15:30:00Z", 1)
 }

@@ -156,13 +156,11 @@ func (x *Index) searchDay(day int64, c *compiled, after string, n, est int) (sea
 		if whole || len(res.Hits) >= n {
 			return res.Hits, nil
 		}
-		// Too few: a window eight times as wide should hold n if this one
-		// held an eighth of n; for fewer, the whole day costs little more.
-		if 8*len(res.Hits) < n {
-			width = half
-		} else {
-			width *= 8
-		}
+		// Too few: eight times as wide. Not the whole day at once even when
+		// this window held few: a window cut by the cursor holds few of a
+		// common word, and the whole day would sort all of them; a wider
+		// window costs little more than this one did.
+		width *= 8
 	}
 }
 

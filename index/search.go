@@ -551,6 +551,8 @@ type compiled struct {
 	// starts with: a shard whose dictionary lacks one cannot match, which its
 	// dictionary says far more cheaply than a search.
 	words, prefixes []string
+	// actors one of which every match has, as actor: asks.
+	actors []string
 }
 
 func compile(q *app.Query) *compiled {
@@ -606,25 +608,30 @@ func compile(q *app.Query) *compiled {
 	}
 	if len(q.Actors) > 0 {
 		c.must = append(c.must, &actorQuery{want: q.Actors})
+		c.actors = q.Actors
 	}
 	return c
 }
 
-// mayMatch reports whether shard's text dictionary holds every word and a
-// word starting with every prefix c requires, and est, how many entries at
-// most can match: the fewest that hold one of the words, or -1 when c
-// requires none. A word that matches nothing otherwise builds and runs a
-// searcher in each of thirty shards; the counts are kept until the shard
-// changes, so a word typed again costs no look at the shards at all.
+// mayMatch reports whether shard's text dictionary holds every word, a word
+// starting with every prefix and one of the actors c requires, and est, about
+// how many entries at most can match: the fewest that hold one of them, or
+// -1 when c requires none. A word that matches nothing otherwise builds and
+// runs a searcher in each of thirty shards; the counts are kept until the
+// shard changes, so a word typed again costs no look at the shards at all.
 func (x *Index) mayMatch(shard bleve.Index, c *compiled) (ok bool, est int, err error) {
 	est = -1
-	if len(c.words) == 0 && len(c.prefixes) == 0 {
+	if len(c.words) == 0 && len(c.prefixes) == 0 && len(c.actors) == 0 {
 		return true, est, nil
 	}
-	// A prefix is kept under a key no word can be: words hold no NUL.
+	// Prefixes and actors are kept under keys no word can be: words hold
+	// no NUL.
 	needs := slices.Clone(c.words)
 	for _, p := range c.prefixes {
 		needs = append(needs, prefixKey+p)
+	}
+	if len(c.actors) > 0 {
+		needs = append(needs, actorsKey+strings.Join(c.actors, "\x00"))
 	}
 	version := x.tallies.version(shard)
 	var missing []string
@@ -664,6 +671,34 @@ func (x *Index) mayMatch(shard bleve.Index, c *compiled) (ok bool, est int, err 
 // prefixKey marks a prefix among the words whose counts are kept.
 const prefixKey = "\x00"
 
+// actorsKey marks the actors of an actor: query among the words whose
+// counts are kept.
+const actorsKey = "\x00\x00"
+
+// entriesByActors counts the entries whose actor app.ActorMatches one of
+// want, as actorQuery matches them: a day none of whose actors match is
+// skipped without a search, and the count sizes the search of one that has.
+func entriesByActors(r index.IndexReader, want []string) (uint64, error) {
+	dict, err := r.FieldDictPrefix(fieldText, []byte(actorTerm))
+	if err != nil {
+		return 0, err
+	}
+	var n uint64
+	for {
+		e, err := dict.Next()
+		if err != nil || e == nil {
+			_ = dict.Close()
+			return n, err
+		}
+		for _, w := range want {
+			if app.ActorMatches(e.Term[len(actorTerm):], strings.ToLower(w)) {
+				n += e.Count
+				break
+			}
+		}
+	}
+}
+
 // maxPrefixTerms bounds how many of a prefix's words are counted: a short
 // prefix can start thousands, and the count only sizes a search.
 const maxPrefixTerms = 256
@@ -674,6 +709,9 @@ const maxPrefixTerms = 256
 // understates a prefix of more than maxPrefixTerms words. It is zero only
 // when none can match.
 func entriesWith(r index.IndexReader, w string) (uint64, error) {
+	if want, ok := strings.CutPrefix(w, actorsKey); ok {
+		return entriesByActors(r, strings.Split(want, "\x00"))
+	}
 	if p, ok := strings.CutPrefix(w, prefixKey); ok {
 		dict, err := r.FieldDictPrefix(fieldText, []byte(p))
 		if err != nil {

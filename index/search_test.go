@@ -391,14 +391,18 @@ func TestTallyOfAnEmptyQueryIsEmpty(t *testing.T) {
 
 // A word no shard's dictionary holds is answered without searching any
 // shard, and a word only one day holds searches only that day, typed or not.
-func TestAWordMissingFromADaysDictionarySkipsThatDay(t *testing.T) {
+func TestAWordOrActorMissingFromADaysDictionarySkipsThatDay(t *testing.T) {
 	x, _ := openTemp(t)
 	for day := range 5 {
 		detail := "Renamed space"
 		if day == 2 {
 			detail = "Renamed quarantined space"
 		}
-		mustIndex(t, x, entry(base.Add(time.Duration(day)*24*time.Hour), app.Spaces, "space_updated", "bob", detail))
+		actor := "bob"
+		if day == 3 {
+			actor = "Zoë Quist"
+		}
+		mustIndex(t, x, entry(base.Add(time.Duration(day)*24*time.Hour), app.Spaces, "space_updated", actor, detail))
 	}
 	for _, tc := range []struct {
 		q    string
@@ -411,7 +415,11 @@ func TestAWordMissingFromADaysDictionarySkipsThatDay(t *testing.T) {
 		{"quarantined ", []int64{dayOf(base) + 2}, 1},
 		{"quarant", []int64{dayOf(base) + 2}, 1},
 		{"space quarantined ", []int64{dayOf(base) + 2}, 1},
+		{"actor:quist", []int64{dayOf(base) + 3}, 1},
+		{"actor:zoë actor:nobody", []int64{dayOf(base) + 3}, 1},
+		{"actor:nobody", nil, 0},
 		{"-quarantined renamed ", []int64{dayOf(base) + 4, dayOf(base) + 3, dayOf(base) + 2, dayOf(base) + 1, dayOf(base)}, 4},
+		{"actor:bob -quarantined", []int64{dayOf(base) + 4, dayOf(base) + 2, dayOf(base) + 1, dayOf(base)}, 3},
 	} {
 		var visited []int64
 		x.searched = func(day int64) { visited = append(visited, day) }

@@ -675,3 +675,35 @@ func TestRetentionInHoursIsReportedInHours(t *testing.T) {
 		t.Fatalf("retention entry = %+v, %v", page.Events, err)
 	}
 }
+
+// 1970-01-01 in a zone east of UTC is an instant before the epoch, which a
+// key, holding unsigned nanoseconds, cannot name: such a bound must neither
+// hide every entry nor walk the whole store.
+func TestABoundAtOrBefore1970ActsOnTimeAsWritten(t *testing.T) {
+	f := openFixture(t)
+	now := f.clock.Now()
+	f.record(ev(app.Users, "user_invited", "Invited dave", "alice", time.Hour, now))
+	f.waitIndexed()
+	cet := time.FixedZone("CET", 3600)
+	for _, c := range []struct {
+		query string
+		want  int
+	}{
+		{"after:1970-01-01", 1},
+		{"invited after:1970-01-01", 1},
+		{"before:1970-01-01", 0},
+		{"invited before:1970-01-01", 0},
+	} {
+		q, err := app.ParseQuery(c.query, cet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, err := f.log.Search(context.Background(), q, "", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Events) != c.want {
+			t.Errorf("%s (CET): %d entries, want %d", c.query, len(page.Events), c.want)
+		}
+	}
+}

@@ -43,8 +43,10 @@ func (x *Index) Search(q *app.Query, before app.Key, limit int) ([]app.Key, erro
 		}
 	}
 	hasUpper, upperDay := upper != app.Key{}, dayOf(upper.Time())
+	// Keys hold unsigned nanoseconds: a bound at or before 1970 (after:1970-01-01
+	// in a zone east of UTC is one) would wrap; every entry is after it anyway.
 	var lower app.Key
-	if !q.After.IsZero() {
+	if q.After.UnixNano() > 0 {
 		lower = app.MakeKey(q.After, 0)
 	}
 
@@ -247,7 +249,8 @@ func (x *Index) Tally(q *app.Query) (app.Tally, error) {
 				x.tallied(day)
 			}
 			var err error
-			if partial {
+			// Hour terms sort as numbers only from 1970 on.
+			if partial && from >= 0 {
 				if x.recount != nil {
 					x.recount(from)
 				}
@@ -522,7 +525,9 @@ func (t *tallyCache) changed(shard bleve.Index, minHour int64) {
 // fingerprint names what c asks of a shard: the parts of the query a tally
 // follows. The range is not one of them: a shard is counted whole.
 func (c *compiled) fingerprint(q *app.Query) string {
-	return fmt.Sprintf("%v|%v|%v|%v|%v", q.Terms, q.AnyOf, q.Namespaces, q.Actions, q.Actors)
+	// %#v quotes every string: actor:"bob smith" and actor:bob actor:smith
+	// must not share a count.
+	return fmt.Sprintf("%#v|%#v|%#v|%#v|%#v", q.Terms, q.AnyOf, q.Namespaces, q.Actions, q.Actors)
 }
 
 // days lists the open shards that may hold entries in q's time range, newest

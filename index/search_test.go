@@ -653,3 +653,74 @@ func TestATallyOfADayIsCountedAgainOnlyFromTheEarliestHourBatchesReached(t *test
 	add(12, 13, 5)
 	check(cut, hour(12))
 }
+
+func TestABoundAtOrBefore1970IsNoBoundAtAll(t *testing.T) {
+	x, _ := openTemp(t)
+	mustIndex(t, x, entry(base, app.Users, "user_invited", "carol", "hello world"))
+	// 1970-01-01 in a zone east of UTC is an instant before the epoch.
+	q, err := app.ParseQuery("hello after:1970-01-01", time.FixedZone("CET", 3600))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mustSearch(t, x, &q, app.Key{}, 10); len(got) != 1 {
+		t.Errorf("found %d entries after 1970, want 1", len(got))
+	}
+	q, err = app.ParseQuery("hello before:1970-01-01", time.FixedZone("CET", 3600))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mustSearch(t, x, &q, app.Key{}, 10); len(got) != 0 {
+		t.Errorf("found %d entries before 1970, want none", len(got))
+	}
+}
+
+func TestActorQueriesThatPrintAlikeAreCountedApart(t *testing.T) {
+	x, _ := openTemp(t)
+	mustIndex(t, x,
+		entry(base, app.Users, "user_invited", "Bob Smith", "a"),
+		entry(base, app.Users, "user_invited", "Bob Jones", "b"),
+		entry(base, app.Users, "user_invited", "Ann Smith", "c"))
+	for _, query := range []string{`actor:"bob smith"`, `actor:bob actor:smith`} {
+		q := parse(t, query)
+		found := len(mustSearch(t, x, q, app.Key{}, 10))
+		tally, err := x.Tally(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counted := 0
+		for _, n := range tally {
+			counted += n
+		}
+		if counted != found {
+			t.Errorf("%s: the tally counts %d, the search finds %d", query, counted, found)
+		}
+	}
+}
+
+func TestADayBefore1970IsCountedAgainWhole(t *testing.T) {
+	x, _ := openTemp(t)
+	day := time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC)
+	docs := []app.IndexDoc{
+		entry(day.Add(2*time.Hour+time.Minute), app.Users, "user_invited", "ann", "alpha"),
+		entry(day.Add(22*time.Hour+time.Minute), app.Users, "user_invited", "ann", "alpha"),
+	}
+	mustIndex(t, x, docs...)
+	q := parse(t, "alpha ")
+	if _, err := x.Tally(q); err != nil {
+		t.Fatal(err)
+	}
+	late := entry(day.Add(10*time.Hour+time.Minute), app.Users, "user_invited", "ann", "alpha")
+	mustIndex(t, x, late)
+	docs = append(docs, late)
+	got, err := x.Tally(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := app.Tally{}
+	for _, d := range docs {
+		want[app.TallyCell{Slot: app.SlotOf(d.Key.Time()), Namespace: d.Event.Namespace}]++
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("tally %v, want %v", got, want)
+	}
+}

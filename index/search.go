@@ -288,11 +288,15 @@ func (x *Index) Tally(q *app.Query) (app.Tally, error) {
 // countCut counts the matches of bq in one cell, which holds n of them,
 // whose time falls inside q's range.
 func countCut(shard bleve.Index, bq query.Query, cl app.TallyCell, n int, q *app.Query) (int, error) {
-	req := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(bq, termOn(fieldCell, cell(cl.Slot, cl.Namespace))), n, 0, false)
-	req.Score = bleve.ScoreNone
 	var res *bleve.SearchResult
-	if err := safely(func() (err error) { res, err = shard.Search(req); return err }); err != nil {
-		return 0, err
+	// A batch landing since the cell was counted can have added to it: ask
+	// again for as many as there are.
+	for size, try := n, 0; try < 2 && (res == nil || int(res.Total) > len(res.Hits)); size, try = int(res.Total), try+1 {
+		req := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(bq, termOn(fieldCell, cell(cl.Slot, cl.Namespace))), size, 0, false)
+		req.Score = bleve.ScoreNone
+		if err := safely(func() (err error) { res, err = shard.Search(req); return err }); err != nil {
+			return 0, err
+		}
 	}
 	m := 0
 	for _, h := range res.Hits {

@@ -17,18 +17,26 @@ const purgeBatch = 10000
 // runRetention purges expired entries every hour (Open already purged once).
 func (l *Log) runRetention() {
 	defer l.wg.Done()
-	tick := time.NewTicker(time.Hour)
+	l.every(time.Hour, func() {
+		if n, err := l.Purge(); err != nil {
+			l.logger.Error("purging expired entries failed", "err", err)
+		} else if n > 0 {
+			l.logger.Info("purged expired entries", "count", n)
+		}
+	})
+}
+
+// every calls fn every d until the Log closes: the background chores that
+// only wait for their next turn.
+func (l *Log) every(d time.Duration, fn func()) {
+	tick := time.NewTicker(d)
 	defer tick.Stop()
 	for {
 		select {
 		case <-l.done:
 			return
 		case <-tick.C:
-			if n, err := l.Purge(); err != nil {
-				l.logger.Error("purging expired entries failed", "err", err)
-			} else if n > 0 {
-				l.logger.Info("purged expired entries", "count", n)
-			}
+			fn()
 		}
 	}
 }

@@ -428,18 +428,11 @@ func (l *Log) loadLastUsed(ctx context.Context) error {
 // runLastUsed flushes the last uses every minute.
 func (l *Log) runLastUsed() {
 	defer l.wg.Done()
-	tick := time.NewTicker(time.Minute)
-	defer tick.Stop()
-	for {
-		select {
-		case <-l.done:
-			return
-		case <-tick.C:
-			if err := l.flushLastUsed(context.Background()); err != nil {
-				l.logger.Error("saving when tokens were last used failed", "err", err)
-			}
+	l.every(time.Minute, func() {
+		if err := l.flushLastUsed(context.Background()); err != nil {
+			l.logger.Error("saving when tokens were last used failed", "err", err)
 		}
-	}
+	})
 }
 
 // Reserved metadata keys: the server stamps every ingested event with the

@@ -18,6 +18,7 @@ import (
 	"auditlog/app/logtest"
 	"auditlog/app/password"
 	"auditlog/ui"
+	"auditlog/ui/tlstest"
 )
 
 // cheapPasswords is argon2id with small costs, so that tests sign in quickly.
@@ -569,7 +570,7 @@ func TestSessionCookiesAreSecureOverTLSOrBehindATrustedProxy(t *testing.T) {
 }
 
 func TestTheServerSpeaksTLSWithACertificateAndKey(t *testing.T) {
-	cert, key := writeTestCert(t)
+	cert, key := tlstest.WriteCert(t, "audit.example.lan", "127.0.0.1")
 	s := serveOn(t, "127.0.0.1:0", func(s *ui.Server) { s.TLSCert, s.TLSKey = cert, key })
 	if !strings.HasPrefix(s.URL(), "https://") {
 		t.Fatalf("URL %s", s.URL())

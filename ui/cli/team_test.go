@@ -2,16 +2,8 @@ package cli
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net/http"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -20,6 +12,7 @@ import (
 	"auditlog/app"
 	"auditlog/app/logtest"
 	"auditlog/app/password"
+	"auditlog/ui/tlstest"
 )
 
 func TestServingBeyondLoopbackPrintsTheOwnersSetupLinkWithoutATerminal(t *testing.T) {
@@ -103,7 +96,7 @@ func TestTLSFlagsGoTogether(t *testing.T) {
 
 func TestCommandsReachAServerThatSpeaksTLS(t *testing.T) {
 	dir := t.TempDir()
-	cert, key := writeCert(t, "audit.example.lan") // a name only, as a real certificate has
+	cert, key := tlstest.WriteCert(t, "audit.example.lan") // a name only, as a real certificate has
 	url, _, _, stop := serveIn(t, dir, nil, "--addr", "127.0.0.1:0", "--no-browser", "--tls-cert", cert, "--tls-key", key)
 	if !strings.HasPrefix(url, "https://") {
 		t.Fatalf("url %s", url)
@@ -113,30 +106,4 @@ func TestCommandsReachAServerThatSpeaksTLS(t *testing.T) {
 		t.Fatalf("token create through the TLS server: %v\n%s\n%s", err, out, errOut)
 	}
 	stop()
-}
-
-// writeCert writes a self-signed certificate for names and its key.
-func writeCert(t *testing.T, names ...string) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: names[0]},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), DNSNames: names,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, &tmpl, &tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
-	return certFile, keyFile
 }

@@ -70,7 +70,7 @@ type Index struct {
 	windowed func(slots int64) // tests watch a search look at the latest quarter hours first
 	recount  func(from int64)  // tests watch a tally count a shard again from an hour on
 
-	tallies tallyCache
+	cache shardCache
 }
 
 var (
@@ -495,7 +495,7 @@ func (x *Index) indexDay(day int64, docs []app.IndexDoc) error {
 	for _, d := range docs {
 		minHour = min(minHour, hourOf(d.Key.Time()))
 	}
-	x.tallies.changed(shard, minHour)
+	x.cache.changed(shard, minHour)
 	if err != nil {
 		return &batchError{day: day, err: err}
 	}

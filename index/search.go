@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -138,7 +136,7 @@ func (x *Index) searchDay(day int64, c *compiled, after string, n, est int) (sea
 	}
 	for {
 		whole := !ok || width >= half
-		bq := c.query()
+		bq := c.bq
 		if !whole {
 			bq = bleve.NewConjunctionQuery(bq, window(top-width+1, top))
 			if x.windowed != nil {
@@ -185,10 +183,10 @@ func window(first, last int64) query.Query {
 // from its dictionary once per change of the shard; ok is false for an
 // empty shard.
 func (x *Index) newestSlot(shard bleve.Index) (slot int64, ok bool, err error) {
-	if slot, ok, hit := x.tallies.newest(shard); hit {
+	if slot, ok, hit := x.cache.newest(shard); hit {
 		return slot, ok, nil
 	}
-	version := x.tallies.version(shard)
+	version := x.cache.version(shard)
 	err = withReader(shard, func(r index.IndexReader) error {
 		dict, err := r.FieldDictPrefix(fieldText, []byte(slotTerm))
 		if err != nil {
@@ -208,7 +206,7 @@ func (x *Index) newestSlot(shard bleve.Index) (slot int64, ok bool, err error) {
 	if err != nil {
 		return 0, false, err
 	}
-	x.tallies.putNewest(shard, version, slot, ok)
+	x.cache.putNewest(shard, version, slot, ok)
 	return slot, ok, nil
 }
 
@@ -243,7 +241,7 @@ func (x *Index) Tally(q *app.Query) (app.Tally, error) {
 		}
 		shard := x.shards[day]
 		key := tallyKey{shard: shard, query: fingerprint}
-		cells, version, fresh, from, partial := x.tallies.get(key)
+		cells, version, fresh, from, partial := x.cache.get(key)
 		if !fresh {
 			if x.tallied != nil {
 				x.tallied(day)
@@ -254,14 +252,14 @@ func (x *Index) Tally(q *app.Query) (app.Tally, error) {
 				if x.recount != nil {
 					x.recount(from)
 				}
-				cells, err = recountFrom(shard, c.query(), day, cells, from)
+				cells, err = recountFrom(shard, c.bq, day, cells, from)
 			} else {
-				cells, err = tallyDay(shard, c.query(), day)
+				cells, err = tallyDay(shard, c.bq, day)
 			}
 			if err != nil {
 				return nil, err
 			}
-			x.tallies.put(key, version, cells)
+			x.cache.put(key, version, cells)
 		}
 		for cell, n := range cells {
 			start := cell.Start()
@@ -272,7 +270,7 @@ func (x *Index) Tally(q *app.Query) (app.Tally, error) {
 			case (q.After.IsZero() || !start.Before(q.After)) && (q.Before.IsZero() || !end.After(q.Before)):
 				tally[cell] += n
 			default:
-				m, err := countCut(shard, c.query(), cell, n, q)
+				m, err := countCut(shard, c.bq, cell, n, q)
 				if err != nil {
 					return nil, fmt.Errorf("index: tally %s: %w", dayName(day), err)
 				}
@@ -364,168 +362,6 @@ func tallyDay(shard bleve.Index, bq query.Query, day int64) (app.Tally, error) {
 	return cells, nil
 }
 
-// tallyCache keeps each day shard's tally of recent queries. The chart and
-// the tabs are counted over the whole retention window on every keystroke,
-// the refresh and every tab, while all but today's shard rarely change: a
-// shard's entries are dropped when a batch reaches it. Entries are keyed by
-// the shard itself, so a shard dropped or reopened is never answered from
-// its predecessor's counts.
-type tallyCache struct {
-	mu       sync.Mutex
-	versions map[bleve.Index]uint64
-	entries  map[tallyKey]tallyEntry
-	newests  map[bleve.Index]newestEntry
-	freqs    map[freqKey]freqEntry
-	marks    map[bleve.Index][]batchMark
-}
-
-// freqKey is a word of a shard's text, whose entries freqEntry counts.
-type freqKey struct {
-	shard bleve.Index
-	word  string
-}
-
-type freqEntry struct {
-	version uint64
-	n       uint64
-}
-
-func (t *tallyCache) freq(shard bleve.Index, version uint64, word string) (uint64, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	e, ok := t.freqs[freqKey{shard, word}]
-	if !ok || e.version != version {
-		return 0, false
-	}
-	return e.n, true
-}
-
-func (t *tallyCache) putFreq(shard bleve.Index, version uint64, word string, n uint64) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.freqs == nil || len(t.freqs) >= 4*maxTallies {
-		t.freqs = map[freqKey]freqEntry{}
-	}
-	t.freqs[freqKey{shard, word}] = freqEntry{version: version, n: n}
-}
-
-// newestEntry is a shard's latest quarter hour, as of a version.
-type newestEntry struct {
-	version uint64
-	slot    int64
-	ok      bool
-}
-
-func (t *tallyCache) version(shard bleve.Index) uint64 {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.versions[shard]
-}
-
-func (t *tallyCache) newest(shard bleve.Index) (slot int64, ok, hit bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	e, found := t.newests[shard]
-	if !found || e.version != t.versions[shard] {
-		return 0, false, false
-	}
-	return e.slot, e.ok, true
-}
-
-func (t *tallyCache) putNewest(shard bleve.Index, version uint64, slot int64, ok bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.newests == nil || len(t.newests) >= maxTallies {
-		t.newests = map[bleve.Index]newestEntry{}
-	}
-	t.newests[shard] = newestEntry{version: version, slot: slot, ok: ok}
-}
-
-type tallyKey struct {
-	shard bleve.Index
-	query string
-}
-
-type tallyEntry struct {
-	version uint64
-	cells   app.Tally
-}
-
-// maxTallies bounds the cache: a month of shards for a few hundred queries.
-const maxTallies = 8192
-
-// get returns the cached tally for key, and the shard's version to put a
-// fresh one under. The version is read before the search, so a batch that
-// lands during it leaves the result stale rather than wrongly current.
-//
-// A stale tally is returned too, with partial set, when every batch since it
-// was counted wrote only entries from hour from on: its cells before that
-// hour still hold, and only the later ones need counting again. Live traffic
-// writes into the latest hour of today's shard, so a tally of today recounts
-// an hour rather than the day on every batch.
-func (t *tallyCache) get(key tallyKey) (cells app.Tally, version uint64, fresh bool, from int64, partial bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	v := t.versions[key.shard]
-	e, ok := t.entries[key]
-	if !ok {
-		return nil, v, false, 0, false
-	}
-	if e.version == v {
-		return e.cells, v, true, 0, false
-	}
-	marks := t.marks[key.shard]
-	if len(marks) == 0 || marks[0].version > e.version+1 {
-		return nil, v, false, 0, false // batches since then were forgotten
-	}
-	from, partial = math.MaxInt64, true
-	for _, m := range marks {
-		if m.version > e.version {
-			from = min(from, m.minHour)
-		}
-	}
-	return e.cells, v, false, from, partial
-}
-
-func (t *tallyCache) put(key tallyKey, version uint64, cells app.Tally) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	// Versions are kept when entries are dropped: a version that started
-	// again from zero could make a result counted before a batch look current.
-	if t.entries == nil || len(t.entries) >= maxTallies {
-		t.entries = map[tallyKey]tallyEntry{}
-	}
-	t.entries[key] = tallyEntry{version: version, cells: cells}
-}
-
-// batchMark is a batch that reached a shard: the version it made and the
-// earliest hour of its entries.
-type batchMark struct {
-	version uint64
-	minHour int64
-}
-
-// maxMarks is how many batches of a shard are remembered for partial
-// recounts: a tally older than that is counted whole again.
-const maxMarks = 64
-
-// changed marks shard's cached tallies stale from minHour on, the earliest
-// hour of the entries a batch wrote.
-func (t *tallyCache) changed(shard bleve.Index, minHour int64) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.versions == nil {
-		t.versions = map[bleve.Index]uint64{}
-		t.marks = map[bleve.Index][]batchMark{}
-	}
-	t.versions[shard]++
-	m := append(t.marks[shard], batchMark{version: t.versions[shard], minHour: minHour})
-	if len(m) > maxMarks {
-		m = slices.Clone(m[len(m)-maxMarks:])
-	}
-	t.marks[shard] = m
-}
-
 // fingerprint names what c asks of a shard: the parts of the query a tally
 // follows. The range is not one of them: a shard is counted whole.
 func (c *compiled) fingerprint(q *app.Query) string {
@@ -556,12 +392,19 @@ func (x *Index) days(q *app.Query) []int64 {
 type compiled struct {
 	must    []query.Query
 	mustNot []query.Query
-	// words every match holds in its text, and prefixes one of its words
-	// starts with: a shard whose dictionary lacks one cannot match, which its
-	// dictionary says far more cheaply than a search.
-	words, prefixes []string
-	// actors one of which every match has, as actor: asks.
-	actors []string
+	bq      query.Query // must and mustNot together
+	// needs are what every match has: a shard whose dictionary lacks one
+	// cannot match, which its dictionary says far more cheaply than a search.
+	needs []need
+}
+
+// need is something every match of a query has (a word, a word starting
+// with a prefix, one of the actors asked for), and how to count the entries
+// of a shard that have it. key names it in the shard cache; prefixes and
+// actors are kept under keys no word can be, as words hold no NUL.
+type need struct {
+	key   string
+	count func(index.IndexReader) (uint64, error)
 }
 
 func compile(q *app.Query) *compiled {
@@ -577,10 +420,13 @@ func compile(q *app.Query) *compiled {
 			c.must = append(c.must, tq)
 			toks := tokens(t.Text)
 			if t.Prefix {
-				c.prefixes = append(c.prefixes, toks[len(toks)-1])
+				p := toks[len(toks)-1]
+				c.needs = append(c.needs, need{key: "\x00" + p, count: func(r index.IndexReader) (uint64, error) { return entriesStartingWith(r, p) }})
 				toks = toks[:len(toks)-1]
 			}
-			c.words = append(c.words, toks...)
+			for _, w := range toks {
+				c.needs = append(c.needs, need{key: w, count: func(r index.IndexReader) (uint64, error) { return entriesWith(r, w) }})
+			}
 		}
 	}
 	for _, g := range q.AnyOf {
@@ -617,8 +463,18 @@ func compile(q *app.Query) *compiled {
 	}
 	if len(q.Actors) > 0 {
 		c.must = append(c.must, &actorQuery{want: q.Actors})
-		c.actors = q.Actors
+		c.needs = append(c.needs, need{key: fmt.Sprintf("\x00\x00%q", q.Actors), count: func(r index.IndexReader) (uint64, error) { return entriesByActors(r, q.Actors) }})
 	}
+	b := bleve.NewBooleanQuery()
+	if len(c.must) == 0 {
+		b.AddMust(bleve.NewMatchAllQuery())
+	} else {
+		b.AddMust(c.must...)
+	}
+	if len(c.mustNot) > 0 {
+		b.AddMustNot(c.mustNot...)
+	}
+	c.bq = b
 	return c
 }
 
@@ -630,22 +486,13 @@ func compile(q *app.Query) *compiled {
 // shard changes, so a word typed again costs no look at the shards at all.
 func (x *Index) mayMatch(shard bleve.Index, c *compiled) (ok bool, est int, err error) {
 	est = -1
-	if len(c.words) == 0 && len(c.prefixes) == 0 && len(c.actors) == 0 {
+	if len(c.needs) == 0 {
 		return true, est, nil
 	}
-	// Prefixes and actors are kept under keys no word can be: words hold
-	// no NUL.
-	needs := slices.Clone(c.words)
-	for _, p := range c.prefixes {
-		needs = append(needs, prefixKey+p)
-	}
-	if len(c.actors) > 0 {
-		needs = append(needs, actorsKey+strings.Join(c.actors, "\x00"))
-	}
-	version := x.tallies.version(shard)
-	var missing []string
-	for _, w := range needs {
-		if n, hit := x.tallies.freq(shard, version, w); !hit {
+	version := x.cache.version(shard)
+	var missing []need
+	for _, w := range c.needs {
+		if n, hit := x.cache.freq(shard, version, w.key); !hit {
 			missing = append(missing, w)
 		} else if n == 0 {
 			return false, 0, nil
@@ -659,11 +506,11 @@ func (x *Index) mayMatch(shard bleve.Index, c *compiled) (ok bool, est int, err 
 	ok = true
 	err = withReader(shard, func(r index.IndexReader) error {
 		for _, w := range missing {
-			n, err := entriesWith(r, w)
+			n, err := w.count(r)
 			if err != nil {
 				return err
 			}
-			x.tallies.putFreq(shard, version, w, n)
+			x.cache.putFreq(shard, version, w.key, n)
 			if n == 0 {
 				ok = false
 				return nil
@@ -676,13 +523,6 @@ func (x *Index) mayMatch(shard bleve.Index, c *compiled) (ok bool, est int, err 
 	})
 	return ok, est, err
 }
-
-// prefixKey marks a prefix among the words whose counts are kept.
-const prefixKey = "\x00"
-
-// actorsKey marks the actors of an actor: query among the words whose
-// counts are kept.
-const actorsKey = "\x00\x00"
 
 // entriesByActors counts the entries whose actor app.ActorMatches one of
 // want, as actorQuery matches them: a day none of whose actors match is
@@ -712,37 +552,35 @@ func entriesByActors(r index.IndexReader, want []string) (uint64, error) {
 // prefix can start thousands, and the count only sizes a search.
 const maxPrefixTerms = 256
 
-// entriesWith counts the entries holding the word w or, for a prefix (w
-// under prefixKey), about how many hold a word starting with it: the sum
-// over its first words, which overstates entries holding several and
-// understates a prefix of more than maxPrefixTerms words. It is zero only
-// when none can match.
+// entriesWith counts the entries holding the word w.
 func entriesWith(r index.IndexReader, w string) (uint64, error) {
-	if want, ok := strings.CutPrefix(w, actorsKey); ok {
-		return entriesByActors(r, strings.Split(want, "\x00"))
-	}
-	if p, ok := strings.CutPrefix(w, prefixKey); ok {
-		dict, err := r.FieldDictPrefix(fieldText, []byte(p))
-		if err != nil {
-			return 0, err
-		}
-		var n uint64
-		for range maxPrefixTerms {
-			e, err := dict.Next()
-			if err != nil || e == nil {
-				_ = dict.Close()
-				return n, err
-			}
-			n += e.Count
-		}
-		return n, dict.Close()
-	}
 	tfr, err := r.TermFieldReader(context.Background(), []byte(w), fieldText, false, false, false)
 	if err != nil {
 		return 0, err
 	}
 	n := tfr.Count()
 	return n, tfr.Close()
+}
+
+// entriesStartingWith is about how many entries hold a word starting with
+// p: the sum over its first words, which overstates entries holding several
+// and understates a prefix of more than maxPrefixTerms words. It is zero
+// only when none can match.
+func entriesStartingWith(r index.IndexReader, p string) (uint64, error) {
+	dict, err := r.FieldDictPrefix(fieldText, []byte(p))
+	if err != nil {
+		return 0, err
+	}
+	var n uint64
+	for range maxPrefixTerms {
+		e, err := dict.Next()
+		if err != nil || e == nil {
+			_ = dict.Close()
+			return n, err
+		}
+		n += e.Count
+	}
+	return n, dict.Close()
 }
 
 // withReader runs fn on a reader of shard's present state, safely.
@@ -759,20 +597,6 @@ func withReader(shard bleve.Index, fn func(index.IndexReader) error) error {
 		defer r.Close()
 		return fn(r)
 	})
-}
-
-// query is the Bleve query c stands for, the same in every shard.
-func (c *compiled) query() query.Query {
-	b := bleve.NewBooleanQuery()
-	if len(c.must) == 0 {
-		b.AddMust(bleve.NewMatchAllQuery())
-	} else {
-		b.AddMust(c.must...)
-	}
-	if len(c.mustNot) > 0 {
-		b.AddMustNot(c.mustNot...)
-	}
-	return b
 }
 
 func termOn(field, term string) query.Query {

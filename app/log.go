@@ -387,11 +387,6 @@ func (l *Log) eachStored(ctx context.Context, q *Query, before Key, fn func(Key,
 	// Where the walk starts: the cursor or the end of the time range,
 	// whichever is older.
 	r := Range{Before: before, After: q.After}
-	if !q.Before.IsZero() && q.Before.UnixNano() <= 0 {
-		// Nothing is recorded before 1970, and keys hold unsigned
-		// nanoseconds: the bound would wrap and walk the whole store.
-		return nil
-	}
 	if !q.Before.IsZero() {
 		if b := MakeKey(q.Before, 0); before == (Key{}) || bytes.Compare(b[:], before[:]) < 0 {
 			r.Before = b

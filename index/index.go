@@ -36,7 +36,8 @@ import (
 //	3: actions are searchable words
 //	4: one text field holds the namespace, action and actor terms; no time field
 //	5: quarter-hour terms, for a search to start from the latest ones
-const formatVersion = 5
+//	6: no term frequencies or norms
+const formatVersion = 6
 
 const (
 	metaFile   = "index.json"

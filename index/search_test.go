@@ -1,12 +1,14 @@
 package index
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -722,5 +724,72 @@ func TestADayBefore1970IsCountedAgainWhole(t *testing.T) {
 	}
 	if !maps.Equal(got, want) {
 		t.Errorf("tally %v, want %v", got, want)
+	}
+}
+
+// Tallies counted while batches land, some of them side by side in one
+// shard and some of them late, end exact once the batches are done: no
+// entry is counted twice or missed by the counts that were kept and added to.
+func TestTalliesCountedWhileBatchesLandEndExact(t *testing.T) {
+	x, _ := openTemp(t)
+	r := rand.New(rand.NewPCG(21, 22))
+	day := base.Truncate(24 * time.Hour).Add(-24 * time.Hour)
+	var batches [][]app.IndexDoc
+	at := day
+	for i := range 16 {
+		batch := make([]app.IndexDoc, 1200) // cut into a batch per core
+		for j := range batch {
+			ts := at.Add(time.Duration(j) * time.Second)
+			if i%5 == 4 {
+				ts = day.Add(time.Duration(r.Int64N(int64(time.Duration(i) * 30 * time.Minute)))) // late
+			}
+			batch[j] = entry(ts, app.Namespaces[r.IntN(len(app.Namespaces))], "thing_changed", "alice",
+				[]string{"alpha", "bravo", "alpha bravo"}[r.IntN(3)])
+		}
+		slices.SortFunc(batch, func(a, b app.IndexDoc) int { return bytes.Compare(a.Key[:], b.Key[:]) })
+		batches = append(batches, batch)
+		at = at.Add(30 * time.Minute)
+	}
+	queries := []*app.Query{parse(t, "alpha "), parse(t, "bravo -alpha "), parse(t, "alpha namespace:users")}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				for _, q := range queries {
+					if _, err := x.Tally(q); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}
+		}()
+	}
+	var docs []app.IndexDoc
+	for _, b := range batches {
+		mustIndex(t, x, b...)
+		docs = append(docs, b...)
+	}
+	close(done)
+	wg.Wait()
+	for _, q := range queries {
+		got, err := x.Tally(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := app.Tally{}
+		for _, d := range bruteForce(docs, q) {
+			want[app.TallyCell{Slot: app.SlotOf(d.Key.Time()), Namespace: d.Event.Namespace}]++
+		}
+		if !maps.Equal(got, want) {
+			t.Errorf("%v: the tally differs from a count of every entry (%d cells, want %d)", q.Terms, len(got), len(want))
+		}
 	}
 }

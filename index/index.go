@@ -37,7 +37,8 @@ import (
 //	4: one text field holds the namespace, action and actor terms; no time field
 //	5: quarter-hour terms, for a search to start from the latest ones
 //	6: no term frequencies or norms
-const formatVersion = 6
+//	7: document IDs of 22 characters rather than 32 hex digits
+const formatVersion = 7
 
 const (
 	metaFile   = "index.json"

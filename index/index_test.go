@@ -3,9 +3,11 @@ package index
 import (
 	"bytes"
 	"encoding/hex"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -291,5 +293,40 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Document IDs sort as their keys do, since a search orders hits by ID and
+// takes its range and cursor as IDs, and they give the keys back.
+func TestDocumentIDsSortAsKeysAndGiveThemBack(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	keys := []app.Key{{}, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}
+	for range 2000 {
+		var k app.Key
+		for i := range k {
+			k[i] = byte(r.IntN(256))
+		}
+		if r.IntN(2) == 0 {
+			k[15] = keys[len(keys)-1][15] + byte(r.IntN(3)) // near ties
+			copy(k[:15], keys[len(keys)-1][:15])
+		}
+		keys = append(keys, k)
+	}
+	for i, k := range keys {
+		id := docID(k)
+		if back, ok := keyOf(id); !ok || back != k {
+			t.Fatalf("key %x: ID %q gives back %x, %v", k, id, back, ok)
+		}
+		if i > 0 {
+			p := keys[i-1]
+			if want, got := bytes.Compare(p[:], k[:]), strings.Compare(docID(p), id); want != got {
+				t.Fatalf("keys %x and %x compare %d, their IDs %d", p, k, want, got)
+			}
+		}
+	}
+	for _, bad := range []string{"", "short", docID(keys[2]) + "x", "0123456789abcdef0123456789abcdef"} {
+		if _, ok := keyOf(bad); ok {
+			t.Errorf("keyOf(%q) accepted", bad)
+		}
 	}
 }

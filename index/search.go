@@ -19,7 +19,7 @@ import (
 	"auditlog/app"
 )
 
-// sortNewestFirst orders hits by document ID, which is the key in hex and so
+// sortNewestFirst orders hits by document ID, which is the key (docID) and so
 // sorts exactly as the store does, ties included.
 var sortNewestFirst = []string{"-_id"}
 
@@ -69,14 +69,14 @@ func (x *Index) Search(q *app.Query, before app.Key, limit int) ([]app.Key, erro
 		}
 		var after string
 		if hasUpper && day == upperDay {
-			after = upper.String()
+			after = docID(upper)
 		}
 		hits, err := x.searchDay(day, c, after, limit-len(keys), est)
 		if err != nil {
 			return nil, fmt.Errorf("index: search %s: %w", dayName(day), err)
 		}
 		for _, h := range hits {
-			k, ok := app.ParseKey(h.ID)
+			k, ok := keyOf(h.ID)
 			if !ok {
 				return nil, fmt.Errorf("index: shard %s holds a document with ID %q", dayName(day), h.ID)
 			}
@@ -115,7 +115,7 @@ func (x *Index) searchDay(day int64, c *compiled, after string, n, est int) (sea
 	if err != nil {
 		return nil, err
 	}
-	if k, valid := app.ParseKey(after); valid {
+	if k, valid := keyOf(after); valid {
 		top = min(top, app.SlotOf(k.Time()))
 	}
 	docs, err := shard.DocCount()
@@ -298,7 +298,7 @@ func countCut(shard bleve.Index, bq query.Query, cl app.TallyCell, n int, q *app
 	}
 	m := 0
 	for _, h := range res.Hits {
-		k, ok := app.ParseKey(h.ID)
+		k, ok := keyOf(h.ID)
 		if !ok {
 			return 0, fmt.Errorf("a document has the ID %q", h.ID)
 		}

@@ -252,6 +252,15 @@ func randomDocs(n, days int, r *rand.Rand) []app.IndexDoc {
 // bruteForce is what the index should answer, found by looking at every
 // entry, newest first. Query words are checked against the detail alone:
 // randomDocs uses none of them elsewhere.
+// bruteTally counts the matches of q among docs per quarter hour and namespace.
+func bruteTally(docs []app.IndexDoc, q *app.Query) app.Tally {
+	t := app.Tally{}
+	for _, d := range bruteForce(docs, q) {
+		t[app.TallyCell{Slot: app.SlotOf(d.Key.Time()), Namespace: d.Event.Namespace}]++
+	}
+	return t
+}
+
 func bruteForce(docs []app.IndexDoc, q *app.Query) []app.IndexDoc {
 	var out []app.IndexDoc
 	for _, d := range docs {
@@ -363,10 +372,7 @@ func TestTallyCountsWhatABruteForceCountFinds(t *testing.T) {
 	} {
 		t.Run(cmp.Or(query, "the zero query"), func(t *testing.T) {
 			q := parse(t, query)
-			want := app.Tally{}
-			for _, d := range bruteForce(docs, q) {
-				want[app.TallyCell{Slot: app.SlotOf(d.Key.Time()), Namespace: d.Event.Namespace}]++
-			}
+			want := bruteTally(docs, q)
 			got, err := x.Tally(q)
 			if err != nil {
 				t.Fatal(err)
@@ -624,11 +630,7 @@ func TestATallyOfADayIsCountedAgainOnlyFromTheEarliestHourBatchesReached(t *test
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := app.Tally{}
-		for _, d := range bruteForce(docs, q) {
-			want[app.TallyCell{Slot: app.SlotOf(d.Key.Time()), Namespace: d.Event.Namespace}]++
-		}
-		if !maps.Equal(got, want) {
+		if want := bruteTally(docs, q); !maps.Equal(got, want) {
 			t.Errorf("%q: the tally differs from a count of every entry (%d cells, want %d)", query, len(got), len(want))
 		}
 		if !slices.Equal(froms, wantFrom) {
@@ -784,11 +786,7 @@ func TestTalliesCountedWhileBatchesLandEndExact(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := app.Tally{}
-		for _, d := range bruteForce(docs, q) {
-			want[app.TallyCell{Slot: app.SlotOf(d.Key.Time()), Namespace: d.Event.Namespace}]++
-		}
-		if !maps.Equal(got, want) {
+		if want := bruteTally(docs, q); !maps.Equal(got, want) {
 			t.Errorf("%v: the tally differs from a count of every entry (%d cells, want %d)", q.Terms, len(got), len(want))
 		}
 	}

@@ -207,10 +207,12 @@ func TestTheSameURLAnswersTheFullPageOrTheHTMXPartial(t *testing.T) {
 func TestTheURLStateIsPrefilledAndApplied(t *testing.T) {
 	f := newPageFixture(t)
 	f.stories()
-	now := time.Now().In(f.loc)
-	from := now.AddDate(0, 0, -12).Format("2006-01-02")
-	to := now.AddDate(0, 0, -1).Format("2006-01-02") // before is exclusive: the day after the last one shown
-	target := ui.PagePath + "?" + url.Values{"q": {"ci-deploy"}, "namespace": {"api_tokens"}, "after": {from}, "before": {now.Format("2006-01-02")}}.Encode()
+	// The day of the newest ci-deploy entry, revoked an hour ago: just after
+	// midnight in the workspace's zone, that is yesterday.
+	day := time.Now().Add(-time.Hour).In(f.loc)
+	from := day.AddDate(0, 0, -12).Format("2006-01-02")
+	to := day.AddDate(0, 0, -1).Format("2006-01-02") // before is exclusive: the day after the last one shown
+	target := ui.PagePath + "?" + url.Values{"q": {"ci-deploy"}, "namespace": {"api_tokens"}, "after": {from}, "before": {day.Format("2006-01-02")}}.Encode()
 	r := f.get(target, nil)
 	if r.status != http.StatusOK {
 		t.Fatalf("status %d", r.status)
@@ -223,7 +225,8 @@ func TestTheURLStateIsPrefilledAndApplied(t *testing.T) {
 		`name="to" value="`+to+`"`,
 		`class="ns-tab is-active" href="/settings/security/audit-log?q=ci-deploy&amp;namespace=api_tokens`,
 	)
-	// Only the token created 10 days ago is in API Tokens, ci-deploy, from 12 days ago to yesterday.
+	// Only the token created 10 days ago is in API Tokens, ci-deploy, from 12 days before
+	// the revoke's day to the day before it.
 	if n := rowCount(r.body); n != 1 || !strings.Contains(r.body, "token_created") {
 		t.Fatalf("%d rows, want the token_created entry only", n)
 	}

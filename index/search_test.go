@@ -555,6 +555,56 @@ func TestARangeThatCutsAQuarterHourCountsItsEntriesOneByOne(t *testing.T) {
 	}
 }
 
+// A burst of thousands of entries a second fills the latest quarter hour
+// with most of a day's entries: the windows, sized for a day spread over its
+// quarter hours, must still page through every match in order, older
+// quarter hours included.
+func TestADenseQuarterHourIsPagedThroughAndMissesNothing(t *testing.T) {
+	x, _ := openTemp(t)
+	r := rand.New(rand.NewPCG(15, 16))
+	day := base.Truncate(24 * time.Hour).Add(-24 * time.Hour)
+	dense := day.Add(10*time.Hour + 15*time.Minute) // a quarter hour's start
+	docs := make([]app.IndexDoc, 10000)
+	for i := range docs {
+		ts := dense.Add(time.Duration(r.Int64N(int64(time.Minute)))) // most in one minute
+		if i%10 == 0 {
+			ts = day.Add(time.Duration(r.Int64N(int64(10 * time.Hour)))) // and some earlier
+		}
+		word := "rare"
+		if r.IntN(2) == 0 {
+			word = "common"
+		}
+		if r.IntN(400) == 0 {
+			word += " scarce"
+		}
+		docs[i] = entry(ts, app.Namespaces[r.IntN(len(app.Namespaces))], "thing_changed", "alice", word)
+	}
+	slices.SortFunc(docs, func(a, b app.IndexDoc) int { return bytes.Compare(a.Key[:], b.Key[:]) })
+	for i := 0; i < len(docs); i += 1000 {
+		mustIndex(t, x, docs[i:i+1000]...)
+	}
+	for _, query := range []string{"", "common ", "scarce ", "-common", "actor:alice", "common namespace:users",
+		"common before:" + dense.Add(30*time.Second).Format(time.RFC3339Nano)} {
+		t.Run(cmp.Or(query, "the zero query"), func(t *testing.T) {
+			q := parse(t, query)
+			want := keysOf(bruteForce(docs, q))
+			var got []app.Key
+			var cursor app.Key
+			for range len(docs) {
+				keys := mustSearch(t, x, q, cursor, 50)
+				got = append(got, keys...)
+				if len(keys) < 50 {
+					break
+				}
+				cursor = keys[len(keys)-1]
+			}
+			if !equalKeys(got, want) {
+				t.Errorf("paged through %d keys, want %d (first difference at %d)", len(got), len(want), firstDiff(got, want))
+			}
+		})
+	}
+}
+
 func TestABusyDayIsSearchedFromItsLatestHoursAndMissesNothing(t *testing.T) {
 	x, _ := openTemp(t)
 	r := rand.New(rand.NewPCG(11, 12))

@@ -252,6 +252,27 @@ func randomDocs(n, days int, r *rand.Rand) []app.IndexDoc {
 // bruteForce is what the index should answer, found by looking at every
 // entry, newest first. Query words are checked against the detail alone:
 // randomDocs uses none of them elsewhere.
+// checkPaging pages through every match of query fifty at a time, as a
+// reader does, and compares what it got with the matches of docs.
+func checkPaging(t *testing.T, x *Index, docs []app.IndexDoc, query string) {
+	t.Helper()
+	q := parse(t, query)
+	want := keysOf(bruteForce(docs, q))
+	var got []app.Key
+	var cursor app.Key
+	for range len(docs)/50 + 1 {
+		keys := mustSearch(t, x, q, cursor, 50)
+		got = append(got, keys...)
+		if len(keys) < 50 {
+			break
+		}
+		cursor = keys[len(keys)-1]
+	}
+	if !equalKeys(got, want) {
+		t.Errorf("paged through %d keys, want %d (first difference at %d)", len(got), len(want), firstDiff(got, want))
+	}
+}
+
 // bruteTally counts the matches of q among docs per quarter hour and namespace.
 func bruteTally(docs []app.IndexDoc, q *app.Query) app.Tally {
 	t := app.Tally{}
@@ -560,46 +581,36 @@ func TestARangeThatCutsAQuarterHourCountsItsEntriesOneByOne(t *testing.T) {
 // quarter hours, must still page through every match in order, older
 // quarter hours included.
 func TestADenseQuarterHourIsPagedThroughAndMissesNothing(t *testing.T) {
-	x, _ := openTemp(t)
-	r := rand.New(rand.NewPCG(15, 16))
-	day := base.Truncate(24 * time.Hour).Add(-24 * time.Hour)
-	dense := day.Add(10*time.Hour + 15*time.Minute) // a quarter hour's start
-	docs := make([]app.IndexDoc, 10000)
-	for i := range docs {
-		ts := dense.Add(time.Duration(r.Int64N(int64(time.Minute)))) // most in one minute
-		if i%10 == 0 {
-			ts = day.Add(time.Duration(r.Int64N(int64(10 * time.Hour)))) // and some earlier
-		}
-		word := "rare"
-		if r.IntN(2) == 0 {
-			word = "common"
-		}
-		if r.IntN(400) == 0 {
-			word += " scarce"
-		}
-		docs[i] = entry(ts, app.Namespaces[r.IntN(len(app.Namespaces))], "thing_changed", "alice", word)
-	}
-	slices.SortFunc(docs, func(a, b app.IndexDoc) int { return bytes.Compare(a.Key[:], b.Key[:]) })
-	for i := 0; i < len(docs); i += 1000 {
-		mustIndex(t, x, docs[i:i+1000]...)
-	}
-	for _, query := range []string{"", "common ", "scarce ", "-common", "actor:alice", "common namespace:users",
-		"common before:" + dense.Add(30*time.Second).Format(time.RFC3339Nano)} {
-		t.Run(cmp.Or(query, "the zero query"), func(t *testing.T) {
-			q := parse(t, query)
-			want := keysOf(bruteForce(docs, q))
-			var got []app.Key
-			var cursor app.Key
-			for range len(docs) {
-				keys := mustSearch(t, x, q, cursor, 50)
-				got = append(got, keys...)
-				if len(keys) < 50 {
-					break
+	for _, inOrder := range []bool{true, false} {
+		t.Run(fmt.Sprint("batches in key order: ", inOrder), func(t *testing.T) {
+			x, _ := openTemp(t)
+			r := rand.New(rand.NewPCG(15, 16))
+			day := base.Truncate(24 * time.Hour).Add(-24 * time.Hour)
+			dense := day.Add(10*time.Hour + 15*time.Minute) // a quarter hour's start
+			docs := make([]app.IndexDoc, 10000)
+			for i := range docs {
+				ts := dense.Add(time.Duration(r.Int64N(int64(time.Minute)))) // most in one minute
+				if i%10 == 0 {
+					ts = day.Add(time.Duration(r.Int64N(int64(10 * time.Hour)))) // and some earlier
 				}
-				cursor = keys[len(keys)-1]
+				word := "rare"
+				if r.IntN(2) == 0 {
+					word = "common"
+				}
+				if r.IntN(400) == 0 {
+					word += " scarce"
+				}
+				docs[i] = entry(ts, app.Namespaces[r.IntN(len(app.Namespaces))], "thing_changed", "alice", word)
 			}
-			if !equalKeys(got, want) {
-				t.Errorf("paged through %d keys, want %d (first difference at %d)", len(got), len(want), firstDiff(got, want))
+			if inOrder {
+				slices.SortFunc(docs, func(a, b app.IndexDoc) int { return bytes.Compare(a.Key[:], b.Key[:]) })
+			}
+			for i := 0; i < len(docs); i += 1000 {
+				mustIndex(t, x, docs[i:i+1000]...)
+			}
+			for _, query := range []string{"", "common ", "scarce ", "-common", "actor:alice", "common namespace:users",
+				"common before:" + dense.Add(30*time.Second).Format(time.RFC3339Nano)} {
+				t.Run(cmp.Or(query, "the zero query"), func(t *testing.T) { checkPaging(t, x, docs, query) })
 			}
 		})
 	}
@@ -631,23 +642,7 @@ func TestABusyDayIsSearchedFromItsLatestHoursAndMissesNothing(t *testing.T) {
 	x.windowed = func(slots int64) { widths = append(widths, slots) }
 	for _, query := range []string{"", "common ", "medium ", "scarce ", "com", "-common", "actor:alice", "common medium ",
 		"common before:" + day.Add(13*time.Hour+17*time.Minute).Format(time.RFC3339)} {
-		t.Run(cmp.Or(query, "the zero query"), func(t *testing.T) {
-			q := parse(t, query)
-			want := keysOf(bruteForce(docs, q))
-			var got []app.Key
-			var cursor app.Key
-			for range len(docs) {
-				keys := mustSearch(t, x, q, cursor, 50)
-				got = append(got, keys...)
-				if len(keys) < 50 {
-					break
-				}
-				cursor = keys[len(keys)-1]
-			}
-			if !equalKeys(got, want) {
-				t.Errorf("paged through %d keys, want %d (first difference at %d)", len(got), len(want), firstDiff(got, want))
-			}
-		})
+		t.Run(cmp.Or(query, "the zero query"), func(t *testing.T) { checkPaging(t, x, docs, query) })
 	}
 	if len(widths) == 0 {
 		t.Error("no search looked at the latest hours first: the test does not exercise the windows")

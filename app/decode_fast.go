@@ -26,29 +26,17 @@ type fastReader struct {
 func fastArray(body []byte, imported bool) ([]Event, bool) {
 	d := fastReader{s: string(body), i: 1}
 	events := make([]Event, 0, min(MaxBatch, len(body)/64+1))
-	d.ws()
-	if d.peek() == ']' {
-		d.i++
-		return events, d.i == len(d.s)
-	}
-	for {
+	ok := d.elements(']', func() bool {
 		if len(events) == MaxBatch || d.peek() != '{' {
-			return nil, false
+			return false
 		}
 		events = append(events, Event{})
-		if !d.event(&events[len(events)-1], imported) {
-			return nil, false
-		}
-		d.ws()
-		switch d.next() {
-		case ',':
-			d.ws()
-		case ']':
-			return events, d.i == len(d.s)
-		default:
-			return nil, false
-		}
+		return d.event(&events[len(events)-1], imported)
+	})
+	if !ok || d.i != len(d.s) {
+		return nil, false
 	}
+	return events, true
 }
 
 // fastObject reads raw, which must be one object and nothing else, into e.
@@ -272,15 +260,10 @@ const (
 // event reads one object, d at its {, as decodeEvent would.
 func (d *fastReader) event(e *Event, imported bool) bool {
 	d.i++
-	d.ws()
 	var seen uint32
 	var ns, ts string
 	anonymous := false
-	if d.peek() == '}' {
-		d.i++
-		return true
-	}
-	for {
+	ok := d.elements('}', func() bool {
 		name, ok := d.name()
 		if !ok {
 			return false
@@ -330,16 +313,10 @@ func (d *fastReader) event(e *Event, imported bool) bool {
 			return false
 		}
 		seen |= bit
-		d.ws()
-		switch d.next() {
-		case ',':
-			d.ws()
-			continue
-		case '}':
-		default:
-			return false
-		}
-		break
+		return true
+	})
+	if !ok {
+		return false
 	}
 	e.Namespace = Namespace(ns)
 	if ts != "" {
@@ -367,66 +344,43 @@ func (d *fastReader) targets(e *Event) bool {
 		return false
 	}
 	e.Targets = []Target{}
-	d.ws()
-	if d.peek() == ']' {
-		d.i++
-		return true
-	}
-	for {
+	return d.elements(']', func() bool {
 		if d.next() != '{' {
 			return false
 		}
 		var t Target
 		var seen uint32
-		d.ws()
-		if d.peek() == '}' {
-			d.i++
-		} else {
-			for {
-				name, ok := d.name()
-				if !ok {
-					return false
-				}
-				var bit uint32
-				switch name {
-				case "type":
-					bit = 1
-					t.Type, ok = d.str()
-				case "id":
-					bit = 2
-					t.ID, ok = d.str()
-				case "name":
-					bit = 4
-					t.Name, ok = d.str()
-				default:
-					return false // other spellings match by case in encoding/json
-				}
-				if !ok || seen&bit != 0 {
-					return false
-				}
-				seen |= bit
-				d.ws()
-				c := d.next()
-				if c == '}' {
-					break
-				}
-				if c != ',' {
-					return false
-				}
-				d.ws()
+		ok := d.elements('}', func() bool {
+			name, ok := d.name()
+			if !ok {
+				return false
 			}
-		}
-		e.Targets = append(e.Targets, t)
-		d.ws()
-		switch d.next() {
-		case ',':
-			d.ws()
-		case ']':
+			var bit uint32
+			switch name {
+			case "type":
+				bit = 1
+				t.Type, ok = d.str()
+			case "id":
+				bit = 2
+				t.ID, ok = d.str()
+			case "name":
+				bit = 4
+				t.Name, ok = d.str()
+			default:
+				return false // other spellings match by case in encoding/json
+			}
+			if !ok || seen&bit != 0 {
+				return false
+			}
+			seen |= bit
 			return true
-		default:
+		})
+		if !ok {
 			return false
 		}
-	}
+		e.Targets = append(e.Targets, t)
+		return true
+	})
 }
 
 // metadata reads a flat object of string values.
@@ -438,12 +392,7 @@ func (d *fastReader) metadata(e *Event) bool {
 		return false
 	}
 	e.Metadata = map[string]string{}
-	d.ws()
-	if d.peek() == '}' {
-		d.i++
-		return true
-	}
-	for {
+	return d.elements('}', func() bool {
 		k, ok := d.str()
 		if !ok {
 			return false
@@ -461,11 +410,28 @@ func (d *fastReader) metadata(e *Event) bool {
 			return false
 		}
 		e.Metadata[k] = v
+		return true
+	})
+}
+
+// elements reads the comma-separated elements (or members) of an array (or
+// object) up to its closing bracket end, d just past the opening one: each
+// reads one, and the whitespace around it and the commas are read here.
+func (d *fastReader) elements(end byte, each func() bool) bool {
+	d.ws()
+	if d.peek() == end {
+		d.i++
+		return true
+	}
+	for {
+		if !each() {
+			return false
+		}
 		d.ws()
 		switch d.next() {
 		case ',':
 			d.ws()
-		case '}':
+		case end:
 			return true
 		default:
 			return false

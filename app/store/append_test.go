@@ -20,15 +20,22 @@ func encodeValue(canonical []byte, prev, hash app.Digest) []byte {
 	return append(append(append(v, canonical...), prev[:]...), hash[:]...)
 }
 
+// openTemp opens a store in a directory of its own, closed when tb ends.
+func openTemp(tb testing.TB) *Store {
+	tb.Helper()
+	s, err := Open(tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
+}
+
 // A batch's entries are cut from shared buffers and its counters move once
 // per slot: every key and value must still be what one entry at a time
 // wrote, and every returned entry must show its own links.
 func TestABatchWritesEveryEntryAsOneAtATimeWould(t *testing.T) {
-	s, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTemp(t)
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Hour)
 	ev := func(id string, ns app.Namespace, ago time.Duration) app.Event {
@@ -58,7 +65,7 @@ func TestABatchWritesEveryEntryAsOneAtATimeWould(t *testing.T) {
 	if len(stored) != 6 {
 		t.Fatalf("%d entries stored, want 6 (two repeat an id)", len(stored))
 	}
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err := s.db.View(func(tx *bolt.Tx) error {
 		var prev app.Digest
 		tally := map[string]int{}
 		for i, e := range stored {

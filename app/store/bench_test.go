@@ -21,11 +21,7 @@ func BenchmarkVerify(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("AUDITLOG_BENCH_EVENTS")); err == nil && v > 0 {
 		n = v
 	}
-	s, err := Open(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := openTemp(b)
 	ctx := context.Background()
 	now := time.Now()
 	batch := make([]app.Event, 0, app.MaxBatch)
@@ -58,11 +54,7 @@ func BenchmarkVerify(b *testing.B) {
 // costs the store alone (no keyword index beside it): one fsynced
 // transaction writing each entry, its chain link and its other keys.
 func BenchmarkCommit(b *testing.B) {
-	s, err := Open(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := openTemp(b)
 	ctx := context.Background()
 	events := make([]app.Event, app.MaxBatch)
 	start := time.Now().Add(-time.Hour)
@@ -94,11 +86,7 @@ func BenchmarkCommit(b *testing.B) {
 // `auditlog bench` sends: each request of 1000 entries must be durable
 // before its answer. ns/event is wall time per entry over all clients.
 func BenchmarkCommitConcurrent(b *testing.B) {
-	s, err := Open(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := openTemp(b)
 	ctx := context.Background()
 	start := time.Now().Add(-time.Hour)
 	var next atomic.Int64

@@ -61,11 +61,7 @@ func lastTx(t *testing.T, s *Store) int {
 }
 
 func TestLargeCommitsThatQueueTogetherShareOneTransaction(t *testing.T) {
-	s, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTemp(t)
 	before := lastTx(t, s)
 	batches := [][]app.Event{largeBatch("a", batchBelow), largeBatch("b", batchBelow), largeBatch("c", 2*batchBelow)}
 	outs, errs := groupOf(t, s, batches)
@@ -92,11 +88,7 @@ func TestLargeCommitsThatQueueTogetherShareOneTransaction(t *testing.T) {
 }
 
 func TestOneFailingCommitInAGroupDoesNotFailTheOthers(t *testing.T) {
-	s, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTemp(t)
 	ctx := context.Background()
 	out, err := s.Commit(ctx, app.Commit{Events: []app.Event{largeBatch("damaged", 1)[0]}, ReceivedAt: time.Now()})
 	if err != nil {

@@ -63,6 +63,19 @@ func (m *markup) float(x float64) {
 	m.Write(b)
 }
 
+// rectEnd ends a rect whose class attribute is open: its place and size.
+func (m *markup) rectEnd(x, y, w, h float64) {
+	m.raw(`" x="`)
+	m.float(x)
+	m.raw(`" y="`)
+	m.float(y)
+	m.raw(`" width="`)
+	m.float(w)
+	m.raw(`" height="`)
+	m.float(h)
+	m.raw(`"/>`)
+}
+
 // normalizeURL is html/template's urlNormalizer: bytes that are neither
 // unreserved nor reserved in RFC 3986 are percent-encoded, and so is a '%'
 // that does not start an escape.
@@ -203,25 +216,13 @@ func (c *chartView) DaysSVG() template.HTML {
 		m.text(d.Tooltip)
 		m.raw(`">` + "\n" + `        <title>`)
 		m.text(d.Tooltip)
-		m.raw(`</title>` + "\n" + `        <rect class="hit" x="`)
-		m.float(d.SlotX)
-		m.raw(`" y="0" width="`)
-		m.float(d.SlotW)
-		m.raw(`" height="`)
-		m.float(c.Base)
-		m.raw(`"/>` + "\n" + `        `)
+		m.raw(`</title>` + "\n" + `        <rect class="hit`)
+		m.rectEnd(d.SlotX, 0, d.SlotW, c.Base)
+		m.raw("\n" + `        `)
 		for _, s := range d.Segments {
 			m.raw(`<rect class="seg ns-`)
 			m.text(string(s.Namespace))
-			m.raw(`" x="`)
-			m.float(s.X)
-			m.raw(`" y="`)
-			m.float(s.Y)
-			m.raw(`" width="`)
-			m.float(s.W)
-			m.raw(`" height="`)
-			m.float(s.H)
-			m.raw(`"/>`)
+			m.rectEnd(s.X, s.Y, s.W, s.H)
 		}
 		m.raw("\n      </a>\n      ")
 	}

@@ -889,9 +889,25 @@ func putEntry(tx *bolt.Tx, k app.Key, e *app.Event, head chainHead) (chainHead, 
 // batchWriter cuts the keys and values one transaction's appends write from
 // a few large buffers rather than allocating a dozen small ones per entry.
 // bbolt holds on to what it is given until the transaction ends, so a piece,
-// once handed out, is never written again.
+// once handed out, is never written again. The buffers are sized for the
+// batch (newBatchWriter), up to a limit: a request of one entry does not
+// set aside room for a thousand. The zero writer allocates each piece alone.
 type batchWriter struct {
-	keys, values []byte
+	keys, values         []byte
+	keyChunk, valueChunk int
+}
+
+// newBatchWriter sizes a writer's buffers for events.
+func newBatchWriter(events []app.Event) batchWriter {
+	var w batchWriter
+	for i := range events {
+		w.valueChunk += app.EntryLen(&events[i]) + linksLen
+		// The id (a store-made one is 26 bytes), the namespace key and the
+		// entry's key with its sequence number.
+		w.keyChunk += max(len(events[i].ID), 26) + 1 + 16 + 16 + 8
+	}
+	w.keyChunk, w.valueChunk = min(w.keyChunk, 32<<10), min(w.valueChunk, 256<<10)
+	return w
 }
 
 // take returns n fresh bytes from *buf, starting a new buffer of at least
@@ -913,10 +929,10 @@ type linked struct {
 
 func (w *batchWriter) putEntry(events, chain *bolt.Bucket, k app.Key, e *app.Event, head chainHead) (linked, error) {
 	n := app.EntryLen(e)
-	v := app.AppendEntry(take(&w.values, n+linksLen, 256<<10)[:0], e)
+	v := app.AppendEntry(take(&w.values, n+linksLen, w.valueChunk)[:0], e)
 	hash := app.ChainHash(head.hash, v)
 	v = append(append(v, head.hash[:]...), hash[:]...)
-	key := take(&w.keys, len(k)+8, 32<<10)
+	key := take(&w.keys, len(k)+8, w.keyChunk)
 	copy(key, k[:])
 	seq := binary.BigEndian.AppendUint64(key[len(k):len(k)], e.Seq)
 	if err := events.Put(key[:len(k)], v); err != nil {
@@ -937,7 +953,7 @@ func appendEvents(tx *bolt.Tx, events []app.Event, receivedAt, cutoff time.Time)
 	fillAppendOnly(tx)
 	out := make([]app.Event, len(events))
 	head := readHead(tx)
-	var w batchWriter
+	w := newBatchWriter(events)
 	// Counters move once per quarter hour and namespace the batch touches,
 	// not once per entry.
 	tally := map[[9]byte]int64{}
@@ -948,7 +964,7 @@ func appendEvents(tx *bolt.Tx, events []app.Event, receivedAt, cutoff time.Time)
 	for i, e := range events {
 		var id []byte
 		if e.ID != "" {
-			id = take(&w.keys, len(e.ID), 32<<10)
+			id = take(&w.keys, len(e.ID), w.keyChunk)
 			copy(id, e.ID)
 			if k := ids.Get(id); k != nil {
 				existing, ok, err := getEvent(tx, k)
@@ -968,7 +984,7 @@ func appendEvents(tx *bolt.Tx, events []app.Event, receivedAt, cutoff time.Time)
 		k := app.MakeKey(e.Timestamp, seq)
 		if e.ID == "" {
 			e.ID = serverID(k)
-			id = take(&w.keys, len(e.ID), 32<<10)
+			id = take(&w.keys, len(e.ID), w.keyChunk)
 			copy(id, e.ID)
 		}
 		e.ReceivedAt = receivedAt
@@ -984,7 +1000,7 @@ func appendEvents(tx *bolt.Tx, events []app.Event, receivedAt, cutoff time.Time)
 		e.PrevHash, e.Hash = prevHex, hex.EncodeToString(head.hash[:])
 		prevHex = e.Hash
 		linkedAny = true
-		nsKey := take(&w.keys, 1+len(k), 32<<10)
+		nsKey := take(&w.keys, 1+len(k), w.keyChunk)
 		nsKey[0] = nsCode(e.Namespace)
 		copy(nsKey[1:], k[:])
 		if err := byNS.Put(nsKey, nil); err != nil {

@@ -144,21 +144,18 @@ func (x *Index) load() error {
 }
 
 // openSafely opens a shard, turning a panic over a damaged file into an
-// error: one bad day must not stop the app from starting. Shard files are
-// memory-mapped, and a truncated one faults when read past its end, which
-// would end the process; made a panic, it is recovered like any other.
+// error: one bad day must not stop the app from starting.
 func openSafely(path string) (idx bleve.Index, err error) {
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if r := recover(); r != nil {
-			idx, err = nil, fmt.Errorf("damaged: %v", r)
-		}
-	}()
-	return bleve.Open(path)
+	err = safely(func() (err error) { idx, err = bleve.Open(path); return err })
+	return idx, err
 }
 
 // safely runs fn, turning a panic inside Bleve, or a fault reading a
-// damaged memory-mapped file, into an error.
+// damaged memory-mapped file, into an error. Shard files are memory-mapped,
+// and a truncated one faults when read past its end, which would end the
+// process; made a panic, it is recovered like any other. That holds for
+// reads on the calling goroutine: Bleve's own background goroutines (merges,
+// persisting) are not covered.
 func safely(fn func() error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {

@@ -118,21 +118,23 @@ func (x *Index) searchDay(day int64, c *compiled, after string, n, est int) (sea
 	if k, valid := keyOf(after); valid {
 		top = min(top, app.SlotOf(k.Time()))
 	}
-	docs, err := shard.DocCount()
-	if err != nil {
-		return nil, err
-	}
-	// Without an estimate, the first window is sized to hold about 4n of the
-	// day's entries, enough for n matches in a quarter of them. A window of
-	// half the day or more is the whole day.
+	// With an estimate, a shard with few matches is searched whole, and the
+	// first window of one with many is sized to hold about 2n of them.
+	// Without, it is sized to hold about 4n of the day's entries, enough for
+	// n matches in a quarter of them. A window of half the day or more is the
+	// whole day.
 	const slotsPerDay, half = 96, 48
-	perSlot := max(docs/slotsPerDay, 1)
-	width := int64(max((4*uint64(n)+perSlot-1)/perSlot, 1))
-	if est >= 0 {
-		width = half
-		if est >= 8*n {
-			width = int64(max((2*n*slotsPerDay+est-1)/est, 1))
+	width := int64(half)
+	switch {
+	case est >= 8*n:
+		width = int64(max((2*n*slotsPerDay+est-1)/est, 1))
+	case est < 0:
+		var docs uint64
+		if err := safely(func() (err error) { docs, err = shard.DocCount(); return err }); err != nil {
+			return nil, err
 		}
+		perSlot := max(docs/slotsPerDay, 1)
+		width = int64(max((4*uint64(n)+perSlot-1)/perSlot, 1))
 	}
 	for {
 		whole := !ok || width >= half

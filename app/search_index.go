@@ -68,10 +68,8 @@ type Tally map[TallyCell]int
 // Within narrows the tally to [after, before) (zero bounds are open). It can
 // only do so when the bounds fall on whole slots; ok is false otherwise.
 func (t Tally) Within(after, before time.Time) (Tally, bool) {
-	for _, b := range []time.Time{after, before} {
-		if !b.IsZero() && (b.Unix()%slotSeconds != 0 || b.Nanosecond() != 0) {
-			return nil, false
-		}
+	if !WholeSlots(after, before) {
+		return nil, false
 	}
 	out := Tally{}
 	for cell, n := range t {

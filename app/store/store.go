@@ -286,17 +286,32 @@ func (s *Store) Commit(ctx context.Context, c app.Commit) ([]app.Event, error) {
 		write = s.db.Update
 	}
 	err := write(func(tx *bolt.Tx) error {
-		for _, v := range c.State {
-			if err := putState(tx, v); err != nil {
-				return err
-			}
+		outs, err := writeCommits(tx, []app.Commit{c})
+		if err == nil {
+			out = outs[0]
 		}
-		var err error
-		out, err = appendEvents(tx, c.Events, c.ReceivedAt.UTC(), c.Cutoff)
 		return err
 	})
 	if err != nil {
 		return nil, s.writeError(err)
+	}
+	return out, nil
+}
+
+// writeCommits writes cs in tx in order, each commit's state and then its
+// entries, and returns each commit's entries.
+func writeCommits(tx *bolt.Tx, cs []app.Commit) ([][]app.Event, error) {
+	out := make([][]app.Event, len(cs))
+	for i, c := range cs {
+		for _, v := range c.State {
+			if err := putState(tx, v); err != nil {
+				return nil, err
+			}
+		}
+		var err error
+		if out[i], err = appendEvents(tx, c.Events, c.ReceivedAt.UTC(), c.Cutoff); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -367,31 +382,35 @@ func (s *Store) commitGrouped(c app.Commit) ([]app.Event, error) {
 // writeGroup writes the commits of group in one transaction, or each in its
 // own if that fails.
 func (s *Store) writeGroup(group []*queued) {
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		for _, w := range group {
-			var err error
-			if w.out, err = appendEvents(tx, w.c.Events, w.c.ReceivedAt.UTC(), w.c.Cutoff); err != nil {
-				return err
-			}
-		}
-		return nil
+	cs := make([]app.Commit, len(group))
+	for i, w := range group {
+		cs[i] = w.c
+	}
+	var outs [][]app.Event
+	err := s.db.Update(func(tx *bolt.Tx) (err error) {
+		outs, err = writeCommits(tx, cs)
+		return err
 	})
 	if err == nil {
+		for i, w := range group {
+			w.out = outs[i]
+		}
 		return
 	}
 	if len(group) == 1 {
 		group[0].out, group[0].err = nil, s.writeError(err)
 		return
 	}
-	for _, w := range group {
+	for i, w := range group {
 		w.out, w.err = nil, nil
-		err := s.db.Update(func(tx *bolt.Tx) error {
-			var err error
-			w.out, err = appendEvents(tx, w.c.Events, w.c.ReceivedAt.UTC(), w.c.Cutoff)
+		err := s.db.Update(func(tx *bolt.Tx) (err error) {
+			outs, err = writeCommits(tx, cs[i:i+1])
 			return err
 		})
 		if err != nil {
-			w.out, w.err = nil, s.writeError(err)
+			w.err = s.writeError(err)
+		} else {
+			w.out = outs[0]
 		}
 	}
 }
@@ -415,20 +434,10 @@ func (s *Store) CommitAll(ctx context.Context, cs []app.Commit) ([][]app.Event, 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	out := make([][]app.Event, len(cs))
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		for i, c := range cs {
-			for _, v := range c.State {
-				if err := putState(tx, v); err != nil {
-					return err
-				}
-			}
-			var err error
-			if out[i], err = appendEvents(tx, c.Events, c.ReceivedAt.UTC(), c.Cutoff); err != nil {
-				return err
-			}
-		}
-		return nil
+	var out [][]app.Event
+	err := s.db.Update(func(tx *bolt.Tx) (err error) {
+		out, err = writeCommits(tx, cs)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to commit: %w", err)

@@ -67,6 +67,26 @@ type newestEntry struct {
 	ok      bool
 }
 
+// forget drops all that was learnt of shard, which is closed for good (a
+// day dropped, or a shard reopened as another): nothing keeps it alive.
+func (t *shardCache) forget(shard bleve.Index) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.versions, shard)
+	delete(t.newests, shard)
+	delete(t.marks, shard)
+	for k := range t.entries {
+		if k.shard == shard {
+			delete(t.entries, k)
+		}
+	}
+	for k := range t.freqs {
+		if k.shard == shard {
+			delete(t.freqs, k)
+		}
+	}
+}
+
 func (t *shardCache) version(shard bleve.Index) uint64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()

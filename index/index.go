@@ -170,7 +170,7 @@ func safely(fn func() error) (err error) {
 // lost so the Log fills it again. The caller holds mu for writing (or is
 // Open).
 func (x *Index) dropDamaged(day int64, reason string) error {
-	delete(x.shards, day)
+	x.removeShard(day)
 	if err := os.RemoveAll(filepath.Join(x.dir, dayName(day))); err != nil {
 		return fmt.Errorf("index: unable to drop the damaged shard %s: %w", dayName(day), err)
 	}
@@ -216,8 +216,7 @@ func (x *Index) DropDay(day time.Time) error {
 		return errClosed
 	}
 	d := dayOf(day)
-	if shard := x.shards[d]; shard != nil {
-		delete(x.shards, d)
+	if shard := x.removeShard(d); shard != nil {
 		_ = safely(shard.Close) // it is being thrown away; a damaged one may not close cleanly
 	}
 	if err := os.RemoveAll(filepath.Join(x.dir, dayName(d))); err != nil {
@@ -534,7 +533,7 @@ func (x *Index) reopen(day int64, cause error) {
 	if x.closed || shard == nil {
 		return
 	}
-	delete(x.shards, day)
+	x.removeShard(day)
 	_ = safely(shard.Close)
 	idx, err := openSafely(filepath.Join(x.dir, dayName(day)))
 	if err != nil {
@@ -556,7 +555,7 @@ func (x *Index) DropBefore(cutoff time.Time) error {
 		if dayStart(day + 1).After(cutoff) {
 			continue
 		}
-		delete(x.shards, day)
+		x.removeShard(day)
 		if err := shard.Close(); err != nil && first == nil {
 			first = fmt.Errorf("index: shard %s: %w", dayName(day), err)
 		}
@@ -599,10 +598,22 @@ func (x *Index) Close() error {
 func (x *Index) closeShards() error {
 	var first error
 	for day, shard := range x.shards {
+		x.removeShard(day)
 		if err := shard.Close(); err != nil && first == nil {
 			first = fmt.Errorf("index: shard %s: %w", dayName(day), err)
 		}
 	}
-	x.shards = map[int64]bleve.Index{}
 	return first
+}
+
+// removeShard takes day's shard, if open, out of the index and out of the
+// cache, and returns it for the caller to close. The caller holds mu for
+// writing.
+func (x *Index) removeShard(day int64) bleve.Index {
+	shard := x.shards[day]
+	delete(x.shards, day)
+	if shard != nil {
+		x.cache.forget(shard)
+	}
+	return shard
 }

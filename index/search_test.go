@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/blevesearch/bleve/v2"
+
 	"auditlog/app"
 )
 
@@ -834,5 +836,59 @@ func TestTalliesCountedWhileBatchesLandEndExact(t *testing.T) {
 		if want := bruteTally(docs, q); !maps.Equal(got, want) {
 			t.Errorf("%v: the tally differs from a count of every entry (%d cells, want %d)", q.Terms, len(got), len(want))
 		}
+	}
+}
+
+// A day dropped takes what the cache learnt of its shard with it: a closed
+// shard is not kept alive by its counts.
+func TestADroppedDayLeavesNothingInTheCache(t *testing.T) {
+	x, _ := openTemp(t)
+	for d := range 3 {
+		mustIndex(t, x, entry(base.Add(time.Duration(d)*24*time.Hour), app.Spaces, "space_updated", "bob", "Renamed space"))
+	}
+	dropped := []bleve.Index{x.shards[dayOf(base)], x.shards[dayOf(base)+1]}
+	for _, query := range []string{"renamed ", "renamed actor:bob", "space"} {
+		if _, err := x.Tally(parse(t, query)); err != nil {
+			t.Fatal(err)
+		}
+		mustSearch(t, x, parse(t, query), app.Key{}, 10)
+	}
+	if err := x.DropDay(base.Add(24 * time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.DropBefore(base.Add(24 * time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	held := func(shard bleve.Index) (n int) {
+		c := &x.cache
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		_, v := c.versions[shard]
+		_, w := c.newests[shard]
+		_, m := c.marks[shard]
+		for k := range c.entries {
+			if k.shard == shard {
+				n++
+			}
+		}
+		for k := range c.freqs {
+			if k.shard == shard {
+				n++
+			}
+		}
+		for _, b := range []bool{v, w, m} {
+			if b {
+				n++
+			}
+		}
+		return n
+	}
+	for i, shard := range dropped {
+		if n := held(shard); n != 0 {
+			t.Errorf("dropped shard %d: the cache still holds %d things of it", i, n)
+		}
+	}
+	if n := held(x.shards[dayOf(base)+2]); n == 0 {
+		t.Error("the kept shard has nothing cached: the test caches nothing")
 	}
 }

@@ -59,4 +59,19 @@ func TestAnEmptyLogsIntegrityLineShowsNoZeroHead(t *testing.T) {
 	if !strings.Contains(string(body), "Integrity verified just now — nothing recorded yet") || strings.Contains(string(body), "000000000000") {
 		t.Fatalf("the empty log's Integrity line:\n%.3000s", body)
 	}
+
+	// Once something is recorded, the line no longer says nothing is, though
+	// the verification it reports came before.
+	if _, err := log.Record(context.Background(), []app.Event{{Namespace: app.Users, Action: "user_invited", Detail: "Invited Maya", Actor: "Lukas"}}); err != nil {
+		t.Fatal(err)
+	}
+	res, err = client.Get(ts.URL + ui.PagePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if strings.Contains(string(body), "nothing recorded yet") || !strings.Contains(string(body), "Integrity verified just now, before anything was recorded") {
+		t.Fatalf("the Integrity line after the first entry:\n%.3000s", body)
+	}
 }

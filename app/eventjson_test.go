@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -80,5 +81,45 @@ func TestAPageWithATimeRFC3339CannotHoldFailsAsEncodingJSONDoes(t *testing.T) {
 		if _, err := AppendPageJSON(nil, &p); (err == nil) != (want == nil) {
 			t.Errorf("%v: error %v, encoding/json's %v", ts, err, want)
 		}
+	}
+}
+
+// The API's JSON is written by hand; a field added to Page, Event or Target
+// must reach it too. Every field is set here by reflection, so a new one is
+// compared with encoding/json without this test having to name it, and a
+// field of a kind the filler does not know fails it.
+func TestEveryFieldOfAPageReachesItsJSON(t *testing.T) {
+	var fill func(v reflect.Value)
+	fill = func(v reflect.Value) {
+		switch {
+		case v.Type() == reflect.TypeFor[time.Time]():
+			v.Set(reflect.ValueOf(time.Date(2026, 11, 26, 9, 30, 0, 123, time.UTC)))
+		case v.Kind() == reflect.String:
+			v.SetString("a " + v.Type().Name() + " <&>")
+		case v.Kind() == reflect.Uint64:
+			v.SetUint(42)
+		case v.Kind() == reflect.Struct:
+			for i := range v.NumField() {
+				fill(v.Field(i))
+			}
+		case v.Kind() == reflect.Slice:
+			v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+			fill(v.Index(0))
+		case v.Kind() == reflect.Map && v.Type().Key().Kind() == reflect.String && v.Type().Elem().Kind() == reflect.String:
+			v.Set(reflect.MakeMap(v.Type()))
+			v.SetMapIndex(reflect.ValueOf("k").Convert(v.Type().Key()), reflect.ValueOf("v").Convert(v.Type().Elem()))
+		default:
+			t.Fatalf("a field of type %s: teach this test to fill it, and the JSON writer to write it", v.Type())
+		}
+	}
+	var p Page
+	fill(reflect.ValueOf(&p).Elem())
+	want, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := AppendPageJSON(nil, &p)
+	if err != nil || !bytes.Equal(bytes.TrimSuffix(got, []byte("\n")), want) {
+		t.Fatalf("wrote (%v)\n%s\nencoding/json wrote\n%s", err, got, want)
 	}
 }

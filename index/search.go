@@ -534,19 +534,24 @@ func entriesByActors(r index.IndexReader, want []string) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	var n uint64
-	for {
-		e, err := dict.Next()
-		if err != nil || e == nil {
-			_ = dict.Close()
-			return n, err
-		}
-		for _, w := range want {
-			if app.ActorMatches(e.Term[len(actorTerm):], strings.ToLower(w)) {
-				n += e.Count
-				break
+	_, n, err := readTerms(dict, actorMatcher(want))
+	return n, err
+}
+
+// actorMatcher accepts the actor terms whose actor app.ActorMatches one of
+// want.
+func actorMatcher(want []string) func(term string) bool {
+	lower := make([]string, len(want))
+	for i, w := range want {
+		lower[i] = strings.ToLower(w)
+	}
+	return func(term string) bool {
+		for _, w := range lower {
+			if app.ActorMatches(term[len(actorTerm):], w) {
+				return true
 			}
 		}
+		return false
 	}
 }
 
@@ -642,7 +647,7 @@ func (p *phrasePrefixQuery) Searcher(ctx context.Context, r index.IndexReader, m
 	if err != nil {
 		return nil, err
 	}
-	expanded, err := readTerms(dict, func(string) bool { return true })
+	expanded, _, err := readTerms(dict, func(string) bool { return true })
 	if err != nil {
 		return nil, err
 	}
@@ -671,14 +676,7 @@ func (a *actorQuery) Searcher(ctx context.Context, r index.IndexReader, m mappin
 	if err != nil {
 		return nil, err
 	}
-	terms, err := readTerms(dict, func(term string) bool {
-		for _, w := range a.want {
-			if app.ActorMatches(term[len(actorTerm):], strings.ToLower(w)) {
-				return true
-			}
-		}
-		return false
-	})
+	terms, _, err := readTerms(dict, actorMatcher(a.want))
 	if err != nil {
 		return nil, err
 	}
@@ -693,21 +691,21 @@ func (a *actorQuery) Searcher(ctx context.Context, r index.IndexReader, m mappin
 }
 
 // readTerms reads a field dictionary to its end, keeping the terms keep
-// accepts, and closes it.
-func readTerms(dict index.FieldDict, keep func(term string) bool) ([]string, error) {
-	var terms []string
+// accepts and counting the entries that hold them, and closes it.
+func readTerms(dict index.FieldDict, keep func(term string) bool) (terms []string, entries uint64, err error) {
 	for {
 		e, err := dict.Next()
 		if err != nil {
 			_ = dict.Close()
-			return nil, err
+			return nil, 0, err
 		}
 		if e == nil {
 			break
 		}
 		if keep(e.Term) {
 			terms = append(terms, e.Term)
+			entries += e.Count
 		}
 	}
-	return terms, dict.Close()
+	return terms, entries, dict.Close()
 }

@@ -260,60 +260,48 @@ const (
 // event reads one object, d at its {, as decodeEvent would.
 func (d *fastReader) event(e *Event, imported bool) bool {
 	d.i++
-	var seen uint32
 	var ns, ts string
 	anonymous := false
-	ok := d.elements('}', func() bool {
-		name, ok := d.name()
-		if !ok {
-			return false
-		}
-		var bit uint32
+	ok := d.members(func(name string) (uint32, bool) {
 		switch name {
 		case "id":
-			bit, ok = seenID, d.strOrNull(&e.ID)
+			return seenID, d.strOrNull(&e.ID)
 		case "namespace":
-			bit, ok = seenNamespace, d.strOrNull(&ns)
+			return seenNamespace, d.strOrNull(&ns)
 		case "action":
-			bit, ok = seenAction, d.strOrNull(&e.Action)
+			return seenAction, d.strOrNull(&e.Action)
 		case "detail":
-			bit, ok = seenDetail, d.strOrNull(&e.Detail)
+			return seenDetail, d.strOrNull(&e.Detail)
 		case "actor":
-			bit, ok = seenActor, d.strOrNull(&e.Actor)
+			return seenActor, d.strOrNull(&e.Actor)
 		case "ip":
-			bit, ok = seenIP, d.strOrNull(&e.IP)
+			return seenIP, d.strOrNull(&e.IP)
 		case "timestamp":
-			bit, ok = seenTimestamp, d.strOrNull(&ts)
+			return seenTimestamp, d.strOrNull(&ts)
 		case "anonymous":
-			bit = seenAnonymous
 			switch {
 			case d.literal("true"):
 				anonymous = true
 			case d.literal("false"), d.literal("null"):
 			default:
-				ok = false
+				return seenAnonymous, false
 			}
+			return seenAnonymous, true
 		case "targets":
-			bit, ok = seenTargets, d.targets(e)
+			return seenTargets, d.targets(e)
 		case "metadata":
-			bit, ok = seenMetadata, d.metadata(e)
+			return seenMetadata, d.metadata(e)
 		// In an export, ignored; in a request, refused by the general reader.
 		case "received_at":
-			bit, ok = seenReceivedAt, imported && d.skip(0)
+			return seenReceivedAt, imported && d.skip(0)
 		case "seq":
-			bit, ok = seenSeq, imported && d.skip(0)
+			return seenSeq, imported && d.skip(0)
 		case "prev_hash":
-			bit, ok = seenPrevHash, imported && d.skip(0)
+			return seenPrevHash, imported && d.skip(0)
 		case "hash":
-			bit, ok = seenHash, imported && d.skip(0)
-		default:
-			return false
+			return seenHash, imported && d.skip(0)
 		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-		return true
+		return 0, false
 	})
 	if !ok {
 		return false
@@ -349,31 +337,20 @@ func (d *fastReader) targets(e *Event) bool {
 			return false
 		}
 		var t Target
-		var seen uint32
-		ok := d.elements('}', func() bool {
-			name, ok := d.name()
-			if !ok {
-				return false
-			}
-			var bit uint32
+		ok := d.members(func(name string) (uint32, bool) {
+			var ok bool
 			switch name {
 			case "type":
-				bit = 1
 				t.Type, ok = d.str()
+				return 1, ok
 			case "id":
-				bit = 2
 				t.ID, ok = d.str()
+				return 2, ok
 			case "name":
-				bit = 4
 				t.Name, ok = d.str()
-			default:
-				return false // other spellings match by case in encoding/json
+				return 4, ok
 			}
-			if !ok || seen&bit != 0 {
-				return false
-			}
-			seen |= bit
-			return true
+			return 0, false // other spellings match by case in encoding/json
 		})
 		if !ok {
 			return false
@@ -410,6 +387,26 @@ func (d *fastReader) metadata(e *Event) bool {
 			return false
 		}
 		e.Metadata[k] = v
+		return true
+	})
+}
+
+// members reads an object's members, d just past its {: read reads the value
+// of the member named name and says which bit of the object's members it
+// is. An unknown member (bit 0) or one met twice fails it: the general reader
+// refuses the first by name, and lets the last of two win.
+func (d *fastReader) members(read func(name string) (bit uint32, ok bool)) bool {
+	var seen uint32
+	return d.elements('}', func() bool {
+		name, ok := d.name()
+		if !ok {
+			return false
+		}
+		bit, ok := read(name)
+		if !ok || bit == 0 || seen&bit != 0 {
+			return false
+		}
+		seen |= bit
 		return true
 	})
 }

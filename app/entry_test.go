@@ -29,6 +29,36 @@ func TestTheCanonicalFormReadsBackAsTheEntry(t *testing.T) {
 	}
 }
 
+// A purge reads only an entry's head, but must refuse exactly the entries
+// the full reader refuses: a damaged entry stays, reported, rather than being
+// deleted with a tombstone of its damaged bytes.
+func TestTheHeadOfAnEntryReadsAsTheWholeEntryDoes(t *testing.T) {
+	for _, e := range []Event{
+		{ID: "x", Seq: 42, Timestamp: time.Date(2026, 11, 20, 9, 30, 0, 123, time.UTC), Namespace: Users, Action: "user_invited",
+			Targets: []Target{{Type: "user", ID: "u1", Name: "Ünal"}, {Name: "only a name"}}, Metadata: map[string]string{"b": "2", "a": ""}},
+		{ID: "01jd", Seq: 1, Timestamp: time.Unix(0, 1).UTC(), Namespace: "custom_ns", Action: "a", Detail: "d", Actor: "Anonymous", IP: "10.0.0.1"},
+	} {
+		b := EncodeEntry(&e)
+		h, err := ReadEntryHead(b)
+		if want := (EntryHead{e.Seq, e.Timestamp, e.ID, e.Namespace}); err != nil || h != want {
+			t.Fatalf("ReadEntryHead = %+v, %v; want %+v", h, err, want)
+		}
+		damaged := [][]byte{append(bytes.Clone(b), 0)}
+		for n := range len(b) {
+			damaged = append(damaged, b[:n])
+			flipped := bytes.Clone(b)
+			flipped[n] ^= 0xff
+			damaged = append(damaged, flipped)
+		}
+		for _, d := range damaged {
+			_, whole := DecodeEntry(d)
+			if _, head := ReadEntryHead(d); (whole == nil) != (head == nil) {
+				t.Fatalf("on %x the whole entry reads with %v, its head with %v", d, whole, head)
+			}
+		}
+	}
+}
+
 // The README documents the canonical form with a worked example so that it
 // can be re-implemented elsewhere; this keeps the example true.
 func TestTheReadmesWorkedExampleOfTheCanonicalForm(t *testing.T) {

@@ -689,27 +689,37 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time, limit int) (int, er
 	n := 0
 	err := s.update("the entries older than "+cutoff.UTC().Format(time.RFC3339), func(tx *bolt.Tx) error {
 		// Collect first, then delete: deleting while iterating can skip keys.
-		var keys []app.Key
-		var events []app.Event
+		var doomed []expired
 		c := tx.Bucket(bucketEvents).Cursor()
-		for k, _ := c.First(); k != nil && len(keys) < limit; k, _ = c.Next() {
+		for k, v := c.First(); k != nil && len(doomed) < limit; k, v = c.Next() {
 			if bytes.Compare(k, end[:]) >= 0 {
 				break
 			}
-			e, ok := s.readEvent(tx, k)
-			if !ok {
-				continue // an unreadable entry stays, reported, until it is dealt with by hand
+			x, err := readExpired(k, v)
+			if err != nil {
+				// An unreadable entry stays, reported, until it is dealt with by hand.
+				s.noteDamage(fmt.Sprintf("the entry of %s (key %x) is unreadable: %v", keyTime(k), k, err), false)
+				continue
 			}
-			var key app.Key
-			copy(key[:], k)
-			keys, events = append(keys, key), append(events, e)
+			doomed = append(doomed, x)
 		}
-		for i := range keys {
-			if err := deleteEvent(tx, keys[i], &events[i]); err != nil {
+		// A day's entries fall in a few hundred counters: each is moved once.
+		counts := map[[9]byte]int64{}
+		// bbolt keeps what is put until the commit: the tombstones and their
+		// keys are cut from one buffer rather than allocated one by one.
+		slab := make([]byte, 0, len(doomed)*(8+16+linksLen))
+		for i := range doomed {
+			if err := deleteEntry(tx, &doomed[i], &slab); err != nil {
+				return err
+			}
+			counts[tallySlot(doomed[i].Timestamp, doomed[i].Namespace)]--
+		}
+		for slot, delta := range counts {
+			if err := addTallyAt(tx, slot[:], delta); err != nil {
 				return err
 			}
 		}
-		n = len(keys)
+		n = len(doomed)
 		return nil
 	})
 	if err != nil {
@@ -1059,26 +1069,48 @@ func fillAppendOnly(tx *bolt.Tx) {
 	}
 }
 
-// deleteEvent removes every trace of the entry at k.
-func deleteEvent(tx *bolt.Tx, k app.Key, e *app.Event) error {
+// expired is what deleting an entry needs to know of it.
+type expired struct {
+	key app.Key
+	app.EntryHead
+	digest, hash app.Digest
+}
+
+// readExpired reads the stored value v at k for its deletion: the head of
+// the entry, and the digest and hash its tombstone in the chain keeps.
+func readExpired(k, v []byte) (expired, error) {
+	var x expired
+	canonical, _, hash, err := splitValue(v)
+	if err != nil {
+		return x, err
+	}
+	if x.EntryHead, err = app.ReadEntryHead(canonical); err != nil {
+		return x, err
+	}
+	copy(x.key[:], k)
+	x.digest, x.hash = sha256.Sum256(canonical), hash
+	return x, nil
+}
+
+// deleteEntry removes every trace of the entry but its tombstone in the
+// chain, and its count, which the caller moves.
+func deleteEntry(tx *bolt.Tx, x *expired, slab *[]byte) error {
 	// The chain keeps the entry's digest and hash in its place, so it can
 	// still be followed past it; the content is gone for good.
-	canonical, _, hash, err := splitValue(tx.Bucket(bucketEvents).Get(k[:]))
-	if err != nil {
-		return err
-	}
-	digest := sha256.Sum256(canonical)
-	tomb := append(append(append(make([]byte, 0, 16+linksLen), k[:]...), digest[:]...), hash[:]...)
-	if err := tx.Bucket(bucketChain).Put(seqKey(e.Seq), tomb); err != nil {
+	from := len(*slab)
+	*slab = binary.BigEndian.AppendUint64(*slab, x.Seq)
+	*slab = append(append(append(*slab, x.key[:]...), x.digest[:]...), x.hash[:]...)
+	seq, tomb := (*slab)[from:from+8:from+8], (*slab)[from+8:]
+	if err := tx.Bucket(bucketChain).Put(seq, tomb); err != nil {
 		return err
 	}
 	for _, del := range []struct {
 		bucket []byte
 		key    []byte
 	}{
-		{bucketEvents, k[:]},
-		{bucketByNS, byNSKey(e.Namespace, k)},
-		{bucketOutbox, k[:]},
+		{bucketEvents, x.key[:]},
+		{bucketByNS, byNSKey(x.Namespace, x.key)},
+		{bucketOutbox, x.key[:]},
 	} {
 		if err := tx.Bucket(del.bucket).Delete(del.key); err != nil {
 			return err
@@ -1086,12 +1118,10 @@ func deleteEvent(tx *bolt.Tx, k app.Key, e *app.Event) error {
 	}
 	// Only drop the id mapping if it still points here: a retry after the purge may have reused it.
 	ids := tx.Bucket(bucketIDs)
-	if cur := ids.Get([]byte(e.ID)); cur != nil && string(cur) == string(k[:]) {
-		if err := ids.Delete([]byte(e.ID)); err != nil {
-			return err
-		}
+	if cur := ids.Get([]byte(x.ID)); cur != nil && string(cur) == string(x.key[:]) {
+		return ids.Delete([]byte(x.ID))
 	}
-	return addTally(tx, e.Timestamp, e.Namespace, -1)
+	return nil
 }
 
 // migrateToChain rewrites a store written before entries were chained: each

@@ -3,8 +3,10 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"testing"
 	"time"
 
@@ -13,11 +15,25 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// encodeValue is the stored value's layout, written out plainly: existing
-// stores and exported proofs depend on it staying byte for byte.
-func encodeValue(canonical []byte, prev, hash app.Digest) []byte {
-	v := make([]byte, 0, len(canonical)+linksLen)
-	return append(append(append(v, canonical...), prev[:]...), hash[:]...)
+// checkValue checks the stored value's layout, written out plainly: the
+// canonical form packed with the entry dictionary (s2's own decoder reads it
+// back here, not the store's), then the two links.
+func checkValue(t *testing.T, got, canonical []byte, prev, hash app.Digest) {
+	t.Helper()
+	if len(got) < 1+linksLen || got[0] != 0x81 {
+		t.Fatalf("value %x is not packed", got)
+	}
+	body := got[:len(got)-linksLen]
+	unpacked, err := entryDict.Decode(nil, body[1:])
+	if err != nil || !bytes.Equal(unpacked, canonical) {
+		t.Fatalf("value unpacks to %x, %v; want %x", unpacked, err, canonical)
+	}
+	if len(body) >= len(canonical) {
+		t.Errorf("packed to %d bytes from %d", len(body), len(canonical))
+	}
+	if want := append(prev[:], hash[:]...); !bytes.Equal(got[len(body):], want) {
+		t.Errorf("links %x, want %x", got[len(body):], want)
+	}
 }
 
 // openTemp opens a store in a directory of its own, closed when tb ends.
@@ -79,9 +95,7 @@ func TestABatchWritesEveryEntryAsOneAtATimeWould(t *testing.T) {
 			}
 			canonical := app.EncodeEntry(&e)
 			hash := app.ChainHash(prev, canonical)
-			if got := tx.Bucket(bucketEvents).Get(k); !bytes.Equal(got, encodeValue(canonical, prev, hash)) {
-				t.Errorf("value of entry %d =\n%x\nwant\n%x", i, got, encodeValue(canonical, prev, hash))
-			}
+			checkValue(t, tx.Bucket(bucketEvents).Get(k), canonical, prev, hash)
 			if e.PrevHash != hex.EncodeToString(prev[:]) || e.Hash != hex.EncodeToString(hash[:]) {
 				t.Errorf("entry %d shows links %s → %s, want %x → %x", i, e.PrevHash, e.Hash, prev, hash)
 			}
@@ -115,5 +129,100 @@ func TestABatchWritesEveryEntryAsOneAtATimeWould(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Entries packed with dictionary 1 are read with it for as long as they are
+// kept: a change to it would make every one of them unreadable.
+func TestTheEntryDictionaryNeverChanges(t *testing.T) {
+	const want = "0ca01eb2af11f8ca036928cd4cc5d13942041b564b18cb269bf474d9abb339aa"
+	if got := fmt.Sprintf("%x", sha256.Sum256(dictionary1)); got != want {
+		t.Fatalf("dictionary 1 is now %s (%d bytes); it must stay %s: make a new dictionary with a new marker instead", got, len(dictionary1), want)
+	}
+	if entryDict == nil {
+		t.Fatal("dictionary 1 was refused")
+	}
+}
+
+// Stores written before values were packed hold the canonical form as it
+// is; those values read as before, beside packed ones. A packed value that is
+// damaged is unreadable, never a panic nor a wrong entry.
+func TestUnpackedAndDamagedPackedValuesAreReadAsTheyAre(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	old := app.Event{ID: "old", Namespace: app.Users, Action: "user_invited", Detail: "Invited Ünal", Actor: "Maya", Timestamp: now.Add(-time.Hour)}
+	if _, err := s.Commit(ctx, app.Commit{Events: []app.Event{old}, ReceivedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	var key app.Key
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		copy(key[:], tx.Bucket(bucketIDs).Get([]byte("old")))
+		v := tx.Bucket(bucketEvents).Get(key[:])
+		canonical, prev, hash, err := splitValue(v, nil)
+		if err != nil || v[0] != packedEntry {
+			t.Fatalf("stored %x: %v", v, err)
+		}
+		plain := append(append(append([]byte(nil), canonical...), prev[:]...), hash[:]...)
+		return tx.Bucket(bucketEvents).Put(key[:], plain)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := s.Get(ctx, "old")
+	if err != nil || !ok || got.Detail != old.Detail || got.Hash == "" {
+		t.Fatalf("an unpacked value reads as %+v, %v", got, err)
+	}
+	links := 0
+	if err := s.Chain(ctx, 1, func(l *app.Link) bool {
+		links++
+		if d, _ := app.DecodeEntry(l.Canonical); d.ID != "old" {
+			t.Errorf("link %d holds %q", l.Seq, d.ID)
+		}
+		return true
+	}); err != nil || links != 1 {
+		t.Fatalf("chain: %d links, %v", links, err)
+	}
+
+	e := app.Event{ID: "new", Namespace: app.Users, Action: "user_invited", Detail: "Invited Ada", Actor: "Maya", Timestamp: now}
+	if _, err := s.Commit(ctx, app.Commit{Events: []app.Event{e}, ReceivedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	var packed []byte
+	s.db.View(func(tx *bolt.Tx) error {
+		packed = bytes.Clone(tx.Bucket(bucketEvents).Get(tx.Bucket(bucketIDs).Get([]byte("new"))))
+		return nil
+	})
+	body := packed[:len(packed)-linksLen]
+	for i := 1; i < len(body); i++ {
+		for _, damaged := range [][]byte{body[:i], append(bytes.Clone(body[:i]), 0xff, 0xff, 0xff, 0xff, 0xff)} {
+			v := append(append([]byte(nil), damaged...), packed[len(body):]...)
+			canonical, _, _, err := splitValue(v, nil)
+			if err == nil {
+				_, err = app.DecodeEntry(canonical)
+			}
+			if err == nil {
+				t.Fatalf("a packed value cut to %d bytes of %d reads", i, len(body))
+			}
+		}
+	}
+	// A purge reads both forms in one pass: the unpacked one first, so its
+	// bytes (the file's own) must not become the buffer the next is unpacked into.
+	var tombs []app.Digest
+	if err := s.Chain(ctx, 1, func(l *app.Link) bool { tombs = append(tombs, sha256.Sum256(l.Canonical)); return true }); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Purge(ctx, now.Add(time.Second), 10); err != nil || n != 2 {
+		t.Fatalf("purged %d, %v; want both", n, err)
+	}
+	i := 0
+	if err := s.Chain(ctx, 1, func(l *app.Link) bool {
+		if !l.Purged() || l.Digest != tombs[i] {
+			t.Errorf("link %d after the purge: purged %v, digest %x, want %x", l.Seq, l.Purged(), l.Digest, tombs[i])
+		}
+		i++
+		return true
+	}); err != nil || i != 2 {
+		t.Fatalf("chain after the purge: %d links, %v", i, err)
 	}
 }

@@ -124,8 +124,9 @@ func TestADamagedStoreIsRefusedAndNeverWrittenTo(t *testing.T) {
 			overwrite(t, path, 0, bytes.Repeat([]byte{0xAB}, int(2*page)))
 		}, "meta pages parses"},
 		{"a page's header overwritten after a crash", func(t *testing.T, path string) {
+			key := keyOf(t, filepath.Dir(path), damagedID) // opens and closes cleanly
 			must(t, os.Remove(filepath.Join(filepath.Dir(path), store.FileName+".clean")))
-			breakPages(t, path, storedDetail)
+			breakPages(t, path, key+"\x81") // the entry's page: its key, then its packed value
 		}, "consistency check failed"},
 	}
 	for _, c := range cases {
@@ -181,31 +182,58 @@ func TestASoundStoreChecksOutAndOpens(t *testing.T) {
 	must(t, s.Close())
 }
 
-// storedDetail is one entry's detail as the store writes a string: its
-// length in 4 bytes, then its bytes.
-const storedDetail = "\x00\x00\x00\x09evt-01000"
+// damagedID is the entry these tests damage.
+const damagedID = "evt-01000"
+
+// keyOf returns the key of the entry with id in the store in dir: stored
+// values are packed, so an entry's page is found by its key, which every
+// page of the entry's buckets holds as it is.
+func keyOf(t *testing.T, dir, id string) string {
+	t.Helper()
+	s, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var key app.Key
+	err = s.Walk(context.Background(), app.Range{}, func(k app.Key, e *app.Event) bool {
+		key = k
+		return e.ID != id
+	})
+	if err != nil || key == (app.Key{}) {
+		t.Fatalf("%s not found: %v", id, err)
+	}
+	return string(key[:])
+}
 
 // Damage met while serving costs the damaged entries, not the process nor
 // the rest; the health check names it.
 func TestDamagedEntriesAreReportedAndTheRestServed(t *testing.T) {
 	dir := filled(t, 2000)
 	path := filepath.Join(dir, store.FileName)
+	key := keyOf(t, dir, damagedID)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(b, []byte(storedDetail)) {
+	// In the entries' bucket a key is followed by its value, which starts
+	// with its form (packed, or a canonical form's version). The page parses,
+	// the entry does not; stale copies in free pages too.
+	n := 0
+	for _, form := range []string{"\x81", "\x01"} {
+		n += bytes.Count(b, []byte(key+form))
+		b = bytes.ReplaceAll(b, []byte(key+form), []byte(key+"\x7f")) // a form no reader knows
+	}
+	if n == 0 {
 		t.Fatal("entry not found in the file")
 	}
-	// The page parses, the entry does not; stale copies in free pages too.
-	b = bytes.ReplaceAll(b, []byte(storedDetail), []byte("\x7f\xff\xff\xffevt-01000")) // a length past the end
 	must(t, os.WriteFile(path, b, 0o600))
 	s, err := store.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	n := 0
+	n = 0
 	err = s.Walk(context.Background(), app.Range{}, func(app.Key, *app.Event) bool { n++; return true })
 	if err != nil || n != 1999 {
 		t.Fatalf("walk: %d entries, %v; want the 1999 readable ones", n, err)
@@ -219,7 +247,7 @@ func TestDamagedEntriesAreReportedAndTheRestServed(t *testing.T) {
 func TestDamagedPagesMetWhileServingDoNotPanicAndStopWrites(t *testing.T) {
 	dir := filled(t, 2000)
 	path := filepath.Join(dir, store.FileName)
-	breakPages(t, path, storedDetail) // the clean marker is there: no check at open
+	breakPages(t, path, keyOf(t, dir, damagedID)+"\x81") // the entry's page; the clean marker is there: no check at open
 	s, err := store.Open(dir)
 	if err != nil {
 		t.Fatal(err)

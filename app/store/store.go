@@ -690,12 +690,13 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time, limit int) (int, er
 	err := s.update("the entries older than "+cutoff.UTC().Format(time.RFC3339), func(tx *bolt.Tx) error {
 		// Collect first, then delete: deleting while iterating can skip keys.
 		var doomed []expired
+		var scratch []byte
 		c := tx.Bucket(bucketEvents).Cursor()
 		for k, v := c.First(); k != nil && len(doomed) < limit; k, v = c.Next() {
 			if bytes.Compare(k, end[:]) >= 0 {
 				break
 			}
-			x, err := readExpired(k, v)
+			x, err := readExpired(k, v, &scratch)
 			if err != nil {
 				// An unreadable entry stays, reported, until it is dealt with by hand.
 				s.noteDamage(fmt.Sprintf("the entry of %s (key %x) is unreadable: %v", keyTime(k), k, err), false)
@@ -839,15 +840,17 @@ func getEvent(tx *bolt.Tx, k []byte) (app.Event, bool, error) {
 // held JSON, which only a migration reads.
 const linksLen = 2 * sha256.Size
 
-// splitValue parts a value into the canonical form and the two hashes.
-func splitValue(v []byte) (canonical []byte, prev, hash app.Digest, err error) {
+// splitValue parts a value into the canonical form and the two hashes,
+// unpacking the canonical form into scratch when it is packed.
+func splitValue(v, scratch []byte) (canonical []byte, prev, hash app.Digest, err error) {
 	if len(v) < linksLen+1 {
 		return nil, prev, hash, fmt.Errorf("value of %d bytes is too short", len(v))
 	}
 	n := len(v) - linksLen
 	copy(prev[:], v[n:])
 	copy(hash[:], v[n+sha256.Size:])
-	return v[:n], prev, hash, nil
+	canonical, err = unpackValue(v[:n], scratch)
+	return canonical, prev, hash, err
 }
 
 func decodeValue(v []byte) (app.Event, error) {
@@ -856,7 +859,7 @@ func decodeValue(v []byte) (app.Event, error) {
 		err := json.Unmarshal(v, &e)
 		return e, err
 	}
-	canonical, prev, hash, err := splitValue(v)
+	canonical, prev, hash, err := splitValue(v, nil) // DecodeEntry copies what it keeps
 	if err != nil {
 		return app.Event{}, err
 	}
@@ -914,6 +917,7 @@ func putEntry(tx *bolt.Tx, k app.Key, e *app.Event, head chainHead) (chainHead, 
 type batchWriter struct {
 	keys, values         []byte
 	keyChunk, valueChunk int
+	canonical, packed    []byte // scratch for each entry's forms before its value is cut
 }
 
 // newBatchWriter sizes a writer's buffers for events.
@@ -947,10 +951,12 @@ type linked struct {
 }
 
 func (w *batchWriter) putEntry(events, chain *bolt.Bucket, k app.Key, e *app.Event, head chainHead) (linked, error) {
-	n := app.EntryLen(e)
-	v := app.AppendEntry(take(&w.values, n+linksLen, w.valueChunk)[:0], e)
-	hash := app.ChainHash(head.hash, v)
-	v = append(append(v, head.hash[:]...), hash[:]...)
+	w.canonical = app.AppendEntry(w.canonical[:0], e)
+	hash := app.ChainHash(head.hash, w.canonical)
+	var body []byte
+	body, w.packed = packValue(w.canonical, w.packed)
+	v := take(&w.values, len(body)+linksLen, w.valueChunk)[:0]
+	v = append(append(append(v, body...), head.hash[:]...), hash[:]...)
 	key := take(&w.keys, len(k)+8, w.keyChunk)
 	copy(key, k[:])
 	seq := binary.BigEndian.AppendUint64(key[len(k):len(k)], e.Seq)
@@ -1078,9 +1084,12 @@ type expired struct {
 
 // readExpired reads the stored value v at k for its deletion: the head of
 // the entry, and the digest and hash its tombstone in the chain keeps.
-func readExpired(k, v []byte) (expired, error) {
+func readExpired(k, v []byte, scratch *[]byte) (expired, error) {
 	var x expired
-	canonical, _, hash, err := splitValue(v)
+	canonical, _, hash, err := splitValue(v, *scratch)
+	if len(v) > 0 && v[0] == packedEntry {
+		*scratch = canonical[:0] // reused; an unpacked form is the file's own bytes
+	}
 	if err != nil {
 		return x, err
 	}
@@ -1184,6 +1193,7 @@ func (s *Store) Chain(ctx context.Context, from uint64, fn func(*app.Link) bool)
 	for {
 		n, next := 0, from
 		stop := false
+		var scratch []byte // a link's canonical form is valid only while fn runs
 		err := s.view(func() string { return fmt.Sprintf("the chain from sequence %d", next) }, func(tx *bolt.Tx) error {
 			events := tx.Bucket(bucketEvents)
 			c := tx.Bucket(bucketChain).Cursor()
@@ -1201,9 +1211,12 @@ func (s *Store) Chain(ctx context.Context, from uint64, fn func(*app.Link) bool)
 						l.Gone = true
 						break
 					}
-					canonical, prev, hash, err := splitValue(value)
+					canonical, prev, hash, err := splitValue(value, scratch)
 					if err != nil {
 						return fmt.Errorf("store: the entry of link %d (key %x) is unreadable: %w", l.Seq, v, err)
+					}
+					if value[0] == packedEntry {
+						scratch = canonical[:0] // reused; an unpacked form is the file's own bytes
 					}
 					l.Canonical, l.PrevHash, l.Hash = canonical, prev, hash
 				case 16 + linksLen:

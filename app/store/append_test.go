@@ -99,13 +99,8 @@ func TestABatchWritesEveryEntryAsOneAtATimeWould(t *testing.T) {
 			if e.PrevHash != hex.EncodeToString(prev[:]) || e.Hash != hex.EncodeToString(hash[:]) {
 				t.Errorf("entry %d shows links %s → %s, want %x → %x", i, e.PrevHash, e.Hash, prev, hash)
 			}
-			var idKey [idKeyLen]byte
-			putIDKey(idKey[:], e.ID, key)
-			if tx.Bucket(bucketIDs).Get(idKey[:]) == nil {
-				t.Errorf("id %q has no key", e.ID)
-			}
-			if got, ok, err := lookupID(tx, e.ID); !ok || err != nil || got != key {
-				t.Errorf("id %q → %x %v %v, want %x", e.ID, got, ok, err, k)
+			if got := tx.Bucket(bucketIDs).Get([]byte(e.ID)); !bytes.Equal(got, k) {
+				t.Errorf("id %q → %x, want %x", e.ID, got, k)
 			}
 			if v := tx.Bucket(bucketByNS).Get(append([]byte{nsCode(e.Namespace)}, k...)); v == nil {
 				t.Errorf("entry %d has no namespace key", i)
@@ -162,7 +157,7 @@ func TestUnpackedAndDamagedPackedValuesAreReadAsTheyAre(t *testing.T) {
 	}
 	var key app.Key
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		key, _, _ = lookupID(tx, "old")
+		copy(key[:], tx.Bucket(bucketIDs).Get([]byte("old")))
 		v := tx.Bucket(bucketEvents).Get(key[:])
 		canonical, prev, hash, err := splitValue(v, nil)
 		if err != nil || v[0] != packedEntry {
@@ -195,8 +190,7 @@ func TestUnpackedAndDamagedPackedValuesAreReadAsTheyAre(t *testing.T) {
 	}
 	var packed []byte
 	s.db.View(func(tx *bolt.Tx) error {
-		k, _, _ := lookupID(tx, "new")
-		packed = bytes.Clone(tx.Bucket(bucketEvents).Get(k[:]))
+		packed = bytes.Clone(tx.Bucket(bucketEvents).Get(tx.Bucket(bucketIDs).Get([]byte("new"))))
 		return nil
 	})
 	body := packed[:len(packed)-linksLen]
@@ -231,108 +225,4 @@ func TestUnpackedAndDamagedPackedValuesAreReadAsTheyAre(t *testing.T) {
 	}); err != nil || i != 2 {
 		t.Fatalf("chain after the purge: %d links, %v", i, err)
 	}
-}
-
-// Two ids whose hashes share their first 8 bytes share a prefix in the id
-// bucket; the entries themselves tell them apart.
-func TestIDsSharingAHashPrefixAreToldApartByTheirEntries(t *testing.T) {
-	s := openTemp(t)
-	ctx := context.Background()
-	now := time.Now().UTC().Truncate(time.Second)
-	out, err := s.Commit(ctx, app.Commit{Events: []app.Event{
-		{ID: "a", Namespace: app.Users, Action: "x_done", Detail: "a", Timestamp: now.Add(-time.Minute)},
-		{ID: "b", Namespace: app.Users, Action: "x_done", Detail: "b", Timestamp: now},
-	}, ReceivedAt: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// b's entry filed under a's prefix too, as a collision would file it.
-	err = s.db.Update(func(tx *bolt.Tx) error {
-		var k [idKeyLen]byte
-		putIDKey(k[:], "a", app.MakeKey(out[1].Timestamp, out[1].Seq))
-		return tx.Bucket(bucketIDs).Put(k[:], nil)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e, ok, err := s.Get(ctx, "a"); err != nil || !ok || e.Detail != "a" {
-		t.Fatalf("Get(a) = %q %v %v", e.Detail, ok, err)
-	}
-	again, err := s.Commit(ctx, app.Commit{Events: []app.Event{{ID: "a", Namespace: app.Users, Action: "x_done", Detail: "a again", Timestamp: now}}, ReceivedAt: now})
-	if err != nil || again[0].Seq != out[0].Seq {
-		t.Fatalf("a retry of a: seq %d, %v; want the stored entry %d", again[0].Seq, err, out[0].Seq)
-	}
-}
-
-// A store written when the id bucket was keyed by the id itself is moved to
-// hashed keys at start, also after a start that stopped midway.
-func TestAStoreWithIDsKeyedByValueIsMovedToHashedKeys(t *testing.T) {
-	dir := t.TempDir()
-	s, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	now := time.Now().UTC().Truncate(time.Second)
-	var events []app.Event
-	for i := range 500 {
-		events = append(events, app.Event{ID: fmt.Sprintf("id-%03d", i), Namespace: app.Users, Action: "x_done", Detail: "d", Timestamp: now.Add(-time.Duration(i) * time.Second)})
-	}
-	events = append(events, app.Event{Namespace: app.Users, Action: "x_done", Detail: "store-made id", Timestamp: now})
-	out, err := s.Commit(ctx, app.Commit{Events: events, ReceivedAt: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The old layout, with a new bucket half filled by a start that stopped.
-	err = s.db.Update(func(tx *bolt.Tx) error {
-		old, err := tx.CreateBucket(bucketIDsByValue)
-		if err != nil {
-			return err
-		}
-		for _, e := range out {
-			k := app.MakeKey(e.Timestamp, e.Seq)
-			if err := old.Put([]byte(e.ID), k[:]); err != nil {
-				return err
-			}
-		}
-		if err := tx.DeleteBucket(bucketIDs); err != nil {
-			return err
-		}
-		partial, err := tx.CreateBucket(bucketIDs)
-		if err != nil {
-			return err
-		}
-		var stray [idKeyLen]byte
-		putIDKey(stray[:], "id-007", app.MakeKey(out[9].Timestamp, out[9].Seq))
-		return partial.Put(stray[:], nil)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if s, err = Open(dir); err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	for _, e := range out {
-		got, ok, err := s.Get(ctx, e.ID)
-		if err != nil || !ok || got.Seq != e.Seq {
-			t.Fatalf("Get(%s) = seq %d %v %v; want %d", e.ID, got.Seq, ok, err, e.Seq)
-		}
-	}
-	again, err := s.Commit(ctx, app.Commit{Events: events[:10], ReceivedAt: now})
-	if err != nil || again[7].Seq != out[7].Seq {
-		t.Fatalf("retries after the move: %v", err)
-	}
-	s.db.View(func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketIDsByValue) != nil {
-			t.Error("the old id bucket is still there")
-		}
-		if n := tx.Bucket(bucketIDs).Stats().KeyN; n != len(out) {
-			t.Errorf("%d id keys, want %d", n, len(out))
-		}
-		return nil
-	})
 }

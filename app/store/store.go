@@ -33,7 +33,7 @@ import (
 var (
 	bucketEvents = []byte("events")  // Key → event JSON
 	bucketByNS   = []byte("by_ns")   // ns code ‖ Key → nil
-	bucketIDs    = []byte("id_keys") // idPrefix(id) ‖ Key → nil (idempotent retries, lookups by id)
+	bucketIDs    = []byte("ids")     // entry id → Key (idempotent retries, lookups by id)
 	bucketOutbox = []byte("outbox")  // Key → nil: recorded, not yet in the keyword index
 	bucketTally  = []byte("tally15") // quarter-hour slot(8) ‖ ns code → count(8)
 	bucketChain  = []byte("chain")   // seq(8) → Key, or Key ‖ digest ‖ hash once purged
@@ -147,10 +147,6 @@ func Open(dir string) (*Store, error) {
 	if err := migrateToChain(db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: unable to chain the entries of an older store: %w", err)
-	}
-	if err := hashIDs(db); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: unable to move the ids of an older store: %w", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, existsMarker)); err != nil {
 		if err := writeMarker(dir, existsMarker); err != nil {
@@ -493,14 +489,11 @@ func (s *Store) Get(ctx context.Context, id string) (app.Event, bool, error) {
 	var e app.Event
 	var ok bool
 	err := s.view(func() string { return fmt.Sprintf("the entry with id %q", id) }, func(tx *bolt.Tx) error {
-		k, found, err := lookupID(tx, id)
-		if err != nil {
-			s.noteDamage(err.Error(), false)
+		k := tx.Bucket(bucketIDs).Get([]byte(id))
+		if k == nil {
 			return nil
 		}
-		if found {
-			e, ok = s.readEvent(tx, k[:])
-		}
+		e, ok = s.readEvent(tx, k)
 		return nil
 	})
 	return e, ok, err
@@ -932,9 +925,9 @@ func newBatchWriter(events []app.Event) batchWriter {
 	var w batchWriter
 	for i := range events {
 		w.valueChunk += app.EntryLen(&events[i]) + linksLen
-		// The id key, the namespace key and the entry's key with its
-		// sequence number.
-		w.keyChunk += idKeyLen + 1 + 16 + 16 + 8
+		// The id (a store-made one is 26 bytes), the namespace key and the
+		// entry's key with its sequence number.
+		w.keyChunk += max(len(events[i].ID), 26) + 1 + 16 + 16 + 8
 	}
 	w.keyChunk, w.valueChunk = min(w.keyChunk, 32<<10), min(w.valueChunk, 256<<10)
 	return w
@@ -994,13 +987,12 @@ func appendEvents(tx *bolt.Tx, events []app.Event, receivedAt, cutoff time.Time)
 	prevHex := ""
 	linkedAny := false
 	for i, e := range events {
+		var id []byte
 		if e.ID != "" {
-			k, found, err := lookupID(tx, e.ID)
-			if err != nil {
-				return nil, err
-			}
-			if found {
-				existing, ok, err := getEvent(tx, k[:])
+			id = take(&w.keys, len(e.ID), w.keyChunk)
+			copy(id, e.ID)
+			if k := ids.Get(id); k != nil {
+				existing, ok, err := getEvent(tx, k)
 				if err != nil {
 					return nil, err
 				}
@@ -1017,6 +1009,8 @@ func appendEvents(tx *bolt.Tx, events []app.Event, receivedAt, cutoff time.Time)
 		k := app.MakeKey(e.Timestamp, seq)
 		if e.ID == "" {
 			e.ID = serverID(k)
+			id = take(&w.keys, len(e.ID), w.keyChunk)
+			copy(id, e.ID)
 		}
 		e.ReceivedAt = receivedAt
 		e.Seq = seq
@@ -1037,14 +1031,13 @@ func appendEvents(tx *bolt.Tx, events []app.Event, receivedAt, cutoff time.Time)
 		if err := byNS.Put(nsKey, nil); err != nil {
 			return nil, err
 		}
-		idKey := take(&w.keys, idKeyLen, w.keyChunk)
-		putIDKey(idKey, e.ID, k)
-		if err := ids.Put(idKey, nil); err != nil {
+		// The namespace key ends with the entry's key: the id bucket and
+		// the outbox take that piece.
+		key := nsKey[1:]
+		if err := ids.Put(id, key); err != nil {
 			return nil, err
 		}
-		// The namespace key ends with the entry's key: the outbox takes
-		// that piece.
-		if err := outbox.Put(nsKey[1:], nil); err != nil {
+		if err := outbox.Put(key, nil); err != nil {
 			return nil, err
 		}
 		tally[tallySlot(e.Timestamp, e.Namespace)]++
@@ -1132,9 +1125,12 @@ func deleteEntry(tx *bolt.Tx, x *expired, slab *[]byte) error {
 			return err
 		}
 	}
-	var idKey [idKeyLen]byte
-	putIDKey(idKey[:], x.ID, x.key)
-	return tx.Bucket(bucketIDs).Delete(idKey[:])
+	// Only drop the id mapping if it still points here: a retry after the purge may have reused it.
+	ids := tx.Bucket(bucketIDs)
+	if cur := ids.Get([]byte(x.ID)); cur != nil && string(cur) == string(x.key[:]) {
+		return ids.Delete([]byte(x.ID))
+	}
+	return nil
 }
 
 // migrateToChain rewrites a store written before entries were chained: each

@@ -89,7 +89,9 @@ var errEntryShort = errors.New("entry: the bytes end early")
 // of it and stay empty.
 func DecodeEntry(b []byte) (Event, error) {
 	var e Event
-	d := entryDecoder{b: b}
+	// The entry's strings share one copy of its bytes: one allocation, not
+	// one per field.
+	d := entryDecoder{b: b, whole: string(b)}
 	if v := d.byte(); v != entryVersion {
 		if d.err == nil {
 			d.err = fmt.Errorf("entry: unknown version %d", v)
@@ -176,8 +178,9 @@ func knownNamespace(b []byte) Namespace {
 }
 
 type entryDecoder struct {
-	b   []byte
-	err error
+	b     []byte
+	whole string // b as it began, when strings are cut from it rather than copied
+	err   error
 }
 
 func (d *entryDecoder) take(n int) []byte {
@@ -211,7 +214,15 @@ func (d *entryDecoder) u32() uint32 {
 	return 0
 }
 
-func (d *entryDecoder) str() string { return string(d.take(int(d.u32()))) }
+func (d *entryDecoder) str() string {
+	n := int(d.u32())
+	at := len(d.whole) - len(d.b)
+	b := d.take(n)
+	if d.whole == "" || b == nil {
+		return string(b)
+	}
+	return d.whole[at : at+n]
+}
 
 func (d *entryDecoder) skip() { d.take(int(d.u32())) }
 

@@ -31,6 +31,7 @@ type Store interface {
 	CountSlots(ctx context.Context, from, to int64, namespaces []Namespace, c *SlotCounts) error
 	// Pending returns up to limit entries recorded but not yet confirmed by
 	// the index, oldest first. A key whose entry is gone comes without one.
+	// Entries for the index come without their chain hashes.
 	Pending(ctx context.Context, limit int) ([]IndexDoc, error)
 	// Indexed takes keys out of the outbox once the index holds them.
 	Indexed(ctx context.Context, keys []Key) error

@@ -124,3 +124,39 @@ func BenchmarkCommitConcurrent(b *testing.B) {
 	}
 	b.ReportMetric(float64(used)/float64(b.N*app.MaxBatch), "store-bytes/event")
 }
+
+// BenchmarkPending measures reading a drain of 10,000 recorded entries for
+// the keyword index, as the indexer does after every batch of requests.
+func BenchmarkPending(b *testing.B) {
+	s := openTemp(b)
+	ctx := context.Background()
+	now := time.Now()
+	const n = 10_000
+	batch := make([]app.Event, 0, app.MaxBatch)
+	for i := range n {
+		batch = append(batch, app.Event{
+			ID:        fmt.Sprintf("0f8e2a54-%04d-4c2e-9d7b-61c3e1a2b%03d", i/1000, i%1000),
+			Namespace: app.Namespaces[i%len(app.Namespaces)], Action: "pipeline_run_finished", Actor: "Maya Chen",
+			Detail:    fmt.Sprintf("Pipeline \"daily_revenue_rollup\" finished run %d: 120,000 rows in 42s", i),
+			Targets:   []app.Target{{Type: "pipeline", ID: "pl_1", Name: "daily_revenue_rollup"}},
+			Metadata:  map[string]string{app.MetaTokenFingerprint: "fp_66f9387569", app.MetaTokenID: "tok_j3rh3mrlmqi5"},
+			IP:        "10.1.2.3",
+			Timestamp: now.Add(-time.Duration(n-i) * time.Second),
+		})
+		if len(batch) == cap(batch) {
+			if _, err := s.Commit(ctx, app.Commit{Events: batch, ReceivedAt: now}); err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		docs, err := s.Pending(ctx, n)
+		if err != nil || len(docs) != n || docs[n-1].Event == nil {
+			b.Fatalf("Pending = %d, %v", len(docs), err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/entry")
+}

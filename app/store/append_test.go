@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,7 +100,11 @@ func TestABatchWritesEveryEntryAsOneAtATimeWould(t *testing.T) {
 			if e.PrevHash != hex.EncodeToString(prev[:]) || e.Hash != hex.EncodeToString(hash[:]) {
 				t.Errorf("entry %d shows links %s → %s, want %x → %x", i, e.PrevHash, e.Hash, prev, hash)
 			}
-			if got := tx.Bucket(bucketIDs).Get([]byte(e.ID)); !bytes.Equal(got, k) {
+			got := tx.Bucket(bucketIDs).Get([]byte(e.ID))
+			if made := e.ID == serverID(key); made && got != nil || !made && !bytes.Equal(got, k) {
+				t.Errorf("id %q filed under %x (the store made it: %v); want %x, or nothing for an id the store made", e.ID, got, made, k)
+			}
+			if got := lookupID(tx, e.ID); !bytes.Equal(got, k) {
 				t.Errorf("id %q → %x, want %x", e.ID, got, k)
 			}
 			if v := tx.Bucket(bucketByNS).Get(append([]byte{nsCode(e.Namespace)}, k...)); v == nil {
@@ -224,5 +229,53 @@ func TestUnpackedAndDamagedPackedValuesAreReadAsTheyAre(t *testing.T) {
 		return true
 	}); err != nil || i != 2 {
 		t.Fatalf("chain after the purge: %d links, %v", i, err)
+	}
+}
+
+// An id the store made spells its entry's key and is not filed in the id
+// bucket; it is still found, and a retry with it (an export imported again)
+// records nothing. An id that merely spells another entry's key is an id
+// like any other.
+func TestIDsTheStoreMadeAreFoundByTheKeyTheySpell(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	ev := func(id, detail string) app.Event {
+		return app.Event{ID: id, Namespace: app.Users, Action: "x_done", Detail: detail, Timestamp: now}
+	}
+	out, err := s.Commit(ctx, app.Commit{Events: []app.Event{ev("", "made"), ev("x", "client")}, ReceivedAt: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	made, client := out[0], out[1]
+	if e, ok, err := s.Get(ctx, made.ID); err != nil || !ok || e.Seq != made.Seq {
+		t.Fatalf("Get(%s) = %d %v %v", made.ID, e.Seq, ok, err)
+	}
+	again, err := s.Commit(ctx, app.Commit{Events: []app.Event{ev(made.ID, "made, sent again")}, ReceivedAt: now})
+	if err != nil || again[0].Seq != made.Seq || again[0].Detail != "made" {
+		t.Fatalf("sending %s again: %+v, %v; want the stored entry", made.ID, again[0], err)
+	}
+	// The client's entry's key, spelled as the store spells ids, and spelled
+	// another way (the last character has two spare bits): neither is its id.
+	spelled := serverID(app.MakeKey(client.Timestamp, client.Seq))
+	const alphabet = "0123456789abcdefghijklmnopqrstuv"
+	alt := spelled[:25] + string(alphabet[strings.IndexByte(alphabet, spelled[25])|3])
+	if alt == spelled {
+		t.Fatal("no other spelling")
+	}
+	for _, id := range []string{spelled, alt} {
+		if _, ok, _ := s.Get(ctx, id); ok {
+			t.Fatalf("Get(%s) found an entry with another id", id)
+		}
+		out, err := s.Commit(ctx, app.Commit{Events: []app.Event{ev(id, "new")}, ReceivedAt: now})
+		if err != nil || out[0].Seq == client.Seq || out[0].ID != id {
+			t.Fatalf("recording %s: %+v, %v; want a new entry", id, out[0], err)
+		}
+		if e, ok, err := s.Get(ctx, id); err != nil || !ok || e.Seq != out[0].Seq {
+			t.Fatalf("Get(%s) after recording it = %d %v %v", id, e.Seq, ok, err)
+		}
+	}
+	if n, _ := s.Len(ctx); n != 4 {
+		t.Fatalf("%d entries, want 4", n)
 	}
 }

@@ -489,11 +489,9 @@ func (s *Store) Get(ctx context.Context, id string) (app.Event, bool, error) {
 	var e app.Event
 	var ok bool
 	err := s.view(func() string { return fmt.Sprintf("the entry with id %q", id) }, func(tx *bolt.Tx) error {
-		k := tx.Bucket(bucketIDs).Get([]byte(id))
-		if k == nil {
-			return nil
+		if k := lookupID(tx, id); k != nil {
+			e, ok = s.readEvent(tx, k)
 		}
-		e, ok = s.readEvent(tx, k)
 		return nil
 	})
 	return e, ok, err
@@ -847,6 +845,37 @@ var idEncoding = base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadd
 
 func serverID(k app.Key) string { return idEncoding.EncodeToString(k[:]) }
 
+// keyOfServerID returns the key a store-made id spells, if it is one.
+func keyOfServerID(id string) (app.Key, bool) {
+	var k app.Key
+	if len(id) != idEncoding.EncodedLen(len(k)) {
+		return k, false
+	}
+	n, err := idEncoding.Decode(k[:], []byte(id))
+	// Spelled exactly as the store spells it: the last character has bits
+	// to spare, which another spelling could set.
+	return k, err == nil && n == len(k) && serverID(k) == id
+}
+
+// lookupID returns the key of the entry recorded with id, or nil. An id the
+// store made spells the entry's key, so the id bucket holds none of them
+// (for entries sent without an id, that was a fifth of the store);
+// one sent back, say by importing an export, is found at its key, provided
+// the entry there has that id.
+func lookupID(tx *bolt.Tx, id string) []byte {
+	if k, ok := keyOfServerID(id); ok {
+		if v := tx.Bucket(bucketEvents).Get(k[:]); v != nil {
+			canonical, _, _, err := splitValue(v, nil)
+			if err == nil {
+				if h, err := app.ReadEntryHead(canonical); err == nil && h.ID == id {
+					return k[:]
+				}
+			}
+		}
+	}
+	return tx.Bucket(bucketIDs).Get([]byte(id))
+}
+
 // getEvent decodes the entry at k; ok is false when there is none (purged).
 func getEvent(tx *bolt.Tx, k []byte) (app.Event, bool, error) {
 	v := tx.Bucket(bucketEvents).Get(k)
@@ -1012,11 +1041,8 @@ func appendEvents(tx *bolt.Tx, events []app.Event, receivedAt, cutoff time.Time)
 	prevHex := ""
 	linkedAny := false
 	for i, e := range events {
-		var id []byte
 		if e.ID != "" {
-			id = take(&w.keys, len(e.ID), w.keyChunk)
-			copy(id, e.ID)
-			if k := ids.Get(id); k != nil {
+			if k := lookupID(tx, e.ID); k != nil {
 				existing, ok, err := getEvent(tx, k)
 				if err != nil {
 					return nil, err
@@ -1032,8 +1058,10 @@ func appendEvents(tx *bolt.Tx, events []app.Event, receivedAt, cutoff time.Time)
 			return nil, err
 		}
 		k := app.MakeKey(e.Timestamp, seq)
+		var id []byte // the key the id bucket files the entry under: none for an id the store made
 		if e.ID == "" {
 			e.ID = serverID(k)
+		} else {
 			id = take(&w.keys, len(e.ID), w.keyChunk)
 			copy(id, e.ID)
 		}
@@ -1059,8 +1087,10 @@ func appendEvents(tx *bolt.Tx, events []app.Event, receivedAt, cutoff time.Time)
 		// The namespace key ends with the entry's key: the id bucket and
 		// the outbox take that piece.
 		key := nsKey[1:]
-		if err := ids.Put(id, key); err != nil {
-			return nil, err
+		if id != nil {
+			if err := ids.Put(id, key); err != nil {
+				return nil, err
+			}
 		}
 		if err := outbox.Put(key, nil); err != nil {
 			return nil, err

@@ -1,8 +1,8 @@
 // Package store keeps the Audit Log's entries and workspace state in one
 // bbolt file: the source of truth behind app.Store. Keys sort by time, so a
-// cursor walks newest first; every entry also has a namespace key, an id key,
-// a quarter-hour counter and an outbox key, all written in the entry's own
-// transaction.
+// cursor walks newest first; every entry also has a namespace key, an id key
+// (unless the store made its id, which spells its key), a quarter-hour
+// counter and an outbox key, all written in the entry's own transaction.
 package store
 
 import (

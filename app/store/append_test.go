@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	mathrand "math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -104,7 +105,7 @@ func TestABatchWritesEveryEntryAsOneAtATimeWould(t *testing.T) {
 			if made := e.ID == serverID(key); made && got != nil || !made && !bytes.Equal(got, k) {
 				t.Errorf("id %q filed under %x (the store made it: %v); want %x, or nothing for an id the store made", e.ID, got, made, k)
 			}
-			if got := lookupID(tx, e.ID); !bytes.Equal(got, k) {
+			if got, _ := lookupID(tx, tx.Bucket(bucketIDs).Cursor(), e.ID); !bytes.Equal(got, k) {
 				t.Errorf("id %q → %x, want %x", e.ID, got, k)
 			}
 			if v := tx.Bucket(bucketByNS).Get(append([]byte{nsCode(e.Namespace)}, k...)); v == nil {
@@ -277,5 +278,42 @@ func TestIDsTheStoreMadeAreFoundByTheKeyTheySpell(t *testing.T) {
 	}
 	if n, _ := s.Len(ctx); n != 4 {
 		t.Fatalf("%d entries, want 4", n)
+	}
+}
+
+// The id bucket's pages are split fuller when a batch's ids go in runs, as
+// numbered or time-ordered ids do, and half full when they land anywhere:
+// either way the pages end up mostly used.
+func TestTheIDBucketFillsItsPagesWhateverTheIDs(t *testing.T) {
+	r := mathrand.New(mathrand.NewPCG(1, 2))
+	for _, c := range []struct {
+		name string
+		id   func(i int) string
+		min  float64
+	}{
+		{"numbered", func(i int) string { return fmt.Sprintf("order-%d", i) }, 0.8},
+		{"random", func(int) string { return fmt.Sprintf("%016x%016x", r.Uint64(), r.Uint64()) }, 0.6},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := openTemp(t)
+			now := time.Now().UTC()
+			const n = 40_000
+			for b := 0; b < n; b += app.MaxBatch {
+				batch := make([]app.Event, app.MaxBatch)
+				for i := range batch {
+					batch[i] = app.Event{ID: c.id(b + i), Namespace: app.Users, Action: "x_done", Timestamp: now.Add(time.Duration(b+i-n) * time.Millisecond)}
+				}
+				if _, err := s.Commit(context.Background(), app.Commit{Events: batch, ReceivedAt: now}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s.db.View(func(tx *bolt.Tx) error {
+				st := tx.Bucket(bucketIDs).Stats()
+				if fill := float64(st.LeafInuse) / float64(st.LeafAlloc); st.KeyN != n || fill < c.min {
+					t.Errorf("%d ids on pages %.2f full; want at least %.2f", st.KeyN, fill, c.min)
+				}
+				return nil
+			})
+		})
 	}
 }

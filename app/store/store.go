@@ -489,7 +489,7 @@ func (s *Store) Get(ctx context.Context, id string) (app.Event, bool, error) {
 	var e app.Event
 	var ok bool
 	err := s.view(func() string { return fmt.Sprintf("the entry with id %q", id) }, func(tx *bolt.Tx) error {
-		if k := lookupID(tx, id); k != nil {
+		if k, _ := lookupID(tx, tx.Bucket(bucketIDs).Cursor(), id); k != nil {
 			e, ok = s.readEvent(tx, k)
 		}
 		return nil
@@ -857,24 +857,42 @@ func keyOfServerID(id string) (app.Key, bool) {
 	return k, err == nil && n == len(k) && serverID(k) == id
 }
 
-// lookupID returns the key of the entry recorded with id, or nil. An id the
-// store made spells the entry's key, so the id bucket holds none of them
-// (for entries sent without an id, that was a fifth of the store);
-// one sent back, say by importing an export, is found at its key, provided
-// the entry there has that id.
-func lookupID(tx *bolt.Tx, id string) []byte {
+// lookupID returns the key of the entry recorded with id, or nil; and when
+// there is none, the id bucket's next key after id, where id would be filed
+// (nil: at the end). c is a cursor on the id bucket. An id the store made
+// spells the entry's key, so the id bucket holds none of them (for entries
+// sent without an id, that was a fifth of the store); one sent back, say by
+// importing an export, is found at its key, provided the entry there has
+// that id.
+func lookupID(tx *bolt.Tx, c *bolt.Cursor, id string) (key, next []byte) {
 	if k, ok := keyOfServerID(id); ok {
 		if v := tx.Bucket(bucketEvents).Get(k[:]); v != nil {
 			canonical, _, _, err := splitValue(v, nil)
 			if err == nil {
 				if h, err := app.ReadEntryHead(canonical); err == nil && h.ID == id {
-					return k[:]
+					return k[:], nil
 				}
 			}
 		}
 	}
-	return tx.Bucket(bucketIDs).Get([]byte(id))
+	k, v := c.Seek([]byte(id))
+	if k != nil && string(k) == id {
+		return v, nil
+	}
+	return nil, k
 }
+
+// The id bucket's pages are split half full, bbolt's default, when ids land
+// anywhere (random UUIDs): fuller pages would split again at every insert.
+// When a request's ids go in runs into the same gaps between the ids already
+// filed (ids that grow: ULIDs, UUIDv7, numbered ones), a split page is not
+// written again, and half full is half wasted: 92 against 56 bytes an id
+// for a million numbered ids in requests of 1000, where random UUIDs would
+// take 199 rather than 101 at that fill.
+const (
+	scatteredIDFill = 0.5
+	clusteredIDFill = 0.9
+)
 
 // getEvent decodes the entry at k; ok is false when there is none (purged).
 func getEvent(tx *bolt.Tx, k []byte) (app.Event, bool, error) {
@@ -1040,9 +1058,16 @@ func appendEvents(tx *bolt.Tx, events []app.Event, receivedAt, cutoff time.Time)
 	// it is encoded once.
 	prevHex := ""
 	linkedAny := false
+	idCursor := ids.Cursor()
+	// How many ids of the batch are filed just after the one filed before
+	// them, or in the same gap between filed ids, to choose the bucket's fill.
+	var filed, clustered int
+	var prevID, prevNext []byte
 	for i, e := range events {
+		var next []byte
 		if e.ID != "" {
-			if k := lookupID(tx, e.ID); k != nil {
+			var k []byte
+			if k, next = lookupID(tx, idCursor, e.ID); k != nil {
 				existing, ok, err := getEvent(tx, k)
 				if err != nil {
 					return nil, err
@@ -1088,6 +1113,11 @@ func appendEvents(tx *bolt.Tx, events []app.Event, receivedAt, cutoff time.Time)
 		// the outbox take that piece.
 		key := nsKey[1:]
 		if id != nil {
+			if filed > 0 && (bytes.Equal(next, prevNext) || bytes.Equal(next, prevID)) {
+				clustered++
+			}
+			filed++
+			prevID, prevNext = id, append(prevNext[:0], next...)
 			if err := ids.Put(id, key); err != nil {
 				return nil, err
 			}
@@ -1097,6 +1127,12 @@ func appendEvents(tx *bolt.Tx, events []app.Event, receivedAt, cutoff time.Time)
 		}
 		tally[tallySlot(e.Timestamp, e.Namespace)]++
 		out[i] = e
+	}
+	if filed > 1 {
+		ids.FillPercent = scatteredIDFill
+		if 2*clustered >= filed-1 {
+			ids.FillPercent = clusteredIDFill
+		}
 	}
 	for k, n := range tally {
 		if err := addTallyAt(tx, k[:], n); err != nil {

@@ -36,7 +36,8 @@ type Store interface {
 	// Indexed takes keys out of the outbox once the index holds them.
 	Indexed(ctx context.Context, keys []Key) error
 	// Scan returns up to limit stored entries oldest first, strictly after
-	// the key after (the zero Key: from the oldest), for a rebuild.
+	// the key after (the zero Key: from the oldest), for a rebuild; like
+	// Pending's, without their chain hashes.
 	Scan(ctx context.Context, after Key, limit int) ([]IndexDoc, error)
 	// Len is about how many entries are stored.
 	Len(ctx context.Context) (int, error)

@@ -105,7 +105,7 @@ func TestABatchWritesEveryEntryAsOneAtATimeWould(t *testing.T) {
 			if made := e.ID == serverID(key); made && got != nil || !made && !bytes.Equal(got, k) {
 				t.Errorf("id %q filed under %x (the store made it: %v); want %x, or nothing for an id the store made", e.ID, got, made, k)
 			}
-			if got, _ := lookupID(tx, tx.Bucket(bucketIDs).Cursor(), e.ID); !bytes.Equal(got, k) {
+			if got, _, err := lookupID(tx, tx.Bucket(bucketIDs).Cursor(), e.ID); err != nil || !bytes.Equal(got, k) {
 				t.Errorf("id %q → %x, want %x", e.ID, got, k)
 			}
 			if v := tx.Bucket(bucketByNS).Get(append([]byte{nsCode(e.Namespace)}, k...)); v == nil {
@@ -315,5 +315,120 @@ func TestTheIDBucketFillsItsPagesWhateverTheIDs(t *testing.T) {
 				return nil
 			})
 		})
+	}
+}
+
+// An id the store made, sent again after its entry expired but before the
+// purge, records one new entry, which retries and lookups then find: the id
+// bucket, where the new entry is filed, is asked before the expired entry
+// the id spells. An unreadable entry there is an error, not a new entry.
+func TestAStoreMadeIDSentAgainAfterItsEntryExpiredIsRecordedOnce(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	old, err := s.Commit(ctx, app.Commit{Events: []app.Event{{Namespace: app.Users, Action: "x_done", Detail: "old", Timestamp: now.Add(-40 * 24 * time.Hour)}}, ReceivedAt: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := old[0].ID
+	cutoff := now.Add(-30 * 24 * time.Hour)
+	var seqs []uint64
+	for _, detail := range []string{"again", "and again"} {
+		out, err := s.Commit(ctx, app.Commit{Events: []app.Event{{ID: id, Namespace: app.Users, Action: "x_done", Detail: detail, Timestamp: now}}, ReceivedAt: now, Cutoff: cutoff})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seqs = append(seqs, out[0].Seq)
+	}
+	if seqs[0] == old[0].Seq || seqs[1] != seqs[0] {
+		t.Fatalf("sent again twice after it expired: seqs %v (the expired one %d); want one new entry", seqs, old[0].Seq)
+	}
+	if e, ok, err := s.Get(ctx, id); err != nil || !ok || e.Seq != seqs[0] {
+		t.Fatalf("Get(%s) = seq %d %v %v; want the new entry %d", id, e.Seq, ok, err, seqs[0])
+	}
+
+	made, err := s.Commit(ctx, app.Commit{Events: []app.Event{{Namespace: app.Users, Action: "x_done", Detail: "to damage", Timestamp: now}}, ReceivedAt: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := app.MakeKey(made[0].Timestamp, made[0].Seq)
+	if err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketEvents).Put(k[:], []byte{packedEntry, 0xff, 0xff}) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Commit(ctx, app.Commit{Events: []app.Event{{ID: made[0].ID, Namespace: app.Users, Action: "x_done", Timestamp: now}}, ReceivedAt: now}); err == nil {
+		t.Fatal("a retry of an id whose entry is unreadable was recorded")
+	}
+}
+
+// The id bucket has one fill for a whole transaction, which may hold several
+// requests: it is chosen from all of their ids.
+func TestRequestsSharingATransactionChooseTheIDBucketsFillTogether(t *testing.T) {
+	s := openTemp(t)
+	now := time.Now().UTC()
+	r := mathrand.New(mathrand.NewPCG(3, 4))
+	request := func(id func(i int) string) app.Commit {
+		c := app.Commit{ReceivedAt: now}
+		for i := range 500 {
+			c.Events = append(c.Events, app.Event{ID: id(i), Namespace: app.Users, Action: "x_done", Timestamp: now})
+		}
+		return c
+	}
+	numbered := func(i int) string { return fmt.Sprintf("n-%04d", i) }
+	random := func(int) string { return fmt.Sprintf("%016x", r.Uint64()) }
+	for _, c := range []struct {
+		name     string
+		requests []app.Commit
+		want     float64
+	}{
+		{"numbered", []app.Commit{request(numbered)}, clusteredIDFill},
+		{"random", []app.Commit{request(random)}, scatteredIDFill},
+		{"numbered, then random", []app.Commit{request(func(i int) string { return "a" + numbered(i) }), request(random)}, scatteredIDFill},
+		{"random, then numbered", []app.Commit{request(random), request(func(i int) string { return "b" + numbered(i) })}, scatteredIDFill},
+	} {
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			if _, err := writeCommits(tx, c.requests); err != nil {
+				return err
+			}
+			if got := tx.Bucket(bucketIDs).FillPercent; got != c.want {
+				t.Errorf("%s: fill %.2f, want %.2f", c.name, got, c.want)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A store of format 2 (nothing packed, every id filed) opens and is marked
+// as of this format; one of a later format is refused rather than read with
+// its entries taken for damage.
+func TestAStoreOfALaterFormatIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	setFormat := func(f string) {
+		if err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket([]byte(app.StateMeta)).Put(metaFormat, []byte(f)) }); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setFormat("2")
+	if s, err = Open(dir); err != nil {
+		t.Fatalf("a format 2 store: %v", err)
+	}
+	s.db.View(func(tx *bolt.Tx) error {
+		if got := string(tx.Bucket([]byte(app.StateMeta)).Get(metaFormat)); got != format {
+			t.Errorf("format %q after opening, want %q", got, format)
+		}
+		return nil
+	})
+	setFormat("4")
+	if _, err := Open(dir); app.ErrorCode(err) != app.EUNAVAILABLE || !strings.Contains(err.Error(), "later version") {
+		t.Fatalf("a format 4 store: %v", err)
 	}
 }

@@ -31,9 +31,9 @@ import (
 
 // Buckets of the store. Keys sort by time so cursors walk newest first.
 var (
-	bucketEvents = []byte("events")  // Key → event JSON
+	bucketEvents = []byte("events")  // Key → canonical form (packed) ‖ prev hash ‖ hash
 	bucketByNS   = []byte("by_ns")   // ns code ‖ Key → nil
-	bucketIDs    = []byte("ids")     // entry id → Key (idempotent retries, lookups by id)
+	bucketIDs    = []byte("ids")     // id a client sent → Key (idempotent retries, lookups by id)
 	bucketOutbox = []byte("outbox")  // Key → nil: recorded, not yet in the keyword index
 	bucketTally  = []byte("tally15") // quarter-hour slot(8) ‖ ns code → count(8)
 	bucketChain  = []byte("chain")   // seq(8) → Key, or Key ‖ digest ‖ hash once purged
@@ -45,8 +45,11 @@ var (
 	metaFormat    = []byte("format")     // the value encoding; absent: JSON
 )
 
-// format 2: values are the canonical form ‖ prev hash ‖ hash, chained.
-const format = "2"
+// format 3: values are the canonical form, packed when that makes it
+// smaller, ‖ prev hash ‖ hash, chained; store-made ids are not filed in the
+// id bucket. Format 2 stores (nothing packed, every id filed) are read as
+// they are; a store of a later format is refused rather than misread.
+const format = "3"
 
 // Workspace state lives in one bucket per kind, named after it.
 var stateKinds = []app.StateKind{app.StateMeta, app.StateTokens, app.StateNotes, app.StateServiceUsers}
@@ -146,6 +149,9 @@ func Open(dir string) (*Store, error) {
 	}
 	if err := migrateToChain(db); err != nil {
 		db.Close()
+		if later, ok := err.(errLaterFormat); ok {
+			return nil, app.Errorf(app.EUNAVAILABLE, "store: %s was written by a later version of Audit Log (store format %s; this version reads up to %s): run that version, or restore a backup this one wrote", path, later.format, format)
+		}
 		return nil, fmt.Errorf("store: unable to chain the entries of an older store: %w", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, existsMarker)); err != nil {
@@ -302,6 +308,7 @@ func (s *Store) Commit(ctx context.Context, c app.Commit) ([]app.Event, error) {
 // entries, and returns each commit's entries.
 func writeCommits(tx *bolt.Tx, cs []app.Commit) ([][]app.Event, error) {
 	out := make([][]app.Event, len(cs))
+	var runs idRuns
 	for i, c := range cs {
 		for _, v := range c.State {
 			if err := putState(tx, v); err != nil {
@@ -309,10 +316,11 @@ func writeCommits(tx *bolt.Tx, cs []app.Commit) ([][]app.Event, error) {
 			}
 		}
 		var err error
-		if out[i], err = appendEvents(tx, c.Events, c.ReceivedAt.UTC(), c.Cutoff); err != nil {
+		if out[i], err = appendEvents(tx, c.Events, c.ReceivedAt.UTC(), c.Cutoff, &runs); err != nil {
 			return nil, err
 		}
 	}
+	tx.Bucket(bucketIDs).FillPercent = runs.fill()
 	return out, nil
 }
 
@@ -489,7 +497,12 @@ func (s *Store) Get(ctx context.Context, id string) (app.Event, bool, error) {
 	var e app.Event
 	var ok bool
 	err := s.view(func() string { return fmt.Sprintf("the entry with id %q", id) }, func(tx *bolt.Tx) error {
-		if k, _ := lookupID(tx, tx.Bucket(bucketIDs).Cursor(), id); k != nil {
+		k, _, err := lookupID(tx, tx.Bucket(bucketIDs).Cursor(), id)
+		if err != nil {
+			s.noteDamage(err.Error(), false)
+			return nil
+		}
+		if k != nil {
 			e, ok = s.readEvent(tx, k)
 		}
 		return nil
@@ -857,29 +870,37 @@ func keyOfServerID(id string) (app.Key, bool) {
 	return k, err == nil && n == len(k) && serverID(k) == id
 }
 
-// lookupID returns the key of the entry recorded with id, or nil; and when
-// there is none, the id bucket's next key after id, where id would be filed
-// (nil: at the end). c is a cursor on the id bucket. An id the store made
-// spells the entry's key, so the id bucket holds none of them (for entries
-// sent without an id, that was a fifth of the store); one sent back, say by
-// importing an export, is found at its key, provided the entry there has
-// that id.
-func lookupID(tx *bolt.Tx, c *bolt.Cursor, id string) (key, next []byte) {
-	if k, ok := keyOfServerID(id); ok {
-		if v := tx.Bucket(bucketEvents).Get(k[:]); v != nil {
+// lookupID returns the key of the newest entry recorded with id, or nil;
+// and, when the id bucket holds no such id, the bucket's next key after it,
+// where id would be filed (nil: at the end). c is a cursor on the id bucket.
+//
+// The id bucket holds the ids clients sent. An id the store made spells the
+// entry's key and is not filed (for entries sent without an id, filing it
+// was a fifth of the store); one sent back, say by importing an export, is
+// found at that key, provided the entry there has that very id. The bucket
+// is asked first: an id sent again after its entry expired, but before the
+// purge, was filed with the new entry, which is the one to find.
+func lookupID(tx *bolt.Tx, c *bolt.Cursor, id string) (key, next []byte, err error) {
+	k, v := c.Seek([]byte(id))
+	if k != nil && string(k) == id {
+		return v, nil, nil
+	}
+	if sk, ok := keyOfServerID(id); ok {
+		if v := tx.Bucket(bucketEvents).Get(sk[:]); v != nil {
 			canonical, _, _, err := splitValue(v, nil)
+			var h app.EntryHead
 			if err == nil {
-				if h, err := app.ReadEntryHead(canonical); err == nil && h.ID == id {
-					return k[:], nil
-				}
+				h, err = app.ReadEntryHead(canonical)
+			}
+			if err != nil {
+				return nil, nil, fmt.Errorf("the entry of %s (key %x) is unreadable: %w", keyTime(sk[:]), sk[:], err)
+			}
+			if h.ID == id {
+				return sk[:], k, nil
 			}
 		}
 	}
-	k, v := c.Seek([]byte(id))
-	if k != nil && string(k) == id {
-		return v, nil
-	}
-	return nil, k
+	return nil, k, nil
 }
 
 // The id bucket's pages are split half full, bbolt's default, when ids land
@@ -894,6 +915,30 @@ const (
 	clusteredIDFill = 0.9
 )
 
+// idRuns counts, over a transaction's requests, the ids filed and how many
+// of them went just after the id filed before them in their request, or
+// into the same gap between filed ids.
+type idRuns struct{ filed, inRun int }
+
+func (r *idRuns) add(inRun bool) {
+	r.filed++
+	if inRun {
+		r.inRun++
+	}
+}
+
+// fill is the fill the id bucket's pages split at in the transaction: for
+// ids in runs when two thirds of them are (numbered ids in requests of 1000
+// are nine tenths, time-ordered ones all), for ids anywhere otherwise. bbolt
+// keeps one handle of a bucket per transaction, so this is set once, for
+// all of it.
+func (r *idRuns) fill() float64 {
+	if r.filed > 1 && 3*r.inRun >= 2*(r.filed-1) {
+		return clusteredIDFill
+	}
+	return scatteredIDFill
+}
+
 // getEvent decodes the entry at k; ok is false when there is none (purged).
 func getEvent(tx *bolt.Tx, k []byte) (app.Event, bool, error) {
 	v := tx.Bucket(bucketEvents).Get(k)
@@ -907,9 +952,9 @@ func getEvent(tx *bolt.Tx, k []byte) (app.Event, bool, error) {
 	return e, true, nil
 }
 
-// A value is the entry's canonical form followed by its chain links: the
-// hash of the entry before it and its own. A store written before the chain
-// held JSON, which only a migration reads.
+// A value is the entry's canonical form (packed, or as it is) followed by its
+// chain links: the hash of the entry before it and its own. A store written
+// before the chain held JSON, which only a migration reads.
 const linksLen = 2 * sha256.Size
 
 // splitValue parts a value into the canonical form and the two hashes,
@@ -997,9 +1042,9 @@ func newBatchWriter(events []app.Event) batchWriter {
 	var w batchWriter
 	for i := range events {
 		w.valueChunk += app.EntryLen(&events[i]) + linksLen
-		// The id (a store-made one is 26 bytes), the namespace key and the
-		// entry's key with its sequence number.
-		w.keyChunk += max(len(events[i].ID), 26) + 1 + 16 + 16 + 8
+		// The id a client sent, the namespace key and the entry's key with
+		// its sequence number.
+		w.keyChunk += len(events[i].ID) + 1 + 16 + 16 + 8
 	}
 	w.keyChunk, w.valueChunk = min(w.keyChunk, 32<<10), min(w.valueChunk, 256<<10)
 	return w
@@ -1044,7 +1089,7 @@ func (w *batchWriter) putEntry(events, chain *bolt.Bucket, k app.Key, e *app.Eve
 // appendEvents stores already-validated events in tx. An event whose id is
 // already stored is not stored again; its existing entry is returned instead.
 // An entry past cutoff (expired, not yet purged) does not count as stored.
-func appendEvents(tx *bolt.Tx, events []app.Event, receivedAt, cutoff time.Time) ([]app.Event, error) {
+func appendEvents(tx *bolt.Tx, events []app.Event, receivedAt, cutoff time.Time, runs *idRuns) ([]app.Event, error) {
 	evb, ids, chain := tx.Bucket(bucketEvents), tx.Bucket(bucketIDs), tx.Bucket(bucketChain)
 	byNS, outbox := tx.Bucket(bucketByNS), tx.Bucket(bucketOutbox)
 	fillAppendOnly(tx)
@@ -1059,15 +1104,15 @@ func appendEvents(tx *bolt.Tx, events []app.Event, receivedAt, cutoff time.Time)
 	prevHex := ""
 	linkedAny := false
 	idCursor := ids.Cursor()
-	// How many ids of the batch are filed just after the one filed before
-	// them, or in the same gap between filed ids, to choose the bucket's fill.
-	var filed, clustered int
 	var prevID, prevNext []byte
 	for i, e := range events {
 		var next []byte
 		if e.ID != "" {
-			var k []byte
-			if k, next = lookupID(tx, idCursor, e.ID); k != nil {
+			k, nk, err := lookupID(tx, idCursor, e.ID)
+			if err != nil {
+				return nil, err
+			}
+			if next = nk; k != nil {
 				existing, ok, err := getEvent(tx, k)
 				if err != nil {
 					return nil, err
@@ -1113,10 +1158,7 @@ func appendEvents(tx *bolt.Tx, events []app.Event, receivedAt, cutoff time.Time)
 		// the outbox take that piece.
 		key := nsKey[1:]
 		if id != nil {
-			if filed > 0 && (bytes.Equal(next, prevNext) || bytes.Equal(next, prevID)) {
-				clustered++
-			}
-			filed++
+			runs.add(prevID != nil && (bytes.Equal(next, prevNext) || bytes.Equal(next, prevID)))
 			prevID, prevNext = id, append(prevNext[:0], next...)
 			if err := ids.Put(id, key); err != nil {
 				return nil, err
@@ -1127,12 +1169,6 @@ func appendEvents(tx *bolt.Tx, events []app.Event, receivedAt, cutoff time.Time)
 		}
 		tally[tallySlot(e.Timestamp, e.Namespace)]++
 		out[i] = e
-	}
-	if filed > 1 {
-		ids.FillPercent = scatteredIDFill
-		if 2*clustered >= filed-1 {
-			ids.FillPercent = clusteredIDFill
-		}
 	}
 	for k, n := range tally {
 		if err := addTallyAt(tx, k[:], n); err != nil {
@@ -1216,13 +1252,19 @@ func deleteEntry(tx *bolt.Tx, x *expired, slab *[]byte) error {
 			return err
 		}
 	}
-	// Only drop the id mapping if it still points here: a retry after the purge may have reused it.
+	// Only drop the id mapping if it still points here: the id sent again
+	// after this entry expired, before the purge, was filed with the new entry.
 	ids := tx.Bucket(bucketIDs)
 	if cur := ids.Get([]byte(x.ID)); cur != nil && string(cur) == string(x.key[:]) {
 		return ids.Delete([]byte(x.ID))
 	}
 	return nil
 }
+
+// errLaterFormat is a store whose format this version does not know.
+type errLaterFormat struct{ format string }
+
+func (e errLaterFormat) Error() string { return "store format " + e.format }
 
 // migrateToChain rewrites a store written before entries were chained: each
 // entry, in the order it was recorded (its key's sequence number), gets its
@@ -1234,9 +1276,14 @@ func migrateToChain(db *bolt.DB) error {
 	var keys []app.Key
 	err := db.View(func(tx *bolt.Tx) error {
 		meta := tx.Bucket([]byte(app.StateMeta))
-		if string(meta.Get(metaFormat)) == format {
+		switch stored := string(meta.Get(metaFormat)); {
+		case stored == format:
 			done = true
 			return nil
+		case stored == "2":
+			return nil // chained already; only the marker moves on
+		case stored != "":
+			return errLaterFormat{stored}
 		}
 		return tx.Bucket(bucketEvents).ForEach(func(k, v []byte) error {
 			if len(v) > 0 && v[0] == '{' {

@@ -180,7 +180,7 @@ func (t *entryText) Analyze([]byte) analysis.TokenStream {
 		ends = append(ends, len(text))
 		text = append(text, valueBreak)
 	}
-	out := textAnalysis.Analyze(text)
+	out := analyzeText(text)
 	gap, value := 0, 0
 	for _, tok := range out {
 		for value < len(ends) && tok.Start >= ends[value] {
@@ -275,7 +275,7 @@ var textAnalysis = newMapping().AnalyzerNamed(textAnalyzer)
 // tokens splits s as the text field was split: "ci-deploy" gives "ci", "deploy".
 func tokens(s string) []string {
 	var out []string
-	for _, t := range textAnalysis.Analyze([]byte(s)) {
+	for _, t := range analyzeText([]byte(s)) {
 		out = append(out, string(t.Term))
 	}
 	return out

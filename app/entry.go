@@ -92,16 +92,13 @@ func DecodeEntry(b []byte) (Event, error) {
 	// The entry's strings share one copy of its bytes: one allocation, not
 	// one per field.
 	d := entryDecoder{b: b, whole: string(b)}
-	if v := d.byte(); v != entryVersion {
-		if d.err == nil {
-			d.err = fmt.Errorf("entry: unknown version %d", v)
-		}
+	seq, ts, received := d.head()
+	if d.err != nil {
 		return e, d.err
 	}
-	e.Seq = d.u64()
-	e.Timestamp = time.Unix(0, int64(d.u64())).UTC()
-	if r := int64(d.u64()); r != 0 {
-		e.ReceivedAt = time.Unix(0, r).UTC()
+	e.Seq, e.Timestamp = seq, ts
+	if received != 0 {
+		e.ReceivedAt = time.Unix(0, received).UTC()
 	}
 	e.ID = d.str()
 	e.Namespace = Namespace(d.str())
@@ -140,15 +137,10 @@ type EntryHead struct {
 func ReadEntryHead(b []byte) (EntryHead, error) {
 	var h EntryHead
 	d := entryDecoder{b: b}
-	if v := d.byte(); v != entryVersion {
-		if d.err == nil {
-			d.err = fmt.Errorf("entry: unknown version %d", v)
-		}
-		return h, d.err
+	h.Seq, h.Timestamp, _ = d.head()
+	if d.err != nil {
+		return EntryHead{}, d.err
 	}
-	h.Seq = d.u64()
-	h.Timestamp = time.Unix(0, int64(d.u64())).UTC()
-	d.u64() // received
 	h.ID = d.str()
 	h.Namespace = knownNamespace(d.take(int(d.u32())))
 	for range 4 { // action, detail, actor, ip
@@ -181,6 +173,18 @@ type entryDecoder struct {
 	b     []byte
 	whole string // b as it began, when strings are cut from it rather than copied
 	err   error
+}
+
+// head reads what every entry starts with: its version, then its sequence
+// number, time and receipt time (0: none).
+func (d *entryDecoder) head() (seq uint64, ts time.Time, received int64) {
+	if v := d.byte(); v != entryVersion && d.err == nil {
+		d.err = fmt.Errorf("entry: unknown version %d", v)
+	}
+	if d.err != nil {
+		return 0, time.Time{}, 0
+	}
+	return d.u64(), time.Unix(0, int64(d.u64())).UTC(), int64(d.u64())
 }
 
 func (d *entryDecoder) take(n int) []byte {

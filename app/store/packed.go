@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/klauspost/compress/s2"
+
+	"auditlog/app"
 )
 
 // Entry values are compressed one by one, since each is read on its own,
@@ -104,4 +106,36 @@ func unpackValue(body, scratch []byte) ([]byte, error) {
 		return nil, fmt.Errorf("packed entry: %w", err)
 	}
 	return out, nil
+}
+
+// unpacker reads the values of one walk (a drain, a purge, the chain), its
+// packed ones unpacked into one buffer: a canonical form it returns is valid
+// until its next call. An unpacked form is the file's own bytes, which must
+// never become that buffer: bbolt maps the file read-only.
+type unpacker struct{ buf []byte }
+
+func (u *unpacker) split(v []byte) (canonical []byte, prev, hash app.Digest, err error) {
+	canonical, prev, hash, err = splitValue(v, u.buf)
+	if err == nil && v[0] == packedEntry {
+		u.buf = canonical[:0]
+	}
+	return canonical, prev, hash, err
+}
+
+// head reads the head of the entry stored at k as v (see app.ReadEntryHead),
+// and its canonical form and hash.
+func (u *unpacker) head(k, v []byte) (h app.EntryHead, canonical []byte, hash app.Digest, err error) {
+	canonical, _, hash, err = u.split(v)
+	if err == nil {
+		h, err = app.ReadEntryHead(canonical)
+	}
+	if err != nil {
+		return h, nil, hash, unreadable(k, err)
+	}
+	return h, canonical, hash, nil
+}
+
+// unreadable is the error for the entry at key k that does not read.
+func unreadable(k []byte, err error) error {
+	return fmt.Errorf("the entry of %s (key %x) is unreadable: %w", keyTime(k), k, err)
 }

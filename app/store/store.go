@@ -676,23 +676,20 @@ func (s *Store) Scan(ctx context.Context, after app.Key, limit int) ([]app.Index
 func (s *Store) readDocs(tx *bolt.Tx, c *bolt.Cursor, k []byte, limit int, at *[]byte) []app.IndexDoc {
 	var docs []app.IndexDoc
 	var events []app.Event
-	var scratch []byte
+	var u unpacker
 	stored := tx.Bucket(bucketEvents)
 	for ; k != nil && len(docs) < limit; k, _ = c.Next() {
 		var d app.IndexDoc
 		copy(d.Key[:], k)
 		*at = d.Key[:]
 		if v := stored.Get(k); v != nil {
-			canonical, _, _, err := splitValue(v, scratch)
-			if err == nil && v[0] == packedEntry {
-				scratch = canonical[:0] // reused; an unpacked form is the file's own bytes
-			}
+			canonical, _, _, err := u.split(v)
 			var e app.Event
 			if err == nil {
 				e, err = app.DecodeEntry(canonical)
 			}
 			if err != nil {
-				s.noteDamage(fmt.Sprintf("the entry of %s (key %x) is unreadable: %v", keyTime(k), k, err), false)
+				s.noteDamage(unreadable(k, err).Error(), false)
 			} else {
 				if len(events) == cap(events) {
 					events = make([]app.Event, 0, min(limit-len(docs), 1024))
@@ -726,18 +723,21 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time, limit int) (int, er
 	err := s.update("the entries older than "+cutoff.UTC().Format(time.RFC3339), func(tx *bolt.Tx) error {
 		// Collect first, then delete: deleting while iterating can skip keys.
 		var doomed []expired
-		var scratch []byte
+		var u unpacker
 		c := tx.Bucket(bucketEvents).Cursor()
 		for k, v := c.First(); k != nil && len(doomed) < limit; k, v = c.Next() {
 			if bytes.Compare(k, end[:]) >= 0 {
 				break
 			}
-			x, err := readExpired(k, v, &scratch)
+			h, canonical, hash, err := u.head(k, v)
 			if err != nil {
 				// An unreadable entry stays, reported, until it is dealt with by hand.
-				s.noteDamage(fmt.Sprintf("the entry of %s (key %x) is unreadable: %v", keyTime(k), k, err), false)
+				s.noteDamage(err.Error(), false)
 				continue
 			}
+			// The tombstone keeps the entry's digest and hash.
+			x := expired{EntryHead: h, digest: sha256.Sum256(canonical), hash: hash}
+			copy(x.key[:], k)
 			doomed = append(doomed, x)
 		}
 		// A day's entries fall in a few hundred counters: each is moved once.
@@ -887,13 +887,10 @@ func lookupID(tx *bolt.Tx, c *bolt.Cursor, id string) (key, next []byte, err err
 	}
 	if sk, ok := keyOfServerID(id); ok {
 		if v := tx.Bucket(bucketEvents).Get(sk[:]); v != nil {
-			canonical, _, _, err := splitValue(v, nil)
-			var h app.EntryHead
-			if err == nil {
-				h, err = app.ReadEntryHead(canonical)
-			}
+			var u unpacker
+			h, _, _, err := u.head(sk[:], v)
 			if err != nil {
-				return nil, nil, fmt.Errorf("the entry of %s (key %x) is unreadable: %w", keyTime(sk[:]), sk[:], err)
+				return nil, nil, err
 			}
 			if h.ID == id {
 				return sk[:], k, nil
@@ -947,7 +944,7 @@ func getEvent(tx *bolt.Tx, k []byte) (app.Event, bool, error) {
 	}
 	e, err := decodeValue(v)
 	if err != nil {
-		return app.Event{}, false, fmt.Errorf("the entry of %s (key %x) is unreadable: %w", keyTime(k), k, err)
+		return app.Event{}, false, unreadable(k, err)
 	}
 	return e, true, nil
 }
@@ -1209,25 +1206,6 @@ type expired struct {
 	digest, hash app.Digest
 }
 
-// readExpired reads the stored value v at k for its deletion: the head of
-// the entry, and the digest and hash its tombstone in the chain keeps.
-func readExpired(k, v []byte, scratch *[]byte) (expired, error) {
-	var x expired
-	canonical, _, hash, err := splitValue(v, *scratch)
-	if len(v) > 0 && v[0] == packedEntry {
-		*scratch = canonical[:0] // reused; an unpacked form is the file's own bytes
-	}
-	if err != nil {
-		return x, err
-	}
-	if x.EntryHead, err = app.ReadEntryHead(canonical); err != nil {
-		return x, err
-	}
-	copy(x.key[:], k)
-	x.digest, x.hash = sha256.Sum256(canonical), hash
-	return x, nil
-}
-
 // deleteEntry removes every trace of the entry but its tombstone in the
 // chain, and its count, which the caller moves.
 func deleteEntry(tx *bolt.Tx, x *expired, slab *[]byte) error {
@@ -1331,7 +1309,7 @@ func (s *Store) Chain(ctx context.Context, from uint64, fn func(*app.Link) bool)
 	for {
 		n, next := 0, from
 		stop := false
-		var scratch []byte // a link's canonical form is valid only while fn runs
+		var u unpacker // a link's canonical form is valid only while fn runs
 		err := s.view(func() string { return fmt.Sprintf("the chain from sequence %d", next) }, func(tx *bolt.Tx) error {
 			events := tx.Bucket(bucketEvents)
 			c := tx.Bucket(bucketChain).Cursor()
@@ -1349,12 +1327,9 @@ func (s *Store) Chain(ctx context.Context, from uint64, fn func(*app.Link) bool)
 						l.Gone = true
 						break
 					}
-					canonical, prev, hash, err := splitValue(value, scratch)
+					canonical, prev, hash, err := u.split(value)
 					if err != nil {
 						return fmt.Errorf("store: the entry of link %d (key %x) is unreadable: %w", l.Seq, v, err)
-					}
-					if value[0] == packedEntry {
-						scratch = canonical[:0] // reused; an unpacked form is the file's own bytes
 					}
 					l.Canonical, l.PrevHash, l.Hash = canonical, prev, hash
 				case 16 + linksLen:

@@ -70,6 +70,7 @@ func openBrowser(url string) error {
 // it worked (or help was asked for), 2 for a command line that cannot be
 // read, 1 for anything else.
 func Execute(ctx context.Context, args []string) int {
+	tuneGC(os.Getenv)
 	m := NewMain()
 	err := m.Run(ctx, args)
 	if cerr := m.Close(); err == nil {

@@ -11,8 +11,8 @@ import (
 // entryField is the text field of an entry's document: the words of its
 // values and its whole-value terms, as entryText splits them.
 //
-// Bleve's TextField would hold the same, but costs more where an import
-// spends most: analysis.TokenFrequency allocates each term's record and
+// Bleve's TextField would hold the same and more (see termLocations), and
+// costs more where an import spends most: analysis.TokenFrequency allocates each term's record and
 // list of locations alone, and scorch asks every document of a batch its
 // Size, for statistics, on the one goroutine that then builds the batch's
 // segment; TextField.Size walks every location of every term to answer
@@ -52,7 +52,7 @@ func (f *entryField) NumPlainTextBytes() uint64 {
 func (f *entryField) Analyze() {
 	tokens := f.text.Analyze(nil)
 	f.length = len(tokens)
-	f.freqs, f.size = termLocations(tokens)
+	f.freqs, f.size = termLocations(tokens, len(tokens)-len(f.text.terms))
 }
 
 // Sizes of what a field's frequencies hold, for the estimate scorch keeps.
@@ -61,16 +61,23 @@ const (
 	locationSize = int(unsafe.Sizeof(index.TokenLocation{}) + unsafe.Sizeof(&index.TokenLocation{}))
 )
 
-// termLocations gathers tokens by term, each with where it occurs, as
-// analysis.TokenFrequency does for a field with term vectors and without
-// frequencies, and estimates the bytes the result holds.
-func termLocations(tokens analysis.TokenStream) (index.TokenFrequencies, int) {
+// termLocations gathers tokens by term, as analysis.TokenFrequency does for
+// a field with term vectors and without frequencies, and estimates the bytes
+// the result holds. It keeps less of where each term occurs, for which zap
+// writes five numbers an occurrence:
+//   - Only the first n tokens, an entry's words, keep their positions. A
+//     phrase is made of words; the whole-value terms after them are matched
+//     alone, never in a phrase, and their positions cost 30 bytes an entry.
+//   - A position keeps no byte offsets: they serve Bleve's highlighting,
+//     which nothing here uses (the page highlights matches itself), and
+//     past the 127th byte of an entry's text each takes two bytes.
+func termLocations(tokens analysis.TokenStream, n int) (index.TokenFrequencies, int) {
 	termBytes := 0
 	for _, t := range tokens {
 		termBytes += len(t.Term)
 	}
 	// The map's keys are cut from one string, the records and locations
-	// from one slice each; a term that occurs again (rare in an entry) has
+	// from one slice each; a word that occurs again (rare in an entry) has
 	// its list of locations grown alone.
 	keys := make([]byte, 0, termBytes)
 	for _, t := range tokens {
@@ -79,20 +86,24 @@ func termLocations(tokens analysis.TokenStream) (index.TokenFrequencies, int) {
 	all := string(keys)
 	freqs := make(index.TokenFrequencies, len(tokens))
 	records := make([]index.TokenFreq, 0, len(tokens)) // never grown: pointers into it stay valid
-	locs := make([]index.TokenLocation, len(tokens))
-	ptrs := make([]*index.TokenLocation, len(tokens))
+	locs := make([]index.TokenLocation, n)
+	ptrs := make([]*index.TokenLocation, n)
 	size, at := 0, 0
 	for i, t := range tokens {
 		key := all[at : at+len(t.Term)]
 		at += len(t.Term)
-		locs[i] = index.TokenLocation{Start: t.Start, End: t.End, Position: t.Position}
-		ptrs[i] = &locs[i]
-		size += locationSize
+		var here []*index.TokenLocation
+		if i < n {
+			locs[i] = index.TokenLocation{Position: t.Position}
+			ptrs[i] = &locs[i]
+			here = ptrs[i : i+1 : i+1]
+			size += locationSize
+		}
 		if tf, ok := freqs[key]; ok {
-			tf.Locations = append(tf.Locations, ptrs[i])
+			tf.Locations = append(tf.Locations, here...)
 			continue
 		}
-		records = append(records, index.TokenFreq{Term: t.Term, Locations: ptrs[i : i+1 : i+1]})
+		records = append(records, index.TokenFreq{Term: t.Term, Locations: here})
 		freqs[key] = &records[len(records)-1]
 		size += termSize + 2*len(key)
 	}

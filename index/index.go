@@ -38,7 +38,8 @@ import (
 //	5: quarter-hour terms, for a search to start from the latest ones
 //	6: no term frequencies or norms
 //	7: document IDs of 22 characters rather than 32 hex digits
-const formatVersion = 7
+//	8: second terms, for a busy quarter hour to be searched from its latest seconds
+const formatVersion = 8
 
 const (
 	metaFile   = "index.json"
@@ -67,10 +68,11 @@ type Index struct {
 	closed bool
 	lost   []app.LostDay // shards dropped as damaged, until the Log takes them
 
-	searched func(day int64)   // tests watch which shards a search visits
-	tallied  func(day int64)   // tests watch which shards a tally counts afresh
-	windowed func(slots int64) // tests watch a search look at the latest quarter hours first
-	recount  func(from int64)  // tests watch a tally count a shard again from an hour on
+	searched        func(day int64)     // tests watch which shards a search visits
+	tallied         func(day int64)     // tests watch which shards a tally counts afresh
+	windowed        func(slots int64)   // tests watch a search look at the latest quarter hours first
+	secondsWindowed func(seconds int64) // tests watch a search look at a busy quarter hour's latest seconds first
+	recount         func(from int64)    // tests watch a tally count a shard again from an hour on
 
 	cache shardCache
 }

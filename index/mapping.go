@@ -33,17 +33,21 @@ const (
 // tokenizer never yields a control character), rather than fields of their
 // own: Bleve pays for every field of every document, and three keyword fields
 // cost as much to index as all the text.
-// The hour and the quarter hour are such terms too, zero-padded so that
-// terms sort by time: a search looks at the latest quarter hours first.
+// The hour, the quarter hour and the second are such terms too, zero-padded
+// so that terms sort by time: a search looks at the latest quarter hours
+// first, and in a busy quarter hour at its latest seconds.
 const (
 	nsTerm     = "\x01n"
 	actionTerm = "\x01a"
 	actorTerm  = "\x01u"
 	hourTerm   = "\x01h"
 	slotTerm   = "\x01q"
+	secondTerm = "\x01s"
 )
 
 func slotTermOf(slot int64) string { return fmt.Sprintf("%s%010d", slotTerm, slot) }
+
+func secondTermOf(sec int64) string { return fmt.Sprintf("%s%010d", secondTerm, sec) }
 
 func hourOf(t time.Time) int64 { return floorDiv(t.Unix(), 3600) }
 
@@ -110,6 +114,7 @@ func newDocument(k app.Key, e *app.Event) *document.Document {
 			actorTerm + strings.ToLower(e.Actor),
 			hourTermOf(hourOf(k.Time())),
 			slotTermOf(app.SlotOf(k.Time())),
+			secondTermOf(k.Time().Unix()),
 		},
 	}}
 	t := &f.text

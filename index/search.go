@@ -136,6 +136,12 @@ func (x *Index) searchDay(day int64, c *compiled, after string, n, est int) (sea
 		perSlot := max(docs/slotsPerDay, 1)
 		width = int64(max((4*uint64(n)+perSlot-1)/perSlot, 1))
 	}
+	if ok {
+		hits, done, err := x.searchBusySlot(shard, c, after, n, est, top)
+		if err != nil || done {
+			return hits, err
+		}
+	}
 	for {
 		whole := !ok || width >= half
 		bq := c.bq
@@ -164,6 +170,118 @@ func (x *Index) searchDay(day int64, c *compiled, after string, n, est int) (sea
 		// window costs little more than this one did.
 		width *= 8
 	}
+}
+
+// busySlot is how many entries a quarter hour holds before a search looks
+// at its latest seconds first: sorting the matches of a quarter hour by ID
+// costs about half a microsecond each, so up to a millisecond at this size.
+var busySlot = 2048
+
+// searchBusySlot searches quarter hour slot, where a search starts, from its
+// latest seconds when it holds more than busySlot entries, as
+// searchDay searches a day from its latest quarter hours. A burst (an import
+// of today, or live traffic) puts tens of thousands of entries into one
+// quarter hour, and a common word's first window would sort them all.
+//
+// The seconds read from the shard's dictionary say how many entries each
+// holds; a window takes enough of the latest to hold about 2n matches when
+// est of the day's docs entries match, then eight times as many. done is
+// false when the quarter hour is not busy, or a window would be all of it:
+// the quarter hour is then searched as a whole.
+func (x *Index) searchBusySlot(shard bleve.Index, c *compiled, after string, n, est int, slot int64) (hits search.DocumentMatchCollection, done bool, err error) {
+	entries, err := x.termCount(shard, slotTermOf(slot))
+	if err != nil || entries <= uint64(busySlot) {
+		return nil, false, err
+	}
+	first := app.TallyCell{Slot: slot}.Start().Unix()
+	last := first + int64(app.TallySlot/time.Second) - 1
+	if k, valid := keyOf(after); valid {
+		last = min(last, k.Time().Unix())
+	}
+	seconds, counts, err := secondsIn(shard, first, last)
+	if err != nil {
+		return nil, false, err
+	}
+	want := uint64(2 * n)
+	if est > 0 {
+		var docs uint64
+		if err := safely(func() (err error) { docs, err = shard.DocCount(); return err }); err != nil {
+			return nil, false, err
+		}
+		want = max(want, uint64(2*n)*docs/uint64(est))
+	}
+	i, held := len(seconds), uint64(0)
+	for {
+		for i > 0 && held < want {
+			i--
+			held += counts[i]
+		}
+		if i == 0 {
+			return nil, false, nil
+		}
+		if x.secondsWindowed != nil {
+			x.secondsWindowed(last - seconds[i] + 1)
+		}
+		incl := true
+		r := bleve.NewTermRangeInclusiveQuery(secondTermOf(seconds[i]), secondTermOf(last), &incl, &incl)
+		r.SetField(fieldText)
+		req := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(c.bq, r), n, 0, false)
+		req.SortBy(sortNewestFirst)
+		req.Score = bleve.ScoreNone
+		if after != "" {
+			req.SearchAfter = []string{after}
+		}
+		var res *bleve.SearchResult
+		if err := safely(func() (err error) { res, err = shard.Search(req); return err }); err != nil {
+			return nil, false, err
+		}
+		if len(res.Hits) >= n {
+			return res.Hits, true, nil
+		}
+		want *= 8
+	}
+}
+
+// termCount is how many entries of shard hold term, kept until the shard
+// changes.
+func (x *Index) termCount(shard bleve.Index, term string) (uint64, error) {
+	version := x.cache.version(shard)
+	if n, hit := x.cache.freq(shard, version, term); hit {
+		return n, nil
+	}
+	var n uint64
+	err := withReader(shard, func(r index.IndexReader) (err error) {
+		n, err = entriesWith(r, term)
+		return err
+	})
+	if err == nil {
+		x.cache.putFreq(shard, version, term, n)
+	}
+	return n, err
+}
+
+// secondsIn lists the seconds from first to last that shard holds entries
+// in, oldest first, with how many entries each holds.
+func secondsIn(shard bleve.Index, first, last int64) (seconds []int64, counts []uint64, err error) {
+	err = withReader(shard, func(r index.IndexReader) error {
+		dict, err := r.FieldDictRange(fieldText, []byte(secondTermOf(first)), []byte(secondTermOf(last)))
+		if err != nil {
+			return err
+		}
+		defer dict.Close()
+		for {
+			e, err := dict.Next()
+			if err != nil || e == nil {
+				return err
+			}
+			s, err := strconv.ParseInt(strings.TrimPrefix(e.Term, secondTerm), 10, 64)
+			if err != nil {
+				return fmt.Errorf("a second term %q: %w", e.Term, err)
+			}
+			seconds, counts = append(seconds, s), append(counts, e.Count)
+		}
+	})
+	return seconds, counts, err
 }
 
 // window matches the entries of the quarter hours from first to last: by

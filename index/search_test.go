@@ -651,6 +651,47 @@ func TestABusyDayIsSearchedFromItsLatestHoursAndMissesNothing(t *testing.T) {
 	}
 }
 
+func TestABusyQuarterHourIsSearchedFromItsLatestSecondsAndMissesNothing(t *testing.T) {
+	x, _ := openTemp(t)
+	r := rand.New(rand.NewPCG(21, 22))
+	slot := base.Truncate(24 * time.Hour).Add(-24*time.Hour + 13*time.Hour + 30*time.Minute)
+	docs := make([]app.IndexDoc, 0, 5200)
+	add := func(from time.Time, span time.Duration, n int) {
+		for range n {
+			var words []string
+			for _, w := range []struct {
+				word string
+				p    float64
+			}{{"common", 0.6}, {"medium", 0.1}, {"scarce", 0.002}} {
+				if r.Float64() < w.p {
+					words = append(words, w.word)
+				}
+			}
+			ts := from.Add(time.Duration(r.Int64N(int64(span))))
+			ns := app.Namespaces[r.IntN(len(app.Namespaces))]
+			docs = append(docs, entry(ts, ns, "thing_changed", []string{"alice", "bob"}[r.IntN(2)], strings.Join(append(words, fmt.Sprint("n", len(docs))), " ")))
+		}
+	}
+	add(slot.Add(-3*time.Hour), 3*time.Hour, 200)       // a quiet morning
+	add(slot, app.TallySlot, 2600)                      // a burst over the quarter hour
+	add(slot.Add(11*time.Minute), 20*time.Second, 2400) // and most of it in twenty seconds
+	for i := 0; i < len(docs); i += 1000 {
+		mustIndex(t, x, docs[i:min(i+1000, len(docs))]...)
+	}
+	var widths []int64
+	x.secondsWindowed = func(seconds int64) { widths = append(widths, seconds) }
+	for _, query := range []string{"", "common ", "medium ", "scarce ", "com", "-common", "actor:alice", "common medium ",
+		"common before:" + slot.Add(11*time.Minute+10*time.Second).Format(time.RFC3339)} {
+		t.Run(cmp.Or(query, "the zero query"), func(t *testing.T) { checkPaging(t, x, docs, query) })
+	}
+	if len(widths) == 0 {
+		t.Fatal("no search looked at the latest seconds of the busy quarter hour first: the test does not exercise them")
+	}
+	if slices.Min(widths) > 20 {
+		t.Errorf("the narrowest window was %d seconds: a busy quarter hour was not narrowed to its latest seconds", slices.Min(widths))
+	}
+}
+
 func TestATallyOfADayIsCountedAgainOnlyFromTheEarliestHourBatchesReached(t *testing.T) {
 	x, _ := openTemp(t)
 	r := rand.New(rand.NewPCG(13, 14))

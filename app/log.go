@@ -410,14 +410,13 @@ func (l *Log) Tally(ctx context.Context, q Query) (Tally, error) {
 	if q.Empty {
 		return Tally{}, nil
 	}
+	t := Tally{}
 	if q.HasText() {
-		t, err := l.idx.Tally(&q)
-		if err != nil {
+		if err := l.idx.Tally(&q, func(cell TallyCell, n int) { t[cell] += n }); err != nil {
 			return nil, fmt.Errorf("index: tally failed: %w", err)
 		}
 		return t, nil
 	}
-	t := Tally{}
 	err := l.tallyStore(ctx, &q, func(from, to int64, namespaces []Namespace) error {
 		return l.store.Counts(ctx, from, to, namespaces, t)
 	}, func(slot int64, ns Namespace) { t[TallyCell{Slot: slot, Namespace: ns}]++ })
@@ -437,11 +436,9 @@ func (l *Log) SlotCounts(ctx context.Context, q Query) (*SlotCounts, error) {
 		return c, nil
 	}
 	if q.HasText() {
-		t, err := l.idx.Tally(&q)
-		if err != nil {
+		if err := l.idx.Tally(&q, func(cell TallyCell, n int) { c.Add(cell.Slot, cell.Namespace, n) }); err != nil {
 			return nil, fmt.Errorf("index: tally failed: %w", err)
 		}
-		c.AddTally(t)
 		return c, nil
 	}
 	err := l.tallyStore(ctx, &q, func(from, to int64, namespaces []Namespace) error {

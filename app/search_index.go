@@ -99,8 +99,12 @@ type SearchIndex interface {
 	// namespaces, actions, actors, time range), newest first, strictly older than
 	// before (the zero Key means from the newest), at most limit of them.
 	Search(q *Query, before Key, limit int) ([]Key, error)
-	// Tally counts the entries matching q per quarter hour (TallySlot) and namespace.
-	Tally(q *Query) (Tally, error)
+	// Tally counts the entries matching q per quarter hour (TallySlot) and
+	// namespace, handing each cell's count to add (a cell may come more than
+	// once, its counts to be summed). The counts go where the caller keeps
+	// them: the page's rows, rather than a map of a month's cells built on
+	// every keystroke.
+	Tally(q *Query, add func(cell TallyCell, n int)) error
 	// DropBefore removes whatever holds only entries older than cutoff.
 	DropBefore(cutoff time.Time) error
 	// Generation identifies this index's contents: it changes whenever the index

@@ -269,7 +269,7 @@ func benchTally(b *testing.B, query string) {
 	}
 	b.ResetTimer()
 	for range b.N {
-		if _, err := x.Tally(&q); err != nil {
+		if err := x.Tally(&q, func(app.TallyCell, int) {}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"sync"
@@ -28,6 +29,8 @@ type shardCache struct {
 	newests  map[bleve.Index]newestEntry
 	freqs    map[freqKey]freqEntry
 	marks    map[bleve.Index][]batchMark
+	// newestSeconds is the latest second each shard was written in.
+	newestSeconds map[bleve.Index]int64
 }
 
 // freqKey is a word of a shard's text, whose entries freqEntry counts.
@@ -75,6 +78,7 @@ func (t *shardCache) forget(shard bleve.Index) {
 	delete(t.versions, shard)
 	delete(t.newests, shard)
 	delete(t.marks, shard)
+	delete(t.newestSeconds, shard)
 	for k := range t.entries {
 		if k.shard == shard {
 			delete(t.entries, k)
@@ -117,9 +121,49 @@ type tallyKey struct {
 	query string
 }
 
+// tallyEntry is a shard's tally of a query, as two parts: base, the matches
+// before second tailFrom, and tail, those from it on (when tail is nil,
+// there are no parts, and only cells is kept). Each part is exact as of the version it is kept under: a batch that
+// changed either since is marked. A tally of a shard under live traffic then
+// counts again only its tail, the latest seconds, rather than the hour.
 type tallyEntry struct {
-	version uint64
-	cells   app.Tally
+	version  uint64
+	base     app.Tally
+	tail     app.Tally
+	tailFrom int64
+	cells    []cellCount // base and tail together, as a list: read on every keystroke
+}
+
+type cellCount struct {
+	cell app.TallyCell
+	n    int
+}
+
+func newTallyEntry(base, tail app.Tally, tailFrom int64) tallyEntry {
+	sum := base
+	if tail != nil {
+		sum = maps.Clone(base)
+		for c, n := range tail {
+			sum[c] += n
+		}
+	}
+	cells := make([]cellCount, 0, len(sum))
+	for c, n := range sum {
+		cells = append(cells, cellCount{c, n})
+	}
+	if tail == nil {
+		base = nil // the cells are all of it: no need to keep it twice
+	}
+	return tallyEntry{base: base, tail: tail, tailFrom: tailFrom, cells: cells}
+}
+
+// total is the tally as one map.
+func (e tallyEntry) total() app.Tally {
+	t := make(app.Tally, len(e.cells))
+	for _, cc := range e.cells {
+		t[cc.cell] = cc.n
+	}
+	return t
 }
 
 // maxTallies bounds the cache: a month of shards for a few hundred queries.
@@ -129,36 +173,37 @@ const maxTallies = 8192
 // fresh one under. The version is read before the search, so a batch that
 // lands during it leaves the result stale rather than wrongly current.
 //
-// A stale tally is returned too, with partial set, when every batch since it
-// was counted wrote only entries from hour from on: its cells before that
-// hour still hold, and only the later ones need counting again. Live traffic
-// writes into the latest hour of today's shard, so a tally of today recounts
-// an hour rather than the day on every batch.
-func (t *shardCache) get(key tallyKey) (cells app.Tally, version uint64, fresh bool, from int64, partial bool) {
+// A stale tally is returned too, with partial set, when the batches since it
+// was counted are all remembered: from is the earliest second they wrote.
+// The tally's cells before that second still hold, and only the later ones
+// need counting again. Live traffic writes into the latest seconds of
+// today's shard, so a tally of today recounts its tail, or at most an hour,
+// rather than the day on every batch.
+func (t *shardCache) get(key tallyKey) (e tallyEntry, version uint64, fresh bool, from int64, partial bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	v := t.versions[key.shard]
 	e, ok := t.entries[key]
 	if !ok {
-		return nil, v, false, 0, false
+		return e, v, false, 0, false
 	}
 	if e.version == v {
-		return e.cells, v, true, 0, false
+		return e, v, true, 0, false
 	}
 	marks := t.marks[key.shard]
 	if len(marks) == 0 || marks[0].version > e.version+1 {
-		return nil, v, false, 0, false // batches since then were forgotten
+		return e, v, false, 0, false // batches since then were forgotten
 	}
 	from, partial = math.MaxInt64, true
 	for _, m := range marks {
 		if m.version > e.version {
-			from = min(from, m.minHour)
+			from = min(from, m.minSecond)
 		}
 	}
-	return e.cells, v, false, from, partial
+	return e, v, false, from, partial
 }
 
-func (t *shardCache) put(key tallyKey, version uint64, cells app.Tally) {
+func (t *shardCache) put(key tallyKey, version uint64, e tallyEntry) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	// Versions are kept when entries are dropped: a version that started
@@ -166,33 +211,47 @@ func (t *shardCache) put(key tallyKey, version uint64, cells app.Tally) {
 	if t.entries == nil || len(t.entries) >= maxTallies {
 		t.entries = map[tallyKey]tallyEntry{}
 	}
-	t.entries[key] = tallyEntry{version: version, cells: cells}
+	e.version = version
+	t.entries[key] = e
+}
+
+// newestSecond is the latest second of an entry a batch wrote to shard since
+// it was opened; ok is false before the first.
+func (t *shardCache) newestSecond(shard bleve.Index) (sec int64, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	sec, ok = t.newestSeconds[shard]
+	return sec, ok
 }
 
 // batchMark is a batch that reached a shard: the version it made and the
-// earliest hour of its entries.
+// earliest second of its entries.
 type batchMark struct {
-	version uint64
-	minHour int64
+	version   uint64
+	minSecond int64
 }
 
 // maxMarks is how many batches of a shard are remembered for partial
 // recounts: a tally older than that is counted whole again.
 const maxMarks = 64
 
-// changed marks shard's cached tallies stale from minHour on, the earliest
-// hour of the entries a batch wrote.
-func (t *shardCache) changed(shard bleve.Index, minHour int64) {
+// changed marks shard's cached tallies stale from second minSecond on, the
+// earliest of the entries a batch wrote; maxSecond is the latest.
+func (t *shardCache) changed(shard bleve.Index, minSecond, maxSecond int64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.versions == nil {
 		t.versions = map[bleve.Index]uint64{}
 		t.marks = map[bleve.Index][]batchMark{}
+		t.newestSeconds = map[bleve.Index]int64{}
 	}
 	t.versions[shard]++
-	m := append(t.marks[shard], batchMark{version: t.versions[shard], minHour: minHour})
+	m := append(t.marks[shard], batchMark{version: t.versions[shard], minSecond: minSecond})
 	if len(m) > maxMarks {
 		m = slices.Clone(m[len(m)-maxMarks:])
 	}
 	t.marks[shard] = m
+	if newest, ok := t.newestSeconds[shard]; !ok || maxSecond > newest {
+		t.newestSeconds[shard] = maxSecond
+	}
 }

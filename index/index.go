@@ -73,6 +73,7 @@ type Index struct {
 	windowed        func(slots int64)   // tests watch a search look at the latest quarter hours first
 	secondsWindowed func(seconds int64) // tests watch a search look at a busy quarter hour's latest seconds first
 	recount         func(from int64)    // tests watch a tally count a shard again from an hour on
+	recountTail     func(from int64)    // tests watch a tally count only its tail again, from a second on
 
 	cache shardCache
 }
@@ -490,12 +491,13 @@ func (x *Index) indexDay(day int64, docs []app.IndexDoc) error {
 	}
 	err := safely(func() error { return shard.Batch(b) })
 	// Even a failed batch may have changed the shard: its tallies are stale,
-	// from the earliest hour it wrote.
-	minHour := int64(math.MaxInt64)
+	// from the earliest second it wrote.
+	minSecond, maxSecond := int64(math.MaxInt64), int64(math.MinInt64)
 	for _, d := range docs {
-		minHour = min(minHour, hourOf(d.Key.Time()))
+		sec := d.Key.Time().Unix()
+		minSecond, maxSecond = min(minSecond, sec), max(maxSecond, sec)
 	}
-	x.cache.changed(shard, minHour)
+	x.cache.changed(shard, minSecond, maxSecond)
 	if err != nil {
 		return &batchError{day: day, err: err}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -334,16 +335,16 @@ func (x *Index) newestSlot(shard bleve.Index) (slot int64, ok bool, err error) {
 // namespaces) with room to spare; a shard with more is reported, not truncated.
 const tallyFacetSize = 96 * 8
 
-// Tally counts the entries matching q per quarter hour and namespace.
+// Tally counts the entries matching q per quarter hour and namespace, and
+// hands each cell's count to add.
 //
 // Each day's shard is counted whole, and cached so, whatever the range: the
 // range only picks the quarter hours it covers. A quarter hour the range cuts
 // (the retention's cutoff, or a bound typed to the second) is counted entry
 // by entry from the IDs, which are keys and so carry the time.
-func (x *Index) Tally(q *app.Query) (app.Tally, error) {
-	tally := app.Tally{}
+func (x *Index) Tally(q *app.Query, add func(cell app.TallyCell, n int)) error {
 	if q.Empty {
-		return tally, nil
+		return nil
 	}
 	c := compile(q)
 	fingerprint := c.fingerprint(q)
@@ -351,56 +352,76 @@ func (x *Index) Tally(q *app.Query) (app.Tally, error) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	if x.closed {
-		return nil, errClosed
+		return errClosed
 	}
 	for _, day := range x.days(q) {
 		if ok, _, err := x.mayMatch(x.shards[day], c); err != nil {
-			return nil, fmt.Errorf("index: tally %s: %w", dayName(day), err)
+			return fmt.Errorf("index: tally %s: %w", dayName(day), err)
 		} else if !ok {
 			continue
 		}
 		shard := x.shards[day]
 		key := tallyKey{shard: shard, query: fingerprint}
-		cells, version, fresh, from, partial := x.cache.get(key)
+		e, version, fresh, from, partial := x.cache.get(key)
 		if !fresh {
 			if x.tallied != nil {
 				x.tallied(day)
 			}
 			var err error
-			// Hour terms sort as numbers only from 1970 on.
-			if partial && from >= 0 {
-				if x.recount != nil {
-					x.recount(from)
+			newest, known := x.cache.newestSecond(shard)
+			switch {
+			case partial && e.tail != nil && from >= e.tailFrom:
+				if x.recountTail != nil {
+					x.recountTail(e.tailFrom)
 				}
-				cells, err = recountFrom(shard, c.bq, day, cells, from)
-			} else {
+				e, err = recountTail(shard, c.bq, day, e, newest)
+			case partial && from >= 0: // hour terms sort as numbers only from 1970 on
+				hour := floorDiv(from, 3600)
+				if x.recount != nil {
+					x.recount(hour)
+				}
+				e, err = recountFrom(shard, c.bq, day, e.total(), hour, newest, known)
+			default:
+				var cells app.Tally
 				cells, err = tallyDay(shard, c.bq, day)
+				e = newTallyEntry(cells, nil, 0)
 			}
 			if err != nil {
-				return nil, err
+				return err
 			}
-			x.cache.put(key, version, cells)
+			x.cache.put(key, version, e)
 		}
-		for cell, n := range cells {
-			start := cell.Start()
-			end := start.Add(app.TallySlot)
+		// Cells wholly inside the range are added as counted; a cell the range
+		// cuts is counted again, entry by entry.
+		afterNs, beforeNs := q.After.UnixNano(), q.Before.UnixNano()
+		for _, cc := range e.cells {
+			start := cc.cell.Slot * int64(app.TallySlot)
+			end := start + int64(app.TallySlot)
 			switch {
-			case (!q.After.IsZero() && !end.After(q.After)) || (!q.Before.IsZero() && !start.Before(q.Before)):
+			case (!q.After.IsZero() && end <= afterNs) || (!q.Before.IsZero() && start >= beforeNs):
 				// outside the range
-			case (q.After.IsZero() || !start.Before(q.After)) && (q.Before.IsZero() || !end.After(q.Before)):
-				tally[cell] += n
+			case (q.After.IsZero() || start >= afterNs) && (q.Before.IsZero() || end <= beforeNs):
+				add(cc.cell, cc.n)
 			default:
-				m, err := countCut(shard, c.bq, cell, n, q)
+				m, err := countCut(shard, c.bq, cc.cell, cc.n, q)
 				if err != nil {
-					return nil, fmt.Errorf("index: tally %s: %w", dayName(day), err)
+					return fmt.Errorf("index: tally %s: %w", dayName(day), err)
 				}
 				if m > 0 {
-					tally[cell] += m
+					add(cc.cell, m)
 				}
 			}
 		}
 	}
-	return tally, nil
+	return nil
+}
+
+// TallyMap is Tally's counts in one map: for tests and tools, which want a
+// tally to compare rather than to lay out.
+func (x *Index) TallyMap(q *app.Query) (app.Tally, error) {
+	t := app.Tally{}
+	err := x.Tally(q, func(cell app.TallyCell, n int) { t[cell] += n })
+	return t, err
 }
 
 // countCut counts the matches of bq in one cell, which holds n of them,
@@ -430,25 +451,92 @@ func countCut(shard bleve.Index, bq query.Query, cl app.TallyCell, n int, q *app
 }
 
 // recountFrom keeps stale's cells before hour from and counts the shard's
-// matches of bq again from that hour on.
-func recountFrom(shard bleve.Index, bq query.Query, day int64, stale app.Tally, from int64) (app.Tally, error) {
+// matches of bq again from that hour on. When that hour holds the newest
+// second written to the shard (newest, known once a batch has written),
+// the matches from tailMargin before it are counted apart, as the tally's
+// tail: the batches of live traffic that follow write only there, and only
+// the tail is counted again for them (recountTail).
+func recountFrom(shard bleve.Index, bq query.Query, day int64, stale app.Tally, from, newest int64, known bool) (tallyEntry, error) {
 	incl := true
-	r := bleve.NewTermRangeInclusiveQuery(hourTermOf(from), hourTermOf(lastHour), &incl, &incl)
-	r.SetField(fieldText)
-	newer, err := tallyDay(shard, bleve.NewConjunctionQuery(bq, r), day)
-	if err != nil {
-		return nil, err
-	}
-	cells := make(app.Tally, len(stale))
+	hours := bleve.NewTermRangeInclusiveQuery(hourTermOf(from), hourTermOf(lastHour), &incl, &incl)
+	hours.SetField(fieldText)
+	base := make(app.Tally, len(stale))
 	for cell, n := range stale {
 		if hourOf(cell.Start()) < from {
-			cells[cell] = n
+			base[cell] = n
 		}
 	}
-	for cell, n := range newer {
-		cells[cell] += n
+	// Only a recount from the hour of the newest second is live traffic's: an
+	// import writes all over the day, and its tallies have no tail to keep.
+	if !known || floorDiv(newest, 3600) != from {
+		newer, err := tallyDay(shard, bleve.NewConjunctionQuery(bq, hours), day)
+		addTally(base, newer)
+		return newTallyEntry(base, nil, 0), err
 	}
-	return cells, nil
+	tailFrom := max(newest-tailMargin, from*3600)
+	before := bleve.NewBooleanQuery()
+	before.AddMust(bq, hours)
+	before.AddMustNot(secondsFrom(tailFrom))
+	newer, err := tallyDay(shard, before, day)
+	if err != nil {
+		return tallyEntry{}, err
+	}
+	addTally(base, newer)
+	tail, err := tallyDay(shard, bleve.NewConjunctionQuery(bq, secondsFrom(tailFrom)), day)
+	return newTallyEntry(base, tail, tailFrom), err
+}
+
+// tailMargin is how far before the newest second written a tally's tail
+// starts: the batches of live traffic arrive a little out of order (clients
+// batch, and retry), and one that reaches before the tail makes the tally
+// count again from its hour.
+const tailMargin = 5
+
+// tailRecount is how many matches a tail may hold before the next count
+// moves it up, to tailMargin before the newest second.
+const tailRecount = 2048
+
+// recountTail counts e's tail again, for batches since e was counted that
+// all wrote from its first second on: its base still holds. A tail grown past
+// tailRecount matches moves up, its older seconds joining the base.
+func recountTail(shard bleve.Index, bq query.Query, day int64, e tallyEntry, newest int64) (tallyEntry, error) {
+	held := 0
+	for _, n := range e.tail {
+		held += n
+	}
+	to := newest - tailMargin
+	if held <= tailRecount || to <= e.tailFrom {
+		tail, err := tallyDay(shard, bleve.NewConjunctionQuery(bq, secondsFrom(e.tailFrom)), day)
+		return newTallyEntry(e.base, tail, e.tailFrom), err
+	}
+	between := bleve.NewBooleanQuery()
+	between.AddMust(bq, secondsFrom(e.tailFrom))
+	between.AddMustNot(secondsFrom(to))
+	moved, err := tallyDay(shard, between, day)
+	if err != nil {
+		return tallyEntry{}, err
+	}
+	base := maps.Clone(e.base)
+	addTally(base, moved)
+	tail, err := tallyDay(shard, bleve.NewConjunctionQuery(bq, secondsFrom(to)), day)
+	return newTallyEntry(base, tail, to), err
+}
+
+// secondsFrom matches the entries of second sec and later.
+func secondsFrom(sec int64) query.Query {
+	incl := true
+	r := bleve.NewTermRangeInclusiveQuery(secondTermOf(sec), secondTermOf(lastSecond), &incl, &incl)
+	r.SetField(fieldText)
+	return r
+}
+
+// lastSecond is later than any second an entry can have.
+const lastSecond = 9_999_999_999
+
+func addTally(to, from app.Tally) {
+	for cell, n := range from {
+		to[cell] += n
+	}
 }
 
 // lastHour is later than any hour an entry can have.

@@ -396,7 +396,7 @@ func TestTallyCountsWhatABruteForceCountFinds(t *testing.T) {
 		t.Run(cmp.Or(query, "the zero query"), func(t *testing.T) {
 			q := parse(t, query)
 			want := bruteTally(docs, q)
-			got, err := x.Tally(q)
+			got, err := x.TallyMap(q)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -414,7 +414,7 @@ func TestTallyCountsWhatABruteForceCountFinds(t *testing.T) {
 
 func TestTallyOfAnEmptyQueryIsEmpty(t *testing.T) {
 	x, _ := fixture(t)
-	got, err := x.Tally(&app.Query{Empty: true})
+	got, err := x.TallyMap(&app.Query{Empty: true})
 	if err != nil || len(got) != 0 {
 		t.Errorf("got %v, %v; want an empty tally", got, err)
 	}
@@ -461,7 +461,7 @@ func TestAWordOrActorMissingFromADaysDictionarySkipsThatDay(t *testing.T) {
 		if !slices.Equal(visited, tc.want) {
 			t.Errorf("%q: searched days %v, want %v", tc.q, visited, tc.want)
 		}
-		tally, err := x.Tally(parse(t, tc.q))
+		tally, err := x.TallyMap(parse(t, tc.q))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -486,7 +486,7 @@ func TestATallyIsCountedAgainOnlyForTheDaysABatchReached(t *testing.T) {
 	x.tallied = func(day int64) { counted = append(counted, day) }
 	total := func() int {
 		t.Helper()
-		tally, err := x.Tally(parse(t, "renamed "))
+		tally, err := x.TallyMap(parse(t, "renamed "))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -509,7 +509,7 @@ func TestATallyIsCountedAgainOnlyForTheDaysABatchReached(t *testing.T) {
 	}
 	// Another query is another count.
 	counted = nil
-	if tally, err := x.Tally(parse(t, "again ")); err != nil || len(tally) != 1 || len(counted) != 1 {
+	if tally, err := x.TallyMap(parse(t, "again ")); err != nil || len(tally) != 1 || len(counted) != 1 {
 		t.Fatalf("tally of another word: %v, %v, counted %v", tally, err, counted)
 	}
 	// A dropped day is not answered from its old shard's counts.
@@ -551,7 +551,7 @@ func TestARangeThatCutsAQuarterHourCountsItsEntriesOneByOne(t *testing.T) {
 	} {
 		t.Run(c.query, func(t *testing.T) {
 			q := parse(t, c.query)
-			tally, err := x.Tally(q)
+			tally, err := x.TallyMap(q)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -714,7 +714,7 @@ func TestATallyOfADayIsCountedAgainOnlyFromTheEarliestHourBatchesReached(t *test
 		t.Helper()
 		froms = nil
 		q := parse(t, query)
-		got, err := x.Tally(q)
+		got, err := x.TallyMap(q)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -746,6 +746,80 @@ func TestATallyOfADayIsCountedAgainOnlyFromTheEarliestHourBatchesReached(t *test
 	check(cut, hour(12))
 }
 
+func TestATallyUnderLiveTrafficCountsOnlyItsLatestSecondsAgain(t *testing.T) {
+	x, _ := openTemp(t)
+	r := rand.New(rand.NewPCG(23, 24))
+	day := base.Truncate(24 * time.Hour).Add(-24 * time.Hour)
+	var docs []app.IndexDoc
+	add := func(from time.Time, span time.Duration, n int) {
+		t.Helper()
+		batch := make([]app.IndexDoc, n)
+		for i := range batch {
+			ts := from.Add(time.Duration(r.Int64N(int64(span))))
+			ns := app.Namespaces[r.IntN(len(app.Namespaces))]
+			batch[i] = entry(ts, ns, "thing_changed", "alice", []string{"alpha", "bravo", "alpha bravo"}[r.IntN(3)])
+		}
+		mustIndex(t, x, batch...)
+		docs = append(docs, batch...)
+	}
+	var hours, tails []int64
+	x.recount = func(h int64) { hours = append(hours, h) }
+	x.recountTail = func(s int64) { tails = append(tails, s) }
+	check := func(query string, wantHours, wantTails int) {
+		t.Helper()
+		hours, tails = nil, nil
+		q := parse(t, query)
+		got, err := x.TallyMap(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := bruteTally(docs, q); !maps.Equal(got, want) {
+			t.Errorf("%q: the tally differs from a count of every entry (%d cells, want %d)", query, len(got), len(want))
+		}
+		if len(hours) != wantHours || len(tails) != wantTails {
+			t.Errorf("%q: counted again from %d hours and %d tails, want %d and %d", query, len(hours), len(tails), wantHours, wantTails)
+		}
+	}
+	now := day.Add(14*time.Hour + 30*time.Minute)
+	add(day, 14*time.Hour, 500) // the day so far
+	check("alpha ", 0, 0)       // counted whole
+	add(now, time.Second, 30)   // live traffic
+	now = now.Add(time.Second)
+	check("alpha ", 1, 0) // from its hour, the latest seconds apart
+	for range 4 {
+		add(now, time.Second, 30)
+		now = now.Add(time.Second)
+		check("alpha ", 0, 1) // then only those again
+	}
+	check("alpha ", 0, 0)                                      // nothing new: cached
+	add(now.Add(-(tailMargin-1)*time.Second), time.Second, 10) // a batch a little out of order, still in the tail
+	check("alpha ", 0, 1)
+	add(now.Add(-20*time.Minute), time.Second, 10) // a late one, before the tail
+	check("alpha ", 1, 0)
+	add(now, time.Second, 30) // counted again from the hour, the tail is kept again
+	check("alpha ", 0, 1)
+	add(day.Add(3*time.Hour), time.Hour, 30) // an import into the morning: from its hour, and no tail
+	check("alpha ", 1, 0)
+	add(now, time.Second, 30)
+	check("alpha ", 1, 0)
+	check("bravo ", 0, 0) // another query: counted whole, and cached apart
+	add(now, time.Second, 30)
+	check("bravo ", 1, 0)
+	check("alpha ", 0, 1)
+
+	// A tail that grows moves up, its older seconds joining the base.
+	var froms []int64
+	for range 4 {
+		add(now, 10*time.Second, 2000)
+		now = now.Add(10 * time.Second)
+		check("alpha ", 0, 1)
+		froms = append(froms, tails...)
+	}
+	if froms[len(froms)-1] <= froms[0] {
+		t.Errorf("the tail stayed from second %d while %d matches landed in it", froms[0], 4*2000*2/3)
+	}
+}
+
 func TestABoundAtOrBefore1970IsNoBoundAtAll(t *testing.T) {
 	x, _ := openTemp(t)
 	mustIndex(t, x, entry(base, app.Users, "user_invited", "carol", "hello world"))
@@ -775,7 +849,7 @@ func TestActorQueriesThatPrintAlikeAreCountedApart(t *testing.T) {
 	for _, query := range []string{`actor:"bob smith"`, `actor:bob actor:smith`} {
 		q := parse(t, query)
 		found := len(mustSearch(t, x, q, app.Key{}, 10))
-		tally, err := x.Tally(q)
+		tally, err := x.TallyMap(q)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -798,13 +872,13 @@ func TestADayBefore1970IsCountedAgainWhole(t *testing.T) {
 	}
 	mustIndex(t, x, docs...)
 	q := parse(t, "alpha ")
-	if _, err := x.Tally(q); err != nil {
+	if _, err := x.TallyMap(q); err != nil {
 		t.Fatal(err)
 	}
 	late := entry(day.Add(10*time.Hour+time.Minute), app.Users, "user_invited", "ann", "alpha")
 	mustIndex(t, x, late)
 	docs = append(docs, late)
-	got, err := x.Tally(q)
+	got, err := x.TallyMap(q)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -854,7 +928,7 @@ func TestTalliesCountedWhileBatchesLandEndExact(t *testing.T) {
 				default:
 				}
 				for _, q := range queries {
-					if _, err := x.Tally(q); err != nil {
+					if _, err := x.TallyMap(q); err != nil {
 						t.Error(err)
 						return
 					}
@@ -870,7 +944,7 @@ func TestTalliesCountedWhileBatchesLandEndExact(t *testing.T) {
 	close(done)
 	wg.Wait()
 	for _, q := range queries {
-		got, err := x.Tally(q)
+		got, err := x.TallyMap(q)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -889,7 +963,7 @@ func TestADroppedDayLeavesNothingInTheCache(t *testing.T) {
 	}
 	dropped := []bleve.Index{x.shards[dayOf(base)], x.shards[dayOf(base)+1]}
 	for _, query := range []string{"renamed ", "renamed actor:bob", "space"} {
-		if _, err := x.Tally(parse(t, query)); err != nil {
+		if _, err := x.TallyMap(parse(t, query)); err != nil {
 			t.Fatal(err)
 		}
 		mustSearch(t, x, parse(t, query), app.Key{}, 10)

@@ -224,7 +224,7 @@ func TestAClosedIndexRefusesWork(t *testing.T) {
 	if _, err := x.Search(&app.Query{}, app.Key{}, 10); err == nil {
 		t.Error("Search succeeded")
 	}
-	if _, err := x.TallyMap(&app.Query{}); err == nil {
+	if _, err := x.tallyMap(&app.Query{}); err == nil {
 		t.Error("Tally succeeded")
 	}
 	if err := x.Index([]app.IndexDoc{entry(base, app.Spaces, "space_created", "bob", "x")}); err == nil {
@@ -271,7 +271,7 @@ func TestSearchingWhileIndexingAndDroppingIsSafe(t *testing.T) {
 				if !slices.IsSortedFunc(keys, func(a, b app.Key) int { return bytes.Compare(b[:], a[:]) }) {
 					t.Error("keys out of order")
 				}
-				if _, err := x.TallyMap(parse(t, "charlie")); err != nil {
+				if _, err := x.tallyMap(parse(t, "charlie")); err != nil {
 					t.Error(err)
 					return
 				}

@@ -416,9 +416,9 @@ func (x *Index) Tally(q *app.Query, add func(cell app.TallyCell, n int)) error {
 	return nil
 }
 
-// TallyMap is Tally's counts in one map: for tests and tools, which want a
-// tally to compare rather than to lay out.
-func (x *Index) TallyMap(q *app.Query) (app.Tally, error) {
+// tallyMap is Tally's counts in one map, for tests, which compare tallies
+// rather than lay them out.
+func (x *Index) tallyMap(q *app.Query) (app.Tally, error) {
 	t := app.Tally{}
 	err := x.Tally(q, func(cell app.TallyCell, n int) { t[cell] += n })
 	return t, err

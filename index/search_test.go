@@ -396,7 +396,7 @@ func TestTallyCountsWhatABruteForceCountFinds(t *testing.T) {
 		t.Run(cmp.Or(query, "the zero query"), func(t *testing.T) {
 			q := parse(t, query)
 			want := bruteTally(docs, q)
-			got, err := x.TallyMap(q)
+			got, err := x.tallyMap(q)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -414,7 +414,7 @@ func TestTallyCountsWhatABruteForceCountFinds(t *testing.T) {
 
 func TestTallyOfAnEmptyQueryIsEmpty(t *testing.T) {
 	x, _ := fixture(t)
-	got, err := x.TallyMap(&app.Query{Empty: true})
+	got, err := x.tallyMap(&app.Query{Empty: true})
 	if err != nil || len(got) != 0 {
 		t.Errorf("got %v, %v; want an empty tally", got, err)
 	}
@@ -461,7 +461,7 @@ func TestAWordOrActorMissingFromADaysDictionarySkipsThatDay(t *testing.T) {
 		if !slices.Equal(visited, tc.want) {
 			t.Errorf("%q: searched days %v, want %v", tc.q, visited, tc.want)
 		}
-		tally, err := x.TallyMap(parse(t, tc.q))
+		tally, err := x.tallyMap(parse(t, tc.q))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -486,7 +486,7 @@ func TestATallyIsCountedAgainOnlyForTheDaysABatchReached(t *testing.T) {
 	x.tallied = func(day int64) { counted = append(counted, day) }
 	total := func() int {
 		t.Helper()
-		tally, err := x.TallyMap(parse(t, "renamed "))
+		tally, err := x.tallyMap(parse(t, "renamed "))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -509,7 +509,7 @@ func TestATallyIsCountedAgainOnlyForTheDaysABatchReached(t *testing.T) {
 	}
 	// Another query is another count.
 	counted = nil
-	if tally, err := x.TallyMap(parse(t, "again ")); err != nil || len(tally) != 1 || len(counted) != 1 {
+	if tally, err := x.tallyMap(parse(t, "again ")); err != nil || len(tally) != 1 || len(counted) != 1 {
 		t.Fatalf("tally of another word: %v, %v, counted %v", tally, err, counted)
 	}
 	// A dropped day is not answered from its old shard's counts.
@@ -551,7 +551,7 @@ func TestARangeThatCutsAQuarterHourCountsItsEntriesOneByOne(t *testing.T) {
 	} {
 		t.Run(c.query, func(t *testing.T) {
 			q := parse(t, c.query)
-			tally, err := x.TallyMap(q)
+			tally, err := x.tallyMap(q)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -714,7 +714,7 @@ func TestATallyOfADayIsCountedAgainOnlyFromTheEarliestHourBatchesReached(t *test
 		t.Helper()
 		froms = nil
 		q := parse(t, query)
-		got, err := x.TallyMap(q)
+		got, err := x.tallyMap(q)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -769,7 +769,7 @@ func TestATallyUnderLiveTrafficCountsOnlyItsLatestSecondsAgain(t *testing.T) {
 		t.Helper()
 		hours, tails = nil, nil
 		q := parse(t, query)
-		got, err := x.TallyMap(q)
+		got, err := x.tallyMap(q)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -849,7 +849,7 @@ func TestActorQueriesThatPrintAlikeAreCountedApart(t *testing.T) {
 	for _, query := range []string{`actor:"bob smith"`, `actor:bob actor:smith`} {
 		q := parse(t, query)
 		found := len(mustSearch(t, x, q, app.Key{}, 10))
-		tally, err := x.TallyMap(q)
+		tally, err := x.tallyMap(q)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -872,13 +872,13 @@ func TestADayBefore1970IsCountedAgainWhole(t *testing.T) {
 	}
 	mustIndex(t, x, docs...)
 	q := parse(t, "alpha ")
-	if _, err := x.TallyMap(q); err != nil {
+	if _, err := x.tallyMap(q); err != nil {
 		t.Fatal(err)
 	}
 	late := entry(day.Add(10*time.Hour+time.Minute), app.Users, "user_invited", "ann", "alpha")
 	mustIndex(t, x, late)
 	docs = append(docs, late)
-	got, err := x.TallyMap(q)
+	got, err := x.tallyMap(q)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -928,7 +928,7 @@ func TestTalliesCountedWhileBatchesLandEndExact(t *testing.T) {
 				default:
 				}
 				for _, q := range queries {
-					if _, err := x.TallyMap(q); err != nil {
+					if _, err := x.tallyMap(q); err != nil {
 						t.Error(err)
 						return
 					}
@@ -944,7 +944,7 @@ func TestTalliesCountedWhileBatchesLandEndExact(t *testing.T) {
 	close(done)
 	wg.Wait()
 	for _, q := range queries {
-		got, err := x.TallyMap(q)
+		got, err := x.tallyMap(q)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -963,7 +963,7 @@ func TestADroppedDayLeavesNothingInTheCache(t *testing.T) {
 	}
 	dropped := []bleve.Index{x.shards[dayOf(base)], x.shards[dayOf(base)+1]}
 	for _, query := range []string{"renamed ", "renamed actor:bob", "space"} {
-		if _, err := x.TallyMap(parse(t, query)); err != nil {
+		if _, err := x.tallyMap(parse(t, query)); err != nil {
 			t.Fatal(err)
 		}
 		mustSearch(t, x, parse(t, query), app.Key{}, 10)

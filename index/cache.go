@@ -13,7 +13,9 @@ import (
 
 // shardCache keeps what searches learn of each day shard until a batch
 // changes it: the tallies of recent queries, how many entries hold a word (or
-// a prefix, or an actor), and the latest quarter hour it holds. The chart and
+// a prefix, an actor, a quarter hour), and the latest quarter hour it holds;
+// and, of the latest batches, which seconds they wrote, for a stale tally to
+// be counted again only from there. The chart and
 // the tabs are counted over the whole retention window on every keystroke,
 // the refresh and every tab, while all but today's shard rarely change.
 // Entries are keyed by the shard itself, so a shard dropped or reopened is
@@ -29,8 +31,6 @@ type shardCache struct {
 	newests  map[bleve.Index]newestEntry
 	freqs    map[freqKey]freqEntry
 	marks    map[bleve.Index][]batchMark
-	// newestSeconds is the latest second each shard was written in.
-	newestSeconds map[bleve.Index]int64
 }
 
 // freqKey is a word of a shard's text, whose entries freqEntry counts.
@@ -78,7 +78,6 @@ func (t *shardCache) forget(shard bleve.Index) {
 	delete(t.versions, shard)
 	delete(t.newests, shard)
 	delete(t.marks, shard)
-	delete(t.newestSeconds, shard)
 	for k := range t.entries {
 		if k.shard == shard {
 			delete(t.entries, k)
@@ -123,9 +122,10 @@ type tallyKey struct {
 
 // tallyEntry is a shard's tally of a query, as two parts: base, the matches
 // before second tailFrom, and tail, those from it on (when tail is nil,
-// there are no parts, and only cells is kept). Each part is exact as of the version it is kept under: a batch that
-// changed either since is marked. A tally of a shard under live traffic then
-// counts again only its tail, the latest seconds, rather than the hour.
+// there are no parts, and only cells is kept). Each part is exact as of the
+// version it is kept under: a batch that changed either since is marked. A
+// tally of a shard under live traffic then counts again only its tail, the
+// latest seconds, rather than the hour.
 type tallyEntry struct {
 	version  uint64
 	base     app.Tally
@@ -143,9 +143,7 @@ func newTallyEntry(base, tail app.Tally, tailFrom int64) tallyEntry {
 	sum := base
 	if tail != nil {
 		sum = maps.Clone(base)
-		for c, n := range tail {
-			sum[c] += n
-		}
+		addTally(sum, tail)
 	}
 	cells := make([]cellCount, 0, len(sum))
 	for c, n := range sum {
@@ -174,33 +172,33 @@ const maxTallies = 8192
 // lands during it leaves the result stale rather than wrongly current.
 //
 // A stale tally is returned too, with partial set, when the batches since it
-// was counted are all remembered: from is the earliest second they wrote.
-// The tally's cells before that second still hold, and only the later ones
-// need counting again. Live traffic writes into the latest seconds of
-// today's shard, so a tally of today recounts its tail, or at most an hour,
-// rather than the day on every batch.
-func (t *shardCache) get(key tallyKey) (e tallyEntry, version uint64, fresh bool, from int64, partial bool) {
+// was counted are all remembered: from and to are the earliest and the
+// latest second they wrote. What the tally counted before from still holds;
+// it is counted again from the tail, when from is in it, else from the hour
+// of from. Live traffic writes into the latest seconds of today's shard, so
+// a tally of today recounts its tail rather than the day on every batch.
+func (t *shardCache) get(key tallyKey) (e tallyEntry, version uint64, fresh bool, from, to int64, partial bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	v := t.versions[key.shard]
 	e, ok := t.entries[key]
 	if !ok {
-		return e, v, false, 0, false
+		return e, v, false, 0, 0, false
 	}
 	if e.version == v {
-		return e, v, true, 0, false
+		return e, v, true, 0, 0, false
 	}
 	marks := t.marks[key.shard]
 	if len(marks) == 0 || marks[0].version > e.version+1 {
-		return e, v, false, 0, false // batches since then were forgotten
+		return e, v, false, 0, 0, false // batches since then were forgotten
 	}
-	from, partial = math.MaxInt64, true
+	from, to, partial = math.MaxInt64, math.MinInt64, true
 	for _, m := range marks {
 		if m.version > e.version {
-			from = min(from, m.minSecond)
+			from, to = min(from, m.minSecond), max(to, m.maxSecond)
 		}
 	}
-	return e, v, false, from, partial
+	return e, v, false, from, to, partial
 }
 
 func (t *shardCache) put(key tallyKey, version uint64, e tallyEntry) {
@@ -215,20 +213,11 @@ func (t *shardCache) put(key tallyKey, version uint64, e tallyEntry) {
 	t.entries[key] = e
 }
 
-// newestSecond is the latest second of an entry a batch wrote to shard since
-// it was opened; ok is false before the first.
-func (t *shardCache) newestSecond(shard bleve.Index) (sec int64, ok bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	sec, ok = t.newestSeconds[shard]
-	return sec, ok
-}
-
 // batchMark is a batch that reached a shard: the version it made and the
-// earliest second of its entries.
+// earliest and latest seconds of its entries.
 type batchMark struct {
-	version   uint64
-	minSecond int64
+	version              uint64
+	minSecond, maxSecond int64
 }
 
 // maxMarks is how many batches of a shard are remembered for partial
@@ -243,15 +232,11 @@ func (t *shardCache) changed(shard bleve.Index, minSecond, maxSecond int64) {
 	if t.versions == nil {
 		t.versions = map[bleve.Index]uint64{}
 		t.marks = map[bleve.Index][]batchMark{}
-		t.newestSeconds = map[bleve.Index]int64{}
 	}
 	t.versions[shard]++
-	m := append(t.marks[shard], batchMark{version: t.versions[shard], minSecond: minSecond})
+	m := append(t.marks[shard], batchMark{version: t.versions[shard], minSecond: minSecond, maxSecond: maxSecond})
 	if len(m) > maxMarks {
 		m = slices.Clone(m[len(m)-maxMarks:])
 	}
 	t.marks[shard] = m
-	if newest, ok := t.newestSeconds[shard]; !ok || maxSecond > newest {
-		t.newestSeconds[shard] = maxSecond
-	}
 }

@@ -12,12 +12,13 @@ import (
 // values and its whole-value terms, as entryText splits them.
 //
 // Bleve's TextField would hold the same and more (see termLocations), and
-// costs more where an import spends most: analysis.TokenFrequency allocates each term's record and
-// list of locations alone, and scorch asks every document of a batch its
-// Size, for statistics, on the one goroutine that then builds the batch's
-// segment; TextField.Size walks every location of every term to answer
-// (a twentieth of an import's CPU). Here the records and the locations are
-// cut from one slab each, and the size is counted once, while analyzing.
+// costs more where an import spends most: analysis.TokenFrequency allocates
+// each term's record and list of locations alone, and scorch asks every
+// document of a batch its Size, for statistics, on the one goroutine that
+// then builds the batch's segment; TextField.Size walks every location of
+// every term to answer (a twentieth of an import's CPU). Here the records
+// and the locations are cut from one slab each, and the size is counted
+// once, while analyzing.
 type entryField struct {
 	text   entryText
 	length int

@@ -76,3 +76,11 @@ func equalKeys(a, b []app.Key) bool {
 
 // newRand gives every test the same entries, so a failure can be replayed.
 func newRand() *rand.Rand { return rand.New(rand.NewPCG(5, 6)) }
+
+// tallyMap is Tally's counts in one map, to compare with a count of every
+// entry.
+func (x *Index) tallyMap(q *app.Query) (app.Tally, error) {
+	t := app.Tally{}
+	err := x.Tally(q, func(cell app.TallyCell, n int) { t[cell] += n })
+	return t, err
+}

@@ -35,7 +35,8 @@ const (
 // cost as much to index as all the text.
 // The hour, the quarter hour and the second are such terms too, zero-padded
 // so that terms sort by time: a search looks at the latest quarter hours
-// first, and in a busy quarter hour at its latest seconds.
+// first, and in a busy quarter hour at its latest seconds. (They sort so
+// from 1970 on, and every entry is: it is inside the retention window.)
 const (
 	nsTerm     = "\x01n"
 	actionTerm = "\x01a"

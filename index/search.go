@@ -109,7 +109,8 @@ func (x *Index) Search(q *app.Query, before app.Key, limit int) ([]app.Key, erro
 //
 // est is how many entries at most can match, when known: a shard with few
 // matches is searched whole at once, and the first window of one with many
-// is sized from it.
+// is sized from it. Before the windows, a busy latest quarter hour (a burst)
+// is searched from its latest seconds (searchBusySlot).
 func (x *Index) searchDay(day int64, c *compiled, after string, n, est int) (search.DocumentMatchCollection, error) {
 	shard := x.shards[day]
 	top, ok, err := x.newestSlot(shard)
@@ -130,8 +131,8 @@ func (x *Index) searchDay(day int64, c *compiled, after string, n, est int) (sea
 	case est >= 8*n:
 		width = int64(max((2*n*slotsPerDay+est-1)/est, 1))
 	case est < 0:
-		var docs uint64
-		if err := safely(func() (err error) { docs, err = shard.DocCount(); return err }); err != nil {
+		docs, err := docCount(shard)
+		if err != nil {
 			return nil, err
 		}
 		perSlot := max(docs/slotsPerDay, 1)
@@ -152,18 +153,9 @@ func (x *Index) searchDay(day int64, c *compiled, after string, n, est int) (sea
 				x.windowed(width)
 			}
 		}
-		req := bleve.NewSearchRequestOptions(bq, n, 0, false)
-		req.SortBy(sortNewestFirst)
-		req.Score = bleve.ScoreNone
-		if after != "" {
-			req.SearchAfter = []string{after}
-		}
-		var res *bleve.SearchResult
-		if err := safely(func() (err error) { res, err = shard.Search(req); return err }); err != nil {
-			return nil, err
-		}
-		if whole || len(res.Hits) >= n {
-			return res.Hits, nil
+		hits, err := newestMatches(shard, bq, n, after)
+		if err != nil || whole || len(hits) >= n {
+			return hits, err
 		}
 		// Too few: eight times as wide. Not the whole day at once even when
 		// this window held few: a window cut by the cursor holds few of a
@@ -187,8 +179,9 @@ var busySlot = 2048
 // The seconds read from the shard's dictionary say how many entries each
 // holds; a window takes enough of the latest to hold about 2n matches when
 // est of the day's docs entries match, then eight times as many. done is
-// false when the quarter hour is not busy, or a window would be all of it:
-// the quarter hour is then searched as a whole.
+// false when the quarter hour is not busy, when its matches are too few for
+// a window of seconds to hold n, or when a window would be all of it:
+// searchDay then goes on with its windows of quarter hours.
 func (x *Index) searchBusySlot(shard bleve.Index, c *compiled, after string, n, est int, slot int64) (hits search.DocumentMatchCollection, done bool, err error) {
 	entries, err := x.termCount(shard, slotTermOf(slot))
 	if err != nil || entries <= uint64(busySlot) {
@@ -199,17 +192,20 @@ func (x *Index) searchBusySlot(shard bleve.Index, c *compiled, after string, n, 
 	if k, valid := keyOf(after); valid {
 		last = min(last, k.Time().Unix())
 	}
-	seconds, counts, err := secondsIn(shard, first, last)
-	if err != nil {
-		return nil, false, err
-	}
 	want := uint64(2 * n)
 	if est > 0 {
-		var docs uint64
-		if err := safely(func() (err error) { docs, err = shard.DocCount(); return err }); err != nil {
+		docs, err := docCount(shard)
+		if err != nil {
 			return nil, false, err
 		}
 		want = max(want, uint64(2*n)*docs/uint64(est))
+	}
+	if want >= entries {
+		return nil, false, nil // a window would be the whole quarter hour
+	}
+	seconds, counts, err := secondsIn(shard, first, last)
+	if err != nil {
+		return nil, false, err
 	}
 	i, held := len(seconds), uint64(0)
 	for {
@@ -223,24 +219,44 @@ func (x *Index) searchBusySlot(shard bleve.Index, c *compiled, after string, n, 
 		if x.secondsWindowed != nil {
 			x.secondsWindowed(last - seconds[i] + 1)
 		}
-		incl := true
-		r := bleve.NewTermRangeInclusiveQuery(secondTermOf(seconds[i]), secondTermOf(last), &incl, &incl)
-		r.SetField(fieldText)
-		req := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(c.bq, r), n, 0, false)
-		req.SortBy(sortNewestFirst)
-		req.Score = bleve.ScoreNone
-		if after != "" {
-			req.SearchAfter = []string{after}
+		window := termRange(secondTermOf(seconds[i]), secondTermOf(last))
+		hits, err := newestMatches(shard, bleve.NewConjunctionQuery(c.bq, window), n, after)
+		if err != nil || len(hits) >= n {
+			return hits, err == nil, err
 		}
-		var res *bleve.SearchResult
-		if err := safely(func() (err error) { res, err = shard.Search(req); return err }); err != nil {
-			return nil, false, err
-		}
-		if len(res.Hits) >= n {
-			return res.Hits, true, nil
-		}
-		want *= 8
+		// Eight times as many, and at least one second more: a second can
+		// hold more than the window wanted.
+		want = max(want*8, held+1)
 	}
+}
+
+// newestMatches runs bq on shard for its n newest matches strictly older
+// than the document ID after (none: from the newest).
+func newestMatches(shard bleve.Index, bq query.Query, n int, after string) (search.DocumentMatchCollection, error) {
+	req := bleve.NewSearchRequestOptions(bq, n, 0, false)
+	req.SortBy(sortNewestFirst)
+	req.Score = bleve.ScoreNone
+	if after != "" {
+		req.SearchAfter = []string{after}
+	}
+	var res *bleve.SearchResult
+	if err := safely(func() (err error) { res, err = shard.Search(req); return err }); err != nil {
+		return nil, err
+	}
+	return res.Hits, nil
+}
+
+func docCount(shard bleve.Index) (n uint64, err error) {
+	err = safely(func() (err error) { n, err = shard.DocCount(); return err })
+	return n, err
+}
+
+// termRange matches the text terms from lo to hi, both included.
+func termRange(lo, hi string) query.Query {
+	incl := true
+	r := bleve.NewTermRangeInclusiveQuery(lo, hi, &incl, &incl)
+	r.SetField(fieldText)
+	return r
 }
 
 // termCount is how many entries of shard hold term, kept until the shard
@@ -294,10 +310,7 @@ func window(first, last int64) query.Query {
 	if last-first >= 4 {
 		lo, hi = hourTermOf(hourOf(app.TallyCell{Slot: first}.Start())), hourTermOf(hourOf(app.TallyCell{Slot: last}.Start()))
 	}
-	incl := true
-	r := bleve.NewTermRangeInclusiveQuery(lo, hi, &incl, &incl)
-	r.SetField(fieldText)
-	return r
+	return termRange(lo, hi)
 }
 
 // newestSlot is the latest quarter hour that shard holds an entry in, read
@@ -338,7 +351,8 @@ const tallyFacetSize = 96 * 8
 // Tally counts the entries matching q per quarter hour and namespace, and
 // hands each cell's count to add.
 //
-// Each day's shard is counted whole, and cached so, whatever the range: the
+// Each day's shard is counted whole, and cached so, whatever the range (a
+// batch since makes it count again only from where the batch wrote): the
 // range only picks the quarter hours it covers. A quarter hour the range cuts
 // (the retention's cutoff, or a bound typed to the second) is counted entry
 // by entry from the IDs, which are keys and so carry the time.
@@ -362,25 +376,23 @@ func (x *Index) Tally(q *app.Query, add func(cell app.TallyCell, n int)) error {
 		}
 		shard := x.shards[day]
 		key := tallyKey{shard: shard, query: fingerprint}
-		e, version, fresh, from, partial := x.cache.get(key)
+		e, version, fresh, from, to, partial := x.cache.get(key)
 		if !fresh {
 			if x.tallied != nil {
 				x.tallied(day)
 			}
 			var err error
-			newest, known := x.cache.newestSecond(shard)
 			switch {
 			case partial && e.tail != nil && from >= e.tailFrom:
 				if x.recountTail != nil {
 					x.recountTail(e.tailFrom)
 				}
-				e, err = recountTail(shard, c.bq, day, e, newest)
+				e, err = recountTail(shard, c.bq, day, e, from)
 			case partial && from >= 0: // hour terms sort as numbers only from 1970 on
-				hour := floorDiv(from, 3600)
 				if x.recount != nil {
-					x.recount(hour)
+					x.recount(floorDiv(from, 3600))
 				}
-				e, err = recountFrom(shard, c.bq, day, e.total(), hour, newest, known)
+				e, err = recountFrom(shard, c.bq, day, e.total(), from, to)
 			default:
 				var cells app.Tally
 				cells, err = tallyDay(shard, c.bq, day)
@@ -416,14 +428,6 @@ func (x *Index) Tally(q *app.Query, add func(cell app.TallyCell, n int)) error {
 	return nil
 }
 
-// tallyMap is Tally's counts in one map, for tests, which compare tallies
-// rather than lay them out.
-func (x *Index) tallyMap(q *app.Query) (app.Tally, error) {
-	t := app.Tally{}
-	err := x.Tally(q, func(cell app.TallyCell, n int) { t[cell] += n })
-	return t, err
-}
-
 // countCut counts the matches of bq in one cell, which holds n of them,
 // whose time falls inside q's range.
 func countCut(shard bleve.Index, bq query.Query, cl app.TallyCell, n int, q *app.Query) (int, error) {
@@ -450,30 +454,29 @@ func countCut(shard bleve.Index, bq query.Query, cl app.TallyCell, n int, q *app
 	return m, nil
 }
 
-// recountFrom keeps stale's cells before hour from and counts the shard's
-// matches of bq again from that hour on. When that hour holds the newest
-// second written to the shard (newest, known once a batch has written),
-// the matches from tailMargin before it are counted apart, as the tally's
-// tail: the batches of live traffic that follow write only there, and only
-// the tail is counted again for them (recountTail).
-func recountFrom(shard bleve.Index, bq query.Query, day int64, stale app.Tally, from, newest int64, known bool) (tallyEntry, error) {
-	incl := true
-	hours := bleve.NewTermRangeInclusiveQuery(hourTermOf(from), hourTermOf(lastHour), &incl, &incl)
-	hours.SetField(fieldText)
+// recountFrom keeps stale's cells before the hour of second from, the
+// earliest a batch has written since they were counted, and counts the
+// shard's matches of bq again from that hour on. When the batches since
+// wrote within liveSpan seconds (from to to), as live traffic's do, the
+// matches from tailMargin before from on are counted apart, as the tally's
+// tail: the batches that follow write there, and only the tail is counted
+// again for them (recountTail). An import writes all over the day, and its
+// tallies keep no tail.
+func recountFrom(shard bleve.Index, bq query.Query, day int64, stale app.Tally, from, to int64) (tallyEntry, error) {
+	hour := floorDiv(from, 3600)
+	hours := termRange(hourTermOf(hour), hourTermOf(lastNumber))
 	base := make(app.Tally, len(stale))
 	for cell, n := range stale {
-		if hourOf(cell.Start()) < from {
+		if hourOf(cell.Start()) < hour {
 			base[cell] = n
 		}
 	}
-	// Only a recount from the hour of the newest second is live traffic's: an
-	// import writes all over the day, and its tallies have no tail to keep.
-	if !known || floorDiv(newest, 3600) != from {
+	if to-from > liveSpan {
 		newer, err := tallyDay(shard, bleve.NewConjunctionQuery(bq, hours), day)
 		addTally(base, newer)
 		return newTallyEntry(base, nil, 0), err
 	}
-	tailFrom := max(newest-tailMargin, from*3600)
+	tailFrom := max(from-tailMargin, hour*3600)
 	before := bleve.NewBooleanQuery()
 	before.AddMust(bq, hours)
 	before.AddMustNot(secondsFrom(tailFrom))
@@ -486,25 +489,32 @@ func recountFrom(shard bleve.Index, bq query.Query, day int64, stale app.Tally, 
 	return newTallyEntry(base, tail, tailFrom), err
 }
 
-// tailMargin is how far before the newest second written a tally's tail
-// starts: the batches of live traffic arrive a little out of order (clients
-// batch, and retry), and one that reaches before the tail makes the tally
-// count again from its hour.
+// liveSpan is how many seconds the batches since a tally was counted may
+// span and still be live traffic's, for the tally to keep a tail.
+const liveSpan = 60
+
+// tailMargin is how far before the earliest second of the latest batches a
+// tally's tail starts: live traffic's batches arrive a little out of order
+// (clients batch, and retry), and one that reaches before the tail makes the
+// tally count again from its hour. The tail is anchored to what batches
+// wrote, not to the newest second: an entry stamped minutes ahead (clocks
+// differ) would put every later batch before it.
 const tailMargin = 5
 
 // tailRecount is how many matches a tail may hold before the next count
-// moves it up, to tailMargin before the newest second.
+// moves it up, to tailMargin before the earliest second written since.
 const tailRecount = 2048
 
 // recountTail counts e's tail again, for batches since e was counted that
-// all wrote from its first second on: its base still holds. A tail grown past
-// tailRecount matches moves up, its older seconds joining the base.
-func recountTail(shard bleve.Index, bq query.Query, day int64, e tallyEntry, newest int64) (tallyEntry, error) {
+// all wrote from its first second on, the earliest at second from: e's base
+// still holds. A tail grown past tailRecount matches moves up, its older
+// seconds joining the base.
+func recountTail(shard bleve.Index, bq query.Query, day int64, e tallyEntry, from int64) (tallyEntry, error) {
 	held := 0
 	for _, n := range e.tail {
 		held += n
 	}
-	to := newest - tailMargin
+	to := from - tailMargin
 	if held <= tailRecount || to <= e.tailFrom {
 		tail, err := tallyDay(shard, bleve.NewConjunctionQuery(bq, secondsFrom(e.tailFrom)), day)
 		return newTallyEntry(e.base, tail, e.tailFrom), err
@@ -524,23 +534,18 @@ func recountTail(shard bleve.Index, bq query.Query, day int64, e tallyEntry, new
 
 // secondsFrom matches the entries of second sec and later.
 func secondsFrom(sec int64) query.Query {
-	incl := true
-	r := bleve.NewTermRangeInclusiveQuery(secondTermOf(sec), secondTermOf(lastSecond), &incl, &incl)
-	r.SetField(fieldText)
-	return r
+	return termRange(secondTermOf(sec), secondTermOf(lastNumber))
 }
 
-// lastSecond is later than any second an entry can have.
-const lastSecond = 9_999_999_999
+// lastNumber is later than any hour or second an entry can have, in the
+// ten digits of their terms.
+const lastNumber = 9_999_999_999
 
 func addTally(to, from app.Tally) {
 	for cell, n := range from {
 		to[cell] += n
 	}
 }
-
-// lastHour is later than any hour an entry can have.
-const lastHour = 9_999_999_999
 
 // tallyDay counts one shard's matches of bq per quarter hour and namespace.
 func tallyDay(shard bleve.Index, bq query.Query, day int64) (app.Tally, error) {

@@ -802,6 +802,15 @@ func TestATallyUnderLiveTrafficCountsOnlyItsLatestSecondsAgain(t *testing.T) {
 	check("alpha ", 1, 0)
 	add(now, time.Second, 30)
 	check("alpha ", 1, 0)
+	// An entry stamped ahead of the rest (a clock that runs fast) does not
+	// put the tail ahead of the traffic that follows.
+	add(now.Add(70*time.Second), time.Second, 1)
+	check("alpha ", 0, 1)
+	add(now.Add(-20*time.Minute), time.Second, 10)
+	check("alpha ", 1, 0)
+	add(now, time.Second, 30)
+	now = now.Add(time.Second)
+	check("alpha ", 0, 1)
 	check("bravo ", 0, 0) // another query: counted whole, and cached apart
 	add(now, time.Second, 30)
 	check("bravo ", 1, 0)

@@ -285,20 +285,29 @@ func secondsIn(shard bleve.Index, first, last int64) (seconds []int64, counts []
 		if err != nil {
 			return err
 		}
-		defer dict.Close()
-		for {
-			e, err := dict.Next()
-			if err != nil || e == nil {
-				return err
-			}
-			s, err := strconv.ParseInt(strings.TrimPrefix(e.Term, secondTerm), 10, 64)
-			if err != nil {
-				return fmt.Errorf("a second term %q: %w", e.Term, err)
-			}
-			seconds, counts = append(seconds, s), append(counts, e.Count)
-		}
+		return eachTimeTerm(dict, secondTerm, func(sec int64, n uint64) {
+			seconds, counts = append(seconds, sec), append(counts, n)
+		})
 	})
 	return seconds, counts, err
+}
+
+// eachTimeTerm reads a dictionary of the time terms under prefix (hours,
+// quarter hours or seconds) to its end, in order, handing fn each one's
+// number and how many entries hold it, and closes it.
+func eachTimeTerm(dict index.FieldDict, prefix string, fn func(n int64, entries uint64)) error {
+	defer dict.Close()
+	for {
+		e, err := dict.Next()
+		if err != nil || e == nil {
+			return err
+		}
+		n, err := strconv.ParseInt(strings.TrimPrefix(e.Term, prefix), 10, 64)
+		if err != nil {
+			return fmt.Errorf("a time term %q: %w", e.Term, err)
+		}
+		fn(n, e.Count)
+	}
 }
 
 // window matches the entries of the quarter hours from first to last: by
@@ -326,16 +335,11 @@ func (x *Index) newestSlot(shard bleve.Index) (slot int64, ok bool, err error) {
 		if err != nil {
 			return err
 		}
-		defer dict.Close()
-		for {
-			e, err := dict.Next()
-			if err != nil || e == nil {
-				return err
-			}
-			if s, err := strconv.ParseInt(strings.TrimPrefix(e.Term, slotTerm), 10, 64); err == nil && (!ok || s > slot) {
+		return eachTimeTerm(dict, slotTerm, func(s int64, _ uint64) {
+			if !ok || s > slot {
 				slot, ok = s, true
 			}
-		}
+		})
 	})
 	if err != nil {
 		return 0, false, err

@@ -618,34 +618,47 @@ func TestADenseQuarterHourIsPagedThroughAndMissesNothing(t *testing.T) {
 	}
 }
 
+// windowDoc is an entry at ts with the words a test of a search's windows
+// looks for: "common" in 60% of entries, "medium" in 10%, "scarce" in the
+// share given, and a word of its own.
+func windowDoc(r *rand.Rand, ts time.Time, i int, scarce float64) app.IndexDoc {
+	var words []string
+	for _, w := range []struct {
+		word string
+		p    float64
+	}{{"common", 0.6}, {"medium", 0.1}, {"scarce", scarce}} {
+		if r.Float64() < w.p {
+			words = append(words, w.word)
+		}
+	}
+	ns := app.Namespaces[r.IntN(len(app.Namespaces))]
+	return entry(ts, ns, "thing_changed", []string{"alice", "bob"}[r.IntN(2)], strings.Join(append(words, fmt.Sprint("n", i)), " "))
+}
+
+// checkWindowQueries indexes docs and pages through them with queries a
+// search's windows must answer exactly (the last one bounded by before).
+func checkWindowQueries(t *testing.T, x *Index, docs []app.IndexDoc, before time.Time) {
+	t.Helper()
+	for i := 0; i < len(docs); i += 1000 {
+		mustIndex(t, x, docs[i:min(i+1000, len(docs))]...)
+	}
+	for _, query := range []string{"", "common ", "medium ", "scarce ", "com", "-common", "actor:alice", "common medium ",
+		"common before:" + before.Format(time.RFC3339)} {
+		t.Run(cmp.Or(query, "the zero query"), func(t *testing.T) { checkPaging(t, x, docs, query) })
+	}
+}
+
 func TestABusyDayIsSearchedFromItsLatestHoursAndMissesNothing(t *testing.T) {
 	x, _ := openTemp(t)
 	r := rand.New(rand.NewPCG(11, 12))
 	docs := make([]app.IndexDoc, 6000)
 	day := base.Truncate(24 * time.Hour).Add(-24 * time.Hour)
 	for i := range docs {
-		var words []string
-		for _, w := range []struct {
-			word string
-			p    float64
-		}{{"common", 0.6}, {"medium", 0.1}, {"scarce", 0.01}} {
-			if r.Float64() < w.p {
-				words = append(words, w.word)
-			}
-		}
-		ts := day.Add(time.Duration(r.Int64N(int64(24 * time.Hour))))
-		ns := app.Namespaces[r.IntN(len(app.Namespaces))]
-		docs[i] = entry(ts, ns, "thing_changed", []string{"alice", "bob"}[r.IntN(2)], strings.Join(append(words, fmt.Sprint("n", i)), " "))
-	}
-	for i := 0; i < len(docs); i += 1000 {
-		mustIndex(t, x, docs[i:i+1000]...)
+		docs[i] = windowDoc(r, day.Add(time.Duration(r.Int64N(int64(24*time.Hour)))), i, 0.01)
 	}
 	var widths []int64
 	x.windowed = func(slots int64) { widths = append(widths, slots) }
-	for _, query := range []string{"", "common ", "medium ", "scarce ", "com", "-common", "actor:alice", "common medium ",
-		"common before:" + day.Add(13*time.Hour+17*time.Minute).Format(time.RFC3339)} {
-		t.Run(cmp.Or(query, "the zero query"), func(t *testing.T) { checkPaging(t, x, docs, query) })
-	}
+	checkWindowQueries(t, x, docs, day.Add(13*time.Hour+17*time.Minute))
 	if len(widths) == 0 {
 		t.Error("no search looked at the latest hours first: the test does not exercise the windows")
 	}
@@ -658,32 +671,15 @@ func TestABusyQuarterHourIsSearchedFromItsLatestSecondsAndMissesNothing(t *testi
 	docs := make([]app.IndexDoc, 0, 5200)
 	add := func(from time.Time, span time.Duration, n int) {
 		for range n {
-			var words []string
-			for _, w := range []struct {
-				word string
-				p    float64
-			}{{"common", 0.6}, {"medium", 0.1}, {"scarce", 0.002}} {
-				if r.Float64() < w.p {
-					words = append(words, w.word)
-				}
-			}
-			ts := from.Add(time.Duration(r.Int64N(int64(span))))
-			ns := app.Namespaces[r.IntN(len(app.Namespaces))]
-			docs = append(docs, entry(ts, ns, "thing_changed", []string{"alice", "bob"}[r.IntN(2)], strings.Join(append(words, fmt.Sprint("n", len(docs))), " ")))
+			docs = append(docs, windowDoc(r, from.Add(time.Duration(r.Int64N(int64(span)))), len(docs), 0.002))
 		}
 	}
 	add(slot.Add(-3*time.Hour), 3*time.Hour, 200)       // a quiet morning
 	add(slot, app.TallySlot, 2600)                      // a burst over the quarter hour
 	add(slot.Add(11*time.Minute), 20*time.Second, 2400) // and most of it in twenty seconds
-	for i := 0; i < len(docs); i += 1000 {
-		mustIndex(t, x, docs[i:min(i+1000, len(docs))]...)
-	}
 	var widths []int64
 	x.secondsWindowed = func(seconds int64) { widths = append(widths, seconds) }
-	for _, query := range []string{"", "common ", "medium ", "scarce ", "com", "-common", "actor:alice", "common medium ",
-		"common before:" + slot.Add(11*time.Minute+10*time.Second).Format(time.RFC3339)} {
-		t.Run(cmp.Or(query, "the zero query"), func(t *testing.T) { checkPaging(t, x, docs, query) })
-	}
+	checkWindowQueries(t, x, docs, slot.Add(11*time.Minute+10*time.Second))
 	if len(widths) == 0 {
 		t.Fatal("no search looked at the latest seconds of the busy quarter hour first: the test does not exercise them")
 	}

@@ -168,7 +168,7 @@ func (x *Index) searchDay(day int64, c *compiled, after string, n, est int) (sea
 // busySlot is how many entries a quarter hour holds before a search looks
 // at its latest seconds first: sorting the matches of a quarter hour by ID
 // costs about half a microsecond each, so up to a millisecond at this size.
-var busySlot = 2048
+const busySlot = 2048
 
 // searchBusySlot searches quarter hour slot, where a search starts, from its
 // latest seconds when it holds more than busySlot entries, as

@@ -13,7 +13,7 @@ import (
 
 // shardCache keeps what searches learn of each day shard until a batch
 // changes it: the tallies of recent queries, how many entries hold a word (or
-// a prefix, an actor, a quarter hour), and the latest quarter hour it holds;
+// a prefix, an actor), and how many entries each of its quarter hours holds;
 // and, of the latest batches, which seconds they wrote, for a stale tally to
 // be counted again only from there. The chart and
 // the tabs are counted over the whole retention window on every keystroke,
@@ -28,7 +28,7 @@ type shardCache struct {
 	mu       sync.Mutex
 	versions map[bleve.Index]uint64
 	entries  map[tallyKey]tallyEntry
-	newests  map[bleve.Index]newestEntry
+	newests  map[bleve.Index]slotsEntry
 	freqs    map[freqKey]freqEntry
 	marks    map[bleve.Index][]batchMark
 }
@@ -63,11 +63,16 @@ func (t *shardCache) putFreq(shard bleve.Index, version uint64, word string, n u
 	t.freqs[freqKey{shard, word}] = freqEntry{version: version, n: n}
 }
 
-// newestEntry is a shard's latest quarter hour, as of a version.
-type newestEntry struct {
+// slotsEntry is how many entries each quarter hour of a shard holds, as of
+// a version, oldest first.
+type slotsEntry struct {
 	version uint64
+	slots   []slotCount
+}
+
+type slotCount struct {
 	slot    int64
-	ok      bool
+	entries uint64
 }
 
 // forget drops all that was learnt of shard, which is closed for good (a
@@ -96,23 +101,23 @@ func (t *shardCache) version(shard bleve.Index) uint64 {
 	return t.versions[shard]
 }
 
-func (t *shardCache) newest(shard bleve.Index) (slot int64, ok, hit bool) {
+func (t *shardCache) slots(shard bleve.Index) (slots []slotCount, hit bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e, found := t.newests[shard]
 	if !found || e.version != t.versions[shard] {
-		return 0, false, false
+		return nil, false
 	}
-	return e.slot, e.ok, true
+	return e.slots, true
 }
 
-func (t *shardCache) putNewest(shard bleve.Index, version uint64, slot int64, ok bool) {
+func (t *shardCache) putSlots(shard bleve.Index, version uint64, slots []slotCount) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.newests == nil || len(t.newests) >= maxTallies {
-		t.newests = map[bleve.Index]newestEntry{}
+		t.newests = map[bleve.Index]slotsEntry{}
 	}
-	t.newests[shard] = newestEntry{version: version, slot: slot, ok: ok}
+	t.newests[shard] = slotsEntry{version: version, slots: slots}
 }
 
 type tallyKey struct {

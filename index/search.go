@@ -101,68 +101,93 @@ func (x *Index) Search(q *app.Query, before app.Key, limit int) ([]app.Key, erro
 // older than the document ID after (none: from the newest).
 //
 // Sorting by ID reads the ID of every match, which for a common word is most
-// of the shard while the page needs fifty. So the search first looks at the
-// latest quarter hours, enough to hold about 2n matches, then at eight times
-// as many, and only then at the whole shard, by when the matches are known
-// to be few. Every match outside a window is older than every match in it,
-// so a window that yields n matches yields the newest n.
+// of the shard while the page needs fifty. So the search walks the day's
+// quarter hours newest first, in windows: each holds enough entries for
+// about 2n matches (est, when known, is how many entries of the day at most
+// can match), and each next window eight times as many while the matches
+// are fewer than hoped; half a day on, the rest of the day is searched
+// whole. Every match outside a window is older than every match in it, so
+// the windows' matches, newest first and in turn, are the newest n.
 //
-// est is how many entries at most can match, when known: a shard with few
-// matches is searched whole at once, and the first window of one with many
-// is sized from it. Before the windows, a busy latest quarter hour (a burst)
-// is searched from its latest seconds (searchBusySlot).
+// A busy quarter hour (a burst: an import of today, or live traffic) is a
+// window alone, searched from its latest seconds (searchBusySlot): its
+// matches alone could be tens of thousands to sort.
 func (x *Index) searchDay(day int64, c *compiled, after string, n, est int) (search.DocumentMatchCollection, error) {
 	shard := x.shards[day]
-	top, ok, err := x.newestSlot(shard)
+	slots, err := x.slotsOf(shard)
 	if err != nil {
 		return nil, err
 	}
-	if k, valid := keyOf(after); valid {
-		top = min(top, app.SlotOf(k.Time()))
+	docs, err := docCount(shard)
+	if err != nil {
+		return nil, err
 	}
-	// With an estimate, a shard with few matches is searched whole, and the
-	// first window of one with many is sized to hold about 2n of them.
-	// Without, it is sized to hold about 4n of the day's entries, enough for
-	// n matches in a quarter of them. A window of half the day or more is the
-	// whole day.
-	const slotsPerDay, half = 96, 48
-	width := int64(half)
+	// With an estimate, a shard with few matches is searched whole; without
+	// one, every entry is taken to match, and windows hold 4n entries.
+	want := uint64(4 * n)
 	switch {
-	case est >= 8*n:
-		width = int64(max((2*n*slotsPerDay+est-1)/est, 1))
-	case est < 0:
-		docs, err := docCount(shard)
+	case est >= 0 && est < 8*n:
+		slots = nil
+	case est > 0:
+		want = max(uint64(2*n), uint64(2*n)*docs/uint64(est))
+	}
+	i := len(slots) - 1 // the newest quarter hour not searched yet
+	if k, valid := keyOf(after); valid {
+		cut := app.SlotOf(k.Time())
+		for i >= 0 && slots[i].slot > cut {
+			i--
+		}
+	}
+	const half = 48 // quarter hours: half a day, after which the rest is searched whole
+	var found search.DocumentMatchCollection
+	if slots == nil {
+		return newestMatches(shard, c.bq, n, after)
+	}
+	for walked := 0; len(found) < n && i >= 0; {
+		need := n - len(found)
+		if walked >= half {
+			// The rest of the day at once: what was found is newer than all of it.
+			hits, err := newestMatches(shard, bleve.NewConjunctionQuery(c.bq, window(slots[0].slot, slots[i].slot)), need, after)
+			return append(found, hits...), err
+		}
+		if slots[i].entries > busySlot {
+			hits, done, err := x.searchBusySlot(shard, c, after, need, est, slots[i].slot, slots[i].entries)
+			if err != nil {
+				return nil, err
+			}
+			if !done {
+				if hits, err = newestMatches(shard, bleve.NewConjunctionQuery(c.bq, window(slots[i].slot, slots[i].slot)), need, after); err != nil {
+					return nil, err
+				}
+			}
+			found = append(found, hits...)
+			i, walked = i-1, walked+1
+			continue
+		}
+		// A window of quiet quarter hours, up to the next busy one.
+		lo, held := i, slots[i].entries
+		for lo > 0 && held < want && slots[lo-1].entries <= busySlot && walked+(i-lo+1) < half {
+			lo--
+			held += slots[lo].entries
+		}
+		if x.windowed != nil {
+			x.windowed(slots[i].slot - slots[lo].slot + 1)
+		}
+		hits, err := newestMatches(shard, bleve.NewConjunctionQuery(c.bq, window(slots[lo].slot, slots[i].slot)), need, after)
 		if err != nil {
 			return nil, err
 		}
-		perSlot := max(docs/slotsPerDay, 1)
-		width = int64(max((4*uint64(n)+perSlot-1)/perSlot, 1))
-	}
-	if ok {
-		hits, done, err := x.searchBusySlot(shard, c, after, n, est, top)
-		if err != nil || done {
-			return hits, err
+		found = append(found, hits...)
+		if len(hits) < need {
+			// Too few: the next window eight times as large. Not the whole
+			// day at once: a window cut by the cursor holds few of a common
+			// word, and the whole day would sort all of them.
+			want *= 8
 		}
+		walked += i - lo + 1
+		i = lo - 1
 	}
-	for {
-		whole := !ok || width >= half
-		bq := c.bq
-		if !whole {
-			bq = bleve.NewConjunctionQuery(bq, window(top-width+1, top))
-			if x.windowed != nil {
-				x.windowed(width)
-			}
-		}
-		hits, err := newestMatches(shard, bq, n, after)
-		if err != nil || whole || len(hits) >= n {
-			return hits, err
-		}
-		// Too few: eight times as wide. Not the whole day at once even when
-		// this window held few: a window cut by the cursor holds few of a
-		// common word, and the whole day would sort all of them; a wider
-		// window costs little more than this one did.
-		width *= 8
-	}
+	return found, nil
 }
 
 // busySlot is how many entries a quarter hour holds before a search looks
@@ -170,23 +195,17 @@ func (x *Index) searchDay(day int64, c *compiled, after string, n, est int) (sea
 // costs about half a microsecond each, so up to a millisecond at this size.
 const busySlot = 2048
 
-// searchBusySlot searches quarter hour slot, where a search starts, from its
-// latest seconds when it holds more than busySlot entries, as
-// searchDay searches a day from its latest quarter hours. A burst (an import
-// of today, or live traffic) puts tens of thousands of entries into one
-// quarter hour, and a common word's first window would sort them all.
+// searchBusySlot searches quarter hour slot, which holds entries entries,
+// from its latest seconds, as searchDay searches a day in windows of
+// quarter hours.
 //
 // The seconds read from the shard's dictionary say how many entries each
 // holds; a window takes enough of the latest to hold about 2n matches when
 // est of the day's docs entries match, then eight times as many. done is
-// false when the quarter hour is not busy, when its matches are too few for
-// a window of seconds to hold n, or when a window would be all of it:
-// searchDay then goes on with its windows of quarter hours.
-func (x *Index) searchBusySlot(shard bleve.Index, c *compiled, after string, n, est int, slot int64) (hits search.DocumentMatchCollection, done bool, err error) {
-	entries, err := x.termCount(shard, slotTermOf(slot))
-	if err != nil || entries <= uint64(busySlot) {
-		return nil, false, err
-	}
+// false when the quarter hour's matches are too few for a window of seconds
+// to hold n, or when a window would be all of it: the quarter hour is then
+// searched whole.
+func (x *Index) searchBusySlot(shard bleve.Index, c *compiled, after string, n, est int, slot int64, entries uint64) (hits search.DocumentMatchCollection, done bool, err error) {
 	first := app.TallyCell{Slot: slot}.Start().Unix()
 	last := first + int64(app.TallySlot/time.Second) - 1
 	if k, valid := keyOf(after); valid {
@@ -259,24 +278,6 @@ func termRange(lo, hi string) query.Query {
 	return r
 }
 
-// termCount is how many entries of shard hold term, kept until the shard
-// changes.
-func (x *Index) termCount(shard bleve.Index, term string) (uint64, error) {
-	version := x.cache.version(shard)
-	if n, hit := x.cache.freq(shard, version, term); hit {
-		return n, nil
-	}
-	var n uint64
-	err := withReader(shard, func(r index.IndexReader) (err error) {
-		n, err = entriesWith(r, term)
-		return err
-	})
-	if err == nil {
-		x.cache.putFreq(shard, version, term, n)
-	}
-	return n, err
-}
-
 // secondsIn lists the seconds from first to last that shard holds entries
 // in, oldest first, with how many entries each holds.
 func secondsIn(shard bleve.Index, first, last int64) (seconds []int64, counts []uint64, err error) {
@@ -310,42 +311,54 @@ func eachTimeTerm(dict index.FieldDict, prefix string, fn func(n int64, entries 
 	}
 }
 
-// window matches the entries of the quarter hours from first to last: by
-// their quarter-hour terms when they are few, else by the hours that hold
-// them, which is a few terms rather than dozens (the wider window holds only
-// entries newer still, which a window may).
+// window matches the entries of the quarter hours from first to last,
+// exactly: a window of a day's older quarter hours must not take in the
+// newer ones searched before it. The hours wholly inside go by their hour
+// terms, which is a few terms rather than dozens; the quarter hours at
+// either end by theirs.
 func window(first, last int64) query.Query {
-	lo, hi := slotTermOf(first), slotTermOf(last)
-	if last-first >= 4 {
-		lo, hi = hourTermOf(hourOf(app.TallyCell{Slot: first}.Start())), hourTermOf(hourOf(app.TallyCell{Slot: last}.Start()))
+	const perHour = 4
+	fromHour := floorDiv(first+perHour-1, perHour) // the first hour wholly inside
+	toHour := floorDiv(last+1, perHour) - 1        // the last
+	if fromHour > toHour {
+		return termRange(slotTermOf(first), slotTermOf(last))
 	}
-	return termRange(lo, hi)
+	parts := []query.Query{termRange(hourTermOf(fromHour), hourTermOf(toHour))}
+	if first < fromHour*perHour {
+		parts = append(parts, termRange(slotTermOf(first), slotTermOf(fromHour*perHour-1)))
+	}
+	if last >= (toHour+1)*perHour {
+		parts = append(parts, termRange(slotTermOf((toHour+1)*perHour), slotTermOf(last)))
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return bleve.NewDisjunctionQuery(parts...)
 }
 
-// newestSlot is the latest quarter hour that shard holds an entry in, read
-// from its dictionary once per change of the shard; ok is false for an
-// empty shard.
-func (x *Index) newestSlot(shard bleve.Index) (slot int64, ok bool, err error) {
-	if slot, ok, hit := x.cache.newest(shard); hit {
-		return slot, ok, nil
+// slotsOf lists the quarter hours that shard holds entries in, oldest
+// first, with how many entries each holds: read from its dictionary once per
+// change of the shard.
+func (x *Index) slotsOf(shard bleve.Index) ([]slotCount, error) {
+	if slots, hit := x.cache.slots(shard); hit {
+		return slots, nil
 	}
 	version := x.cache.version(shard)
-	err = withReader(shard, func(r index.IndexReader) error {
+	var slots []slotCount
+	err := withReader(shard, func(r index.IndexReader) error {
 		dict, err := r.FieldDictPrefix(fieldText, []byte(slotTerm))
 		if err != nil {
 			return err
 		}
-		return eachTimeTerm(dict, slotTerm, func(s int64, _ uint64) {
-			if !ok || s > slot {
-				slot, ok = s, true
-			}
+		return eachTimeTerm(dict, slotTerm, func(s int64, n uint64) {
+			slots = append(slots, slotCount{s, n})
 		})
 	})
 	if err != nil {
-		return 0, false, err
+		return nil, err
 	}
-	x.cache.putNewest(shard, version, slot, ok)
-	return slot, ok, nil
+	x.cache.putSlots(shard, version, slots)
+	return slots, nil
 }
 
 // tallyFacetSize bounds the cells of one day shard (96 quarter hours × the

@@ -688,6 +688,31 @@ func TestABusyQuarterHourIsSearchedFromItsLatestSecondsAndMissesNothing(t *testi
 	}
 }
 
+func TestABurstWithQuietQuarterHoursAfterItIsStillSearchedFromItsLatestSeconds(t *testing.T) {
+	x, _ := openTemp(t)
+	r := rand.New(rand.NewPCG(31, 32))
+	slot := base.Truncate(24 * time.Hour).Add(-24*time.Hour + 10*time.Hour)
+	var docs []app.IndexDoc
+	add := func(from time.Time, span time.Duration, n int) {
+		for range n {
+			docs = append(docs, windowDoc(r, from.Add(time.Duration(r.Int64N(int64(span)))), len(docs), 0.002))
+		}
+	}
+	add(slot.Add(-3*time.Hour), 3*time.Hour, 200)  // a quiet morning
+	add(slot, 30*time.Second, 4000)                // a burst
+	add(slot.Add(20*time.Minute), 4*time.Hour, 60) // and quiet quarter hours after it, into the next hours
+	checkWindowQueries(t, x, docs, slot.Add(20*time.Second))
+	// The first page, which has no cursor in the burst to start from.
+	var widths []int64
+	x.secondsWindowed = func(seconds int64) { widths = append(widths, seconds) }
+	if keys := mustSearch(t, x, parse(t, "common "), app.Key{}, 50); len(keys) != 50 {
+		t.Fatalf("%d keys on the first page, want 50", len(keys))
+	}
+	if len(widths) == 0 {
+		t.Fatal("the burst was sorted whole: the first page did not look at its latest seconds once quieter quarter hours followed it")
+	}
+}
+
 func TestATallyOfADayIsCountedAgainOnlyFromTheEarliestHourBatchesReached(t *testing.T) {
 	x, _ := openTemp(t)
 	r := rand.New(rand.NewPCG(13, 14))

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"maps"
 	"math/rand/v2"
 	"sync/atomic"
 	"testing"
@@ -83,4 +84,17 @@ func (x *Index) tallyMap(q *app.Query) (app.Tally, error) {
 	t := app.Tally{}
 	err := x.Tally(q, func(cell app.TallyCell, n int) { t[cell] += n })
 	return t, err
+}
+
+// checkTally compares x's tally of query with a count of every entry of docs.
+func checkTally(t *testing.T, x *Index, docs []app.IndexDoc, query string) {
+	t.Helper()
+	q := parse(t, query)
+	got, err := x.tallyMap(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := bruteTally(docs, q); !maps.Equal(got, want) {
+		t.Errorf("%q: the tally differs from a count of every entry (%d cells, want %d)", query, len(got), len(want))
+	}
 }

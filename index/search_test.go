@@ -734,14 +734,7 @@ func TestATallyOfADayIsCountedAgainOnlyFromTheEarliestHourBatchesReached(t *test
 	check := func(query string, wantFrom ...int64) {
 		t.Helper()
 		froms = nil
-		q := parse(t, query)
-		got, err := x.tallyMap(q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if want := bruteTally(docs, q); !maps.Equal(got, want) {
-			t.Errorf("%q: the tally differs from a count of every entry (%d cells, want %d)", query, len(got), len(want))
-		}
+		checkTally(t, x, docs, query)
 		if !slices.Equal(froms, wantFrom) {
 			t.Errorf("%q: counted again from hours %v, want %v", query, froms, wantFrom)
 		}
@@ -789,14 +782,7 @@ func TestATallyUnderLiveTrafficCountsOnlyItsLatestSecondsAgain(t *testing.T) {
 	check := func(query string, wantHours, wantTails int) {
 		t.Helper()
 		hours, tails = nil, nil
-		q := parse(t, query)
-		got, err := x.tallyMap(q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if want := bruteTally(docs, q); !maps.Equal(got, want) {
-			t.Errorf("%q: the tally differs from a count of every entry (%d cells, want %d)", query, len(got), len(want))
-		}
+		checkTally(t, x, docs, query)
 		if len(hours) != wantHours || len(tails) != wantTails {
 			t.Errorf("%q: counted again from %d hours and %d tails, want %d and %d", query, len(hours), len(tails), wantHours, wantTails)
 		}

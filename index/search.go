@@ -114,22 +114,24 @@ func (x *Index) Search(q *app.Query, before app.Key, limit int) ([]app.Key, erro
 // matches alone could be tens of thousands to sort.
 func (x *Index) searchDay(day int64, c *compiled, after string, n, est int) (search.DocumentMatchCollection, error) {
 	shard := x.shards[day]
+	// With an estimate, a shard with few matches is searched whole; without
+	// one, every entry is taken to match, and windows hold 4n entries.
+	if est >= 0 && est < 8*n {
+		return newestMatches(shard, c.bq, n, after)
+	}
+	// wantFor is how many entries a window holds for about 2k matches.
+	wantFor := func(k int) uint64 { return uint64(4 * k) }
+	if est > 0 {
+		docs, err := docCount(shard)
+		if err != nil {
+			return nil, err
+		}
+		wantFor = func(k int) uint64 { return max(uint64(2*k), uint64(2*k)*docs/uint64(est)) }
+	}
+	want := wantFor(n)
 	slots, err := x.slotsOf(shard)
 	if err != nil {
 		return nil, err
-	}
-	docs, err := docCount(shard)
-	if err != nil {
-		return nil, err
-	}
-	// With an estimate, a shard with few matches is searched whole; without
-	// one, every entry is taken to match, and windows hold 4n entries.
-	want := uint64(4 * n)
-	switch {
-	case est >= 0 && est < 8*n:
-		slots = nil
-	case est > 0:
-		want = max(uint64(2*n), uint64(2*n)*docs/uint64(est))
 	}
 	i := len(slots) - 1 // the newest quarter hour not searched yet
 	if k, valid := keyOf(after); valid {
@@ -140,9 +142,6 @@ func (x *Index) searchDay(day int64, c *compiled, after string, n, est int) (sea
 	}
 	const half = 48 // quarter hours: half a day, after which the rest is searched whole
 	var found search.DocumentMatchCollection
-	if slots == nil {
-		return newestMatches(shard, c.bq, n, after)
-	}
 	for walked := 0; len(found) < n && i >= 0; {
 		need := n - len(found)
 		if walked >= half {
@@ -151,7 +150,7 @@ func (x *Index) searchDay(day int64, c *compiled, after string, n, est int) (sea
 			return append(found, hits...), err
 		}
 		if slots[i].entries > busySlot {
-			hits, done, err := x.searchBusySlot(shard, c, after, need, est, slots[i].slot, slots[i].entries)
+			hits, done, err := x.searchBusySlot(shard, c, after, need, wantFor(need), slots[i].slot, slots[i].entries)
 			if err != nil {
 				return nil, err
 			}
@@ -200,24 +199,16 @@ const busySlot = 2048
 // quarter hours.
 //
 // The seconds read from the shard's dictionary say how many entries each
-// holds; a window takes enough of the latest to hold about 2n matches when
-// est of the day's docs entries match, then eight times as many. done is
+// holds; a window takes the latest that hold want entries (searchDay's
+// estimate for about 2n matches), then eight times as many. done is
 // false when the quarter hour's matches are too few for a window of seconds
 // to hold n, or when a window would be all of it: the quarter hour is then
 // searched whole.
-func (x *Index) searchBusySlot(shard bleve.Index, c *compiled, after string, n, est int, slot int64, entries uint64) (hits search.DocumentMatchCollection, done bool, err error) {
+func (x *Index) searchBusySlot(shard bleve.Index, c *compiled, after string, n int, want uint64, slot int64, entries uint64) (hits search.DocumentMatchCollection, done bool, err error) {
 	first := app.TallyCell{Slot: slot}.Start().Unix()
 	last := first + int64(app.TallySlot/time.Second) - 1
 	if k, valid := keyOf(after); valid {
 		last = min(last, k.Time().Unix())
-	}
-	want := uint64(2 * n)
-	if est > 0 {
-		docs, err := docCount(shard)
-		if err != nil {
-			return nil, false, err
-		}
-		want = max(want, uint64(2*n)*docs/uint64(est))
 	}
 	if want >= entries {
 		return nil, false, nil // a window would be the whole quarter hour

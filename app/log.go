@@ -73,7 +73,8 @@ type Log struct {
 	// in memory and written every minute and at Close, not on every request.
 	lastUsed      sync.Map
 	lastUsedDirty atomic.Bool
-	stateMu       sync.Mutex // one change of workspace state at a time: read, compare and write as one
+	lastRead      atomic.Int64 // when someone last read the log, on the monotonic clock (sinceStart)
+	stateMu       sync.Mutex   // one change of workspace state at a time: read, compare and write as one
 
 	indexFailures atomic.Int64          // indexing attempts failed in a row
 	indexErr      atomic.Pointer[error] // the last one's error
@@ -283,6 +284,7 @@ func (l *Log) commitOwn(ctx context.Context, state []StateValue, events ...Event
 
 // Get returns the entry with the given id.
 func (l *Log) Get(ctx context.Context, id string) (Event, error) {
+	l.reading()
 	e, found, err := l.store.Get(ctx, id)
 	if err != nil {
 		return Event{}, err
@@ -298,6 +300,7 @@ func (l *Log) Get(ctx context.Context, id string) (Event, error) {
 // action/actor qualifiers go to the keyword index; everything else walks the
 // store's time-ordered keys.
 func (l *Log) Search(ctx context.Context, q Query, cursor string, limit int) (Page, error) {
+	l.reading()
 	if limit <= 0 {
 		limit = DefaultLimit
 	}
@@ -406,6 +409,7 @@ func (l *Log) eachStored(ctx context.Context, q *Query, before Key, fn func(Key,
 // Tally counts the entries matching q per quarter hour and namespace, inside
 // the retention window.
 func (l *Log) Tally(ctx context.Context, q Query) (Tally, error) {
+	l.reading()
 	q.RestrictTime(l.Cutoff(), time.Time{})
 	if q.Empty {
 		return Tally{}, nil
@@ -426,6 +430,7 @@ func (l *Log) Tally(ctx context.Context, q Query) (Tally, error) {
 // SlotCounts is Tally laid out by slot, as the page sums it. Its rows cover
 // the retention window (or q's time range) at least.
 func (l *Log) SlotCounts(ctx context.Context, q Query) (*SlotCounts, error) {
+	l.reading()
 	q.RestrictTime(l.Cutoff(), time.Time{})
 	end := q.Before
 	if end.IsZero() {

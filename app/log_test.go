@@ -628,8 +628,84 @@ func TestActionNamesAreSearchableWords(t *testing.T) {
 // full disk or a broken directory makes them fail.
 type failingIndex struct{ app.SearchIndex }
 
-func (failingIndex) Index([]app.IndexDoc) error {
+func (failingIndex) Index([]app.IndexDoc, bool) error {
 	return fmt.Errorf("index: write failed: no space left on device")
+}
+
+// watchedIndex is the real index, noting whether each write was told that
+// people are reading.
+type watchedIndex struct {
+	app.SearchIndex
+	mu      sync.Mutex
+	readers []bool
+}
+
+func (w *watchedIndex) Index(docs []app.IndexDoc, readers bool) error {
+	w.mu.Lock()
+	w.readers = append(w.readers, readers)
+	w.mu.Unlock()
+	return w.SearchIndex.Index(docs, readers)
+}
+
+func (w *watchedIndex) lastReaders() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.readers) > 0 && w.readers[len(w.readers)-1]
+}
+
+// Indexing leaves a core to people reading the log, for a while after each
+// read, and takes every core again once they stop.
+func TestIndexingLeavesACoreWhileSomeoneReads(t *testing.T) {
+	cfg := configIn(t, t.TempDir())
+	open := cfg.OpenIndex
+	w := &watchedIndex{}
+	cfg.OpenIndex = func() (app.SearchIndex, error) {
+		idx, err := open()
+		w.SearchIndex = idx
+		return w, err
+	}
+	log, err := app.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	ctx := context.Background()
+	record := func(detail string) {
+		t.Helper()
+		if _, err := log.Record(ctx, []app.Event{{Namespace: app.Users, Action: "user_invited", Detail: detail, Actor: "Maya"}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := log.WaitIndexed(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	record("Invited Bo")
+	if w.lastReaders() {
+		t.Fatal("indexing was told someone reads before anyone did")
+	}
+	for _, read := range []struct {
+		name string
+		do   func() error
+	}{
+		{"a search", func() error { _, err := log.Search(ctx, app.Query{}, "", 10); return err }},
+		{"the counts", func() error { _, err := log.SlotCounts(ctx, app.Query{}); return err }},
+		{"a tally", func() error { _, err := log.Tally(ctx, app.Query{}); return err }},
+		{"an entry", func() error { _, _ = log.Get(ctx, "no-such-id"); return nil }},
+		{"an export", func() error { _, err := log.Export(ctx, app.Query{}, io.Discard, app.ExportOptions{}); return err }},
+	} {
+		if err := read.do(); err != nil {
+			t.Fatal(err)
+		}
+		record("Invited Cy after " + read.name)
+		if !w.lastReaders() {
+			t.Errorf("indexing right after %s was not told someone reads", read.name)
+		}
+	}
+	time.Sleep(app.ReadersLinger)
+	record("Invited Di")
+	if w.lastReaders() {
+		t.Errorf("indexing %s after the last read was still told someone reads", app.ReadersLinger)
+	}
 }
 
 func TestWaitingForAnIndexThatKeepsFailingEndsWithTheReason(t *testing.T) {

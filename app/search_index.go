@@ -93,8 +93,9 @@ type IndexDoc struct {
 // safe for concurrent use.
 type SearchIndex interface {
 	// Index adds or replaces documents; indexing the same key twice is harmless.
-	// When it returns nil the documents are durable.
-	Index(docs []IndexDoc) error
+	// When it returns nil the documents are durable. With readers set, people
+	// are reading the log: indexing leaves them a core.
+	Index(docs []IndexDoc, readers bool) error
 	// Search returns the keys of entries matching every part of q (terms,
 	// namespaces, actions, actors, time range), newest first, strictly older than
 	// before (the zero Key means from the newest), at most limit of them.

@@ -61,7 +61,7 @@ func benchIndex(b *testing.B) *Index {
 		docs := realisticDocs(n, benchNow.Add(-benchDays*24*time.Hour), benchNow, rand.New(rand.NewPCG(7, 8)))
 		start := time.Now()
 		for i := 0; i < len(docs) && bench.err == nil; i += 1000 {
-			bench.err = bench.x.Index(docs[i:min(i+1000, len(docs))])
+			bench.err = bench.x.Index(docs[i:min(i+1000, len(docs))], false)
 		}
 		took := time.Since(start)
 		settle(bench.x)
@@ -188,13 +188,13 @@ func BenchmarkIndexing(b *testing.B) {
 	x, _ := openTemp(b)
 	docs := realisticDocs(max(b.N, 1000)+1, benchNow.Add(-12*time.Hour), benchNow, rand.New(rand.NewPCG(9, 10)))
 	// The day's shard exists already, as it does for all but the first batch of a day.
-	if err := x.Index(docs[len(docs)-1:]); err != nil {
+	if err := x.Index(docs[len(docs)-1:], false); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i += 1000 {
-		if err := x.Index(docs[i:min(i+1000, b.N)]); err != nil {
+		if err := x.Index(docs[i:min(i+1000, b.N)], false); err != nil {
 			b.Fatal(err)
 		}
 	}

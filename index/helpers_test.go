@@ -40,7 +40,7 @@ func openTemp(t testing.TB) (*Index, string) {
 
 func mustIndex(t testing.TB, x *Index, docs ...app.IndexDoc) {
 	t.Helper()
-	if err := x.Index(docs); err != nil {
+	if err := x.Index(docs, false); err != nil {
 		t.Fatal(err)
 	}
 }

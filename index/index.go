@@ -68,12 +68,13 @@ type Index struct {
 	closed bool
 	lost   []app.LostDay // shards dropped as damaged, until the Log takes them
 
-	searched        func(day int64)     // tests watch which shards a search visits
-	tallied         func(day int64)     // tests watch which shards a tally counts afresh
-	windowed        func(slots int64)   // tests watch a search look at the latest quarter hours first
-	secondsWindowed func(seconds int64) // tests watch a search look at a busy quarter hour's latest seconds first
-	recount         func(from int64)    // tests watch a tally count a shard again from an hour on
-	recountTail     func(from int64)    // tests watch a tally count only its tail again, from a second on
+	searched        func(day int64)      // tests watch which shards a search visits
+	tallied         func(day int64)      // tests watch which shards a tally counts afresh
+	windowed        func(slots int64)    // tests watch a search look at the latest quarter hours first
+	secondsWindowed func(seconds int64)  // tests watch a search look at a busy quarter hour's latest seconds first
+	recount         func(from int64)     // tests watch a tally count a shard again from an hour on
+	recountTail     func(from int64)     // tests watch a tally count only its tail again, from a second on
+	batching        func() (done func()) // tests watch how many batches run at once
 
 	cache shardCache
 }
@@ -356,7 +357,8 @@ func (x *Index) openShard(day int64) error {
 
 // Index adds or replaces documents, one Bleve batch per day. Bleve's batches
 // are persisted before they return, so the documents are durable on nil.
-func (x *Index) Index(docs []app.IndexDoc) error {
+// With readers set, people are reading: the batches leave them a core.
+func (x *Index) Index(docs []app.IndexDoc, readers bool) error {
 	byDay := map[int64][]app.IndexDoc{}
 	for _, d := range docs {
 		if d.Event == nil {
@@ -384,7 +386,7 @@ func (x *Index) Index(docs []app.IndexDoc) error {
 			}
 		}
 		if len(missing) == 0 {
-			err := x.indexLocked(days, byDay)
+			err := x.indexLocked(days, byDay, readers)
 			x.mu.RUnlock()
 			reopened := map[int64]bool{} // a day cut into batches may fail in each
 			for _, e := range splitJoined(err) {
@@ -426,7 +428,7 @@ const (
 	bytesPerDoc = 4 << 10
 )
 
-func (x *Index) indexLocked(days []int64, byDay map[int64][]app.IndexDoc) error {
+func (x *Index) indexLocked(days []int64, byDay map[int64][]app.IndexDoc, readers bool) error {
 	n := 0
 	for _, docs := range byDay {
 		n += len(docs)
@@ -438,8 +440,12 @@ func (x *Index) indexLocked(days []int64, byDay map[int64][]app.IndexDoc) error 
 	// independent, and each waits on its own fsync, so they run side by side.
 	// Live traffic fills one shard: its drain is cut into a batch per core,
 	// which Bleve turns into segments side by side too (a key is in one
-	// drain once, so no two batches write the same document).
+	// drain once, so no two batches write the same document). While people
+	// read, a core is left to them.
 	workers := max(2, runtime.GOMAXPROCS(0))
+	if readers {
+		workers = max(1, runtime.GOMAXPROCS(0)-1)
+	}
 	type batch struct {
 		day  int64
 		docs []app.IndexDoc
@@ -468,7 +474,12 @@ func (x *Index) indexLocked(days []int64, byDay map[int64][]app.IndexDoc) error 
 		go func() {
 			defer wg.Done()
 			for i := range work {
+				done := func() {}
+				if x.batching != nil {
+					done = x.batching()
+				}
 				errs[i] = x.indexDay(batches[i].day, batches[i].docs)
+				done()
 			}
 		}()
 	}

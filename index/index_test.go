@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -227,7 +228,7 @@ func TestAClosedIndexRefusesWork(t *testing.T) {
 	if _, err := x.tallyMap(&app.Query{}); err == nil {
 		t.Error("Tally succeeded")
 	}
-	if err := x.Index([]app.IndexDoc{entry(base, app.Spaces, "space_created", "bob", "x")}); err == nil {
+	if err := x.Index([]app.IndexDoc{entry(base, app.Spaces, "space_created", "bob", "x")}, false); err == nil {
 		t.Error("Index succeeded")
 	}
 	if err := x.DropBefore(base); err == nil {
@@ -243,7 +244,7 @@ func TestAClosedIndexRefusesWork(t *testing.T) {
 
 func TestAnEntryWithoutAnEventIsRefused(t *testing.T) {
 	x, _ := openTemp(t)
-	if err := x.Index([]app.IndexDoc{{Key: app.MakeKey(base, 1)}}); err == nil {
+	if err := x.Index([]app.IndexDoc{{Key: app.MakeKey(base, 1)}}, false); err == nil {
 		t.Error("indexed an entry without an event")
 	}
 }
@@ -254,7 +255,7 @@ func TestSearchingWhileIndexingAndDroppingIsSafe(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for i := 0; i < len(docs); i += 100 {
-			if err := x.Index(docs[i:min(i+100, len(docs))]); err != nil {
+			if err := x.Index(docs[i:min(i+100, len(docs))], false); err != nil {
 				t.Error(err)
 				return
 			}
@@ -327,6 +328,54 @@ func TestDocumentIDsSortAsKeysAndGiveThemBack(t *testing.T) {
 	for _, bad := range []string{"", "short", docID(keys[2]) + "x", "0123456789abcdef0123456789abcdef"} {
 		if _, ok := keyOf(bad); ok {
 			t.Errorf("keyOf(%q) accepted", bad)
+		}
+	}
+}
+
+// While people read, indexing leaves them a core: an import of two days is
+// indexed a day at a time on two cores, where with nobody reading it takes
+// both.
+func TestIndexingLeavesACoreToReaders(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		readers bool
+		want    int
+		// patience is how long a batch waits for the other to run beside it:
+		// long where it should, short where it may not.
+		patience time.Duration
+	}{
+		{readers: false, want: 2, patience: 10 * time.Second},
+		{readers: true, want: 1, patience: 200 * time.Millisecond},
+	} {
+		x, _ := openTemp(t)
+		var mu sync.Mutex
+		running, most := 0, 0
+		others := func() bool { mu.Lock(); defer mu.Unlock(); return running > 1 }
+		x.batching = func() func() {
+			mu.Lock()
+			running++
+			most = max(most, running)
+			mu.Unlock()
+			for waited := time.Duration(0); !others() && waited < c.patience; waited += time.Millisecond {
+				time.Sleep(time.Millisecond)
+			}
+			return func() { mu.Lock(); running--; mu.Unlock() }
+		}
+		var docs []app.IndexDoc
+		for day := range 2 {
+			for i := range 20 {
+				docs = append(docs, entry(base.AddDate(0, 0, day).Add(time.Duration(i)*time.Minute), app.DataPipelines, "pipeline_created", "maya", "Created pipeline orders"))
+			}
+		}
+		if err := x.Index(docs, c.readers); err != nil {
+			t.Fatal(err)
+		}
+		if most != c.want {
+			t.Errorf("with readers %v, %d batches ran at once; want %d", c.readers, most, c.want)
+		}
+		if keys := mustSearch(t, x, parse(t, "orders"), app.Key{}, 100); len(keys) != len(docs) {
+			t.Errorf("with readers %v, %d of %d entries found", c.readers, len(keys), len(docs))
 		}
 	}
 }

@@ -238,6 +238,28 @@ func TestDamagedEntriesAreReportedAndTheRestServed(t *testing.T) {
 	if err != nil || n != 1999 {
 		t.Fatalf("walk: %d entries, %v; want the 1999 readable ones", n, err)
 	}
+	// A namespace's walk and a page of keys from the index read entries by
+	// key: the same entry is left out there too.
+	n = 0
+	for _, ns := range app.Namespaces {
+		err = s.Walk(context.Background(), app.Range{Namespace: ns}, func(app.Key, *app.Event) bool { n++; return true })
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n != 1999 {
+		t.Fatalf("walks of each namespace: %d entries; want the 1999 readable ones", n)
+	}
+	var damaged, before app.Key
+	copy(damaged[:], key)
+	err = s.Walk(context.Background(), app.Range{Before: damaged}, func(k app.Key, _ *app.Event) bool { before = k; return false })
+	if err != nil || before == (app.Key{}) {
+		t.Fatalf("no entry before the damaged one: %v", err)
+	}
+	events, found, err := s.Read(context.Background(), []app.Key{damaged, before})
+	if err != nil || len(events) != 1 || len(found) != 1 || found[0] != before {
+		t.Fatalf("Read of the damaged entry and the one before it: %d entries %x, %v; want the one before", len(events), found, err)
+	}
 	err = s.Check()
 	if app.ErrorCode(err) != app.EUNAVAILABLE || !strings.Contains(err.Error(), "unreadable") {
 		t.Fatalf("Check after meeting damage: %v", err)

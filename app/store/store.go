@@ -266,6 +266,37 @@ func (s *Store) readEvent(tx *bolt.Tx, k []byte) (app.Event, bool) {
 	return e, ok
 }
 
+// servedEvent decodes the value v stored at k as readEvent does.
+func (s *Store) servedEvent(k, v []byte) (app.Event, bool) {
+	e, err := decodeValue(v)
+	if err != nil {
+		s.noteDamage(unreadable(k, err).Error(), false)
+		return app.Event{}, false
+	}
+	return e, true
+}
+
+// entryReader serves the entries of a page by key, in one transaction,
+// through one cursor: Bucket.Get allocates a cursor and its path down the
+// tree for every entry, a third of what reading a page of fifty allocated.
+type entryReader struct {
+	s *Store
+	c *bolt.Cursor
+}
+
+func (s *Store) entryReader(tx *bolt.Tx) entryReader {
+	return entryReader{s, tx.Bucket(bucketEvents).Cursor()}
+}
+
+// read is readEvent through the reader's cursor.
+func (r entryReader) read(k []byte) (app.Event, bool) {
+	at, v := r.c.Seek(k)
+	if v == nil || !bytes.Equal(at, k) {
+		return app.Event{}, false
+	}
+	return r.s.servedEvent(k, v)
+}
+
 // keyTime names a key by its time, as damage reports do.
 func keyTime(k []byte) string {
 	var key app.Key
@@ -516,9 +547,10 @@ func (s *Store) Read(ctx context.Context, keys []app.Key) ([]app.Event, []app.Ke
 	found := make([]app.Key, 0, len(keys))
 	var at []byte
 	err := s.view(func() string { return "the entry of " + keyTime(at) }, func(tx *bolt.Tx) error {
+		r := s.entryReader(tx)
 		for _, k := range keys {
 			at = k[:]
-			e, ok := s.readEvent(tx, k[:])
+			e, ok := r.read(k[:])
 			if ok {
 				events, found = append(events, e), append(found, k)
 			}
@@ -543,22 +575,26 @@ func (s *Store) Walk(ctx context.Context, r app.Range, fn func(app.Key, *app.Eve
 	}
 	at := start[:]
 	return s.view(func() string { return "the entries before " + keyTime(at) }, func(tx *bolt.Tx) error {
+		// A namespace's keys lead to its entries; the entries' own walk has
+		// each value at hand.
 		var c *bolt.Cursor
+		var entries entryReader
 		if prefix != nil {
 			c = tx.Bucket(bucketByNS).Cursor()
+			entries = s.entryReader(tx)
 		} else {
 			c = tx.Bucket(bucketEvents).Cursor()
 		}
 		// The newest key strictly before start: seek to it, then step back.
 		seek := append(append([]byte{}, prefix...), start[:]...)
-		k, _ := c.Seek(seek)
+		k, v := c.Seek(seek)
 		if k == nil {
-			k, _ = c.Last()
+			k, v = c.Last()
 		}
 		if k != nil && bytes.Compare(k, seek) >= 0 {
-			k, _ = c.Prev()
+			k, v = c.Prev()
 		}
-		for n := 0; k != nil; k, _ = c.Prev() {
+		for n := 0; k != nil; k, v = c.Prev() {
 			if prefix != nil {
 				if k[0] != prefix[0] {
 					break
@@ -573,7 +609,13 @@ func (s *Store) Walk(ctx context.Context, r app.Range, fn func(app.Key, *app.Eve
 			if n++; n%4096 == 0 && ctx.Err() != nil {
 				return ctx.Err()
 			}
-			e, ok := s.readEvent(tx, key[:])
+			var e app.Event
+			var ok bool
+			if prefix != nil {
+				e, ok = entries.read(key[:])
+			} else if v != nil {
+				e, ok = s.servedEvent(key[:], v)
+			}
 			at = key[:]
 			if ok && !fn(key, &e) {
 				return nil

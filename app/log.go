@@ -73,8 +73,8 @@ type Log struct {
 	// in memory and written every minute and at Close, not on every request.
 	lastUsed      sync.Map
 	lastUsedDirty atomic.Bool
-	lastRead      atomic.Int64 // when someone last read the log, on the monotonic clock (sinceStart)
-	stateMu       sync.Mutex   // one change of workspace state at a time: read, compare and write as one
+	lastRead      atomic.Pointer[time.Time] // when someone last read the log (see reading)
+	stateMu       sync.Mutex                // one change of workspace state at a time: read, compare and write as one
 
 	indexFailures atomic.Int64          // indexing attempts failed in a row
 	indexErr      atomic.Pointer[error] // the last one's error

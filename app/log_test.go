@@ -653,9 +653,9 @@ func (w *watchedIndex) lastReaders() bool {
 	return len(w.readers) > 0 && w.readers[len(w.readers)-1]
 }
 
-// Indexing leaves a core to people reading the log, for a while after each
-// read, and takes every core again once they stop.
-func TestIndexingLeavesACoreWhileSomeoneReads(t *testing.T) {
+// Indexing makes room for people reading the log, for a while after each
+// read of any kind, and takes every core again once they stop.
+func TestIndexingMakesRoomWhileSomeoneReads(t *testing.T) {
 	cfg := configIn(t, t.TempDir())
 	open := cfg.OpenIndex
 	w := &watchedIndex{}
@@ -664,13 +664,17 @@ func TestIndexingLeavesACoreWhileSomeoneReads(t *testing.T) {
 		w.SearchIndex = idx
 		return w, err
 	}
+	clk := &clock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	cfg.Now = clk.Now
 	log, err := app.Open(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer log.Close()
 	ctx := context.Background()
-	record := func(detail string) {
+	// indexedWithReaders records an entry and tells whether its indexing was
+	// told that people read.
+	indexedWithReaders := func(detail string) bool {
 		t.Helper()
 		if _, err := log.Record(ctx, []app.Event{{Namespace: app.Users, Action: "user_invited", Detail: detail, Actor: "Maya"}}); err != nil {
 			t.Fatal(err)
@@ -678,9 +682,9 @@ func TestIndexingLeavesACoreWhileSomeoneReads(t *testing.T) {
 		if err := log.WaitIndexed(ctx); err != nil {
 			t.Fatal(err)
 		}
+		return w.lastReaders()
 	}
-	record("Invited Bo")
-	if w.lastReaders() {
+	if indexedWithReaders("Invited Bo") {
 		t.Fatal("indexing was told someone reads before anyone did")
 	}
 	for _, read := range []struct {
@@ -692,19 +696,20 @@ func TestIndexingLeavesACoreWhileSomeoneReads(t *testing.T) {
 		{"a tally", func() error { _, err := log.Tally(ctx, app.Query{}); return err }},
 		{"an entry", func() error { _, _ = log.Get(ctx, "no-such-id"); return nil }},
 		{"an export", func() error { _, err := log.Export(ctx, app.Query{}, io.Discard, app.ExportOptions{}); return err }},
+		{"the retention's preview", func() error { _, err := log.ExpiredBy(ctx, 24*time.Hour); return err }},
 	} {
+		// Each read alone: the one before has lingered out.
+		clk.Advance(app.ReadersLinger)
+		if indexedWithReaders("Invited Cy before " + read.name) {
+			t.Fatalf("indexing %s after the last read was still told someone reads", app.ReadersLinger)
+		}
 		if err := read.do(); err != nil {
 			t.Fatal(err)
 		}
-		record("Invited Cy after " + read.name)
-		if !w.lastReaders() {
-			t.Errorf("indexing right after %s was not told someone reads", read.name)
+		clk.Advance(app.ReadersLinger - time.Millisecond)
+		if !indexedWithReaders("Invited Di after " + read.name) {
+			t.Errorf("indexing just inside %s after %s was not told someone reads", app.ReadersLinger, read.name)
 		}
-	}
-	time.Sleep(app.ReadersLinger)
-	record("Invited Di")
-	if w.lastReaders() {
-		t.Errorf("indexing %s after the last read was still told someone reads", app.ReadersLinger)
 	}
 }
 

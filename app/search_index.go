@@ -94,7 +94,7 @@ type IndexDoc struct {
 type SearchIndex interface {
 	// Index adds or replaces documents; indexing the same key twice is harmless.
 	// When it returns nil the documents are durable. With readers set, people
-	// are reading the log: indexing leaves them a core.
+	// are reading the log: indexing runs one batch fewer at a time.
 	Index(docs []IndexDoc, readers bool) error
 	// Search returns the keys of entries matching every part of q (terms,
 	// namespaces, actions, actors, time range), newest first, strictly older than

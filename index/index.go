@@ -357,7 +357,7 @@ func (x *Index) openShard(day int64) error {
 
 // Index adds or replaces documents, one Bleve batch per day. Bleve's batches
 // are persisted before they return, so the documents are durable on nil.
-// With readers set, people are reading: the batches leave them a core.
+// With readers set, people are reading: one batch fewer runs at a time.
 func (x *Index) Index(docs []app.IndexDoc, readers bool) error {
 	byDay := map[int64][]app.IndexDoc{}
 	for _, d := range docs {
@@ -441,7 +441,8 @@ func (x *Index) indexLocked(days []int64, byDay map[int64][]app.IndexDoc, reader
 	// Live traffic fills one shard: its drain is cut into a batch per core,
 	// which Bleve turns into segments side by side too (a key is in one
 	// drain once, so no two batches write the same document). While people
-	// read, a core is left to them.
+	// read, one batch fewer runs at a time: Bleve analyzes a batch on its
+	// own workers too, so this is room for them, not a core of their own.
 	workers := max(2, runtime.GOMAXPROCS(0))
 	if readers {
 		workers = max(1, runtime.GOMAXPROCS(0)-1)

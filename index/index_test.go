@@ -332,38 +332,53 @@ func TestDocumentIDsSortAsKeysAndGiveThemBack(t *testing.T) {
 	}
 }
 
-// While people read, indexing leaves them a core: an import of two days is
-// indexed a day at a time on two cores, where with nobody reading it takes
-// both.
-func TestIndexingLeavesACoreToReaders(t *testing.T) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+// While people read, indexing runs one batch fewer at a time: an import of
+// a few days is indexed a day fewer at once than there are cores, where
+// with nobody reading it takes them all.
+func TestIndexingRunsABatchFewerForReaders(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	for _, c := range []struct {
+		cores   int
 		readers bool
 		want    int
-		// patience is how long a batch waits for the other to run beside it:
-		// long where it should, short where it may not.
-		patience time.Duration
 	}{
-		{readers: false, want: 2, patience: 10 * time.Second},
-		{readers: true, want: 1, patience: 200 * time.Millisecond},
+		{cores: 2, readers: false, want: 2},
+		{cores: 2, readers: true, want: 1},
+		{cores: 4, readers: false, want: 4},
+		{cores: 4, readers: true, want: 3},
+		{cores: 1, readers: false, want: 2},
+		{cores: 1, readers: true, want: 1},
 	} {
+		runtime.GOMAXPROCS(c.cores)
 		x, _ := openTemp(t)
+		// Each batch waits until as many run as should (or, should fewer
+		// ever run, for a long while), then a moment more: time enough for
+		// one too many to start.
 		var mu sync.Mutex
 		running, most := 0, 0
-		others := func() bool { mu.Lock(); defer mu.Unlock(); return running > 1 }
+		enough := make(chan struct{})
 		x.batching = func() func() {
 			mu.Lock()
 			running++
 			most = max(most, running)
+			if running == c.want {
+				select {
+				case <-enough:
+				default:
+					close(enough)
+				}
+			}
 			mu.Unlock()
-			for waited := time.Duration(0); !others() && waited < c.patience; waited += time.Millisecond {
-				time.Sleep(time.Millisecond)
+			select {
+			case <-enough:
+				time.Sleep(20 * time.Millisecond)
+			case <-time.After(10 * time.Second):
 			}
 			return func() { mu.Lock(); running--; mu.Unlock() }
 		}
 		var docs []app.IndexDoc
-		for day := range 2 {
+		for day := range c.want + 1 {
 			for i := range 20 {
 				docs = append(docs, entry(base.AddDate(0, 0, day).Add(time.Duration(i)*time.Minute), app.DataPipelines, "pipeline_created", "maya", "Created pipeline orders"))
 			}
@@ -372,10 +387,10 @@ func TestIndexingLeavesACoreToReaders(t *testing.T) {
 			t.Fatal(err)
 		}
 		if most != c.want {
-			t.Errorf("with readers %v, %d batches ran at once; want %d", c.readers, most, c.want)
+			t.Errorf("on %d cores with readers %v, %d batches ran at once; want %d", c.cores, c.readers, most, c.want)
 		}
-		if keys := mustSearch(t, x, parse(t, "orders"), app.Key{}, 100); len(keys) != len(docs) {
-			t.Errorf("with readers %v, %d of %d entries found", c.readers, len(keys), len(docs))
+		if keys := mustSearch(t, x, parse(t, "orders"), app.Key{}, 1000); len(keys) != len(docs) {
+			t.Errorf("on %d cores with readers %v, %d of %d entries found", c.cores, c.readers, len(keys), len(docs))
 		}
 	}
 }

@@ -2,8 +2,10 @@ package store_test
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,6 +115,37 @@ func TestWalkGoesNewestFirstWithinANamespaceAndRange(t *testing.T) {
 	})
 	if err != nil || got != "dc" {
 		t.Fatalf("walk = %q, %v; want the users entries of the last 3 hours, newest first", got, err)
+	}
+}
+
+// Read gives back only the keys asked for that hold an entry: a key the
+// store does not hold (purged since the index named it) is left out, not
+// answered with the entry stored after it.
+func TestReadLeavesOutKeysItDoesNotHold(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	stored, err := s.Commit(ctx, app.Commit{Events: []app.Event{entry(app.Users, "a", 3*time.Hour), entry(app.Users, "b", 2*time.Hour), entry(app.Users, "c", time.Hour)}, ReceivedAt: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []app.Key
+	err = s.Walk(ctx, app.Range{}, func(k app.Key, _ *app.Event) bool { keys = append(keys, k); return true })
+	if err != nil || len(keys) != len(stored) {
+		t.Fatalf("walk: %d keys, %v", len(keys), err)
+	}
+	between := keys[1] // b's key, one nanosecond earlier: before b, after a
+	binary.BigEndian.PutUint64(between[:8], binary.BigEndian.Uint64(between[:8])-1)
+	last := app.Key{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+	events, found, err := s.Read(ctx, []app.Key{keys[0], between, keys[2], last, {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, e := range events {
+		ids = append(ids, e.ID)
+	}
+	if strings.Join(ids, "") != "ca" || len(found) != 2 || found[0] != keys[0] || found[1] != keys[2] {
+		t.Fatalf("Read = %q at %x; want c and a, at their own keys", ids, found)
 	}
 }
 

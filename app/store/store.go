@@ -7,6 +7,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/base32"
@@ -782,15 +783,12 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time, limit int) (int, er
 			copy(x.key[:], k)
 			doomed = append(doomed, x)
 		}
+		if err := deleteExpired(tx, doomed); err != nil {
+			return err
+		}
 		// A day's entries fall in a few hundred counters: each is moved once.
 		counts := map[[9]byte]int64{}
-		// bbolt keeps what is put until the commit: the tombstones and their
-		// keys are cut from one buffer rather than allocated one by one.
-		slab := make([]byte, 0, len(doomed)*(8+16+linksLen))
 		for i := range doomed {
-			if err := deleteEntry(tx, &doomed[i], &slab); err != nil {
-				return err
-			}
 			counts[tallySlot(doomed[i].Timestamp, doomed[i].Namespace)]--
 		}
 		for slot, delta := range counts {
@@ -1248,35 +1246,87 @@ type expired struct {
 	digest, hash app.Digest
 }
 
-// deleteEntry removes every trace of the entry but its tombstone in the
-// chain, and its count, which the caller moves.
-func deleteEntry(tx *bolt.Tx, x *expired, slab *[]byte) error {
-	// The chain keeps the entry's digest and hash in its place, so it can
-	// still be followed past it; the content is gone for good.
-	from := len(*slab)
-	*slab = binary.BigEndian.AppendUint64(*slab, x.Seq)
-	*slab = append(append(append(*slab, x.key[:]...), x.digest[:]...), x.hash[:]...)
-	seq, tomb := (*slab)[from:from+8:from+8], (*slab)[from+8:]
-	if err := tx.Bucket(bucketChain).Put(seq, tomb); err != nil {
-		return err
+// deleteExpired removes every trace of the doomed entries, which are in key
+// order, but their tombstones in the chain, and their counts, which the
+// caller moves. It goes bucket by bucket, each in its own key order: an
+// import's entries of one day are spread over the chain and the id bucket,
+// and in key order their pages are met one after another rather than
+// fetched again for every entry. The outbox, nearly always empty, is looked
+// at over the doomed keys' range, not key by key.
+func deleteExpired(tx *bolt.Tx, doomed []expired) error {
+	if len(doomed) == 0 {
+		return nil
 	}
-	for _, del := range []struct {
-		bucket []byte
-		key    []byte
-	}{
-		{bucketEvents, x.key[:]},
-		{bucketByNS, byNSKey(x.Namespace, x.key)},
-		{bucketOutbox, x.key[:]},
-	} {
-		if err := tx.Bucket(del.bucket).Delete(del.key); err != nil {
+	// The chain keeps each entry's digest and hash in its place, so it can
+	// still be followed past it; the content is gone for good. bbolt keeps
+	// what is put until the commit: the tombstones and their keys are cut
+	// from one buffer rather than allocated one by one.
+	bySeq := make([]*expired, len(doomed))
+	for i := range doomed {
+		bySeq[i] = &doomed[i]
+	}
+	slices.SortFunc(bySeq, func(a, b *expired) int { return cmp.Compare(a.Seq, b.Seq) })
+	slab := make([]byte, 0, len(doomed)*(8+16+linksLen))
+	chain := tx.Bucket(bucketChain)
+	for _, x := range bySeq {
+		from := len(slab)
+		slab = binary.BigEndian.AppendUint64(slab, x.Seq)
+		slab = append(append(append(slab, x.key[:]...), x.digest[:]...), x.hash[:]...)
+		if err := chain.Put(slab[from:from+8:from+8], slab[from+8:]); err != nil {
 			return err
 		}
 	}
-	// Only drop the id mapping if it still points here: the id sent again
+	events := tx.Bucket(bucketEvents)
+	nsKeys := make([][]byte, len(doomed))
+	for i := range doomed {
+		if err := events.Delete(doomed[i].key[:]); err != nil {
+			return err
+		}
+		nsKeys[i] = byNSKey(doomed[i].Namespace, doomed[i].key)
+	}
+	slices.SortFunc(nsKeys, bytes.Compare)
+	byNS := tx.Bucket(bucketByNS)
+	for _, k := range nsKeys {
+		if err := byNS.Delete(k); err != nil {
+			return err
+		}
+	}
+	if err := deleteFromOutbox(tx.Bucket(bucketOutbox), doomed); err != nil {
+		return err
+	}
+	// Only drop an id's mapping if it still points here: the id sent again
 	// after this entry expired, before the purge, was filed with the new entry.
-	ids := tx.Bucket(bucketIDs)
-	if cur := ids.Get([]byte(x.ID)); cur != nil && string(cur) == string(x.key[:]) {
-		return ids.Delete([]byte(x.ID))
+	slices.SortFunc(bySeq, func(a, b *expired) int { return strings.Compare(a.ID, b.ID) })
+	c := tx.Bucket(bucketIDs).Cursor()
+	for _, x := range bySeq {
+		if x.ID == "" {
+			continue
+		}
+		if k, v := c.Seek([]byte(x.ID)); string(k) == x.ID && string(v) == string(x.key[:]) {
+			if err := c.Delete(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// deleteFromOutbox takes the doomed entries, in key order, out of the
+// outbox: those of its keys in their range that are theirs (an unreadable
+// entry in the range is not doomed, and keeps its key).
+func deleteFromOutbox(outbox *bolt.Bucket, doomed []expired) error {
+	first, last := doomed[0].key, doomed[len(doomed)-1].key
+	var found [][]byte
+	c := outbox.Cursor()
+	for k, _ := c.Seek(first[:]); k != nil && bytes.Compare(k, last[:]) <= 0; k, _ = c.Next() {
+		if _, ok := slices.BinarySearchFunc(doomed, k, func(x expired, k []byte) int { return bytes.Compare(x.key[:], k) }); ok {
+			found = append(found, bytes.Clone(k)) // the page it points into may change under the deletes
+		}
+	}
+	for _, k := range found {
+		if err := outbox.Delete(k); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -42,25 +42,26 @@ type freqKey struct {
 type freqEntry struct {
 	version uint64
 	n       uint64
+	terms   []string // for actors: the actor terms that match
 }
 
-func (t *shardCache) freq(shard bleve.Index, version uint64, word string) (uint64, bool) {
+func (t *shardCache) freq(shard bleve.Index, version uint64, word string) (uint64, []string, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e, ok := t.freqs[freqKey{shard, word}]
 	if !ok || e.version != version {
-		return 0, false
+		return 0, nil, false
 	}
-	return e.n, true
+	return e.n, e.terms, true
 }
 
-func (t *shardCache) putFreq(shard bleve.Index, version uint64, word string, n uint64) {
+func (t *shardCache) putFreq(shard bleve.Index, version uint64, word string, n uint64, terms []string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.freqs == nil || len(t.freqs) >= 4*maxTallies {
 		t.freqs = map[freqKey]freqEntry{}
 	}
-	t.freqs[freqKey{shard, word}] = freqEntry{version: version, n: n}
+	t.freqs[freqKey{shard, word}] = freqEntry{version: version, n: n, terms: terms}
 }
 
 // slotsEntry is how many entries each quarter hour of a shard holds, as of

@@ -1023,3 +1023,25 @@ func TestADroppedDayLeavesNothingInTheCache(t *testing.T) {
 		t.Error("the kept shard has nothing cached: the test caches nothing")
 	}
 }
+
+// The actors a person's search matches are kept with the shard until a batch
+// changes it: someone new by that name, indexed after a search, is found by
+// the next one, in the search and in the counts.
+func TestAPersonsSearchFindsActorsIndexedSinceTheLast(t *testing.T) {
+	x, _ := openTemp(t)
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	docs := []app.IndexDoc{entry(at, app.Users, "user_invited", "Maya Smith", "Invited Bo")}
+	mustIndex(t, x, docs...)
+	q := parse(t, "actor:maya")
+	if got := mustSearch(t, x, q, app.Key{}, 10); len(got) != 1 {
+		t.Fatalf("before: %d found, want 1", len(got))
+	}
+	checkTally(t, x, docs, "actor:maya")
+	later := entry(at.Add(time.Minute), app.Users, "user_invited", "Maya Jones", "Invited Cy")
+	docs = append(docs, later)
+	mustIndex(t, x, later)
+	if got := mustSearch(t, x, q, app.Key{}, 10); len(got) != 2 || got[0] != later.Key {
+		t.Fatalf("after a new Maya: %d found (%x), want both, the new one first", len(got), got)
+	}
+	checkTally(t, x, docs, "actor:maya")
+}

@@ -767,9 +767,10 @@ func (x *Index) mayMatch(shard bleve.Index, c *compiled) (ok bool, est int, err 
 	return ok, est, err
 }
 
-// entriesByActors counts the entries whose actor app.ActorMatches one of
-// want, as actorQuery matches them: a day none of whose actors match is
-// skipped without a search, and the count sizes the search of one that has.
+// entriesByActors lists the actor terms that app.ActorMatches one of want,
+// as actorQuery looks them up, and counts their entries: a day none of whose
+// actors match is skipped without a search, and the count sizes the search
+// of one that has.
 func entriesByActors(r index.IndexReader, want []string) ([]string, uint64, error) {
 	dict, err := r.FieldDictPrefix(fieldText, []byte(actorTerm))
 	if err != nil {
@@ -926,11 +927,8 @@ func (a *actorQuery) inShard(terms []string) { a.known, a.isKnown = terms, true 
 func (a *actorQuery) Searcher(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, opts search.SearcherOptions) (search.Searcher, error) {
 	terms := a.known
 	if !a.isKnown {
-		dict, err := r.FieldDictPrefix(fieldText, []byte(actorTerm))
-		if err != nil {
-			return nil, err
-		}
-		if terms, _, err = readTerms(dict, actorMatcher(a.want)); err != nil {
+		var err error
+		if terms, _, err = entriesByActors(r, a.want); err != nil {
 			return nil, err
 		}
 	}

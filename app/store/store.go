@@ -256,18 +256,9 @@ func (s *Store) writable() error {
 	return nil
 }
 
-// readEvent is getEvent for serving: an entry that does not decode is noted
-// as damage and left out, so the rest of a page is still served.
-func (s *Store) readEvent(tx *bolt.Tx, k []byte) (app.Event, bool) {
-	e, ok, err := getEvent(tx, k)
-	if err != nil {
-		s.noteDamage(err.Error(), false)
-		return app.Event{}, false
-	}
-	return e, ok
-}
-
-// servedEvent decodes the value v stored at k as readEvent does.
+// servedEvent decodes the value v stored at k for serving: an entry that
+// does not decode is noted as damage and left out, so the rest of a page is
+// still served.
 func (s *Store) servedEvent(k, v []byte) (app.Event, bool) {
 	e, err := decodeValue(v)
 	if err != nil {
@@ -289,7 +280,8 @@ func (s *Store) entryReader(tx *bolt.Tx) entryReader {
 	return entryReader{s, tx.Bucket(bucketEvents).Cursor()}
 }
 
-// read is readEvent through the reader's cursor.
+// read serves the entry stored at k; ok is false when there is none
+// (purged) or it does not decode.
 func (r entryReader) read(k []byte) (app.Event, bool) {
 	at, v := r.c.Seek(k)
 	if v == nil || !bytes.Equal(at, k) {
@@ -535,7 +527,7 @@ func (s *Store) Get(ctx context.Context, id string) (app.Event, bool, error) {
 			return nil
 		}
 		if k != nil {
-			e, ok = s.readEvent(tx, k)
+			e, ok = s.entryReader(tx).read(k)
 		}
 		return nil
 	})
@@ -1296,9 +1288,10 @@ func deleteExpired(tx *bolt.Tx, doomed []expired) error {
 	}
 	// Only drop an id's mapping if it still points here: the id sent again
 	// after this entry expired, before the purge, was filed with the new entry.
-	slices.SortFunc(bySeq, func(a, b *expired) int { return strings.Compare(a.ID, b.ID) })
+	byID := bySeq // the same entries, now put in id order
+	slices.SortFunc(byID, func(a, b *expired) int { return strings.Compare(a.ID, b.ID) })
 	c := tx.Bucket(bucketIDs).Cursor()
-	for _, x := range bySeq {
+	for _, x := range byID {
 		if x.ID == "" {
 			continue
 		}

@@ -8,6 +8,7 @@
 package index
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -68,13 +69,13 @@ type Index struct {
 	closed bool
 	lost   []app.LostDay // shards dropped as damaged, until the Log takes them
 
-	searched        func(day int64)      // tests watch which shards a search visits
-	tallied         func(day int64)      // tests watch which shards a tally counts afresh
-	windowed        func(slots int64)    // tests watch a search look at the latest quarter hours first
-	secondsWindowed func(seconds int64)  // tests watch a search look at a busy quarter hour's latest seconds first
-	recount         func(from int64)     // tests watch a tally count a shard again from an hour on
-	recountTail     func(from int64)     // tests watch a tally count only its tail again, from a second on
-	batching        func() (done func()) // tests watch how many batches run at once
+	searched        func(day int64)                 // tests watch which shards a search visits
+	tallied         func(day int64)                 // tests watch which shards a tally counts afresh
+	windowed        func(slots int64)               // tests watch a search look at the latest quarter hours first
+	secondsWindowed func(seconds int64)             // tests watch a search look at a busy quarter hour's latest seconds first
+	recount         func(from int64)                // tests watch a tally count a shard again from an hour on
+	recountTail     func(from int64)                // tests watch a tally count only its tail again, from a second on
+	batching        func(entries int) (done func()) // tests watch the batches that run at once
 
 	cache shardCache
 }
@@ -447,22 +448,29 @@ func (x *Index) indexLocked(days []int64, byDay map[int64][]app.IndexDoc, reader
 	if readers {
 		workers = max(1, runtime.GOMAXPROCS(0)-1)
 	}
+	// The drain is cut into batches of about an equal share per worker, a
+	// day's entries into several when it holds more than a share, and the
+	// largest go first: a drain of an ordered import often holds most of one
+	// day and a little of the next, and a batch per day left one core idle
+	// while the other built the large day alone.
 	type batch struct {
 		day  int64
 		docs []app.IndexDoc
 	}
+	share := (n + workers - 1) / workers
 	var batches []batch
 	for _, day := range days {
 		docs := byDay[day]
 		pieces := 1
-		if len(days) < workers && len(docs) >= 2*minSplit {
-			pieces = min(workers, len(docs)/minSplit)
+		if len(docs) >= 2*minSplit {
+			pieces = min((len(docs)+share-1)/share, len(docs)/minSplit)
 		}
 		size := (len(docs) + pieces - 1) / pieces
 		for from := 0; from < len(docs); from += size {
 			batches = append(batches, batch{day, docs[from:min(from+size, len(docs))]})
 		}
 	}
+	slices.SortStableFunc(batches, func(a, b batch) int { return cmp.Compare(len(b.docs), len(a.docs)) })
 	work := make(chan int, len(batches))
 	for i := range batches {
 		work <- i
@@ -477,7 +485,7 @@ func (x *Index) indexLocked(days []int64, byDay map[int64][]app.IndexDoc, reader
 			for i := range work {
 				done := func() {}
 				if x.batching != nil {
-					done = x.batching()
+					done = x.batching(len(batches[i].docs))
 				}
 				errs[i] = x.indexDay(batches[i].day, batches[i].docs)
 				done()

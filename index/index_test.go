@@ -358,7 +358,7 @@ func TestIndexingRunsABatchFewerForReaders(t *testing.T) {
 		var mu sync.Mutex
 		running, most := 0, 0
 		enough := make(chan struct{})
-		x.batching = func() func() {
+		x.batching = func(int) func() {
 			mu.Lock()
 			running++
 			most = max(most, running)
@@ -392,5 +392,40 @@ func TestIndexingRunsABatchFewerForReaders(t *testing.T) {
 		if keys := mustSearch(t, x, parse(t, "orders"), app.Key{}, 1000); len(keys) != len(docs) {
 			t.Errorf("on %d cores with readers %v, %d of %d entries found", c.cores, c.readers, len(keys), len(docs))
 		}
+	}
+}
+
+// An ordered import's drain often holds most of one day and a little of the
+// next. Built a batch per day, the large day kept one core busy while the
+// other sat idle; each core must get about an equal share, largest first.
+func TestADrainIsSharedEvenlyAcrossWorkers(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	x, _ := openTemp(t)
+	var mu sync.Mutex
+	var sizes []int
+	x.batching = func(entries int) func() {
+		mu.Lock()
+		sizes = append(sizes, entries)
+		mu.Unlock()
+		return func() {}
+	}
+	base := time.Date(2026, 3, 1, 23, 0, 0, 0, time.UTC)
+	var docs []app.IndexDoc
+	for i := range 2000 {
+		// 1800 entries late on one day, 200 early on the next.
+		at := base.Add(time.Duration(i) * 2 * time.Second)
+		if i >= 1800 {
+			at = base.Add(time.Hour + time.Duration(i)*time.Second)
+		}
+		docs = append(docs, entry(at, app.DataPipelines, "pipeline_run_finished", "maya", "Pipeline orders finished"))
+	}
+	if err := x.Index(docs, false); err != nil {
+		t.Fatal(err)
+	}
+	if want := []int{900, 900, 200}; !slices.Equal(sizes, want) {
+		t.Errorf("batches of %v entries, in the order they started; want %v", sizes, want)
+	}
+	if keys := mustSearch(t, x, parse(t, "orders"), app.Key{}, 5000); len(keys) != len(docs) {
+		t.Errorf("%d of %d entries found", len(keys), len(docs))
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -786,5 +787,102 @@ func TestABoundAtOrBefore1970ActsOnTimeAsWritten(t *testing.T) {
 		if len(page.Events) != c.want {
 			t.Errorf("%s (CET): %d entries, want %d", c.query, len(page.Events), c.want)
 		}
+	}
+}
+
+// gatedIndex is the real index whose first write waits for the gate to
+// open, noting how many entries each write takes.
+type gatedIndex struct {
+	app.SearchIndex
+	entered, gate chan struct{}
+	mu            sync.Mutex
+	sizes         []int
+}
+
+func (g *gatedIndex) Index(docs []app.IndexDoc, readers bool) error {
+	g.mu.Lock()
+	g.sizes = append(g.sizes, len(docs))
+	first := len(g.sizes) == 1
+	g.mu.Unlock()
+	if first {
+		close(g.entered)
+		<-g.gate
+	}
+	return g.SearchIndex.Index(docs, readers)
+}
+
+// An import whose events arrive out of order spreads every drain over a
+// month of day shards. Drains of the usual size made each day's part of a
+// drain a small segment that Bleve then merged again and again; such a
+// drain takes more entries at once. Entries arriving in order, all on one
+// day, keep the usual drains.
+func TestAScatteredImportIsIndexedInLargerDrains(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		spread   time.Duration // how far back the events go
+		shuffled bool
+		want     int // entries the drain after the first takes
+	}{
+		{"out of order over 29 days", 29 * 24 * time.Hour, true, 23000},
+		{"in order within a day", 11 * time.Hour, false, 10000},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := configIn(t, t.TempDir())
+			open := cfg.OpenIndex
+			g := &gatedIndex{entered: make(chan struct{}), gate: make(chan struct{})}
+			cfg.OpenIndex = func() (app.SearchIndex, error) {
+				idx, err := open()
+				g.SearchIndex = idx
+				return g, err
+			}
+			now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+			cfg.Now = (&clock{now: now}).Now
+			log, err := app.Open(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer log.Close()
+			ctx := context.Background()
+			const n = 24000
+			events := make([]app.Event, n)
+			for i := range events {
+				events[i] = ev(app.DataPipelines, "pipeline_run_finished", fmt.Sprintf("Pipeline orders finished run %d", i), "Maya",
+					c.spread-time.Duration(i)*(c.spread/n), now)
+			}
+			if c.shuffled {
+				rand.New(rand.NewPCG(1, 2)).Shuffle(n, func(i, j int) { events[i], events[j] = events[j], events[i] })
+			}
+			if _, err := log.Record(ctx, events[:1000]); err != nil {
+				t.Fatal(err)
+			}
+			<-g.entered // the first drain holds the first 1000; the rest waits in the outbox
+			for from := 1000; from < n; from += 1000 {
+				if _, err := log.Record(ctx, events[from:from+1000]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			close(g.gate)
+			if err := log.WaitIndexed(ctx); err != nil {
+				t.Fatal(err)
+			}
+			g.mu.Lock()
+			sizes := slices.Clone(g.sizes)
+			g.mu.Unlock()
+			if len(sizes) < 2 || sizes[1] != c.want {
+				t.Errorf("drains of %v entries; want the second to take %d", sizes, c.want)
+			}
+			q, err := app.ParseQuery("orders", time.UTC)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tally, err := log.Tally(ctx, q)
+			total := 0
+			for _, k := range tally {
+				total += k
+			}
+			if err != nil || total != n {
+				t.Errorf("a search for every entry counts %d, %v; want %d", total, err, n)
+			}
+		})
 	}
 }

@@ -312,20 +312,43 @@ func window(first, last int64) query.Query {
 	fromHour := floorDiv(first+perHour-1, perHour) // the first hour wholly inside
 	toHour := floorDiv(last+1, perHour) - 1        // the last
 	if fromHour > toHour {
-		return termRange(slotTermOf(first), slotTermOf(last))
+		return timeTerms(slotTermOf, first, last)
 	}
-	parts := []query.Query{termRange(hourTermOf(fromHour), hourTermOf(toHour))}
+	parts := []query.Query{timeTerms(hourTermOf, fromHour, toHour)}
 	if first < fromHour*perHour {
-		parts = append(parts, termRange(slotTermOf(first), slotTermOf(fromHour*perHour-1)))
+		parts = append(parts, timeTerms(slotTermOf, first, fromHour*perHour-1))
 	}
 	if last >= (toHour+1)*perHour {
-		parts = append(parts, termRange(slotTermOf((toHour+1)*perHour), slotTermOf(last)))
+		parts = append(parts, timeTerms(slotTermOf, (toHour+1)*perHour, last))
 	}
 	if len(parts) == 1 {
 		return parts[0]
 	}
 	return bleve.NewDisjunctionQuery(parts...)
 }
+
+// timeTerms matches the time terms term(from) to term(to). A few are named
+// one by one: a range reads the shard's dictionary to list its terms, in
+// every segment, and that cost more than the search it bounds.
+func timeTerms(term func(int64) string, from, to int64) query.Query {
+	if to-from >= maxNamedTerms {
+		return termRange(term(from), term(to))
+	}
+	parts := make([]query.Query, 0, to-from+1)
+	for n := from; n <= to; n++ {
+		t := bleve.NewTermQuery(term(n))
+		t.SetField(fieldText)
+		parts = append(parts, t)
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return bleve.NewDisjunctionQuery(parts...)
+}
+
+// maxNamedTerms is how many time terms a window names before it takes them
+// as a range.
+const maxNamedTerms = 8
 
 // slotsOf lists the quarter hours that shard holds entries in, oldest
 // first, with how many entries each holds: read from its dictionary once per

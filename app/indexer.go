@@ -18,19 +18,20 @@ const metaIndexGeneration = "index_generation"
 // small enough to keep search latency fresh.
 const indexBatch = 10000
 
-// scatteredBatch is how many entries a drain takes when the first
-// indexBatch of them fall on many days, as an import's do when its events
-// arrive out of order (from several systems at once, say): spread over a
-// month, 10,000 entries are about 350 a day, and every day's shard gets a
-// segment that small from each drain, which Bleve then merges, again and
-// again, at more cost than building it (a million entries over 29 days,
-// shuffled: 121 µs of CPU an entry in drains of 10,000, 84 µs in drains of
-// 50,000; 14,000 against 22,400 entries a second). It costs memory while an
-// import lasts: the drain's entries are held until indexed.
+// scatteredBatch is how many entries a drain takes when the oldest
+// indexBatch waiting span many days, more than five: a month of sparse
+// history, or an import that arrives out of order (from several systems at
+// once, say) while the index is behind. Spread over a month, 10,000 entries
+// are about 350 a day, and every day's shard gets a segment that small from
+// each drain, which Bleve then merges, again and again, at more cost than
+// building it (a million entries over 29 days, shuffled, at the index: 121
+// µs of CPU an entry in drains of 10,000, 84 µs in drains of 50,000; 14,000
+// against 22,400 entries a second). It costs memory while the backlog
+// lasts: the drain's entries are held until indexed.
 const scatteredBatch = 50000
 
-// scatteredDay is the fewest entries a day's batch should hold: a drain
-// whose days hold fewer on average is scattered.
+// scatteredDay is the fewest entries a day's batch should hold on average:
+// a drain whose days hold fewer is scattered.
 const scatteredDay = 2000
 
 // scattered tells whether docs fall on so many UTC days, the index's

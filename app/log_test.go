@@ -811,12 +811,11 @@ func (g *gatedIndex) Index(docs []app.IndexDoc, readers bool) error {
 	return g.SearchIndex.Index(docs, readers)
 }
 
-// An import whose events arrive out of order spreads every drain over a
-// month of day shards. Drains of the usual size made each day's part of a
-// drain a small segment that Bleve then merged again and again; such a
-// drain takes more entries at once. Entries arriving in order, all on one
-// day, keep the usual drains.
-func TestAScatteredImportIsIndexedInLargerDrains(t *testing.T) {
+// A backlog spread over a month of day shards, in order or not, made each
+// day's part of a usual drain a small segment that Bleve then merged again
+// and again; such a drain takes more entries at once. Entries all on one
+// day keep the usual drains.
+func TestAScatteredBacklogIsIndexedInLargerDrains(t *testing.T) {
 	for _, c := range []struct {
 		name     string
 		spread   time.Duration // how far back the events go
@@ -824,6 +823,7 @@ func TestAScatteredImportIsIndexedInLargerDrains(t *testing.T) {
 		want     int // entries the drain after the first takes
 	}{
 		{"out of order over 29 days", 29 * 24 * time.Hour, true, 23000},
+		{"in order over 29 days", 29 * 24 * time.Hour, false, 23000},
 		{"in order within a day", 11 * time.Hour, false, 10000},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -842,6 +842,10 @@ func TestAScatteredImportIsIndexedInLargerDrains(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer log.Close()
+			// Opened on the way out too, before Close waits for the indexer.
+			var opened sync.Once
+			openGate := func() { opened.Do(func() { close(g.gate) }) }
+			defer openGate()
 			ctx := context.Background()
 			const n = 24000
 			events := make([]app.Event, n)
@@ -855,13 +859,17 @@ func TestAScatteredImportIsIndexedInLargerDrains(t *testing.T) {
 			if _, err := log.Record(ctx, events[:1000]); err != nil {
 				t.Fatal(err)
 			}
-			<-g.entered // the first drain holds the first 1000; the rest waits in the outbox
+			select { // the first drain holds the first 1000; the rest waits in the outbox
+			case <-g.entered:
+			case <-time.After(time.Minute):
+				t.Fatal("the indexer never took the first entries")
+			}
 			for from := 1000; from < n; from += 1000 {
 				if _, err := log.Record(ctx, events[from:from+1000]); err != nil {
 					t.Fatal(err)
 				}
 			}
-			close(g.gate)
+			openGate()
 			if err := log.WaitIndexed(ctx); err != nil {
 				t.Fatal(err)
 			}

@@ -356,8 +356,9 @@ func (x *Index) openShard(day int64) error {
 	return nil
 }
 
-// Index adds or replaces documents, one Bleve batch per day. Bleve's batches
-// are persisted before they return, so the documents are durable on nil.
+// Index adds or replaces documents in Bleve batches of one day each, about
+// an equal share per worker. Bleve's batches are persisted before they
+// return, so the documents are durable on nil.
 // With readers set, people are reading: one batch fewer runs at a time.
 func (x *Index) Index(docs []app.IndexDoc, readers bool) error {
 	byDay := map[int64][]app.IndexDoc{}
@@ -449,8 +450,8 @@ func (x *Index) indexLocked(days []int64, byDay map[int64][]app.IndexDoc, reader
 		workers = max(1, runtime.GOMAXPROCS(0)-1)
 	}
 	// The drain is cut into batches of about an equal share per worker, a
-	// day's entries into several when it holds more than a share, and the
-	// largest go first: a drain of an ordered import often holds most of one
+	// day's entries into several when it holds more than a share (and at
+	// least 2*minSplit), and the largest go first: a drain of an ordered import often holds most of one
 	// day and a little of the next, and a batch per day left one core idle
 	// while the other built the large day alone.
 	type batch struct {

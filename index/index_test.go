@@ -412,9 +412,10 @@ func TestADrainIsSharedEvenlyAcrossWorkers(t *testing.T) {
 	base := time.Date(2026, 3, 1, 23, 0, 0, 0, time.UTC)
 	var docs []app.IndexDoc
 	for i := range 2000 {
-		// 1800 entries late on one day, 200 early on the next.
-		at := base.Add(time.Duration(i) * 2 * time.Second)
-		if i >= 1800 {
+		// 200 entries late on one day, 1800 early on the next: the large
+		// day, later, must start first.
+		at := base.Add(time.Duration(i) * time.Second)
+		if i >= 200 {
 			at = base.Add(time.Hour + time.Duration(i)*time.Second)
 		}
 		docs = append(docs, entry(at, app.DataPipelines, "pipeline_run_finished", "maya", "Pipeline orders finished"))

@@ -340,33 +340,34 @@ func window(first, last int64) query.Query {
 	if last >= (toHour+1)*perHour {
 		parts = append(parts, timeTerms(slotTermOf, (toHour+1)*perHour, last))
 	}
-	if len(parts) == 1 {
-		return parts[0]
-	}
-	return bleve.NewDisjunctionQuery(parts...)
+	return anyOf(parts)
 }
 
-// timeTerms matches the time terms term(from) to term(to). A few are named
-// one by one: a range reads the shard's dictionary to list its terms, in
-// every segment, and that cost more than the search it bounds.
+// timeTerms matches the time terms term(from) to term(to). Up to
+// maxNamedTerms are named one by one: a range reads the shard's dictionary
+// to list its terms, in every segment, and that cost more than the search it
+// bounds.
 func timeTerms(term func(int64) string, from, to int64) query.Query {
 	if to-from >= maxNamedTerms {
 		return termRange(term(from), term(to))
 	}
 	parts := make([]query.Query, 0, to-from+1)
 	for n := from; n <= to; n++ {
-		t := bleve.NewTermQuery(term(n))
-		t.SetField(fieldText)
-		parts = append(parts, t)
+		parts = append(parts, termOn(fieldText, term(n)))
 	}
+	return anyOf(parts)
+}
+
+// anyOf matches what any of parts matches.
+func anyOf(parts []query.Query) query.Query {
 	if len(parts) == 1 {
 		return parts[0]
 	}
 	return bleve.NewDisjunctionQuery(parts...)
 }
 
-// maxNamedTerms is how many time terms a window names before it takes them
-// as a range.
+// maxNamedTerms is how many time terms of one kind (hours, or quarter hours
+// at either end) a window names before it takes them as a range.
 const maxNamedTerms = 8
 
 // slotsOf lists the quarter hours that shard holds entries in, oldest

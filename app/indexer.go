@@ -300,7 +300,7 @@ func (l *Log) DrainOutbox() error {
 		ctx := context.Background()
 		limit := indexBatch
 		docs, err := l.store.Pending(ctx, limit)
-		if err == nil && len(docs) == limit && scattered(docs) {
+		if err == nil && len(docs) == limit && !l.usualDrains.Load() && scattered(docs) {
 			limit = scatteredBatch
 			docs, err = l.store.Pending(ctx, limit)
 		}
@@ -315,6 +315,13 @@ func (l *Log) DrainOutbox() error {
 		}
 		if len(live) > 0 {
 			if err := l.idx.Index(live, l.readersActive()); err != nil {
+				if limit > indexBatch {
+					// The index refuses a drain it has not the room on disk
+					// for, and a larger one asks for more: the usual size
+					// may still fit. It is kept until this backlog is done.
+					l.usualDrains.Store(true)
+					continue
+				}
 				return err
 			}
 		}
@@ -326,6 +333,7 @@ func (l *Log) DrainOutbox() error {
 			return err
 		}
 		if len(docs) < limit {
+			l.usualDrains.Store(false)
 			return nil
 		}
 	}

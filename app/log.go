@@ -74,6 +74,7 @@ type Log struct {
 	lastUsed      sync.Map
 	lastUsedDirty atomic.Bool
 	lastRead      atomic.Pointer[time.Time] // when someone last read the log (see reading)
+	usualDrains   atomic.Bool               // a larger drain failed: this backlog is drained at the usual size
 	stateMu       sync.Mutex                // one change of workspace state at a time: read, compare and write as one
 
 	indexFailures atomic.Int64          // indexing attempts failed in a row

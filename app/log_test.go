@@ -790,25 +790,133 @@ func TestABoundAtOrBefore1970ActsOnTimeAsWritten(t *testing.T) {
 	}
 }
 
-// gatedIndex is the real index whose first write waits for the gate to
-// open, noting how many entries each write takes.
+// gatedIndex is the real index, noting how many entries each write takes.
+// After hold, the next write waits until release. With refuseAbove set, it
+// refuses larger writes, as an index short of disk space does.
 type gatedIndex struct {
 	app.SearchIndex
-	entered, gate chan struct{}
 	mu            sync.Mutex
+	held, open    bool
+	entered, gate chan struct{}
+	refuseAbove   int
 	sizes         []int
+}
+
+func (g *gatedIndex) hold() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.held, g.open = true, false
+	g.entered, g.gate = make(chan struct{}), make(chan struct{})
+}
+
+func (g *gatedIndex) release() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.gate != nil && !g.open {
+		g.open = true
+		close(g.gate)
+	}
 }
 
 func (g *gatedIndex) Index(docs []app.IndexDoc, readers bool) error {
 	g.mu.Lock()
 	g.sizes = append(g.sizes, len(docs))
-	first := len(g.sizes) == 1
+	held, entered, gate, refuse := g.held, g.entered, g.gate, g.refuseAbove
+	g.held = false
 	g.mu.Unlock()
-	if first {
-		close(g.entered)
-		<-g.gate
+	if held {
+		close(entered)
+		<-gate
+	}
+	if refuse > 0 && len(docs) > refuse {
+		return fmt.Errorf("index: too little room on disk to index %d entries safely", len(docs))
 	}
 	return g.SearchIndex.Index(docs, readers)
+}
+
+// backlogs is a Log whose index can be held while a backlog builds up.
+type backlogs struct {
+	t     *testing.T
+	log   *app.Log
+	index *gatedIndex
+	now   time.Time
+	total int // entries recorded so far
+}
+
+func openBacklogs(t *testing.T) *backlogs {
+	cfg := configIn(t, t.TempDir())
+	open := cfg.OpenIndex
+	b := &backlogs{t: t, index: &gatedIndex{}, now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	cfg.OpenIndex = func() (app.SearchIndex, error) {
+		idx, err := open()
+		b.index.SearchIndex = idx
+		return b.index, err
+	}
+	cfg.Now = (&clock{now: b.now}).Now
+	log, err := app.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.log = log
+	// Released on the way out too, before Close waits for the indexer.
+	t.Cleanup(func() { b.index.release(); log.Close() })
+	return b
+}
+
+// drains records 24,000 entries reaching spread back, shuffled or in order,
+// while the index holds the first 1000 at its gate, then lets it drain the
+// rest. It returns the size of every drain since, once every entry is
+// searchable.
+func (b *backlogs) drains(spread time.Duration, shuffled bool) []int {
+	t := b.t
+	t.Helper()
+	ctx := context.Background()
+	const n = 24000
+	events := make([]app.Event, n)
+	for i := range events {
+		events[i] = ev(app.DataPipelines, "pipeline_run_finished", fmt.Sprintf("Pipeline orders finished run %d", b.total+i), "Maya",
+			spread-time.Duration(i)*(spread/n), b.now)
+	}
+	if shuffled {
+		rand.New(rand.NewPCG(1, 2)).Shuffle(n, func(i, j int) { events[i], events[j] = events[j], events[i] })
+	}
+	b.index.hold()
+	b.index.mu.Lock()
+	entered, before := b.index.entered, len(b.index.sizes)
+	b.index.mu.Unlock()
+	if _, err := b.log.Record(ctx, events[:1000]); err != nil {
+		t.Fatal(err)
+	}
+	select { // the first drain holds the first 1000; the rest waits in the outbox
+	case <-entered:
+	case <-time.After(time.Minute):
+		t.Fatal("the indexer never took the first entries")
+	}
+	for from := 1000; from < n; from += 1000 {
+		if _, err := b.log.Record(ctx, events[from:from+1000]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.index.release()
+	if err := b.log.WaitIndexed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b.total += n
+	q, err := app.ParseQuery("orders", time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tally, err := b.log.Tally(ctx, q)
+	total := 0
+	for _, k := range tally {
+		total += k
+	}
+	if err != nil || total != b.total {
+		t.Errorf("a search for every entry counts %d, %v; want %d", total, err, b.total)
+	}
+	b.index.mu.Lock()
+	defer b.index.mu.Unlock()
+	return slices.Clone(b.index.sizes[before:])
 }
 
 // A backlog spread over a month of day shards, in order or not, made each
@@ -827,70 +935,30 @@ func TestAScatteredBacklogIsIndexedInLargerDrains(t *testing.T) {
 		{"in order within a day", 11 * time.Hour, false, 10000},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			cfg := configIn(t, t.TempDir())
-			open := cfg.OpenIndex
-			g := &gatedIndex{entered: make(chan struct{}), gate: make(chan struct{})}
-			cfg.OpenIndex = func() (app.SearchIndex, error) {
-				idx, err := open()
-				g.SearchIndex = idx
-				return g, err
-			}
-			now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-			cfg.Now = (&clock{now: now}).Now
-			log, err := app.Open(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer log.Close()
-			// Opened on the way out too, before Close waits for the indexer.
-			var opened sync.Once
-			openGate := func() { opened.Do(func() { close(g.gate) }) }
-			defer openGate()
-			ctx := context.Background()
-			const n = 24000
-			events := make([]app.Event, n)
-			for i := range events {
-				events[i] = ev(app.DataPipelines, "pipeline_run_finished", fmt.Sprintf("Pipeline orders finished run %d", i), "Maya",
-					c.spread-time.Duration(i)*(c.spread/n), now)
-			}
-			if c.shuffled {
-				rand.New(rand.NewPCG(1, 2)).Shuffle(n, func(i, j int) { events[i], events[j] = events[j], events[i] })
-			}
-			if _, err := log.Record(ctx, events[:1000]); err != nil {
-				t.Fatal(err)
-			}
-			select { // the first drain holds the first 1000; the rest waits in the outbox
-			case <-g.entered:
-			case <-time.After(time.Minute):
-				t.Fatal("the indexer never took the first entries")
-			}
-			for from := 1000; from < n; from += 1000 {
-				if _, err := log.Record(ctx, events[from:from+1000]); err != nil {
-					t.Fatal(err)
-				}
-			}
-			openGate()
-			if err := log.WaitIndexed(ctx); err != nil {
-				t.Fatal(err)
-			}
-			g.mu.Lock()
-			sizes := slices.Clone(g.sizes)
-			g.mu.Unlock()
-			if len(sizes) < 2 || sizes[1] != c.want {
+			if sizes := openBacklogs(t).drains(c.spread, c.shuffled); len(sizes) < 2 || sizes[1] != c.want {
 				t.Errorf("drains of %v entries; want the second to take %d", sizes, c.want)
 			}
-			q, err := app.ParseQuery("orders", time.UTC)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tally, err := log.Tally(ctx, q)
-			total := 0
-			for _, k := range tally {
-				total += k
-			}
-			if err != nil || total != n {
-				t.Errorf("a search for every entry counts %d, %v; want %d", total, err, n)
-			}
 		})
+	}
+}
+
+// A larger drain asks the index for more room on its disk, and the index
+// refuses a drain it has not the room for. The backlog must still be
+// indexed, at the usual size, rather than wait for room it may never get;
+// once it is, the next backlog tries a larger drain again (room may have
+// been made meanwhile).
+func TestALargerDrainTheIndexRefusesIsTakenAtTheUsualSize(t *testing.T) {
+	b := openBacklogs(t)
+	b.index.mu.Lock()
+	b.index.refuseAbove = 10000
+	b.index.mu.Unlock()
+	if sizes, want := b.drains(29*24*time.Hour, true), []int{1000, 23000, 10000, 10000, 3000}; !slices.Equal(sizes, want) {
+		t.Errorf("drains of %v entries; want %v", sizes, want)
+	}
+	b.index.mu.Lock()
+	b.index.refuseAbove = 0
+	b.index.mu.Unlock()
+	if sizes, want := b.drains(29*24*time.Hour, true), []int{1000, 23000}; !slices.Equal(sizes, want) {
+		t.Errorf("once room was made, drains of %v entries; want %v", sizes, want)
 	}
 }

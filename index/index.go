@@ -451,9 +451,10 @@ func (x *Index) indexLocked(days []int64, byDay map[int64][]app.IndexDoc, reader
 	}
 	// The drain is cut into batches of about an equal share per worker, a
 	// day's entries into several when it holds more than a share (and at
-	// least 2*minSplit), and the largest go first: a drain of an ordered import often holds most of one
-	// day and a little of the next, and a batch per day left one core idle
-	// while the other built the large day alone.
+	// least 2*minSplit), and the largest go first: a drain of an ordered
+	// import often holds most of one day and a little of the next, and a
+	// batch per day left one core idle while the other built the large day
+	// alone.
 	type batch struct {
 		day  int64
 		docs []app.IndexDoc

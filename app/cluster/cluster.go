@@ -646,19 +646,11 @@ func (n *Node) apply(msgs []jetstream.Msg) error {
 	if l := applied + last.NumPending; l > n.last.Load() {
 		n.last.Store(l)
 	}
-	// A state change goes into the state bucket before it counts as
-	// applied: a node rebuilt once the stream has forgotten the message
-	// takes the state from the bucket, and a commit that waits until its
-	// message is applied here then knows this node's copy is there too.
-	for i, seq := range seqs {
-		for _, v := range changes[i] {
-			n.saveState(seq, v)
-		}
-	}
 	n.setApplied(applied)
 	for i, seq := range seqs {
 		n.onApplied.call(seq)
 		for _, v := range changes[i] {
+			n.saveState(seq, v)
 			if v.Kind == app.StateMeta && v.Key == metaRetention && len(v.Value) == 8 {
 				n.followRetention(time.Duration(binary.BigEndian.Uint64(v.Value)))
 			}
@@ -734,16 +726,13 @@ func bucketKey(kind app.StateKind, key string) string {
 // saveState copies a state change into the bucket unless it already holds
 // that or a later one. Every node does it, so one that is down or slow does
 // not leave the bucket behind; a failure is logged, the next node's copy or
-// the next change repairs it. A busy cluster may take seconds to agree on a
-// write, so it keeps trying for stateSaveWindow, pausing a little longer
-// after each failure.
+// the next change repairs it.
 func (n *Node) saveState(seq uint64, v app.StateValue) {
-	ctx, cancel := context.WithTimeout(n.ctx(), stateSaveWindow)
+	ctx, cancel := context.WithTimeout(n.ctx(), 2*time.Second)
 	defer cancel()
 	key := bucketKey(v.Kind, v.Key)
 	val, _ := json.Marshal(stateValue{Seq: seq, Value: v.Value})
-	pause := 20 * time.Millisecond
-	for {
+	for range 5 {
 		cur, err := n.kv.Get(ctx, key)
 		switch {
 		case errors.Is(err, jetstream.ErrKeyNotFound):
@@ -758,19 +747,12 @@ func (n *Node) saveState(seq uint64, v app.StateValue) {
 		if err == nil {
 			return
 		}
-		select {
-		case <-ctx.Done():
-			n.logger.Warn("unable to copy a state change into the state bucket", "key", key, "seq", seq, "err", err)
-			return
-		case <-time.After(pause):
+		if ctx.Err() != nil {
+			break
 		}
-		pause = min(2*pause, time.Second)
 	}
+	n.logger.Warn("unable to copy a state change into the state bucket", "key", key, "seq", seq)
 }
-
-// stateSaveWindow is how long a node keeps trying to copy a state change
-// into the bucket.
-const stateSaveWindow = 10 * time.Second
 
 // restoreState loads the bucket's state into the local store, for a node
 // about to skip to the stream's first message (through is the last sequence

@@ -262,9 +262,8 @@ func TestWorkspaceStateOutlivesTheStreamsMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	recordOn(t, a, event("old", 0))
-	// No waiting for the other nodes: once the token's commit has returned,
-	// the state bucket holds it. What MaxAge does after the retention: the
-	// stream forgets the messages.
+	c.settle()
+	// What MaxAge does after the retention: the stream forgets the messages.
 	if err := a.node.stream.Purge(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -305,6 +305,9 @@ func (l *Log) DrainOutbox() error {
 			docs, err = l.store.Pending(ctx, limit)
 		}
 		if err != nil || len(docs) == 0 {
+			if err == nil {
+				l.usualDrains.Store(false)
+			}
 			return err
 		}
 		live := docs[:0:0] // an entry purged since it was recorded only leaves the outbox
@@ -316,9 +319,12 @@ func (l *Log) DrainOutbox() error {
 		if len(live) > 0 {
 			if err := l.idx.Index(live, l.readersActive()); err != nil {
 				if limit > indexBatch {
-					// The index refuses a drain it has not the room on disk
-					// for, and a larger one asks for more: the usual size
-					// may still fit. It is kept until this backlog is done.
+					// A larger drain that fails is tried again at the usual
+					// size, which is kept until this backlog is done: the
+					// index refuses a drain it has not the room on disk for,
+					// and a larger one asks for more. Any other failure
+					// comes back at the usual size too.
+					l.logger.Info("a larger drain failed; indexing this backlog in drains of the usual size", "entries", len(live), "err", err)
 					l.usualDrains.Store(true)
 					continue
 				}

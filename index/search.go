@@ -699,36 +699,36 @@ func compile(q *app.Query) *compiled {
 		}
 	}
 	for _, g := range q.AnyOf {
-		var anyOf []query.Query
+		var alternatives []query.Query
 		for _, t := range g {
 			if tq := termQuery(t); tq != nil {
-				anyOf = append(anyOf, tq)
+				alternatives = append(alternatives, tq)
 			}
 		}
-		if len(anyOf) == 0 {
+		if len(alternatives) == 0 {
 			continue // only punctuation on every side: constrains nothing, as a lone term
 		}
-		c.must = append(c.must, bleve.NewDisjunctionQuery(anyOf...))
+		c.must = append(c.must, anyOf(alternatives))
 	}
 	if len(q.Namespaces) > 0 {
-		var anyOf []query.Query
+		var alternatives []query.Query
 		for _, n := range q.Namespaces {
-			anyOf = append(anyOf, termOn(fieldText, nsTerm+string(n)))
+			alternatives = append(alternatives, termOn(fieldText, nsTerm+string(n)))
 		}
-		c.must = append(c.must, bleve.NewDisjunctionQuery(anyOf...))
+		c.must = append(c.must, anyOf(alternatives))
 	}
 	if len(q.Actions) > 0 {
-		var anyOf []query.Query
+		var alternatives []query.Query
 		for _, a := range q.Actions {
 			if a.Prefix {
 				p := bleve.NewPrefixQuery(actionTerm + a.Value)
 				p.SetField(fieldText)
-				anyOf = append(anyOf, p)
+				alternatives = append(alternatives, p)
 			} else {
-				anyOf = append(anyOf, termOn(fieldText, actionTerm+a.Value))
+				alternatives = append(alternatives, termOn(fieldText, actionTerm+a.Value))
 			}
 		}
-		c.must = append(c.must, bleve.NewDisjunctionQuery(anyOf...))
+		c.must = append(c.must, anyOf(alternatives))
 	}
 	if len(q.Actors) > 0 {
 		c.actor = &actorQuery{want: q.Actors}
@@ -978,11 +978,11 @@ func (a *actorQuery) Searcher(ctx context.Context, r index.IndexReader, m mappin
 	if len(terms) == 0 {
 		return searcher.NewMatchNoneSearcher(r)
 	}
-	anyOf := make([]query.Query, len(terms))
+	alternatives := make([]query.Query, len(terms))
 	for i, t := range terms {
-		anyOf[i] = termOn(fieldText, t)
+		alternatives[i] = termOn(fieldText, t)
 	}
-	return query.NewDisjunctionQuery(anyOf).Searcher(ctx, r, m, opts)
+	return anyOf(alternatives).Searcher(ctx, r, m, opts)
 }
 
 // readTerms reads a field dictionary to its end, keeping the terms keep

@@ -66,13 +66,14 @@
 // whose creation was never recorded, or an entry for a token that does not
 // exist. So the stream message carries both, one RAFT proposal, and each node
 // applies both in one bbolt transaction. The stream forgets messages after the
-// retention (its MaxAge follows it), and with them the state changes they
-// carried; so every node, when it applies a state change, also copies it into
-// a replicated key-value bucket (one key per piece of state, tagged with the
-// stream sequence it came from, never going backwards). A node that finds a
-// gap before the stream's first message (its data directory was lost, or it
-// was down longer than the retention) loads the state from that bucket before
-// replaying what the stream still holds. The bucket is derived from the
+// retention (its MaxAge follows it, set by a node that has applied the whole
+// stream), and with them the state changes they carried; so every node, once
+// it has applied a state change, also copies it into a replicated key-value
+// bucket (one key per piece of state, tagged with the stream sequence it came
+// from, never going backwards), retrying until it lands (follow.go). A node
+// that finds a gap before the stream's first message (its data directory was
+// lost, or it was down longer than the retention) loads the state from that
+// bucket before replaying what the stream still holds. The bucket is derived from the
 // stream, so it can lag it, never contradict it.
 //
 // State that describes a copy of the log rather than the workspace
@@ -181,6 +182,11 @@ type Node struct {
 
 	onApplied, onAcked hook // the load test times replication with them
 
+	// The follower (follow.go) keeps the state bucket and the stream's
+	// MaxAge up with what this node applied.
+	followWake   chan struct{}
+	retentionDue atomic.Bool // the stream's MaxAge may differ from the retention
+
 	base   context.Context // cancelled by Close
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -236,6 +242,7 @@ func Open(cfg Config) (*Node, error) {
 	n := &Node{
 		cfg: cfg, local: local, subject: cfg.Stream + ".commits", logger: cfg.Logger.With("component", "cluster"),
 		ready: make(chan struct{}), advanced: make(chan struct{}), done: make(chan struct{}),
+		followWake: make(chan struct{}, 1),
 	}
 	n.base, n.cancel = context.WithCancel(context.Background())
 	if v, ok, err := local.State(context.Background(), stateCluster, keyApplied); err != nil {
@@ -393,7 +400,11 @@ func (n *Node) run() {
 		}
 	}
 	n.setupErr.Store(nil)
+	// An earlier run may have stopped before it set the stream's MaxAge.
+	n.retentionDue.Store(true)
 	close(n.ready)
+	n.wg.Add(1)
+	go n.follow()
 	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
 		err := n.consume()
 		if n.isClosing() {
@@ -454,18 +465,23 @@ func (n *Node) setup(timeout time.Duration) error {
 	if err != nil {
 		return fmt.Errorf("stream %s: %w", n.cfg.Stream, err)
 	}
-	kv, err := n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      n.cfg.Stream + "_state",
-		Description: "The workspace state as of the stream sequence each key records, for nodes that replay after the stream forgot",
-		History:     1,
-		Storage:     jetstream.FileStorage,
-		Replicas:    n.replicas,
-	})
+	kv, err := n.js.CreateOrUpdateKeyValue(ctx, n.bucketConfig())
 	if err != nil {
 		return fmt.Errorf("state bucket: %w", err)
 	}
 	n.stream, n.kv = st, kv
 	return nil
+}
+
+// bucketConfig is the state bucket's configuration.
+func (n *Node) bucketConfig() jetstream.KeyValueConfig {
+	return jetstream.KeyValueConfig{
+		Bucket:      n.cfg.Stream + "_state",
+		Description: "The workspace state as of the stream sequence each key records, for nodes that replay after the stream forgot",
+		History:     1,
+		Storage:     jetstream.FileStorage,
+		Replicas:    n.replicas,
+	}
 }
 
 // ctx is cancelled when the node closes.
@@ -613,6 +629,7 @@ func (n *Node) apply(msgs []jetstream.Msg) error {
 	var commits []app.Commit
 	var seqs []uint64
 	var changes [][]app.StateValue
+	var copies []app.StateValue
 	var last *jetstream.MsgMetadata
 	applied := n.Applied()
 	for _, msg := range msgs {
@@ -635,13 +652,24 @@ func (n *Node) apply(msgs []jetstream.Msg) error {
 		state := fromWire(rec.State)
 		commits = append(commits, app.Commit{Events: rec.Events, ReceivedAt: rec.ReceivedAt, Cutoff: rec.Cutoff, State: state})
 		seqs, changes = append(seqs, seq), append(changes, state)
+		copies = append(copies, copyRecords(seq, rec.State)...)
 	}
 	if last == nil {
 		return nil
 	}
-	commits = append(commits, app.Commit{State: []app.StateValue{{Kind: stateCluster, Key: keyApplied, Value: binary.BigEndian.AppendUint64(nil, applied)}}})
+	// The records of what the follower is to copy into the state bucket are
+	// written with the changes themselves, so none is forgotten.
+	bookkeeping := append(copies, app.StateValue{Kind: stateCluster, Key: keyApplied, Value: binary.BigEndian.AppendUint64(nil, applied)})
+	commits = append(commits, app.Commit{State: bookkeeping})
 	if _, err := n.local.CommitAll(context.Background(), commits); err != nil {
 		return err
+	}
+	for _, state := range changes {
+		for _, v := range state {
+			if v.Kind == app.StateMeta && v.Key == metaRetention {
+				n.retentionDue.Store(true)
+			}
+		}
 	}
 	if l := applied + last.NumPending; l > n.last.Load() {
 		n.last.Store(l)
@@ -650,14 +678,13 @@ func (n *Node) apply(msgs []jetstream.Msg) error {
 	for i, seq := range seqs {
 		n.onApplied.call(seq)
 		for _, v := range changes[i] {
-			n.saveState(seq, v)
-			if v.Kind == app.StateMeta && v.Key == metaRetention && len(v.Value) == 8 {
-				n.followRetention(time.Duration(binary.BigEndian.Uint64(v.Value)))
-			}
 			if n.cfg.OnState != nil {
 				n.cfg.OnState(v)
 			}
 		}
+	}
+	if len(copies) > 0 || n.retentionDue.Load() {
+		n.wakeFollower()
 	}
 	return nil
 }
@@ -696,21 +723,6 @@ func (n *Node) waitApplied(ctx context.Context, seq uint64) bool {
 	}
 }
 
-// followRetention sets the stream's MaxAge to the workspace retention.
-func (n *Node) followRetention(d time.Duration) {
-	ctx, cancel := context.WithTimeout(n.ctx(), 2*time.Second)
-	defer cancel()
-	info, err := n.stream.Info(ctx)
-	if err != nil || info.Config.MaxAge == d {
-		return
-	}
-	c := info.Config
-	c.MaxAge = d
-	if _, err := n.js.UpdateStream(ctx, c); err != nil {
-		n.logger.Warn("unable to make the stream keep entries as long as the retention", "retention", d, "err", err)
-	}
-}
-
 // stateValue is how one piece of state sits in the bucket: with the stream
 // sequence it came from, so a copy never overwrites a newer one.
 type stateValue struct {
@@ -721,37 +733,6 @@ type stateValue struct {
 // bucketKey makes a bucket key of any state key (token keys are raw hashes).
 func bucketKey(kind app.StateKind, key string) string {
 	return string(kind) + "." + hex.EncodeToString([]byte(key))
-}
-
-// saveState copies a state change into the bucket unless it already holds
-// that or a later one. Every node does it, so one that is down or slow does
-// not leave the bucket behind; a failure is logged, the next node's copy or
-// the next change repairs it.
-func (n *Node) saveState(seq uint64, v app.StateValue) {
-	ctx, cancel := context.WithTimeout(n.ctx(), 2*time.Second)
-	defer cancel()
-	key := bucketKey(v.Kind, v.Key)
-	val, _ := json.Marshal(stateValue{Seq: seq, Value: v.Value})
-	for range 5 {
-		cur, err := n.kv.Get(ctx, key)
-		switch {
-		case errors.Is(err, jetstream.ErrKeyNotFound):
-			_, err = n.kv.Create(ctx, key, val)
-		case err == nil:
-			var sv stateValue
-			if json.Unmarshal(cur.Value(), &sv) == nil && sv.Seq >= seq {
-				return
-			}
-			_, err = n.kv.Update(ctx, key, val, cur.Revision())
-		}
-		if err == nil {
-			return
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	n.logger.Warn("unable to copy a state change into the state bucket", "key", key, "seq", seq)
 }
 
 // restoreState loads the bucket's state into the local store, for a node
@@ -796,10 +777,14 @@ func (n *Node) restoreState(through uint64) error {
 	n.logger.Info("restored the workspace state from the state bucket", "pieces", len(state)-1, "skipped_to", through+1)
 	n.setApplied(through)
 	for _, v := range state[:len(state)-1] {
+		if v.Kind == app.StateMeta && v.Key == metaRetention {
+			n.retentionDue.Store(true)
+		}
 		if n.cfg.OnState != nil {
 			n.cfg.OnState(v)
 		}
 	}
+	n.wakeFollower()
 	return nil
 }
 

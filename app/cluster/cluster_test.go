@@ -262,25 +262,103 @@ func TestWorkspaceStateOutlivesTheStreamsMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	recordOn(t, a, event("old", 0))
-	c.settle()
-	// What MaxAge does after the retention: the stream forgets the messages.
-	if err := a.node.stream.Purge(ctx); err != nil {
-		t.Fatal(err)
-	}
-	c.stop(2)
-	if err := os.RemoveAll(c.members[2].cfg.DataDir); err != nil {
-		t.Fatal(err)
-	}
-	c.start(2)
-	c.waitReady(c.members[2])
-	recordOn(t, a, event("new", 0))
-	c.settle()
+	c.forgetAndRebuild(2, "new")
 	cc := c.members[2]
 	if _, err := cc.log.Authenticate(ctx, secret); err != nil {
 		t.Fatalf("the rebuilt node lost a token whose entry aged out: %v", err)
 	}
 	if _, err := cc.log.Get(ctx, "new"); err != nil {
 		t.Fatalf("the rebuilt node does not apply new entries: %v", err)
+	}
+}
+
+func TestAStateChangeTheBucketMissedIsCopiedOnceItIsBackEvenAfterARestart(t *testing.T) {
+	c := newCluster(t, 3)
+	a := c.members[0]
+	ctx := context.Background()
+	// Without the bucket, every node's copy fails.
+	dropBucket := func() {
+		t.Helper()
+		if err := a.node.js.DeleteKeyValue(ctx, a.node.bucketConfig().Bucket); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dropBucket()
+	first, _, err := a.log.CreateToken(ctx, "while the bucket was gone", []app.Scope{app.ScopeRead}, "admin@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.settle()
+	for _, m := range c.running() {
+		if n := len(waitingCopies(t, m)); n == 0 {
+			t.Fatalf("node %s holds no record of the change it could not copy", m.cfg.Name)
+		}
+	}
+	// The bucket back while the nodes run: the copies are made.
+	if _, err := a.node.js.CreateKeyValue(ctx, a.node.bucketConfig()); err != nil {
+		t.Fatal(err)
+	}
+	c.forgetAndRebuild(2, "rebuilt-c")
+	if _, err := c.members[2].log.Authenticate(ctx, first); err != nil {
+		t.Fatalf("the rebuilt node lacks a token whose copy into the bucket failed at first: %v", err)
+	}
+	// Gone again (and the first token's copy with it), and every node
+	// restarted before it is back (each node makes it again at start): the
+	// records outlive the restart.
+	dropBucket()
+	second, _, err := a.log.CreateToken(ctx, "across a restart", []app.Scope{app.ScopeRead}, "admin@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.settle()
+	c.stopAll()
+	c.startAll()
+	c.forgetAndRebuild(1, "rebuilt-b")
+	if _, err := c.members[1].log.Authenticate(ctx, second); err != nil {
+		t.Fatalf("the rebuilt node lacks a token whose copy was still to be made when every node restarted: %v", err)
+	}
+}
+
+func TestANodeCatchingUpLeavesTheStreamsRetentionAlone(t *testing.T) {
+	c := newCluster(t, 3)
+	a := c.members[0]
+	ctx := context.Background()
+	// Node C is down while the retention changes twice: at its start, its
+	// store says 30 days, and the stream it replays says 2, then 90.
+	c.stop(2)
+	for _, days := range []int{2, 90} {
+		keep := time.Duration(days) * 24 * time.Hour
+		if _, err := a.log.ChangeSettings(ctx, app.SettingsChange{Retention: &keep}, "admin@example.com"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.settle()
+	c.waitRetentionFollowed()
+	if got := maxAge(t, a); got != 90*24*time.Hour {
+		t.Fatalf("the stream keeps messages for %s, the retention is 90 days", got)
+	}
+	updates, err := a.node.nc.SubscribeSync("$JS.EVENT.ADVISORY.STREAM.UPDATED." + a.node.cfg.Stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.node.nc.Flush()
+	c.start(2)
+	c.waitReady(c.members[2])
+	c.settle()
+	c.waitRetentionFollowed()
+	if m, err := updates.NextMsg(500 * time.Millisecond); err == nil {
+		t.Fatalf("the stream's configuration changed while node C caught up: %s", m.Data)
+	}
+	if got := maxAge(t, a); got != 90*24*time.Hour {
+		t.Fatalf("after node C caught up the stream keeps messages for %s, the retention is 90 days", got)
+	}
+	// The advisories are seen: a change now is.
+	keep := 45 * 24 * time.Hour
+	if _, err := c.members[2].log.ChangeSettings(ctx, app.SettingsChange{Retention: &keep}, "admin@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := updates.NextMsg(10 * time.Second); err != nil {
+		t.Fatalf("no advisory of a retention changed on a node that is caught up: %v", err)
 	}
 }
 

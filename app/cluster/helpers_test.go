@@ -198,6 +198,77 @@ func (c *testCluster) settle() {
 	c.waitApplied(c.last())
 }
 
+// waitingCopies lists the state changes m has still to copy into the bucket.
+func waitingCopies(t testing.TB, m *member) []app.StateValue {
+	t.Helper()
+	w, err := m.node.local.States(context.Background(), stateCopies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// waitCopied waits until every running member has copied every state change
+// it applied into the state bucket.
+func (c *testCluster) waitCopied() {
+	c.t.Helper()
+	c.settle()
+	deadline := time.Now().Add(60 * time.Second)
+	for _, m := range c.running() {
+		for len(waitingCopies(c.t, m)) > 0 {
+			if time.Now().After(deadline) {
+				c.t.Fatalf("node %s has %d state changes still to copy into the bucket", m.cfg.Name, len(waitingCopies(c.t, m)))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// waitRetentionFollowed waits until no running member has the stream's
+// MaxAge still to look at.
+func (c *testCluster) waitRetentionFollowed() {
+	c.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for _, m := range c.running() {
+		for m.node.retentionDue.Load() {
+			if time.Now().After(deadline) {
+				c.t.Fatalf("node %s never set the stream's retention", m.cfg.Name)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// maxAge is how long the stream keeps messages, as m hears it.
+func maxAge(t testing.TB, m *member) time.Duration {
+	t.Helper()
+	info, err := m.node.stream.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.Config.MaxAge
+}
+
+// forgetAndRebuild does what the retention does to the stream, once every
+// state change is in the bucket: the stream forgets its messages. Then
+// member i loses its data directory and rebuilds, and one more entry (with
+// the id next) is recorded on the first member and applied everywhere.
+func (c *testCluster) forgetAndRebuild(i int, next string) {
+	c.t.Helper()
+	c.waitCopied()
+	if err := c.members[0].node.stream.Purge(context.Background()); err != nil {
+		c.t.Fatal(err)
+	}
+	c.stop(i)
+	if err := os.RemoveAll(c.members[i].cfg.DataDir); err != nil {
+		c.t.Fatal(err)
+	}
+	c.start(i)
+	c.waitReady(c.members[i])
+	recordOn(c.t, c.members[0], event(next, 0))
+	c.settle()
+}
+
 // ids lists a member's stored entry ids, oldest first.
 func ids(t testing.TB, m *member) []string {
 	t.Helper()

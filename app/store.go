@@ -83,6 +83,10 @@ const (
 	StateServiceUsers StateKind = "service_users"
 )
 
+// StateKinds lists every kind of state the Log keeps; a new kind belongs
+// here too (a cluster copies the ones that are not NodeLocal).
+var StateKinds = []StateKind{StateMeta, StateTokens, StateNotes, StateServiceUsers, StateMembers, StateInvites, StateSessions, StateCheckpoints}
+
 // StateValue is one piece of workspace state.
 type StateValue struct {
 	Kind  StateKind

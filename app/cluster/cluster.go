@@ -184,8 +184,10 @@ type Node struct {
 
 	// The follower (follow.go) keeps the state bucket and the stream's
 	// MaxAge up with what this node applied.
-	followWake   chan struct{}
-	retentionDue atomic.Bool // the stream's MaxAge may differ from the retention
+	followWake chan struct{}
+	// A retention change applied bumps retentionWant; the follower sets
+	// retentionDone to what it has set MaxAge for.
+	retentionWant, retentionDone atomic.Uint64
 
 	base   context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -401,7 +403,7 @@ func (n *Node) run() {
 	}
 	n.setupErr.Store(nil)
 	// An earlier run may have stopped before it set the stream's MaxAge.
-	n.retentionDue.Store(true)
+	n.retentionWant.Add(1)
 	close(n.ready)
 	n.wg.Add(1)
 	go n.follow()
@@ -667,7 +669,7 @@ func (n *Node) apply(msgs []jetstream.Msg) error {
 	for _, state := range changes {
 		for _, v := range state {
 			if v.Kind == app.StateMeta && v.Key == metaRetention {
-				n.retentionDue.Store(true)
+				n.retentionWant.Add(1)
 			}
 		}
 	}
@@ -683,7 +685,7 @@ func (n *Node) apply(msgs []jetstream.Msg) error {
 			}
 		}
 	}
-	if len(copies) > 0 || n.retentionDue.Load() {
+	if len(copies) > 0 || n.retentionDue() {
 		n.wakeFollower()
 	}
 	return nil
@@ -739,6 +741,11 @@ func bucketKey(kind app.StateKind, key string) string {
 // about to skip to the stream's first message (through is the last sequence
 // skipped).
 func (n *Node) restoreState(through uint64) error {
+	// This node's own changes not yet copied may be newer than what the
+	// bucket holds of the same keys: copy them first.
+	if err := n.copyWaiting(); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(n.ctx(), 10*time.Second)
 	defer cancel()
 	// Read from the bucket's leader: a direct get or a consumer may be
@@ -778,7 +785,7 @@ func (n *Node) restoreState(through uint64) error {
 	n.setApplied(through)
 	for _, v := range state[:len(state)-1] {
 		if v.Kind == app.StateMeta && v.Key == metaRetention {
-			n.retentionDue.Store(true)
+			n.retentionWant.Add(1)
 		}
 		if n.cfg.OnState != nil {
 			n.cfg.OnState(v)

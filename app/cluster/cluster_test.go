@@ -302,9 +302,15 @@ func TestAStateChangeTheBucketMissedIsCopiedOnceItIsBackEvenAfterARestart(t *tes
 	if _, err := c.members[2].log.Authenticate(ctx, first); err != nil {
 		t.Fatalf("the rebuilt node lacks a token whose copy into the bucket failed at first: %v", err)
 	}
-	// Gone again (and the first token's copy with it), and every node
-	// restarted before it is back (each node makes it again at start): the
-	// records outlive the restart.
+	// Gone again, with the copy of a new name for the workspace, and every
+	// node restarted before it is back (each node makes it again at
+	// start): the records outlive the restart, and a node that finds the
+	// bucket new copies the whole state into it again.
+	name := "Platform Team"
+	if _, err := a.log.ChangeSettings(ctx, app.SettingsChange{Workspace: &name}, "admin@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	c.waitCopied()
 	dropBucket()
 	second, _, err := a.log.CreateToken(ctx, "across a restart", []app.Scope{app.ScopeRead}, "admin@example.com")
 	if err != nil {
@@ -316,6 +322,9 @@ func TestAStateChangeTheBucketMissedIsCopiedOnceItIsBackEvenAfterARestart(t *tes
 	c.forgetAndRebuild(1, "rebuilt-b")
 	if _, err := c.members[1].log.Authenticate(ctx, second); err != nil {
 		t.Fatalf("the rebuilt node lacks a token whose copy was still to be made when every node restarted: %v", err)
+	}
+	if got := c.members[1].log.Settings().Workspace; got != name {
+		t.Fatalf("the rebuilt node calls the workspace %q; its new name, %q, was lost with the bucket and not copied again", got, name)
 	}
 }
 

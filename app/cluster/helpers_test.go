@@ -209,7 +209,7 @@ func waitingCopies(t testing.TB, m *member) []app.StateValue {
 }
 
 // waitCopied waits until every running member has copied every state change
-// it applied into the state bucket.
+// it applied into the state bucket, and the bucket holds the whole state.
 func (c *testCluster) waitCopied() {
 	c.t.Helper()
 	c.settle()
@@ -222,15 +222,26 @@ func (c *testCluster) waitCopied() {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
+	kv := c.running()[0].node.kv
+	for {
+		_, err := kv.Get(context.Background(), seededKey)
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("the state bucket never held the whole state: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
-// waitRetentionFollowed waits until no running member has the stream's
-// MaxAge still to look at.
+// waitRetentionFollowed waits until every running member has set the
+// stream's MaxAge (or found it right) since it last applied a retention.
 func (c *testCluster) waitRetentionFollowed() {
 	c.t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for _, m := range c.running() {
-		for m.node.retentionDue.Load() {
+		for m.node.retentionDue() {
 			if time.Now().After(deadline) {
 				c.t.Fatalf("node %s never set the stream's retention", m.cfg.Name)
 			}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"time"
 )
 
 // Proof travels with a JSON or NDJSON export and lets anyone holding the
@@ -29,6 +30,37 @@ type Proof struct {
 	// Digests are the SHA-256 digests of the canonical forms of the entries
 	// left out, in runs of consecutive sequence numbers.
 	Digests []DigestRun `json:"digests"`
+	// Seal says, signed, which entries the export holds. The chain proves
+	// each entry genuine, and that none is missing between two exported
+	// ones; without the seal, whole stretches cut from either end (with
+	// their checkpoints taken out of the proof) would leave an export that
+	// verifies as a narrower one.
+	Seal *ExportSeal `json:"seal,omitempty"`
+}
+
+// ExportSeal is the Audit Log's signed statement of what an export holds.
+type ExportSeal struct {
+	Head      uint64    `json:"head"`    // the sequence of the checkpoint the export is as of
+	Entries   int       `json:"entries"` // how many entries it holds
+	First     uint64    `json:"first"`   // the sequence of the first (0 when it holds none)
+	Last      uint64    `json:"last"`    // and of the last
+	Time      time.Time `json:"time"`    // when it was sealed
+	Signature string    `json:"signature"`
+}
+
+// SignedBytes is what a seal's signature covers, one field a line:
+//
+//	auditlog-export-v1
+//	<head> <entries> <first> <last>   (decimal)
+//	<time as RFC 3339 with nanoseconds, UTC>
+func (s *ExportSeal) SignedBytes() []byte {
+	return fmt.Appendf(nil, "auditlog-export-v1\n%d %d %d %d\n%s\n", s.Head, s.Entries, s.First, s.Last, s.Time.UTC().Format(time.RFC3339Nano))
+}
+
+// Check reports whether the seal is signed by key.
+func (s *ExportSeal) Check(key ed25519.PublicKey) bool {
+	sig, err := base64.StdEncoding.DecodeString(s.Signature)
+	return err == nil && len(key) == ed25519.PublicKeySize && ed25519.Verify(key, s.SignedBytes(), sig)
 }
 
 // DigestRun is the digests of consecutive entries from sequence number From:
@@ -50,6 +82,8 @@ type exportedSeqs struct {
 	from uint64
 	bits []uint64
 	min  uint64
+	max  uint64
+	n    int
 }
 
 func newExportedSeqs(from, to uint64) *exportedSeqs {
@@ -65,10 +99,15 @@ func (s *exportedSeqs) add(seq uint64) {
 		return
 	}
 	i := seq - s.from
+	if s.bits[i/64]&(1<<(i%64)) != 0 {
+		return
+	}
 	s.bits[i/64] |= 1 << (i % 64)
+	s.n++
 	if s.min == 0 || seq < s.min {
 		s.min = seq
 	}
+	s.max = max(s.max, seq)
 }
 
 func (s *exportedSeqs) has(seq uint64) bool {
@@ -85,6 +124,8 @@ func (l *Log) buildProof(ctx context.Context, seqs *exportedSeqs, head Checkpoin
 	p := &Proof{Version: 1, Checkpoints: []Checkpoint{}, Digests: []DigestRun{}}
 	if key := l.PublicKey(); key != nil {
 		p.PublicKey = EncodePublicKey(key)
+		p.Seal = &ExportSeal{Head: head.Seq, Entries: seqs.n, First: seqs.min, Last: seqs.max, Time: l.now().UTC()}
+		p.Seal.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(l.signer, p.Seal.SignedBytes()))
 	}
 	if seqs.min == 0 || head.Seq == 0 {
 		return p, nil
@@ -143,7 +184,10 @@ type ExportVerification struct {
 	From        uint64 `json:"from"`        // the first sequence number the export holds
 	To          uint64 `json:"to"`          // the last
 	LeftOut     int    `json:"left_out"`    // entries of that span the export does not hold (known by digest)
-	Break       *Break `json:"break,omitempty"`
+	// Sealed is when the Audit Log sealed the export: it holds every entry
+	// the seal says, no more, no fewer.
+	Sealed time.Time `json:"sealed"`
+	Break  *Break    `json:"break,omitempty"`
 }
 
 // Intact reports whether nothing was found broken.
@@ -169,6 +213,13 @@ func VerifyExport(r io.Reader, key ed25519.PublicKey) (ExportVerification, error
 	}
 	if proof == nil {
 		return found(&Break{Kind: BreakForged, Message: "the export has no proof: it was cut short, or written by a version that did not sign exports"})
+	}
+	seal := proof.Seal
+	if seal == nil {
+		return found(&Break{Kind: BreakForged, Message: "the export's proof has no seal saying which entries it holds: it was edited, or written by a version that did not seal exports"})
+	}
+	if !seal.Check(key) {
+		return found(&Break{Kind: BreakForged, Message: "the export's seal is not signed by this key"})
 	}
 	cps := map[uint64]Checkpoint{}
 	for _, c := range proof.Checkpoints {
@@ -244,6 +295,21 @@ func VerifyExport(r io.Reader, key ed25519.PublicKey) (ExportVerification, error
 		// (they are in sequence order): i is at the first one after it.
 	}
 	v.Checkpoints = len(linked)
+	// The chain has shown every entry genuine and none missing between two
+	// exported ones; the seal shows none cut from the ends, nor a stretch
+	// cut whole with its checkpoint.
+	if v.Entries != seal.Entries || v.From != seal.First || v.To != seal.Last {
+		return found(&Break{Kind: BreakMissing, Seq: seal.Last,
+			Expected: fmt.Sprintf("%d entries, sequence %d to %d", seal.Entries, seal.First, seal.Last),
+			Found:    fmt.Sprintf("%d entries, sequence %d to %d", v.Entries, v.From, v.To),
+			Message:  fmt.Sprintf("the export holds %d of the %d entries it was sealed with: entries were cut from it", v.Entries, seal.Entries)})
+	}
+	for _, c := range proof.Checkpoints {
+		if !linked[c.Seq] {
+			return found(&Break{Kind: BreakMissing, Seq: c.Seq, Message: fmt.Sprintf("no entry of the export leads to the checkpoint at sequence %d its proof holds: the entries before it were cut", c.Seq)})
+		}
+	}
+	v.Sealed = seal.Time
 	return v, nil
 }
 

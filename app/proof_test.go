@@ -2,7 +2,10 @@ package app_test
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -91,5 +94,114 @@ func TestAnExportIsNotVerifiedWithAnotherKey(t *testing.T) {
 	v, err := app.VerifyExport(bytes.NewReader([]byte(out)), other.log.PublicKey())
 	if err != nil || v.Intact() || v.Break.Kind != app.BreakForged {
 		t.Fatalf("verification with another log's key = %+v, %v", v, err)
+	}
+}
+
+// sealedFixture is demoFixture with a signed checkpoint after each 100
+// entries, so an export's proof ends several stretches.
+func sealedFixture(t *testing.T) *fixture {
+	f := openFixture(t)
+	for b := range 3 {
+		var batch []app.Event
+		for i := range 100 {
+			n := 100*b + i
+			batch = append(batch, ev(app.Namespaces[n%len(app.Namespaces)], "object_changed", fmt.Sprintf("Changed object %d", n), "Maya Chen", time.Duration(300-n)*time.Minute, f.clock.Now()))
+		}
+		f.record(batch...)
+		if _, err := f.log.Checkpoint(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(time.Minute)
+	}
+	return f
+}
+
+// ndjsonExport is an NDJSON export taken apart: its entry lines, newest
+// first, and its proof.
+type ndjsonExport struct {
+	lines []string
+	proof app.Proof
+}
+
+func splitExport(t *testing.T, out string) ndjsonExport {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var pl struct{ Proof app.Proof }
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &pl); err != nil {
+		t.Fatal(err)
+	}
+	return ndjsonExport{lines: lines[:len(lines)-1], proof: pl.Proof}
+}
+
+func (x ndjsonExport) String() string {
+	p, _ := json.Marshal(map[string]any{"proof": x.proof})
+	return strings.Join(append(slices.Clone(x.lines), string(p)), "\n") + "\n"
+}
+
+// seqOf is the seq of an entry line.
+func seqOf(t *testing.T, line string) uint64 {
+	var e app.Event
+	if err := json.Unmarshal([]byte(line), &e); err != nil {
+		t.Fatal(err)
+	}
+	return e.Seq
+}
+
+// Cutting whole stretches from either end of an export, and the checkpoints
+// no entry leads to any more from its proof, leaves a chain that verifies:
+// the seal is what tells.
+func TestCuttingEntriesFromEitherEndOfAnExportIsFound(t *testing.T) {
+	f := sealedFixture(t)
+	out, n := exportString(t, f, "", app.NDJSON, time.UTC)
+	whole := splitExport(t, out)
+	if len(whole.proof.Checkpoints) < 3 || n != 300 {
+		t.Fatalf("the export holds %d entries and %d checkpoints; the test needs 300 and several", n, len(whole.proof.Checkpoints))
+	}
+	if v := verifyExport(t, f, whole.String()); !v.Intact() || v.Entries != n || v.Sealed.IsZero() {
+		t.Fatalf("the export as written: %+v", v)
+	}
+	// keep leaves the lines [from, to) and the checkpoints an entry left
+	// still leads to, as someone covering their tracks would.
+	keep := func(from, to int) ndjsonExport {
+		x := whole
+		x.lines = whole.lines[from:to]
+		oldest, newest := seqOf(t, x.lines[len(x.lines)-1]), seqOf(t, x.lines[0])
+		x.proof.Checkpoints = nil
+		reached := uint64(0)
+		for _, c := range whole.proof.Checkpoints {
+			if c.Seq >= oldest && reached < newest {
+				x.proof.Checkpoints = append(x.proof.Checkpoints, c)
+				reached = c.Seq
+			}
+		}
+		return x
+	}
+	for _, tc := range []struct {
+		name string
+		x    ndjsonExport
+	}{
+		{"the two newest", keep(2, len(whole.lines))},
+		{"the newest hundred", keep(100, len(whole.lines))},
+		{"the oldest hundred", keep(0, len(whole.lines)-100)},
+		{"the oldest one", keep(0, len(whole.lines)-1)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := verifyExport(t, f, tc.x.String())
+			if v.Intact() || v.Break.Kind != app.BreakMissing {
+				t.Fatalf("verification of an export without %s = %+v", tc.name, v)
+			}
+		})
+	}
+	// Nor can the seal be changed to match, or left out.
+	x := keep(100, len(whole.lines))
+	seal := *x.proof.Seal
+	seal.Entries, seal.Last = len(x.lines), seqOf(t, x.lines[0])
+	x.proof.Seal = &seal
+	if v := verifyExport(t, f, x.String()); v.Intact() || v.Break.Kind != app.BreakForged {
+		t.Fatalf("verification with a seal edited to match = %+v", v)
+	}
+	x.proof.Seal = nil
+	if v := verifyExport(t, f, x.String()); v.Intact() || v.Break.Kind != app.BreakForged {
+		t.Fatalf("verification without a seal = %+v", v)
 	}
 }

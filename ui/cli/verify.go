@@ -178,6 +178,7 @@ func printOutcome(w io.Writer, b *app.Break) {
 func printExportVerification(w io.Writer, path string, v *app.ExportVerification) {
 	fmt.Fprintf(w, "Checked %d entries of %s, sequence %d to %d, against %d signed checkpoints\n", v.Entries, path, v.From, v.To, v.Checkpoints)
 	if v.Intact() {
+		fmt.Fprintf(w, "Its seal, signed %s, says it holds exactly these %d entries.\n", v.Sealed.Format(time.RFC3339), v.Entries)
 		if v.Contiguous() {
 			fmt.Fprintln(w, "The export holds every entry of that stretch of the log.")
 		} else {

@@ -344,7 +344,7 @@ func (l *Log) Search(ctx context.Context, q Query, cursor string, limit int) (Pa
 func (l *Log) searchIndex(q *Query, before Key, limit int) ([]Event, []Key, error) {
 	var events []Event
 	var keys []Key
-	seen := map[Key]bool{} // a damaged index must not show an entry twice
+	var seen map[Key]bool // a damaged index must not show an entry twice
 	// An indexed key may have been purged from the store a moment ago; ask again
 	// for what went missing, so pages stay full.
 	for len(events) < limit {
@@ -356,6 +356,9 @@ func (l *Log) searchIndex(q *Query, before Key, limit int) ([]Event, []Key, erro
 		got, gotKeys, err := l.store.Read(context.Background(), found)
 		if err != nil {
 			return nil, nil, err
+		}
+		if events == nil && len(got) > 0 {
+			events, keys, seen = make([]Event, 0, limit), make([]Key, 0, limit), make(map[Key]bool, limit)
 		}
 		for i, k := range gotKeys {
 			if !seen[k] {

@@ -256,38 +256,41 @@ func (s *Store) writable() error {
 	return nil
 }
 
-// servedEvent decodes the value v stored at k for serving: an entry that
-// does not decode is noted as damage and left out, so the rest of a page is
-// still served.
-func (s *Store) servedEvent(k, v []byte) (app.Event, bool) {
-	e, err := decodeValue(v)
-	if err != nil {
-		s.noteDamage(unreadable(k, err).Error(), false)
-		return app.Event{}, false
-	}
-	return e, true
-}
-
-// entryReader serves the entries of a page by key, in one transaction,
-// through one cursor: Bucket.Get allocates a cursor and its path down the
-// tree for every entry, a third of what reading a page of fifty allocated.
+// entryReader serves the entries of a page, in one transaction, through one
+// cursor (Bucket.Get allocates a cursor and its path down the tree for every
+// entry, a third of what reading a page of fifty allocated), unpacking each
+// into one buffer (app.DecodeEntry copies what it keeps).
 type entryReader struct {
-	s *Store
-	c *bolt.Cursor
+	s   *Store
+	c   *bolt.Cursor
+	buf []byte
 }
 
-func (s *Store) entryReader(tx *bolt.Tx) entryReader {
-	return entryReader{s, tx.Bucket(bucketEvents).Cursor()}
+func (s *Store) entryReader(tx *bolt.Tx) *entryReader {
+	return &entryReader{s: s, c: tx.Bucket(bucketEvents).Cursor()}
 }
 
 // read serves the entry stored at k; ok is false when there is none
 // (purged) or it does not decode.
-func (r entryReader) read(k []byte) (app.Event, bool) {
+func (r *entryReader) read(k []byte) (app.Event, bool) {
 	at, v := r.c.Seek(k)
 	if v == nil || !bytes.Equal(at, k) {
 		return app.Event{}, false
 	}
-	return r.s.servedEvent(k, v)
+	return r.serve(k, v)
+}
+
+// serve decodes the value v stored at k for serving: an entry that does not
+// decode is noted as damage and left out, so the rest of a page is still
+// served.
+func (r *entryReader) serve(k, v []byte) (app.Event, bool) {
+	e, buf, err := decodeValue(v, r.buf)
+	r.buf = buf
+	if err != nil {
+		r.s.noteDamage(unreadable(k, err).Error(), false)
+		return app.Event{}, false
+	}
+	return e, true
 }
 
 // keyTime names a key by its time, as damage reports do.
@@ -571,10 +574,9 @@ func (s *Store) Walk(ctx context.Context, r app.Range, fn func(app.Key, *app.Eve
 		// A namespace's keys lead to its entries; the entries' own walk has
 		// each value at hand.
 		var c *bolt.Cursor
-		var entries entryReader
+		entries := s.entryReader(tx)
 		if prefix != nil {
 			c = tx.Bucket(bucketByNS).Cursor()
-			entries = s.entryReader(tx)
 		} else {
 			c = tx.Bucket(bucketEvents).Cursor()
 		}
@@ -607,7 +609,7 @@ func (s *Store) Walk(ctx context.Context, r app.Range, fn func(app.Key, *app.Eve
 			if prefix != nil {
 				e, ok = entries.read(key[:])
 			} else if v != nil {
-				e, ok = s.servedEvent(key[:], v)
+				e, ok = entries.serve(key[:], v)
 			}
 			at = key[:]
 			if ok && !fn(key, &e) {
@@ -974,7 +976,7 @@ func getEvent(tx *bolt.Tx, k []byte) (app.Event, bool, error) {
 	if v == nil {
 		return app.Event{}, false, nil
 	}
-	e, err := decodeValue(v)
+	e, _, err := decodeValue(v, nil)
 	if err != nil {
 		return app.Event{}, false, unreadable(k, err)
 	}
@@ -999,19 +1001,31 @@ func splitValue(v, scratch []byte) (canonical []byte, prev, hash app.Digest, err
 	return canonical, prev, hash, err
 }
 
-func decodeValue(v []byte) (app.Event, error) {
+// decodeValue decodes a stored value. A packed one is unpacked into scratch
+// (grown as needed), which it returns for the next value: DecodeEntry copies
+// what it keeps. An unpacked one is the file's own bytes, which must never
+// become scratch: bbolt maps the file read-only.
+func decodeValue(v, scratch []byte) (app.Event, []byte, error) {
 	if len(v) > 0 && v[0] == '{' {
 		var e app.Event
 		err := json.Unmarshal(v, &e)
-		return e, err
+		return e, scratch, err
 	}
-	canonical, prev, hash, err := splitValue(v, nil) // DecodeEntry copies what it keeps
+	canonical, prev, hash, err := splitValue(v, scratch)
 	if err != nil {
-		return app.Event{}, err
+		return app.Event{}, scratch, err
+	}
+	if v[0] == packedEntry {
+		scratch = canonical[:0]
 	}
 	e, err := app.DecodeEntry(canonical)
-	e.PrevHash, e.Hash = hex.EncodeToString(prev[:]), hex.EncodeToString(hash[:])
-	return e, err
+	// Both hashes in one string: one allocation, not two.
+	var hexes [4 * sha256.Size]byte
+	hex.Encode(hexes[:], prev[:])
+	hex.Encode(hexes[2*sha256.Size:], hash[:])
+	both := string(hexes[:])
+	e.PrevHash, e.Hash = both[:2*sha256.Size], both[2*sha256.Size:]
+	return e, scratch, err
 }
 
 // chainHead is the newest link of the chain, and the newest timestamp of

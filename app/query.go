@@ -25,7 +25,9 @@ type ActionMatch struct {
 
 // Query is a parsed search: free text plus structured qualifiers. The zero
 // Query matches every entry. Qualifiers of the same kind are ORed; different
-// kinds and free words are ANDed. Words joined by OR form a group that
+// kinds and free words are ANDed; a qualifier written with a leading '-'
+// excludes what it matches (an excluded namespace is folded into
+// Namespaces: every other one). Words joined by OR form a group that
 // matches when any of its words does; OR binds tighter than the implicit AND,
 // so "token OR pipeline created" is (token OR pipeline) AND created.
 type Query struct {
@@ -33,19 +35,24 @@ type Query struct {
 	AnyOf      [][]Term // groups of words joined by OR, each ANDed with the rest
 	Namespaces []Namespace
 	Actions    []ActionMatch
-	Actors     []string  // lower-cased; each matches a word of the actor's name, or the start of one (see ActorMatches)
+	Actors     []string // lower-cased; each matches a word of the actor's name, or the start of one (see ActorMatches)
+	NotActions []ActionMatch
+	NotActors  []string
 	After      time.Time // inclusive; zero means unbounded
 	Before     time.Time // exclusive; zero means unbounded
 	// Empty is set when the qualifiers contradict each other (e.g. the
 	// namespace parameter and a namespace: qualifier differ): nothing matches.
 	Empty bool
+
+	notNamespaces []Namespace // as written, for String
 }
 
 // HasText reports whether the query needs the keyword index: free words, or
 // qualifiers the store has no index for.
 func (q *Query) HasText() bool {
 	// The store keys one namespace at a time; several are the index's job.
-	return len(q.Terms) > 0 || len(q.AnyOf) > 0 || len(q.Actions) > 0 || len(q.Actors) > 0 || len(q.Namespaces) > 1
+	return len(q.Terms) > 0 || len(q.AnyOf) > 0 || len(q.Actions) > 0 || len(q.Actors) > 0 || len(q.Namespaces) > 1 ||
+		len(q.NotActions) > 0 || len(q.NotActors) > 0
 }
 
 // PositiveTerms returns the terms that may have matched: every word that is
@@ -106,32 +113,34 @@ func (q *Query) MatchStructured(e *Event) bool {
 	if len(q.Namespaces) > 0 && !containsNS(q.Namespaces, e.Namespace) {
 		return false
 	}
-	if len(q.Actions) > 0 {
-		ok := false
-		for _, a := range q.Actions {
-			if a.Value == e.Action || (a.Prefix && strings.HasPrefix(e.Action, a.Value)) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return false
-		}
+	if len(q.Actions) > 0 && !anyAction(q.Actions, e.Action) || anyAction(q.NotActions, e.Action) {
+		return false
 	}
-	if len(q.Actors) > 0 {
+	if len(q.Actors) > 0 || len(q.NotActors) > 0 {
 		actor := strings.ToLower(e.Actor)
-		ok := false
-		for _, a := range q.Actors {
-			if ActorMatches(actor, a) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
+		if len(q.Actors) > 0 && !anyActor(q.Actors, actor) || anyActor(q.NotActors, actor) {
 			return false
 		}
 	}
 	return true
+}
+
+func anyAction(list []ActionMatch, action string) bool {
+	for _, a := range list {
+		if a.Value == action || (a.Prefix && strings.HasPrefix(action, a.Value)) {
+			return true
+		}
+	}
+	return false
+}
+
+func anyActor(list []string, actor string) bool {
+	for _, a := range list {
+		if ActorMatches(actor, a) {
+			return true
+		}
+	}
+	return false
 }
 
 // ActorMatches reports whether the lower-cased actor name is matched by an
@@ -174,21 +183,35 @@ func containsNS(list []Namespace, n Namespace) bool {
 // export's entry, say). Which word was being typed as a prefix is not kept.
 func (q *Query) String() string {
 	var parts []string
-	for _, n := range q.Namespaces {
-		parts = append(parts, "namespace:"+string(n))
+	if len(q.notNamespaces) > 0 {
+		for _, n := range q.notNamespaces {
+			parts = append(parts, "-namespace:"+string(n))
+		}
+	} else {
+		for _, n := range q.Namespaces {
+			parts = append(parts, "namespace:"+string(n))
+		}
 	}
-	for _, a := range q.Actions {
-		if a.alias {
-			continue
+	for i, list := range [][]ActionMatch{q.Actions, q.NotActions} {
+		for _, a := range list {
+			if a.alias {
+				continue
+			}
+			s := "action:" + a.Value
+			if a.Prefix {
+				s += "*"
+			}
+			if i == 1 {
+				s = "-" + s
+			}
+			parts = append(parts, s)
 		}
-		s := "action:" + a.Value
-		if a.Prefix {
-			s += "*"
-		}
-		parts = append(parts, s)
 	}
 	for _, a := range q.Actors {
 		parts = append(parts, "actor:"+quoteIfNeeded(a))
+	}
+	for _, a := range q.NotActors {
+		parts = append(parts, "-actor:"+quoteIfNeeded(a))
 	}
 	if !q.After.IsZero() {
 		parts = append(parts, "after:"+q.After.UTC().Format(time.RFC3339))
@@ -285,7 +308,7 @@ func ParseQuery(s string, loc *time.Location) (Query, error) {
 			b.orAt = start + 1
 			continue
 		}
-		if key, value, ok := strings.Cut(word, ":"); ok && !negate && looksLikeQualifier(key, value, !p.eof() && p.peek() == '"') {
+		if key, value, ok := strings.Cut(word, ":"); ok && looksLikeQualifier(key, value, !p.eof() && p.peek() == '"') {
 			if value == "" && !p.eof() && p.peek() == '"' {
 				v, err := p.quoted()
 				if err != nil {
@@ -300,7 +323,11 @@ func ParseQuery(s string, loc *time.Location) (Query, error) {
 			if b.orAt > 0 {
 				return q, p.errAt(start, "OR joins words and phrases, not qualifiers; several "+strings.ToLower(key)+": qualifiers are already ORed")
 			}
-			if err := q.addQualifier(strings.ToLower(key), value, loc); err != nil {
+			add := q.addQualifier
+			if negate {
+				add = q.excludeQualifier
+			}
+			if err := add(strings.ToLower(key), value, loc); err != nil {
 				return q, p.errAt(start, err.Error())
 			}
 			b.prevOK, b.prevNeg = false, false
@@ -325,7 +352,61 @@ func ParseQuery(s string, loc *time.Location) (Query, error) {
 	if !q.After.IsZero() && !q.Before.IsZero() && !q.After.Before(q.Before) {
 		return q, Errorf(EINVALID, "query: after: must be earlier than before:")
 	}
+	q.foldExcludedNamespaces()
 	return q, nil
+}
+
+// excludeQualifier adds a qualifier written with a leading '-': what it
+// matches is left out.
+func (q *Query) excludeQualifier(key, value string, loc *time.Location) error {
+	var only Query
+	if err := only.addQualifier(key, value, loc); err != nil {
+		return err
+	}
+	switch key {
+	case "namespace", "ns":
+		for _, n := range only.Namespaces {
+			if !containsNS(q.notNamespaces, n) {
+				q.notNamespaces = append(q.notNamespaces, n)
+			}
+		}
+	case "action":
+		if len(only.Actions) == 0 {
+			return fmt.Errorf("-action:* would leave out every entry")
+		}
+		q.NotActions = append(q.NotActions, only.Actions...)
+	case "actor", "user":
+		q.NotActors = append(q.NotActors, only.Actors...)
+	case "after", "before":
+		return fmt.Errorf("-%s: cannot be excluded; use %s: instead", key, map[string]string{"after": "before", "before": "after"}[key])
+	}
+	return nil
+}
+
+// foldExcludedNamespaces turns excluded namespaces into the ones left:
+// the store counts and walks namespaces, not their absence.
+func (q *Query) foldExcludedNamespaces() {
+	if len(q.notNamespaces) == 0 {
+		return
+	}
+	from := q.Namespaces
+	if len(from) == 0 {
+		from = Namespaces
+	}
+	var left []Namespace
+	for _, n := range from {
+		if !containsNS(q.notNamespaces, n) {
+			left = append(left, n)
+		}
+	}
+	if len(left) == 0 {
+		q.Empty = true
+		left = from[:1] // kept non-empty, so nothing reads the query as unfiltered
+	}
+	q.Namespaces = left
+	if len(from) != len(Namespaces) {
+		q.notNamespaces = nil // both kinds were written: String shows what is left
+	}
 }
 
 // termBuilder puts words into a Query's Terms, or into its AnyOf groups when

@@ -8,9 +8,9 @@ import (
 	"auditlog/app"
 )
 
-// The keyword index answers actor: and OR; the store walk applies
-// MatchStructured. Both must find the same entries through the Log.
-func TestActorQualifiersAndORFindTheSameEntriesInTheIndexAndTheStore(t *testing.T) {
+// The keyword index answers actor:, excluded qualifiers and OR; the store
+// walk applies MatchStructured. Both must find the same entries through the Log.
+func TestQualifiersExclusionsAndORFindTheSameEntriesInTheIndexAndTheStore(t *testing.T) {
 	f := openFixture(t)
 	now := f.clock.Now()
 	f.record(
@@ -42,6 +42,15 @@ func TestActorQualifiersAndORFindTheSameEntriesInTheIndexAndTheStore(t *testing.
 		{"actor:aya", nil},
 		{"finance OR legal ", []string{"Omaya Reyes", "Maya Chen"}},
 		{"token OR pipeline created ", []string{"maya.chen@acme.io", "Lukas Brandt"}},
+		// A qualifier written with '-' leaves out what it matches.
+		{"-actor:maya", []string{"Anonymous", "Omaya Reyes", "Lukas Brandt"}},
+		{"created -actor:maya ", []string{"Omaya Reyes", "Lukas Brandt"}},
+		{`actor:ma -actor:"maya chen"`, []string{"maya.chen@acme.io"}},
+		{"-namespace:api_tokens", []string{"Omaya Reyes", "maya.chen@acme.io", "Maya Chen"}},
+		{"-namespace:api_tokens -ns:users", []string{"Omaya Reyes", "maya.chen@acme.io"}},
+		{"namespace:api_tokens -namespace:api_tokens", nil},
+		{"-action:token_*", []string{"Omaya Reyes", "maya.chen@acme.io", "Maya Chen"}},
+		{"-action:token_revoked -user:lukas", []string{"Omaya Reyes", "maya.chen@acme.io", "Maya Chen"}},
 	} {
 		t.Run(tt.query, func(t *testing.T) {
 			var got []string
@@ -69,5 +78,25 @@ func TestActorQualifiersAndORFindTheSameEntriesInTheIndexAndTheStore(t *testing.
 				t.Fatalf("the store walk finds %q, the index %q", walked, got)
 			}
 		})
+	}
+}
+
+func TestExcludedQualifiersReadBackAndTimeCannotBeExcluded(t *testing.T) {
+	for in, want := range map[string]string{
+		"-actor:maya -namespace:users -action:token_*": "-namespace:users -action:token_* -actor:maya",
+		"namespace:users namespace:spaces -ns:spaces":  "namespace:users",
+	} {
+		q, err := app.ParseQuery(in, time.UTC)
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if got := q.String(); got != want {
+			t.Errorf("%s reads back as %q, want %q", in, got, want)
+		}
+	}
+	for _, in := range []string{"-after:2026-01-01", "-before:2026-01-01", "-action:*", "-namespace:nope", "-actor:"} {
+		if _, err := app.ParseQuery(in, time.UTC); app.ErrorCode(err) != app.EINVALID {
+			t.Errorf("%s: got %v, want an invalid query", in, err)
+		}
 	}
 }

@@ -631,7 +631,7 @@ func tallyDay(shard bleve.Index, bq query.Query, day int64) (app.Tally, error) {
 func (c *compiled) fingerprint(q *app.Query) string {
 	// %#v quotes every string: actor:"bob smith" and actor:bob actor:smith
 	// must not share a count.
-	return fmt.Sprintf("%#v|%#v|%#v|%#v|%#v", q.Terms, q.AnyOf, q.Namespaces, q.Actions, q.Actors)
+	return fmt.Sprintf("%#v|%#v|%#v|%#v|%#v|%#v|%#v", q.Terms, q.AnyOf, q.Namespaces, q.Actions, q.Actors, q.NotActions, q.NotActors)
 }
 
 // days lists the open shards that may hold entries in q's time range, newest
@@ -718,22 +718,19 @@ func compile(q *app.Query) *compiled {
 		c.must = append(c.must, anyOf(alternatives))
 	}
 	if len(q.Actions) > 0 {
-		var alternatives []query.Query
-		for _, a := range q.Actions {
-			if a.Prefix {
-				p := bleve.NewPrefixQuery(actionTerm + a.Value)
-				p.SetField(fieldText)
-				alternatives = append(alternatives, p)
-			} else {
-				alternatives = append(alternatives, termOn(fieldText, actionTerm+a.Value))
-			}
-		}
-		c.must = append(c.must, anyOf(alternatives))
+		c.must = append(c.must, actionsQuery(q.Actions))
+	}
+	if len(q.NotActions) > 0 {
+		c.mustNot = append(c.mustNot, actionsQuery(q.NotActions))
 	}
 	if len(q.Actors) > 0 {
 		c.actor = &actorQuery{want: q.Actors}
 		c.must = append(c.must, c.actor)
 		c.needs = append(c.needs, need{key: fmt.Sprintf("\x00\x00%q", q.Actors), actors: func(r index.IndexReader) ([]string, uint64, error) { return entriesByActors(r, q.Actors) }})
+	}
+	if len(q.NotActors) > 0 {
+		// Not told its shard's actors by mayMatch: it reads them itself.
+		c.mustNot = append(c.mustNot, &actorQuery{want: q.NotActors})
 	}
 	b := bleve.NewBooleanQuery()
 	if len(c.must) == 0 {
@@ -746,6 +743,21 @@ func compile(q *app.Query) *compiled {
 	}
 	c.bq = b
 	return c
+}
+
+// actionsQuery matches any of the actions.
+func actionsQuery(actions []app.ActionMatch) query.Query {
+	var alternatives []query.Query
+	for _, a := range actions {
+		if a.Prefix {
+			p := bleve.NewPrefixQuery(actionTerm + a.Value)
+			p.SetField(fieldText)
+			alternatives = append(alternatives, p)
+		} else {
+			alternatives = append(alternatives, termOn(fieldText, actionTerm+a.Value))
+		}
+	}
+	return anyOf(alternatives)
 }
 
 // mayMatch reports whether shard's text dictionary holds every word, a word

@@ -88,10 +88,15 @@ func (s *Server) postEvents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// Every event says which token sent it; the launch secret is no token.
-	if tok, ok := c.Get(ctxToken).(app.Token); ok && tok.ID != "local" {
+	// Every event says which token sent it, whatever the client claimed.
+	// The launch secret is no token: it is the command line on this
+	// computer, which could write the store itself when no server runs, so
+	// an export it imports keeps the stamps its entries carry.
+	switch tok, ok := c.Get(ctxToken).(app.Token); {
+	case ok && tok.ID == "local":
+	case ok:
 		app.StampToken(events, &tok)
-	} else {
+	default:
 		app.StampToken(events, nil)
 	}
 	stored, err := s.Log.Record(req.Context(), events)

@@ -451,6 +451,22 @@ func TestWhatATokenWroteIsASearch(t *testing.T) {
 	}
 }
 
+// An export imported through a running server by the command line (which
+// holds the launch secret) keeps which token wrote each entry, as an import
+// straight into the data directory does.
+func TestAnImportByTheCommandLineKeepsWhichTokenWroteEachEntry(t *testing.T) {
+	f := newSettingsFixture(t, app.RoleOwner)
+	launch, _ := url.Parse(f.server.LaunchURL(f.ts.URL))
+	exported := `{"id":"exp-1","namespace":"connections","action":"connection_created","detail":"Created connection \"A\"","actor":"etl","metadata":{"auditlog_token_id":"tok_etl","auditlog_token_fingerprint":"fp_etl"}}`
+	if r := f.api("POST", "/api/v1/events", launch.Query().Get("secret"), exported); r.status != http.StatusCreated {
+		t.Fatalf("import: %d %s", r.status, r.body)
+	}
+	got := f.entries("tok_etl")
+	if len(got) != 1 || got[0].ID != "exp-1" || got[0].Metadata[app.MetaTokenFingerprint] != "fp_etl" {
+		t.Fatalf("the imported entry's stamps: %+v", got)
+	}
+}
+
 func TestExpiredTokensAreRefusedAtTheAPI(t *testing.T) {
 	f := newSettingsFixture(t, app.RoleOwner)
 	_, admin := f.token("admin", app.ScopeAdmin)

@@ -2,12 +2,17 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
+	"os"
+	"path/filepath"
 	"time"
 
 	"auditlog/app"
+	"auditlog/app/store"
 	"auditlog/ui"
 	"auditlog/ui/api"
 	"auditlog/ui/client"
@@ -57,6 +62,23 @@ func (m *Main) open(dataFlag string, wait bool) (backend, error) {
 	}
 	fmt.Fprintf(m.Stderr, "Using the data directory %s\n", dir)
 	return &local{log: log, actor: currentUser()}, nil
+}
+
+// openExisting is open for a command that only reads: a data directory
+// that holds no Audit Log is refused, not made, since a mistyped --data
+// would otherwise answer "nothing found" from a new, empty log.
+func (m *Main) openExisting(dataFlag string) (backend, error) {
+	dir, err := m.dataDir(dataFlag)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(dir, store.FileName)); errors.Is(err, fs.ErrNotExist) {
+		if r, ok := m.remote(dir); ok {
+			return r, nil
+		}
+		return nil, fmt.Errorf("no Audit Log in %s: check --data, or start one there with auditlog serve", dir)
+	}
+	return m.open(dataFlag, true)
 }
 
 // remote reaches the server that holds dir, if one answers, with the launch

@@ -148,6 +148,20 @@ func TestEveryCommandThatTouchesDataSaysWhichDirectoryItUsed(t *testing.T) {
 	}
 }
 
+// A mistyped --data must not answer "nothing found" from a log made for it.
+func TestReadingCommandsRefuseADataDirectoryWithoutALog(t *testing.T) {
+	typo := filepath.Join(t.TempDir(), "typo")
+	for _, args := range [][]string{{"search", "ana"}, {"export", "--format", "ndjson"}} {
+		_, _, err := runIn(t, typo, args...)
+		if err == nil || !strings.Contains(err.Error(), "no Audit Log in "+typo) {
+			t.Errorf("%v in a directory without a log: %v", args, err)
+		}
+		if _, err := os.Stat(typo); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("%v made the directory it was pointed at: %v", args, err)
+		}
+	}
+}
+
 // TestACommandAsksTheRunningServerBeforeTouchingTheStore: the instance file
 // of a live server is read first, so the store is not even opened (and its
 // lock not waited for) when a server holds the directory.

@@ -28,7 +28,7 @@ func (m *Main) export(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	b, err := m.open(*data, true)
+	b, err := m.openExisting(*data)
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,7 @@ func (m *Main) search(ctx context.Context, args []string) error {
 	if *limit < 1 || *limit > app.MaxLimit {
 		return usageError{"search: --limit must be from 1 to 500"}
 	}
-	b, err := m.open(*data, true)
+	b, err := m.openExisting(*data)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -198,14 +200,23 @@ func loneSurrogate(raw []byte) bool {
 
 // decodeEvent reads one object field by field, so a wrong type names its field.
 func decodeEvent(i int, raw json.RawMessage, e *Event, imported bool) []FieldError {
-	// encoding/json would quietly turn invalid UTF-8 into U+FFFD; an audit
-	// record must be what the sender meant, so it is refused instead.
-	if !utf8.Valid(raw) {
-		return []FieldError{{Index: i, Field: "", Message: "is not valid UTF-8"}}
-	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &fields); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) { // valid JSON, but not an object: say what it is, not what Go wanted
+			return []FieldError{{Index: i, Field: "", Message: "must be a JSON object, not " + jsonKind(raw)}}
+		}
 		return []FieldError{{Index: i, Field: "", Message: "is not a JSON object: " + jsonProblem(err)}}
+	}
+	// encoding/json would quietly turn invalid UTF-8 into U+FFFD; an audit
+	// record must be what the sender meant, so it is refused instead, by the
+	// field that holds it. Finding that field walks the object again, which
+	// only a refused event pays for.
+	if !utf8.Valid(raw) {
+		if errs := invalidUTF8(i, "", raw); len(errs) > 0 {
+			return errs
+		}
+		return []FieldError{{Index: i, Field: "", Message: "is not valid UTF-8"}}
 	}
 	var errs []FieldError
 	for name, v := range fields {
@@ -220,7 +231,7 @@ func decodeEvent(i int, raw json.RawMessage, e *Event, imported bool) []FieldErr
 			return
 		}
 		if err := json.Unmarshal(v, dst); err != nil {
-			errs = append(errs, FieldError{Index: i, Field: name, Message: "must be a string"})
+			errs = append(errs, FieldError{Index: i, Field: name, Message: "must be a string, not " + jsonKind(v)})
 		}
 	}
 	var ns, ts string
@@ -251,15 +262,15 @@ func decodeEvent(i int, raw json.RawMessage, e *Event, imported bool) []FieldErr
 		}
 	}
 	if v, ok := fields["targets"]; ok && string(v) != "null" {
-		if err := json.Unmarshal(v, &e.Targets); err != nil {
-			errs = append(errs, FieldError{Index: i, Field: "targets", Message: "must be a list of {\"type\", \"id\", \"name\"} objects with string values"})
-		}
+		var terrs []FieldError
+		e.Targets, terrs = decodeTargets(i, v)
+		errs = append(errs, terrs...)
 	}
 	if v, ok := fields["metadata"]; ok && string(v) != "null" {
 		// Into raw values first: encoding/json reads {"a": null} as "a": "".
 		var raws map[string]json.RawMessage
 		if err := json.Unmarshal(v, &raws); err != nil {
-			errs = append(errs, FieldError{Index: i, Field: "metadata", Message: "must be a flat object of string values"})
+			errs = append(errs, FieldError{Index: i, Field: "metadata", Message: "must be a flat object of string values, not " + jsonKind(v)})
 		} else {
 			e.Metadata = make(map[string]string, len(raws))
 			for k, rv := range raws {
@@ -286,9 +297,105 @@ func decodeEvent(i int, raw json.RawMessage, e *Event, imported bool) []FieldErr
 	return errs
 }
 
+// decodeTargets reads an event's targets member by member, as decodeEvent
+// reads the event: into a Target, encoding/json would drop a member it does
+// not know and take "Name" for name, where an unknown field of the event is
+// refused by name. A target's are refused the same way.
+func decodeTargets(i int, v json.RawMessage) ([]Target, []FieldError) {
+	var elems []json.RawMessage
+	if err := json.Unmarshal(v, &elems); err != nil {
+		return nil, []FieldError{{Index: i, Field: "targets", Message: "must be an array of {\"type\", \"id\", \"name\"} objects, not " + jsonKind(v)}}
+	}
+	targets := make([]Target, len(elems))
+	var errs []FieldError
+	for j, elem := range elems {
+		at := "targets[" + strconv.Itoa(j) + "]"
+		var members map[string]json.RawMessage
+		if err := json.Unmarshal(elem, &members); err != nil {
+			errs = append(errs, FieldError{Index: i, Field: at, Message: "must be an object like {\"type\": \"user\", \"id\": \"u_1\", \"name\": \"Ann\"}, not " + jsonKind(elem)})
+			continue
+		}
+		t := &targets[j] // null, like {}, is an empty target, which Normalize refuses
+		for name, mv := range members {
+			var dst *string
+			switch name {
+			case "type":
+				dst = &t.Type
+			case "id":
+				dst = &t.ID
+			case "name":
+				dst = &t.Name
+			default:
+				errs = append(errs, FieldError{Index: i, Field: at + "." + name, Message: "is not a known field"})
+				continue
+			}
+			if string(mv) != "null" && (mv[0] != '"' || json.Unmarshal(mv, dst) != nil) {
+				errs = append(errs, FieldError{Index: i, Field: at + "." + name, Message: "must be a string, not " + jsonKind(mv)})
+			}
+		}
+	}
+	return targets, errs
+}
+
+// invalidUTF8 names each place where raw, the JSON value of field (the whole
+// event when ""), holds bytes that are not UTF-8: a string by its field, the
+// way Normalize names fields ("detail", "targets[0].name", "metadata.k"), and
+// a member's name by the object that has it. raw is valid JSON.
+func invalidUTF8(i int, field string, raw []byte) []FieldError {
+	raw = bytes.TrimSpace(raw)
+	if utf8.Valid(raw) {
+		return nil
+	}
+	var errs []FieldError
+	switch raw[0] {
+	case '"':
+		errs = append(errs, FieldError{Index: i, Field: field, Message: "is not valid UTF-8"})
+	case '[':
+		var elems []json.RawMessage
+		_ = json.Unmarshal(raw, &elems)
+		for j, elem := range elems {
+			errs = append(errs, invalidUTF8(i, field+"["+strconv.Itoa(j)+"]", elem)...)
+		}
+	case '{':
+		// Member by member with a Decoder, for the offsets of each name as
+		// sent: a decoded name has its bad bytes turned into U+FFFD already.
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		_, _ = dec.Token() // {
+		for dec.More() {
+			start := dec.InputOffset()
+			tok, err := dec.Token()
+			name, _ := tok.(string)
+			sent := raw[start:dec.InputOffset()]
+			var v json.RawMessage
+			if err != nil || dec.Decode(&v) != nil {
+				break
+			}
+			member := name
+			if field != "" {
+				member = field + "." + name
+			}
+			if !utf8.Valid(sent) {
+				if field == "" {
+					errs = append(errs, FieldError{Index: i, Field: "", Message: fmt.Sprintf("field name %q is not valid UTF-8", name)})
+				} else {
+					errs = append(errs, FieldError{Index: i, Field: field, Message: fmt.Sprintf("key %q is not valid UTF-8", name)})
+				}
+			}
+			errs = append(errs, invalidUTF8(i, member, v)...)
+		}
+	}
+	return errs
+}
+
+// jsonProblem words a JSON syntax error for a message: where it is, and
+// that the body stops short rather than Go's "EOF".
 func jsonProblem(err error) string {
-	if se, ok := err.(*json.SyntaxError); ok {
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &se):
 		return fmt.Sprintf("%v (at byte %d)", se, se.Offset)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "it ends before the JSON is complete"
 	}
 	return err.Error()
 }
@@ -330,7 +437,13 @@ func DecodeObject(r io.Reader, v any, example string) error {
 	if err := dec.Decode(v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
-			return Errorf(EINVALID, "%s: must be a %s, not a JSON %s", te.Field, te.Type, te.Value)
+			return Errorf(EINVALID, "%s: must be %s, not %s", te.Field, jsonTypeName(te.Type), sentKind(te.Value))
+		}
+		if isTimeError(err) { // time.Time's own errors name Go's layout and no field
+			if name := badTimeField(body, v); name != "" {
+				return Errorf(EINVALID, "%s: must be an RFC 3339 time such as 2027-01-31T00:00:00Z", name)
+			}
+			return bad("a time must be in RFC 3339 form, such as 2027-01-31T00:00:00Z")
 		}
 		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 			return Errorf(EINVALID, "%s: is not a known field; send a JSON object like %s", strings.Trim(name, `"`), example)
@@ -358,4 +471,82 @@ func jsonKind(raw json.RawMessage) string {
 	default:
 		return "a number"
 	}
+}
+
+// jsonTypeName says in JSON's words what a Go type is read from, for
+// messages: "a whole number", not "int".
+func jsonTypeName(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return "a base64 string" // how encoding/json reads []byte
+		}
+		return "an array"
+	case reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return "another kind of value"
+}
+
+// sentKind words the Value of a json.UnmarshalTypeError, the kind of value
+// the client sent: "number 1.5" (a number that did not fit) reads "1.5".
+func sentKind(value string) string {
+	if n, ok := strings.CutPrefix(value, "number "); ok {
+		return n
+	}
+	switch value {
+	case "bool":
+		return "a boolean"
+	case "array", "object":
+		return "an " + value
+	}
+	return "a " + value // string, number
+}
+
+// isTimeError reports whether err comes from time.Time's UnmarshalJSON: a
+// time.ParseError, or its complaint about a value that is no string.
+func isTimeError(err error) bool {
+	var pe *time.ParseError
+	return errors.As(err, &pe) || strings.HasPrefix(err.Error(), "Time.UnmarshalJSON:")
+}
+
+var timeType = reflect.TypeFor[time.Time]()
+
+// badTimeField names the member of body that v reads as a time and that
+// holds none, or "" when that takes more than v's own fields to find.
+func badTimeField(body []byte, v any) string {
+	t := reflect.TypeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var members map[string]json.RawMessage
+	if t.Kind() != reflect.Struct || json.Unmarshal(body, &members) != nil {
+		return ""
+	}
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" || name == "-" || (f.Type != timeType && f.Type != reflect.PointerTo(timeType)) {
+			continue
+		}
+		for k, raw := range members { // encoding/json matches names in any case
+			if strings.EqualFold(k, name) && string(raw) != "null" && json.Unmarshal(raw, new(time.Time)) != nil {
+				return k
+			}
+		}
+	}
+	return ""
 }

@@ -350,7 +350,7 @@ func (d *fastReader) targets(e *Event) bool {
 				t.Name, ok = d.str()
 				return 4, ok
 			}
-			return 0, false // other spellings match by case in encoding/json
+			return 0, false // unknown: the general reader names it
 		})
 		if !ok {
 			return false

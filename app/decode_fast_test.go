@@ -72,7 +72,7 @@ var decodeEdges = []string{
 	`[{"detail":"a","detail":"b"}]`, `[{"metadata":{"k":"a","k":"b"}}]`, `[{"targets":[{"name":"a","name":"b"}]}]`,
 	// Escaped and unusual names.
 	`[{"\u0064etail":"x"}]`, `[{"Detail":"x"}]`, `[{"détail":"x"}]`, `[{"targets":[{"Name":"x","TYPE":"y"}]}]`,
-	`[{"targets":[{"name":"x","extra":"y"}]}]`,
+	`[{"targets":[{"name":"x","extra":"y"}]}]`, `[{"targets":[{"type":"a","foo":"b"},{"name":"c","id":1}]}]`, `[{"targets":[5,"x",[]]}]`,
 	// Unknown and server-set fields.
 	`[{"colour":"red"}]`, `[{"received_at":"2026-11-25T10:00:00Z"}]`, `[{"seq":5,"hash":"ab","prev_hash":"cd"}]`,
 	`[{"seq":-1.5e+3}]`, `[{"seq":01}]`, `[{"seq":-}]`, `[{"seq":1.}]`, `[{"received_at":{"a":[1,{"b":null}]}}]`,
@@ -88,6 +88,7 @@ var decodeEdges = []string{
 	`[{"detail":"a\\ud800b"}]`, `[{"detail":"\x"}]`, `[{"detail":"\u12"}]`, `[{"detail":"\u12g4"}]`, "[{\"detail\":\"a\tb\"}]",
 	"[{\"detail\":\"\xff\"}]", "[{\"detail\":\"\xed\xa0\x80\"}]", "[{\"detail\":\"\xe2\x82\"}]", "[{\"detail\":\"caf\xc3\xa9 \xe2\x80\xae\"}]",
 	"[{\"detail\":\"\xef\xbf\xbd\"}]", `[{"detail":"x\`, `[{"detail":"x`,
+	"[{\"targets\":[{\"name\":\"\xff\"}]}]", "[{\"metadata\":{\"\xff\":\"v\",\"k\":\"\xc0\xaf\"}}]", "[{\"d\xffetail\":\"\xff\"}]",
 	"[{\"namespace\":\"users\"}\n,\r\n\t{}]",
 }
 

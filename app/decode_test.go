@@ -2,6 +2,7 @@ package app
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -173,4 +174,155 @@ func FuzzDecodeObjectNeverPanicsAndRefusesTrailingData(f *testing.F) {
 			t.Fatalf("DecodeObject(%q) invented U+FFFD: %q", body, v.Label)
 		}
 	})
+}
+
+// refusal is one field error a body must get, and its message in part.
+type refusal struct {
+	index          int
+	field, message string
+}
+
+// refusedWith fails t unless err carries every one of want.
+func refusedWith(t *testing.T, body string, err error, want ...refusal) {
+	t.Helper()
+	e, ok := err.(*Error)
+	if !ok || e.Code != EINVALID {
+		t.Errorf("%q: got %v, want an invalid error", body, err)
+		return
+	}
+	for _, w := range want {
+		if !slices.ContainsFunc(e.Details, func(d FieldError) bool {
+			return d.Index == w.index && d.Field == w.field && strings.Contains(d.Message, w.message)
+		}) {
+			t.Errorf("%q: details %+v, want event %d's %q refused with %q", body, e.Details, w.index, w.field, w.message)
+		}
+	}
+}
+
+func TestInvalidUTF8IsRefusedNamingItsField(t *testing.T) {
+	for _, tt := range []struct {
+		event string // the second of two events
+		want  []refusal
+	}{
+		{"{\"namespace\":\"users\",\"action\":\"user_invited\",\"detail\":\"caf\xe9\"}", []refusal{{1, "detail", "is not valid UTF-8"}}},
+		{"{\"detail\":\"x\",\"actor\":\"\xc0\xaf\"}", []refusal{{1, "actor", "is not valid UTF-8"}}},
+		{"{\"detail\":\"x\",\"targets\":[{\"type\":\"user\"},{\"type\":\"user\",\"name\":\"Ann\xff\"}]}", []refusal{{1, "targets[1].name", "is not valid UTF-8"}}},
+		{"{\"detail\":\"x\",\"metadata\":{\"ok\":\"v\",\"k\":\"\xed\xa0\x80\"}}", []refusal{{1, "metadata.k", "is not valid UTF-8"}}},
+		{"{\"detail\":\"x\",\"metadata\":{\"k\xff\":\"v\"}}", []refusal{{1, "metadata", "key \"k\uFFFD\" is not valid UTF-8"}}},
+		{"{\"detail\":\"x\",\"det\xffail\":\"v\"}", []refusal{{1, "", "field name \"det\uFFFDail\" is not valid UTF-8"}}},
+		{"{\"detail\":\"\xff\",\"actor\":\"\xff\"}", []refusal{{1, "detail", "UTF-8"}, {1, "actor", "UTF-8"}}},
+	} {
+		array := "[" + okEvent + "," + tt.event + "]"
+		_, err := decodeBoth(t, array, false, false)
+		refusedWith(t, array, err, tt.want...)
+		ndjson := okEvent + "\n" + tt.event + "\n"
+		_, err = decodeBoth(t, ndjson, true, false)
+		refusedWith(t, ndjson, err, tt.want...)
+	}
+}
+
+func TestUnknownTargetFieldsAreRefusedByName(t *testing.T) {
+	event := func(targets string) string {
+		return `{"namespace":"users","action":"user_invited","detail":"x","targets":` + targets + `}`
+	}
+	for _, tt := range []struct {
+		targets string
+		want    []refusal
+	}{
+		{`[{"type":"a","foo":"b"}]`, []refusal{{0, "targets[0].foo", "is not a known field"}}},
+		{`[{"type":"a"},{"Name":"b","type":"c"}]`, []refusal{{0, "targets[1].Name", "is not a known field"}}},
+		{`[{"type":"a","id":5}]`, []refusal{{0, "targets[0].id", "must be a string, not a number"}}},
+		{`[{"type":"a"},"b"]`, []refusal{{0, "targets[1]", "must be an object"}}},
+		{`{"type":"a"}`, []refusal{{0, "targets", "must be an array"}}},
+	} {
+		for _, body := range []string{"[" + event(tt.targets) + "]", event(tt.targets)} {
+			_, err := decodeBoth(t, body, false, false)
+			refusedWith(t, body, err, tt.want...)
+		}
+		_, err := decodeBoth(t, event(tt.targets)+"\n", true, false)
+		refusedWith(t, event(tt.targets), err, tt.want...)
+	}
+	// Metadata is the free map: any key goes.
+	body := `[{"namespace":"users","action":"user_invited","detail":"x","targets":[{"type":"user","id":"u1","name":"Ann"},null,{}],` +
+		`"metadata":{"foo":"1","Type":"2","targets[0].foo":"3","name":"4"}}]`
+	events, err := decodeBoth(t, body, false, false)
+	if err != nil || len(events[0].Metadata) != 4 || len(events[0].Targets) != 3 || events[0].Targets[0] != (Target{Type: "user", ID: "u1", Name: "Ann"}) {
+		t.Fatalf("%s: %+v %v", body, events, err)
+	}
+}
+
+// goInternals are what Go's own error texts leak into a message.
+var goInternals = []string{"json:", "Go value", "Go struct", "map[", "[]", "RawMessage", "int", "float", "bool,", "Unmarshal", "2006", "EOF"}
+
+func leaksGoInternals(message string) bool {
+	return slices.ContainsFunc(goInternals, func(s string) bool { return strings.Contains(message, s) })
+}
+
+func TestEventsOfTheWrongShapeAreRefusedInJSONTerms(t *testing.T) {
+	for _, tt := range []struct {
+		body   string
+		ndjson bool
+		want   []refusal // none: the message of the whole request is checked alone
+	}{
+		{`[[1]]`, false, []refusal{{0, "", "must be a JSON object, not an array"}}},
+		{`[` + okEvent + `,5]`, false, []refusal{{1, "", "must be a JSON object, not a number"}}},
+		{"[" + okEvent + "]\n", true, []refusal{{0, "", "must be a JSON object, not an array"}}},
+		{okEvent + "\n\"x\"\n", true, []refusal{{1, "", "must be a JSON object, not a string"}}},
+		{`[{"namespace":"users","action":"user_invited","detail":"x","metadata":[1]}]`, false, []refusal{{0, "metadata", "must be a flat object of string values, not an array"}}},
+		{`[{"namespace":"users","action":"user_invited","detail":{"a":1}}]`, false, []refusal{{0, "detail", "must be a string, not an object"}}},
+		{`[{"namespace":"users","action":"user_invited","detail":"x","targets":5}]`, false, []refusal{{0, "targets", "must be an array"}}},
+		{`[`, false, nil},
+		{`[{"namespace":"users"`, false, nil},
+		{`{"namespace":`, false, nil},
+	} {
+		_, err := decodeBoth(t, tt.body, tt.ndjson, false)
+		if tt.want != nil {
+			refusedWith(t, tt.body, err, tt.want...)
+		}
+		e, ok := err.(*Error)
+		if !ok {
+			t.Errorf("%q: got %v, want an *Error", tt.body, err)
+			continue
+		}
+		if leaksGoInternals(e.Message) {
+			t.Errorf("%q: message %q speaks Go, not JSON", tt.body, e.Message)
+		}
+		for _, d := range e.Details {
+			if leaksGoInternals(d.Message) {
+				t.Errorf("%q: %q %q speaks Go, not JSON", tt.body, d.Field, d.Message)
+			}
+		}
+	}
+}
+
+func TestDecodeObjectWordsWrongTypesInJSONTerms(t *testing.T) {
+	type req struct {
+		Count   *int              `json:"count"`
+		Ratio   float64           `json:"ratio"`
+		Label   string            `json:"label"`
+		On      bool              `json:"on"`
+		Scopes  []string          `json:"scopes"`
+		Labels  map[string]string `json:"labels"`
+		Expires *time.Time        `json:"expires_at"`
+	}
+	for _, tt := range []struct{ body, want string }{
+		{`{"count":"x"}`, "count: must be a whole number, not a string"},
+		{`{"count":1.5}`, "count: must be a whole number, not 1.5"},
+		{`{"ratio":"x"}`, "ratio: must be a number, not a string"},
+		{`{"label":5}`, "label: must be a string, not a number"},
+		{`{"on":"yes"}`, "on: must be true or false, not a string"},
+		{`{"scopes":"ingest"}`, "scopes: must be an array, not a string"},
+		{`{"labels":[]}`, "labels: must be an object, not an array"},
+		{`{"label":{}}`, "label: must be a string, not an object"},
+		{`{"label":true}`, "label: must be a string, not a boolean"},
+		{`{"expires_at":5}`, "expires_at: must be an RFC 3339 time"},
+		{`{"expires_at":"tomorrow"}`, "expires_at: must be an RFC 3339 time"},
+		{`{"label":"a",`, "ends before the JSON is complete"},
+	} {
+		var v req
+		err := DecodeObject(strings.NewReader(tt.body), &v, `{"label": "x"}`)
+		if ErrorCode(err) != EINVALID || !strings.Contains(err.Error(), tt.want) || leaksGoInternals(err.Error()) {
+			t.Errorf("%s: got %v, want an invalid error saying %q", tt.body, err, tt.want)
+		}
+	}
 }

@@ -181,7 +181,7 @@ func (e *Event) Normalize(index int, now time.Time, retention time.Duration) []F
 	}
 
 	if len(e.ID) > MaxIDLen {
-		bad("id", "is longer than 128 characters")
+		bad("id", "is longer than 128 bytes")
 	} else if msg := checkShort(e.ID); e.ID != "" && msg != "" {
 		bad("id", msg)
 	}

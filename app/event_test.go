@@ -164,3 +164,25 @@ func TestTheIPRuleIsWhatNetParseIPAccepts(t *testing.T) {
 		}
 	}
 }
+
+func TestTheIDLimitIsCountedAndStatedInBytes(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		id string
+		ok bool
+	}{
+		{strings.Repeat("i", 128), true},
+		{strings.Repeat("€", 42) + "ab", true}, // 128 bytes
+		{strings.Repeat("i", 129), false},
+		{strings.Repeat("€", 43), false}, // 43 characters, 129 bytes
+	} {
+		e := Event{ID: tt.id, Namespace: Users, Action: "user_invited", Detail: "x"}
+		errs := e.Normalize(0, now, DefaultRetention)
+		if tt.ok != (len(errs) == 0) {
+			t.Errorf("an id of %d bytes: %+v", len(tt.id), errs)
+		}
+		if !tt.ok && (len(errs) != 1 || errs[0].Field != "id" || errs[0].Message != "is longer than 128 bytes") {
+			t.Errorf("an id of %d bytes: %+v, want id \"is longer than 128 bytes\"", len(tt.id), errs)
+		}
+	}
+}

@@ -195,12 +195,16 @@ func (s *Server) requireScope(scope app.Scope, allowSession bool) echo.Middlewar
 					return next(c)
 				}
 			}
-			secret, ok := strings.CutPrefix(authz, "Bearer ")
-			if !ok || strings.TrimSpace(secret) == "" {
+			scheme, secret := authScheme(authz)
+			bearer := strings.EqualFold(scheme, "Bearer")
+			if !bearer || secret == "" {
 				c.Response().Header().Set("WWW-Authenticate", `Bearer realm="auditlog"`)
+				if !bearer && scheme != "" {
+					// Not echoed: what passes for a scheme may be a secret sent without one.
+					return app.Errorf(app.EUNAUTHORIZED, "the Authorization header is not a bearer token; send Authorization: Bearer <token> (create one with: auditlog token create)")
+				}
 				return app.Errorf(app.EUNAUTHORIZED, "an API token is required: send Authorization: Bearer <token> (create one with: auditlog token create)")
 			}
-			secret = strings.TrimSpace(secret)
 			if subtle.ConstantTimeCompare([]byte(secret), []byte(s.launch)) == 1 {
 				// The launch secret is the local owner's key: whoever can read it (the
 				// instance file is private to the user) may already open the page. The
@@ -225,6 +229,20 @@ func (s *Server) requireScope(scope app.Scope, allowSession bool) echo.Middlewar
 			return next(c)
 		}
 	}
+}
+
+// authScheme splits an Authorization header into its scheme and what
+// follows it. Schemes match in any case (RFC 7235), so callers compare with
+// strings.EqualFold; the spaces (or a tab) around the credentials are not
+// part of them, and clients that send more than one are common enough to
+// forgive.
+func authScheme(header string) (scheme, credentials string) {
+	header = strings.TrimSpace(header)
+	i := strings.IndexAny(header, " \t")
+	if i < 0 {
+		return header, ""
+	}
+	return header[:i], strings.TrimSpace(header[i+1:])
 }
 
 // cookieName carries the port: cookies ignore ports, and every other server

@@ -31,10 +31,10 @@ func TestEntryFieldGivesWhatBlevesTextFieldGives(t *testing.T) {
 	for i := range odd {
 		docs = append(docs, app.IndexDoc{Key: app.MakeKey(from.Add(time.Duration(i)*time.Minute), uint64(90000+i)), Event: &odd[i]})
 	}
-	for _, d := range docs {
-		f, ok := newDocument(d.Key, d.Event).Fields[0].(*entryField)
+	for i, d := range docs {
+		f, ok := newDocument(d.Key, d.Event, i%2 == 0).Fields[0].(*entryField)
 		if !ok {
-			t.Fatalf("the document's first field is a %T", newDocument(d.Key, d.Event).Fields[0])
+			t.Fatalf("the document's first field is a %T", newDocument(d.Key, d.Event, i%2 == 0).Fields[0])
 		}
 		f.Analyze()
 		ref := document.NewTextFieldCustom(fieldText, nil, nil, entryFieldOptions, &f.text)

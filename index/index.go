@@ -505,9 +505,26 @@ const minSplit = 500
 
 func (x *Index) indexDay(day int64, docs []app.IndexDoc) error {
 	shard := x.shards[day]
+	// How many entries each quarter hour holds decides which are rough (see
+	// roughBelow). Without the counts every entry keeps its second, which is
+	// never wrong, only larger.
+	held := map[int64]uint64{}
+	if slots, err := x.slotsOf(shard); err == nil {
+		for _, s := range slots {
+			held[s.slot] = s.entries
+		}
+	} else {
+		held = nil
+	}
 	b := shard.NewBatch()
 	for _, d := range docs {
-		if err := b.IndexAdvanced(newDocument(d.Key, d.Event)); err != nil {
+		rough := false
+		if held != nil {
+			slot := app.SlotOf(d.Key.Time())
+			rough = held[slot] < roughBelow
+			held[slot]++
+		}
+		if err := b.IndexAdvanced(newDocument(d.Key, d.Event, rough)); err != nil {
 			return fmt.Errorf("index: %s: %w", d.Key, err)
 		}
 	}

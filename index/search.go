@@ -205,8 +205,7 @@ const busySlot = 2048
 // to hold n, or when a window would be all of it: the quarter hour is then
 // searched whole.
 func (x *Index) searchBusySlot(shard bleve.Index, c *compiled, after string, n int, want uint64, slot int64, entries uint64) (hits search.DocumentMatchCollection, done bool, err error) {
-	first := app.TallyCell{Slot: slot}.Start().Unix()
-	last := first + int64(app.TallySlot/time.Second) - 1
+	first, last := app.TallyCell{Slot: slot}.Start().Unix(), lastSecondOf(slot)
 	if k, valid := keyOf(after); valid {
 		last = min(last, k.Time().Unix())
 	}
@@ -248,10 +247,23 @@ func (x *Index) searchBusySlot(shard bleve.Index, c *compiled, after string, n i
 		if x.secondsWindowed != nil {
 			x.secondsWindowed(last - oldest + 1)
 		}
-		window := termRange(secondTermOf(oldest), secondTermOf(last))
+		// The quarter hour's rough entries (see roughBelow) may be of any of
+		// its seconds: each window takes them in, and is enough only if its
+		// nth newest hit is of the window's seconds. Any match newer than
+		// that hit is then in the window.
+		window := bleve.NewDisjunctionQuery(termRange(secondTermOf(oldest), secondTermOf(last)), termOn(fieldText, roughSecondTermOf(slot)))
 		hits, err := newestMatches(shard, bleve.NewConjunctionQuery(c.bq, window), n, after)
-		if err != nil || len(hits) >= n {
-			return hits, err == nil, err
+		if err != nil {
+			return nil, false, err
+		}
+		if len(hits) >= n {
+			k, ok := keyOf(hits[n-1].ID)
+			if !ok {
+				return nil, false, fmt.Errorf("a document has the ID %q", hits[n-1].ID)
+			}
+			if k.Time().Unix() >= oldest {
+				return hits, true, nil
+			}
 		}
 		// Eight times as many, and at least one second more: a second can
 		// hold more than the window wanted.
@@ -289,7 +301,8 @@ func termRange(lo, hi string) query.Query {
 }
 
 // secondsIn lists the seconds from first to last that shard holds entries
-// in, oldest first, with how many entries each holds.
+// in, oldest first, with how many entries each holds. Rough entries (see
+// roughBelow) are not counted: they are of no second in particular.
 func secondsIn(shard bleve.Index, first, last int64) (seconds []int64, counts []uint64, err error) {
 	err = withReader(shard, func(r index.IndexReader) error {
 		dict, err := r.FieldDictRange(fieldText, []byte(secondTermOf(first)), []byte(secondTermOf(last)))
@@ -312,6 +325,9 @@ func eachTimeTerm(dict index.FieldDict, prefix string, fn func(n int64, entries 
 		e, err := dict.Next()
 		if err != nil || e == nil {
 			return err
+		}
+		if strings.HasSuffix(e.Term, roughSuffix) {
+			continue // a quarter hour's rough entries (see roughBelow)
 		}
 		n, err := strconv.ParseInt(strings.TrimPrefix(e.Term, prefix), 10, 64)
 		if err != nil {

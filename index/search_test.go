@@ -713,6 +713,83 @@ func TestABurstWithQuietQuarterHoursAfterItIsStillSearchedFromItsLatestSeconds(t
 	}
 }
 
+func TestAQuarterHoursRoughEntriesAreFoundWhenTheyAreItsNewest(t *testing.T) {
+	x, _ := openTemp(t)
+	r := rand.New(rand.NewPCG(41, 42))
+	slot := base.Truncate(24 * time.Hour).Add(-24*time.Hour + 9*time.Hour)
+	var docs []app.IndexDoc
+	add := func(from time.Time, span time.Duration, n int) {
+		for range n {
+			docs = append(docs, windowDoc(r, from.Add(time.Duration(r.Int64N(int64(span)))), len(docs), 0.002))
+		}
+	}
+	// The quarter hour's first entries are its latest minute's, and so
+	// rough: a window of its busier, earlier seconds must not pass them by.
+	add(slot.Add(14*time.Minute), time.Minute, roughBelow-100)
+	add(slot, 5*time.Minute, 4000)
+	var widths []int64
+	x.secondsWindowed = func(seconds int64) { widths = append(widths, seconds) }
+	checkWindowQueries(t, x, docs, slot.Add(14*time.Minute+30*time.Second))
+	if len(widths) == 0 {
+		t.Fatal("no search looked at the latest seconds of the busy quarter hour first: the test does not exercise them")
+	}
+	// A day's batches indexed side by side each count from what the shard
+	// held before them: up to roughBelow each.
+	if n := docsWithTerm(t, x, roughSecondTermOf(app.SlotOf(slot))); n < roughBelow-100 || n > 2*roughBelow {
+		t.Fatalf("%d entries of the busy quarter hour are rough, want its first %d to %d", n, roughBelow-100, 2*roughBelow)
+	}
+}
+
+// docsWithTerm counts the entries of every shard whose text has term.
+func docsWithTerm(t *testing.T, x *Index, term string) uint64 {
+	t.Helper()
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	n := uint64(0)
+	for _, shard := range x.shards {
+		req := bleve.NewSearchRequestOptions(termOn(fieldText, term), 0, 0, false)
+		res, err := shard.Search(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += res.Total
+	}
+	return n
+}
+
+func TestATallysTailCountsRoughEntriesOfLiveTrafficFromMidQuarterHour(t *testing.T) {
+	x, _ := openTemp(t)
+	r := rand.New(rand.NewPCG(43, 44))
+	day := base.Truncate(24 * time.Hour).Add(-24 * time.Hour)
+	var docs []app.IndexDoc
+	add := func(from time.Time, span time.Duration, n int) {
+		t.Helper()
+		batch := make([]app.IndexDoc, n)
+		for i := range batch {
+			ts := from.Add(time.Duration(r.Int64N(int64(span))))
+			batch[i] = entry(ts, app.Users, "thing_changed", "alice", []string{"alpha", "bravo", "alpha bravo"}[r.IntN(3)])
+		}
+		mustIndex(t, x, batch...)
+		docs = append(docs, batch...)
+	}
+	tails := 0
+	x.recountTail = func(int64) { tails++ }
+	// Live traffic from the middle of a quarter hour on, few enough that
+	// every entry of it is rough: its term is at the quarter hour's end,
+	// after the tail's start, as its own second is.
+	now := day.Add(14*time.Hour + 37*time.Minute)
+	add(day, 14*time.Hour, 300)
+	checkTally(t, x, docs, "alpha ")
+	for range 8 {
+		add(now, time.Second, 20)
+		now = now.Add(time.Second)
+		checkTally(t, x, docs, "alpha ")
+	}
+	if tails == 0 {
+		t.Fatal("no tally counted its tail again: the test does not exercise it")
+	}
+}
+
 func TestATallyOfADayIsCountedAgainOnlyFromTheEarliestHourBatchesReached(t *testing.T) {
 	x, _ := openTemp(t)
 	r := rand.New(rand.NewPCG(13, 14))

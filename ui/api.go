@@ -1,12 +1,14 @@
 package ui
 
 import (
-	"time"
-
+	"compress/gzip"
+	"errors"
 	"io"
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
+	"time"
 
 	"auditlog/app"
 	"auditlog/ui/api"
@@ -45,6 +47,7 @@ func (s *Server) routes() {
 type limitedBody struct {
 	r    io.Reader
 	left int64
+	what string // "the body", or "the body unpacked"
 }
 
 func (l *limitedBody) Read(p []byte) (int, error) {
@@ -52,7 +55,7 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 		// One byte past the limit tells a body of exactly the limit from a larger one.
 		var one [1]byte
 		if n, _ := l.r.Read(one[:]); n > 0 {
-			return 0, app.Errorf(app.ETOOLARGE, "the body is larger than 5 MiB; send at most 1000 events or 5 MiB per request")
+			return 0, app.Errorf(app.ETOOLARGE, "%s is larger than 5 MiB; send at most 1000 events or 5 MiB per request", l.what)
 		}
 		return 0, io.EOF
 	}
@@ -62,6 +65,50 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	l.left -= int64(n)
 	return n, err
+}
+
+// requestBody is an ingest request's body, unpacked when the client sent it
+// compressed, as log shippers do (Vector's and Fluent Bit's HTTP outputs,
+// OpenTelemetry's exporters: gzip). The limit holds for the bytes sent and
+// again for the bytes unpacked, so a small body cannot unpack into a large
+// batch. Echo's Decompress middleware unpacks without such a limit.
+func requestBody(req *http.Request) (io.Reader, error) {
+	sent := &limitedBody{r: req.Body, left: MaxBodyBytes, what: "the body"}
+	switch enc := strings.ToLower(strings.TrimSpace(req.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+		return sent, nil
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(sent)
+		if err != nil {
+			return nil, gzipError(err)
+		}
+		return &limitedBody{r: gzipReader{zr}, left: MaxBodyBytes, what: "the body unpacked"}, nil
+	default:
+		return nil, app.Errorf(app.EUNSUPPORTED, "Content-Encoding %s is not accepted; send the body as it is or with Content-Encoding: gzip", enc)
+	}
+}
+
+// gzipReader reports a body that is not the gzip it claims to be as the
+// client's mistake, not as a failure to read.
+type gzipReader struct{ r *gzip.Reader }
+
+func (g gzipReader) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = gzipError(err)
+	}
+	return n, err
+}
+
+func gzipError(err error) error {
+	var appErr *app.Error
+	if errors.As(err, &appErr) {
+		return appErr // the limit on the bytes sent
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return app.Errorf(app.EINVALID, "Content-Encoding: the body is not valid gzip (cut short, or followed by more)")
+	}
+	return app.Errorf(app.EINVALID, "Content-Encoding: the body is not valid gzip (%s)", strings.TrimPrefix(err.Error(), "gzip: "))
 }
 
 // postEvents records a batch. The answer comes only after the store has
@@ -84,7 +131,11 @@ func (s *Server) postEvents(c echo.Context) error {
 	if req.ContentLength > MaxBodyBytes {
 		return app.Errorf(app.ETOOLARGE, "the body is %d bytes; at most 5 MiB per request", req.ContentLength)
 	}
-	events, err := app.DecodeRequest(&limitedBody{r: req.Body, left: MaxBodyBytes}, ndjson)
+	body, err := requestBody(req)
+	if err != nil {
+		return err
+	}
+	events, err := app.DecodeRequest(body, ndjson)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -480,4 +481,70 @@ func mustZone(t *testing.T, name string) *time.Location {
 		t.Fatal(err)
 	}
 	return loc
+}
+
+func gzipped(t *testing.T, s string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	if _, err := zw.Write([]byte(s)); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestAGzippedBodyIsUnpackedWithinTheSameLimit(t *testing.T) {
+	f := newAPIFixture(t)
+	post := func(encoding string, body []byte) response {
+		t.Helper()
+		req, err := http.NewRequest("POST", f.srv.URL+"/api/v1/events", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+f.ingest)
+		req.Header.Set("Content-Type", "application/x-ndjson")
+		req.Header.Set("Content-Encoding", encoding)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return response{status: res.StatusCode, header: res.Header, body: b}
+	}
+	line := `{"namespace":"connections","action":"connection_created","detail":"Created connection Snowflake Prod","actor":"maya"}` + "\n"
+	packed := gzipped(t, line+line)
+	if r := post("gzip", packed); r.status != http.StatusCreated || !strings.Contains(string(r.body), `"accepted":2`) {
+		t.Fatalf("gzip: status %d: %s", r.status, r.body)
+	}
+
+	// Refused whole, with nothing recorded.
+	corrupt := bytes.Clone(packed)
+	corrupt[len(corrupt)-5] ^= 0xff // the checksum no longer matches
+	huge := gzipped(t, line+strings.Repeat(" ", 6<<20)+line)
+	for _, tt := range []struct {
+		name, encoding string
+		body           []byte
+		status         int
+		code, says     string
+	}{
+		{"not gzip at all", "gzip", []byte(line), 400, app.EINVALID, "Content-Encoding"},
+		{"a bad checksum", "gzip", corrupt, 400, app.EINVALID, "checksum"},
+		{"cut short", "gzip", packed[:len(packed)/2], 400, app.EINVALID, "cut short"},
+		{"garbage after the stream", "gzip", append(bytes.Clone(packed), "junk"...), 400, app.EINVALID, "Content-Encoding"},
+		{"over 5 MiB unpacked", "gzip", huge, 413, app.ETOOLARGE, "unpacked is larger than 5 MiB"},
+		{"an encoding not spoken", "br", []byte(line), 415, app.EUNSUPPORTED, "Content-Encoding br"},
+	} {
+		r := post(tt.encoding, tt.body)
+		if r.status != tt.status || r.errorBody(t).Code != tt.code || !strings.Contains(string(r.body), tt.says) {
+			t.Errorf("%s: status %d: %s; want %d %s saying %q", tt.name, r.status, r.body, tt.status, tt.code, tt.says)
+		}
+	}
+	f.waitIndexed()
+	if _, page := f.list("q=snowflake"); len(page.Events) != 2 {
+		t.Fatalf("%d entries recorded, want the first request's 2", len(page.Events))
+	}
 }

@@ -7,17 +7,18 @@ import (
 
 // Error codes. The ui package maps each to one HTTP status, in one place.
 const (
-	EINVALID      = "invalid"      // the request or an event breaks a rule
-	ENOTFOUND     = "not_found"    // no such entry, token or page
-	EUNAUTHORIZED = "unauthorized" // no valid credentials
-	EFORBIDDEN    = "forbidden"    // valid credentials, wrong scope
-	ETOOLARGE     = "too_large"    // body or batch over the limits
-	EUNSUPPORTED  = "unsupported"  // a content type or format we do not speak
-	ECONFLICT     = "conflict"     // the state does not allow it (e.g. data dir in use)
-	ENOSPACE      = "no_space"     // the disk is full: nothing was written
-	EUNAVAILABLE  = "unavailable"  // a part it needs is out of reach (a damaged or read-only store, a cluster without quorum): nothing was written; retry later
-	ETHROTTLED    = "throttled"    // too many attempts (wrong passwords); wait and try again
-	EINTERNAL     = "internal"     // our fault; logged, never shown in detail
+	EINVALID      = "invalid"            // the request or an event breaks a rule
+	ENOTFOUND     = "not_found"          // no such entry, token or page
+	EUNAUTHORIZED = "unauthorized"       // no valid credentials
+	EFORBIDDEN    = "forbidden"          // valid credentials, wrong scope
+	ETOOLARGE     = "too_large"          // body or batch over the limits
+	EUNSUPPORTED  = "unsupported"        // a content type or format we do not speak
+	EMETHOD       = "method_not_allowed" // the path exists, the method does not: the Allow header lists those that do
+	ECONFLICT     = "conflict"           // the state does not allow it (e.g. data dir in use)
+	ENOSPACE      = "no_space"           // the disk is full: nothing was written
+	EUNAVAILABLE  = "unavailable"        // a part it needs is out of reach (a damaged or read-only store, a cluster without quorum): nothing was written; retry later
+	ETHROTTLED    = "throttled"          // too many attempts (wrong passwords); wait and try again
+	EINTERNAL     = "internal"           // our fault; logged, never shown in detail
 )
 
 // FieldError names one field of one event that broke a rule.

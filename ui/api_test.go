@@ -192,7 +192,7 @@ func TestClientMistakesGetClearStatusesNeverA500(t *testing.T) {
 		{"bad after", "GET", "/api/v1/events?after=tuesday", "READ", "", "", 400, app.EINVALID},
 		{"unknown id", "GET", "/api/v1/events/nope", "READ", "", "", 404, app.ENOTFOUND},
 		{"unknown route", "GET", "/api/v1/nothing", "READ", "", "", 404, app.ENOTFOUND},
-		{"wrong method", "DELETE", "/api/v1/events", "READ", "", "", 405, app.EINVALID},
+		{"wrong method", "DELETE", "/api/v1/events", "READ", "", "", 405, app.EMETHOD},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -546,5 +546,15 @@ func TestAGzippedBodyIsUnpackedWithinTheSameLimit(t *testing.T) {
 	f.waitIndexed()
 	if _, page := f.list("q=snowflake"); len(page.Events) != 2 {
 		t.Fatalf("%d entries recorded, want the first request's 2", len(page.Events))
+	}
+}
+
+func TestAWrongMethodIsAnsweredWithTheMethodsThatAreAllowed(t *testing.T) {
+	f := newAPIFixture(t)
+	r := f.do("PUT", "/api/v1/events", f.ingest, "application/json", strings.NewReader(`{}`))
+	e := r.errorBody(t)
+	if r.status != http.StatusMethodNotAllowed || e.Code != app.EMETHOD || r.header.Get("Allow") == "" ||
+		!strings.Contains(e.Message, "PUT is not allowed on /api/v1/events; allowed: ") || !strings.Contains(e.Message, "POST") {
+		t.Fatalf("status %d, Allow %q: %s", r.status, r.header.Get("Allow"), r.body)
 	}
 }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -19,6 +20,7 @@ var statusOf = map[string]int{
 	app.EFORBIDDEN:    http.StatusForbidden,
 	app.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	app.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
+	app.EMETHOD:       http.StatusMethodNotAllowed,
 	app.ECONFLICT:     http.StatusConflict,
 	app.ENOSPACE:      http.StatusInsufficientStorage,
 	app.EUNAVAILABLE:  http.StatusServiceUnavailable,
@@ -30,7 +32,7 @@ var statusOf = map[string]int{
 var codeOf = map[int]string{
 	http.StatusBadRequest:            app.EINVALID,
 	http.StatusNotFound:              app.ENOTFOUND,
-	http.StatusMethodNotAllowed:      app.EINVALID,
+	http.StatusMethodNotAllowed:      app.EMETHOD,
 	http.StatusUnauthorized:          app.EUNAUTHORIZED,
 	http.StatusForbidden:             app.EFORBIDDEN,
 	http.StatusRequestEntityTooLarge: app.ETOOLARGE,
@@ -59,6 +61,9 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		}
 		appErr = &app.Error{Code: code, Message: msg}
 		if httpErr.Code == http.StatusMethodNotAllowed {
+			if allow := c.Response().Header().Get(echo.HeaderAllow); allow != "" {
+				appErr.Message = fmt.Sprintf("%s is not allowed on %s; allowed: %s", c.Request().Method, c.Request().URL.Path, allow)
+			}
 			_ = c.JSON(httpErr.Code, api.ErrorBody{Error: appErr})
 			return
 		}

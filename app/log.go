@@ -97,10 +97,12 @@ func encodeCursor(k Key) string { return base64.RawURLEncoding.EncodeToString(k[
 func decodeCursor(s string) (Key, error) {
 	var k Key
 	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) != len(k) {
-		return k, Errorf(EINVALID, "cursor is not valid: pass the \"next\" value of a previous page")
-	}
 	copy(k[:], b)
+	// The zero key is what "no cursor" is inside: taken as a cursor, it
+	// would answer the first page again, and a client paging would loop.
+	if err != nil || len(b) != len(k) || k == (Key{}) {
+		return Key{}, Errorf(EINVALID, "cursor is not valid: pass the \"next\" value of a previous page")
+	}
 	return k, nil
 }
 

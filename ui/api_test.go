@@ -189,6 +189,7 @@ func TestClientMistakesGetClearStatusesNeverA500(t *testing.T) {
 		{"bad limit", "GET", "/api/v1/events?limit=0", "READ", "", "", 400, app.EINVALID},
 		{"limit over 500", "GET", "/api/v1/events?limit=501", "READ", "", "", 400, app.EINVALID},
 		{"bad cursor", "GET", "/api/v1/events?cursor=not-a-cursor", "READ", "", "", 400, app.EINVALID},
+		{"a cursor of the zero key", "GET", "/api/v1/events?cursor=AAAAAAAAAAAAAAAAAAAAAA", "READ", "", "", 400, app.EINVALID},
 		{"bad after", "GET", "/api/v1/events?after=tuesday", "READ", "", "", 400, app.EINVALID},
 		{"unknown id", "GET", "/api/v1/events/nope", "READ", "", "", 404, app.ENOTFOUND},
 		{"unknown route", "GET", "/api/v1/nothing", "READ", "", "", 404, app.ENOTFOUND},

@@ -180,7 +180,7 @@ func (l *Log) changeSettings(ctx context.Context, c SettingsChange, actor string
 	if c.Workspace != nil {
 		next.Workspace = strings.TrimSpace(*c.Workspace)
 		if next.Workspace == "" || len(next.Workspace) > 80 || checkText(next.Workspace, false) != "" {
-			return Settings{}, false, Errorf(EINVALID, "workspace: 1 to 80 printable characters are required")
+			return Settings{}, false, Errorf(EINVALID, "name: the workspace's name must be 1 to 80 printable characters")
 		}
 	}
 	if c.Timezone != nil {

@@ -455,6 +455,9 @@ func TestAdminsRenameTheWorkspaceAndSetItsTimezone(t *testing.T) {
 	if r := f.do("PATCH", "/api/v1/workspace", f.read, "application/json", strings.NewReader(`{"name":"x"}`)); r.status != 403 {
 		t.Fatalf("a read token renamed the workspace: %d", r.status)
 	}
+	if r := f.do("PATCH", "/api/v1/workspace", f.admin, "application/json", strings.NewReader(`{"name":"  "}`)); r.status != 400 || !strings.HasPrefix(r.errorBody(t).Message, "name: ") {
+		t.Fatalf("an empty name: %d %s", r.status, r.body)
+	}
 	if r := f.do("PATCH", "/api/v1/workspace", f.admin, "application/json", strings.NewReader(`{"timezone":"Mars/Olympus"}`)); r.status != 400 || !strings.Contains(r.errorBody(t).Message, "timezone") {
 		t.Fatalf("an unknown timezone: %d %s", r.status, r.body)
 	}

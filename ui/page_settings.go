@@ -179,9 +179,6 @@ func (s *Server) saveGeneral(c echo.Context) error {
 		if !ok {
 			return err
 		}
-		if field == "workspace" {
-			field = "name"
-		}
 		v.Errors[field] = msg
 		v.fillPlans()
 		return render(c, http.StatusBadRequest, "general", "layout", v)

@@ -40,7 +40,14 @@ import (
 //	6: no term frequencies or norms
 //	7: document IDs of 22 characters rather than 32 hex digits
 //	8: second terms, for a busy quarter hour to be searched from its latest seconds
-const formatVersion = 8
+//	9: a quarter hour's first entries share a rough second term (see roughBelow)
+const formatVersion = 9
+
+// keptFormat is the format before, which this one reads as it is: an index
+// of format 8 holds exact second terms only, as format 9 may. It is kept,
+// not rebuilt, and marked as format 9 before anything is added to it, so
+// that a release of format 8 rebuilds it rather than misread rough terms.
+const keptFormat = 8
 
 const (
 	metaFile   = "index.json"
@@ -113,8 +120,13 @@ func (x *Index) load() error {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return fmt.Errorf("index: %s: %w", metaFile, err)
 	}
-	if m.Format != formatVersion || m.Generation == "" {
+	if (m.Format != formatVersion && m.Format != keptFormat) || m.Generation == "" {
 		return fmt.Errorf("index: format %d, want %d", m.Format, formatVersion)
+	}
+	if m.Format == keptFormat {
+		if err := writeMeta(x.dir, meta{Format: formatVersion, Generation: m.Generation}); err != nil {
+			return err
+		}
 	}
 	x.gen = m.Generation
 	entries, err := os.ReadDir(x.dir)

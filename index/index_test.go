@@ -3,6 +3,7 @@ package index
 import (
 	"bytes"
 	"encoding/hex"
+	"encoding/json"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -94,6 +95,34 @@ func TestReopeningKeepsTheEntriesAndTheGeneration(t *testing.T) {
 	}
 	if after := mustSearch(t, y, parse(t, "alpha"), app.Key{}, 500); !equalKeys(after, before) || len(after) == 0 {
 		t.Errorf("found %d keys after reopening, %d before", len(after), len(before))
+	}
+}
+
+func TestAnIndexOfTheFormatBeforeIsKeptAndMarkedAsThisOne(t *testing.T) {
+	x, dir := openTemp(t)
+	mustIndex(t, x, entry(base, app.Spaces, "space_created", "bob", "Created space"))
+	gen := x.Generation()
+	must(t, x.Close())
+	must(t, writeMeta(dir, meta{Format: keptFormat, Generation: gen}))
+	x, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if x.Generation() != gen {
+		t.Fatalf("the index of format %d was rebuilt (generation %q, was %q)", keptFormat, x.Generation(), gen)
+	}
+	if keys := mustSearch(t, x, parse(t, "space "), app.Key{}, 10); len(keys) != 1 {
+		t.Fatalf("%d entries found in the kept index, want 1", len(keys))
+	}
+	b, err := os.ReadFile(filepath.Join(dir, metaFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m meta
+	must(t, json.Unmarshal(b, &m))
+	if m.Format != formatVersion || m.Generation != gen {
+		t.Fatalf("the meta file says %+v, want format %d of generation %q", m, formatVersion, gen)
 	}
 }
 

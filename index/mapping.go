@@ -61,8 +61,10 @@ func secondTermOf(sec int64) string { return fmt.Sprintf("%s%010d", secondTerm, 
 // in, as a tally's tail needs: every entry's second term is at or after its
 // second. A search of a busy quarter hour's latest seconds takes them in
 // too, and its hits are checked against the window. The number is a
-// quarter of a busy quarter hour: at most that many entries join every
-// window of one.
+// quarter of a busy quarter hour, as counted when a batch is built: batches
+// of one day indexed side by side each count from what the shard held
+// before them, so a quarter hour holds up to that many rough entries per
+// batch that ran beside another, and each window of it takes them in.
 const (
 	roughBelow  = busySlot / 4
 	roughSuffix = "~"

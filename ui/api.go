@@ -54,8 +54,12 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 	if l.left <= 0 {
 		// One byte past the limit tells a body of exactly the limit from a larger one.
 		var one [1]byte
-		if n, _ := l.r.Read(one[:]); n > 0 {
+		n, err := l.r.Read(one[:])
+		if n > 0 {
 			return 0, app.Errorf(app.ETOOLARGE, "%s is larger than 5 MiB; send at most 1000 events or 5 MiB per request", l.what)
+		}
+		if err != nil && err != io.EOF {
+			return 0, err // a gzip stream finds a bad checksum only at its end
 		}
 		return 0, io.EOF
 	}
@@ -108,7 +112,7 @@ func gzipError(err error) error {
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		return app.Errorf(app.EINVALID, "Content-Encoding: the body is not valid gzip (cut short, or followed by more)")
 	}
-	return app.Errorf(app.EINVALID, "Content-Encoding: the body is not valid gzip (%s)", strings.TrimPrefix(err.Error(), "gzip: "))
+	return app.Errorf(app.EINVALID, "Content-Encoding: the body is not valid gzip (%s)", strings.TrimPrefix(strings.TrimPrefix(err.Error(), "gzip: "), "flate: "))
 }
 
 // postEvents records a batch. The answer comes only after the store has

@@ -529,6 +529,9 @@ func TestAGzippedBodyIsUnpackedWithinTheSameLimit(t *testing.T) {
 	corrupt := bytes.Clone(packed)
 	corrupt[len(corrupt)-5] ^= 0xff // the checksum no longer matches
 	huge := gzipped(t, line+strings.Repeat(" ", 6<<20)+line)
+	// Exactly the limit unpacked: the checksum, read last, still counts.
+	atLimit := gzipped(t, line+strings.Repeat(" ", 5<<20-len(line)))
+	atLimit[len(atLimit)-8] ^= 0xff
 	for _, tt := range []struct {
 		name, encoding string
 		body           []byte
@@ -540,6 +543,7 @@ func TestAGzippedBodyIsUnpackedWithinTheSameLimit(t *testing.T) {
 		{"cut short", "gzip", packed[:len(packed)/2], 400, app.EINVALID, "cut short"},
 		{"garbage after the stream", "gzip", append(bytes.Clone(packed), "junk"...), 400, app.EINVALID, "Content-Encoding"},
 		{"over 5 MiB unpacked", "gzip", huge, 413, app.ETOOLARGE, "unpacked is larger than 5 MiB"},
+		{"a bad checksum at exactly 5 MiB unpacked", "gzip", atLimit, 400, app.EINVALID, "checksum"},
 		{"an encoding not spoken", "br", []byte(line), 415, app.EUNSUPPORTED, "Content-Encoding br"},
 	} {
 		r := post(tt.encoding, tt.body)

@@ -762,16 +762,7 @@ func TestATallysTailCountsRoughEntriesOfLiveTrafficFromMidQuarterHour(t *testing
 	r := rand.New(rand.NewPCG(43, 44))
 	day := base.Truncate(24 * time.Hour).Add(-24 * time.Hour)
 	var docs []app.IndexDoc
-	add := func(from time.Time, span time.Duration, n int) {
-		t.Helper()
-		batch := make([]app.IndexDoc, n)
-		for i := range batch {
-			ts := from.Add(time.Duration(r.Int64N(int64(span))))
-			batch[i] = entry(ts, app.Users, "thing_changed", "alice", []string{"alpha", "bravo", "alpha bravo"}[r.IntN(3)])
-		}
-		mustIndex(t, x, batch...)
-		docs = append(docs, batch...)
-	}
+	add := batchAdder(t, x, r, &docs)
 	tails := 0
 	x.recountTail = func(int64) { tails++ }
 	// Live traffic from the middle of a quarter hour on, few enough that
@@ -837,12 +828,11 @@ func TestATallyOfADayIsCountedAgainOnlyFromTheEarliestHourBatchesReached(t *test
 	check(cut, hour(12))
 }
 
-func TestATallyUnderLiveTrafficCountsOnlyItsLatestSecondsAgain(t *testing.T) {
-	x, _ := openTemp(t)
-	r := rand.New(rand.NewPCG(23, 24))
-	day := base.Truncate(24 * time.Hour).Add(-24 * time.Hour)
-	var docs []app.IndexDoc
-	add := func(from time.Time, span time.Duration, n int) {
+// batchAdder returns what indexes n entries at random times from from to
+// from+span, as one batch, each with the words alpha, bravo or both, and
+// keeps them in docs for a count of every entry to compare with.
+func batchAdder(t *testing.T, x *Index, r *rand.Rand, docs *[]app.IndexDoc) func(from time.Time, span time.Duration, n int) {
+	return func(from time.Time, span time.Duration, n int) {
 		t.Helper()
 		batch := make([]app.IndexDoc, n)
 		for i := range batch {
@@ -851,8 +841,16 @@ func TestATallyUnderLiveTrafficCountsOnlyItsLatestSecondsAgain(t *testing.T) {
 			batch[i] = entry(ts, ns, "thing_changed", "alice", []string{"alpha", "bravo", "alpha bravo"}[r.IntN(3)])
 		}
 		mustIndex(t, x, batch...)
-		docs = append(docs, batch...)
+		*docs = append(*docs, batch...)
 	}
+}
+
+func TestATallyUnderLiveTrafficCountsOnlyItsLatestSecondsAgain(t *testing.T) {
+	x, _ := openTemp(t)
+	r := rand.New(rand.NewPCG(23, 24))
+	day := base.Truncate(24 * time.Hour).Add(-24 * time.Hour)
+	var docs []app.IndexDoc
+	add := batchAdder(t, x, r, &docs)
 	var hours, tails []int64
 	x.recount = func(h int64) { hours = append(hours, h) }
 	x.recountTail = func(s int64) { tails = append(tails, s) }

@@ -67,16 +67,24 @@ func (r response) errorBody(t *testing.T) app.Error {
 
 func (f *apiFixture) do(method, path, token, contentType string, body io.Reader) response {
 	f.t.Helper()
+	h := http.Header{}
+	if token != "" {
+		h.Set("Authorization", "Bearer "+token)
+	}
+	if contentType != "" {
+		h.Set("Content-Type", contentType)
+	}
+	return f.doWith(method, path, h, body)
+}
+
+// doWith sends a request with exactly the headers given.
+func (f *apiFixture) doWith(method, path string, h http.Header, body io.Reader) response {
+	f.t.Helper()
 	req, err := http.NewRequest(method, f.srv.URL+path, body)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
+	req.Header = h
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		f.t.Fatal(err)
@@ -504,20 +512,8 @@ func TestAGzippedBodyIsUnpackedWithinTheSameLimit(t *testing.T) {
 	f := newAPIFixture(t)
 	post := func(encoding string, body []byte) response {
 		t.Helper()
-		req, err := http.NewRequest("POST", f.srv.URL+"/api/v1/events", bytes.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Authorization", "Bearer "+f.ingest)
-		req.Header.Set("Content-Type", "application/x-ndjson")
-		req.Header.Set("Content-Encoding", encoding)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return response{status: res.StatusCode, header: res.Header, body: b}
+		h := http.Header{"Authorization": {"Bearer " + f.ingest}, "Content-Type": {"application/x-ndjson"}, "Content-Encoding": {encoding}}
+		return f.doWith("POST", "/api/v1/events", h, bytes.NewReader(body))
 	}
 	line := `{"namespace":"connections","action":"connection_created","detail":"Created connection Snowflake Prod","actor":"maya"}` + "\n"
 	packed := gzipped(t, line+line)

@@ -1,7 +1,6 @@
 package ui_test
 
 import (
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,19 +14,8 @@ func TestTheBearerSchemeIsReadInAnyCaseAndSpacing(t *testing.T) {
 	f := newAPIFixture(t)
 	post := func(authorization string) response {
 		t.Helper()
-		req, err := http.NewRequest("POST", f.srv.URL+"/api/v1/events", strings.NewReader(goodEvent))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Authorization", authorization)
-		req.Header.Set("Content-Type", "application/json")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return response{status: res.StatusCode, header: res.Header, body: b}
+		h := http.Header{"Authorization": {authorization}, "Content-Type": {"application/json"}}
+		return f.doWith("POST", "/api/v1/events", h, strings.NewReader(goodEvent))
 	}
 	for _, h := range []string{"Bearer " + f.ingest, "bearer " + f.ingest, "BEARER " + f.ingest, "bEaReR " + f.ingest, "Bearer   " + f.ingest, "Bearer\t" + f.ingest, " bearer  " + f.ingest + " "} {
 		if r := post(h); r.status != http.StatusCreated {

@@ -520,13 +520,12 @@ func (x *Index) indexDay(day int64, docs []app.IndexDoc) error {
 	// How many entries each quarter hour holds decides which are rough (see
 	// roughBelow). Without the counts every entry keeps its second, which is
 	// never wrong, only larger.
-	held := map[int64]uint64{}
+	var held map[int64]uint64 // nil: the counts could not be read
 	if slots, err := x.slotsOf(shard); err == nil {
+		held = make(map[int64]uint64, len(slots))
 		for _, s := range slots {
 			held[s.slot] = s.entries
 		}
-	} else {
-		held = nil
 	}
 	b := shard.NewBatch()
 	for _, d := range docs {

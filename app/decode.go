@@ -218,6 +218,12 @@ func decodeEvent(i int, raw json.RawMessage, e *Event, imported bool) []FieldErr
 		}
 		return []FieldError{{Index: i, Field: "", Message: "is not valid UTF-8"}}
 	}
+	// encoding/json keeps the last of a name given twice; another reader (a
+	// proxy that checked the request, a tool reading the same event) may keep
+	// the first. What is recorded must not depend on the reader.
+	if where, ok := repeatedName(raw); ok {
+		return []FieldError{{Index: i, Field: where, Message: "is given more than once; send each field once"}}
+	}
 	var errs []FieldError
 	for name, v := range fields {
 		if loneSurrogate(v) {
@@ -432,6 +438,9 @@ func DecodeObject(r io.Reader, v any, example string) error {
 	} else if n != len(body) {
 		return bad(fmt.Sprintf("there is more after the closing } (at byte %d)", n))
 	}
+	if where, ok := repeatedName(body); ok {
+		return Errorf(EINVALID, "%s: is given more than once; send each field once", where)
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -549,4 +558,52 @@ func badTimeField(body []byte, v any) string {
 		}
 	}
 	return ""
+}
+
+// repeatedName finds a name given twice in one object anywhere in raw, a
+// valid JSON value, and says where: "namespace", "targets[0].name",
+// "metadata.team".
+func repeatedName(raw []byte) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	var walk func(at string) (string, bool, error)
+	walk = func(at string) (string, bool, error) {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false, err
+		}
+		switch tok {
+		case json.Delim('{'):
+			seen := map[string]bool{}
+			for dec.More() {
+				name, err := dec.Token()
+				if err != nil {
+					return "", false, err
+				}
+				k, _ := name.(string)
+				here := k
+				if at != "" {
+					here = at + "." + k
+				}
+				if seen[k] {
+					return here, true, nil
+				}
+				seen[k] = true
+				if where, found, err := walk(here); found || err != nil {
+					return where, found, err
+				}
+			}
+		case json.Delim('['):
+			for i := 0; dec.More(); i++ {
+				if where, found, err := walk(fmt.Sprintf("%s[%d]", at, i)); found || err != nil {
+					return where, found, err
+				}
+			}
+		default:
+			return "", false, nil
+		}
+		_, err = dec.Token() // the closing bracket
+		return "", false, err
+	}
+	where, found, err := walk("")
+	return where, found && err == nil
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -324,5 +325,32 @@ func TestDecodeObjectWordsWrongTypesInJSONTerms(t *testing.T) {
 		if ErrorCode(err) != EINVALID || !strings.Contains(err.Error(), tt.want) || leaksGoInternals(err.Error()) {
 			t.Errorf("%s: got %v, want an invalid error saying %q", tt.body, err, tt.want)
 		}
+	}
+}
+
+func TestANameGivenTwiceIsRefusedWherever(t *testing.T) {
+	for _, tt := range []struct{ body, field string }{
+		{`{"namespace":"users","action":"user_invited","detail":"x","namespace":"spaces"}`, "namespace"},
+		{`{"namespace":"users","action":"user_invited","detail":"x","detail":"y"}`, "detail"},
+		{`{"namespace":"users","action":"user_invited","detail":"x","targets":[{"type":"user","name":"a"},{"name":"b","type":"user","name":"c"}]}`, "targets[1].name"},
+		{`{"namespace":"users","action":"user_invited","detail":"x","metadata":{"team":"a","team":"b"}}`, "metadata.team"},
+	} {
+		for _, fast := range []bool{true, false} {
+			_, err := decodeEventsWith(strings.NewReader("["+tt.body+"]"), false, false, fast)
+			var e *Error
+			if !errors.As(err, &e) || e.Code != EINVALID || len(e.Details) != 1 || e.Details[0].Field != tt.field {
+				t.Errorf("%s (fast reader %v): %v, want one problem with %s", tt.body, fast, err, tt.field)
+			}
+		}
+	}
+	// The same name in two objects is no repetition.
+	if _, err := DecodeRequest(strings.NewReader(`{"namespace":"users","action":"user_invited","detail":"x","targets":[{"type":"user","name":"a"},{"type":"user","name":"b"}],"metadata":{"name":"n"}}`), false); err != nil {
+		t.Fatalf("names repeated only across objects: %v", err)
+	}
+	var v struct {
+		Name string `json:"name"`
+	}
+	if err := DecodeObject(strings.NewReader(`{"name":"a","name":"b"}`), &v, `{"name": "x"}`); ErrorCode(err) != EINVALID || !strings.HasPrefix(ErrorMessage(err), "name: ") {
+		t.Fatalf("an object with a name twice: %v", err)
 	}
 }

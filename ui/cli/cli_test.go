@@ -129,6 +129,7 @@ func TestEveryCommandThatTouchesDataSaysWhichDirectoryItUsed(t *testing.T) {
 	events := filepath.Join(t.TempDir(), "e.ndjson")
 	os.WriteFile(events, []byte(`{"namespace":"users","action":"user_invited","detail":"Invited ana@example.com"}`+"\n"), 0o600)
 	for _, args := range [][]string{
+		{"demo"}, // first: it loads only into an empty log
 		{"token", "create", "--label", "ci"},
 		{"token", "list"},
 		{"ingest", events},
@@ -136,7 +137,6 @@ func TestEveryCommandThatTouchesDataSaysWhichDirectoryItUsed(t *testing.T) {
 		{"export", "--format", "ndjson"},
 		{"workspace"},
 		{"reindex"},
-		{"demo"},
 	} {
 		_, stderr, err := runIn(t, dir, args...)
 		if err != nil {
@@ -145,6 +145,17 @@ func TestEveryCommandThatTouchesDataSaysWhichDirectoryItUsed(t *testing.T) {
 		if !strings.Contains(stderr, "Using the data directory "+dir+"\n") {
 			t.Errorf("%v does not say which data directory it used: %q", args, stderr)
 		}
+	}
+}
+
+func TestDemoRefusesALogThatHasEntries(t *testing.T) {
+	dir := t.TempDir()
+	if _, stderr, err := runIn(t, dir, "token", "create", "--label", "ci"); err != nil {
+		t.Fatalf("token create: %v\n%s", err, stderr)
+	}
+	_, _, err := runIn(t, dir, "demo")
+	if app.ErrorCode(err) != app.ECONFLICT || !strings.Contains(err.Error(), "only into an empty log") {
+		t.Fatalf("demo on a log with an entry: %v", err)
 	}
 }
 

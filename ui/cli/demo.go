@@ -14,6 +14,11 @@ func (m *Main) demo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Asked for nothing but the demo, a log that has entries is a failure to
+	// report, not a note: a script must not go on as if it were loaded.
+	if !demo.Wanted(ctx, log) {
+		return app.Errorf(app.ECONFLICT, "the log already has entries; demo data is loaded only into an empty log (choose a new directory with --data)")
+	}
 	if err := m.loadDemo(ctx, log); err != nil {
 		return err
 	}

@@ -265,7 +265,7 @@ func TestWorkspaceStateOutlivesTheStreamsMessages(t *testing.T) {
 	c.forgetAndRebuild(2, "new")
 	cc := c.members[2]
 	if _, err := cc.log.Authenticate(ctx, secret); err != nil {
-		t.Fatalf("the rebuilt node lost a token whose entry aged out: %v", err)
+		t.Fatalf("the rebuilt node lost a token whose entry aged out: %v\n%s", err, bucketTokens(t, a))
 	}
 	if _, err := cc.log.Get(ctx, "new"); err != nil {
 		t.Fatalf("the rebuilt node does not apply new entries: %v", err)

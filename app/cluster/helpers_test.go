@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -345,4 +347,36 @@ func recordOn(t testing.TB, m *member, events ...app.Event) []app.Event {
 		t.Fatalf("recording on %s: %v", m.cfg.Name, err)
 	}
 	return out
+}
+
+// bucketTokens says what the state bucket holds of tokens, and which stream
+// sequence each copy was tagged with, for a failure to show how a token
+// went missing.
+func bucketTokens(t testing.TB, m *member) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	lister, err := m.node.kv.ListKeys(ctx)
+	if err != nil {
+		return fmt.Sprintf("(the bucket's keys: %v)", err)
+	}
+	var out []string
+	for key := range lister.Keys() {
+		if !strings.HasPrefix(key, string(app.StateTokens)+".") && key != seededKey {
+			continue
+		}
+		e, err := m.node.kv.Get(ctx, key)
+		if err != nil {
+			out = append(out, fmt.Sprintf("%s: %v", key, err))
+			continue
+		}
+		if key == seededKey {
+			out = append(out, fmt.Sprintf("%s as of %s, revision %d", key, e.Value(), e.Revision()))
+			continue
+		}
+		var sv stateValue
+		_ = json.Unmarshal(e.Value(), &sv)
+		out = append(out, fmt.Sprintf("%s: seq %d, deleted %v, revision %d", key, sv.Seq, sv.Value == nil, e.Revision()))
+	}
+	return fmt.Sprintf("the bucket as node %s (applied %d) reads it: [%s]", m.cfg.Name, m.node.Applied(), strings.Join(out, "; "))
 }

@@ -760,6 +760,19 @@ func (n *Node) restoreState(through uint64) error {
 	if err != nil {
 		return err
 	}
+	// While the bucket has no leader, any of its replicas answers for it,
+	// this node's own too, which may be as empty as its store: restoring
+	// from that answer would lose every token and setting. Wait for one.
+	if info.Cluster != nil && info.Cluster.Leader == "" {
+		return errors.New("state bucket: no leader yet, to restore the workspace state from")
+	}
+	// A bucket made again after it was lost holds only what changed since,
+	// until a node that applied all the stream copies the whole state in.
+	if seeded, err := n.leaderGetLast(ctx, "KV_"+bucket, prefix+seededKey); err != nil {
+		return err
+	} else if seeded == nil {
+		return errors.New("state bucket: it does not hold the whole workspace state yet (no node that applied all the stream has copied it in)")
+	}
 	var state []app.StateValue
 	for subject := range info.State.Subjects {
 		kind, hexKey, ok := strings.Cut(strings.TrimPrefix(subject, prefix), ".")

@@ -635,6 +635,16 @@ func windowDoc(r *rand.Rand, ts time.Time, i int, scarce float64) app.IndexDoc {
 	return entry(ts, ns, "thing_changed", []string{"alice", "bob"}[r.IntN(2)], strings.Join(append(words, fmt.Sprint("n", i)), " "))
 }
 
+// windowAdder returns what adds n windowDocs to docs at random times from
+// from to from+span, "scarce" in one of 500.
+func windowAdder(r *rand.Rand, docs *[]app.IndexDoc) func(from time.Time, span time.Duration, n int) {
+	return func(from time.Time, span time.Duration, n int) {
+		for range n {
+			*docs = append(*docs, windowDoc(r, from.Add(time.Duration(r.Int64N(int64(span)))), len(*docs), 0.002))
+		}
+	}
+}
+
 // checkWindowQueries indexes docs and pages through them with queries a
 // search's windows must answer exactly (the last one bounded by before).
 func checkWindowQueries(t *testing.T, x *Index, docs []app.IndexDoc, before time.Time) {
@@ -669,11 +679,7 @@ func TestABusyQuarterHourIsSearchedFromItsLatestSecondsAndMissesNothing(t *testi
 	r := rand.New(rand.NewPCG(21, 22))
 	slot := base.Truncate(24 * time.Hour).Add(-24*time.Hour + 13*time.Hour + 30*time.Minute)
 	docs := make([]app.IndexDoc, 0, 5200)
-	add := func(from time.Time, span time.Duration, n int) {
-		for range n {
-			docs = append(docs, windowDoc(r, from.Add(time.Duration(r.Int64N(int64(span)))), len(docs), 0.002))
-		}
-	}
+	add := windowAdder(r, &docs)
 	add(slot.Add(-3*time.Hour), 3*time.Hour, 200)       // a quiet morning
 	add(slot, app.TallySlot, 2600)                      // a burst over the quarter hour
 	add(slot.Add(11*time.Minute), 20*time.Second, 2400) // and most of it in twenty seconds
@@ -693,11 +699,7 @@ func TestABurstWithQuietQuarterHoursAfterItIsStillSearchedFromItsLatestSeconds(t
 	r := rand.New(rand.NewPCG(31, 32))
 	slot := base.Truncate(24 * time.Hour).Add(-24*time.Hour + 10*time.Hour)
 	var docs []app.IndexDoc
-	add := func(from time.Time, span time.Duration, n int) {
-		for range n {
-			docs = append(docs, windowDoc(r, from.Add(time.Duration(r.Int64N(int64(span)))), len(docs), 0.002))
-		}
-	}
+	add := windowAdder(r, &docs)
 	add(slot.Add(-3*time.Hour), 3*time.Hour, 200)  // a quiet morning
 	add(slot, 30*time.Second, 4000)                // a burst
 	add(slot.Add(20*time.Minute), 4*time.Hour, 60) // and quiet quarter hours after it, into the next hours
@@ -718,11 +720,7 @@ func TestAQuarterHoursRoughEntriesAreFoundWhenTheyAreItsNewest(t *testing.T) {
 	r := rand.New(rand.NewPCG(41, 42))
 	slot := base.Truncate(24 * time.Hour).Add(-24*time.Hour + 9*time.Hour)
 	var docs []app.IndexDoc
-	add := func(from time.Time, span time.Duration, n int) {
-		for range n {
-			docs = append(docs, windowDoc(r, from.Add(time.Duration(r.Int64N(int64(span)))), len(docs), 0.002))
-		}
-	}
+	add := windowAdder(r, &docs)
 	// The quarter hour's first entries are its latest minute's, and so
 	// rough: a window of its busier, earlier seconds must not pass them by.
 	add(slot.Add(14*time.Minute), time.Minute, roughBelow-100)

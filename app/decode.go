@@ -213,7 +213,7 @@ func decodeEvent(i int, raw json.RawMessage, e *Event, imported bool) []FieldErr
 	// field that holds it. Finding that field walks the object again, which
 	// only a refused event pays for.
 	if !utf8.Valid(raw) {
-		if errs := invalidUTF8(i, "", raw); len(errs) > 0 {
+		if errs := invalidUTF8(i, raw); len(errs) > 0 {
 			return errs
 		}
 		return []FieldError{{Index: i, Field: "", Message: "is not valid UTF-8"}}
@@ -343,53 +343,24 @@ func decodeTargets(i int, v json.RawMessage) ([]Target, []FieldError) {
 	return targets, errs
 }
 
-// invalidUTF8 names each place where raw, the JSON value of field (the whole
-// event when ""), holds bytes that are not UTF-8: a string by its field, the
-// way Normalize names fields ("detail", "targets[0].name", "metadata.k"), and
-// a member's name by the object that has it. raw is valid JSON.
-func invalidUTF8(i int, field string, raw []byte) []FieldError {
-	raw = bytes.TrimSpace(raw)
-	if utf8.Valid(raw) {
-		return nil
-	}
+// invalidUTF8 names each place where raw, an event's valid JSON, holds
+// bytes that are not UTF-8: a string by its field, the way Normalize names
+// fields ("detail", "targets[0].name", "metadata.k"), and a member's name by
+// the object that has it.
+func invalidUTF8(i int, raw []byte) []FieldError {
 	var errs []FieldError
-	switch raw[0] {
-	case '"':
-		errs = append(errs, FieldError{Index: i, Field: field, Message: "is not valid UTF-8"})
-	case '[':
-		var elems []json.RawMessage
-		_ = json.Unmarshal(raw, &elems)
-		for j, elem := range elems {
-			errs = append(errs, invalidUTF8(i, field+"["+strconv.Itoa(j)+"]", elem)...)
+	walkJSON(raw, func(s jsonSpot) bool {
+		switch {
+		case utf8.Valid(s.sent):
+		case !s.isName:
+			errs = append(errs, FieldError{Index: i, Field: s.at, Message: "is not valid UTF-8"})
+		case s.at == "":
+			errs = append(errs, FieldError{Index: i, Field: "", Message: fmt.Sprintf("field name %q is not valid UTF-8", s.name)})
+		default:
+			errs = append(errs, FieldError{Index: i, Field: s.at, Message: fmt.Sprintf("key %q is not valid UTF-8", s.name)})
 		}
-	case '{':
-		// Member by member with a Decoder, for the offsets of each name as
-		// sent: a decoded name has its bad bytes turned into U+FFFD already.
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		_, _ = dec.Token() // {
-		for dec.More() {
-			start := dec.InputOffset()
-			tok, err := dec.Token()
-			name, _ := tok.(string)
-			sent := raw[start:dec.InputOffset()]
-			var v json.RawMessage
-			if err != nil || dec.Decode(&v) != nil {
-				break
-			}
-			member := name
-			if field != "" {
-				member = field + "." + name
-			}
-			if !utf8.Valid(sent) {
-				if field == "" {
-					errs = append(errs, FieldError{Index: i, Field: "", Message: fmt.Sprintf("field name %q is not valid UTF-8", name)})
-				} else {
-					errs = append(errs, FieldError{Index: i, Field: field, Message: fmt.Sprintf("key %q is not valid UTF-8", name)})
-				}
-			}
-			errs = append(errs, invalidUTF8(i, member, v)...)
-		}
-	}
+		return true
+	})
 	return errs
 }
 
@@ -563,47 +534,74 @@ func badTimeField(body []byte, v any) string {
 // repeatedName finds a name given twice in one object anywhere in raw, a
 // valid JSON value, and says where: "namespace", "targets[0].name",
 // "metadata.team".
-func repeatedName(raw []byte) (string, bool) {
+func repeatedName(raw []byte) (where string, found bool) {
+	walkJSON(raw, func(s jsonSpot) bool {
+		if s.isName && s.again {
+			where, found = memberAt(s.at, s.name), true
+		}
+		return !found
+	})
+	return where, found
+}
+
+// jsonSpot is a member's name or a string in a JSON value, as walkJSON
+// meets it.
+type jsonSpot struct {
+	at     string // where the string is; for a name, where its object is ("" for the whole value)
+	isName bool
+	name   string // the name, decoded (bytes that are not UTF-8 read as U+FFFD)
+	again  bool   // the name's object had it before
+	sent   []byte // what was read for it: the string as sent, after any ',' or ':'
+}
+
+// walkJSON reads raw, a valid JSON value, token by token and hands visit
+// each member's name and each string, in order, until visit says stop.
+// Places are named as Normalize names fields: "targets[0].name".
+func walkJSON(raw []byte, visit func(jsonSpot) bool) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
-	var walk func(at string) (string, bool, error)
-	walk = func(at string) (string, bool, error) {
+	var walk func(at string) bool // false: stop
+	walk = func(at string) bool {
+		from := dec.InputOffset()
 		tok, err := dec.Token()
 		if err != nil {
-			return "", false, err
+			return false
 		}
-		switch tok {
-		case json.Delim('{'):
-			seen := map[string]bool{}
-			for dec.More() {
-				name, err := dec.Token()
-				if err != nil {
-					return "", false, err
+		switch tok := tok.(type) {
+		case string:
+			return visit(jsonSpot{at: at, sent: raw[from:dec.InputOffset()]})
+		case json.Delim:
+			if tok == '{' {
+				seen := map[string]bool{}
+				for dec.More() {
+					from := dec.InputOffset()
+					name, err := dec.Token()
+					k, _ := name.(string)
+					if err != nil || !visit(jsonSpot{at: at, isName: true, name: k, again: seen[k], sent: raw[from:dec.InputOffset()]}) {
+						return false
+					}
+					seen[k] = true
+					if !walk(memberAt(at, k)) {
+						return false
+					}
 				}
-				k, _ := name.(string)
-				here := k
-				if at != "" {
-					here = at + "." + k
-				}
-				if seen[k] {
-					return here, true, nil
-				}
-				seen[k] = true
-				if where, found, err := walk(here); found || err != nil {
-					return where, found, err
+			} else {
+				for j := 0; dec.More(); j++ {
+					if !walk(at + "[" + strconv.Itoa(j) + "]") {
+						return false
+					}
 				}
 			}
-		case json.Delim('['):
-			for i := 0; dec.More(); i++ {
-				if where, found, err := walk(fmt.Sprintf("%s[%d]", at, i)); found || err != nil {
-					return where, found, err
-				}
-			}
-		default:
-			return "", false, nil
+			_, err = dec.Token() // the closing bracket
+			return err == nil
 		}
-		_, err = dec.Token() // the closing bracket
-		return "", false, err
+		return true
 	}
-	where, found, err := walk("")
-	return where, found && err == nil
+	walk("")
+}
+
+func memberAt(at, name string) string {
+	if at == "" {
+		return name
+	}
+	return at + "." + name
 }

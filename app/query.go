@@ -192,21 +192,20 @@ func (q *Query) String() string {
 			parts = append(parts, "namespace:"+string(n))
 		}
 	}
-	for i, list := range [][]ActionMatch{q.Actions, q.NotActions} {
+	actions := func(list []ActionMatch, sign string) {
 		for _, a := range list {
 			if a.alias {
 				continue
 			}
-			s := "action:" + a.Value
+			s := sign + "action:" + a.Value
 			if a.Prefix {
 				s += "*"
-			}
-			if i == 1 {
-				s = "-" + s
 			}
 			parts = append(parts, s)
 		}
 	}
+	actions(q.Actions, "")
+	actions(q.NotActions, "-")
 	for _, a := range q.Actors {
 		parts = append(parts, "actor:"+quoteIfNeeded(a))
 	}

@@ -19,7 +19,7 @@ func (m *Main) demo(ctx context.Context, args []string) error {
 	if !demo.Wanted(ctx, log) {
 		return app.Errorf(app.ECONFLICT, "the log already has entries; demo data is loaded only into an empty log (choose a new directory with --data)")
 	}
-	if err := m.loadDemo(ctx, log); err != nil {
+	if err := m.fillDemo(ctx, log); err != nil {
 		return err
 	}
 	return log.WaitIndexed(ctx)
@@ -32,6 +32,11 @@ func (m *Main) loadDemo(ctx context.Context, log *app.Log) error {
 		fmt.Fprintln(m.Stderr, "The log already has entries; demo data is loaded only into an empty log.")
 		return nil
 	}
+	return m.fillDemo(ctx, log)
+}
+
+// fillDemo loads the demo into log, which holds no entries, with progress.
+func (m *Main) fillDemo(ctx context.Context, log *app.Log) error {
 	n, err := demo.Load(ctx, log, progressPrinter(m.Stderr, "Loading demo data"))
 	if err != nil {
 		return err

@@ -36,11 +36,12 @@ import (
 // end: the real server on a loopback port, the real HTTP API, a real data
 // directory. The numbers belong to the machine it ran on, so it says which.
 func (m *Main) bench(ctx context.Context, args []string) error {
-	fs, data := m.flagSet("bench", "bench [--events N] [--clients C] [--data DIR]",
+	fs, data := m.flagSet("bench", "bench [--events N] [--clients C] [--ids numbered|random|none] [--data DIR]",
 		"Ingest a generated month of events over HTTP, search, restart and purge, and print one table of the figures beside their targets.\nWithout --data it works in a temporary directory and removes it.")
 	events := fs.Int("events", 1_000_000, "how many events the month holds")
 	clients := fs.Int("clients", 4, "HTTP clients sending batches of 1000 at once")
 	rounds := fs.Int("rounds", 30, "how many times each query is timed")
+	ids := fs.String("ids", idsNumbered, "the ids the events carry: numbered (they grow, as ULIDs and UUIDv7 do), random (UUIDv4) or none (the server makes them)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (server included) to this file, for go tool pprof")
 	memProfile := fs.String("memprofile", "", "write an allocation profile of the whole run to this file")
 	if _, err := m.parse(fs, args); err != nil {
@@ -48,6 +49,9 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	}
 	if *events < 1000 || *clients < 1 || *rounds < 1 {
 		return usageError{"bench: --events must be at least 1000, --clients and --rounds at least 1"}
+	}
+	if !slices.Contains(idShapes, *ids) {
+		return usageError{fmt.Sprintf("bench: --ids must be one of %s, not %q", strings.Join(idShapes, ", "), *ids)}
 	}
 	dir := *data
 	if dir == "" {
@@ -79,7 +83,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 			}
 		}()
 	}
-	b := &benchRun{m: m, dir: dir, events: *events, clients: *clients, rounds: *rounds}
+	b := &benchRun{m: m, dir: dir, events: *events, clients: *clients, rounds: *rounds, ids: *ids}
 	defer b.stop()
 	if err := b.run(ctx); err != nil {
 		return err
@@ -92,6 +96,7 @@ type benchRun struct {
 	m                       *Main
 	dir                     string
 	events, clients, rounds int
+	ids                     string       // the shape of the events' ids: one of idShapes
 	shift                   atomic.Int64 // how far the Log's clock is ahead of the wall clock
 	start                   time.Time    // the wall clock when the month was generated
 	log                     *app.Log
@@ -173,7 +178,7 @@ func (b *benchRun) stop() {
 }
 
 func (b *benchRun) run(ctx context.Context) error {
-	b.say("%d events, %d clients, data in %s", b.events, b.clients, b.dir)
+	b.say("%d events, %d clients, %s ids, data in %s", b.events, b.clients, b.ids, b.dir)
 	if err := b.open(); err != nil {
 		return err
 	}
@@ -186,7 +191,7 @@ func (b *benchRun) run(ctx context.Context) error {
 
 	// An import: a month of events, spread over 29 days, then searchable.
 	b.start = time.Now()
-	month := benchEvents(b.start, b.events, 1)
+	month := benchEvents(b.start, b.events, 1, b.ids)
 	began := time.Now()
 	cpuBegan, cpuKnown := cpuTime()
 	if err := b.ingest(ctx, month, "import"); err != nil {
@@ -301,7 +306,7 @@ func (b *benchRun) ingest(ctx context.Context, events []app.Event, what string) 
 
 // wireEvent is an event as a producer sends it: what the server stamps is left out.
 type wireEvent struct {
-	ID        string       `json:"id"`
+	ID        string       `json:"id,omitempty"`
 	Timestamp time.Time    `json:"timestamp"`
 	Namespace string       `json:"namespace"`
 	Action    string       `json:"action"`
@@ -463,7 +468,7 @@ func (b *benchRun) queries(ctx context.Context) error {
 // partial is searched: the figure for traffic and the partial under load.
 func (b *benchRun) live(ctx context.Context) error {
 	n := max(b.events/10, app.MaxBatch)
-	events := benchEvents(time.Now(), n, 2)
+	events := benchEvents(time.Now(), n, 2, b.ids)
 	now := time.Now().Add(-time.Minute)
 	for i := range events {
 		// Within the last minute, in order: live traffic.
@@ -625,8 +630,8 @@ func (b *benchRun) purge(ctx context.Context) error {
 }
 
 func (b *benchRun) print(w io.Writer) {
-	fmt.Fprintf(w, "\n%d events over 29 days, %d clients; %s/%s, %d cores (GOMAXPROCS %d), %s%s\n\n",
-		b.events, b.clients, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), loadAverage())
+	fmt.Fprintf(w, "\n%d events over 29 days, %s ids, %d clients; %s/%s, %d cores (GOMAXPROCS %d), %s%s\n\n",
+		b.events, b.ids, b.clients, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), loadAverage())
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "figure\tmeasured\ttarget")
 	for _, r := range b.rows {
@@ -736,10 +741,24 @@ var (
 // benchRare is a word a handful of the month's events hold.
 const benchRare = "quarantined"
 
+// Shapes of the ids the bench's events carry. They cost the store very
+// differently: an id is filed in a B-tree by id, where growing ids go into
+// the pages the request before filled, and random ones each into a page of
+// their own anywhere in it, to be written again at the commit.
+const (
+	idsNumbered = "numbered" // "bench-1-42": growing within each request, as ULIDs and UUIDv7 do
+	idsRandom   = "random"   // UUIDv4
+	idsNone     = "none"     // sent without: the store makes one that spells the entry's key
+)
+
+var idShapes = []string{idsNumbered, idsRandom, idsNone}
+
 // benchEvents returns n events over the 29 days before end, oldest first, the
-// same for the same n and seed.
-func benchEvents(end time.Time, n int, seed uint64) []app.Event {
+// same for the same n, seed and shape of ids. The ids come from a generator
+// of their own, so every shape has the same events otherwise.
+func benchEvents(end time.Time, n int, seed uint64, ids string) []app.Event {
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
+	idRng := rand.New(rand.NewPCG(seed, 0x1d5))
 	span := 29 * 24 * time.Hour
 	first := end.Add(-span)
 	out := make([]app.Event, n)
@@ -764,7 +783,7 @@ func benchEvents(end time.Time, n int, seed uint64) []app.Event {
 			detail += "; the run was " + benchRare
 		}
 		out[i] = app.Event{
-			ID:        fmt.Sprintf("bench-%d-%d", seed, i),
+			ID:        benchID(ids, seed, i, idRng),
 			Timestamp: first.Add(time.Duration(int64(span) / int64(n) * int64(i))),
 			Namespace: ns,
 			Action:    act,
@@ -775,6 +794,19 @@ func benchEvents(end time.Time, n int, seed uint64) []app.Event {
 		}
 	}
 	return out
+}
+
+func benchID(shape string, seed uint64, i int, rng *rand.Rand) string {
+	switch shape {
+	case idsRandom:
+		hi, lo := rng.Uint64(), rng.Uint64()
+		hi = hi&^0xf000 | 0x4000     // version 4
+		lo = lo&^(0xc<<60) | 0x8<<60 // RFC 9562 variant
+		return fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", hi>>32, hi>>16&0xffff, hi&0xffff, lo>>48, lo&0xffffffffffff)
+	case idsNone:
+		return ""
+	}
+	return fmt.Sprintf("bench-%d-%d", seed, i)
 }
 
 // loadAverage says how busy the machine was with other work, where the

@@ -3,8 +3,15 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"auditlog/app"
 )
 
 // The bench runs every stage on a small month and prints a row for every
@@ -71,3 +78,58 @@ func lineWith(text, prefix string) string {
 	}
 	return ""
 }
+
+// Each shape of ids gives the same month otherwise, so runs of the bench
+// with different ids compare only what ids cost: numbered ids grow within a
+// request, random ones are distinct UUIDv4s, and "none" leaves the id to
+// the server.
+func TestBenchIDShapesChangeOnlyTheIDs(t *testing.T) {
+	end := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	month := map[string][]app.Event{}
+	for _, shape := range idShapes {
+		month[shape] = benchEvents(end, 3000, 1, shape)
+	}
+	seen := map[string]bool{}
+	for i, e := range month[idsRandom] {
+		if !uuid4.MatchString(e.ID) {
+			t.Fatalf("random id %d = %q, not a UUIDv4", i, e.ID)
+		}
+		if seen[e.ID] {
+			t.Fatalf("random id %q given twice", e.ID)
+		}
+		seen[e.ID] = true
+		if n := month[idsNumbered][i].ID; n != fmt.Sprintf("bench-1-%d", i) {
+			t.Fatalf("numbered id %d = %q", i, n)
+		}
+		if none := month[idsNone][i].ID; none != "" {
+			t.Fatalf("id %d without ids = %q", i, none)
+		}
+		for _, shape := range idShapes {
+			other := month[shape][i]
+			other.ID = e.ID
+			if !reflect.DeepEqual(other, e) {
+				t.Fatalf("event %d differs beyond its id with %s ids:\n%+v\n%+v", i, shape, other, e)
+			}
+		}
+	}
+	if again := benchEvents(end, 3000, 1, idsRandom); !reflect.DeepEqual(again, month[idsRandom]) {
+		t.Error("the random ids are not the same from one run to the next")
+	}
+	body, err := json.Marshal(wireEvents(month[idsNone][:1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(body), `"id"`) {
+		t.Errorf("an event without an id is sent with one: %s", body)
+	}
+
+	var out, errOut bytes.Buffer
+	m := &Main{Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }}
+	err = m.Run(context.Background(), []string{"bench", "--ids", "uuid", "--data", t.TempDir()})
+	m.Close()
+	if err == nil || !strings.Contains(err.Error(), "--ids") || !strings.Contains(err.Error(), "random") {
+		t.Errorf("bench --ids uuid: %v", err)
+	}
+}
+
+var uuid4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)

@@ -73,6 +73,7 @@ type Log struct {
 	// in memory and written every minute and at Close, not on every request.
 	lastUsed      sync.Map
 	lastUsedDirty atomic.Bool
+	lastReceived  atomic.Int64              // the received_at of the last commit, Unix nanoseconds (see receivedAt)
 	lastRead      atomic.Pointer[time.Time] // when someone last read the log (see reading)
 	usualDrains   atomic.Bool               // a larger drain failed: this backlog is drained at the usual size
 	stateMu       sync.Mutex                // one change of workspace state at a time: read, compare and write as one
@@ -229,11 +230,56 @@ func (l *Log) Now() time.Time { return l.now() }
 // It returns only after the transaction is on disk. Events carrying an id that
 // is already stored are not stored again; their existing entry is returned.
 func (l *Log) Record(ctx context.Context, events []Event) ([]Event, error) {
+	r, err := l.Ingest(ctx, events)
+	return r.Entries, err
+}
+
+// Ingested is what Ingest did with a request's events.
+type Ingested struct {
+	Entries []Event // each event as stored, in the request's order
+	// Existing marks the events that were answered with an entry stored
+	// before: their id was stored by an earlier request, or by an event
+	// earlier in this one.
+	Existing []bool
+}
+
+// AlreadyStored returns the ids of the events marked Existing, in order.
+func (r Ingested) AlreadyStored() []string {
+	ids := []string{}
+	for i, e := range r.Entries {
+		if r.Existing[i] {
+			ids = append(ids, e.ID)
+		}
+	}
+	return ids
+}
+
+// Ingest is Record, and also tells which events were stored before: a
+// client that retried learns which of its events the first attempt had
+// recorded. An entry this request stored carries its received_at; one
+// stored before, an earlier one (in a cluster too: a node reads back what
+// the stream applied).
+func (l *Log) Ingest(ctx context.Context, events []Event) (Ingested, error) {
+	stored, now, err := l.record(ctx, events)
+	if err != nil {
+		return Ingested{}, err
+	}
+	r := Ingested{Entries: stored, Existing: make([]bool, len(stored))}
+	seen := make(map[string]bool, len(stored))
+	for i, e := range stored {
+		r.Existing[i] = !e.ReceivedAt.Equal(now) || seen[e.ID]
+		seen[e.ID] = true
+	}
+	return r, nil
+}
+
+// record is Record, and also returns the received_at it gave the events.
+func (l *Log) record(ctx context.Context, events []Event) ([]Event, time.Time, error) {
 	if len(events) == 0 {
-		return nil, Errorf(EINVALID, "no events: send one JSON object, an array or NDJSON lines")
+		return nil, time.Time{}, Errorf(EINVALID, "no events: send one JSON object, an array or NDJSON lines")
 	}
 	if len(events) > MaxBatch {
-		return nil, Errorf(ETOOLARGE, "%d events in one request; at most %d", len(events), MaxBatch)
+		return nil, time.Time{}, Errorf(ETOOLARGE, "%d events in one request; at most %d", len(events), MaxBatch)
 	}
 	now := l.now()
 	retention := l.Retention()
@@ -248,14 +294,34 @@ func (l *Log) Record(ctx context.Context, events []Event) ([]Event, error) {
 		if bad := countEvents(details); bad > 1 {
 			msg = fmt.Sprintf("%d events are invalid; nothing was recorded", bad)
 		}
-		return nil, &Error{Code: EINVALID, Message: msg, Details: details}
+		return nil, time.Time{}, &Error{Code: EINVALID, Message: msg, Details: details}
 	}
-	out, err := l.store.Commit(ctx, Commit{Events: batch, ReceivedAt: now, Cutoff: now.Add(-retention)})
+	received := l.receivedAt(now)
+	out, err := l.store.Commit(ctx, Commit{Events: batch, ReceivedAt: received, Cutoff: now.Add(-retention)})
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	l.wakeIndexer()
-	return out, nil
+	return out, received, nil
+}
+
+// receivedAt is the received_at of a commit made at now: now, unless an
+// earlier commit was given that instant or a later one (a clock that ticks
+// coarsely, as on some systems, or a fixed one), then a nanosecond after
+// it. So every request's entries carry a received_at of their own, and
+// Ingest tells the entries a request stored from those stored before.
+func (l *Log) receivedAt(now time.Time) time.Time {
+	for {
+		last, n := l.lastReceived.Load(), now.UnixNano()
+		at := now
+		if n <= last {
+			n = last + 1
+			at = time.Unix(0, n).In(now.Location())
+		}
+		if l.lastReceived.CompareAndSwap(last, n) {
+			return at
+		}
+	}
 }
 
 func countEvents(details []FieldError) int {
@@ -278,7 +344,7 @@ func (l *Log) commitOwn(ctx context.Context, state []StateValue, events ...Event
 			return fmt.Errorf("app: own entry is invalid: %s %s", errs[0].Field, errs[0].Message)
 		}
 	}
-	if _, err := l.store.Commit(ctx, Commit{Events: events, ReceivedAt: now, Cutoff: now.Add(-retention), State: state}); err != nil {
+	if _, err := l.store.Commit(ctx, Commit{Events: events, ReceivedAt: l.receivedAt(now), Cutoff: now.Add(-retention), State: state}); err != nil {
 		return err
 	}
 	l.wakeIndexer()

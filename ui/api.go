@@ -154,12 +154,12 @@ func (s *Server) postEvents(c echo.Context) error {
 	default:
 		app.StampToken(events, nil)
 	}
-	stored, err := s.Log.Record(req.Context(), events)
+	r, err := s.Log.Ingest(req.Context(), events)
 	if err != nil {
 		return err
 	}
-	resp := api.PostEventsResponse{Accepted: len(stored), IDs: make([]string, len(stored))}
-	for i, e := range stored {
+	resp := api.PostEventsResponse{Accepted: len(r.Entries), IDs: make([]string, len(r.Entries)), AlreadyStored: r.AlreadyStored()}
+	for i, e := range r.Entries {
 		resp.IDs[i] = e.ID
 	}
 	return c.JSON(http.StatusCreated, resp)

@@ -11,6 +11,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -254,11 +255,17 @@ func TestBadFieldsAreNamedInTheError(t *testing.T) {
 func TestResendingAnIDReturnsTheExistingEntry(t *testing.T) {
 	f := newAPIFixture(t)
 	body := `{"id":"webhook-7781","namespace":"connections","action":"connection_created","detail":"Added connection \"Snowflake Warehouse\"","actor":"Tomás Ortega"}`
-	var first, second struct{ IDs []string }
-	f.post(body).json(t, &first)
+	var first, second api.PostEventsResponse
+	posted := f.post(body)
+	posted.json(t, &first)
 	f.post(body).json(t, &second)
 	if first.IDs[0] != "webhook-7781" || second.IDs[0] != "webhook-7781" {
 		t.Fatalf("ids = %v then %v", first.IDs, second.IDs)
+	}
+	// The answer says which were stored before: none the first time (an
+	// empty list, not null), the retried one the second.
+	if !strings.Contains(string(posted.body), `"already_stored":[]`) || !slices.Equal(second.AlreadyStored, []string{"webhook-7781"}) {
+		t.Fatalf("already stored: first answer %s, second %q", posted.body, second.AlreadyStored)
 	}
 	f.waitIndexed()
 	if _, page := f.list("q=" + url.QueryEscape("namespace:connections action:connection_created")); len(page.Events) != 1 {

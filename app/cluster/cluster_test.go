@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -33,13 +34,20 @@ func TestAnEntryWrittenOnOneNodeIsReadOnAnother(t *testing.T) {
 			t.Errorf("node C holds %+v, node A acknowledged %+v", got, want)
 		}
 	}
-	// A retry of the same id on another node is the same entry, stored once.
-	again := recordOn(t, cc, event("deploy-1", 99))
-	if !again[0].ReceivedAt.Equal(out[0].ReceivedAt) || again[0].Detail != out[0].Detail {
-		t.Errorf("a retry on node C returned %+v, want the entry node A stored: %+v", again[0], out[0])
+	// A retry of the same id on another node is the same entry, stored
+	// once, and node C says it was stored before.
+	again, err := cc.log.Ingest(context.Background(), []app.Event{event("deploy-1", 99), event("deploy-2", 100)})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if all := c.sameEverywhere(); len(all) != 2 {
-		t.Fatalf("the nodes hold %d entries, want 2", len(all))
+	if got := again.Entries[0]; !got.ReceivedAt.Equal(out[0].ReceivedAt) || got.Detail != out[0].Detail {
+		t.Errorf("a retry on node C returned %+v, want the entry node A stored: %+v", got, out[0])
+	}
+	if !slices.Equal(again.Existing, []bool{true, false}) {
+		t.Errorf("node C says of the retry and a new event: existing %v, want [true false]", again.Existing)
+	}
+	if all := c.sameEverywhere(); len(all) != 3 {
+		t.Fatalf("the nodes hold %d entries, want 3", len(all))
 	}
 }
 

@@ -20,6 +20,10 @@ type EventPage = app.Page
 type PostEventsResponse struct {
 	Accepted int      `json:"accepted"`
 	IDs      []string `json:"ids"`
+	// AlreadyStored lists the ids, among IDs, that were stored before this
+	// request or earlier in it: they were answered with the entry stored
+	// then, not recorded again. Empty when every event was new.
+	AlreadyStored []string `json:"already_stored"`
 }
 
 // ErrorBody is every failed request's answer.

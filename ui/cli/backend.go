@@ -21,7 +21,9 @@ import (
 // backend is what the command line asks of a data directory: the Log itself
 // when the directory is free, or the server that holds it.
 type backend interface {
-	Record(ctx context.Context, events []app.Event) ([]app.Event, error)
+	// Record records events all or nothing, and says how many of them were
+	// stored before (their ids were), and so not recorded again.
+	Record(ctx context.Context, events []app.Event) (stored []app.Event, existing int, err error)
 	// Cutoff is the oldest instant inside the retention window.
 	Cutoff(ctx context.Context) (time.Time, error)
 	// Location is the workspace's timezone.
@@ -102,8 +104,9 @@ type local struct {
 	actor string
 }
 
-func (l *local) Record(ctx context.Context, events []app.Event) ([]app.Event, error) {
-	return l.log.Record(ctx, events)
+func (l *local) Record(ctx context.Context, events []app.Event) ([]app.Event, int, error) {
+	r, err := l.log.Ingest(ctx, events)
+	return r.Entries, len(r.AlreadyStored()), err
 }
 
 func (l *local) Cutoff(context.Context) (time.Time, error) { return l.log.Cutoff(), nil }
@@ -197,16 +200,16 @@ func (r *remote) Location(ctx context.Context) (*time.Location, error) {
 }
 
 // Record posts events as one request: the same all-or-nothing rule.
-func (r *remote) Record(ctx context.Context, events []app.Event) ([]app.Event, error) {
-	ids, err := r.c.Send(ctx, events)
+func (r *remote) Record(ctx context.Context, events []app.Event) ([]app.Event, int, error) {
+	resp, err := r.c.Post(ctx, events)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	out := make([]app.Event, len(ids))
-	for i, id := range ids {
+	out := make([]app.Event, len(resp.IDs))
+	for i, id := range resp.IDs {
 		out[i].ID = id
 	}
-	return out, nil
+	return out, len(resp.AlreadyStored), nil
 }
 
 func (r *remote) Search(ctx context.Context, f app.Filter, limit int) (app.Page, error) {

@@ -52,7 +52,8 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 	sc.Buffer(make([]byte, 64<<10), 8<<20)
 	var lines []string
 	var lineNos []int // the file line of each event in lines
-	var lineNo, recorded, seen, expired int
+	// done counts the events recorded or found stored already (existing).
+	var lineNo, done, existing, seen, expired int
 	start, lastReport := time.Now(), time.Time{}
 	flush := func() error {
 		if len(lines) == 0 {
@@ -64,8 +65,10 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 			events, lineOf = dropExpired(events, cutoff, &expired)
 			if len(events) > 0 {
 				var stored []app.Event
-				stored, err = b.Record(ctx, events)
-				recorded += len(stored)
+				var before int
+				stored, before, err = b.Record(ctx, events)
+				done += len(stored)
+				existing += before
 				if e, ok := err.(*app.Error); ok {
 					for i := range e.Details {
 						e.Details[i].Index = lineOf[e.Details[i].Index]
@@ -74,15 +77,15 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 			}
 		}
 		if err != nil {
-			return lineError(err, lineNos, recorded)
+			return lineError(err, lineNos, done)
 		}
 		lines, lineNos = lines[:0], lineNos[:0]
 		if time.Since(lastReport) > 200*time.Millisecond {
 			lastReport = time.Now()
 			if size > 0 {
-				fmt.Fprintf(m.Stderr, "\rIngesting: %d events (%d%%)", recorded, counter.n*100/size)
+				fmt.Fprintf(m.Stderr, "\rIngesting: %d events (%d%%)", done, counter.n*100/size)
 			} else {
-				fmt.Fprintf(m.Stderr, "\rIngesting: %d events", recorded)
+				fmt.Fprintf(m.Stderr, "\rIngesting: %d events", done)
 			}
 		}
 		return nil
@@ -107,7 +110,12 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 	if err := flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(m.Stderr, "\rIngested %d events in %s\n", recorded, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(m.Stderr, "\rIngested %d events in %s\n", done-existing, time.Since(start).Round(time.Millisecond))
+	if existing == 1 {
+		fmt.Fprintln(m.Stderr, "1 event was stored already (its id was) and was not recorded again.")
+	} else if existing > 1 {
+		fmt.Fprintf(m.Stderr, "%d events were stored already (their ids were) and were not recorded again.\n", existing)
+	}
 	if expired > 0 {
 		fmt.Fprintf(m.Stderr, "Skipped %d events older than the retention window (they would be purged at once).\n", expired)
 	}
@@ -130,13 +138,13 @@ func dropExpired(events []app.Event, cutoff time.Time, dropped *int) ([]app.Even
 }
 
 // lineError turns an error about event i of a batch into one about a line of the file.
-func lineError(err error, lineNos []int, recorded int) error {
+func lineError(err error, lineNos []int, done int) error {
 	e, ok := err.(*app.Error)
 	if !ok || len(e.Details) == 0 {
-		return fmt.Errorf("ingest stopped after %d events: %w", recorded, err)
+		return fmt.Errorf("ingest stopped after %d events: %w", done, err)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "ingest stopped after %d events; this batch was not recorded:", recorded)
+	fmt.Fprintf(&b, "ingest stopped after %d events; this batch was not recorded:", done)
 	for i, d := range e.Details {
 		if i == 10 {
 			fmt.Fprintf(&b, "\n  … and %d more", len(e.Details)-10)

@@ -244,6 +244,9 @@ func TestCommandsWorkThroughTheServerThatHoldsTheData(t *testing.T) {
 	if _, stderr, err := run(t, "ingest", "--data", dir, file); err != nil || !strings.Contains(stderr, "Ingested 1 events") {
 		t.Fatalf("ingest while serving: %v %s", err, stderr)
 	}
+	if _, stderr, err := run(t, "ingest", "--data", dir, file); err != nil || !strings.Contains(stderr, "Ingested 0 events") || !strings.Contains(stderr, "1 event was stored already") {
+		t.Fatalf("ingest again while serving: %v %s", err, stderr)
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		out, stderr, err := run(t, "search", "--data", dir, "snowflake")
@@ -298,8 +301,11 @@ func TestCLIRecordsSearchesAndReindexes(t *testing.T) {
 	if _, stderr, err := run(t, "ingest", "--data", dir, file); err != nil || !strings.Contains(stderr, "Ingested 2500 events") {
 		t.Fatalf("ingest: %v %s", err, stderr)
 	}
-	// Importing again records nothing new: ids make it safe to retry.
-	run(t, "ingest", file, "--data", dir)
+	// Importing again records nothing new: ids make it safe to retry, and
+	// the import says so.
+	if _, stderr, err := run(t, "ingest", file, "--data", dir); err != nil || !strings.Contains(stderr, "Ingested 0 events") || !strings.Contains(stderr, "2500 events were stored already") {
+		t.Fatalf("ingest again: %v %s", err, stderr)
+	}
 	// A quoted word matches whole; a bare last word would also match nightly_420 and on.
 	out, stderr, err := run(t, "search", "--data", dir, "--limit", "5", `"nightly_42"`)
 	if err != nil || !strings.Contains(out, "nightly_42") || strings.Count(out, "\n") != 2 {

@@ -117,18 +117,23 @@ func (c *Client) UpdateWorkspace(ctx context.Context, name, timezone *string) (a
 // Send records events as one NDJSON request: all of them or, on an error
 // naming the events at fault, none. It returns the ids in order.
 func (c *Client) Send(ctx context.Context, events []app.Event) ([]string, error) {
+	resp, err := c.Post(ctx, events)
+	return resp.IDs, err
+}
+
+// Post is Send, answering with the whole response: also which ids were
+// stored before (by an earlier attempt of a retried request, say).
+func (c *Client) Post(ctx context.Context, events []app.Event) (api.PostEventsResponse, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	for i := range events {
 		if err := enc.Encode(wireEvent(&events[i])); err != nil {
-			return nil, err
+			return api.PostEventsResponse{}, err
 		}
 	}
 	var resp api.PostEventsResponse
-	if err := c.do(ctx, "POST", "/api/v1/events", &b, "application/x-ndjson", &resp); err != nil {
-		return nil, err
-	}
-	return resp.IDs, nil
+	err := c.do(ctx, "POST", "/api/v1/events", &b, "application/x-ndjson", &resp)
+	return resp, err
 }
 
 // wireEvent drops what the server sets itself, so a zero time is not sent as a timestamp.

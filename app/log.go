@@ -237,17 +237,20 @@ func (l *Log) Record(ctx context.Context, events []Event) ([]Event, error) {
 // Ingested is what Ingest did with a request's events.
 type Ingested struct {
 	Entries []Event // each event as stored, in the request's order
-	// Existing marks the events that were answered with an entry stored
-	// before: their id was stored by an earlier request, or by an event
-	// earlier in this one.
+	// Existing marks the events answered with an entry stored before this
+	// request: their id was, by an earlier one. An id sent twice in the
+	// request is one entry, stored by it or before it.
 	Existing []bool
 }
 
-// AlreadyStored returns the ids of the events marked Existing, in order.
+// AlreadyStored returns the ids of the events marked Existing, each once,
+// in the order sent.
 func (r Ingested) AlreadyStored() []string {
 	ids := []string{}
+	listed := map[string]bool{}
 	for i, e := range r.Entries {
-		if r.Existing[i] {
+		if r.Existing[i] && !listed[e.ID] {
+			listed[e.ID] = true
 			ids = append(ids, e.ID)
 		}
 	}
@@ -256,19 +259,19 @@ func (r Ingested) AlreadyStored() []string {
 
 // Ingest is Record, and also tells which events were stored before: a
 // client that retried learns which of its events the first attempt had
-// recorded. An entry this request stored carries its received_at; one
-// stored before, an earlier one (in a cluster too: a node reads back what
-// the stream applied).
+// recorded. The entries a request stores carry its received_at, and one
+// stored before carries another (see receivedAt); a cluster node reads
+// back what the stream applied, so the same holds there, unless the node
+// answers before it has applied the request (Node.Commit's ApplyWait),
+// when it cannot tell and marks none.
 func (l *Log) Ingest(ctx context.Context, events []Event) (Ingested, error) {
-	stored, now, err := l.record(ctx, events)
+	stored, received, err := l.record(ctx, events)
 	if err != nil {
 		return Ingested{}, err
 	}
 	r := Ingested{Entries: stored, Existing: make([]bool, len(stored))}
-	seen := make(map[string]bool, len(stored))
 	for i, e := range stored {
-		r.Existing[i] = !e.ReceivedAt.Equal(now) || seen[e.ID]
-		seen[e.ID] = true
+		r.Existing[i] = !e.ReceivedAt.Equal(received)
 	}
 	return r, nil
 }
@@ -305,16 +308,18 @@ func (l *Log) record(ctx context.Context, events []Event) ([]Event, time.Time, e
 	return out, received, nil
 }
 
-// receivedAt is the received_at of a commit made at now: now, unless an
-// earlier commit was given that instant or a later one (a clock that ticks
-// coarsely, as on some systems, or a fixed one), then a nanosecond after
-// it. So every request's entries carry a received_at of their own, and
-// Ingest tells the entries a request stored from those stored before.
+// receivedAt is the received_at of a commit made at now: now, unless this
+// process gave an earlier commit that instant, or one less than a second
+// later (a clock that ticks coarsely, as on some systems, or a fixed one),
+// then a nanosecond after that commit's. So two requests in a row never
+// share a received_at, and Ingest tells the entries a request stored from
+// those stored before. A clock set back by more is followed as it is: a
+// received_at is when the server got the event, and must not stay ahead.
 func (l *Log) receivedAt(now time.Time) time.Time {
 	for {
 		last, n := l.lastReceived.Load(), now.UnixNano()
 		at := now
-		if n <= last {
+		if n <= last && last-n < int64(time.Second) {
 			n = last + 1
 			at = time.Unix(0, n).In(now.Location())
 		}

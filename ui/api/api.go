@@ -20,9 +20,9 @@ type EventPage = app.Page
 type PostEventsResponse struct {
 	Accepted int      `json:"accepted"`
 	IDs      []string `json:"ids"`
-	// AlreadyStored lists the ids, among IDs, that were stored before this
-	// request or earlier in it: they were answered with the entry stored
-	// then, not recorded again. Empty when every event was new.
+	// AlreadyStored lists, once each, the ids among IDs that were stored
+	// before this request: they were answered with the entry stored then,
+	// not recorded again. Empty when this request stored every event.
 	AlreadyStored []string `json:"already_stored"`
 }
 

@@ -201,7 +201,7 @@ func (r *remote) Location(ctx context.Context) (*time.Location, error) {
 
 // Record posts events as one request: the same all-or-nothing rule.
 func (r *remote) Record(ctx context.Context, events []app.Event) ([]app.Event, int, error) {
-	resp, err := r.c.Post(ctx, events)
+	resp, err := r.c.PostEvents(ctx, events)
 	if err != nil {
 		return nil, 0, err
 	}

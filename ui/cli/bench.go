@@ -36,12 +36,12 @@ import (
 // end: the real server on a loopback port, the real HTTP API, a real data
 // directory. The numbers belong to the machine it ran on, so it says which.
 func (m *Main) bench(ctx context.Context, args []string) error {
-	fs, data := m.flagSet("bench", "bench [--events N] [--clients C] [--ids numbered|random|none] [--data DIR]",
+	fs, data := m.flagSet("bench", "bench [--events N] [--clients C] [--ids numbered|ordered|random|none] [--data DIR]",
 		"Ingest a generated month of events over HTTP, search, restart and purge, and print one table of the figures beside their targets.\nWithout --data it works in a temporary directory and removes it.")
 	events := fs.Int("events", 1_000_000, "how many events the month holds")
 	clients := fs.Int("clients", 4, "HTTP clients sending batches of 1000 at once")
 	rounds := fs.Int("rounds", 30, "how many times each query is timed")
-	ids := fs.String("ids", idsNumbered, "the ids the events carry: numbered (they grow, as ULIDs and UUIDv7 do), random (UUIDv4) or none (the server makes them)")
+	ids := fs.String("ids", idsNumbered, "the ids the events carry: numbered (bench-1-42: growing within each request), ordered (UUIDv7), random (UUIDv4) or none (the server makes them)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (server included) to this file, for go tool pprof")
 	memProfile := fs.String("memprofile", "", "write an allocation profile of the whole run to this file")
 	if _, err := m.parse(fs, args); err != nil {
@@ -746,12 +746,13 @@ const benchRare = "quarantined"
 // the pages the request before filled, and random ones each into a page of
 // their own anywhere in it, to be written again at the commit.
 const (
-	idsNumbered = "numbered" // "bench-1-42": growing within each request, as ULIDs and UUIDv7 do
+	idsNumbered = "numbered" // "bench-1-42": growing within each request, not in text order across them
+	idsOrdered  = "ordered"  // UUIDv7: sorting as text in the order the events happened
 	idsRandom   = "random"   // UUIDv4
 	idsNone     = "none"     // sent without: the store makes one that spells the entry's key
 )
 
-var idShapes = []string{idsNumbered, idsRandom, idsNone}
+var idShapes = []string{idsNumbered, idsOrdered, idsRandom, idsNone}
 
 // benchEvents returns n events over the 29 days before end, oldest first, the
 // same for the same n, seed and shape of ids. The ids come from a generator
@@ -782,9 +783,10 @@ func benchEvents(end time.Time, n int, seed uint64, ids string) []app.Event {
 		if rng.IntN(200_000) == 0 || i == n/2 {
 			detail += "; the run was " + benchRare
 		}
+		at := first.Add(time.Duration(int64(span) / int64(n) * int64(i)))
 		out[i] = app.Event{
-			ID:        benchID(ids, seed, i, idRng),
-			Timestamp: first.Add(time.Duration(int64(span) / int64(n) * int64(i))),
+			ID:        benchID(ids, seed, i, at, idRng),
+			Timestamp: at,
 			Namespace: ns,
 			Action:    act,
 			Actor:     person,
@@ -796,11 +798,15 @@ func benchEvents(end time.Time, n int, seed uint64, ids string) []app.Event {
 	return out
 }
 
-func benchID(shape string, seed uint64, i int, rng *rand.Rand) string {
+func benchID(shape string, seed uint64, i int, at time.Time, rng *rand.Rand) string {
 	switch shape {
-	case idsRandom:
+	case idsRandom, idsOrdered:
 		hi, lo := rng.Uint64(), rng.Uint64()
-		hi = hi&^0xf000 | 0x4000     // version 4
+		hi = hi&^0xf000 | 0x4000 // version 4
+		if shape == idsOrdered {
+			// The first 48 bits are the Unix milliseconds, then version 7.
+			hi = uint64(at.UnixMilli())<<16 | hi&0x0fff | 0x7000
+		}
 		lo = lo&^(0xc<<60) | 0x8<<60 // RFC 9562 variant
 		return fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", hi>>32, hi>>16&0xffff, hi&0xffff, lo>>48, lo&0xffffffffffff)
 	case idsNone:

@@ -81,8 +81,8 @@ func lineWith(text, prefix string) string {
 
 // Each shape of ids gives the same month otherwise, so runs of the bench
 // with different ids compare only what ids cost: numbered ids grow within a
-// request, random ones are distinct UUIDv4s, and "none" leaves the id to
-// the server.
+// request, ordered ones are UUIDv7s that sort as the events do, random ones
+// are distinct UUIDv4s, and "none" leaves the id to the server.
 func TestBenchIDShapesChangeOnlyTheIDs(t *testing.T) {
 	end := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	month := map[string][]app.Event{}
@@ -103,6 +103,13 @@ func TestBenchIDShapesChangeOnlyTheIDs(t *testing.T) {
 		}
 		if none := month[idsNone][i].ID; none != "" {
 			t.Fatalf("id %d without ids = %q", i, none)
+		}
+		ordered := month[idsOrdered][i].ID
+		if !uuid7.MatchString(ordered) || !strings.HasPrefix(strings.ReplaceAll(ordered, "-", ""), fmt.Sprintf("%012x", e.Timestamp.UnixMilli())) {
+			t.Fatalf("ordered id %d = %q, not a UUIDv7 of %v", i, ordered, e.Timestamp)
+		}
+		if i > 0 && ordered <= month[idsOrdered][i-1].ID {
+			t.Fatalf("ordered id %d = %q does not sort after %q", i, ordered, month[idsOrdered][i-1].ID)
 		}
 		for _, shape := range idShapes {
 			other := month[shape][i]
@@ -132,4 +139,7 @@ func TestBenchIDShapesChangeOnlyTheIDs(t *testing.T) {
 	}
 }
 
-var uuid4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+var (
+	uuid4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	uuid7 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+)

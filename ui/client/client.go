@@ -117,13 +117,13 @@ func (c *Client) UpdateWorkspace(ctx context.Context, name, timezone *string) (a
 // Send records events as one NDJSON request: all of them or, on an error
 // naming the events at fault, none. It returns the ids in order.
 func (c *Client) Send(ctx context.Context, events []app.Event) ([]string, error) {
-	resp, err := c.Post(ctx, events)
+	resp, err := c.PostEvents(ctx, events)
 	return resp.IDs, err
 }
 
-// Post is Send, answering with the whole response: also which ids were
+// PostEvents is Send, answering with the whole response: also which ids were
 // stored before (by an earlier attempt of a retried request, say).
-func (c *Client) Post(ctx context.Context, events []app.Event) (api.PostEventsResponse, error) {
+func (c *Client) PostEvents(ctx context.Context, events []app.Event) (api.PostEventsResponse, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	for i := range events {

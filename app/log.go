@@ -147,6 +147,7 @@ func Open(cfg Config) (*Log, error) {
 		l.store.Close()
 		return nil, err
 	}
+	l.seedReceivedAt(ctx)
 	idx, err := cfg.OpenIndex()
 	if err != nil {
 		l.store.Close()
@@ -308,13 +309,35 @@ func (l *Log) record(ctx context.Context, events []Event) ([]Event, time.Time, e
 	return out, received, nil
 }
 
-// receivedAt is the received_at of a commit made at now: now, unless this
-// process gave an earlier commit that instant, or one less than a second
+// seedReceivedAt starts receivedAt after the newest entry's received_at,
+// so a request after a restart does not share it either. It is a
+// refinement only: a newest entry that cannot be read (it is reported
+// elsewhere) must not keep the log from starting.
+func (l *Log) seedReceivedAt(ctx context.Context) {
+	head, err := l.store.Head(ctx)
+	if err == nil && head.Seq > 0 {
+		err = l.store.Chain(ctx, head.Seq, func(link *Link) bool {
+			if !link.Purged() {
+				if e, derr := DecodeEntry(link.Canonical); derr == nil {
+					l.lastReceived.Store(unixNanos(e.ReceivedAt))
+				}
+			}
+			return false
+		})
+	}
+	if err != nil {
+		l.logger.Warn("reading the newest entry's received_at failed", "err", err)
+	}
+}
+
+// receivedAt is the received_at of a commit made at now: now, unless an
+// earlier commit was given that instant, or one less than a second
 // later (a clock that ticks coarsely, as on some systems, or a fixed one),
 // then a nanosecond after that commit's. So two requests in a row never
 // share a received_at, and Ingest tells the entries a request stored from
-// those stored before. A clock set back by more is followed as it is: a
-// received_at is when the server got the event, and must not stay ahead.
+// those stored before (seedReceivedAt carries this over a restart). A
+// clock set back by more is followed as it is: a received_at is when the
+// server got the event, and must not stay ahead.
 func (l *Log) receivedAt(now time.Time) time.Time {
 	for {
 		last, n := l.lastReceived.Load(), now.UnixNano()

@@ -213,6 +213,14 @@ func TestIngestTellsWhichEventsWereStoredBefore(t *testing.T) {
 	if n := len(f.all("", 50)); n != 4 {
 		t.Errorf("%d entries stored, want 4 (a, b and two without ids)", n)
 	}
+	// After a restart, on the same standing clock, a stays told apart.
+	f.close()
+	f.open()
+	c := ev(app.APITokens, "token_created", `Created API token "nightly"`, "Maya", time.Minute, now)
+	c.ID = "evt-c"
+	if got := ingest(a, c).Existing; !slices.Equal(got, []bool{true, false}) {
+		t.Errorf("after a restart: existing %v, want [true false]", got)
+	}
 	// A clock set back is followed: a received_at is when the event came.
 	f.clock.Advance(-time.Hour)
 	late := ev(app.Users, "user_removed", "Removed Ana", "Maya", time.Minute, f.clock.Now())

@@ -191,7 +191,7 @@ func (b *benchRun) run(ctx context.Context) error {
 
 	// An import: a month of events, spread over 29 days, then searchable.
 	b.start = time.Now()
-	month := benchEvents(b.start, b.events, 1, b.ids)
+	month := benchEvents(b.start, benchMonth, b.events, 1, b.ids)
 	began := time.Now()
 	cpuBegan, cpuKnown := cpuTime()
 	if err := b.ingest(ctx, month, "import"); err != nil {
@@ -468,12 +468,8 @@ func (b *benchRun) queries(ctx context.Context) error {
 // partial is searched: the figure for traffic and the partial under load.
 func (b *benchRun) live(ctx context.Context) error {
 	n := max(b.events/10, app.MaxBatch)
-	events := benchEvents(time.Now(), n, 2, b.ids)
-	now := time.Now().Add(-time.Minute)
-	for i := range events {
-		// Within the last minute, in order: live traffic.
-		events[i].Timestamp = now.Add(time.Duration(i) * time.Minute / time.Duration(n))
-	}
+	// Within the last minute, in order: live traffic.
+	events := benchEvents(time.Now(), time.Minute, n, 2, b.ids)
 	b.say("live traffic: %d events stamped now, with the page searched meanwhile", n)
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	var under []time.Duration
@@ -754,13 +750,16 @@ const (
 
 var idShapes = []string{idsNumbered, idsOrdered, idsRandom, idsNone}
 
-// benchEvents returns n events over the 29 days before end, oldest first, the
+// benchMonth is how far back the month of events reaches: inside the
+// retention window, with a day to spare.
+const benchMonth = 29 * 24 * time.Hour
+
+// benchEvents returns n events over the span before end, oldest first, the
 // same for the same n, seed and shape of ids. The ids come from a generator
 // of their own, so every shape has the same events otherwise.
-func benchEvents(end time.Time, n int, seed uint64, ids string) []app.Event {
+func benchEvents(end time.Time, span time.Duration, n int, seed uint64, ids string) []app.Event {
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
 	idRng := rand.New(rand.NewPCG(seed, 0x1d5))
-	span := 29 * 24 * time.Hour
 	first := end.Add(-span)
 	out := make([]app.Event, n)
 	for i := range out {

@@ -87,7 +87,7 @@ func TestBenchIDShapesChangeOnlyTheIDs(t *testing.T) {
 	end := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	month := map[string][]app.Event{}
 	for _, shape := range idShapes {
-		month[shape] = benchEvents(end, 3000, 1, shape)
+		month[shape] = benchEvents(end, benchMonth, 3000, 1, shape)
 	}
 	seen := map[string]bool{}
 	for i, e := range month[idsRandom] {
@@ -119,7 +119,7 @@ func TestBenchIDShapesChangeOnlyTheIDs(t *testing.T) {
 			}
 		}
 	}
-	if again := benchEvents(end, 3000, 1, idsRandom); !reflect.DeepEqual(again, month[idsRandom]) {
+	if again := benchEvents(end, benchMonth, 3000, 1, idsRandom); !reflect.DeepEqual(again, month[idsRandom]) {
 		t.Error("the random ids are not the same from one run to the next")
 	}
 	body, err := json.Marshal(wireEvents(month[idsNone][:1]))

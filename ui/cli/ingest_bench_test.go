@@ -13,7 +13,7 @@ import (
 // realistic events as one JSON array, and the same as NDJSON. ns/event is
 // the figure to compare; allocs/op divided by 1000 is allocs per event.
 func BenchmarkDecodeBatch(b *testing.B) {
-	wire := wireEvents(benchEvents(time.Now(), app.MaxBatch, 1, idsNumbered))
+	wire := wireEvents(benchEvents(time.Now(), benchMonth, app.MaxBatch, 1, idsNumbered))
 	array, err := json.Marshal(wire)
 	if err != nil {
 		b.Fatal(err)

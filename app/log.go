@@ -135,6 +135,7 @@ func Open(cfg Config) (*Log, error) {
 		kick: make(chan struct{}, 1), flush: make(chan struct{}, 1), done: make(chan struct{}),
 	}
 	ctx := context.Background()
+	l.seedReceivedAt(ctx) // before anything is recorded, settleRetention's entry too
 	if err := l.settleRetention(ctx, cfg.Retention, cfg.Operator); err != nil {
 		l.store.Close()
 		return nil, err
@@ -147,7 +148,6 @@ func Open(cfg Config) (*Log, error) {
 		l.store.Close()
 		return nil, err
 	}
-	l.seedReceivedAt(ctx)
 	idx, err := cfg.OpenIndex()
 	if err != nil {
 		l.store.Close()
@@ -309,17 +309,21 @@ func (l *Log) record(ctx context.Context, events []Event) ([]Event, time.Time, e
 	return out, received, nil
 }
 
-// seedReceivedAt starts receivedAt after the newest entry's received_at,
-// so a request after a restart does not share it either. It is a
-// refinement only: a newest entry that cannot be read (it is reported
-// elsewhere) must not keep the log from starting.
+// seedReceivedAt starts receivedAt a millisecond after the newest entry's
+// received_at, so a request after a restart does not share one either. A
+// millisecond, because commits do not always land in the order their
+// received_at was given: the newest entry may not hold the latest. It is a
+// refinement, best effort: on a cluster node the newest entry may have
+// been stamped by another node's clock, and a newest entry that is purged
+// or cannot be read (reported elsewhere) leaves the count where it is, at
+// the clock. Nothing here may keep the log from starting.
 func (l *Log) seedReceivedAt(ctx context.Context) {
 	head, err := l.store.Head(ctx)
 	if err == nil && head.Seq > 0 {
 		err = l.store.Chain(ctx, head.Seq, func(link *Link) bool {
 			if !link.Purged() {
-				if e, derr := DecodeEntry(link.Canonical); derr == nil {
-					l.lastReceived.Store(unixNanos(e.ReceivedAt))
+				if e, derr := DecodeEntry(link.Canonical); derr == nil && !e.ReceivedAt.IsZero() {
+					l.lastReceived.Store(e.ReceivedAt.Add(time.Millisecond).UnixNano())
 				}
 			}
 			return false

@@ -743,7 +743,7 @@ const benchRare = "quarantined"
 // their own anywhere in it, to be written again at the commit.
 const (
 	idsNumbered = "numbered" // "bench-1-42": growing within each request, not in text order across them
-	idsOrdered  = "ordered"  // UUIDv7: sorting as text in the order the events happened
+	idsOrdered  = "ordered"  // UUIDv7: sorting as text by the millisecond the event happened
 	idsRandom   = "random"   // UUIDv4
 	idsNone     = "none"     // sent without: the store makes one that spells the entry's key
 )

@@ -21,9 +21,10 @@ import (
 // backend is what the command line asks of a data directory: the Log itself
 // when the directory is free, or the server that holds it.
 type backend interface {
-	// Record records events all or nothing, and says how many of them were
-	// stored before (their ids were), and so not recorded again.
-	Record(ctx context.Context, events []app.Event) (stored []app.Event, existing int, err error)
+	// Record records events all or nothing, and says how many entries it
+	// added: an event whose id was stored before, or earlier in the same
+	// call, adds none.
+	Record(ctx context.Context, events []app.Event) (stored []app.Event, added int, err error)
 	// Cutoff is the oldest instant inside the retention window.
 	Cutoff(ctx context.Context) (time.Time, error)
 	// Location is the workspace's timezone.
@@ -106,7 +107,28 @@ type local struct {
 
 func (l *local) Record(ctx context.Context, events []app.Event) ([]app.Event, int, error) {
 	r, err := l.log.Ingest(ctx, events)
-	return r.Entries, len(r.AlreadyStored()), err
+	ids := make([]string, len(r.Entries))
+	for i, e := range r.Entries {
+		ids[i] = e.ID
+	}
+	return r.Entries, added(ids, r.AlreadyStored()), err
+}
+
+// added counts the entries a request added: its distinct ids but those
+// stored before it.
+func added(ids, alreadyStored []string) int {
+	counted := make(map[string]bool, len(ids))
+	for _, id := range alreadyStored {
+		counted[id] = true
+	}
+	n := 0
+	for _, id := range ids {
+		if !counted[id] {
+			counted[id] = true
+			n++
+		}
+	}
+	return n
 }
 
 func (l *local) Cutoff(context.Context) (time.Time, error) { return l.log.Cutoff(), nil }
@@ -209,7 +231,7 @@ func (r *remote) Record(ctx context.Context, events []app.Event) ([]app.Event, i
 	for i, id := range resp.IDs {
 		out[i].ID = id
 	}
-	return out, len(resp.AlreadyStored), nil
+	return out, added(resp.IDs, resp.AlreadyStored), nil
 }
 
 func (r *remote) Search(ctx context.Context, f app.Filter, limit int) (app.Page, error) {

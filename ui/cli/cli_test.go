@@ -122,6 +122,19 @@ func TestIngestReadsStandardInput(t *testing.T) {
 	if err != nil || !strings.Contains(out, "user_invited") {
 		t.Fatalf("search after ingesting standard input: %v %q", err, out)
 	}
+	// in-1 again, in-2 twice and one without an id: two entries are added,
+	// and two events were stored already (in-1 before, in-2 a line earlier).
+	m, _, errOut = newTestMain(dir)
+	m.Stdin = strings.NewReader(`{"id":"in-1","namespace":"users","action":"user_invited","detail":"Invited kim@example.com"}
+{"id":"in-2","namespace":"users","action":"user_removed","detail":"Removed kim@example.com"}
+{"id":"in-2","namespace":"users","action":"user_removed","detail":"Removed kim@example.com"}
+{"namespace":"users","action":"user_invited","detail":"Invited lee@example.com"}
+`)
+	err = m.Run(context.Background(), []string{"ingest", "-"})
+	m.Close()
+	if err != nil || !strings.Contains(errOut.String(), "Ingested 2 events") || !strings.Contains(errOut.String(), "2 events were stored already") {
+		t.Fatalf("ingest - again: %v %s", err, errOut)
+	}
 }
 
 func TestEveryCommandThatTouchesDataSaysWhichDirectoryItUsed(t *testing.T) {

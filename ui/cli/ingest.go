@@ -52,8 +52,8 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 	sc.Buffer(make([]byte, 64<<10), 8<<20)
 	var lines []string
 	var lineNos []int // the file line of each event in lines
-	// done counts the events recorded or found stored already (existing).
-	var lineNo, done, existing, seen, expired int
+	// done counts the events sent; recorded, the entries they added.
+	var lineNo, done, recorded, seen, expired int
 	start, lastReport := time.Now(), time.Time{}
 	flush := func() error {
 		if len(lines) == 0 {
@@ -65,10 +65,10 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 			events, lineOf = dropExpired(events, cutoff, &expired)
 			if len(events) > 0 {
 				var stored []app.Event
-				var before int
-				stored, before, err = b.Record(ctx, events)
+				var added int
+				stored, added, err = b.Record(ctx, events)
 				done += len(stored)
-				existing += before
+				recorded += added
 				if e, ok := err.(*app.Error); ok {
 					for i := range e.Details {
 						e.Details[i].Index = lineOf[e.Details[i].Index]
@@ -110,8 +110,8 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 	if err := flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(m.Stderr, "\rIngested %d events in %s\n", done-existing, time.Since(start).Round(time.Millisecond))
-	if existing == 1 {
+	fmt.Fprintf(m.Stderr, "\rIngested %d events in %s\n", recorded, time.Since(start).Round(time.Millisecond))
+	if existing := done - recorded; existing == 1 {
 		fmt.Fprintln(m.Stderr, "1 event was stored already (its id was) and was not recorded again.")
 	} else if existing > 1 {
 		fmt.Fprintf(m.Stderr, "%d events were stored already (their ids were) and were not recorded again.\n", existing)

@@ -507,13 +507,12 @@ func (n *Node) consume() error {
 	if err != nil {
 		return err
 	}
-	// While the stream has no leader, any of its replicas answers for it,
-	// this node's own too, which after a rebuild is as empty as its store:
-	// it would say the stream holds nothing, and this node would go on
-	// from the start without the state of the messages that aged out.
-	if info.Cluster != nil && info.Cluster.Leader == "" {
-		return errors.New("the stream has no leader yet, to say which messages it holds")
-	}
+	// While the stream has no leader, any of its replicas answers this,
+	// this node's own too, which after a rebuild is as empty as its store
+	// and says the stream holds nothing. The answer is taken all the same,
+	// for a node to start applying at once; the consumer delivers from the
+	// leader's copy, and apply refuses to go on across messages that aged
+	// out, so a wrong answer costs a start again, not the state.
 	start := n.Applied() + 1
 	// The oldest message the stream still holds; before it, messages aged
 	// out, and with them state changes this node may never have applied:
@@ -651,7 +650,8 @@ func (n *Node) apply(msgs []jetstream.Msg) error {
 			continue // delivered again after a restart of the consumer
 		}
 		if seq > applied+1 {
-			// The messages between aged out after consume looked: their
+			// The messages between aged out, after consume looked or
+			// before an answer from a replica that did not know it: their
 			// state must come from the bucket, as consume takes it when
 			// it starts again. Nothing of this batch is applied.
 			return fmt.Errorf("the stream skipped from sequence %d to %d: its oldest messages aged out", applied, seq)

@@ -280,6 +280,39 @@ func TestWorkspaceStateOutlivesTheStreamsMessages(t *testing.T) {
 	}
 }
 
+// A node that was down while a token was made and the stream forgot the
+// message keeps its store, and its own replica of the stream may still hold
+// the old messages when it asks where the stream starts: it must take the
+// token from the bucket all the same, not go on across the gap.
+func TestANodeBackAfterTheStreamForgotWhatItMissedTakesTheStateFromTheBucket(t *testing.T) {
+	c := newCluster(t, 3)
+	a := c.members[0]
+	ctx := context.Background()
+	recordOn(t, a, event("before", 0))
+	c.settle()
+	c.stop(2)
+	secret, _, err := a.log.CreateToken(ctx, "ci", []app.Scope{app.ScopeRead}, "admin@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recordOn(t, a, event("while-down", 0))
+	c.waitCopied()
+	if err := a.node.stream.Purge(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.start(2)
+	c.waitReady(c.members[2])
+	recordOn(t, a, event("after", 0))
+	c.settle()
+	cc := c.members[2]
+	if _, err := cc.log.Authenticate(ctx, secret); err != nil {
+		t.Fatalf("the node back lost a token made while it was down: %v\n%s", err, bucketTokens(t, a))
+	}
+	if _, err := cc.log.Get(ctx, "after"); err != nil {
+		t.Fatalf("the node back does not apply new entries: %v", err)
+	}
+}
+
 func TestAStateChangeTheBucketMissedIsCopiedOnceItIsBackEvenAfterARestart(t *testing.T) {
 	c := newCluster(t, 3)
 	a := c.members[0]

@@ -165,7 +165,7 @@ func TestUnpackedAndDamagedPackedValuesAreReadAsTheyAre(t *testing.T) {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		copy(key[:], tx.Bucket(bucketIDs).Get([]byte("old")))
 		v := tx.Bucket(bucketEvents).Get(key[:])
-		canonical, prev, hash, err := splitValue(v, nil)
+		canonical, prev, hash, err := (&unpacker{tx: tx}).split(v)
 		if err != nil || v[0] != packedEntry {
 			t.Fatalf("stored %x: %v", v, err)
 		}
@@ -203,7 +203,7 @@ func TestUnpackedAndDamagedPackedValuesAreReadAsTheyAre(t *testing.T) {
 	for i := 1; i < len(body); i++ {
 		for _, damaged := range [][]byte{body[:i], append(bytes.Clone(body[:i]), 0xff, 0xff, 0xff, 0xff, 0xff)} {
 			v := append(append([]byte(nil), damaged...), packed[len(body):]...)
-			canonical, _, _, err := splitValue(v, nil)
+			canonical, _, _, err := (&unpacker{}).split(v)
 			if err == nil {
 				_, err = app.DecodeEntry(canonical)
 			}
@@ -400,9 +400,9 @@ func TestRequestsSharingATransactionChooseTheIDBucketsFillTogether(t *testing.T)
 	}
 }
 
-// A store of format 2 (nothing packed, every id filed) opens and is marked
-// as of this format; one of a later format is refused rather than read with
-// its entries taken for damage.
+// Stores of formats 2 (nothing packed, every id filed) and 3 (no learned
+// dictionaries) open and are marked as of this format; one of a later format
+// is refused rather than read with its entries taken for damage.
 func TestAStoreOfALaterFormatIsRefused(t *testing.T) {
 	dir := t.TempDir()
 	s, err := Open(dir)
@@ -417,18 +417,20 @@ func TestAStoreOfALaterFormatIsRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	setFormat("2")
-	if s, err = Open(dir); err != nil {
-		t.Fatalf("a format 2 store: %v", err)
-	}
-	s.db.View(func(tx *bolt.Tx) error {
-		if got := string(tx.Bucket([]byte(app.StateMeta)).Get(metaFormat)); got != format {
-			t.Errorf("format %q after opening, want %q", got, format)
+	for _, older := range []string{"2", "3"} {
+		setFormat(older)
+		if s, err = Open(dir); err != nil {
+			t.Fatalf("a format %s store: %v", older, err)
 		}
-		return nil
-	})
-	setFormat("4")
+		s.db.View(func(tx *bolt.Tx) error {
+			if got := string(tx.Bucket([]byte(app.StateMeta)).Get(metaFormat)); got != format {
+				t.Errorf("format %q after opening, want %q", got, format)
+			}
+			return nil
+		})
+	}
+	setFormat("5")
 	if _, err := Open(dir); app.ErrorCode(err) != app.EUNAVAILABLE || !strings.Contains(err.Error(), "later version") {
-		t.Fatalf("a format 4 store: %v", err)
+		t.Fatalf("a format 5 store: %v", err)
 	}
 }

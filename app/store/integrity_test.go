@@ -201,7 +201,7 @@ func TestCuttingOffTheTailIsFoundMissing(t *testing.T) {
 				return err
 			}
 		}
-		_, _, hash, _ := splitValue(tx.Bucket(bucketEvents).Get(keyOf(tx, 17)), nil)
+		_, _, hash, _ := (&unpacker{tx: tx}).split(tx.Bucket(bucketEvents).Get(keyOf(tx, 17)))
 		h := readHead(tx)
 		h.seq, h.hash = 17, hash
 		return writeHead(tx, h)
@@ -217,7 +217,7 @@ func TestARehashedForgeryIsCaughtByTheSignature(t *testing.T) {
 		head := chainHead{}
 		for seq := uint64(1); seq <= 20; seq++ {
 			k := keyOf(tx, seq)
-			canonical, _, _, err := splitValue(tx.Bucket(bucketEvents).Get(k), nil)
+			canonical, _, _, err := (&unpacker{tx: tx}).split(tx.Bucket(bucketEvents).Get(k))
 			if err != nil {
 				return err
 			}

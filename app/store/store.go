@@ -46,16 +46,20 @@ var (
 	metaFormat    = []byte("format")     // the value encoding; absent: JSON
 )
 
-// format 3: values are the canonical form, packed when that makes it
-// smaller, ‖ prev hash ‖ hash, chained; store-made ids are not filed in the
-// id bucket. Format 2 stores (nothing packed, every id filed) are read as
-// they are; a store of a later format is refused rather than misread.
-const format = "3"
+// format 4: values are the canonical form, packed when that makes it
+// smaller (with dictionary 1 or one learned from the store's entries), ‖
+// prev hash ‖ hash, chained; store-made ids are not filed in the id bucket.
+// Stores of formats 2 (nothing packed, every id filed) and 3 (no learned
+// dictionaries) are read as they are, and become format 4 when opened: what
+// is written next may be packed with a learned dictionary, which a version
+// that reads only format 3 would misread. A store of a later format is
+// refused rather than misread.
+const format = "4"
 
 // Workspace state lives in one bucket per kind, named after it.
 var stateKinds = []app.StateKind{app.StateMeta, app.StateTokens, app.StateNotes, app.StateServiceUsers}
 
-var entryBuckets = [][]byte{bucketEvents, bucketByNS, bucketIDs, bucketOutbox, bucketTally, bucketChain}
+var entryBuckets = [][]byte{bucketEvents, bucketByNS, bucketIDs, bucketOutbox, bucketTally, bucketChain, bucketDictionaries}
 
 // FileName is the store's file inside the data directory.
 const FileName = "auditlog.db"
@@ -261,13 +265,13 @@ func (s *Store) writable() error {
 // entry, a third of what reading a page of fifty allocated), unpacking each
 // into one buffer (app.DecodeEntry copies what it keeps).
 type entryReader struct {
-	s   *Store
-	c   *bolt.Cursor
-	buf []byte
+	s *Store
+	c *bolt.Cursor
+	u unpacker
 }
 
 func (s *Store) entryReader(tx *bolt.Tx) *entryReader {
-	return &entryReader{s: s, c: tx.Bucket(bucketEvents).Cursor()}
+	return &entryReader{s: s, c: tx.Bucket(bucketEvents).Cursor(), u: unpacker{tx: tx}}
 }
 
 // read serves the entry stored at k; ok is false when there is none
@@ -284,8 +288,7 @@ func (r *entryReader) read(k []byte) (app.Event, bool) {
 // decode is noted as damage and left out, so the rest of a page is still
 // served.
 func (r *entryReader) serve(k, v []byte) (app.Event, bool) {
-	e, buf, err := decodeValue(v, r.buf)
-	r.buf = buf
+	e, err := decodeValue(&r.u, v)
 	if err != nil {
 		r.s.noteDamage(unreadable(k, err).Error(), false)
 		return app.Event{}, false
@@ -713,7 +716,7 @@ func (s *Store) Scan(ctx context.Context, after app.Key, limit int) ([]app.Index
 func (s *Store) readDocs(tx *bolt.Tx, c *bolt.Cursor, k []byte, limit int, at *[]byte) []app.IndexDoc {
 	var docs []app.IndexDoc
 	var events []app.Event
-	var u unpacker
+	u := unpacker{tx: tx}
 	stored := tx.Bucket(bucketEvents)
 	for ; k != nil && len(docs) < limit; k, _ = c.Next() {
 		var d app.IndexDoc
@@ -760,7 +763,7 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time, limit int) (int, er
 	err := s.update("the entries older than "+cutoff.UTC().Format(time.RFC3339), func(tx *bolt.Tx) error {
 		// Collect first, then delete: deleting while iterating can skip keys.
 		var doomed []expired
-		var u unpacker
+		u := unpacker{tx: tx}
 		c := tx.Bucket(bucketEvents).Cursor()
 		for k, v := c.First(); k != nil && len(doomed) < limit; k, v = c.Next() {
 			if bytes.Compare(k, end[:]) >= 0 {
@@ -921,7 +924,7 @@ func lookupID(tx *bolt.Tx, c *bolt.Cursor, id string) (key, next []byte, err err
 	}
 	if sk, ok := keyOfServerID(id); ok {
 		if v := tx.Bucket(bucketEvents).Get(sk[:]); v != nil {
-			var u unpacker
+			u := unpacker{tx: tx}
 			h, _, _, err := u.head(sk[:], v)
 			if err != nil {
 				return nil, nil, err
@@ -976,7 +979,8 @@ func getEvent(tx *bolt.Tx, k []byte) (app.Event, bool, error) {
 	if v == nil {
 		return app.Event{}, false, nil
 	}
-	e, _, err := decodeValue(v, nil)
+	u := unpacker{tx: tx}
+	e, err := decodeValue(&u, v)
 	if err != nil {
 		return app.Event{}, false, unreadable(k, err)
 	}
@@ -988,35 +992,17 @@ func getEvent(tx *bolt.Tx, k []byte) (app.Event, bool, error) {
 // before the chain held JSON, which only a migration reads.
 const linksLen = 2 * sha256.Size
 
-// splitValue parts a value into the canonical form and the two hashes,
-// unpacking the canonical form into scratch when it is packed.
-func splitValue(v, scratch []byte) (canonical []byte, prev, hash app.Digest, err error) {
-	if len(v) < linksLen+1 {
-		return nil, prev, hash, fmt.Errorf("value of %d bytes is too short", len(v))
-	}
-	n := len(v) - linksLen
-	copy(prev[:], v[n:])
-	copy(hash[:], v[n+sha256.Size:])
-	canonical, err = unpackValue(v[:n], scratch)
-	return canonical, prev, hash, err
-}
-
-// decodeValue decodes a stored value. A packed one is unpacked into scratch
-// (grown as needed), which it returns for the next value: DecodeEntry copies
-// what it keeps. An unpacked one is the file's own bytes, which must never
-// become scratch: bbolt maps the file read-only.
-func decodeValue(v, scratch []byte) (app.Event, []byte, error) {
+// decodeValue decodes a stored value; DecodeEntry copies what it keeps of
+// the canonical form, which u unpacks into its buffer.
+func decodeValue(u *unpacker, v []byte) (app.Event, error) {
 	if len(v) > 0 && v[0] == '{' {
 		var e app.Event
 		err := json.Unmarshal(v, &e)
-		return e, scratch, err
+		return e, err
 	}
-	canonical, prev, hash, err := splitValue(v, scratch)
+	canonical, prev, hash, err := u.split(v)
 	if err != nil {
-		return app.Event{}, scratch, err
-	}
-	if v[0] == packedEntry {
-		scratch = canonical[:0]
+		return app.Event{}, err
 	}
 	e, err := app.DecodeEntry(canonical)
 	// Both hashes in one string: one allocation, not two.
@@ -1025,7 +1011,7 @@ func decodeValue(v, scratch []byte) (app.Event, []byte, error) {
 	hex.Encode(hexes[2*sha256.Size:], hash[:])
 	both := string(hexes[:])
 	e.PrevHash, e.Hash = both[:2*sha256.Size], both[2*sha256.Size:]
-	return e, scratch, err
+	return e, err
 }
 
 // chainHead is the newest link of the chain, and the newest timestamp of
@@ -1077,7 +1063,8 @@ func putEntry(tx *bolt.Tx, k app.Key, e *app.Event, head chainHead) (chainHead, 
 type batchWriter struct {
 	keys, values         []byte
 	keyChunk, valueChunk int
-	canonical, packed    []byte // scratch for each entry's forms before its value is cut
+	canonical, packed    []byte   // scratch for each entry's forms before its value is cut
+	dict                 *learned // what entries are packed with; nil: dictionary 1
 }
 
 // newBatchWriter sizes a writer's buffers for events.
@@ -1114,7 +1101,7 @@ func (w *batchWriter) putEntry(events, chain *bolt.Bucket, k app.Key, e *app.Eve
 	w.canonical = app.AppendEntry(w.canonical[:0], e)
 	hash := app.ChainHash(head.hash, w.canonical)
 	var body []byte
-	body, w.packed = packValue(w.canonical, w.packed)
+	body, w.packed = packValue(w.canonical, w.packed, w.dict)
 	v := take(&w.values, len(body)+linksLen, w.valueChunk)[:0]
 	v = append(append(append(v, body...), head.hash[:]...), hash[:]...)
 	key := take(&w.keys, len(k)+8, w.keyChunk)
@@ -1139,6 +1126,10 @@ func appendEvents(tx *bolt.Tx, events []app.Event, receivedAt, cutoff time.Time,
 	out := make([]app.Event, len(events))
 	head := readHead(tx)
 	w := newBatchWriter(events)
+	var err error
+	if w.dict, err = dictionaryToPack(tx, head.seq); err != nil {
+		return nil, err
+	}
 	// Counters move once per quarter hour and namespace the batch touches,
 	// not once per entry.
 	tally := map[[9]byte]int64{}
@@ -1357,7 +1348,7 @@ func migrateToChain(db *bolt.DB) error {
 		case stored == format:
 			done = true
 			return nil
-		case stored == "2":
+		case stored == "2", stored == "3":
 			return nil // chained already; only the marker moves on
 		case stored != "":
 			return errLaterFormat{stored}
@@ -1408,8 +1399,8 @@ func (s *Store) Chain(ctx context.Context, from uint64, fn func(*app.Link) bool)
 	for {
 		n, next := 0, from
 		stop := false
-		var u unpacker // a link's canonical form is valid only while fn runs
 		err := s.view(func() string { return fmt.Sprintf("the chain from sequence %d", next) }, func(tx *bolt.Tx) error {
+			u := unpacker{tx: tx} // a link's canonical form is valid only while fn runs
 			events := tx.Bucket(bucketEvents)
 			c := tx.Bucket(bucketChain).Cursor()
 			for k, v := c.Seek(seqKey(from)); k != nil && n < step; k, v = c.Next() {

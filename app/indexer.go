@@ -292,9 +292,10 @@ func (l *Log) rebuildDay(ds DayShards, lost LostDay) error {
 	return nil
 }
 
-// DrainOutbox indexes every recorded entry the index has not confirmed yet.
-// An outbox key is deleted only after the index has durably taken its entry,
-// so a crash at any point loses nothing: the outbox is drained again on start.
+// DrainOutbox indexes every recorded entry the index has not confirmed yet
+// (the outbox). The store's mark of what the index holds moves only after
+// the index has durably taken the entries, so a crash at any point loses
+// nothing: what is after the mark is indexed again on start.
 func (l *Log) DrainOutbox() error {
 	for !l.isClosing() {
 		ctx := context.Background()
@@ -331,11 +332,13 @@ func (l *Log) DrainOutbox() error {
 				return err
 			}
 		}
-		keys := make([]Key, len(docs))
-		for i, d := range docs {
-			keys[i] = d.Key
+		// Pending took the first entries by sequence number: the newest of
+		// them is where the index has now got to.
+		var through uint64
+		for _, d := range docs {
+			through = max(through, d.Key.Seq())
 		}
-		if err := l.store.Indexed(ctx, keys); err != nil {
+		if err := l.store.Indexed(ctx, through); err != nil {
 			return err
 		}
 		if len(docs) < limit {

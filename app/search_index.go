@@ -21,6 +21,9 @@ func MakeKey(ts time.Time, seq uint64) Key {
 // Time returns the timestamp the key sorts by.
 func (k Key) Time() time.Time { return time.Unix(0, int64(binary.BigEndian.Uint64(k[:8]))).UTC() }
 
+// Seq returns the sequence number the entry was recorded with.
+func (k Key) Seq() uint64 { return binary.BigEndian.Uint64(k[8:]) }
+
 // String is the hex form, which sorts like the key itself; the index uses it as document ID.
 func (k Key) String() string { return hex.EncodeToString(k[:]) }
 

@@ -29,12 +29,15 @@ type Store interface {
 	Counts(ctx context.Context, from, to int64, namespaces []Namespace, t Tally) error
 	// CountSlots is Counts adding into c.
 	CountSlots(ctx context.Context, from, to int64, namespaces []Namespace, c *SlotCounts) error
-	// Pending returns up to limit entries recorded but not yet confirmed by
-	// the index, oldest first. A key whose entry is gone comes without one.
-	// Entries for the index come without their chain hashes.
+	// Pending returns the first limit entries (by sequence number) recorded
+	// but not yet confirmed by the index, in key order. A key whose entry is
+	// gone comes without one. Entries for the index come without their
+	// chain hashes.
 	Pending(ctx context.Context, limit int) ([]IndexDoc, error)
-	// Indexed takes keys out of the outbox once the index holds them.
-	Indexed(ctx context.Context, keys []Key) error
+	// Indexed confirms that the index holds every entry recorded up to
+	// sequence number seq (or that it is gone): Pending returns none of
+	// them again.
+	Indexed(ctx context.Context, seq uint64) error
 	// Scan returns up to limit stored entries oldest first, strictly after
 	// the key after (the zero Key: from the oldest), for a rebuild; like
 	// Pending's, without their chain hashes.

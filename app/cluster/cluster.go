@@ -983,7 +983,7 @@ func (n *Node) Pending(ctx context.Context, limit int) ([]app.IndexDoc, error) {
 	return n.local.Pending(ctx, limit)
 }
 
-func (n *Node) Indexed(ctx context.Context, keys []app.Key) error { return n.local.Indexed(ctx, keys) }
+func (n *Node) Indexed(ctx context.Context, seq uint64) error { return n.local.Indexed(ctx, seq) }
 
 func (n *Node) Scan(ctx context.Context, after app.Key, limit int) ([]app.IndexDoc, error) {
 	return n.local.Scan(ctx, after, limit)

@@ -92,10 +92,7 @@ func valueSizes(t *testing.T, s *Store, events []app.Event) (total int, markers 
 // every entry back as it was recorded, in this process and the next.
 func TestAStoreLearnsADictionaryFromItsOwnEntries(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustOpen(t, dir)
 	defer func() { s.Close() }()
 	ctx := context.Background()
 	recorded := recordPastLearning(t, s, 7, 2000)
@@ -112,7 +109,7 @@ func TestAStoreLearnsADictionaryFromItsOwnEntries(t *testing.T) {
 	if 10*after > 7*before {
 		t.Errorf("the learned dictionary packs entries to %d bytes where dictionary 1 took %d: want under 0.7 of it", after/len(last), before/len(first))
 	}
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err := s.db.View(func(tx *bolt.Tx) error {
 		k, v := tx.Bucket(bucketDictionaries).Cursor().First()
 		if k == nil || binary.BigEndian.Uint64(k) != 2 {
 			return fmt.Errorf("the first learned dictionary is numbered %x, want 2", k)
@@ -164,13 +161,22 @@ func TestAStoreLearnsADictionaryFromItsOwnEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	forgetBuiltDictionaries()
-	if s, err = Open(dir); err != nil {
-		t.Fatal(err)
-	}
+	s = mustOpen(t, dir)
 	readBack("after a restart")
 	if err := s.Check(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// mustOpen opens the store in dir, for a test that closes it and opens it
+// there again.
+func mustOpen(t *testing.T, dir string) *Store {
+	t.Helper()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // keyOfID is the key the id bucket files id under.

@@ -1,8 +1,8 @@
 // Package store keeps the Audit Log's entries and workspace state in one
 // bbolt file: the source of truth behind app.Store. Keys sort by time, so a
 // cursor walks newest first; every entry also has a namespace key, an id key
-// (unless the store made its id, which spells its key), a quarter-hour
-// counter and an outbox key, all written in the entry's own transaction.
+// (unless the store made its id, which spells its key), a link in the chain
+// and a quarter-hour counter, all written in the entry's own transaction.
 package store
 
 import (
@@ -35,7 +35,6 @@ var (
 	bucketEvents = []byte("events")  // Key → canonical form (packed) ‖ prev hash ‖ hash
 	bucketByNS   = []byte("by_ns")   // ns code ‖ Key → nil
 	bucketIDs    = []byte("ids")     // id a client sent → Key (idempotent retries, lookups by id)
-	bucketOutbox = []byte("outbox")  // Key → nil: recorded, not yet in the keyword index
 	bucketTally  = []byte("tally15") // quarter-hour slot(8) ‖ ns code → count(8)
 	bucketChain  = []byte("chain")   // seq(8) → Key, or Key ‖ digest ‖ hash once purged
 )
@@ -44,22 +43,32 @@ var (
 var (
 	metaChainHead = []byte("chain_head") // seq(8) ‖ hash(32) ‖ newest timestamp(8)
 	metaFormat    = []byte("format")     // the value encoding; absent: JSON
+	// seq(8): every entry recorded up to that sequence number is in the
+	// keyword index, or gone. What is after it in the chain is the outbox.
+	metaIndexedThrough = []byte("indexed_through")
 )
 
-// format 4: values are the canonical form, packed when that makes it
+// bucketOutbox held a key for each entry not yet in the keyword index, until
+// format 5: putting it and deleting it once indexed were two of an entry's
+// seven writes to the tree, on bbolt's one writer. The chain already lists
+// the entries in the order they were recorded, so a mark in it says as much.
+var bucketOutbox = []byte("outbox")
+
+// format 5: values are the canonical form, packed when that makes it
 // smaller (with dictionary 1 or one learned from the store's entries), ‖
-// prev hash ‖ hash, chained; store-made ids are not filed in the id bucket.
-// Stores of formats 2 (nothing packed, every id filed) and 3 (no learned
-// dictionaries) are read as they are, and become format 4 when opened: what
-// is written next may be packed with a learned dictionary, which a version
-// that reads only format 3 would misread. A store of a later format is
-// refused rather than misread.
-const format = "4"
+// prev hash ‖ hash, chained; store-made ids are not filed in the id bucket;
+// what the keyword index holds is a mark in the chain, not an outbox.
+// Stores of formats 2 (nothing packed, every id filed), 3 (no learned
+// dictionaries) and 4 (an outbox) are read as they are, and become format 5
+// when opened: a version that reads only an earlier format would misread
+// what is written next. A store of a later format is refused rather than
+// misread.
+const format = "5"
 
 // Workspace state lives in one bucket per kind, named after it.
 var stateKinds = []app.StateKind{app.StateMeta, app.StateTokens, app.StateNotes, app.StateServiceUsers}
 
-var entryBuckets = [][]byte{bucketEvents, bucketByNS, bucketIDs, bucketOutbox, bucketTally, bucketChain, bucketDictionaries}
+var entryBuckets = [][]byte{bucketEvents, bucketByNS, bucketIDs, bucketTally, bucketChain, bucketDictionaries}
 
 // FileName is the store's file inside the data directory.
 const FileName = "auditlog.db"
@@ -158,6 +167,10 @@ func Open(dir string) (*Store, error) {
 			return nil, app.Errorf(app.EUNAVAILABLE, "store: %s was written by a later version of Audit Log (store format %s; this version reads up to %s): run that version, or restore a backup this one wrote", path, later.format, format)
 		}
 		return nil, fmt.Errorf("store: unable to chain the entries of an older store: %w", err)
+	}
+	if err := db.Update(markIndexed); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: unable to mark what the index holds: %w", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, existsMarker)); err != nil {
 		if err := writeMarker(dir, existsMarker); err != nil {
@@ -656,33 +669,84 @@ func (s *Store) eachCounter(from, to int64, namespaces []app.Namespace, fn func(
 	})
 }
 
-// Pending returns the oldest entries the index has not confirmed.
+// Pending returns the first entries recorded after the index's mark, in the
+// order of their keys. An entry purged since comes without its event.
 func (s *Store) Pending(ctx context.Context, limit int) ([]app.IndexDoc, error) {
 	var docs []app.IndexDoc
 	var at []byte
-	err := s.view(func() string { return "the outbox after " + keyTime(at) }, func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketOutbox).Cursor()
-		k, _ := c.First()
-		docs = s.readDocs(tx, c, k, limit, &at)
+	err := s.view(func() string { return "the entries not yet indexed, after " + keyTime(at) }, func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketChain).Cursor()
+		k, v := c.Seek(seqKey(indexedThrough(tx) + 1))
+		next := func() []byte {
+			// A link holds its entry's key, followed by the entry's digest
+			// and hash once it is purged.
+			for ; k != nil && len(v) < len(app.Key{}); k, v = c.Next() {
+				s.noteDamage(fmt.Sprintf("link %d is unreadable (%d bytes)", binary.BigEndian.Uint64(k), len(v)), false)
+			}
+			if k == nil {
+				return nil
+			}
+			key := v[:len(app.Key{})]
+			k, v = c.Next()
+			return key
+		}
+		docs = s.readDocs(tx, next, limit, &at)
 		return nil
 	})
+	// Bleve numbers a batch's documents in the order given: in time order,
+	// the terms of a quarter hour or a second have their documents side by
+	// side, as an import from several clients at once would not.
+	slices.SortFunc(docs, func(a, b app.IndexDoc) int { return bytes.Compare(a.Key[:], b.Key[:]) })
 	return docs, err
 }
 
-// Indexed takes keys out of the outbox.
-func (s *Store) Indexed(ctx context.Context, keys []app.Key) error {
+// indexedThrough is the sequence number every entry up to which is in the
+// keyword index, or gone.
+func indexedThrough(tx *bolt.Tx) uint64 {
+	if v := tx.Bucket([]byte(app.StateMeta)).Get(metaIndexedThrough); len(v) == 8 {
+		return binary.BigEndian.Uint64(v)
+	}
+	return 0
+}
+
+// Indexed moves the index's mark to seq, when that is further on.
+func (s *Store) Indexed(ctx context.Context, seq uint64) error {
 	if err := s.writable(); err != nil {
 		return err
 	}
-	return s.update("the outbox", func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketOutbox)
-		for _, k := range keys {
-			if err := b.Delete(k[:]); err != nil {
-				return err
-			}
+	return s.update("the index's mark", func(tx *bolt.Tx) error {
+		if seq <= indexedThrough(tx) {
+			return nil
 		}
-		return nil
+		return tx.Bucket([]byte(app.StateMeta)).Put(metaIndexedThrough, seqKey(seq))
 	})
+}
+
+// markIndexed sets the index's mark in a store that has none: where the
+// outbox of a format 4 store says the index had got to, before the first
+// entry still in it (those after it that the index held already are
+// indexed again, which changes nothing); then the outbox goes.
+func markIndexed(tx *bolt.Tx) error {
+	meta := tx.Bucket([]byte(app.StateMeta))
+	if meta.Get(metaIndexedThrough) != nil {
+		return nil
+	}
+	through := readHead(tx).seq
+	if outbox := tx.Bucket(bucketOutbox); outbox != nil {
+		err := outbox.ForEach(func(k, _ []byte) error {
+			if len(k) == len(app.Key{}) {
+				through = min(through, app.Key(k).Seq()-1)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := tx.DeleteBucket(bucketOutbox); err != nil {
+			return err
+		}
+	}
+	return meta.Put(metaIndexedThrough, seqKey(through))
 }
 
 // Scan reads stored entries oldest first, after the key after.
@@ -698,27 +762,31 @@ func (s *Store) Scan(ctx context.Context, after app.Key, limit int) ([]app.Index
 				k, _ = c.Next()
 			}
 		}
-		docs = s.readDocs(tx, c, k, limit, &at)
+		docs = s.readDocs(tx, func() []byte {
+			key := k
+			k, _ = c.Next()
+			return key
+		}, limit, &at)
 		return nil
 	})
 	return docs, err
 }
 
-// readDocs reads up to limit entries for the index, from the key k on as the
-// cursor c walks, noting in at the last key read. A key whose entry is gone
-// (or unreadable) comes back without one.
+// readDocs reads up to limit entries for the index, at the keys next gives
+// until it gives nil, noting in at the last key read. A key whose entry is
+// gone (or unreadable) comes back without one.
 //
 // The index has no use for an entry's chain hashes, so they are left out;
 // the entries share one slice, and each is unpacked into one buffer, which
 // DecodeEntry copies from. A drain reads thousands of entries: with the
 // strings of an entry cut from one copy (DecodeEntry), this is 1.7 rather
 // than 3.7 µs and 8 rather than 28 allocations an entry (BenchmarkPending).
-func (s *Store) readDocs(tx *bolt.Tx, c *bolt.Cursor, k []byte, limit int, at *[]byte) []app.IndexDoc {
+func (s *Store) readDocs(tx *bolt.Tx, next func() []byte, limit int, at *[]byte) []app.IndexDoc {
 	var docs []app.IndexDoc
 	var events []app.Event
 	u := unpacker{tx: tx}
 	stored := tx.Bucket(bucketEvents)
-	for ; k != nil && len(docs) < limit; k, _ = c.Next() {
+	for k := next(); k != nil && len(docs) < limit; k = next() {
 		var d app.IndexDoc
 		copy(d.Key[:], k)
 		*at = d.Key[:]
@@ -1121,7 +1189,7 @@ func (w *batchWriter) putEntry(events, chain *bolt.Bucket, k app.Key, e *app.Eve
 // An entry past cutoff (expired, not yet purged) does not count as stored.
 func appendEvents(tx *bolt.Tx, events []app.Event, receivedAt, cutoff time.Time, runs *idRuns) ([]app.Event, error) {
 	evb, ids, chain := tx.Bucket(bucketEvents), tx.Bucket(bucketIDs), tx.Bucket(bucketChain)
-	byNS, outbox := tx.Bucket(bucketByNS), tx.Bucket(bucketOutbox)
+	byNS := tx.Bucket(bucketByNS)
 	fillAppendOnly(tx)
 	out := make([]app.Event, len(events))
 	head := readHead(tx)
@@ -1188,8 +1256,8 @@ func appendEvents(tx *bolt.Tx, events []app.Event, receivedAt, cutoff time.Time,
 		if err := byNS.Put(nsKey, nil); err != nil {
 			return nil, err
 		}
-		// The namespace key ends with the entry's key: the id bucket and
-		// the outbox take that piece.
+		// The namespace key ends with the entry's key: the id bucket takes
+		// that piece.
 		key := nsKey[1:]
 		if id != nil {
 			runs.add(prevID != nil && (bytes.Equal(next, prevNext) || bytes.Equal(next, prevID)))
@@ -1197,9 +1265,6 @@ func appendEvents(tx *bolt.Tx, events []app.Event, receivedAt, cutoff time.Time,
 			if err := ids.Put(id, key); err != nil {
 				return nil, err
 			}
-		}
-		if err := outbox.Put(key, nil); err != nil {
-			return nil, err
 		}
 		tally[tallySlot(e.Timestamp, e.Namespace)]++
 		out[i] = e
@@ -1248,8 +1313,7 @@ type expired struct {
 // caller moves. It goes bucket by bucket, each in its own key order: an
 // import's entries of one day are spread over the chain and the id bucket,
 // and in key order their pages are met one after another rather than
-// fetched again for every entry. The outbox, nearly always empty, is looked
-// at over the doomed keys' range, not key by key.
+// fetched again for every entry.
 func deleteExpired(tx *bolt.Tx, doomed []expired) error {
 	if len(doomed) == 0 {
 		return nil
@@ -1288,9 +1352,6 @@ func deleteExpired(tx *bolt.Tx, doomed []expired) error {
 			return err
 		}
 	}
-	if err := deleteFromOutbox(tx.Bucket(bucketOutbox), doomed); err != nil {
-		return err
-	}
 	// Only drop an id's mapping if it still points here: the id sent again
 	// after this entry expired, before the purge, was filed with the new entry.
 	byID := bySeq // the same entries, now put in id order
@@ -1304,26 +1365,6 @@ func deleteExpired(tx *bolt.Tx, doomed []expired) error {
 			if err := c.Delete(); err != nil {
 				return err
 			}
-		}
-	}
-	return nil
-}
-
-// deleteFromOutbox takes the doomed entries, in key order, out of the
-// outbox: those of its keys in their range that are theirs (an unreadable
-// entry in the range is not doomed, and keeps its key).
-func deleteFromOutbox(outbox *bolt.Bucket, doomed []expired) error {
-	first, last := doomed[0].key, doomed[len(doomed)-1].key
-	var found [][]byte
-	c := outbox.Cursor()
-	for k, _ := c.Seek(first[:]); k != nil && bytes.Compare(k, last[:]) <= 0; k, _ = c.Next() {
-		if _, ok := slices.BinarySearchFunc(doomed, k, func(x expired, k []byte) int { return bytes.Compare(x.key[:], k) }); ok {
-			found = append(found, bytes.Clone(k)) // the page it points into may change under the deletes
-		}
-	}
-	for _, k := range found {
-		if err := outbox.Delete(k); err != nil {
-			return err
 		}
 	}
 	return nil
@@ -1348,7 +1389,7 @@ func migrateToChain(db *bolt.DB) error {
 		case stored == format:
 			done = true
 			return nil
-		case stored == "2", stored == "3":
+		case stored == "2", stored == "3", stored == "4":
 			return nil // chained already; only the marker moves on
 		case stored != "":
 			return errLaterFormat{stored}

@@ -12,7 +12,7 @@ import (
 type Store interface {
 	// Commit stores c's entries and applies its state changes in one
 	// transaction, all or nothing, and returns once that is durable. Each
-	// entry also goes into the outbox, for the index. An entry whose ID is
+	// entry is then pending for the index (see Pending). An entry whose ID is
 	// already stored is not stored again (unless the stored one is older than
 	// c.Cutoff: expired, not yet purged); the stored entry is returned in its
 	// place. Entries without an ID get one made from their key.

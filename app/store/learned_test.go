@@ -192,9 +192,10 @@ func keyOfID(t *testing.T, s *Store, id string) app.Key {
 	return k
 }
 
-// A learned dictionary whose bytes were damaged is never used to unpack:
-// the entries packed with it are reported unreadable, naming it, the others
-// are served, and recording goes on with dictionary 1.
+// A learned dictionary whose bytes were damaged is never used to unpack,
+// though the process built it before the damage: the entries packed with it
+// are reported unreadable, naming it, the others are served, and the store
+// learns another dictionary from the entries it can read and packs with that.
 func TestADamagedLearnedDictionaryIsReportedNotMisread(t *testing.T) {
 	s := openTemp(t)
 	ctx := context.Background()
@@ -211,7 +212,6 @@ func TestADamagedLearnedDictionaryIsReportedNotMisread(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	forgetBuiltDictionaries()
 
 	learnedOnes := recorded[len(recorded)-1]
 	keys := []app.Key{keyOfID(t, s, recorded[0][0].ID), keyOfID(t, s, learnedOnes[0].ID)}
@@ -231,9 +231,22 @@ func TestADamagedLearnedDictionaryIsReportedNotMisread(t *testing.T) {
 	if err != nil {
 		t.Fatalf("recording after the damage: %v", err)
 	}
-	if _, markers := valueSizes(t, s, out); markers[packedEntry] != len(out) {
-		t.Fatalf("entries recorded after the damage start with %v, want all %#x (dictionary 1)", markers, packedEntry)
+	if _, markers := valueSizes(t, s, out); markers[packedLearned] != len(out) {
+		t.Fatalf("entries recorded after the damage start with %v, want all %#x (learned)", markers, packedLearned)
 	}
+	keys = nil
+	for _, e := range out {
+		keys = append(keys, keyOfID(t, s, e.ID))
+	}
+	if got, _, err := s.Read(ctx, keys); err != nil || len(got) != len(out) || !reflect.DeepEqual(got, out) {
+		t.Fatalf("entries recorded after the damage read back as %d of %d: %v", len(got), len(out), err)
+	}
+	s.db.View(func(tx *bolt.Tx) error {
+		if k, _ := tx.Bucket(bucketDictionaries).Cursor().Last(); k == nil || binary.BigEndian.Uint64(k) != 3 {
+			t.Errorf("the newest dictionary is numbered %x, want 3: learned in place of the damaged one", k)
+		}
+		return nil
+	})
 }
 
 // A dictionary is learned at the first few thousand entries, again as the

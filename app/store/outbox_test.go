@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -155,5 +157,91 @@ func TestAnOutboxOfFormat4BecomesTheIndexsMark(t *testing.T) {
 			return nil
 		})
 		s.Close()
+	}
+}
+
+// A link that does not read as the link at its place is left out of what is
+// pending, reported, and the entries after it are still indexed.
+func TestPendingPassesOverALinkThatDoesNotRead(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	var events []app.Event
+	for i := range 3 {
+		events = append(events, app.Event{Namespace: app.Users, Action: "user_invited", Detail: "x", Actor: "Maya", Timestamp: now.Add(-time.Duration(3-i) * time.Hour)})
+	}
+	out, err := s.Commit(ctx, app.Commit{Events: events, ReceivedAt: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The second link names a key of another sequence number, far ahead.
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		forged := app.MakeKey(now, 1<<40)
+		return tx.Bucket(bucketChain).Put(seqKey(out[1].Seq), forged[:])
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, err := s.Pending(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(docs) != 2 || docs[0].Key.Seq() != out[0].Seq || docs[1].Key.Seq() != out[2].Seq {
+		t.Fatalf("pending %v, want the first and the third entry", docs)
+	}
+	if err := s.Check(); err == nil || !strings.Contains(err.Error(), "link 2 is unreadable") {
+		t.Fatalf("the health check says %v, want the link named", err)
+	}
+}
+
+// The chain's head, the format and the index's mark describe this file, not
+// the workspace: a commit's state cannot set them (a cluster copies state
+// from node to node), and they are not listed as state.
+func TestTheStoresOwnAccountIsNotWorkspaceState(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	first := app.Event{Namespace: app.Users, Action: "user_invited", Detail: "x", Actor: "Maya", Timestamp: now.Add(-time.Minute)}
+	if _, err := s.Commit(ctx, app.Commit{Events: []app.Event{first}, ReceivedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	others := []app.StateValue{
+		{Kind: app.StateMeta, Key: string(metaChainHead), Value: make([]byte, 48)},
+		{Kind: app.StateMeta, Key: string(metaFormat), Value: []byte("9")},
+		{Kind: app.StateMeta, Key: string(metaIndexedThrough), Value: seqKey(1 << 40)},
+		{Kind: app.StateMeta, Key: "retention_days", Value: []byte("30")},
+	}
+	second := first
+	second.Timestamp = now
+	if _, err := s.Commit(ctx, app.Commit{Events: []app.Event{second}, ReceivedAt: now, State: others}); err != nil {
+		t.Fatal(err)
+	}
+	state, err := s.States(ctx, app.StateMeta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(state) != 1 || state[0].Key != "retention_days" {
+		t.Fatalf("meta state %+v, want the retention alone", state)
+	}
+	for _, own := range others[:3] {
+		if _, ok, _ := s.State(ctx, app.StateMeta, own.Key); ok {
+			t.Errorf("State(%q) found", own.Key)
+		}
+	}
+	if docs, err := s.Pending(ctx, 10); err != nil || len(docs) != 2 {
+		t.Fatalf("pending %d entries, %v: want both", len(docs), err)
+	}
+	var prev app.Digest
+	n, broken := 0, error(nil)
+	err = s.Chain(ctx, 1, func(l *app.Link) bool {
+		n++
+		if l.PrevHash != prev || app.ChainHash(prev, l.Canonical) != l.Hash {
+			broken = fmt.Errorf("link %d does not follow the one before", l.Seq)
+		}
+		prev = l.Hash
+		return true
+	})
+	if err != nil || broken != nil || n != 2 {
+		t.Fatalf("chain of %d links: %v %v", n, err, broken)
 	}
 }

@@ -117,10 +117,17 @@ type learned struct {
 // the SHA-256 of those bytes, which every stored dictionary carries: a
 // process builds each once, whichever store (and transaction) it came from,
 // and a dictionary learned by a transaction that was then rolled back can
-// never be taken for another stored under the same number.
+// never be taken for another stored under the same number. Each keeps the
+// bytes it was built from, which the file's must still equal: damage to them
+// is found while the process runs, not at its next start.
 var builtDictionaries struct {
 	sync.Mutex
-	m map[app.Digest]*s2.Dict
+	m map[app.Digest]built
+}
+
+type built struct {
+	from []byte
+	dict *s2.Dict
 }
 
 // maxBuiltDictionaries bounds the cache (a built dictionary holds about 100
@@ -141,7 +148,8 @@ func readDictionary(n uint64, v []byte) (*learned, error) {
 	l := &learned{number: n, seq: binary.BigEndian.Uint64(body)}
 	builtDictionaries.Lock()
 	defer builtDictionaries.Unlock()
-	if l.dict = builtDictionaries.m[sum]; l.dict != nil {
+	if b, ok := builtDictionaries.m[sum]; ok && bytes.Equal(b.from, body[8:]) {
+		l.dict = b.dict
 		return l, nil
 	}
 	if sha256.Sum256(body) != sum {
@@ -149,16 +157,17 @@ func readDictionary(n uint64, v []byte) (*learned, error) {
 	}
 	// A copy: bbolt's bytes are the mapped file, valid only in the
 	// transaction, and the dictionary keeps what it is given.
-	if l.dict = s2.MakeDictManual(bytes.Clone(body[8:]), 0); l.dict == nil {
+	from := bytes.Clone(body[8:])
+	if l.dict = s2.MakeDictManual(from, 0); l.dict == nil {
 		return nil, fmt.Errorf("dictionary %d is damaged: S2 refuses it", n)
 	}
 	if len(builtDictionaries.m) >= maxBuiltDictionaries {
 		clear(builtDictionaries.m)
 	}
 	if builtDictionaries.m == nil {
-		builtDictionaries.m = map[app.Digest]*s2.Dict{}
+		builtDictionaries.m = map[app.Digest]built{}
 	}
-	builtDictionaries.m[sum] = l.dict
+	builtDictionaries.m[sum] = built{from, l.dict}
 	return l, nil
 }
 
@@ -177,31 +186,24 @@ func dictionary(tx *bolt.Tx, n uint64) (*learned, error) {
 // dictionaryToPack returns the dictionary a transaction packs entries with
 // once its chain's head is at seq: the newest learned one, or one learned now
 // when that is due, or nil (dictionary 1) while the store is young. A newest
-// dictionary that does not read is not used to pack more: readers report it.
+// dictionary that does not read is not packed with: readers report it, and
+// another is learned in its place.
 func dictionaryToPack(tx *bolt.Tx, seq uint64) (*learned, error) {
 	b := tx.Bucket(bucketDictionaries)
+	number, last := uint64(1), uint64(0) // dictionary 1 is the built-in one; learned ones start at 2
 	var newest *learned
 	if k, v := b.Cursor().Last(); k != nil {
-		l, err := readDictionary(binary.BigEndian.Uint64(k), v)
-		if err != nil {
-			return nil, nil
+		number = binary.BigEndian.Uint64(k)
+		if l, err := readDictionary(number, v); err == nil {
+			newest, last = l, l.seq
 		}
-		newest = l
-	}
-	last := uint64(0)
-	if newest != nil {
-		last = newest.seq
 	}
 	if !learnDue(seq, last) {
 		return newest, nil
 	}
-	number := uint64(1) // dictionary 1 is the built-in one; learned ones start at 2
-	if newest != nil {
-		number = newest.number
-	}
-	sample, err := sampleEntries(tx)
-	if err != nil || len(sample) < s2.MinDictSize+len(dictionary1) {
-		return newest, err
+	sample := sampleEntries(tx)
+	if len(sample) < s2.MinDictSize+len(dictionary1) {
+		return newest, nil // nothing to learn from yet: the next commit tries again
 	}
 	v := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(sample)+sha256.Size), seq)
 	v = append(v, sample...)
@@ -214,13 +216,16 @@ func dictionaryToPack(tx *bolt.Tx, seq uint64) (*learned, error) {
 }
 
 // sampleEntries returns the bytes a dictionary is learned from: dictionary
-// 1, then the canonical forms of up to learnTake of the newest learnFrom
-// entries, evenly spread (entries side by side often come from one system,
-// and say one thing), up to the 64 KiB S2 allows.
-func sampleEntries(tx *bolt.Tx) ([]byte, error) {
+// 1, then the canonical forms of up to learnTake of the entries of the newest
+// learnFrom links, evenly spread (entries side by side often come from one
+// system, and say one thing), up to the 64 KiB S2 allows. Entries purged, or
+// that do not read, are passed over.
+func sampleEntries(tx *bolt.Tx) []byte {
 	var keys [][]byte
 	c := tx.Bucket(bucketChain).Cursor()
-	for k, v := c.Last(); k != nil && len(keys) < learnFrom; k, v = c.Prev() {
+	visited := 0
+	for k, v := c.Last(); k != nil && visited < learnFrom; k, v = c.Prev() {
+		visited++
 		if len(v) == len(app.Key{}) { // a tombstone (an entry purged) is longer
 			keys = append(keys, v)
 		}
@@ -238,14 +243,14 @@ func sampleEntries(tx *bolt.Tx) ([]byte, error) {
 		}
 		canonical, _, _, err := u.split(v)
 		if err != nil {
-			return nil, nil // a damaged entry: learn another time
+			continue // its reader reports it
 		}
 		if len(sample)+len(canonical) > s2.MaxDictSize {
 			break
 		}
 		sample = append(sample, canonical...)
 	}
-	return sample, nil
+	return sample
 }
 
 // packValue returns the body of canonical's stored value: packed with d (nil:

@@ -65,6 +65,26 @@ var bucketOutbox = []byte("outbox")
 // misread.
 const format = "5"
 
+// storeOwn tells whether a piece of meta state is the store's own account of
+// this file (the chain's head, the format, the index's mark), kept beside the
+// workspace's meta state but not part of it: States leaves it out, and a
+// commit never writes it. A cluster copies the workspace's state from node to
+// node, and a node given another's chain head or mark would link its next
+// entry to the other's chain, or take its index to hold entries it never
+// indexed. A cluster's state bucket seeded by an earlier release may hold
+// such pieces, copied from some node's file; they are ignored.
+func storeOwn(kind app.StateKind, key []byte) bool {
+	if kind != app.StateMeta {
+		return false
+	}
+	for _, own := range [][]byte{metaChainHead, metaFormat, metaIndexedThrough} {
+		if bytes.Equal(key, own) {
+			return true
+		}
+	}
+	return false
+}
+
 // Workspace state lives in one bucket per kind, named after it.
 var stateKinds = []app.StateKind{app.StateMeta, app.StateTokens, app.StateNotes, app.StateServiceUsers}
 
@@ -497,6 +517,9 @@ func (s *Store) CommitAll(ctx context.Context, cs []app.Commit) ([][]app.Event, 
 }
 
 func putState(tx *bolt.Tx, v app.StateValue) error {
+	if storeOwn(v.Kind, []byte(v.Key)) {
+		return nil
+	}
 	b, err := tx.CreateBucketIfNotExists([]byte(v.Kind))
 	if err != nil {
 		return err
@@ -511,7 +534,7 @@ func putState(tx *bolt.Tx, v app.StateValue) error {
 func (s *Store) State(ctx context.Context, kind app.StateKind, key string) ([]byte, bool, error) {
 	var out []byte
 	err := s.view(func() string { return fmt.Sprintf("the %s state %q", kind, key) }, func(tx *bolt.Tx) error {
-		if b := tx.Bucket([]byte(kind)); b != nil {
+		if b := tx.Bucket([]byte(kind)); b != nil && !storeOwn(kind, []byte(key)) {
 			out = bytes.Clone(b.Get([]byte(key)))
 		}
 		return nil
@@ -528,7 +551,9 @@ func (s *Store) States(ctx context.Context, kind app.StateKind) ([]app.StateValu
 			return nil
 		}
 		return b.ForEach(func(k, v []byte) error {
-			out = append(out, app.StateValue{Kind: kind, Key: string(k), Value: bytes.Clone(v)})
+			if !storeOwn(kind, k) {
+				out = append(out, app.StateValue{Kind: kind, Key: string(k), Value: bytes.Clone(v)})
+			}
 			return nil
 		})
 	})
@@ -679,8 +704,10 @@ func (s *Store) Pending(ctx context.Context, limit int) ([]app.IndexDoc, error) 
 		k, v := c.Seek(seqKey(indexedThrough(tx) + 1))
 		next := func() []byte {
 			// A link holds its entry's key, followed by the entry's digest
-			// and hash once it is purged.
-			for ; k != nil && len(v) < len(app.Key{}); k, v = c.Next() {
+			// and hash once it is purged. One that does not is left out:
+			// the index is told it got as far as the links after it, not
+			// as far as what a damaged link's bytes would say.
+			for ; k != nil && !wellLinked(k, v); k, v = c.Next() {
 				s.noteDamage(fmt.Sprintf("link %d is unreadable (%d bytes)", binary.BigEndian.Uint64(k), len(v)), false)
 			}
 			if k == nil {
@@ -700,8 +727,16 @@ func (s *Store) Pending(ctx context.Context, limit int) ([]app.IndexDoc, error) 
 	return docs, err
 }
 
+// wellLinked tells whether v reads as the link at seqKey k: its entry's key
+// (with that sequence number), alone or with the purged entry's digest and
+// hash.
+func wellLinked(k, v []byte) bool {
+	key := len(app.Key{})
+	return (len(v) == key || len(v) == key+linksLen) && app.Key(v[:key]).Seq() == binary.BigEndian.Uint64(k)
+}
+
 // indexedThrough is the sequence number every entry up to which is in the
-// keyword index, or gone.
+// keyword index, or gone (or its link unreadable).
 func indexedThrough(tx *bolt.Tx) uint64 {
 	if v := tx.Bucket([]byte(app.StateMeta)).Get(metaIndexedThrough); len(v) == 8 {
 		return binary.BigEndian.Uint64(v)
@@ -722,10 +757,10 @@ func (s *Store) Indexed(ctx context.Context, seq uint64) error {
 	})
 }
 
-// markIndexed sets the index's mark in a store that has none: where the
-// outbox of a format 4 store says the index had got to, before the first
-// entry still in it (those after it that the index held already are
-// indexed again, which changes nothing); then the outbox goes.
+// markIndexed sets the index's mark in a store that has none, written before
+// format 5: where its outbox says the index had got to, before the first
+// entry still in it (those after it that the index held already are indexed
+// again, which changes nothing); then the outbox goes.
 func markIndexed(tx *bolt.Tx) error {
 	meta := tx.Bucket([]byte(app.StateMeta))
 	if meta.Get(metaIndexedThrough) != nil {
@@ -1294,7 +1329,7 @@ const appendFill = 0.95
 // fillAppendOnly sets appendFill on tx's handles of the append-mostly
 // buckets; bbolt keeps a bucket's handle, and its fill, for the transaction.
 func fillAppendOnly(tx *bolt.Tx) {
-	for _, name := range [][]byte{bucketEvents, bucketChain, bucketByNS, bucketOutbox} {
+	for _, name := range [][]byte{bucketEvents, bucketChain, bucketByNS} {
 		if b := tx.Bucket(name); b != nil {
 			b.FillPercent = appendFill
 		}

@@ -367,6 +367,10 @@ func TestAStateChangeTheBucketMissedIsCopiedOnceItIsBackEvenAfterARestart(t *tes
 	if got := c.members[1].log.Settings().Workspace; got != name {
 		t.Fatalf("the rebuilt node calls the workspace %q; its new name, %q, was lost with the bucket and not copied again", got, name)
 	}
+	// The bucket was seeded again by nodes holding entries: what the
+	// rebuilt node took from it is the workspace's state, not another node's
+	// account of its own file.
+	ownAccountIntact(t, c.members[1], "rebuilt-b")
 }
 
 func TestANodeCatchingUpLeavesTheStreamsRetentionAlone(t *testing.T) {

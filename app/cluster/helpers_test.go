@@ -380,3 +380,26 @@ func bucketTokens(t testing.TB, m *member) string {
 	}
 	return fmt.Sprintf("the bucket as node %s (applied %d) reads it: [%s]", m.cfg.Name, m.node.Applied(), strings.Join(out, "; "))
 }
+
+// ownAccountIntact checks that m's chain links its own entries and that its
+// index takes them, newest (the id of the entry recorded last, whose detail
+// says "pipeline") first.
+func ownAccountIntact(t *testing.T, m *member, newest string) {
+	t.Helper()
+	ctx := context.Background()
+	v, err := m.log.Verify(ctx)
+	if err != nil || !v.Intact() {
+		t.Fatalf("node %s's chain: %+v, %v", m.cfg.Name, v.Break, err)
+	}
+	if err := m.log.WaitIndexed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	q, err := app.ParseQuery("pipeline", time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := m.log.Search(ctx, q, "", 10)
+	if err != nil || len(page.Events) == 0 || page.Events[0].ID != newest {
+		t.Fatalf("node %s's index does not find its newest entry, %s: %+v, %v", m.cfg.Name, newest, page, err)
+	}
+}

@@ -105,7 +105,7 @@ func TestABatchWritesEveryEntryAsOneAtATimeWould(t *testing.T) {
 			if made := e.ID == serverID(key); made && got != nil || !made && !bytes.Equal(got, k) {
 				t.Errorf("id %q filed under %x (the store made it: %v); want %x, or nothing for an id the store made", e.ID, got, made, k)
 			}
-			if got, _, err := lookupID(tx, tx.Bucket(bucketIDs).Cursor(), e.ID); err != nil || !bytes.Equal(got, k) {
+			if got, _, err := lookupID(&unpacker{tx: tx}, tx.Bucket(bucketIDs).Cursor(), e.ID); err != nil || !bytes.Equal(got, k) {
 				t.Errorf("id %q → %x, want %x", e.ID, got, k)
 			}
 			if v := tx.Bucket(bucketByNS).Get(append([]byte{nsCode(e.Namespace)}, k...)); v == nil {

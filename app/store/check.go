@@ -243,8 +243,9 @@ func Check(dir string) (*Report, error) {
 			r.Problems = append(r.Problems, "it has no entries bucket")
 			return nil
 		}
+		u := unpacker{tx: tx}
 		return b.ForEach(func(k, v []byte) error {
-			if _, _, err := getEvent(tx, k); err != nil {
+			if _, _, err := getEvent(&u, k); err != nil {
 				if len(r.Problems) < 20 {
 					r.Problems = append(r.Problems, err.Error())
 				}

@@ -372,14 +372,20 @@ func (s *Store) Commit(ctx context.Context, c app.Commit) ([]app.Event, error) {
 func writeCommits(tx *bolt.Tx, cs []app.Commit) ([][]app.Event, error) {
 	out := make([][]app.Event, len(cs))
 	var runs idRuns
+	// One dictionary for the transaction, and one reader for the entries
+	// its retries are answered with (its dictionaries read once).
+	dict, err := dictionaryToPack(tx, readHead(tx).seq)
+	if err != nil {
+		return nil, err
+	}
+	u := unpacker{tx: tx}
 	for i, c := range cs {
 		for _, v := range c.State {
 			if err := putState(tx, v); err != nil {
 				return nil, err
 			}
 		}
-		var err error
-		if out[i], err = appendEvents(tx, c.Events, c.ReceivedAt.UTC(), c.Cutoff, &runs); err != nil {
+		if out[i], err = appendEvents(tx, &u, dict, c.Events, c.ReceivedAt.UTC(), c.Cutoff, &runs); err != nil {
 			return nil, err
 		}
 	}
@@ -565,7 +571,7 @@ func (s *Store) Get(ctx context.Context, id string) (app.Event, bool, error) {
 	var e app.Event
 	var ok bool
 	err := s.view(func() string { return fmt.Sprintf("the entry with id %q", id) }, func(tx *bolt.Tx) error {
-		k, _, err := lookupID(tx, tx.Bucket(bucketIDs).Cursor(), id)
+		k, _, err := lookupID(&unpacker{tx: tx}, tx.Bucket(bucketIDs).Cursor(), id)
 		if err != nil {
 			s.noteDamage(err.Error(), false)
 			return nil
@@ -912,8 +918,9 @@ func recountTally(tx *bolt.Tx) error {
 		return nil
 	}
 	c := tx.Bucket(bucketEvents).Cursor()
+	u := unpacker{tx: tx}
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
-		e, ok, err := getEvent(tx, k)
+		e, ok, err := getEvent(&u, k)
 		if err != nil || !ok {
 			return err
 		}
@@ -1012,7 +1019,8 @@ func keyOfServerID(id string) (app.Key, bool) {
 
 // lookupID returns the key of the newest entry recorded with id, or nil;
 // and, when the id bucket holds no such id, the bucket's next key after it,
-// where id would be filed (nil: at the end). c is a cursor on the id bucket.
+// where id would be filed (nil: at the end). c is a cursor on the id bucket,
+// u reads entries in its transaction.
 //
 // The id bucket holds the ids clients sent. An id the store made spells the
 // entry's key and is not filed (for entries sent without an id, filing it
@@ -1020,14 +1028,13 @@ func keyOfServerID(id string) (app.Key, bool) {
 // found at that key, provided the entry there has that very id. The bucket
 // is asked first: an id sent again after its entry expired, but before the
 // purge, was filed with the new entry, which is the one to find.
-func lookupID(tx *bolt.Tx, c *bolt.Cursor, id string) (key, next []byte, err error) {
+func lookupID(u *unpacker, c *bolt.Cursor, id string) (key, next []byte, err error) {
 	k, v := c.Seek([]byte(id))
 	if k != nil && string(k) == id {
 		return v, nil, nil
 	}
 	if sk, ok := keyOfServerID(id); ok {
-		if v := tx.Bucket(bucketEvents).Get(sk[:]); v != nil {
-			u := unpacker{tx: tx}
+		if v := u.tx.Bucket(bucketEvents).Get(sk[:]); v != nil {
 			h, _, _, err := u.head(sk[:], v)
 			if err != nil {
 				return nil, nil, err
@@ -1076,14 +1083,14 @@ func (r *idRuns) fill() float64 {
 	return scatteredIDFill
 }
 
-// getEvent decodes the entry at k; ok is false when there is none (purged).
-func getEvent(tx *bolt.Tx, k []byte) (app.Event, bool, error) {
-	v := tx.Bucket(bucketEvents).Get(k)
+// getEvent decodes the entry at k, read by u; ok is false when there is none
+// (purged).
+func getEvent(u *unpacker, k []byte) (app.Event, bool, error) {
+	v := u.tx.Bucket(bucketEvents).Get(k)
 	if v == nil {
 		return app.Event{}, false, nil
 	}
-	u := unpacker{tx: tx}
-	e, err := decodeValue(&u, v)
+	e, err := decodeValue(u, v)
 	if err != nil {
 		return app.Event{}, false, unreadable(k, err)
 	}
@@ -1222,17 +1229,15 @@ func (w *batchWriter) putEntry(events, chain *bolt.Bucket, k app.Key, e *app.Eve
 // appendEvents stores already-validated events in tx. An event whose id is
 // already stored is not stored again; its existing entry is returned instead.
 // An entry past cutoff (expired, not yet purged) does not count as stored.
-func appendEvents(tx *bolt.Tx, events []app.Event, receivedAt, cutoff time.Time, runs *idRuns) ([]app.Event, error) {
+// Entries are packed with dict (nil: dictionary 1); u reads those stored.
+func appendEvents(tx *bolt.Tx, u *unpacker, dict *learned, events []app.Event, receivedAt, cutoff time.Time, runs *idRuns) ([]app.Event, error) {
 	evb, ids, chain := tx.Bucket(bucketEvents), tx.Bucket(bucketIDs), tx.Bucket(bucketChain)
 	byNS := tx.Bucket(bucketByNS)
 	fillAppendOnly(tx)
 	out := make([]app.Event, len(events))
 	head := readHead(tx)
 	w := newBatchWriter(events)
-	var err error
-	if w.dict, err = dictionaryToPack(tx, head.seq); err != nil {
-		return nil, err
-	}
+	w.dict = dict
 	// Counters move once per quarter hour and namespace the batch touches,
 	// not once per entry.
 	tally := map[[9]byte]int64{}
@@ -1245,12 +1250,12 @@ func appendEvents(tx *bolt.Tx, events []app.Event, receivedAt, cutoff time.Time,
 	for i, e := range events {
 		var next []byte
 		if e.ID != "" {
-			k, nk, err := lookupID(tx, idCursor, e.ID)
+			k, nk, err := lookupID(u, idCursor, e.ID)
 			if err != nil {
 				return nil, err
 			}
 			if next = nk; k != nil {
-				existing, ok, err := getEvent(tx, k)
+				existing, ok, err := getEvent(u, k)
 				if err != nil {
 					return nil, err
 				}

@@ -44,7 +44,7 @@ func decodeEventsWith(r io.Reader, ndjson, imported, fast bool) ([]Event, error)
 		sc.Buffer(make([]byte, 64<<10), 8<<20)
 		for sc.Scan() {
 			line := bytes.TrimSpace(sc.Bytes())
-			if len(line) == 0 || (imported && isProofLine(line)) {
+			if len(line) == 0 || (imported && IsProofLine(line)) {
 				continue // an export's proof line: exports are taken back as they are
 			}
 			if len(raws) == MaxBatch {
@@ -377,8 +377,9 @@ func jsonProblem(err error) string {
 	return err.Error()
 }
 
-// isProofLine reports whether an NDJSON line is the proof an export ends with.
-func isProofLine(line []byte) bool { return bytes.HasPrefix(line, []byte(`{"proof":`)) }
+// IsProofLine reports whether an NDJSON line (or its start) is the proof an
+// export ends with.
+func IsProofLine(line []byte) bool { return bytes.HasPrefix(line, []byte(`{"proof":`)) }
 
 // DecodeObject reads a request body that must be one JSON object into v, as
 // strictly as events are read: nothing but whitespace after the object, no

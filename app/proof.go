@@ -339,7 +339,7 @@ func readExport(r io.Reader) ([]Event, *Proof, error) {
 			if len(b) == 0 {
 				continue
 			}
-			if isProofLine(b) {
+			if IsProofLine(b) {
 				var pl proofLine
 				if err := json.Unmarshal(b, &pl); err != nil || pl.Proof == nil {
 					return nil, nil, Errorf(EINVALID, "line %d: the proof is unreadable", line)

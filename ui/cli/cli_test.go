@@ -434,3 +434,30 @@ func TestARunningServersRetentionIsReadInHours(t *testing.T) {
 		t.Fatalf("cutoff %s ago, want 36 hours", d.Round(time.Minute))
 	}
 }
+
+// An export's proof line grows with the log (the digests of the entries the
+// export leaves out): ingest passes over it whatever its length, and refuses
+// an event's line longer than any request could be, naming the line.
+func TestIngestPassesOverAProofLineOfAnySize(t *testing.T) {
+	dir := t.TempDir()
+	events := `{"id":"p-1","namespace":"users","action":"user_invited","detail":"Invited kim@example.com"}
+{"id":"p-2","namespace":"users","action":"user_removed","detail":"Removed kim@example.com"}
+`
+	proof := `{"proof":{"links":"` + strings.Repeat("0123456789abcdef", 20<<20/16) + `"}}`
+	m, _, errOut := newTestMain(dir)
+	m.Stdin = strings.NewReader(events + proof) // the last line, without a newline
+	err := m.Run(context.Background(), []string{"ingest", "-"})
+	m.Close()
+	if err != nil || !strings.Contains(errOut.String(), "Ingested 2 events") {
+		t.Fatalf("ingest of events and a 20 MiB proof line: %v %s", err, errOut)
+	}
+
+	long := `{"namespace":"users","action":"user_invited","detail":"` + strings.Repeat("x", 9<<20) + `"}`
+	m, _, errOut = newTestMain(dir)
+	m.Stdin = strings.NewReader(events + long + "\n")
+	err = m.Run(context.Background(), []string{"ingest", "-"})
+	m.Close()
+	if err == nil || !strings.Contains(err.Error(), "line 3") || !strings.Contains(err.Error(), "longer than 8 MiB") {
+		t.Fatalf("ingest of a 9 MiB event line: %v %s", err, errOut)
+	}
+}

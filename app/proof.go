@@ -328,14 +328,22 @@ func readExport(r io.Reader) ([]Event, *Proof, error) {
 		return readJSONExport(br)
 	}
 	if first[0] == '{' {
-		sc := bufio.NewScanner(br)
-		sc.Buffer(make([]byte, 64<<10), 64<<20)
+		// Lines are read whatever their length: the proof line grows with
+		// the log (the digests of the entries an export leaves out, about
+		// 40 bytes each), past any fixed limit.
 		var events []Event
 		var proof *Proof
 		line := 0
-		for sc.Scan() {
+		for {
+			raw, err := br.ReadBytes('\n')
+			if err != nil && err != io.EOF {
+				return nil, nil, Errorf(EINVALID, "the export could not be read: %v", err)
+			}
+			if len(raw) == 0 && err == io.EOF {
+				break
+			}
 			line++
-			b := bytes.TrimSpace(sc.Bytes())
+			b := bytes.TrimSpace(raw)
 			if len(b) == 0 {
 				continue
 			}
@@ -352,9 +360,6 @@ func readExport(r io.Reader) ([]Event, *Proof, error) {
 				return nil, nil, Errorf(EINVALID, "line %d is not an entry: %v", line, err)
 			}
 			events = append(events, e)
-		}
-		if err := sc.Err(); err != nil {
-			return nil, nil, Errorf(EINVALID, "the export could not be read: %v", err)
 		}
 		return events, proof, nil
 	}

@@ -63,6 +63,19 @@ func TestAFilteredExportVerifiesWithTheDigestsOfWhatItLeftOut(t *testing.T) {
 	}
 }
 
+// The proof line grows with the log, not the export: one longer than any
+// fixed limit of a line (here 65 MiB, by JSON's own whitespace) still reads.
+func TestAnExportWithAProofLineOfAnyLengthVerifies(t *testing.T) {
+	f := demoFixture(t)
+	out, n := exportString(t, f, "namespace:api_tokens", app.NDJSON, time.UTC)
+	at := strings.Index(out, `{"proof":`) + len(`{"proof":`)
+	padded := out[:at] + strings.Repeat(" ", 65<<20) + out[at:]
+	v := verifyExport(t, f, padded)
+	if !v.Intact() || v.Entries != n || n == 0 {
+		t.Fatalf("verification = %+v (exported %d)", v, n)
+	}
+}
+
 func TestEditingOneCellOfAnExportIsFound(t *testing.T) {
 	f := demoFixture(t)
 	out, _ := exportString(t, f, "", app.NDJSON, time.UTC)

@@ -201,12 +201,18 @@ func (v *ExportVerification) Contiguous() bool { return v.LeftOut == 0 }
 // recorded hash, and the chain must lead from each entry, through the
 // entries after it (exported, or known by the proof's digests), to a
 // checkpoint signed by key.
+//
+// An export of a whole log is large (a million entries is about 650 MB),
+// so entries are not held: each is reduced, as it is read, to what
+// following the chain needs (see exportedLink), about a tenth of it.
 func VerifyExport(r io.Reader, key ed25519.PublicKey) (ExportVerification, error) {
 	var v ExportVerification
-	events, proof, err := readExport(r)
+	var read linkChunks
+	proof, err := readExport(r, func(e *Event) { read.add(linkOf(e)) })
 	if err != nil {
 		return v, err
 	}
+	links := read.sorted()
 	found := func(b *Break) (ExportVerification, error) {
 		v.Break = b
 		return v, nil
@@ -228,55 +234,45 @@ func VerifyExport(r io.Reader, key ed25519.PublicKey) (ExportVerification, error
 		}
 		cps[c.Seq] = c
 	}
-	digests := map[uint64]Digest{}
-	for _, run := range proof.Digests {
-		b, err := base64.StdEncoding.DecodeString(run.Digests)
-		if err != nil || len(b)%sha256.Size != 0 {
-			return found(&Break{Kind: BreakEdited, Seq: run.From, Message: fmt.Sprintf("the proof's digests from sequence %d are unreadable", run.From)})
+	digests, bad := readDigests(proof.Digests)
+	if bad != nil {
+		return found(&Break{Kind: BreakEdited, Seq: bad.From, Message: fmt.Sprintf("the proof's digests from sequence %d are unreadable", bad.From)})
+	}
+	for i, x := range links {
+		if x.seq == 0 {
+			return found(&Break{Kind: BreakInserted, ID: x.id, Message: fmt.Sprintf("entry %s has no place in the chain (no seq)", x.id)})
 		}
-		for i := 0; i < len(b); i += sha256.Size {
-			digests[run.From+uint64(i/sha256.Size)] = Digest(b[i : i+sha256.Size])
+		if i > 0 && links[i-1].seq == x.seq {
+			return found(&Break{Kind: BreakInserted, Seq: x.seq, ID: x.id, Message: fmt.Sprintf("two entries claim sequence %d", x.seq)})
 		}
 	}
-	slices.SortFunc(events, func(a, b Event) int { return compareU64(a.Seq, b.Seq) })
-	bySeq := map[uint64]*Event{}
-	for i := range events {
-		e := &events[i]
-		if e.Seq == 0 {
-			return found(&Break{Kind: BreakInserted, ID: e.ID, Message: fmt.Sprintf("entry %s has no place in the chain (no seq)", e.ID)})
-		}
-		if bySeq[e.Seq] != nil {
-			return found(&Break{Kind: BreakInserted, Seq: e.Seq, ID: e.ID, Message: fmt.Sprintf("two entries claim sequence %d", e.Seq)})
-		}
-		bySeq[e.Seq] = e
-	}
-	if len(events) > 0 {
-		v.From, v.To = events[0].Seq, events[len(events)-1].Seq
+	if len(links) > 0 {
+		v.From, v.To = links[0].seq, links[len(links)-1].seq
 	}
 	linked := map[uint64]bool{} // checkpoints reached
-	for i := 0; i < len(events); {
-		e := &events[i] // the first entry of a stretch of chain
-		h, err := parseDigest(e.PrevHash)
-		if err != nil {
-			return found(&Break{Kind: BreakEdited, Seq: e.Seq, ID: e.ID, Message: fmt.Sprintf("entry %s has no readable prev_hash", e.ID)})
+	for i := 0; i < len(links); {
+		e := links[i] // the first entry of a stretch of chain
+		if e.flaw != nil && e.flaw.prevUnreadable {
+			return found(&Break{Kind: BreakEdited, Seq: e.seq, ID: e.id, Message: fmt.Sprintf("entry %s has no readable prev_hash", e.id)})
 		}
+		h := e.prev
 		// Follow the chain from this entry to the next checkpoint.
-		for seq := e.Seq; ; seq++ {
-			var d Digest
-			if x := bySeq[seq]; x != nil {
-				if x.PrevHash != hex.EncodeToString(h[:]) {
-					return found(&Break{Kind: BreakReordered, Seq: seq, ID: x.ID, Expected: hex.EncodeToString(h[:]), Found: x.PrevHash,
-						Message: fmt.Sprintf("entry %s (sequence %d) does not follow the entry before it", x.ID, seq)})
+		for seq := e.seq; ; seq++ {
+			if i < len(links) && links[i].seq == seq {
+				x := links[i]
+				if prev := x.prevHash(); prev != hex.EncodeToString(h[:]) {
+					return found(&Break{Kind: BreakReordered, Seq: seq, ID: x.id, Expected: hex.EncodeToString(h[:]), Found: prev,
+						Message: fmt.Sprintf("entry %s (sequence %d) does not follow the entry before it", x.id, seq)})
 				}
-				d = sha256.Sum256(EncodeEntry(x))
-				h = LinkHash(h, d)
-				if hex.EncodeToString(h[:]) != x.Hash {
-					return found(&Break{Kind: BreakEdited, Seq: seq, ID: x.ID, Expected: x.Hash, Found: hex.EncodeToString(h[:]),
-						Message: fmt.Sprintf("entry %s (sequence %d) was changed after it was exported", x.ID, seq)})
+				// It follows h, so the hash it links to is the one read with it.
+				h = x.hash
+				if x.flaw != nil && x.flaw.hashWrong {
+					return found(&Break{Kind: BreakEdited, Seq: seq, ID: x.id, Expected: x.flaw.hash, Found: hex.EncodeToString(h[:]),
+						Message: fmt.Sprintf("entry %s (sequence %d) was changed after it was exported", x.id, seq)})
 				}
 				v.Entries++
 				i++
-			} else if dg, ok := digests[seq]; ok {
+			} else if dg, ok := digests.at(seq); ok {
 				h = LinkHash(h, dg)
 				v.LeftOut++
 			} else {
@@ -313,8 +309,122 @@ func VerifyExport(r io.Reader, key ed25519.PublicKey) (ExportVerification, error
 	return v, nil
 }
 
-// readExport reads the entries and the proof of a JSON or NDJSON export.
-func readExport(r io.Reader) ([]Event, *Proof, error) {
+// exportedLink is what following the chain needs of an exported entry: its
+// place, its id to name it by, the hash it says it follows, and the hash it
+// leads to, computed from that and its canonical form as it is read (an
+// entry that follows the hash before it leads to just that hash).
+type exportedLink struct {
+	seq  uint64
+	id   string
+	prev Digest
+	hash Digest
+	flaw *linkFlaw // nil for nearly all
+}
+
+// linkChunks holds exported links in chunks, so that holding a million
+// never copies them to grow, nor needs room for two copies at once.
+type linkChunks [][]exportedLink
+
+const linkChunk = 1 << 14
+
+func (c *linkChunks) add(x exportedLink) {
+	if n := len(*c); n == 0 || len((*c)[n-1]) == linkChunk {
+		*c = append(*c, make([]exportedLink, 0, linkChunk))
+	}
+	last := &(*c)[len(*c)-1]
+	*last = append(*last, x)
+}
+
+// sorted lists the links by sequence number; of two with one number, the
+// first read comes first, and is the one a break names.
+func (c linkChunks) sorted() []*exportedLink {
+	var all []*exportedLink
+	if len(c) > 0 {
+		all = make([]*exportedLink, 0, (len(c)-1)*linkChunk+len(c[len(c)-1]))
+	}
+	for _, chunk := range c {
+		for i := range chunk {
+			all = append(all, &chunk[i])
+		}
+	}
+	slices.SortStableFunc(all, func(a, b *exportedLink) int { return compareU64(a.seq, b.seq) })
+	return all
+}
+
+// linkFlaw is how an exported entry's hashes were written, when not as the
+// Audit Log writes them: its chain breaks there, and the break quotes them.
+type linkFlaw struct {
+	prevHash, hash string // as written
+	prevUnreadable bool   // prev_hash is not a SHA-256 hash in hex
+	prevMisspelt   bool   // nor in lower case, as the chain spells it
+	hashWrong      bool   // hash is not the one computed
+}
+
+func linkOf(e *Event) exportedLink {
+	x := exportedLink{seq: e.Seq, id: e.ID}
+	flaw := linkFlaw{prevHash: e.PrevHash, hash: e.Hash}
+	var err error
+	x.prev, err = parseDigest(e.PrevHash)
+	flaw.prevUnreadable = err != nil
+	flaw.prevMisspelt = hex.EncodeToString(x.prev[:]) != e.PrevHash
+	x.hash = LinkHash(x.prev, sha256.Sum256(EncodeEntry(e)))
+	flaw.hashWrong = hex.EncodeToString(x.hash[:]) != e.Hash
+	if flaw.prevUnreadable || flaw.prevMisspelt || flaw.hashWrong {
+		x.flaw = &flaw
+	}
+	return x
+}
+
+// prevHash is the prev_hash the entry was exported with.
+func (x *exportedLink) prevHash() string {
+	if x.flaw != nil && x.flaw.prevMisspelt {
+		return x.flaw.prevHash
+	}
+	return hex.EncodeToString(x.prev[:])
+}
+
+// proofDigests are the proof's digests, decoded, by sequence number.
+type proofDigests []decodedRun
+
+type decodedRun struct {
+	from    uint64
+	digests []byte // sha256.Size bytes each
+}
+
+// readDigests decodes runs, or returns the first that cannot be.
+func readDigests(runs []DigestRun) (proofDigests, *DigestRun) {
+	d := make(proofDigests, 0, len(runs))
+	for i, run := range runs {
+		b, err := base64.StdEncoding.DecodeString(run.Digests)
+		if err != nil || len(b)%sha256.Size != 0 {
+			return nil, &runs[i]
+		}
+		if len(b) > 0 {
+			d = append(d, decodedRun{run.From, b})
+		}
+	}
+	// Runs never overlap in a proof the Audit Log wrote; in a forged one,
+	// whichever digest is taken, the chain must still reach a signed hash.
+	slices.SortStableFunc(d, func(a, b decodedRun) int { return compareU64(a.from, b.from) })
+	return d, nil
+}
+
+// at is the digest of the entry at seq, if the proof holds it.
+func (d proofDigests) at(seq uint64) (Digest, bool) {
+	// The last run starting at or before seq that reaches it.
+	i, _ := slices.BinarySearchFunc(d, seq+1, func(r decodedRun, s uint64) int { return compareU64(r.from, s) })
+	for i--; i >= 0; i-- {
+		r := d[i]
+		if n := uint64(len(r.digests) / sha256.Size); seq-r.from < n {
+			return Digest(r.digests[(seq-r.from)*sha256.Size:][:sha256.Size]), true
+		}
+	}
+	return Digest{}, false
+}
+
+// readExport reads a JSON or NDJSON export, handing each entry to entry as
+// it is read, and returns its proof.
+func readExport(r io.Reader, entry func(*Event)) (*Proof, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	first, err := br.Peek(1)
 	for err == nil && (first[0] == ' ' || first[0] == '\n' || first[0] == '\r' || first[0] == '\t') {
@@ -322,57 +432,111 @@ func readExport(r io.Reader) ([]Event, *Proof, error) {
 		first, err = br.Peek(1)
 	}
 	if err != nil {
-		return nil, nil, Errorf(EINVALID, "the export is empty")
+		return nil, Errorf(EINVALID, "the export is empty")
 	}
 	if head, _ := br.Peek(len(`{"events"`)); string(head) == `{"events"` {
-		return readJSONExport(br)
+		return readJSONExport(br, entry)
 	}
-	if first[0] == '{' {
-		// Lines are read whatever their length: the proof line grows with
-		// the log (the digests of the entries an export leaves out, about
-		// 40 bytes each), past any fixed limit.
-		var events []Event
-		var proof *Proof
-		line := 0
-		for {
-			raw, err := br.ReadBytes('\n')
-			if err != nil && err != io.EOF {
-				return nil, nil, Errorf(EINVALID, "the export could not be read: %v", err)
-			}
-			if len(raw) == 0 && err == io.EOF {
-				break
-			}
-			line++
-			b := bytes.TrimSpace(raw)
-			if len(b) == 0 {
-				continue
-			}
-			if IsProofLine(b) {
-				var pl proofLine
-				if err := json.Unmarshal(b, &pl); err != nil || pl.Proof == nil {
-					return nil, nil, Errorf(EINVALID, "line %d: the proof is unreadable", line)
-				}
-				proof = pl.Proof
-				continue
-			}
-			var e Event
-			if err := json.Unmarshal(b, &e); err != nil {
-				return nil, nil, Errorf(EINVALID, "line %d is not an entry: %v", line, err)
-			}
-			events = append(events, e)
+	if first[0] != '{' {
+		return nil, Errorf(EINVALID, "the export is neither NDJSON nor JSON written by the Audit Log")
+	}
+	// Lines are read whatever their length: the proof line grows with the
+	// log (the digests of the entries an export leaves out, about 40 bytes
+	// each), past any fixed limit.
+	var proof *Proof
+	line := 0
+	for {
+		raw, err := br.ReadBytes('\n')
+		if err != nil && err != io.EOF {
+			return nil, Errorf(EINVALID, "the export could not be read: %v", err)
 		}
-		return events, proof, nil
+		if len(raw) == 0 && err == io.EOF {
+			break
+		}
+		line++
+		b := bytes.TrimSpace(raw)
+		if len(b) == 0 {
+			continue
+		}
+		if IsProofLine(b) {
+			var pl proofLine
+			if err := json.Unmarshal(b, &pl); err != nil || pl.Proof == nil {
+				return nil, Errorf(EINVALID, "line %d: the proof is unreadable", line)
+			}
+			proof = pl.Proof
+			continue
+		}
+		var e Event
+		if err := json.Unmarshal(b, &e); err != nil {
+			return nil, Errorf(EINVALID, "line %d is not an entry: %v", line, err)
+		}
+		entry(&e)
 	}
-	return nil, nil, Errorf(EINVALID, "the export is neither NDJSON nor JSON written by the Audit Log")
+	return proof, nil
 }
 
-func readJSONExport(r io.Reader) ([]Event, *Proof, error) {
-	var doc struct {
-		Events []Event `json:"events"`
-		Proof  *Proof  `json:"proof"`
+// readJSONExport reads {"events": [...], "proof": {...}} an entry at a time.
+func readJSONExport(r io.Reader, entry func(*Event)) (*Proof, error) {
+	fail := func(err error) (*Proof, error) {
+		return nil, Errorf(EINVALID, "the JSON export could not be read: %v", err)
 	}
-	if err := json.NewDecoder(r).Decode(&doc); err != nil {
-		return nil, nil, Errorf(EINVALID, "the JSON export could not be read: %v", err)
+	dec := json.NewDecoder(r)
+	if err := expectDelim(dec, '{'); err != nil {
+		return fail(err)
 	}
-	return doc.Events, doc.Proof, nil
+	var proof *Proof
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return fail(err)
+		}
+		switch t {
+		case "events":
+			t, err := dec.Token()
+			if err != nil {
+				return fail(err)
+			}
+			if t == nil {
+				continue // null: none
+			}
+			if t != json.Delim('[') {
+				return fail(fmt.Errorf("events is %v, not a list", t))
+			}
+			for dec.More() {
+				var e Event
+				if err := dec.Decode(&e); err != nil {
+					return fail(err)
+				}
+				entry(&e)
+			}
+			if err := expectDelim(dec, ']'); err != nil {
+				return fail(err)
+			}
+		case "proof":
+			proof = nil // the last one counts, as with encoding/json
+			if err := dec.Decode(&proof); err != nil {
+				return fail(err)
+			}
+		default:
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	if err := expectDelim(dec, '}'); err != nil {
+		return fail(err)
+	}
+	return proof, nil
+}
+
+func expectDelim(dec *json.Decoder, want json.Delim) error {
+	t, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if t != want {
+		return fmt.Errorf("found %v where %q belongs", t, want)
+	}
+	return nil
 }

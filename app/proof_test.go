@@ -218,3 +218,131 @@ func TestCuttingEntriesFromEitherEndOfAnExportIsFound(t *testing.T) {
 		t.Fatalf("verification without a seal = %+v", v)
 	}
 }
+
+// editLine re-encodes an entry line after edit has changed its fields.
+func editLine(t *testing.T, line string, edit func(map[string]any)) string {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(line), &m); err != nil {
+		t.Fatal(err)
+	}
+	edit(m)
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// jsonString is the export as the JSON format writes it.
+func (x ndjsonExport) jsonString() string {
+	return `{"events":[` + strings.Join(x.lines, ",") + `],"proof":` + string(must(json.Marshal(x.proof))) + "}"
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// Each way of tampering with an export's entries is found, named as what
+// it is, in both formats: verification reads an entry at a time and keeps
+// only its hashes, and must still tell what was done to it.
+func TestEachKindOfTamperingIsFoundInBothFormats(t *testing.T) {
+	f := sealedFixture(t)
+	out, _ := exportString(t, f, "", app.NDJSON, time.UTC)
+	whole := splitExport(t, out)
+	// Lines are newest first: 150 is in the middle of a stretch, the
+	// oldest starts one.
+	mid, oldest := 150, len(whole.lines)-1
+	with := func(i int, edit func(map[string]any)) ndjsonExport {
+		x := whole
+		x.lines = slices.Clone(whole.lines)
+		x.lines[i] = editLine(t, x.lines[i], edit)
+		return x
+	}
+	midSeq := seqOf(t, whole.lines[mid])
+	var midPrev, midID string
+	_ = editLine(t, whole.lines[mid], func(m map[string]any) { midPrev, midID = m["prev_hash"].(string), m["id"].(string) })
+	swapped := whole
+	swapped.lines = slices.Clone(whole.lines)
+	swapped.lines[3], swapped.lines[200] = swapped.lines[200], swapped.lines[3]
+	doubled := whole
+	doubled.lines = slices.Insert(slices.Clone(whole.lines), mid, whole.lines[mid])
+	badDigests := whole
+	badDigests.proof.Digests = []app.DigestRun{{From: 1, Digests: "not base64!"}}
+	for _, tc := range []struct {
+		name    string
+		x       ndjsonExport
+		want    string // "" for intact
+		seq     uint64
+		found   string
+		expects string
+	}{
+		{"lines in another order", swapped, "", 0, "", ""},
+		{"a line twice", doubled, app.BreakInserted, midSeq, "", ""},
+		{"a line without its seq", with(mid, func(m map[string]any) { delete(m, "seq") }), app.BreakInserted, 0, "", ""},
+		{"a prev_hash in capitals", with(mid, func(m map[string]any) { m["prev_hash"] = strings.ToUpper(midPrev) }), app.BreakReordered, midSeq, strings.ToUpper(midPrev), ""},
+		{"a prev_hash of another entry", with(mid, func(m map[string]any) { m["prev_hash"] = strings.Repeat("ab", 32) }), app.BreakReordered, midSeq, strings.Repeat("ab", 32), ""},
+		{"an unreadable prev_hash where a stretch starts", with(oldest, func(m map[string]any) { m["prev_hash"] = "zz" }), app.BreakEdited, 1, "", ""},
+		{"a hash replaced", with(mid, func(m map[string]any) { m["hash"] = strings.Repeat("cd", 32) }), app.BreakEdited, midSeq, "", strings.Repeat("cd", 32)},
+		{"a hash emptied", with(mid, func(m map[string]any) { m["hash"] = "" }), app.BreakEdited, midSeq, "", ""},
+		{"the detail edited", with(mid, func(m map[string]any) { m["detail"] = "Nothing happened" }), app.BreakEdited, midSeq, "", ""},
+		{"the proof's digests unreadable", badDigests, app.BreakEdited, 1, "", ""},
+	} {
+		for _, format := range []string{"ndjson", "json"} {
+			t.Run(tc.name+"/"+format, func(t *testing.T) {
+				text := tc.x.String()
+				if format == "json" {
+					text = tc.x.jsonString()
+				}
+				v := verifyExport(t, f, text)
+				if tc.want == "" {
+					if !v.Intact() || v.Entries != len(whole.lines) {
+						t.Fatalf("verification = %+v, want intact with %d entries", v, len(whole.lines))
+					}
+					return
+				}
+				if v.Intact() || v.Break.Kind != tc.want || v.Break.Seq != tc.seq {
+					t.Fatalf("verification = %+v, want a break of kind %s at sequence %d", v.Break, tc.want, tc.seq)
+				}
+				if tc.found != "" && v.Break.Found != tc.found {
+					t.Errorf("the break found %q, want %q", v.Break.Found, tc.found)
+				}
+				if tc.want == app.BreakEdited && tc.seq == midSeq && v.Break.Expected != tc.expects && tc.expects != "" {
+					t.Errorf("the break expected %q, want %q", v.Break.Expected, tc.expects)
+				}
+				if tc.seq == midSeq && tc.want != app.BreakInserted && v.Break.ID != midID {
+					t.Errorf("the break names entry %q, want %q", v.Break.ID, midID)
+				}
+			})
+		}
+	}
+}
+
+// A JSON export is read an entry at a time, whatever order its two parts
+// come in and whatever else it holds.
+func TestAJSONExportIsReadWhateverTheOrderOfItsParts(t *testing.T) {
+	f := sealedFixture(t)
+	out, n := exportString(t, f, "", app.NDJSON, time.UTC)
+	x := splitExport(t, out)
+	proof := string(must(json.Marshal(x.proof)))
+	events := "[" + strings.Join(x.lines, ",") + "]"
+	for name, text := range map[string]string{
+		"events first":            `{"events":` + events + `,"proof":` + proof + `}`,
+		"with a field it ignores": `{"events":` + events + `,"note":{"a":[1,2]},"proof":` + proof + `}`,
+	} {
+		if v := verifyExport(t, f, text); !v.Intact() || v.Entries != n {
+			t.Errorf("%s: verification = %+v", name, v)
+		}
+	}
+	if v := verifyExport(t, f, `{"events":null,"proof":`+proof+`}`); v.Intact() || v.Break.Kind != app.BreakMissing {
+		t.Errorf("no events: verification = %+v", v)
+	}
+	for _, text := range []string{`{"events":{},"proof":` + proof + `}`, `{"events":[` + x.lines[0]} {
+		if _, err := app.VerifyExport(strings.NewReader(text), f.log.PublicKey()); err == nil {
+			t.Errorf("%.40q…: no error", text)
+		}
+	}
+}

@@ -122,7 +122,19 @@ func (m *Main) verifyExport(path, keyText string) error {
 		return err
 	}
 	defer f.Close()
-	v, err := app.VerifyExport(f, key)
+	defaultGC(m.Getenv)
+	var size int64
+	if info, err := f.Stat(); err == nil && info.Mode().IsRegular() {
+		size = info.Size()
+	}
+	r := &progressReader{r: f, size: size, last: time.Now(), report: func(done, size int64, end bool) {
+		fmt.Fprintf(m.Stderr, "\rVerifying: %d of %d MB read (%d%%)", done>>20, size>>20, done*100/max(size, 1))
+		if end {
+			fmt.Fprintln(m.Stderr)
+		}
+	}}
+	v, err := app.VerifyExport(r, key)
+	r.end()
 	if err != nil {
 		return err
 	}
@@ -131,6 +143,36 @@ func (m *Main) verifyExport(path, keyText string) error {
 		return errBroken
 	}
 	return nil
+}
+
+// progressReader reports, a few times a second, how much of a file of size
+// bytes has been read, when that is known; a file read within the first
+// fifth of a second says nothing.
+type progressReader struct {
+	r      io.Reader
+	size   int64
+	done   int64
+	last   time.Time
+	said   bool
+	report func(done, size int64, end bool)
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.done += int64(n)
+	if p.size > 0 && time.Since(p.last) >= 200*time.Millisecond {
+		p.last = time.Now()
+		p.report(p.done, p.size, false)
+		p.said = true
+	}
+	return n, err
+}
+
+// end ends the progress line, if one was begun.
+func (p *progressReader) end() {
+	if p.said {
+		p.report(p.done, p.size, true)
+	}
 }
 
 func printVerification(w io.Writer, v *app.Verification) {

@@ -1,0 +1,39 @@
+package cli
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A long verification says how far it has read, and ends its line; a quick
+// one says nothing.
+func TestVerifyingALargeFileShowsHowMuchIsRead(t *testing.T) {
+	var ends []bool
+	report := func(done, size int64, end bool) { ends = append(ends, end) }
+	quick := &progressReader{r: strings.NewReader(strings.Repeat("x", 1000)), size: 1000, last: time.Now(), report: report}
+	if _, err := io.Copy(io.Discard, quick); err != nil {
+		t.Fatal(err)
+	}
+	quick.end()
+	if len(ends) != 0 {
+		t.Fatalf("a quick read reported %d times", len(ends))
+	}
+	var read []int64
+	slow := &progressReader{r: strings.NewReader(strings.Repeat("x", 1000)), size: 1000, report: func(done, size int64, end bool) {
+		read = append(read, done)
+		report(done, size, end)
+	}}
+	buf := make([]byte, 400)
+	for {
+		slow.last = time.Time{} // as if a fifth of a second had passed since the last report
+		if _, err := slow.Read(buf); err == io.EOF {
+			break
+		}
+	}
+	slow.end()
+	if len(read) < 3 || read[0] != 400 || read[len(read)-1] != 1000 || !ends[len(ends)-1] {
+		t.Fatalf("reports at %v, ending the line: %v", read, ends)
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sort"
+	"strings"
 	"time"
 )
 
@@ -409,15 +411,17 @@ func readDigests(runs []DigestRun) (proofDigests, *DigestRun) {
 	return d, nil
 }
 
-// at is the digest of the entry at seq, if the proof holds it.
+// at is the digest of the entry at seq, if the proof holds it: in the last
+// run starting at or before seq. (Only that one: runs that overlap, which
+// only a forged proof holds, must not make every lookup a walk over them.)
 func (d proofDigests) at(seq uint64) (Digest, bool) {
-	// The last run starting at or before seq that reaches it.
-	i, _ := slices.BinarySearchFunc(d, seq+1, func(r decodedRun, s uint64) int { return compareU64(r.from, s) })
-	for i--; i >= 0; i-- {
-		r := d[i]
-		if n := uint64(len(r.digests) / sha256.Size); seq-r.from < n {
-			return Digest(r.digests[(seq-r.from)*sha256.Size:][:sha256.Size]), true
-		}
+	i := sort.Search(len(d), func(i int) bool { return d[i].from > seq }) - 1
+	if i < 0 {
+		return Digest{}, false
+	}
+	r := d[i]
+	if n := uint64(len(r.digests) / sha256.Size); seq-r.from < n {
+		return Digest(r.digests[(seq-r.from)*sha256.Size:][:sha256.Size]), true
 	}
 	return Digest{}, false
 }
@@ -485,10 +489,24 @@ func readJSONExport(r io.Reader, entry func(*Event)) (*Proof, error) {
 		return fail(err)
 	}
 	var proof *Proof
+	seen := map[string]bool{}
 	for dec.More() {
 		t, err := dec.Token()
 		if err != nil {
 			return fail(err)
+		}
+		// A part given twice, or in other letters (which encoding/json would
+		// take for it), is refused: readers of the file that keep the last
+		// "events" would not see the entries a first one holds, and those
+		// must not verify unseen.
+		name, _ := t.(string)
+		for _, part := range []string{"events", "proof"} {
+			if strings.EqualFold(name, part) {
+				if name != part || seen[part] {
+					return fail(fmt.Errorf("%q appears where only one %q belongs", name, part))
+				}
+				seen[part] = true
+			}
 		}
 		switch t {
 		case "events":
@@ -526,6 +544,9 @@ func readJSONExport(r io.Reader, entry func(*Event)) (*Proof, error) {
 	}
 	if err := expectDelim(dec, '}'); err != nil {
 		return fail(err)
+	}
+	if t, err := dec.Token(); err != io.EOF {
+		return fail(fmt.Errorf("%v follows the export", t))
 	}
 	return proof, nil
 }

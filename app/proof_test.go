@@ -340,7 +340,18 @@ func TestAJSONExportIsReadWhateverTheOrderOfItsParts(t *testing.T) {
 	if v := verifyExport(t, f, `{"events":null,"proof":`+proof+`}`); v.Intact() || v.Break.Kind != app.BreakMissing {
 		t.Errorf("no events: verification = %+v", v)
 	}
-	for _, text := range []string{`{"events":{},"proof":` + proof + `}`, `{"events":[` + x.lines[0]} {
+	// A part twice, or in other letters, could show a reader of the file
+	// other entries than were verified: refused.
+	half := len(x.lines) / 2
+	for _, text := range []string{
+		`{"events":{},"proof":` + proof + `}`,
+		`{"events":[` + x.lines[0],
+		`{"events":[` + strings.Join(x.lines[:half], ",") + `],"events":[` + strings.Join(x.lines[half:], ",") + `],"proof":` + proof + `}`,
+		`{"events":` + events + `,"events":null,"proof":` + proof + `}`,
+		`{"events":` + events + `,"proof":` + proof + `,"Events":[]}`,
+		`{"events":` + events + `,"proof":` + proof + `,"proof":` + proof + `}`,
+		`{"events":` + events + `,"proof":` + proof + `}{"events":[]}`,
+	} {
 		if _, err := app.VerifyExport(strings.NewReader(text), f.log.PublicKey()); err == nil {
 			t.Errorf("%.40q…: no error", text)
 		}

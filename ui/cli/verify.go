@@ -128,7 +128,11 @@ func (m *Main) verifyExport(path, keyText string) error {
 		size = info.Size()
 	}
 	r := &progressReader{r: f, size: size, last: time.Now(), report: func(done, size int64, end bool) {
-		fmt.Fprintf(m.Stderr, "\rVerifying: %d of %d MB read (%d%%)", done>>20, size>>20, done*100/max(size, 1))
+		unit, shift := "MB", 20
+		if size < 10<<20 {
+			unit, shift = "KB", 10
+		}
+		fmt.Fprintf(m.Stderr, "\rVerifying: %d of %d %s read (%d%%)", done>>shift, size>>shift, unit, min(100, done*100/max(size, 1)))
 		if end {
 			fmt.Fprintln(m.Stderr)
 		}

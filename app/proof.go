@@ -297,7 +297,14 @@ func VerifyExport(r io.Reader, key ed25519.PublicKey) (ExportVerification, error
 	// exported ones; the seal shows none cut from the ends, nor a stretch
 	// cut whole with its checkpoint.
 	if v.Entries != seal.Entries || v.From != seal.First || v.To != seal.Last {
-		return found(&Break{Kind: BreakMissing, Seq: seal.Last,
+		at := seal.Last // the first entry cut, from the end that differs
+		switch {
+		case v.From != seal.First:
+			at = seal.First
+		case v.To < seal.Last:
+			at = v.To + 1
+		}
+		return found(&Break{Kind: BreakMissing, Seq: at,
 			Expected: fmt.Sprintf("%d entries, sequence %d to %d", seal.Entries, seal.First, seal.Last),
 			Found:    fmt.Sprintf("%d entries, sequence %d to %d", v.Entries, v.From, v.To),
 			Message:  fmt.Sprintf("the export holds %d of the %d entries it was sealed with: entries were cut from it", v.Entries, seal.Entries)})

@@ -189,19 +189,21 @@ func TestCuttingEntriesFromEitherEndOfAnExportIsFound(t *testing.T) {
 		}
 		return x
 	}
+	newest, oldest := seqOf(t, whole.lines[0]), seqOf(t, whole.lines[len(whole.lines)-1])
 	for _, tc := range []struct {
 		name string
 		x    ndjsonExport
+		at   uint64 // the break names the first entry cut
 	}{
-		{"the two newest", keep(2, len(whole.lines))},
-		{"the newest hundred", keep(100, len(whole.lines))},
-		{"the oldest hundred", keep(0, len(whole.lines)-100)},
-		{"the oldest one", keep(0, len(whole.lines)-1)},
+		{"the two newest", keep(2, len(whole.lines)), newest - 1},
+		{"the newest hundred", keep(100, len(whole.lines)), newest - 99},
+		{"the oldest hundred", keep(0, len(whole.lines)-100), oldest},
+		{"the oldest one", keep(0, len(whole.lines)-1), oldest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v := verifyExport(t, f, tc.x.String())
-			if v.Intact() || v.Break.Kind != app.BreakMissing {
-				t.Fatalf("verification of an export without %s = %+v", tc.name, v)
+			if v.Intact() || v.Break.Kind != app.BreakMissing || v.Break.Seq != tc.at {
+				t.Fatalf("verification of an export without %s = %+v, want missing at sequence %d", tc.name, v.Break, tc.at)
 			}
 		})
 	}

@@ -125,6 +125,7 @@ Usage:
   auditlog token create --label L --scopes ingest,read
                                    create an API token; the secret is printed once
   auditlog token list              list API tokens
+  auditlog token regenerate ID     give an API token a new secret; the old one stops working at once
   auditlog token revoke ID         revoke an API token
   auditlog ingest FILE|-           import NDJSON events
   auditlog search [QUERY]          search entries (--namespace, --limit)

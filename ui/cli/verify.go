@@ -180,7 +180,7 @@ func (p *progressReader) end() {
 }
 
 func printVerification(w io.Writer, v *app.Verification) {
-	fmt.Fprintf(w, "Checked %d entries", v.Entries)
+	fmt.Fprintf(w, "Checked %s", plural(v.Entries, "entry", "entries"))
 	if v.Purged > 0 {
 		fmt.Fprintf(w, " and followed %d purged ones by their digest", v.Purged)
 	}
@@ -221,8 +221,15 @@ func printOutcome(w io.Writer, b *app.Break) {
 	}
 }
 
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
 func printExportVerification(w io.Writer, path string, v *app.ExportVerification) {
-	fmt.Fprintf(w, "Checked %d entries of %s, sequence %d to %d, against %d signed checkpoints\n", v.Entries, path, v.From, v.To, v.Checkpoints)
+	fmt.Fprintf(w, "Checked %s of %s, sequence %d to %d, against %s\n", plural(v.Entries, "entry", "entries"), path, v.From, v.To, plural(v.Checkpoints, "signed checkpoint", "signed checkpoints"))
 	if v.Intact() {
 		fmt.Fprintf(w, "Its seal, signed %s, says it holds exactly these %d entries.\n", v.Sealed.Format(time.RFC3339), v.Entries)
 		if v.Contiguous() {

@@ -79,7 +79,7 @@ func decodeEventsWith(r io.Reader, ndjson, imported, fast bool) ([]Event, error)
 			if n, err := valueEnd(body); err != nil {
 				return nil, Errorf(EINVALID, "the body is not a valid JSON object: %s", jsonProblem(err))
 			} else if n != len(body) {
-				return nil, Errorf(EINVALID, "the body has more after the closing } (at byte %d)", n)
+				return nil, Errorf(EINVALID, "the body has more after the closing } (at byte %d); send several events as a JSON array, or as NDJSON lines with Content-Type: application/x-ndjson", n)
 			}
 			raws = []json.RawMessage{body}
 		default:
@@ -198,6 +198,15 @@ func loneSurrogate(raw []byte) bool {
 	return false
 }
 
+// timestampProblem says what is wrong with a timestamp that does not parse:
+// most often a local time without its offset, which cannot be placed.
+func timestampProblem(ts string) string {
+	if _, err := time.Parse("2006-01-02T15:04:05.999999999", ts); err == nil {
+		return "has no offset from UTC, so it names no one instant: add Z for UTC or the offset, as in 2026-11-25T14:03:00Z or 2026-11-25T15:03:00+01:00"
+	}
+	return "must be an RFC 3339 time such as 2026-11-25T14:03:00Z"
+}
+
 // decodeEvent reads one object field by field, so a wrong type names its field.
 func decodeEvent(i int, raw json.RawMessage, e *Event, imported bool) []FieldError {
 	var fields map[string]json.RawMessage
@@ -252,7 +261,7 @@ func decodeEvent(i int, raw json.RawMessage, e *Event, imported bool) []FieldErr
 	if ts != "" {
 		t, err := time.Parse(time.RFC3339Nano, ts)
 		if err != nil || t.IsZero() {
-			errs = append(errs, FieldError{Index: i, Field: "timestamp", Message: "must be an RFC 3339 time such as 2026-11-25T14:03:00Z"})
+			errs = append(errs, FieldError{Index: i, Field: "timestamp", Message: timestampProblem(ts)})
 		}
 		e.Timestamp = t
 	}

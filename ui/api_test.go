@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"auditlog/app"
+	"auditlog/ui"
 	"auditlog/ui/api"
 )
 
@@ -225,6 +226,27 @@ func TestClientMistakesGetClearStatusesNeverA500(t *testing.T) {
 	}
 	if _, page := f.list("q=namespace:users"); len(page.Events) != 0 {
 		t.Fatalf("a rejected request stored %d events", len(page.Events))
+	}
+}
+
+// The commonest mistakes are answered with how to put them right.
+func TestCommonMistakesSayHowToPutThemRight(t *testing.T) {
+	f := newAPIFixture(t)
+	r := f.do("POST", "/api/v1/events", f.ingest, "application/json", strings.NewReader(goodEvent+"\n"+goodEvent+"\n"))
+	if e := r.errorBody(t); r.status != 400 || !strings.Contains(e.Message, "application/x-ndjson") {
+		t.Errorf("NDJSON sent as JSON: %d %q, want 400 pointing to NDJSON", r.status, e.Message)
+	}
+	r = f.post(`{"namespace":"users","action":"user_invited","detail":"x","timestamp":"2026-11-27T10:00:00"}`)
+	if e := r.errorBody(t); r.status != 400 || len(e.Details) != 1 || e.Details[0].Field != "timestamp" || !strings.Contains(e.Details[0].Message, "offset") {
+		t.Errorf("a timestamp without its offset: %d %+v, want 400 saying the offset is missing", r.status, e.Details)
+	}
+	r = f.do("GET", "/api/v1/nothing", f.read, "", nil)
+	if e := r.errorBody(t); r.status != 404 || !strings.Contains(e.Message, "GET /api/v1/nothing") || !strings.Contains(e.Message, ui.OpenAPIPath) {
+		t.Errorf("an unknown endpoint: %d %q, want 404 naming it and where the endpoints are listed", r.status, e.Message)
+	}
+	r = f.do("GET", "/api/v1/events/nope", f.read, "", nil)
+	if e := r.errorBody(t); r.status != 404 || strings.Contains(e.Message, "endpoint") {
+		t.Errorf("an unknown entry: %d %q, want 404 about the entry, not the endpoint", r.status, e.Message)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"auditlog/app"
 	"auditlog/ui/api"
@@ -60,6 +61,9 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 			msg = http.StatusText(httpErr.Code)
 		}
 		appErr = &app.Error{Code: code, Message: msg}
+		if httpErr.Code == http.StatusNotFound && errors.Is(err, echo.ErrNotFound) && strings.HasPrefix(c.Request().URL.Path, "/api/") {
+			appErr.Message = fmt.Sprintf("no such endpoint: %s %s; %s lists them", c.Request().Method, c.Request().URL.Path, OpenAPIPath)
+		}
 		if httpErr.Code == http.StatusMethodNotAllowed {
 			if allow := c.Response().Header().Get(echo.HeaderAllow); allow != "" {
 				appErr.Message = fmt.Sprintf("%s is not allowed on %s; allowed: %s", c.Request().Method, c.Request().URL.Path, allow)

@@ -54,7 +54,19 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 	var lineNos []int // the file line of each event in lines
 	// done counts the events sent; recorded, the entries they added.
 	var lineNo, done, recorded, seen, expired int
-	start, lastReport := time.Now(), time.Time{}
+	start := time.Now()
+	lastReport := start // an ingest done within a fifth of a second shows no progress
+	// The progress line is ended before anything else is said, an error
+	// too: on a terminal \r would leave the longer line's tail, and in a
+	// log there is no going back over it.
+	reported := false
+	endProgress := func() {
+		if reported {
+			fmt.Fprintln(m.Stderr)
+			reported = false
+		}
+	}
+	defer endProgress()
 	flush := func() error {
 		if len(lines) == 0 {
 			return nil
@@ -81,7 +93,7 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 		}
 		lines, lineNos = lines[:0], lineNos[:0]
 		if time.Since(lastReport) > 200*time.Millisecond {
-			lastReport = time.Now()
+			lastReport, reported = time.Now(), true
 			if size > 0 {
 				fmt.Fprintf(m.Stderr, "\rIngesting: %d events (%d%%)", done, counter.n*100/size)
 			} else {
@@ -114,7 +126,8 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 	if err := flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(m.Stderr, "\rIngested %d events in %s\n", recorded, time.Since(start).Round(time.Millisecond))
+	endProgress()
+	fmt.Fprintf(m.Stderr, "Ingested %d events in %s\n", recorded, time.Since(start).Round(time.Millisecond))
 	if existing := done - recorded; existing == 1 {
 		fmt.Fprintln(m.Stderr, "1 event was stored already (its id was) and was not recorded again.")
 	} else if existing > 1 {

@@ -29,7 +29,7 @@ type backend interface {
 	Cutoff(ctx context.Context) (time.Time, error)
 	// Location is the workspace's timezone.
 	Location(ctx context.Context) (*time.Location, error)
-	Search(ctx context.Context, f app.Filter, limit int) (app.Page, error)
+	Search(ctx context.Context, f app.Filter, limit int, cursor string) (app.Page, error)
 	CreateToken(ctx context.Context, spec app.TokenSpec) (string, app.Token, error)
 	RegenerateToken(ctx context.Context, id string) (string, app.Token, error)
 	Tokens(ctx context.Context) ([]app.Token, error)
@@ -137,7 +137,7 @@ func (l *local) Location(ctx context.Context) (*time.Location, error) {
 	return l.log.Settings().Location(), nil
 }
 
-func (l *local) Search(ctx context.Context, f app.Filter, limit int) (app.Page, error) {
+func (l *local) Search(ctx context.Context, f app.Filter, limit int, cursor string) (app.Page, error) {
 	loc, err := l.Location(ctx)
 	if err != nil {
 		return app.Page{}, err
@@ -146,7 +146,7 @@ func (l *local) Search(ctx context.Context, f app.Filter, limit int) (app.Page, 
 	if err != nil {
 		return app.Page{}, err
 	}
-	return l.log.Search(ctx, q, "", limit)
+	return l.log.Search(ctx, q, cursor, limit)
 }
 
 func (l *local) CreateToken(ctx context.Context, spec app.TokenSpec) (string, app.Token, error) {
@@ -234,8 +234,8 @@ func (r *remote) Record(ctx context.Context, events []app.Event) ([]app.Event, i
 	return out, added(resp.IDs, resp.AlreadyStored), nil
 }
 
-func (r *remote) Search(ctx context.Context, f app.Filter, limit int) (app.Page, error) {
-	return r.c.Search(ctx, f, limit, "")
+func (r *remote) Search(ctx context.Context, f app.Filter, limit int, cursor string) (app.Page, error) {
+	return r.c.Search(ctx, f, limit, cursor)
 }
 
 func (r *remote) CreateToken(ctx context.Context, spec app.TokenSpec) (string, app.Token, error) {

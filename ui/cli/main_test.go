@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -310,6 +311,17 @@ func TestCLIRecordsSearchesAndReindexes(t *testing.T) {
 	out, stderr, err := run(t, "search", "--data", dir, "--limit", "5", `"nightly_42"`)
 	if err != nil || !strings.Contains(out, "nightly_42") || strings.Count(out, "\n") != 2 {
 		t.Fatalf("search: %v\n%s%s", err, out, stderr)
+	}
+	// Past one page, the search says how to get the next, and that page
+	// goes on where the first stopped.
+	first, stderr, err := run(t, "search", "--data", dir, "--limit", "3", "schedule")
+	cursor := regexp.MustCompile(`--cursor (\S+)`).FindStringSubmatch(stderr)
+	if err != nil || cursor == nil {
+		t.Fatalf("search: %v\n%s%s", err, first, stderr)
+	}
+	second, stderr, err := run(t, "search", "--data", dir, "--limit", "3", "--cursor", cursor[1], "schedule")
+	if err != nil || strings.Count(second, "nightly_") != 3 || !strings.Contains(first, "nightly_2499\n") || !strings.Contains(second, "nightly_2496\n") {
+		t.Fatalf("the next page: %v\nfirst:\n%s\nsecond:\n%s%s", err, first, second, stderr)
 	}
 	if err := os.RemoveAll(filepath.Join(dir, "index")); err != nil {
 		t.Fatal(err)

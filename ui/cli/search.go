@@ -15,6 +15,7 @@ func (m *Main) search(ctx context.Context, args []string) error {
 		"Search entries, newest first. QUERY is the page's query language: words, \"quoted phrases\",\n-excluded words and qualifiers such as actor:, action:, namespace:, after: and before:.\nSee the Search section of the README for the whole syntax.")
 	ns := fs.String("namespace", "", "only this namespace, e.g. api_tokens or \"API Tokens\"")
 	limit := fs.Int("limit", 50, "at most this many entries (1 to 500)")
+	cursor := fs.String("cursor", "", "the next page of the same search: the cursor the page before ended with")
 	pos, err := m.parse(fs, args)
 	if err != nil {
 		return err
@@ -34,7 +35,7 @@ func (m *Main) search(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	page, err := b.Search(ctx, f, *limit)
+	page, err := b.Search(ctx, f, *limit, *cursor)
 	if err != nil {
 		return err
 	}
@@ -51,7 +52,7 @@ func (m *Main) search(ctx context.Context, args []string) error {
 		return err
 	}
 	if page.Next != "" {
-		fmt.Fprintf(m.Stderr, "More entries match; raise --limit (at most 500) or narrow the query.\n")
+		fmt.Fprintf(m.Stderr, "More entries match; for the next %d, run the same search with --cursor %s\n", *limit, page.Next)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"crypto/subtle"
+	"encoding/base64"
 	"net"
 	"net/http"
 	"net/url"
@@ -324,6 +325,9 @@ func (s *Server) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 			if s.Team {
 				return app.Errorf(app.EUNAUTHORIZED, "sign in first")
 			}
+			if r.Method == http.MethodGet && !isHTMX(r) && acceptsHTML(r) {
+				s.rememberReturn(c, r.URL.RequestURI())
+			}
 			return app.Errorf(app.EUNAUTHORIZED, "open the Audit Log from the address it printed when it started (run auditlog again to see it)")
 		}
 		if err := checkCSRF(c, sess); err != nil {
@@ -363,7 +367,39 @@ func (s *Server) launchHandler(c echo.Context) error {
 	}
 	id, _ := s.sessions.create(owner)
 	s.setSessionCookie(c, id, 0)
-	return c.Redirect(http.StatusSeeOther, PagePath)
+	return c.Redirect(http.StatusSeeOther, s.takeReturn(c))
+}
+
+// returnCookie remembers, for a quarter of an hour, the page a browser
+// without a session asked for (a bookmarked search, a link from a
+// teammate's note, a tab restored after the browser restarted), so that
+// opening the launch link then lands there rather than on the bare page.
+// Only /launch is sent it, and it only ever names a path on this site.
+const (
+	returnCookie = "auditlog_return"
+	returnMaxAge = 15 * 60
+)
+
+func (s *Server) rememberReturn(c echo.Context, uri string) {
+	c.SetCookie(&http.Cookie{
+		Name: returnCookie, Value: base64.RawURLEncoding.EncodeToString([]byte(uri)), Path: "/launch", MaxAge: returnMaxAge,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.overTLS(c.Request()),
+	})
+}
+
+// takeReturn is where the launch link sends the browser: the page it asked
+// for last (see returnCookie), else the Audit Log.
+func (s *Server) takeReturn(c echo.Context) string {
+	ck, err := c.Cookie(returnCookie)
+	if err != nil {
+		return PagePath
+	}
+	c.SetCookie(&http.Cookie{Name: returnCookie, Value: "", Path: "/launch", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.overTLS(c.Request())})
+	uri, err := base64.RawURLEncoding.DecodeString(ck.Value)
+	if err != nil || strings.HasPrefix(string(uri), "/launch") {
+		return PagePath
+	}
+	return safeNext(string(uri))
 }
 
 // actorOf names who is acting in this request, for entries the app records itself.

@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"html"
 	"io"
@@ -162,6 +163,45 @@ func TestWithoutASessionThePageExplainsHowToOpenIt(t *testing.T) {
 	}
 	mustContain(t, r.body, "Open the Audit Log from its launch link", "/launch?secret=", `rel="stylesheet" href="/assets/app.css?v=`)
 	mustNotContain(t, r.body, "Acme Data", "<table")
+}
+
+// A bookmarked search opened without a session (the browser restarted, say)
+// is where the launch link then lands, once; only a path on this site is.
+func TestTheLaunchLinkLandsOnThePageAskedForWithoutASession(t *testing.T) {
+	f := newPageFixture(t)
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	open := func(target string) (*http.Response, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, target, nil)
+		req.Header.Set("Accept", "text/html")
+		res, err := browser.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res, string(b)
+	}
+	asked := f.ts.URL + ui.PagePath + "?q=revoked&namespace=api_tokens"
+	if res, _ := open(asked); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("without a session: %d, want 401", res.StatusCode)
+	}
+	res, body := open(f.server.LaunchURL(f.ts.URL))
+	if res.StatusCode != http.StatusOK || res.Request.URL.String() != asked || !strings.Contains(body, `value="revoked"`) {
+		t.Fatalf("the launch link landed on %s (%d), want %s", res.Request.URL, res.StatusCode, asked)
+	}
+	if res, _ := open(f.server.LaunchURL(f.ts.URL)); res.Request.URL.String() != f.ts.URL+ui.PagePath {
+		t.Fatalf("launched again, it landed on %s, want the page itself", res.Request.URL)
+	}
+	// A cookie naming another site, or the launch link itself, is not followed.
+	u, _ := url.Parse(f.ts.URL + "/launch")
+	for _, bad := range []string{"//evil.example/x", "https://evil.example/", "/launch?secret=x", "%%%"} {
+		jar.SetCookies(u, []*http.Cookie{{Name: "auditlog_return", Value: base64.RawURLEncoding.EncodeToString([]byte(bad)), Path: "/launch"}})
+		if res, _ := open(f.server.LaunchURL(f.ts.URL)); res.Request.URL.String() != f.ts.URL+ui.PagePath {
+			t.Errorf("a return cookie of %q: landed on %s", bad, res.Request.URL)
+		}
+	}
 }
 
 func TestARequestAddressedToAnotherHostIsRefused(t *testing.T) {

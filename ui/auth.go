@@ -380,9 +380,24 @@ const (
 	returnMaxAge = 15 * 60
 )
 
+// returnCookieName carries the port, as the session's does: cookies do not
+// tell ports apart, and another Audit Log, or any server, on this computer
+// must not choose where this one's launch lands.
+func returnCookieName(r *http.Request) string {
+	if _, port, err := net.SplitHostPort(r.Host); err == nil {
+		return returnCookie + "_" + port
+	}
+	return returnCookie
+}
+
 func (s *Server) rememberReturn(c echo.Context, uri string) {
+	// Only a browser's own navigation: another site linking here must not
+	// choose where the next launch lands.
+	if site := c.Request().Header.Get("Sec-Fetch-Site"); site != "" && site != "none" && site != "same-origin" {
+		return
+	}
 	c.SetCookie(&http.Cookie{
-		Name: returnCookie, Value: base64.RawURLEncoding.EncodeToString([]byte(uri)), Path: "/launch", MaxAge: returnMaxAge,
+		Name: returnCookieName(c.Request()), Value: base64.RawURLEncoding.EncodeToString([]byte(uri)), Path: "/launch", MaxAge: returnMaxAge,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.overTLS(c.Request()),
 	})
 }
@@ -390,11 +405,12 @@ func (s *Server) rememberReturn(c echo.Context, uri string) {
 // takeReturn is where the launch link sends the browser: the page it asked
 // for last (see returnCookie), else the Audit Log.
 func (s *Server) takeReturn(c echo.Context) string {
-	ck, err := c.Cookie(returnCookie)
+	name := returnCookieName(c.Request())
+	ck, err := c.Cookie(name)
 	if err != nil {
 		return PagePath
 	}
-	c.SetCookie(&http.Cookie{Name: returnCookie, Value: "", Path: "/launch", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.overTLS(c.Request())})
+	c.SetCookie(&http.Cookie{Name: name, Value: "", Path: "/launch", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.overTLS(c.Request())})
 	uri, err := base64.RawURLEncoding.DecodeString(ck.Value)
 	if err != nil || strings.HasPrefix(string(uri), "/launch") {
 		return PagePath

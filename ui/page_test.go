@@ -194,10 +194,18 @@ func TestTheLaunchLinkLandsOnThePageAskedForWithoutASession(t *testing.T) {
 	if res, _ := open(f.server.LaunchURL(f.ts.URL)); res.Request.URL.String() != f.ts.URL+ui.PagePath {
 		t.Fatalf("launched again, it landed on %s, want the page itself", res.Request.URL)
 	}
+	// Another site linking here does not choose where the launch lands.
+	req, _ := http.NewRequest(http.MethodGet, asked, nil)
+	req.Header.Set("Accept", "text/html")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusUnauthorized || len(res.Cookies()) != 0 {
+		t.Fatalf("a navigation from another site: %v, cookies %v", err, res.Cookies())
+	}
 	// A cookie naming another site, or the launch link itself, is not followed.
 	u, _ := url.Parse(f.ts.URL + "/launch")
-	for _, bad := range []string{"//evil.example/x", "https://evil.example/", "/launch?secret=x", "%%%"} {
-		jar.SetCookies(u, []*http.Cookie{{Name: "auditlog_return", Value: base64.RawURLEncoding.EncodeToString([]byte(bad)), Path: "/launch"}})
+	name := "auditlog_return_" + u.Port()
+	for _, bad := range []string{"//evil.example/x", "/\\evil.example/x", "/\t/evil.example/x", "/x\\..\\", "https://evil.example/", "/launch?secret=x", "%%%"} {
+		jar.SetCookies(u, []*http.Cookie{{Name: name, Value: base64.RawURLEncoding.EncodeToString([]byte(bad)), Path: "/launch"}})
 		if res, _ := open(f.server.LaunchURL(f.ts.URL)); res.Request.URL.String() != f.ts.URL+ui.PagePath {
 			t.Errorf("a return cookie of %q: landed on %s", bad, res.Request.URL)
 		}

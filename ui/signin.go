@@ -101,8 +101,11 @@ func accountFormError(f *accountForm, err error) (int, bool) {
 }
 
 // safeNext keeps a sign-in's return address on this site.
+// Browsers drop tabs and line breaks from an address and read a backslash
+// as a slash, so "/\t/evil.example" would leave the site: a path holding
+// either is refused.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
 		return PagePath
 	}
 	return next

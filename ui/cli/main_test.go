@@ -323,6 +323,9 @@ func TestCLIRecordsSearchesAndReindexes(t *testing.T) {
 	if err != nil || strings.Count(second, "nightly_") != 3 || !strings.Contains(first, "nightly_2499\n") || !strings.Contains(second, "nightly_2496\n") {
 		t.Fatalf("the next page: %v\nfirst:\n%s\nsecond:\n%s%s", err, first, second, stderr)
 	}
+	if _, stderr, err := run(t, "search", "--data", dir, "--cursor", "not-a-cursor", "schedule"); err == nil || !strings.Contains(stderr, "--cursor") {
+		t.Fatalf("a cursor that no page ended with: %v %q; want an error naming --cursor", err, stderr)
+	}
 	if err := os.RemoveAll(filepath.Join(dir, "index")); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -36,6 +37,10 @@ func (m *Main) search(ctx context.Context, args []string) error {
 		return err
 	}
 	page, err := b.Search(ctx, f, *limit, *cursor)
+	var aerr *app.Error
+	if *cursor != "" && errors.As(err, &aerr) && aerr.Code == app.EINVALID && strings.HasPrefix(aerr.Message, "cursor") {
+		return usageError{"search: --cursor takes the cursor a page of this search ended with"}
+	}
 	if err != nil {
 		return err
 	}

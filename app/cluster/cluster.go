@@ -917,11 +917,11 @@ func (n *Node) Commit(ctx context.Context, c app.Commit) ([]app.Event, error) {
 	select {
 	case <-n.ready:
 	case <-wctx.Done():
-		return nil, n.unavailable(ctx, wctx.Err())
+		return nil, n.unavailable(ctx, wctx.Err(), false)
 	}
 	ack, err := n.js.Publish(wctx, n.subject, data, jetstream.WithMsgID(msgID(data, rec.Events)), jetstream.WithExpectStream(n.cfg.Stream))
 	if err != nil {
-		return nil, n.unavailable(ctx, err)
+		return nil, n.unavailable(ctx, err, true)
 	}
 	if ack.Sequence > n.last.Load() {
 		n.last.Store(ack.Sequence)
@@ -949,12 +949,19 @@ func (n *Node) Commit(ctx context.Context, c app.Commit) ([]app.Event, error) {
 }
 
 // unavailable explains a failed publish; a cancelled request stays that.
-func (n *Node) unavailable(ctx context.Context, err error) error {
+// Only a request that never reached a stream leader is surely not
+// recorded: one the leader took, but whose quorum did not answer in time,
+// is recorded once the quorum is back. A client must not be told
+// otherwise, or it retries events without ids, and they are recorded twice.
+func (n *Node) unavailable(ctx context.Context, err error, sent bool) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	n.logger.Warn("a commit was not acknowledged by a quorum", "err", err)
-	return app.Errorf(app.EUNAVAILABLE, "the cluster has no quorum (fewer than a majority of the nodes answer), so nothing was recorded; retry later, with the same ids to stay idempotent")
+	if !sent || errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
+		return app.Errorf(app.EUNAVAILABLE, "the cluster has no quorum (fewer than a majority of the nodes answer, or it is electing a leader), so nothing was recorded; retry in a few seconds, with the same ids to stay idempotent")
+	}
+	return app.Errorf(app.EUNAVAILABLE, "the cluster did not confirm the write in %s (fewer than a majority of the nodes answer, or it is electing a leader): it may still be recorded once they do; retry in a few seconds with the same ids, which are recorded once (events sent without an id would be recorded twice)", n.cfg.WriteTimeout)
 }
 
 // The reads are the local store's.

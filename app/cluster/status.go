@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"auditlog/app"
+
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Status is what this node knows of the cluster, for /healthz and the page.
@@ -36,9 +38,10 @@ func (n *Node) Status(ctx context.Context) Status {
 		}
 		s.Last = max(s.Last, info.State.LastSeq)
 		if c := info.Cluster; c != nil && c.Leader != "" {
+			routed := n.routed()
 			s.Nodes = append(s.Nodes, NodeStatus{Name: c.Leader, Leader: true, Up: true, Current: true})
 			for _, p := range c.Replicas {
-				s.Nodes = append(s.Nodes, NodeStatus{Name: p.Name, Up: !p.Offline && p.Active < 10*time.Second, Current: p.Current, Lag: p.Lag, Seen: p.Active})
+				s.Nodes = append(s.Nodes, NodeStatus{Name: p.Name, Up: peerUp(p, routed), Current: p.Current, Lag: p.Lag, Seen: p.Active})
 			}
 			// A leader that lost its peers answers until it steps down:
 			// count who is up.
@@ -75,4 +78,35 @@ func (n *Node) Status(ctx context.Context) Status {
 	sort.Slice(s.Nodes, func(i, j int) bool { return s.Nodes[i].Name < s.Nodes[j].Name })
 	s.Lag = s.Last - s.Applied
 	return s
+}
+
+// peerUp tells whether a replica of the stream answers, as its leader
+// reports it and, where the node runs the server itself, as its routes
+// do (routed is nil where it does not). A leader elected after a peer
+// died has never heard from it: it reports it neither offline nor idle
+// (its last activity is unknown, read as 0) until much later, so a node
+// killed with its machine read as up for minutes. A peer this server has
+// no route to is down, whatever the leader says.
+func peerUp(p *jetstream.PeerInfo, routed map[string]bool) bool {
+	if p.Offline || p.Active >= 10*time.Second {
+		return false
+	}
+	return routed == nil || routed[p.Name]
+}
+
+// routed names the servers this node's own server has a route to; nil
+// when it runs none (an external NATS).
+func (n *Node) routed() map[string]bool {
+	if n.srv == nil {
+		return nil
+	}
+	rz, err := n.srv.Routez(nil)
+	if err != nil {
+		return nil
+	}
+	routed := map[string]bool{n.srv.Name(): true}
+	for _, r := range rz.Routes {
+		routed[r.RemoteName] = true
+	}
+	return routed
 }

@@ -919,9 +919,9 @@ func (n *Node) Commit(ctx context.Context, c app.Commit) ([]app.Event, error) {
 	case <-wctx.Done():
 		return nil, n.unavailable(ctx, wctx.Err(), false)
 	}
-	ack, err := n.js.Publish(wctx, n.subject, data, jetstream.WithMsgID(msgID(data, rec.Events)), jetstream.WithExpectStream(n.cfg.Stream))
+	ack, err := n.publish(wctx, data, msgID(data, rec.Events))
 	if err != nil {
-		return nil, n.unavailable(ctx, err, true)
+		return nil, n.unavailable(ctx, err, !noLeader(err))
 	}
 	if ack.Sequence > n.last.Load() {
 		n.last.Store(ack.Sequence)
@@ -948,6 +948,32 @@ func (n *Node) Commit(ctx context.Context, c app.Commit) ([]app.Event, error) {
 	return out, nil
 }
 
+// publish sends a commit to the stream and waits for its acknowledgement
+// until ctx is done. While no stream leader answers (one is being elected:
+// a few seconds after the leader's machine went), nothing has taken the
+// commit, so it is sent again every quarter second rather than refused at
+// once: a write during an election waits and is acknowledged.
+func (n *Node) publish(ctx context.Context, data []byte, id string) (*jetstream.PubAck, error) {
+	for {
+		ack, err := n.js.Publish(ctx, n.subject, data, jetstream.WithMsgID(id), jetstream.WithExpectStream(n.cfg.Stream), jetstream.WithRetryAttempts(0))
+		if !noLeader(err) {
+			return ack, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(publishRetry):
+		}
+	}
+}
+
+const publishRetry = 250 * time.Millisecond
+
+// noLeader tells a publish that no stream leader answered: nothing took it.
+func noLeader(err error) bool {
+	return errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders)
+}
+
 // unavailable explains a failed publish; a cancelled request stays that.
 // Only a request that never reached a stream leader is surely not
 // recorded: one the leader took, but whose quorum did not answer in time,
@@ -958,7 +984,7 @@ func (n *Node) unavailable(ctx context.Context, err error, sent bool) error {
 		return ctx.Err()
 	}
 	n.logger.Warn("a commit was not acknowledged by a quorum", "err", err)
-	if !sent || errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
+	if !sent {
 		return app.Errorf(app.EUNAVAILABLE, "the cluster has no quorum (fewer than a majority of the nodes answer, or it is electing a leader), so nothing was recorded; retry in a few seconds, with the same ids to stay idempotent")
 	}
 	return app.Errorf(app.EUNAVAILABLE, "the cluster did not confirm the write in %s (fewer than a majority of the nodes answer, or it is electing a leader): it may still be recorded once they do; retry in a few seconds with the same ids, which are recorded once (events sent without an id would be recorded twice)", n.cfg.WriteTimeout)

@@ -120,6 +120,19 @@ type Store struct {
 
 var _ app.Store = (*Store)(nil)
 
+// UncleanStop reports whether the store in dir was last closed without
+// notice (a crash, a kill, a power cut), so that Open checks every page of
+// it first, and how large the file is: on a slow or cold disk that takes
+// seconds, which a person starting the Audit Log should be told of.
+func UncleanStop(dir string) (unclean bool, size int64) {
+	info, err := os.Stat(filepath.Join(dir, FileName))
+	if err != nil || info.Size() == 0 {
+		return false, 0 // nothing to check: a new store, or one Open refuses
+	}
+	_, err = os.Stat(filepath.Join(dir, cleanMarker))
+	return err != nil, info.Size()
+}
+
 // Open opens (or creates) the store in dir. A second process gets an
 // app.ECONFLICT error within lockTimeout instead of waiting. A store that
 // fails its checks (see checkFile; bbolt's consistency check too when the

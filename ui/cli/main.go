@@ -324,11 +324,28 @@ func defaultDataDirHint() string {
 // rebuilt, wait reports progress on stderr until it is done; the server instead
 // rebuilds in the background while it answers. Close closes the Log.
 func (m *Main) openLog(dir string, retention time.Duration, wait bool) (*app.Log, error) {
-	st, err := store.Open(dir)
+	st, err := m.openStore(dir)
 	if err != nil {
 		return nil, err
 	}
 	return m.openLogOn(dir, st, retention, wait)
+}
+
+// openStore opens the store in dir, saying so when it is first checked
+// whole because the last run did not end cleanly: nothing else shows for
+// those seconds, and the browser opens only after them.
+func (m *Main) openStore(dir string) (*store.Store, error) {
+	unclean, size := store.UncleanStop(dir)
+	if !unclean {
+		return store.Open(dir)
+	}
+	fmt.Fprintf(m.Stderr, "The last run did not end cleanly: checking every page of the store (%d MB) before starting…\n", size>>20)
+	began := time.Now()
+	st, err := store.Open(dir)
+	if err == nil {
+		fmt.Fprintf(m.Stderr, "The store is sound (checked in %s).\n", time.Since(began).Round(10*time.Millisecond))
+	}
+	return st, err
 }
 
 // openLogOn opens the Log on st, a store in dir or a cluster node whose

@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"auditlog/app/store"
 )
 
 // buildBinary compiles the real executable once per test run.
@@ -344,6 +346,30 @@ func TestCLIRecordsSearchesAndReindexes(t *testing.T) {
 	}
 	if _, stderr, err := run(t, "search", "--data", dir, `"unterminated`); err == nil || !strings.Contains(stderr, "unterminated quote") {
 		t.Fatalf("bad query: %v %q", err, stderr)
+	}
+}
+
+// After a run that did not end cleanly the store is checked whole before
+// anything starts, which takes seconds on a large one: the command says so.
+func TestACheckAfterAnUncleanStopIsAnnounced(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	dir := t.TempDir()
+	if _, stderr, err := run(t, "demo", "--data", dir); err != nil {
+		t.Fatalf("demo: %v %s", err, stderr)
+	}
+	_, stderr, err := run(t, "search", "--data", dir, "revoked")
+	if err != nil || strings.Contains(stderr, "did not end cleanly") {
+		t.Fatalf("after a clean stop: %v %q", err, stderr)
+	}
+	// What a crash leaves: the store without the note a clean close writes.
+	if err := os.Remove(filepath.Join(dir, store.FileName+".clean")); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, err = run(t, "search", "--data", dir, "revoked")
+	if err != nil || !strings.Contains(stderr, "did not end cleanly: checking every page of the store") || !strings.Contains(stderr, "The store is sound") {
+		t.Fatalf("after an unclean stop: %v %q", err, stderr)
 	}
 }
 

@@ -77,7 +77,7 @@ func (m *Main) openStoreAndKey(dir string) (*store.Store, ed25519.PublicKey, err
 	if _, err := os.Stat(dir); err != nil {
 		return nil, nil, fmt.Errorf("no data directory at %s", dir)
 	}
-	st, err := store.Open(dir)
+	st, err := m.openStore(dir)
 	if err != nil {
 		return nil, nil, inUseError(dir, err)
 	}

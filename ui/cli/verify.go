@@ -235,7 +235,7 @@ func printExportVerification(w io.Writer, path string, v *app.ExportVerification
 		if v.Contiguous() {
 			fmt.Fprintln(w, "The export holds every entry of that stretch of the log.")
 		} else {
-			fmt.Fprintf(w, "The export leaves out %d entries of that stretch (a filtered export); the proof holds their digests.\n", v.LeftOut)
+			fmt.Fprintf(w, "The export leaves out %s of that stretch (a filtered export, or the export's own entry); the proof holds their digests.\n", plural(v.LeftOut, "entry", "entries"))
 		}
 	}
 	printOutcome(w, v.Break)

@@ -99,7 +99,7 @@ func decodeEventsWith(r io.Reader, ndjson, imported, fast bool) ([]Event, error)
 		details = append(details, decodeEvent(i, raw, &events[i], imported)...)
 	}
 	if len(details) > 0 {
-		return nil, &Error{Code: EINVALID, Message: plural(countEvents(details), "event", "events") + " could not be read; nothing was recorded", Details: details}
+		return nil, &Error{Code: EINVALID, Message: Plural(countEvents(details), "event", "events") + " could not be read; nothing was recorded", Details: details}
 	}
 	return events, nil
 }

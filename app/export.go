@@ -179,7 +179,7 @@ func (l *Log) recordExport(q Query, opt ExportOptions, action string, count int,
 	if failure != "" {
 		verb = "Interrupted an export after"
 	}
-	detail := fmt.Sprintf("%s %s as %s (filter: %s; from %s to %s)", verb, plural(count, "entry", "entries"), strings.ToUpper(string(opt.Format)),
+	detail := fmt.Sprintf("%s %s as %s (filter: %s; from %s to %s)", verb, Plural(count, "entry", "entries"), strings.ToUpper(string(opt.Format)),
 		filter, from.In(opt.Location).Format("2006-01-02 15:04 MST"), to.In(opt.Location).Format("2006-01-02 15:04 MST"))
 	if len(detail) > MaxDetailBytes {
 		detail = strings.ToValidUTF8(detail[:MaxDetailBytes-3], "") + "..."
@@ -205,7 +205,8 @@ func (l *Log) recordExport(q Query, opt ExportOptions, action string, count int,
 	return out[0], nil
 }
 
-func plural(n int, one, many string) string {
+// Plural is n with the word that goes with it: "1 entry", "2 entries".
+func Plural(n int, one, many string) string {
 	if n == 1 {
 		return "1 " + one
 	}

@@ -138,7 +138,7 @@ func storedRetention(ctx context.Context, st Store) (time.Duration, error) {
 // days as days ("30 days"), anything else in hours ("36 hours").
 func FormatRetention(d time.Duration) string {
 	if d%(24*time.Hour) == 0 {
-		return plural(int(d/(24*time.Hour)), "day", "days")
+		return Plural(int(d/(24*time.Hour)), "day", "days")
 	}
-	return plural(int(d.Round(time.Hour)/time.Hour), "hour", "hours")
+	return Plural(int(d.Round(time.Hour)/time.Hour), "hour", "hours")
 }

@@ -248,11 +248,15 @@ func authScheme(header string) (scheme, credentials string) {
 
 // cookieName carries the port: cookies ignore ports, and every other server
 // on localhost would otherwise receive (and could read) this session.
-func cookieName(r *http.Request) string {
+func cookieName(r *http.Request) string { return portScoped(sessionCookie, r) }
+
+// portScoped is a cookie's name for the port r came to: cookies do not tell
+// ports apart, and each Audit Log on this computer keeps its own.
+func portScoped(name string, r *http.Request) string {
 	if _, port, err := net.SplitHostPort(r.Host); err == nil {
-		return sessionCookie + "_" + port
+		return name + "_" + port
 	}
-	return sessionCookie
+	return name
 }
 
 // sameOriginOrNavigation refuses a session to requests that another site
@@ -374,21 +378,13 @@ func (s *Server) launchHandler(c echo.Context) error {
 // without a session asked for (a bookmarked search, a link from a
 // teammate's note, a tab restored after the browser restarted), so that
 // opening the launch link then lands there rather than on the bare page.
-// Only /launch is sent it, and it only ever names a path on this site.
+// Only /launch is sent it, it only ever names a path on this site, and its
+// name carries the port (portScoped): another Audit Log, or any server, on
+// this computer must not choose where this one's launch lands.
 const (
 	returnCookie = "auditlog_return"
 	returnMaxAge = 15 * 60
 )
-
-// returnCookieName carries the port, as the session's does: cookies do not
-// tell ports apart, and another Audit Log, or any server, on this computer
-// must not choose where this one's launch lands.
-func returnCookieName(r *http.Request) string {
-	if _, port, err := net.SplitHostPort(r.Host); err == nil {
-		return returnCookie + "_" + port
-	}
-	return returnCookie
-}
 
 func (s *Server) rememberReturn(c echo.Context, uri string) {
 	// Only a browser's own navigation: another site linking here must not
@@ -397,7 +393,7 @@ func (s *Server) rememberReturn(c echo.Context, uri string) {
 		return
 	}
 	c.SetCookie(&http.Cookie{
-		Name: returnCookieName(c.Request()), Value: base64.RawURLEncoding.EncodeToString([]byte(uri)), Path: "/launch", MaxAge: returnMaxAge,
+		Name: portScoped(returnCookie, c.Request()), Value: base64.RawURLEncoding.EncodeToString([]byte(uri)), Path: "/launch", MaxAge: returnMaxAge,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.overTLS(c.Request()),
 	})
 }
@@ -405,7 +401,7 @@ func (s *Server) rememberReturn(c echo.Context, uri string) {
 // takeReturn is where the launch link sends the browser: the page it asked
 // for last (see returnCookie), else the Audit Log.
 func (s *Server) takeReturn(c echo.Context) string {
-	name := returnCookieName(c.Request())
+	name := portScoped(returnCookie, c.Request())
 	ck, err := c.Cookie(name)
 	if err != nil {
 		return PagePath

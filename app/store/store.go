@@ -146,8 +146,8 @@ func Open(dir string) (*Store, error) {
 	var damaged *Damaged
 	exists, err := checkFile(dir)
 	if err == nil && exists {
-		if _, cerr := os.Stat(filepath.Join(dir, cleanMarker)); cerr != nil {
-			err = checkConsistency(path) // the last run did not end cleanly
+		if unclean, _ := UncleanStop(dir); unclean {
+			err = checkConsistency(path)
 		}
 	}
 	if errors.As(err, &damaged) {

@@ -180,7 +180,7 @@ func (p *progressReader) end() {
 }
 
 func printVerification(w io.Writer, v *app.Verification) {
-	fmt.Fprintf(w, "Checked %s", plural(v.Entries, "entry", "entries"))
+	fmt.Fprintf(w, "Checked %s", app.Plural(v.Entries, "entry", "entries"))
 	if v.Purged > 0 {
 		fmt.Fprintf(w, " and followed %d purged ones by their digest", v.Purged)
 	}
@@ -221,21 +221,14 @@ func printOutcome(w io.Writer, b *app.Break) {
 	}
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
-
 func printExportVerification(w io.Writer, path string, v *app.ExportVerification) {
-	fmt.Fprintf(w, "Checked %s of %s, sequence %d to %d, against %s\n", plural(v.Entries, "entry", "entries"), path, v.From, v.To, plural(v.Checkpoints, "signed checkpoint", "signed checkpoints"))
+	fmt.Fprintf(w, "Checked %s of %s, sequence %d to %d, against %s\n", app.Plural(v.Entries, "entry", "entries"), path, v.From, v.To, app.Plural(v.Checkpoints, "signed checkpoint", "signed checkpoints"))
 	if v.Intact() {
 		fmt.Fprintf(w, "Its seal, signed %s, says it holds exactly these %d entries.\n", v.Sealed.Format(time.RFC3339), v.Entries)
 		if v.Contiguous() {
 			fmt.Fprintln(w, "The export holds every entry of that stretch of the log.")
 		} else {
-			fmt.Fprintf(w, "The export leaves out %s of that stretch (a filtered export, or the export's own entry); the proof holds their digests.\n", plural(v.LeftOut, "entry", "entries"))
+			fmt.Fprintf(w, "The export leaves out %s of that stretch (a filtered export, or the export's own entry); the proof holds their digests.\n", app.Plural(v.LeftOut, "entry", "entries"))
 		}
 	}
 	printOutcome(w, v.Break)

@@ -470,6 +470,9 @@ func readExport(r io.Reader, entry func(*Event)) (*Proof, error) {
 			continue
 		}
 		if IsProofLine(b) {
+			if proof != nil {
+				return nil, Errorf(EINVALID, "line %d: a second proof; an export ends with one", line)
+			}
 			var pl proofLine
 			if err := json.Unmarshal(b, &pl); err != nil || pl.Proof == nil {
 				return nil, Errorf(EINVALID, "line %d: the proof is unreadable", line)

@@ -345,6 +345,10 @@ func TestAJSONExportIsReadWhateverTheOrderOfItsParts(t *testing.T) {
 	// A part twice, or in other letters, could show a reader of the file
 	// other entries than were verified: refused.
 	half := len(x.lines) / 2
+	// Nor may an NDJSON export hold two proofs.
+	if _, err := app.VerifyExport(strings.NewReader(x.String()+`{"proof":`+proof+"}\n"), f.log.PublicKey()); err == nil {
+		t.Error("an NDJSON export with two proof lines: no error")
+	}
 	for _, text := range []string{
 		`{"events":{},"proof":` + proof + `}`,
 		`{"events":[` + x.lines[0],

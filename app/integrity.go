@@ -261,6 +261,10 @@ type Verification struct {
 // Intact reports whether nothing was found broken.
 func (v *Verification) Intact() bool { return v.Break == nil }
 
+// verifyReportEvery is how many links VerifyChainReporting follows between
+// reports.
+const verifyReportEvery = 1 << 16
+
 // Verify verifies the Log's chain (see VerifyChain).
 func (l *Log) Verify(ctx context.Context) (Verification, error) {
 	return VerifyChain(ctx, l.store, l.PublicKey(), l.now())
@@ -273,6 +277,13 @@ func (l *Log) Verify(ctx context.Context) (Verification, error) {
 // and the newest must not stand past the chain's end. A nil key checks the
 // chain's links but not the signatures.
 func VerifyChain(ctx context.Context, st Store, key ed25519.PublicKey, now time.Time) (Verification, error) {
+	return VerifyChainReporting(ctx, st, key, now, nil)
+}
+
+// VerifyChainReporting is VerifyChain telling progress, when it is not nil,
+// how many links it has followed of about how many, every verifyReportEvery
+// links and at the end: a million entries take seconds.
+func VerifyChainReporting(ctx context.Context, st Store, key ed25519.PublicKey, now time.Time, progress func(done, total int)) (Verification, error) {
 	start := time.Now()
 	v := Verification{CheckedAt: now.UTC()}
 	if key != nil {
@@ -320,7 +331,17 @@ func VerifyChain(ctx context.Context, st Store, key ed25519.PublicKey, now time.
 	}
 	cps := all
 	var brk *Break
+	first, total := next, 0
+	if progress != nil {
+		if head, err := st.Head(ctx); err == nil && head.Seq >= first {
+			total = int(head.Seq - first + 1)
+		}
+	}
 	step := func(link *Link) bool {
+		if progress != nil && (link.Seq-first)%verifyReportEvery == 0 && link.Seq > first {
+			done := int(link.Seq - first)
+			progress(done, max(total, done))
+		}
 		switch {
 		case link.Seq > next:
 			brk = &Break{Kind: BreakMissing, Seq: next, Message: fmt.Sprintf("entries %d to %d are missing from the chain", next, link.Seq-1)}
@@ -390,6 +411,10 @@ func VerifyChain(ctx context.Context, st Store, key ed25519.PublicKey, now time.
 		if head.Seq <= next-1 {
 			break
 		}
+	}
+	if progress != nil {
+		done := int(next - first)
+		progress(done, done)
 	}
 	v.Head = hex.EncodeToString(h[:])
 	if anchored && v.Signed < anchor.Seq {

@@ -353,3 +353,29 @@ func (f *chainFixture) openWithRetention(d time.Duration) {
 		f.t.Fatal(err)
 	}
 }
+
+// A verification says how far it has got: its last report is the whole
+// chain, and no report goes back or past the total.
+func TestVerifyingReportsHowFarItHasGot(t *testing.T) {
+	s := openTemp(t)
+	for b := range 3 {
+		if _, err := s.Commit(context.Background(), app.Commit{Events: largeBatch(fmt.Sprintf("p%d", b), 500), ReceivedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var reports [][2]int
+	v, err := app.VerifyChainReporting(context.Background(), s, nil, time.Now(), func(done, total int) {
+		reports = append(reports, [2]int{done, total})
+	})
+	if err != nil || !v.Intact() || v.Entries != 1500 {
+		t.Fatalf("verification = %+v, %v", v, err)
+	}
+	if len(reports) == 0 || reports[len(reports)-1] != [2]int{1500, 1500} {
+		t.Fatalf("reports %v, want the last to be 1500 of 1500", reports)
+	}
+	for i, r := range reports {
+		if r[0] > r[1] || (i > 0 && r[0] < reports[i-1][0]) {
+			t.Fatalf("report %d of %v goes back or past its total", i, reports)
+		}
+	}
+}

@@ -50,7 +50,7 @@ func (m *Main) doctor(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	v, err := app.VerifyChain(ctx, st, key, time.Now())
+	v, err := app.VerifyChainReporting(ctx, st, key, time.Now(), slowProgress(m.Stderr, "Verifying the chain"))
 	if err != nil {
 		return err
 	}

@@ -402,6 +402,21 @@ func progressPrinter(w io.Writer, what string) func(done, total int) {
 	}
 }
 
+// slowProgress is progressPrinter for work that is usually quick: it says
+// nothing unless the work is still going a second after it began.
+func slowProgress(w io.Writer, what string) func(done, total int) {
+	began := time.Now()
+	printer := progressPrinter(w, what)
+	shown := false
+	return func(done, total int) {
+		if !shown && time.Since(began) < time.Second {
+			return
+		}
+		shown = true
+		printer(done, total)
+	}
+}
+
 // progressLogger reports a rebuild of the index while the server runs: a
 // line when it starts, one every few seconds and one when it ends, between
 // the server's own log lines rather than over them. A million entries take

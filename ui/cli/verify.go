@@ -58,7 +58,7 @@ func (m *Main) verify(ctx context.Context, args []string) error {
 			return err
 		}
 		fmt.Fprintf(m.Stderr, "Using the data directory %s\n", dir)
-		if v, err = app.VerifyChain(ctx, st, key, time.Now()); err != nil {
+		if v, err = app.VerifyChainReporting(ctx, st, key, time.Now(), slowProgress(m.Stderr, "Verifying the chain")); err != nil {
 			return err
 		}
 	}

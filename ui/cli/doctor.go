@@ -50,7 +50,9 @@ func (m *Main) doctor(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	v, err := app.VerifyChainReporting(ctx, st, key, time.Now(), slowProgress(m.Stderr, "Verifying the chain"))
+	progress, end := slowProgress(m.Stderr, "Verifying the chain")
+	v, err := app.VerifyChainReporting(ctx, st, key, time.Now(), progress)
+	end()
 	if err != nil {
 		return err
 	}

@@ -403,18 +403,26 @@ func progressPrinter(w io.Writer, what string) func(done, total int) {
 }
 
 // slowProgress is progressPrinter for work that is usually quick: it says
-// nothing unless the work is still going a second after it began.
-func slowProgress(w io.Writer, what string) func(done, total int) {
+// nothing unless the work is still going a second after it began. end ends
+// the line when the work stopped short of its total (a break found midway),
+// before anything else is said.
+func slowProgress(w io.Writer, what string) (report func(done, total int), end func()) {
 	began := time.Now()
 	printer := progressPrinter(w, what)
-	shown := false
-	return func(done, total int) {
+	shown, complete := false, false
+	report = func(done, total int) {
 		if !shown && time.Since(began) < time.Second {
 			return
 		}
-		shown = true
+		shown, complete = true, done >= total
 		printer(done, total)
 	}
+	end = func() {
+		if shown && !complete {
+			fmt.Fprintln(w)
+		}
+	}
+	return report, end
 }
 
 // progressLogger reports a rebuild of the index while the server runs: a

@@ -58,7 +58,10 @@ func (m *Main) verify(ctx context.Context, args []string) error {
 			return err
 		}
 		fmt.Fprintf(m.Stderr, "Using the data directory %s\n", dir)
-		if v, err = app.VerifyChainReporting(ctx, st, key, time.Now(), slowProgress(m.Stderr, "Verifying the chain")); err != nil {
+		progress, end := slowProgress(m.Stderr, "Verifying the chain")
+		v, err = app.VerifyChainReporting(ctx, st, key, time.Now(), progress)
+		end()
+		if err != nil {
 			return err
 		}
 	}

@@ -37,3 +37,23 @@ func TestVerifyingALargeFileShowsHowMuchIsRead(t *testing.T) {
 		t.Fatalf("reports at %v, ending the line: %v", read, ends)
 	}
 }
+
+// A walk that stops short of its total (a break found midway) still ends
+// its progress line before the result is printed; a quick one says nothing.
+func TestSlowProgressEndsALineItBegan(t *testing.T) {
+	var quick strings.Builder
+	report, end := slowProgress(&quick, "Verifying")
+	report(10, 10)
+	end()
+	if quick.Len() != 0 {
+		t.Fatalf("quick work printed %q", quick.String())
+	}
+	var slow strings.Builder
+	report, end = slowProgress(&slow, "Verifying")
+	time.Sleep(1100 * time.Millisecond)
+	report(5, 10)
+	end()
+	if got := slow.String(); !strings.Contains(got, "Verifying: 5/10") || !strings.HasSuffix(got, "\n") || strings.Count(got, "\n") != 1 {
+		t.Fatalf("slow work stopped short printed %q, want one ended line", got)
+	}
+}

@@ -338,10 +338,6 @@ func VerifyChainReporting(ctx context.Context, st Store, key ed25519.PublicKey, 
 		}
 	}
 	step := func(link *Link) bool {
-		if progress != nil && (link.Seq-first)%verifyReportEvery == 0 && link.Seq > first {
-			done := int(link.Seq - first)
-			progress(done, max(total, done))
-		}
 		switch {
 		case link.Seq > next:
 			brk = &Break{Kind: BreakMissing, Seq: next, Message: fmt.Sprintf("entries %d to %d are missing from the chain", next, link.Seq-1)}
@@ -392,6 +388,10 @@ func VerifyChainReporting(ctx context.Context, st Store, key ed25519.PublicKey, 
 		}
 		v.To = link.Seq
 		next++
+		if progress != nil && (next-first)%verifyReportEvery == 0 {
+			done := int(next - first)
+			progress(done, max(total, done))
+		}
 		return true
 	}
 	// Entries recorded during the walk move the head past where it ended:

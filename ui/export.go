@@ -4,8 +4,10 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 
 	"auditlog/app"
+	"auditlog/ui/api"
 
 	"github.com/labstack/echo/v4"
 )
@@ -33,16 +35,22 @@ func (s *Server) export(c echo.Context) error {
 		h.Set("Content-Type", format.ContentType())
 		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 		h.Set("Cache-Control", "no-store")
+		h.Set("Trailer", api.EntriesTrailer)
 	}}
-	_, err = s.Log.Export(c.Request().Context(), q, w, app.ExportOptions{
+	n, err := s.Log.Export(c.Request().Context(), q, w, app.ExportOptions{
 		Format:   format,
 		Location: settings.Location(),
 		Actor:    s.actorOf(c),
 	})
 	if err != nil && c.Response().Committed {
-		// Part of the file is out; all that is left is to stop and say so.
+		// Part of the file is out. Ending the response normally would make
+		// it look whole to whoever saves it; the connection is cut instead,
+		// so that a client sees a download that failed.
 		s.logger.Warn("export ended early", "file", name, "err", err)
-		return nil
+		panic(http.ErrAbortHandler)
+	}
+	if err == nil {
+		c.Response().Header().Set(api.EntriesTrailer, strconv.Itoa(n))
 	}
 	return err
 }

@@ -121,3 +121,9 @@ type IndexStatus struct {
 	RebuildingDone  int `json:"rebuilding_done"`
 	RebuildingTotal int `json:"rebuilding_total"`
 }
+
+// EntriesTrailer is the HTTP trailer that ends a whole export
+// (GET /api/v1/export) with how many entries it holds: a client saving the
+// file learns the count once it has every byte. An export the server could
+// not finish has no trailer: its connection is cut.
+const EntriesTrailer = "Audit-Log-Entries"

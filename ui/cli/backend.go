@@ -254,9 +254,12 @@ func (r *remote) RevokeToken(ctx context.Context, id string) (app.Token, error) 
 	return r.c.RevokeToken(ctx, id)
 }
 
-// Export streams the server's export into w. The server does not say how many
-// entries are coming, so there is no progress to report.
+// Export streams the server's export into w. The server says how many
+// entries it held only at the end, so there is no progress to report.
 func (r *remote) Export(ctx context.Context, f app.Filter, format app.ExportFormat, w io.Writer, _ func(int, int)) (string, error) {
-	n, err := r.c.Export(ctx, f, format, w)
-	return fmt.Sprintf("Exported %d KiB through the running server", (n+1023)/1024), err
+	n, entries, err := r.c.Export(ctx, f, format, w)
+	if entries < 0 {
+		return fmt.Sprintf("Exported %d KiB through the running server", (n+1023)/1024), err
+	}
+	return fmt.Sprintf("Exported %s (%d KiB) through the running server", app.Plural(entries, "entry", "entries"), (n+1023)/1024), err
 }

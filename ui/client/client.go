@@ -192,16 +192,27 @@ func (c *Client) Search(ctx context.Context, f app.Filter, limit int, cursor str
 }
 
 // Export streams every entry matching f into w as format, and returns how
-// many bytes it wrote. The server records the export itself.
-func (c *Client) Export(ctx context.Context, f app.Filter, format app.ExportFormat, w io.Writer) (int64, error) {
+// many bytes it wrote and how many entries the server says the export
+// holds (-1 when it did not say, as behind a proxy that drops trailers).
+// An export the server could not finish is an error, never a short file
+// that looks whole. The server records the export itself.
+func (c *Client) Export(ctx context.Context, f app.Filter, format app.ExportFormat, w io.Writer) (written int64, entries int, err error) {
 	v := filterValues(f)
 	v.Set("format", string(format))
 	res, err := c.send(ctx, "GET", "/api/v1/export?"+v.Encode(), nil, "")
 	if err != nil {
-		return 0, err
+		return 0, -1, err
 	}
 	defer res.Body.Close()
-	return io.Copy(w, res.Body)
+	written, err = io.Copy(w, res.Body)
+	if err != nil {
+		return written, -1, fmt.Errorf("the export from %s ended early, after %d bytes: %w", c.base, written, err)
+	}
+	entries = -1
+	if n, err := strconv.Atoi(res.Trailer.Get(api.EntriesTrailer)); err == nil {
+		entries = n
+	}
+	return written, entries, nil
 }
 
 // CreateToken makes an API token (admin scope); the secret is returned this once.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"auditlog/app"
 	"auditlog/app/logtest"
 	"auditlog/ui"
+	"auditlog/ui/api"
 	"auditlog/ui/client"
 )
 
@@ -83,9 +85,9 @@ func TestTheClientSendsSearchesAndExportsThroughTheRealServer(t *testing.T) {
 	}
 
 	var out bytes.Buffer
-	n, err := c.Export(ctx, app.Filter{Namespace: "connections"}, app.NDJSON, &out)
-	if err != nil || n != int64(out.Len()) || strings.Count(out.String(), "\n") != 2 || !strings.Contains(out.String(), `"id":"c-1"`) {
-		t.Fatalf("Export = %d, %v:\n%s", n, err, out.String())
+	n, entries, err := c.Export(ctx, app.Filter{Namespace: "connections"}, app.NDJSON, &out)
+	if err != nil || n != int64(out.Len()) || entries != 1 || strings.Count(out.String(), "\n") != 2 || !strings.Contains(out.String(), `"id":"c-1"`) {
+		t.Fatalf("Export = %d bytes, %d entries, %v:\n%s", n, entries, err, out.String())
 	}
 
 	w, err := c.Workspace(ctx)
@@ -158,5 +160,22 @@ func TestTheClientManagesTokensAndTheWorkspace(t *testing.T) {
 	bad := "Mars/Olympus"
 	if _, err := c.UpdateWorkspace(ctx, nil, &bad); code(err) != app.EINVALID {
 		t.Fatalf("an unknown timezone: %v", err)
+	}
+}
+
+// An export the server cannot finish cuts the connection; the client says
+// it ended early rather than leave a short file that looks whole.
+func TestAnExportCutShortIsAnError(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Trailer", api.EntriesTrailer)
+		w.Write([]byte(`{"id":"a"}` + "\n"))
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler) // as the export handler does when the store fails midway
+	}))
+	defer srv.Close()
+	var out bytes.Buffer
+	_, entries, err := client.New(srv.URL, "t").Export(context.Background(), app.Filter{}, app.NDJSON, &out)
+	if err == nil || !strings.Contains(err.Error(), "ended early") || entries != -1 {
+		t.Fatalf("a cut export: %d entries, %v; want an error saying it ended early", entries, err)
 	}
 }

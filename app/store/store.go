@@ -173,14 +173,9 @@ func Open(dir string) (*Store, error) {
 	// Concurrent small commits within 2 ms share one; a lone call waits at
 	// most that long, little next to the fsync it then makes.
 	db.MaxBatchDelay = 2 * time.Millisecond
-	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range entryBuckets {
+	err = updateIf(db, missingBuckets, func(tx *bolt.Tx) error {
+		for _, b := range allBuckets() {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		for _, k := range stateKinds {
-			if _, err := tx.CreateBucketIfNotExists([]byte(k)); err != nil {
 				return err
 			}
 		}
@@ -190,7 +185,7 @@ func Open(dir string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: unable to create buckets: %w", err)
 	}
-	if err := db.Update(recountTally); err != nil {
+	if err := updateIf(db, tallyMissing, recountTally); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: unable to count entries: %w", err)
 	}
@@ -201,7 +196,7 @@ func Open(dir string) (*Store, error) {
 		}
 		return nil, fmt.Errorf("store: unable to chain the entries of an older store: %w", err)
 	}
-	if err := db.Update(markIndexed); err != nil {
+	if err := updateIf(db, func(tx *bolt.Tx) bool { return tx.Bucket([]byte(app.StateMeta)).Get(metaIndexedThrough) == nil }, markIndexed); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: unable to mark what the index holds: %w", err)
 	}
@@ -212,6 +207,45 @@ func Open(dir string) (*Store, error) {
 		}
 	}
 	return &Store{db: db, dir: dir, path: path}, nil
+}
+
+// updateIf runs fn in a write transaction only when needed, asked in a read
+// one, says there is something to do: Open's steps that set up or upgrade a
+// store change nothing on nearly every start, and a commit that changes
+// nothing still writes and syncs the file.
+func updateIf(db *bolt.DB, needed func(*bolt.Tx) bool, fn func(*bolt.Tx) error) error {
+	var need bool
+	if err := db.View(func(tx *bolt.Tx) error { need = needed(tx); return nil }); err != nil || !need {
+		return err
+	}
+	return db.Update(fn)
+}
+
+func allBuckets() [][]byte {
+	all := slices.Clone(entryBuckets)
+	for _, k := range stateKinds {
+		all = append(all, []byte(k))
+	}
+	return all
+}
+
+func missingBuckets(tx *bolt.Tx) bool {
+	for _, b := range allBuckets() {
+		if tx.Bucket(b) == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// tallyMissing tells a store whose counters are not kept yet (written
+// before they were, or emptied), which recountTally then counts.
+func tallyMissing(tx *bolt.Tx) bool {
+	if counted, _ := tx.Bucket(bucketTally).Cursor().First(); counted != nil {
+		return false // and the entries are not read: a damaged page among them is met while serving
+	}
+	entry, _ := tx.Bucket(bucketEvents).Cursor().First()
+	return entry != nil
 }
 
 // Close closes the file and notes that it was closed cleanly, which spares
@@ -927,9 +961,6 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time, limit int) (int, er
 // recountTally fills empty counters from the entries, for a store written
 // before the counters had their present form.
 func recountTally(tx *bolt.Tx) error {
-	if k, _ := tx.Bucket(bucketTally).Cursor().First(); k != nil {
-		return nil
-	}
 	c := tx.Bucket(bucketEvents).Cursor()
 	u := unpacker{tx: tx}
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {

@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -1049,6 +1050,23 @@ var idEncoding = base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadd
 
 func serverID(k app.Key) string { return idEncoding.EncodeToString(k[:]) }
 
+// serverIDLen is the length of a store-made id: base32 of a key, unpadded.
+const serverIDLen = (len(app.Key{})*8 + 4) / 5
+
+// unclaimedID names an entry whose store-made id a client sent first as
+// its own. A store-made id spells the entry's time and sequence number,
+// which a client can compute ahead of the store, and the id bucket, asked
+// first, would then give the client's entry for both. The entry takes the
+// id with the first suffix nobody has sent, and is filed under it.
+func unclaimedID(ids *bolt.Bucket, id string) string {
+	for n := 2; ; n++ {
+		alt := id + "-" + strconv.Itoa(n)
+		if ids.Get([]byte(alt)) == nil {
+			return alt
+		}
+	}
+}
+
 // keyOfServerID returns the key a store-made id spells, if it is one.
 func keyOfServerID(id string) (app.Key, bool) {
 	var k app.Key
@@ -1315,9 +1333,16 @@ func appendEvents(tx *bolt.Tx, u *unpacker, dict *learned, events []app.Event, r
 		}
 		k := app.MakeKey(e.Timestamp, seq)
 		var id []byte // the key the id bucket files the entry under: none for an id the store made
-		if e.ID == "" {
-			e.ID = serverID(k)
-		} else {
+		named := e.ID == ""
+		if named {
+			var sid [serverIDLen]byte
+			idEncoding.Encode(sid[:], k[:])
+			e.ID = string(sid[:])
+			if ids.Get(sid[:]) != nil {
+				e.ID, named = unclaimedID(ids, e.ID), false
+			}
+		}
+		if !named {
 			id = take(&w.keys, len(e.ID), w.keyChunk)
 			copy(id, e.ID)
 		}

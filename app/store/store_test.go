@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"encoding/base32"
 	"encoding/binary"
 	"fmt"
 	"path/filepath"
@@ -228,5 +229,51 @@ func TestEntriesInTimeOrderFillTheirPages(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A store-made id spells the entry's time and sequence number, so a client
+// can send it ahead of the store. The entry the store then names is not
+// given the client's entry's id: each id leads to its own entry.
+func TestAnIDSentAheadOfTheStoreIsNotGivenToAnotherEntry(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	first, err := s.Commit(ctx, app.Commit{Events: []app.Event{entry(app.Users, "", time.Hour)}, ReceivedAt: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spell := func(at time.Time, seq uint64) string {
+		k := app.MakeKey(at, seq)
+		return base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadding(base32.NoPadding).EncodeToString(k[:])
+	}
+	if want := spell(now.Add(-time.Hour), first[0].Seq); first[0].ID != want {
+		t.Fatalf("the store made %q, the test spells %q: the test no longer knows how ids are made", first[0].ID, want)
+	}
+	// The second event of the next request is the store's sequence number 3.
+	claimed := spell(now, first[0].Seq+2)
+	forged := entry(app.Users, claimed, 0)
+	forged.Detail = "forged"
+	genuine := entry(app.Users, "", 0)
+	genuine.Detail = "genuine"
+	out, err := s.Commit(ctx, app.Commit{Events: []app.Event{forged, genuine}, ReceivedAt: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out[0].ID != claimed || out[1].ID == claimed || out[1].Seq != first[0].Seq+2 {
+		t.Fatalf("ids = %q (seq %d), %q (seq %d); want %q and another", out[0].ID, out[0].Seq, out[1].ID, out[1].Seq, claimed)
+	}
+	for _, e := range out {
+		if got, ok, err := s.Get(ctx, e.ID); err != nil || !ok || got.Detail != e.Detail {
+			t.Errorf("Get(%q) = %q, %v, %v; want %q", e.ID, got.Detail, ok, err, e.Detail)
+		}
+	}
+	// Sent again, the entry's own id is found as stored.
+	again := genuine
+	again.ID = out[1].ID
+	if re, err := s.Commit(ctx, app.Commit{Events: []app.Event{again}, ReceivedAt: now}); err != nil || re[0].Seq != out[1].Seq {
+		t.Fatalf("resent: %+v, %v", re, err)
+	}
+	if n, _ := s.Len(ctx); n != 3 {
+		t.Fatalf("%d entries, want 3", n)
 	}
 }

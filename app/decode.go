@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -99,7 +100,7 @@ func decodeEventsWith(r io.Reader, ndjson, imported, fast bool) ([]Event, error)
 		details = append(details, decodeEvent(i, raw, &events[i], imported)...)
 	}
 	if len(details) > 0 {
-		return nil, &Error{Code: EINVALID, Message: Plural(countEvents(details), "event", "events") + " could not be read; nothing was recorded", Details: details}
+		return nil, invalidEvents(Plural(countEvents(details), "event", "events")+" could not be read; nothing was recorded", details)
 	}
 	return events, nil
 }
@@ -422,6 +423,9 @@ func DecodeObject(r io.Reader, v any, example string) error {
 	if where, ok := repeatedName(body); ok {
 		return Errorf(EINVALID, "%s: is given more than once; send each field once", where)
 	}
+	if sent, field, ok := inexactName(body, v); ok {
+		return Errorf(EINVALID, "%s: is not a known field; names are matched exactly: send %q", sent, field)
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -539,6 +543,39 @@ func badTimeField(body []byte, v any) string {
 		}
 	}
 	return ""
+}
+
+// inexactName finds a name of body's object that is a field of the struct v
+// points to in other letters: "Scopes" for "scopes". encoding/json would
+// take it for the field, so that {"scopes": ["ingest"], "Scopes": ["admin"]}
+// passes a check that reads the first (a proxy's, a reviewer's) and grants
+// the second.
+func inexactName(body []byte, v any) (sent, field string, found bool) {
+	t := reflect.TypeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return "", "", false
+	}
+	var names []string
+	for f := range t.Fields() {
+		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" {
+			names = append(names, name)
+		}
+	}
+	walkJSON(body, func(s jsonSpot) bool {
+		if !s.isName || s.at != "" || slices.Contains(names, s.name) {
+			return true
+		}
+		for _, name := range names {
+			if strings.EqualFold(s.name, name) {
+				sent, field, found = s.name, name, true
+			}
+		}
+		return !found
+	})
+	return sent, field, found
 }
 
 // repeatedName finds a name given twice in one object anywhere in raw, a

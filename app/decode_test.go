@@ -3,6 +3,7 @@ package app
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -86,7 +87,7 @@ func TestValuesThatWouldBeQuietlyChangedAreRefusedByName(t *testing.T) {
 
 func TestInvisibleCharactersAreRefusedNamingTheField(t *testing.T) {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	for _, r := range []rune{0x202A, 0x202E, 0x2066, 0x2069, 0x200B, 0x200F, 0x2028, 0x2029, 0xFEFF} {
+	for _, r := range []rune{0x202A, 0x202E, 0x2066, 0x2069, 0x200B, 0x200F, 0x2028, 0x2029, 0xFEFF, 0x2060, 0x061C, 0x3164, 0x115F, 0xFFA0, 0x034F, 0x00AD, 0xE0041, 0x180E} {
 		s := "Mallory " + string(r) + "nimdA"
 		for _, tt := range []struct {
 			field string
@@ -105,6 +106,17 @@ func TestInvisibleCharactersAreRefusedNamingTheField(t *testing.T) {
 			if !fieldNamed(&Error{Details: errs}, tt.field) {
 				t.Errorf("U+%04X in %s: got %v", r, tt.field, errs)
 			}
+		}
+	}
+}
+
+// What prints, however rare, is not invisible: accents, other scripts,
+// emoji with the selector that colours them, the Arabic number sign.
+func TestVisibleCharactersAreKept(t *testing.T) {
+	for _, s := range []string{"Zoë Ångström", "Łukasz", "حسن", "山田 太郎", "Deployed ✔️", "\u0600123", "Tab\tseparated"} {
+		e := Event{Namespace: Users, Action: "user_invited", Detail: s, Actor: "Maya"}
+		if errs := e.Normalize(0, time.Now(), DefaultRetention); len(errs) > 0 {
+			t.Errorf("%q refused: %v", s, errs)
 		}
 	}
 }
@@ -352,5 +364,31 @@ func TestANameGivenTwiceIsRefusedWherever(t *testing.T) {
 	}
 	if err := DecodeObject(strings.NewReader(`{"name":"a","name":"b"}`), &v, `{"name": "x"}`); ErrorCode(err) != EINVALID || !strings.HasPrefix(ErrorMessage(err), "name: ") {
 		t.Fatalf("an object with a name twice: %v", err)
+	}
+}
+
+// An answer lists at most MaxDetails problems, always the same ones: in the
+// order of the events, each event's by field.
+func TestABatchOfManyProblemsListsTheFirstInOrder(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"namespace":"users","action":"user_invited","detail":"x"`)
+	for i := range 300 {
+		fmt.Fprintf(&b, `,"f%03d":0`, i)
+	}
+	b.WriteString("}")
+	var first *Error
+	for range 3 {
+		_, err := DecodeEvents(strings.NewReader(b.String()), false)
+		var e *Error
+		if !errors.As(err, &e) || len(e.Details) != MaxDetails || !strings.Contains(e.Message, "the first 100 of 300 problems") {
+			t.Fatalf("err = %v (%d details)", err, len(e.Details))
+		}
+		if e.Details[0].Field != "f000" || e.Details[MaxDetails-1].Field != "f099" {
+			t.Fatalf("listed %s to %s, want f000 to f099", e.Details[0].Field, e.Details[MaxDetails-1].Field)
+		}
+		if first != nil && fmt.Sprint(first.Details) != fmt.Sprint(e.Details) {
+			t.Fatal("two reads of one body listed other problems")
+		}
+		first = e
 	}
 }

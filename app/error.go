@@ -1,8 +1,11 @@
 package app
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 )
 
 // Error codes. The ui package maps each to one HTTP status, in one place.
@@ -41,6 +44,24 @@ func (e *Error) Error() string {
 	}
 	d := e.Details[0]
 	return fmt.Sprintf("%s: event %d: %s: %s", e.Message, d.Index, d.Field, d.Message)
+}
+
+// MaxDetails is how many problems an answer lists. A batch can hold far
+// more (a 5 MiB event of half a million unknown fields), and listing them
+// all made an answer of 32 MB.
+const MaxDetails = 100
+
+// invalidEvents answers a batch that breaks the rules: its problems in the
+// order of its events, each event's by field, the first MaxDetails of them.
+func invalidEvents(message string, details []FieldError) *Error {
+	slices.SortFunc(details, func(a, b FieldError) int {
+		return cmp.Or(cmp.Compare(a.Index, b.Index), strings.Compare(a.Field, b.Field), strings.Compare(a.Message, b.Message))
+	})
+	if len(details) > MaxDetails {
+		message += fmt.Sprintf("; the first %d of %d problems are listed", MaxDetails, len(details))
+		details = details[:MaxDetails:MaxDetails]
+	}
+	return &Error{Code: EINVALID, Message: message, Details: details}
 }
 
 // Errorf builds an *Error with a formatted message.

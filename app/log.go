@@ -298,7 +298,7 @@ func (l *Log) record(ctx context.Context, events []Event) ([]Event, time.Time, e
 		if bad := countEvents(details); bad > 1 {
 			msg = fmt.Sprintf("%d events are invalid; nothing was recorded", bad)
 		}
-		return nil, time.Time{}, &Error{Code: EINVALID, Message: msg, Details: details}
+		return nil, time.Time{}, invalidEvents(msg, details)
 	}
 	received := l.receivedAt(now)
 	out, err := l.store.Commit(ctx, Commit{Events: batch, ReceivedAt: received, Cutoff: now.Add(-retention)})

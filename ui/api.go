@@ -45,10 +45,14 @@ func (s *Server) routes() {
 // limitedBody reads at most left bytes and then fails with a 413, whether or
 // not the client announced its length.
 type limitedBody struct {
-	r    io.Reader
-	left int64
-	what string // "the body", or "the body unpacked"
+	r     io.Reader
+	left  int64
+	what  string // "the body", or "the body unpacked"
+	limit string // what the 413 says the limit is
 }
+
+// eventsLimit is what a 413 on the events route says.
+const eventsLimit = "5 MiB; send at most 1000 events or 5 MiB per request"
 
 func (l *limitedBody) Read(p []byte) (int, error) {
 	if l.left <= 0 {
@@ -56,7 +60,7 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 		var one [1]byte
 		n, err := l.r.Read(one[:])
 		if n > 0 {
-			return 0, app.Errorf(app.ETOOLARGE, "%s is larger than 5 MiB; send at most 1000 events or 5 MiB per request", l.what)
+			return 0, app.Errorf(app.ETOOLARGE, "%s is larger than %s", l.what, l.limit)
 		}
 		if err != nil && err != io.EOF {
 			return 0, err // a gzip stream finds a bad checksum only at its end
@@ -77,7 +81,7 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 // again for the bytes unpacked, so a small body cannot unpack into a large
 // batch. Echo's Decompress middleware unpacks without such a limit.
 func requestBody(req *http.Request) (io.Reader, error) {
-	sent := &limitedBody{r: req.Body, left: MaxBodyBytes, what: "the body"}
+	sent := &limitedBody{r: req.Body, left: MaxBodyBytes, what: "the body", limit: eventsLimit}
 	switch enc := strings.ToLower(strings.TrimSpace(req.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
 		return sent, nil
@@ -86,7 +90,7 @@ func requestBody(req *http.Request) (io.Reader, error) {
 		if err != nil {
 			return nil, gzipError(err)
 		}
-		return &limitedBody{r: gzipReader{zr}, left: MaxBodyBytes, what: "the body unpacked"}, nil
+		return &limitedBody{r: gzipReader{zr}, left: MaxBodyBytes, what: "the body unpacked", limit: eventsLimit}, nil
 	default:
 		return nil, app.Errorf(app.EUNSUPPORTED, "Content-Encoding %s is not accepted; send the body as it is or with Content-Encoding: gzip", enc)
 	}
@@ -113,6 +117,26 @@ func gzipError(err error) error {
 		return app.Errorf(app.EINVALID, "Content-Encoding: the body is not valid gzip (cut short, or followed by more)")
 	}
 	return app.Errorf(app.EINVALID, "Content-Encoding: the body is not valid gzip (%s)", strings.TrimPrefix(strings.TrimPrefix(err.Error(), "gzip: "), "flate: "))
+}
+
+// maxSettingsBody bounds the body of the API's other writes: a token or the
+// workspace's settings fit in a few hundred bytes.
+const maxSettingsBody = 64 << 10
+
+// decodeSettingsBody reads the JSON object of a write other than events, by
+// the events route's rules: JSON only, and a 413 past the limit.
+func decodeSettingsBody(c echo.Context, v any, example string) error {
+	req := c.Request()
+	if ct := req.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			return app.Errorf(app.EUNSUPPORTED, "Content-Type %q is not accepted; send application/json", ct)
+		}
+	}
+	if req.ContentLength > maxSettingsBody {
+		return app.Errorf(app.ETOOLARGE, "the body is %d bytes; at most 64 KiB", req.ContentLength)
+	}
+	return app.DecodeObject(&limitedBody{r: req.Body, left: maxSettingsBody, what: "the body", limit: "64 KiB"}, v, example)
 }
 
 // postEvents records a batch. The answer comes only after the store has

@@ -426,6 +426,46 @@ func TestTokensAreManagedThroughTheAPIByAdmins(t *testing.T) {
 	}
 }
 
+// The API's other writes read their bodies by the events route's rules, and
+// take a field's name only as it is spelt: encoding/json alone would take
+// "Scopes" for "scopes", so that a second spelling could grant what a check
+// of the first refused.
+func TestSettingsBodiesAreReadStrictly(t *testing.T) {
+	f := newAPIFixture(t)
+	for _, tt := range []struct {
+		name, method, path, contentType, body string
+		status                                int
+		says                                  string
+	}{
+		{"a scope in other letters", "POST", "/api/v1/tokens", "application/json", `{"label":"t","scopes":["ingest"],"Scopes":["admin"]}`, 400, `Scopes: is not a known field; names are matched exactly: send \"scopes\"`},
+		{"a name in capitals", "PATCH", "/api/v1/workspace", "application/json", `{"Name":"x"}`, 400, `Name: is not a known field`},
+		{"retention spelt twice", "PATCH", "/api/v1/workspace", "application/json", `{"retention_days":30,"Retention_Days":1}`, 400, `Retention_Days:`},
+		{"plain text", "PATCH", "/api/v1/workspace", "text/plain", `{"name":"x"}`, 415, `application/json`},
+		{"a form", "POST", "/api/v1/tokens", "application/x-www-form-urlencoded", `{"label":"t","scopes":["ingest"]}`, 415, `application/json`},
+		{"too large", "PATCH", "/api/v1/workspace", "application/json", `{"name":"` + strings.Repeat("x", 70<<10) + `"}`, 413, `64 KiB`},
+		{"an expiry past", "POST", "/api/v1/tokens", "application/json", `{"label":"t","scopes":["ingest"],"expires_at":"2020-01-01T00:00:00Z"}`, 400, `expires_at: must be in the future`},
+	} {
+		r := f.do(tt.method, tt.path, f.admin, tt.contentType, strings.NewReader(tt.body))
+		if r.status != tt.status || !strings.Contains(string(r.body), tt.says) {
+			t.Errorf("%s: %d %s, want %d saying %q", tt.name, r.status, r.body, tt.status, tt.says)
+		}
+	}
+	var w api.Workspace
+	f.do("GET", "/api/v1/workspace", f.read, "", nil).json(t, &w)
+	if w.Name != app.DefaultWorkspace || w.RetentionDays != 30 {
+		t.Errorf("a refused write changed the workspace: %+v", w)
+	}
+	var list api.TokenList
+	f.do("GET", "/api/v1/tokens", f.admin, "", nil).json(t, &list)
+	if len(list.Tokens) != 3 {
+		t.Errorf("a refused write made a token: %+v", list.Tokens)
+	}
+	// Without a Content-Type, as a script may send it, JSON is still read.
+	if r := f.do("PATCH", "/api/v1/workspace", f.admin, "", strings.NewReader(`{"name":"Acme"}`)); r.status != 200 {
+		t.Errorf("no Content-Type: %d %s", r.status, r.body)
+	}
+}
+
 func TestWorkspaceSaysHowToShowEntries(t *testing.T) {
 	f := newAPIFixture(t)
 	var w api.Workspace

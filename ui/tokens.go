@@ -33,8 +33,12 @@ func (s *Server) tokenCommand() string {
 // createToken makes an API token; the secret is in this answer and nowhere else.
 func (s *Server) createToken(c echo.Context) error {
 	var req tokenRequest
-	if err := app.DecodeObject(http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10), &req, `{"label": "ci-deploy", "scopes": ["ingest"]}`); err != nil {
+	if err := decodeSettingsBody(c, &req, `{"label": "ci-deploy", "scopes": ["ingest"]}`); err != nil {
 		return err
+	}
+	if req.ExpiresAt != nil && !req.ExpiresAt.After(time.Now()) {
+		// The store says "expires", as the command line and the page call it.
+		return app.Errorf(app.EINVALID, "expires_at: must be in the future")
 	}
 	var list []string
 	var joined string
@@ -108,7 +112,7 @@ func (s *Server) workspace(c echo.Context) error {
 // each change is recorded as a space_settings_updated entry.
 func (s *Server) updateWorkspace(c echo.Context) error {
 	var req api.WorkspaceUpdate
-	if err := app.DecodeObject(http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10), &req, `{"name": "Acme Data", "timezone": "Europe/Berlin"}`); err != nil {
+	if err := decodeSettingsBody(c, &req, `{"name": "Acme Data", "timezone": "Europe/Berlin"}`); err != nil {
 		return err
 	}
 	change := app.SettingsChange{Workspace: req.Name, Timezone: req.Timezone}

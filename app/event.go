@@ -272,17 +272,23 @@ func checkText(s string, allowTab bool) string {
 
 // Invisible reports whether r changes how the text around it reads without
 // showing itself: direction overrides and isolates turn "Mallory \u202enimdA"
-// into "Mallory Admin" on screen, zero-width and line separators hide or
-// break words. They are refused everywhere, free text included: one rule,
-// easy to state, and an audit entry must read as what it holds.
+// into "Mallory Admin" on screen, zero-width characters, word joiners and
+// blank fillers make "Lukas\u2060 Brandt" look like a name that a search for
+// it does not find, and line separators break words. They are refused
+// everywhere, free text included: one rule, easy to state, and an audit
+// entry must read as what it holds. The rule is Unicode's own: format
+// characters and the other code points a renderer ignores, less the marks
+// that print a sign of their own (U+0600, the Arabic number sign); variation
+// selectors, which choose how a visible character looks (an emoji's colour),
+// are kept.
 func Invisible(r rune) bool {
 	switch {
-	case 0x200B <= r && r <= 0x200F, // zero-width space, joiners, marks
-		0x2028 <= r && r <= 0x2029, // line and paragraph separators
-		0x202A <= r && r <= 0x202E, // embeddings and overrides
-		0x2066 <= r && r <= 0x2069, // isolates
-		r == 0xFEFF:                // zero-width no-break space (byte order mark)
+	case r < 0x80:
+		return false
+	case r == 0x2028 || r == 0x2029: // line and paragraph separators
 		return true
+	case unicode.Is(unicode.Prepended_Concatenation_Mark, r):
+		return false
 	}
-	return false
+	return unicode.In(r, unicode.Cf, unicode.Other_Default_Ignorable_Code_Point)
 }

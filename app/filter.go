@@ -42,6 +42,9 @@ func ParseFilter(p url.Values, loc *time.Location) (Filter, error) {
 			return Filter{}, Errorf(EINVALID, "before: %v", err)
 		}
 	}
+	if !f.After.IsZero() && !f.Before.IsZero() && !f.After.Before(f.Before) {
+		return Filter{}, Errorf(EINVALID, "before: must be later than after")
+	}
 	return f, nil
 }
 

@@ -4,8 +4,10 @@ import (
 	"compress/gzip"
 	"errors"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -199,6 +201,29 @@ func (s *Server) filterOf(c echo.Context) (app.Filter, app.Settings, error) {
 	return f, settings, err
 }
 
+// Query parameters each read route takes. "pretty" indents a JSON answer.
+var (
+	listParams   = []string{"q", "namespace", "after", "before", "limit", "cursor", "pretty"}
+	exportParams = []string{"format", "q", "namespace", "after", "before"}
+)
+
+// onlyParams refuses a query parameter the route does not take, or one
+// given twice. Ignored, a typo (namesapce=users) or a second namespace
+// would quietly widen the answer: an export of everything, recorded as
+// such, for the one namespace asked.
+func onlyParams(c echo.Context, known []string) error {
+	params := c.QueryParams()
+	for _, name := range slices.Sorted(maps.Keys(params)) {
+		switch n := len(params[name]); {
+		case !slices.Contains(known, name):
+			return app.Errorf(app.EINVALID, "%s: is not a parameter of %s; it takes %s", name, c.Path(), strings.Join(known, ", "))
+		case n > 1:
+			return app.Errorf(app.EINVALID, "%s: is given %d times; give it once (several namespaces: search for namespace:users OR namespace:api_tokens)", name, n)
+		}
+	}
+	return nil
+}
+
 func limitOf(c echo.Context) (int, error) {
 	v := c.QueryParam("limit")
 	if v == "" {
@@ -212,6 +237,9 @@ func limitOf(c echo.Context) (int, error) {
 }
 
 func (s *Server) listEvents(c echo.Context) error {
+	if err := onlyParams(c, listParams); err != nil {
+		return err
+	}
 	f, settings, err := s.filterOf(c)
 	if err != nil {
 		return err

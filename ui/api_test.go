@@ -466,6 +466,34 @@ func TestSettingsBodiesAreReadStrictly(t *testing.T) {
 	}
 }
 
+// A parameter a read route does not take, or one given twice, is refused by
+// name: ignored, it widened the answer, and an export of everything was
+// recorded for the one namespace asked.
+func TestReadRoutesRefuseParametersTheyDoNotTake(t *testing.T) {
+	f := newAPIFixture(t)
+	for _, tt := range []struct{ path, says string }{
+		{"/api/v1/events?namesapce=users", "namesapce: is not a parameter of /api/v1/events"},
+		{"/api/v1/events?namespace=users&namespace=api_tokens", "namespace: is given 2 times"},
+		{"/api/v1/export?format=json&format=csv", "format: is given 2 times"},
+		{"/api/v1/export?format=csv&Q=x", "Q: is not a parameter of /api/v1/export"},
+		{"/api/v1/events?after=2026-11-20&before=2026-11-01", "before: must be later than after"},
+		{"/api/v1/export?format=csv&after=2026-11-20&before=2026-11-20", "before: must be later than after"},
+	} {
+		r := f.do("GET", tt.path, f.read, "", nil)
+		if e := r.errorBody(t); r.status != 400 || !strings.Contains(e.Message, tt.says) {
+			t.Errorf("%s: %d %s, want 400 saying %q", tt.path, r.status, r.body, tt.says)
+		}
+	}
+	if r := f.do("GET", "/api/v1/events?q=x&namespace=users&after=2026-11-01&before=2026-11-20&limit=5&pretty", f.read, "", nil); r.status != 200 {
+		t.Errorf("every parameter the list takes: %d %s", r.status, r.body)
+	}
+	f.waitIndexed()
+	_, page := f.list("q=" + url.QueryEscape("audit_log_exported"))
+	if len(page.Events) != 0 {
+		t.Errorf("a refused export was recorded: %+v", page.Events)
+	}
+}
+
 func TestWorkspaceSaysHowToShowEntries(t *testing.T) {
 	f := newAPIFixture(t)
 	var w api.Workspace

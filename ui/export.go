@@ -15,6 +15,9 @@ import (
 // export streams every entry the current search shows as a file download.
 // Nothing is buffered: a million entries cost no more memory than fifty.
 func (s *Server) export(c echo.Context) error {
+	if err := onlyParams(c, exportParams); err != nil {
+		return err
+	}
 	format, err := app.ParseExportFormat(c.QueryParam("format"))
 	if err != nil {
 		return err

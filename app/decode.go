@@ -32,6 +32,10 @@ func DecodeEvents(r io.Reader, ndjson bool) ([]Event, error) {
 	return decodeEvents(r, ndjson, true)
 }
 
+// byteOrderMark starts what some Windows tools write as UTF-8. It says how
+// the bytes are encoded and is no part of the JSON, so it is read past.
+var byteOrderMark = []byte("\ufeff")
+
 func decodeEvents(r io.Reader, ndjson, imported bool) ([]Event, error) {
 	return decodeEventsWith(r, ndjson, imported, true)
 }
@@ -43,8 +47,12 @@ func decodeEventsWith(r io.Reader, ndjson, imported, fast bool) ([]Event, error)
 	if ndjson {
 		sc := bufio.NewScanner(r)
 		sc.Buffer(make([]byte, 64<<10), 8<<20)
-		for sc.Scan() {
-			line := bytes.TrimSpace(sc.Bytes())
+		for first := true; sc.Scan(); first = false {
+			line := sc.Bytes()
+			if first {
+				line = bytes.TrimPrefix(line, byteOrderMark)
+			}
+			line = bytes.TrimSpace(line)
 			if len(line) == 0 || (imported && IsProofLine(line)) {
 				continue // an export's proof line: exports are taken back as they are
 			}
@@ -61,7 +69,7 @@ func decodeEventsWith(r io.Reader, ndjson, imported, fast bool) ([]Event, error)
 		if err != nil {
 			return nil, readError(err)
 		}
-		body = bytes.TrimSpace(body)
+		body = bytes.TrimSpace(bytes.TrimPrefix(body, byteOrderMark))
 		switch {
 		case len(body) == 0:
 			return nil, Errorf(EINVALID, "the body is empty: send one JSON object, an array of objects, or NDJSON")
@@ -199,6 +207,16 @@ func loneSurrogate(raw []byte) bool {
 	return false
 }
 
+// parseTimestamp reads an event's time: RFC 3339, whose T and Z may also be
+// written in lower case (RFC 3339, 5.6), which Go's parser refuses.
+func parseTimestamp(ts string) (time.Time, bool) {
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil && strings.ContainsAny(ts, "tz") {
+		t, err = time.Parse(time.RFC3339Nano, strings.ToUpper(ts))
+	}
+	return t, err == nil && !t.IsZero()
+}
+
 // timestampProblem says what is wrong with a timestamp that does not parse:
 // most often a local time without its offset, which cannot be placed.
 func timestampProblem(ts string) string {
@@ -250,6 +268,9 @@ func decodeEvent(i int, raw json.RawMessage, e *Event, imported bool) []FieldErr
 			errs = append(errs, FieldError{Index: i, Field: name, Message: "must be a string, not " + jsonKind(v)})
 		}
 	}
+	if v, ok := fields["timestamp"]; ok && string(v) == `""` {
+		errs = append(errs, FieldError{Index: i, Field: "timestamp", Message: "is empty; leave it out to record the time the server receives the event, or send an RFC 3339 time such as 2026-11-25T14:03:00Z"})
+	}
 	var ns, ts string
 	str("id", &e.ID)
 	str("namespace", &ns)
@@ -260,8 +281,8 @@ func decodeEvent(i int, raw json.RawMessage, e *Event, imported bool) []FieldErr
 	str("timestamp", &ts)
 	e.Namespace = Namespace(ns)
 	if ts != "" {
-		t, err := time.Parse(time.RFC3339Nano, ts)
-		if err != nil || t.IsZero() {
+		t, ok := parseTimestamp(ts)
+		if !ok {
 			errs = append(errs, FieldError{Index: i, Field: "timestamp", Message: timestampProblem(ts)})
 		}
 		e.Timestamp = t

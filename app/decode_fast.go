@@ -1,7 +1,6 @@
 package app
 
 import (
-	"time"
 	"unicode/utf8"
 )
 
@@ -277,7 +276,13 @@ func (d *fastReader) event(e *Event, imported bool) bool {
 		case "ip":
 			return seenIP, d.strOrNull(&e.IP)
 		case "timestamp":
-			return seenTimestamp, d.strOrNull(&ts)
+			// An empty string is refused, by the general reader.
+			if d.literal("null") {
+				return seenTimestamp, true
+			}
+			s, ok := d.str()
+			ts = s
+			return seenTimestamp, ok && s != ""
 		case "anonymous":
 			switch {
 			case d.literal("true"):
@@ -308,8 +313,8 @@ func (d *fastReader) event(e *Event, imported bool) bool {
 	}
 	e.Namespace = Namespace(ns)
 	if ts != "" {
-		t, err := time.Parse(time.RFC3339Nano, ts)
-		if err != nil || t.IsZero() {
+		t, ok := parseTimestamp(ts)
+		if !ok {
 			return false
 		}
 		e.Timestamp = t

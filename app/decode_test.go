@@ -392,3 +392,26 @@ func TestABatchOfManyProblemsListsTheFirstInOrder(t *testing.T) {
 		first = e
 	}
 }
+
+// RFC 3339 allows a lower-case t and z; an empty timestamp is a mistake,
+// not a request for the time of receipt, which leaving it out (or null) is.
+func TestTimestampsAreReadAsRFC3339Says(t *testing.T) {
+	for _, fast := range []bool{false, true} { // the general reader and the fast one
+		read := func(ts string) ([]Event, error) {
+			body := `[{"namespace":"users","action":"user_invited","detail":"x","timestamp":` + ts + `}]`
+			return decodeEventsWith(strings.NewReader(body), false, false, fast)
+		}
+		if evs, err := read(`"2026-11-27t10:00:00.5z"`); err != nil || !evs[0].Timestamp.Equal(time.Date(2026, 11, 27, 10, 0, 0, 5e8, time.UTC)) {
+			t.Errorf("fast %v: lower case: %+v, %v", fast, evs, err)
+		}
+		if evs, err := read(`null`); err != nil || !evs[0].Timestamp.IsZero() {
+			t.Errorf("fast %v: null: %+v, %v", fast, evs, err)
+		}
+		if _, err := read(`""`); !fieldNamed(err, "timestamp") || !strings.Contains(err.Error(), "is empty") {
+			t.Errorf("fast %v: empty: %v", fast, err)
+		}
+		if _, err := read(`"2026-11-27x10:00:00z"`); !fieldNamed(err, "timestamp") {
+			t.Errorf("fast %v: not a time: %v", fast, err)
+		}
+	}
+}

@@ -184,6 +184,10 @@ func (e *Event) Normalize(index int, now time.Time, retention time.Duration) []F
 		bad("id", "is longer than 128 bytes")
 	} else if msg := checkShort(e.ID); e.ID != "" && msg != "" {
 		bad("id", msg)
+	} else if strings.TrimSpace(e.ID) != e.ID {
+		// "evt-1 " and "evt-1" would be two events to the store, and one
+		// to anyone reading them.
+		bad("id", "starts or ends with a space; send the id without it")
 	}
 
 	if len(e.Targets) > maxTargets {

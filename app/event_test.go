@@ -186,3 +186,12 @@ func TestTheIDLimitIsCountedAndStatedInBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestAnIDWithSpacesAroundItIsRefused(t *testing.T) {
+	for _, id := range []string{" ", "evt-1 ", " evt-1", "\tevt-1"} {
+		e := Event{ID: id, Namespace: Users, Action: "user_invited", Detail: "x"}
+		if errs := e.Normalize(0, time.Now(), DefaultRetention); !fieldNamed(&Error{Details: errs}, "id") {
+			t.Errorf("id %q: %v", id, errs)
+		}
+	}
+}

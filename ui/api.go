@@ -147,10 +147,12 @@ func (s *Server) postEvents(c echo.Context) error {
 	req := c.Request()
 	ndjson := false
 	if ct := req.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		switch {
+		mt, params, err := mime.ParseMediaType(ct)
+		switch cs := params["charset"]; {
 		case err != nil:
 			return app.Errorf(app.EUNSUPPORTED, "Content-Type %q is not valid; use application/json or application/x-ndjson", ct)
+		case cs != "" && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "us-ascii"):
+			return app.Errorf(app.EUNSUPPORTED, "Content-Type: charset %s is not accepted; send the body as UTF-8", cs)
 		case mt == "application/json":
 		case mt == "application/x-ndjson" || mt == "application/ndjson":
 			ndjson = true

@@ -494,6 +494,26 @@ func TestReadRoutesRefuseParametersTheyDoNotTake(t *testing.T) {
 	}
 }
 
+// A byte order mark is how some Windows tools start UTF-8, not part of the
+// JSON; another charset is refused as such rather than as bad JSON.
+func TestTheBodyIsReadAsUTF8(t *testing.T) {
+	f := newAPIFixture(t)
+	ev := `{"namespace":"users","action":"user_invited","detail":"BOM"}`
+	for _, tt := range []struct{ contentType, body string }{
+		{"application/json", "\ufeff" + ev},
+		{"application/x-ndjson", "\ufeff" + ev + "\n"},
+		{"application/json; charset=UTF-8", ev},
+	} {
+		if r := f.do("POST", "/api/v1/events", f.ingest, tt.contentType, strings.NewReader(tt.body)); r.status != 201 {
+			t.Errorf("%s %q: %d %s", tt.contentType, tt.body, r.status, r.body)
+		}
+	}
+	r := f.do("POST", "/api/v1/events", f.ingest, "application/json; charset=utf-16", strings.NewReader(ev))
+	if e := r.errorBody(t); r.status != 415 || !strings.Contains(e.Message, "charset utf-16") {
+		t.Errorf("utf-16: %d %s", r.status, r.body)
+	}
+}
+
 func TestWorkspaceSaysHowToShowEntries(t *testing.T) {
 	f := newAPIFixture(t)
 	var w api.Workspace

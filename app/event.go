@@ -76,6 +76,15 @@ func ParseNamespace(s string) (Namespace, bool) {
 // Anonymous is the actor shown for external parties.
 const Anonymous = "Anonymous"
 
+// OwnActor is the actor of what the app does by itself: a token expiring, a
+// checkpoint signed.
+const OwnActor = "Audit Log"
+
+// TokenActor is how an entry names the API token that acted.
+func TokenActor(label string) string { return tokenActorPrefix + label }
+
+const tokenActorPrefix = "token "
+
 // Target is one object an action touched.
 type Target struct {
 	Type string `json:"type,omitempty"`

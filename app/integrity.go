@@ -544,7 +544,7 @@ func (l *Log) VerifyNow(ctx context.Context) (Verification, error) {
 		Namespace: Spaces,
 		Action:    "integrity_check_failed",
 		Detail:    "Integrity check failed: " + v.Break.Message,
-		Actor:     "Audit Log",
+		Actor:     OwnActor,
 		Targets:   []Target{{Type: "audit_log", Name: "Audit Log"}},
 		Metadata:  map[string]string{"kind": v.Break.Kind, "seq": strconv.FormatUint(v.Break.Seq, 10)},
 	}})

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/mail"
 	"slices"
 	"strings"
@@ -53,12 +54,15 @@ type storedMember struct {
 // Invite lets the person with its link join with a role; only a hash of
 // the link's secret is kept.
 type Invite struct {
-	ID        string    `json:"id"`
-	Email     string    `json:"email"`
-	Role      Role      `json:"role"`
-	InvitedBy string    `json:"invited_by"`
-	CreatedAt time.Time `json:"created_at"`
-	ExpiresAt time.Time `json:"expires_at"`
+	ID        string `json:"id"`
+	Email     string `json:"email"`
+	Role      Role   `json:"role"`
+	InvitedBy string `json:"invited_by"`
+	// InvitedByID is the inviting member's id (none for invites made before
+	// it was kept, or by the launch link before an owner was set up).
+	InvitedByID string    `json:"invited_by_id,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	ExpiresAt   time.Time `json:"expires_at"`
 }
 
 // Expired reports whether the invite can no longer be accepted at now.
@@ -115,10 +119,40 @@ func FieldErrorf(field, format string, args ...any) *Error {
 
 func cleanName(name string) (string, error) {
 	name = strings.TrimSpace(name)
-	if name == "" || utf8.RuneCountInString(name) > 80 || checkText(name, false) != "" || strings.EqualFold(name, Anonymous) {
+	if name == "" || utf8.RuneCountInString(name) > 80 || checkText(name, false) != "" {
 		return "", FieldErrorf("name", "1 to 80 printable characters are required")
 	}
+	// Entries name their actor by name: a member called "token ci-deploy"
+	// would read as an API token, one called Anonymous as an outside party.
+	if strings.EqualFold(name, Anonymous) || strings.EqualFold(name, OwnActor) || hasPrefixFold(name, tokenActorPrefix) {
+		return "", FieldErrorf("name", "%q is how entries name %s; choose another name", name, reservedFor(name))
+	}
 	return name, nil
+}
+
+func reservedFor(name string) string {
+	switch {
+	case strings.EqualFold(name, Anonymous):
+		return "outside parties"
+	case strings.EqualFold(name, OwnActor):
+		return "the app itself"
+	}
+	return "API tokens"
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+// nameTaken refuses a name another member has, in any letter case: two
+// members of one name would be one actor in every entry.
+func nameTaken(members []storedMember, name string) error {
+	for _, m := range members {
+		if strings.EqualFold(m.Name, name) {
+			return FieldErrorf("name", "%s is already the name of a member; entries name who acted by name, so choose one that tells you apart (a surname, an initial)", m.Name)
+		}
+	}
+	return nil
 }
 
 func cleanEmail(email string) (string, error) {
@@ -290,29 +324,35 @@ func (t *Team) Invite(ctx context.Context, email string, role Role, by Member) (
 		return "", Invite{}, err
 	}
 	var state []StateValue
+	var replaced []Event
 	pending, err := t.invites(ctx)
 	if err != nil {
 		return "", Invite{}, err
 	}
-	for key, inv := range pending {
-		if inv.Email == email {
+	for _, key := range slices.Sorted(maps.Keys(pending)) {
+		if inv := pending[key]; inv.Email == email {
 			state = append(state, StateValue{Kind: StateInvites, Key: key})
+			replaced = append(replaced, Event{
+				Namespace: Users, Action: "user_invite_revoked", Actor: by.Name,
+				Detail:  fmt.Sprintf("%s withdrew the invite of %s as %s from %s, to send a new one", by.Name, inv.Email, inv.Role.DisplayName(), inv.InvitedBy),
+				Targets: []Target{{Type: "invite", ID: inv.ID, Name: inv.Email}},
+			})
 		}
 	}
 	now := l.now().UTC()
 	secret := rand.Text() + rand.Text()
-	inv := Invite{ID: newID("inv_"), Email: email, Role: role, InvitedBy: by.Name, CreatedAt: now, ExpiresAt: now.Add(InviteLifetime)}
+	inv := Invite{ID: newID("inv_"), Email: email, Role: role, InvitedBy: by.Name, InvitedByID: by.ID, CreatedAt: now, ExpiresAt: now.Add(InviteLifetime)}
 	v, err := json.Marshal(inv)
 	if err != nil {
 		return "", Invite{}, err
 	}
 	state = append(state, StateValue{Kind: StateInvites, Key: secretKey(secret), Value: v})
-	err = l.commitOwn(ctx, state, Event{
+	err = l.commitOwn(ctx, state, append(replaced, Event{
 		Namespace: Users, Action: "user_invited", Actor: by.Name,
 		Detail:   fmt.Sprintf("%s invited %s as %s", by.Name, email, role.DisplayName()),
 		Targets:  []Target{{Type: "invite", ID: inv.ID, Name: email}},
 		Metadata: map[string]string{"email": email, "role": string(role), "expires_at": inv.ExpiresAt.Format(time.RFC3339)},
-	})
+	})...)
 	if err != nil {
 		return "", Invite{}, fmt.Errorf("store: unable to invite: %w", err)
 	}
@@ -395,6 +435,13 @@ func (t *Team) AcceptInvite(ctx context.Context, secret, name, password string) 
 		}
 		return Member{}, err
 	}
+	members, err := t.stored(ctx)
+	if err != nil {
+		return Member{}, err
+	}
+	if err := nameTaken(members, name); err != nil {
+		return Member{}, err
+	}
 	m := storedMember{Member: Member{ID: newID("usr_"), Name: name, Email: inv.Email, Role: inv.Role, JoinedAt: l.now().UTC(), InvitedBy: inv.InvitedBy}, PasswordHash: hash}
 	sv, err := memberState(m)
 	if err != nil {
@@ -469,8 +516,15 @@ func (t *Team) ChangeRole(ctx context.Context, id string, role Role, by Member) 
 	if err != nil {
 		return Member{}, err
 	}
-	err = l.commitOwn(ctx, []StateValue{sv}, roleEvent(by, m.Member, prev))
-	if err != nil {
+	state, events := []StateValue{sv}, []Event{roleEvent(by, m.Member, prev)}
+	if !role.AtLeast(RoleAdmin) {
+		ws, we, err := t.withdrawInvitesOf(ctx, m.Member, by, fmt.Sprintf("%s is now a %s", m.Name, role.DisplayName()))
+		if err != nil {
+			return Member{}, err
+		}
+		state, events = append(state, ws...), append(events, we...)
+	}
+	if err := l.commitOwn(ctx, state, events...); err != nil {
 		return Member{}, fmt.Errorf("store: unable to change the role: %w", err)
 	}
 	return m.Member, nil
@@ -544,16 +598,46 @@ func (t *Team) Remove(ctx context.Context, id string, by Member) (Member, error)
 			state = append(state, StateValue{Kind: StateSessions, Key: s.key})
 		}
 	}
-	err = l.commitOwn(ctx, state, Event{
+	ws, withdrawn, err := t.withdrawInvitesOf(ctx, m.Member, by, fmt.Sprintf("%s removed %s", by.Name, m.Name))
+	if err != nil {
+		return Member{}, err
+	}
+	err = l.commitOwn(ctx, append(state, ws...), append([]Event{{
 		Namespace: Users, Action: "user_removed", Actor: by.Name,
 		Detail:   fmt.Sprintf("%s removed %s (%s, %s)", by.Name, m.Name, m.Email, m.Role.DisplayName()),
 		Targets:  userTarget(m.Member),
 		Metadata: map[string]string{"email": m.Email, "role": string(m.Role)},
-	})
+	}}, withdrawn...)...)
 	if err != nil {
 		return Member{}, fmt.Errorf("store: unable to remove the member: %w", err)
 	}
 	return m.Member, nil
+}
+
+// withdrawInvitesOf returns what withdraws the invites m sent that are
+// still pending, for when m may invite no more (removed, or made a Viewer):
+// an invite grants access on its sender's authority, and must not outlast
+// it. why ends each entry's detail. The caller holds stateMu.
+func (t *Team) withdrawInvitesOf(ctx context.Context, m, by Member, why string) ([]StateValue, []Event, error) {
+	pending, err := t.invites(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var state []StateValue
+	var events []Event
+	for _, key := range slices.Sorted(maps.Keys(pending)) {
+		inv := pending[key]
+		if sent := inv.InvitedByID == m.ID || (inv.InvitedByID == "" && inv.InvitedBy == m.Name); !sent {
+			continue
+		}
+		state = append(state, StateValue{Kind: StateInvites, Key: key})
+		events = append(events, Event{
+			Namespace: Users, Action: "user_invite_revoked", Actor: by.Name,
+			Detail:  fmt.Sprintf("The invite %s sent to %s as %s was withdrawn: %s", m.Name, inv.Email, inv.Role.DisplayName(), why),
+			Targets: []Target{{Type: "invite", ID: inv.ID, Name: inv.Email}},
+		})
+	}
+	return state, events, nil
 }
 
 func (t *Team) sessions(ctx context.Context) ([]Session, error) {

@@ -162,6 +162,70 @@ func TestReinvitingReplacesTheEarlierLink(t *testing.T) {
 	if len(inv) != 1 || inv[0].Role != app.RoleAdmin {
 		t.Fatalf("invites = %+v", inv)
 	}
+	if e := f.lastEntry(t, "user_invite_revoked"); e.Detail != "Alice Moreau withdrew the invite of bob@example.com as Viewer from Alice Moreau, to send a new one" {
+		t.Fatalf("the replaced link's entry = %q", e.Detail)
+	}
+}
+
+// An invite grants access on its sender's authority: when the sender is
+// removed, or may invite no more, the invites they sent are withdrawn with
+// them, each recorded.
+func TestInvitesDoNotOutliveTheirSendersAuthority(t *testing.T) {
+	for _, tt := range []struct {
+		name, why string
+		end       func(f *teamFixture, adam app.Member) error
+	}{
+		{"removed", "Alice Moreau removed Adam Smith", func(f *teamFixture, adam app.Member) error {
+			_, err := f.team.Remove(context.Background(), adam.ID, f.owner)
+			return err
+		}},
+		{"made a Viewer", "Adam Smith is now a Viewer", func(f *teamFixture, adam app.Member) error {
+			_, err := f.team.ChangeRole(context.Background(), adam.ID, app.RoleViewer, f.owner)
+			return err
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newTeam(t)
+			ctx := context.Background()
+			adam := f.join(t, "adam@example.com", app.RoleAdmin, "Adam Smith")
+			mallory, _, err := f.team.Invite(ctx, "mallory@example.com", app.RoleAdmin, adam)
+			if err != nil {
+				t.Fatal(err)
+			}
+			own := f.invite(t, "carol@example.com", app.RoleViewer) // the Owner's stays
+			if err := tt.end(f, adam); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.team.AcceptInvite(ctx, mallory, "Mallory", "mallory's long password"); app.ErrorCode(err) != app.ENOTFOUND {
+				t.Fatalf("the removed sender's invite: err = %v", err)
+			}
+			if _, err := f.team.InviteBySecret(ctx, own); err != nil {
+				t.Fatalf("another's invite went too: %v", err)
+			}
+			want := "The invite Adam Smith sent to mallory@example.com as Admin was withdrawn: " + tt.why
+			if e := f.lastEntry(t, "user_invite_revoked"); e.Detail != want || e.Actor != "Alice Moreau" {
+				t.Fatalf("entry = %q by %q, want %q", e.Detail, e.Actor, want)
+			}
+		})
+	}
+}
+
+// Entries name who acted by name, so two members may not share one, and no
+// member may take a name entries give to someone else.
+func TestMembersNamesTellThemApart(t *testing.T) {
+	f := newTeam(t)
+	ctx := context.Background()
+	for _, name := range []string{"alice moreau", "ALICE MOREAU", "Anonymous", "audit log", "token ci-deploy", "Token x"} {
+		_, err := f.team.AcceptInvite(ctx, f.invite(t, "eve@example.com", app.RoleAdmin), name, "eve's long password")
+		var ae *app.Error
+		if !asError(err, &ae) || len(ae.Details) != 1 || ae.Details[0].Field != "name" {
+			t.Errorf("%q: err = %v, want invalid name", name, err)
+		}
+	}
+	if n := len(mustMembers(t, f)); n != 1 {
+		t.Fatalf("%d members", n)
+	}
+	f.join(t, "eve@example.com", app.RoleViewer, "Alice Moreau-Dupont")
 }
 
 func TestBadInputChangesNothing(t *testing.T) {

@@ -359,7 +359,7 @@ func (l *Log) noticeExpired(ctx context.Context, id string) {
 			Namespace: APITokens,
 			Action:    "token_expired",
 			Detail:    fmt.Sprintf("API token %q (%s, %s) expired on %s", tok.Label, tok.Fingerprint, createdPhrase(tok), tok.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC")),
-			Actor:     "Audit Log",
+			Actor:     OwnActor,
 			Targets:   tokenTargets(tok),
 			Metadata:  tokenMeta(tok),
 		})

@@ -417,7 +417,7 @@ func (s *Server) takeReturn(c echo.Context) string {
 // actorOf names who is acting in this request, for entries the app records itself.
 func (s *Server) actorOf(c echo.Context) string {
 	if tok, ok := c.Get(ctxToken).(app.Token); ok && tok.ID != "local" {
-		return "token " + tok.Label
+		return app.TokenActor(tok.Label)
 	}
 	if sess, ok := c.Get(ctxSession).(session); ok && sess.member.Name != "" {
 		return sess.member.Name

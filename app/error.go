@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Error codes. The ui package maps each to one HTTP status, in one place.
@@ -36,6 +37,8 @@ type Error struct {
 	Code    string       `json:"code"`
 	Message string       `json:"message"`
 	Details []FieldError `json:"details,omitempty"`
+	// RetryAfter, for ETHROTTLED, is how long to wait.
+	RetryAfter time.Duration `json:"-"`
 }
 
 func (e *Error) Error() string {

@@ -10,6 +10,7 @@ import (
 	"maps"
 	"net/mail"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -680,7 +681,7 @@ func (t *Team) SignIn(ctx context.Context, email, password, addr string) (string
 	}
 	keys := []string{"account " + email, "address " + addrBlock(addr)}
 	if wait := t.throttle.take(keys, l.now()); wait > 0 {
-		return "", Member{}, &Error{Code: ETHROTTLED, Message: fmt.Sprintf("too many wrong passwords; try again in %s", roundUp(wait))}
+		return "", Member{}, &Error{Code: ETHROTTLED, Message: fmt.Sprintf("too many wrong passwords; try again in %s", roundUp(wait)), RetryAfter: wait}
 	}
 	m, found, err := t.byEmail(ctx, email)
 	if err != nil {
@@ -699,11 +700,17 @@ func (t *Team) SignIn(ctx context.Context, email, password, addr string) (string
 		if !found {
 			why = "no such member"
 		}
+		// What was typed is recorded as typed, quoted when it holds what
+		// an entry may not (a control character, an invisible one).
+		typed := email
+		if checkText(typed, false) != "" {
+			typed = strconv.QuoteToASCII(typed)
+		}
 		err := l.commitOwn(ctx, nil, Event{
 			Namespace: Users, Action: "user_sign_in_failed", Actor: Anonymous, IP: addr,
-			Detail:   fmt.Sprintf("Failed sign-in as %s from %s: %s", email, addr, why),
-			Targets:  []Target{{Type: "user", ID: m.ID, Name: email}},
-			Metadata: map[string]string{"email": email, "reason": why},
+			Detail:   fmt.Sprintf("Failed sign-in as %s from %s: %s", typed, addr, why),
+			Targets:  []Target{{Type: "user", ID: m.ID, Name: typed}},
+			Metadata: map[string]string{"email": typed, "reason": why},
 		})
 		if err != nil {
 			return "", Member{}, err

@@ -61,7 +61,8 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 		// One byte past the limit tells a body of exactly the limit from a larger one.
 		var one [1]byte
 		n, err := l.r.Read(one[:])
-		if n > 0 {
+		var over *http.MaxBytesError // the server's own bound on bodies, reached first
+		if n > 0 || errors.As(err, &over) {
 			return 0, app.Errorf(app.ETOOLARGE, "%s is larger than %s", l.what, l.limit)
 		}
 		if err != nil && err != io.EOF {

@@ -460,6 +460,12 @@ func TestSettingsBodiesAreReadStrictly(t *testing.T) {
 	if len(list.Tokens) != 3 {
 		t.Errorf("a refused write made a token: %+v", list.Tokens)
 	}
+	// A large body of unannounced length is cut, and named as too large.
+	req, _ := http.NewRequest("PATCH", f.srv.URL+"/api/v1/workspace", io.MultiReader(strings.NewReader(`{"name":"`), strings.NewReader(strings.Repeat("x", 70<<10)), strings.NewReader(`"}`)))
+	req.Header.Set("Authorization", "Bearer "+f.admin)
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 413 {
+		t.Errorf("a chunked body over 64 KiB: %v %v", res.StatusCode, err)
+	}
 	// Without a Content-Type, as a script may send it, JSON is still read.
 	if r := f.do("PATCH", "/api/v1/workspace", f.admin, "", strings.NewReader(`{"name":"Acme"}`)); r.status != 200 {
 		t.Errorf("no Content-Type: %d %s", r.status, r.body)

@@ -97,6 +97,13 @@ func remoteIP(r *http.Request) net.IP {
 	return net.ParseIP(host)
 }
 
+// atThisComputer tells whether the request comes from the computer the app
+// runs on, straight, not forwarded by a proxy there for someone elsewhere.
+func atThisComputer(r *http.Request) bool {
+	ip := remoteIP(r)
+	return ip != nil && ip.IsLoopback() && r.Header.Get("X-Forwarded-For") == "" && r.Header.Get("Forwarded") == ""
+}
+
 func (s *Server) trustedProxy(ip net.IP) bool {
 	for _, n := range s.trusted {
 		if ip != nil && n.Contains(ip) {
@@ -305,9 +312,11 @@ func checkCSRF(c echo.Context, sess session) error {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 		return nil
 	}
+	// From the header or the form's body, never the URL, where it would be
+	// kept in histories and logs.
 	sent := c.Request().Header.Get("X-CSRF-Token")
 	if sent == "" {
-		sent = c.FormValue("csrf")
+		sent = c.Request().PostFormValue("csrf")
 	}
 	if subtle.ConstantTimeCompare([]byte(sent), []byte(sess.csrf)) != 1 {
 		return app.Errorf(app.EFORBIDDEN, "the form is out of date (CSRF token missing or wrong); reload the page and try again")

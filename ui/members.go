@@ -93,7 +93,9 @@ func (s *Server) membersPage(c echo.Context) error {
 		return err
 	}
 	v.Notice = noticeOf(c.QueryParam("done"))
-	return renderPage(c, "members", v)
+	sh := s.takeShown(c)
+	v.InviteURL, v.InvitedFor = sh.InviteURL, sh.InvitedFor
+	return s.renderSecretPage(c, http.StatusOK, "members", v)
 }
 
 // noticeOf says what the last change did, after the redirect that follows it.
@@ -136,12 +138,11 @@ func (s *Server) inviteMember(c echo.Context) error {
 		v.Email, v.Role, v.Errors, v.Message = email, strings.ToLower(roleName), f.Errors, f.Message
 		return render(c, status, "members", "layout", v)
 	}
-	v.InviteURL = c.Scheme() + "://" + c.Request().Host + InvitePath + secret
+	link := c.Scheme() + "://" + c.Request().Host + InvitePath + secret
 	if s.overTLS(c.Request()) {
-		v.InviteURL = "https://" + c.Request().Host + InvitePath + secret
+		link = "https://" + c.Request().Host + InvitePath + secret
 	}
-	v.InvitedFor = inv.Email + " as " + inv.Role.DisplayName()
-	return render(c, http.StatusCreated, "members", "layout", v)
+	return s.showOnce(c, MembersPath, shown{InviteURL: link, InvitedFor: inv.Email + " as " + inv.Role.DisplayName()})
 }
 
 func (s *Server) revokeInvite(c echo.Context) error {

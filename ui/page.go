@@ -38,7 +38,7 @@ type pageBase struct {
 	Nav       string // the settings navigation's current item: "general", "api-tokens", ...; empty is the Audit Log
 	// Who is signed in: admin pages and buttons show for Admins and the Owner.
 	CanAdmin    bool
-	IsOwner     bool // may quit the app from the page
+	IsOwner     bool // the Owner, at the computer the app runs on: may quit it from the page
 	MembersPath string
 	SignedInAs  string // a member signed in with a password, who may sign out
 	SignOutPath string
@@ -56,7 +56,7 @@ func (s *Server) base(c echo.Context, title string) (pageBase, app.Settings) {
 	if sess, ok := c.Get(ctxSession).(session); ok {
 		b.CSRF = sess.csrf
 		b.CanAdmin = sess.role.AtLeast(app.RoleAdmin)
-		b.IsOwner = sess.role.AtLeast(app.RoleOwner)
+		b.IsOwner = sess.role.AtLeast(app.RoleOwner) && atThisComputer(c.Request())
 		if sess.secret != "" {
 			b.SignedInAs = sess.member.Name
 		}

@@ -52,6 +52,9 @@ func TestQuitNeedsTheOwnersSessionAndTheCSRFToken(t *testing.T) {
 		{"no CSRF token", f.client, url.Values{}, nil, http.StatusForbidden},
 		{"a wrong CSRF token", f.client, url.Values{"csrf": {"nope"}}, nil, http.StatusForbidden},
 		{"a page from another site", f.client, url.Values{"csrf": {m[1]}}, map[string]string{"Sec-Fetch-Site": "cross-site"}, http.StatusUnauthorized},
+		// A proxy on this computer, for someone elsewhere: a team's
+		// server stops where it runs, not from a browser afar.
+		{"forwarded from another computer", f.client, url.Values{"csrf": {m[1]}}, map[string]string{"X-Forwarded-For": "192.0.2.7"}, http.StatusForbidden},
 	} {
 		if r := post(tt.client, tt.form, tt.header); r.status != tt.want {
 			t.Fatalf("%s: status %d, want %d: %.300s", tt.name, r.status, tt.want, r.body)
@@ -97,9 +100,11 @@ func TestInTheBrowserQuitStopsTheAppAndSaysSo(t *testing.T) {
 	f := newBrowserFixture(t, browserOptions{})
 	f.stories()
 	f.open()
-	f.run("click Quit",
+	f.run("click Quit, then confirm",
 		chromedp.WaitVisible(chromedp.CSS(`.quit-button`)),
-		clickAndNavigate(`.quit-button`),
+		chromedp.Click(chromedp.CSS(`.quit-button`)),
+		chromedp.WaitVisible(chromedp.CSS(`.quit-now`)),
+		clickAndNavigate(`.quit-now`),
 		chromedp.WaitVisible(chromedp.CSS(`.stopped h1`)),
 	)
 	if h := evalAs[string](f, `document.querySelector(".stopped h1").textContent`); h != "Audit Log has stopped" {

@@ -248,7 +248,8 @@ func (s *Server) tokensPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v.Notice = c.QueryParam("notice")
+	sh := s.takeShown(c)
+	v.Notice, v.Secret, v.SecretLabel, v.SecretVerb = sh.Notice, sh.Secret, sh.SecretLabel, sh.SecretVerb
 	return s.renderSecretPage(c, http.StatusOK, "api_tokens", v)
 }
 
@@ -295,12 +296,7 @@ func (s *Server) createTokenPage(c echo.Context) error {
 	if len(v.Errors) == 0 {
 		secret, tok, err := s.Log.CreateTokenWith(c.Request().Context(), spec, s.actorOf(c))
 		if err == nil {
-			v, err = s.tokensView(c)
-			if err != nil {
-				return err
-			}
-			v.Secret, v.SecretLabel, v.SecretVerb = secret, tok.Label, "created"
-			return s.renderSecretPage(c, http.StatusCreated, "api_tokens", v)
+			return s.showOnce(c, TokensPath, shown{Secret: secret, SecretLabel: tok.Label, SecretVerb: "created"})
 		}
 		field, msg, ok := fieldError(err)
 		if !ok {
@@ -319,12 +315,7 @@ func (s *Server) regenerateTokenPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v, err := s.tokensView(c)
-	if err != nil {
-		return err
-	}
-	v.Secret, v.SecretLabel, v.SecretVerb = secret, tok.Label, "regenerated"
-	return s.renderSecretPage(c, http.StatusOK, "api_tokens", v)
+	return s.showOnce(c, TokensPath, shown{Secret: secret, SecretLabel: tok.Label, SecretVerb: "regenerated"})
 }
 
 func (s *Server) revokeTokenPage(c echo.Context) error {
@@ -332,7 +323,7 @@ func (s *Server) revokeTokenPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, TokensPath+"?notice="+url.QueryEscape("Revoked API token “"+tok.Label+"”: it no longer works."))
+	return s.showOnce(c, TokensPath, shown{Notice: "Revoked API token “" + tok.Label + "”: it no longer works."})
 }
 
 // ---- Service Users ----
@@ -383,7 +374,7 @@ func (s *Server) serviceUsersPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v.Notice = c.QueryParam("notice")
+	v.Notice = s.takeShown(c).Notice
 	return renderPage(c, "service_users", v)
 }
 
@@ -391,7 +382,7 @@ func (s *Server) createServiceUserPage(c echo.Context) error {
 	name := c.FormValue("name")
 	_, err := s.Log.CreateServiceUser(c.Request().Context(), name, s.actorOf(c))
 	if err == nil {
-		return c.Redirect(http.StatusSeeOther, ServiceUsersPath+"?notice="+url.QueryEscape("Created service user “"+strings.TrimSpace(name)+"”."))
+		return s.showOnce(c, ServiceUsersPath, shown{Notice: "Created service user “" + strings.TrimSpace(name) + "”."})
 	}
 	_, msg, ok := fieldError(err)
 	if !ok {
@@ -409,7 +400,7 @@ func (s *Server) renameServiceUserPage(c echo.Context) error {
 	id := pathParam(c, "id")
 	su, err := s.Log.RenameServiceUser(c.Request().Context(), id, c.FormValue("name"), s.actorOf(c))
 	if err == nil {
-		return c.Redirect(http.StatusSeeOther, ServiceUsersPath+"?notice="+url.QueryEscape("Renamed the service user to “"+su.Name+"”."))
+		return s.showOnce(c, ServiceUsersPath, shown{Notice: "Renamed the service user to “" + su.Name + "”."})
 	}
 	_, msg, ok := fieldError(err)
 	if !ok {
@@ -432,7 +423,7 @@ func (s *Server) setServiceUserDisabled(c echo.Context, disabled bool) error {
 	if !disabled {
 		msg = "Enabled service user “" + su.Name + "” again."
 	}
-	return c.Redirect(http.StatusSeeOther, ServiceUsersPath+"?notice="+url.QueryEscape(msg))
+	return s.showOnce(c, ServiceUsersPath, shown{Notice: msg})
 }
 
 func (s *Server) disableServiceUserPage(c echo.Context) error {
@@ -447,7 +438,7 @@ func (s *Server) deleteServiceUserPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, ServiceUsersPath+"?notice="+url.QueryEscape("Deleted service user “"+su.Name+"” and revoked its API tokens."))
+	return s.showOnce(c, ServiceUsersPath, shown{Notice: "Deleted service user “" + su.Name + "” and revoked its API tokens."})
 }
 
 // planAllows answers a read of the Audit Log on a plan without it.

@@ -280,10 +280,23 @@ func TestTheTokensPageShowsTheSecretOnceAndRecordsEachChange(t *testing.T) {
 	}
 	expires := time.Now().AddDate(0, 1, 0).Format("2006-01-02")
 	r := f.post(ui.TokensPath, url.Values{"label": {"ci-deploy"}, "scopes": {"ingest", "read"}, "expires": {expires}, "owner": {su.ID}})
-	if r.status != http.StatusCreated || r.header.Get("Cache-Control") != "no-store" {
-		t.Fatalf("create: %d, Cache-Control %q", r.status, r.header.Get("Cache-Control"))
+	// The form's answer sends the browser to the page that shows the secret,
+	// once: a reload asks for the page, not for another token.
+	shownAt := r.header.Get("Location")
+	if r.status != http.StatusSeeOther || !strings.HasPrefix(shownAt, ui.TokensPath+"?shown=") {
+		t.Fatalf("create: %d to %q", r.status, shownAt)
+	}
+	r = f.send("GET", shownAt, nil)
+	if r.status != http.StatusOK || r.header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("the secret's page: %d, Cache-Control %q", r.status, r.header.Get("Cache-Control"))
 	}
 	secret := between(r.body, `<code id="new-secret" class="secret">`, `</code>`)
+	if again := f.send("GET", shownAt, nil); again.status != http.StatusOK || strings.Contains(again.body, secret) || strings.Contains(again.body, "new-secret") {
+		t.Fatalf("reloaded, the page shows the secret again: %d", again.status)
+	}
+	if toks, _ := f.log.Tokens(context.Background()); len(toks) != 1 {
+		t.Fatalf("%d tokens after one form", len(toks))
+	}
 	tok, err := f.log.Authenticate(context.Background(), secret)
 	if err != nil || tok.Label != "ci-deploy" || tok.Owner != su.ID || tok.ExpiresAt == nil || len(tok.Scopes) != 2 {
 		t.Fatalf("the secret shown: %+v, %v", tok, err)
@@ -292,8 +305,17 @@ func TestTheTokensPageShowsTheSecretOnceAndRecordsEachChange(t *testing.T) {
 	mustContain(t, list.body, "ci-deploy", "ingest, read", "ci-bot", "Alice Moreau", tok.Fingerprint, `href="/settings/security/audit-log?q=`+tok.ID)
 	mustNotContain(t, list.body, secret)
 
+	// A CSRF token in the address is not taken: it would be kept in
+	// histories and logs.
+	if r := f.send("POST", ui.TokensPath+"/"+tok.ID+"/regenerate?csrf="+url.QueryEscape(f.csrf), url.Values{}); r.status != http.StatusForbidden {
+		t.Fatalf("regenerate with the CSRF token in the URL: %d", r.status)
+	}
 	// Regenerate: a new secret, the old one refused at once.
 	r = f.post(ui.TokensPath+"/"+tok.ID+"/regenerate", nil)
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("regenerate: %d", r.status)
+	}
+	r = f.send("GET", r.header.Get("Location"), nil)
 	fresh := between(r.body, `<code id="new-secret" class="secret">`, `</code>`)
 	if r.status != http.StatusOK || fresh == "" || fresh == secret {
 		t.Fatalf("regenerate: %d", r.status)

@@ -61,6 +61,7 @@ type Server struct {
 	logger   *slog.Logger
 	launch   string // the secret of the launch URL, valid while this process runs
 	sessions sessions
+	shown    shownOnce // what settings pages show once, after a change
 	loopback bool
 	quitting chan struct{} // closed when the person at the page quits
 	quitOnce sync.Once
@@ -79,6 +80,7 @@ func NewServer(log *app.Log) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
+	e.Use(limitBodies)
 	s.echo = e
 	s.routes()
 	e.GET(OpenAPIPath, serveOpenAPI)
@@ -284,4 +286,25 @@ func (ss *sessions) remove(id string) {
 
 func subtleEqual(a, b string) bool {
 	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+// maxFormBody bounds every body but a batch of events: a form, a sign-in,
+// a token's settings. Unbounded, Go's form parser writes a file part of any
+// size to disk, and the sign-in and invite forms take one from anyone.
+const maxFormBody = 64 << 10
+
+// limitBodies holds every request's body to maxFormBody, but the events
+// route's, which has its own limit (5 MiB, sent and unpacked).
+func limitBodies(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if r.Body == nil || r.Body == http.NoBody || c.Path() == "/api/v1/events" {
+			return next(c)
+		}
+		if r.ContentLength > maxFormBody {
+			return app.Errorf(app.ETOOLARGE, "the body is %d bytes; at most 64 KiB here", r.ContentLength)
+		}
+		r.Body = http.MaxBytesReader(c.Response(), r.Body, maxFormBody)
+		return next(c)
+	}
 }

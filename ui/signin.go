@@ -3,7 +3,9 @@ package ui
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -156,8 +158,8 @@ func (s *Server) signIn(c echo.Context) error {
 		if !ok {
 			return err
 		}
-		if status == http.StatusTooManyRequests {
-			c.Response().Header().Set("Retry-After", "15")
+		if ae := (*app.Error)(nil); status == http.StatusTooManyRequests && errors.As(err, &ae) {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(ae.RetryAfter.Seconds()))))
 		}
 		return render(c, status, "signin", "layout", f)
 	}

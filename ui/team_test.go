@@ -137,9 +137,13 @@ var inviteLink = regexp.MustCompile(`value="(https?://[^"]+/invite/[^"]+)"`)
 func (f *teamFixture) join(owner *browser, email, role, name string) *browser {
 	f.t.Helper()
 	r := owner.post(ui.MembersPath+"/invites", url.Values{"email": {email}, "role": {role}})
-	m := inviteLink.FindStringSubmatch(r.body)
-	if r.status != http.StatusCreated || m == nil {
+	if r.status != http.StatusSeeOther {
 		f.t.Fatalf("invite: %d %.500s", r.status, r.body)
+	}
+	r = owner.do("GET", r.header.Get("Location"), nil, acceptHTML)
+	m := inviteLink.FindStringSubmatch(r.body)
+	if r.status != http.StatusOK || m == nil {
+		f.t.Fatalf("the invite's page: %d %.500s", r.status, r.body)
 	}
 	b := f.browser()
 	r = b.do("POST", m[1], url.Values{"name": {name}, "password": {"their long password"}, "confirm": {"their long password"}}, acceptHTML)
@@ -217,6 +221,31 @@ func TestAWrongPasswordIsAnsweredBesideTheFieldAndRecorded(t *testing.T) {
 	}
 }
 
+// What was typed as the email is recorded even when an entry could not hold
+// it as it is: quoted, not a 500.
+func TestASignInAsAControlCharacterIsRecordedQuoted(t *testing.T) {
+	f := newTeamFixture(t)
+	r := f.browser().do("POST", "/signin", url.Values{"email": {"ghost\x01@example.com"}, "password": {"whatever it is"}}, acceptHTML)
+	if r.status != http.StatusBadRequest {
+		t.Fatalf("sign-in: %d %.300s", r.status, r.body)
+	}
+	got := f.entries("action:user_sign_in_failed")
+	if len(got) != 1 || !strings.Contains(got[0].Detail, `"ghost\x01@example.com"`) {
+		t.Fatalf("entries = %+v", got)
+	}
+}
+
+// The sign-in form takes a body from anyone: it is bounded, so that a large
+// upload is refused before it is read, let alone written to disk.
+func TestTheSignInFormTakesNoLargeBody(t *testing.T) {
+	f := newTeamFixture(t)
+	b := f.browser()
+	big := url.Values{"email": {"alice@example.com"}, "password": {"x"}, "pad": {strings.Repeat("x", 100<<10)}}
+	if r := b.do("POST", "/signin", big, acceptHTML); r.status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("a 100 KiB sign-in: %d", r.status)
+	}
+}
+
 func TestFiveWrongPasswordsMakeTheNextAttemptWait(t *testing.T) {
 	f := newTeamFixture(t)
 	b := f.browser()
@@ -227,7 +256,8 @@ func TestFiveWrongPasswordsMakeTheNextAttemptWait(t *testing.T) {
 		}
 	}
 	r := b.do("POST", "/signin", url.Values{"email": {"alice@example.com"}, "password": {ownerPassword}}, acceptHTML)
-	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+	// Retry-After says the wait the page says: the first is 15 seconds.
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") != "15" {
 		t.Fatalf("sixth attempt: %d, Retry-After %q", r.status, r.header.Get("Retry-After"))
 	}
 	mustContain(t, r.body, "too many wrong passwords; try again in")
@@ -240,11 +270,25 @@ func TestTheOwnerInvitesAViewerWhoJoinsAsAnonymous(t *testing.T) {
 	f := newTeamFixture(t)
 	owner := f.browser().signIn("alice@example.com", ownerPassword)
 	r := owner.post(ui.MembersPath+"/invites", url.Values{"email": {"bob@example.com"}, "role": {"viewer"}})
-	m := inviteLink.FindStringSubmatch(r.body)
-	if r.status != http.StatusCreated || m == nil {
+	shownAt := r.header.Get("Location")
+	if r.status != http.StatusSeeOther || shownAt == "" {
 		t.Fatalf("invite: %d %.300s", r.status, r.body)
 	}
+	// Only the session that sent the form is shown the link, had another
+	// the address.
+	if other := f.browser().signIn("alice@example.com", ownerPassword).do("GET", shownAt, nil, acceptHTML); strings.Contains(other.body, "Invite link for") {
+		t.Fatal("another session was shown the invite")
+	}
+	r = owner.do("GET", shownAt, nil, acceptHTML)
+	m := inviteLink.FindStringSubmatch(r.body)
+	if r.status != http.StatusOK || m == nil {
+		t.Fatalf("the invite's page: %d %.300s", r.status, r.body)
+	}
 	mustContain(t, r.body, "Invite link for bob@example.com as Viewer", "Pending invites")
+	// Shown once: a reload neither shows the link again nor makes another.
+	if again := owner.do("GET", shownAt, nil, acceptHTML); strings.Contains(again.body, m[1]) {
+		t.Fatal("reloaded, the page shows the invite link again")
+	}
 	bob := f.browser()
 	form := bob.do("GET", m[1], nil, acceptHTML)
 	mustContain(t, form.body, "Alice Moreau invited <strong>bob@example.com</strong> to the Audit Log as <strong>Viewer</strong>")
@@ -616,6 +660,7 @@ func TestAWithdrawnInviteLinkStopsWorking(t *testing.T) {
 	f := newTeamFixture(t)
 	owner := f.browser().signIn("alice@example.com", ownerPassword)
 	r := owner.post(ui.MembersPath+"/invites", url.Values{"email": {"bob@example.com"}, "role": {"admin"}})
+	r = owner.do("GET", r.header.Get("Location"), nil, acceptHTML)
 	m := inviteLink.FindStringSubmatch(r.body)
 	if m == nil {
 		t.Fatalf("invite: %d", r.status)

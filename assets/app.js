@@ -180,6 +180,19 @@
     box.textContent = "The Audit Log can't be reached. Is it still running? Start it again with auditlog, then reload this page.";
     flash.appendChild(box);
   });
+  // Older entries that could not be loaded say so, in place of a spinner
+  // that would turn for ever; the row's link loads them as a page.
+  function moreFailed(e) {
+    var row = e.detail.elt;
+    if (!row || !row.classList || !row.classList.contains("more")) return;
+    row.classList.add("is-failed");
+    var cell = row.querySelector("td"), link = row.querySelector(".more-link");
+    if (!cell) return;
+    cell.textContent = "Older entries could not be loaded. ";
+    if (link) { link.textContent = "Try again"; cell.appendChild(link); }
+  }
+  document.addEventListener("htmx:responseError", moreFailed);
+  document.addEventListener("htmx:sendError", moreFailed);
   // A successful swap clears an earlier error notice.
   document.addEventListener("htmx:afterSwap", function (e) {
     var flash = document.getElementById("flash");

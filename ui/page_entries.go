@@ -155,7 +155,10 @@ func (s *Server) auditLogPage(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, v.URL())
 	}
 	cursor := c.QueryParam("cursor")
-	res, err := s.results(ctx, c, v, loc, now, cursor, c.QueryParam("since"), cursor == "")
+	// Rows further down come without the counts and the chart, which the
+	// page has; a page opened at a cursor (a link opened in a new tab, the
+	// next page without script) needs them.
+	res, err := s.results(ctx, c, v, loc, now, cursor, c.QueryParam("since"), cursor == "" || !htmx)
 	if err != nil {
 		return err
 	}

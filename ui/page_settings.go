@@ -209,7 +209,7 @@ type tokenForm struct {
 type tokenRow struct {
 	app.Token
 	ScopeList, Created, LastUsed, Expires, Owner, EntriesURL string
-	IsExpired                                                bool
+	IsExpired, OwnerDisabled                                 bool
 }
 
 func (s *Server) tokensView(c echo.Context) (tokensView, error) {
@@ -240,6 +240,13 @@ func (s *Server) tokensView(c echo.Context) (tokensView, error) {
 		v.Tokens = append(v.Tokens, r)
 	}
 	v.ServiceUsers, err = s.Log.ServiceUsers(ctx)
+	// A disabled service user's tokens are refused: the list says so, not
+	// only their failing requests.
+	for i, r := range v.Tokens {
+		for _, su := range v.ServiceUsers {
+			v.Tokens[i].OwnerDisabled = v.Tokens[i].OwnerDisabled || (su.ID == r.Token.Owner && su.Disabled)
+		}
+	}
 	return v, err
 }
 

@@ -421,6 +421,7 @@ func TestServiceUsersPageAndItsTokens(t *testing.T) {
 	if r := f.api("POST", "/api/v1/events", secret, event); r.status != http.StatusUnauthorized || !strings.Contains(r.body, "disabled") {
 		t.Fatalf("ingest with a disabled service user's token: %d %s", r.status, r.body)
 	}
+	mustContain(t, f.send("GET", ui.TokensPath, nil).body, `<span class="pill pill-danger" title="The service user is disabled: this token is refused">disabled</span>`)
 	if r := f.post(ui.ServiceUsersPath+"/"+su.ID+"/delete", nil); r.status != http.StatusSeeOther {
 		t.Fatalf("delete: %d", r.status)
 	}

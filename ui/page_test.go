@@ -662,6 +662,12 @@ func TestScrollingLoadsOlderEntriesUntilTheRetentionWindowEnds(t *testing.T) {
 	}
 	mustContain(t, r.body, "Pipeline run 59", "Beginning of the retention window (entries older than 30 days are purged)")
 	mustNotContain(t, r.body, `class="more"`)
+	// Opened as a page (a new tab, no script), the next rows come with the
+	// view's counts, not "0 entries".
+	r = f.get(next, nil)
+	if rowCount(r.body) != 10 || !strings.Contains(r.body, "<strong>60</strong> entries") {
+		t.Fatalf("the next page as a page: %d rows, summary %q", rowCount(r.body), between(r.body, `<p class="summary" role="status">`, `</p>`))
+	}
 }
 
 func TestRefreshSaysHowManyEntriesAreNew(t *testing.T) {

@@ -180,6 +180,34 @@
     box.textContent = "The Audit Log can't be reached. Is it still running? Start it again with auditlog, then reload this page.";
     flash.appendChild(box);
   });
+  // A swap that removes the focused element (the row that loads older
+  // entries, a namespace tab, a chart day) would drop focus to the page,
+  // and the next Tab would start again at its top. Focus goes instead to
+  // the first of the older rows, or to what the swap put in the focused
+  // element's place: the chosen tab, the chosen day.
+  var refocus = null;
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var a = document.activeElement, target = e.detail.target;
+    refocus = null;
+    if (!a || a === document.body || !target || !target.contains(a)) return;
+    refocus = {
+      after: target.classList.contains("more") ? target.previousElementSibling : null,
+      tab: !!(a.closest && a.closest(".ns-tabs")),
+      day: !!(a.closest && a.closest(".chart-svg"))
+    };
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    var r = refocus;
+    refocus = null;
+    if (!r || (document.activeElement && document.activeElement !== document.body)) return;
+    var el = null;
+    if (r.after) el = r.after.nextElementSibling;
+    else if (r.tab) el = document.querySelector(".ns-tabs a[aria-current]");
+    else if (r.day) el = document.querySelector(".chart-svg a.day[tabindex='0']");
+    if (!el) el = document.getElementById("results");
+    if (el) el.focus({ preventScroll: true });
+  });
+
   // Older entries that could not be loaded say so, in place of a spinner
   // that would turn for ever; the row's link loads them as a page.
   function moreFailed(e) {

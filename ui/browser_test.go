@@ -295,6 +295,37 @@ func TestInTheBrowserTypingSearchesAndMarksTheMatches(t *testing.T) {
 	f.pageWasNotReloaded()
 }
 
+// Keyboard users keep their place: when what holds the focus is swapped
+// away (the row that loads older entries, the tab just chosen), focus goes
+// to what took its place, not back to the top of the page.
+func TestInTheBrowserFocusStaysWhereTheKeyboardWas(t *testing.T) {
+	f := newBrowserFixture(t, browserOptions{})
+	var events []app.Event
+	for i := range 70 {
+		events = append(events, ev(app.DataPipelines, "pipeline_executed", fmt.Sprintf("Pipeline run %03d", i), "svc-airflow", time.Duration(i+1)*time.Minute))
+	}
+	f.record(events...)
+	f.stories()
+	f.open()
+	f.run("tab onto the link that loads older entries",
+		js(`document.querySelector("#entries tr.more a.more-link").focus()`),
+		waitFor(rowsJS+` > 50`),
+		waitFor(htmxIdleJS),
+	)
+	if got := evalAs[string](f, `document.activeElement.matches("#entries tr.entry") ? document.activeElement.textContent : document.activeElement.tagName`); !strings.Contains(got, "Pipeline run 049") {
+		t.Fatalf("after the older rows came, the focus is on %q, want the first of them", got)
+	}
+	f.run("choose a namespace tab from the keyboard",
+		js(`document.querySelector('a.ns-tab[data-namespace="api_tokens"]').focus()`),
+		chromedp.KeyEvent("\r"),
+		waitFor(`document.querySelector('a.ns-tab.is-active').dataset.namespace === "api_tokens"`),
+		waitFor(htmxIdleJS),
+	)
+	if got := evalAs[string](f, `document.activeElement.dataset ? document.activeElement.dataset.namespace || document.activeElement.tagName : ""`); got != "api_tokens" {
+		t.Fatalf("after choosing a tab, the focus is on %q, want the chosen tab", got)
+	}
+}
+
 func TestInTheBrowserANamespaceNarrowsTheTableAndTheURLKeepsTheView(t *testing.T) {
 	f := newBrowserFixture(t, browserOptions{})
 	f.stories()

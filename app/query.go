@@ -117,7 +117,7 @@ func (q *Query) MatchStructured(e *Event) bool {
 		return false
 	}
 	if len(q.Actors) > 0 || len(q.NotActors) > 0 {
-		actor := strings.ToLower(e.Actor)
+		actor := Fold(e.Actor)
 		if len(q.Actors) > 0 && !anyActor(q.Actors, actor) || anyActor(q.NotActors, actor) {
 			return false
 		}
@@ -523,7 +523,7 @@ func (q *Query) addQualifier(key, value string, loc *time.Location) error {
 			q.Actions = append(q.Actions, ActionMatch{Value: alias, alias: true})
 		}
 	case "actor", "user": // user: as on GitHub
-		q.Actors = append(q.Actors, strings.ToLower(strings.TrimSpace(value)))
+		q.Actors = append(q.Actors, Fold(strings.TrimSpace(value)))
 	case "after", "before":
 		t, err := ParseDate(value, loc)
 		if err != nil {

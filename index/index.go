@@ -41,13 +41,14 @@ import (
 //	7: document IDs of 22 characters rather than 32 hex digits
 //	8: second terms, for a busy quarter hour to be searched from its latest seconds
 //	9: a quarter hour's first entries share a rough second term (see roughBelow)
-const formatVersion = 9
+//	10: words and actors folded (app.Fold): "chloe" finds Chloé
+const formatVersion = 10
 
-// keptFormat is the format before, which this one reads as it is: an index
-// of format 8 holds exact second terms only, as format 9 may. It is kept,
-// not rebuilt, and marked as format 9 before anything is added to it, so
-// that a release of format 8 rebuilds it rather than misread rough terms.
-const keptFormat = 8
+// keptFormat is a format before, which this one reads as it is, marking it
+// as its own before anything is added to it (so that the release before
+// rebuilds it rather than misread it); none is, now: an index of format 9
+// holds words with their diacritics, which a folded search would not find.
+const keptFormat = -1
 
 const (
 	metaFile   = "index.json"

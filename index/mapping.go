@@ -90,6 +90,7 @@ func hourTermOf(hour int64) string { return fmt.Sprintf("%s%010d", hourTerm, hou
 const (
 	textAnalyzer  = "auditlog_text"
 	wordSeparator = "auditlog_word_separator"
+	wordFolder    = "auditlog_word_folder"
 )
 
 // separatorFilter turns the characters that join the parts of identifiers
@@ -110,13 +111,35 @@ func (separatorFilter) Filter(input []byte) []byte {
 	return out
 }
 
-// separatorRegistered makes the filter known to Bleve by name before any
-// mapping that names it is built: newMapping refers to it, so Go initializes
-// it first.
+// foldFilter folds each word as app.Fold does: "Chloé" is indexed, and
+// asked for, as "chloe". Text in ASCII, which has nothing to fold, never
+// reaches it (see analyzeText).
+type foldFilter struct{}
+
+func (foldFilter) Filter(input analysis.TokenStream) analysis.TokenStream {
+	for _, t := range input {
+		for _, c := range t.Term {
+			if c >= 0x80 {
+				t.Term = []byte(app.Fold(string(t.Term)))
+				break
+			}
+		}
+	}
+	return input
+}
+
+// separatorRegistered makes the filters known to Bleve by name before any
+// mapping that names them is built: newMapping refers to it, so Go
+// initializes it first.
 var separatorRegistered = func() bool {
 	err := registry.RegisterCharFilter(wordSeparator, func(map[string]interface{}, *registry.Cache) (analysis.CharFilter, error) {
 		return separatorFilter{}, nil
 	})
+	if err == nil {
+		err = registry.RegisterTokenFilter(wordFolder, func(map[string]interface{}, *registry.Cache) (analysis.TokenFilter, error) {
+			return foldFilter{}, nil
+		})
+	}
 	if err != nil {
 		panic("index: " + err.Error()) // two registrations of one name: a programming error
 	}
@@ -142,7 +165,7 @@ func newDocument(k app.Key, e *app.Event, rough bool) *document.Document {
 		terms: []string{
 			nsTerm + string(e.Namespace),
 			actionTerm + e.Action,
-			actorTerm + strings.ToLower(e.Actor),
+			actorTerm + app.Fold(e.Actor),
 			hourTermOf(hourOf(k.Time())),
 			slotTermOf(app.SlotOf(k.Time())),
 			second,
@@ -266,7 +289,7 @@ func newMapping() *mapping.IndexMappingImpl {
 		"type":          custom.Name,
 		"char_filters":  []string{wordSeparator},
 		"tokenizer":     unicode.Name,
-		"token_filters": []string{lowercase.Name},
+		"token_filters": []string{lowercase.Name, wordFolder},
 	})
 	if err != nil {
 		panic("index: text analyzer: " + err.Error()) // a programming error, caught by any test

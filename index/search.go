@@ -855,7 +855,7 @@ func entriesByActors(r index.IndexReader, want []string) ([]string, uint64, erro
 func actorMatcher(want []string) func(term string) bool {
 	lower := make([]string, len(want))
 	for i, w := range want {
-		lower[i] = strings.ToLower(w)
+		lower[i] = app.Fold(w)
 	}
 	return func(term string) bool {
 		for _, w := range lower {

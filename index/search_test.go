@@ -1118,3 +1118,33 @@ func TestAPersonsSearchFindsActorsIndexedSinceTheLast(t *testing.T) {
 	}
 	checkTally(t, x, docs, "actor:maya")
 }
+
+// Words are found without their case or diacritics, as people type names on
+// keyboards without those letters: "chloe" finds Chloé, and "Chloé" finds
+// a Chloe written without the accent.
+func TestWordsAndActorsAreFoundWithoutDiacritics(t *testing.T) {
+	x, _ := openTemp(t)
+	now := time.Now().UTC()
+	chloe := entry(now.Add(-time.Minute), app.Users, "user_invited", "Chloé Martin", `Invited tomás@example.com to "Straße Süd"`)
+	plain := entry(now, app.Users, "user_invited", "Chloe Dubois", "Invited bob@example.com")
+	other := entry(now.Add(-2*time.Minute), app.Users, "user_invited", "Maya Chen", "Invited maya@example.com")
+	mustIndex(t, x, chloe, plain, other)
+	for _, tt := range []struct {
+		query string
+		want  []app.Key
+	}{
+		{"chloe", []app.Key{plain.Key, chloe.Key}},
+		{"Chloé", []app.Key{plain.Key, chloe.Key}},
+		{"CHLOÉ martin", []app.Key{chloe.Key}},
+		{"actor:chloe", []app.Key{plain.Key, chloe.Key}},
+		{`actor:"chloé martin"`, []app.Key{chloe.Key}},
+		{"tomas", []app.Key{chloe.Key}},
+		{`"strasse sud"`, []app.Key{chloe.Key}},
+		{"stras", []app.Key{chloe.Key}}, // typed, a prefix
+		{"-actor:chloe", []app.Key{other.Key}},
+	} {
+		if got := mustSearch(t, x, parse(t, tt.query), app.Key{}, 10); !equalKeys(got, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.query, got, tt.want)
+		}
+	}
+}

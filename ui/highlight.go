@@ -16,7 +16,7 @@ import (
 // index's rule (index/mapping.go): '_', '.' and ':' separate words, as '-'
 // does, so "revenue" marks its part of daily_revenue_rollup just as it finds
 // it; an apostrophe between letters and a comma between digits do not. It
-// compares words case-insensitively, matches a phrase as consecutive words
+// compares words as the index does, without case or diacritics (app.Fold), matches a phrase as consecutive words
 // and the word being typed as a prefix. Everything outside the marks goes
 // through html.EscapeString, so no text from an event can become markup.
 func highlight(text string, terms []app.Term) template.HTML {
@@ -81,7 +81,7 @@ func matchSpans(text string, terms []app.Term) []span {
 	words := splitWords(text)
 	lower := make([]string, len(words))
 	for i, w := range words {
-		lower[i] = strings.ToLower(text[w.start:w.end])
+		lower[i] = app.Fold(text[w.start:w.end])
 	}
 	var spans []span
 	for _, t := range terms {
@@ -94,7 +94,7 @@ func matchSpans(text string, terms []app.Term) []span {
 		}
 		want := make([]string, len(toks))
 		for i, w := range toks {
-			want[i] = strings.ToLower(t.Text[w.start:w.end])
+			want[i] = app.Fold(t.Text[w.start:w.end])
 		}
 		for i := 0; i+len(want) <= len(words); i++ {
 			if matchAt(lower[i:i+len(want)], want, t.Prefix) {

@@ -32,6 +32,7 @@ func TestHighlightMarksWhatTheQueryMatchedAndEscapesEverything(t *testing.T) {
 		{"markup in the query stays text", `a <mark> b`, `mark`, `a &lt;<mark>mark</mark>&gt; b`},
 		{"several terms, in order", `Maya Chen invited jordan`, `jordan maya`, `<mark>Maya</mark> Chen invited <mark>jordan</mark>`},
 		{"non-ASCII", `Tomás Ortega créa "Café"`, `café`, `Tomás Ortega créa &#34;<mark>Café</mark>&#34;`},
+		{"without diacritics, as the index finds it", `Tomás Ortega créa "Café"`, `tomas cafe `, `<mark>Tomás</mark> Ortega créa &#34;<mark>Café</mark>&#34;`},
 		{"an email address", `jordan@acme-partners.com accepted`, `acme-partners.com`, `jordan@<mark>acme-partners.com</mark> accepted`},
 		{"overlapping matches merge", `token token`, `token "token token"`, `<mark>token token</mark>`},
 	}

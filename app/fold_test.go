@@ -1,0 +1,24 @@
+package app
+
+import "testing"
+
+func TestFoldComparesWordsWithoutCaseOrDiacritics(t *testing.T) {
+	for in, want := range map[string]string{
+		"Chloé Martin":    "chloe martin",
+		"Tomás Ortega":    "tomas ortega",
+		"Müller":          "muller",
+		"Straße":          "strasse",
+		"Ærø":             "aero",
+		"Łukasz":          "lukasz",
+		"İstanbul":        "istanbul",
+		"ci-deploy":       "ci-deploy",
+		"한국어":             "한국어",   // Hangul syllables are put together again
+		"Chloe\u0301":     "chloe", // a combining accent, as some keyboards send it
+		"山田 太郎":           "山田 太郎",
+		"DELETE_PIPELINE": "delete_pipeline",
+	} {
+		if got := Fold(in); got != want {
+			t.Errorf("Fold(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

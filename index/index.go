@@ -164,6 +164,9 @@ func (x *Index) load() error {
 // openSafely opens a shard, turning a panic over a damaged file into an
 // error: one bad day must not stop the app from starting.
 func openSafely(path string) (idx bleve.Index, err error) {
+	if err := rootCut(path); err != nil {
+		return nil, err
+	}
 	err = safely(func() (err error) { idx, err = bleve.Open(path); return err })
 	return idx, err
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -230,12 +231,7 @@ func (s *Server) setupOwner(c echo.Context) error {
 		}
 		return render(c, status, "setup", "layout", f)
 	}
-	secret, _, err := s.team().SignIn(ctx, m.Email, pw, s.clientIP(c.Request()))
-	if err != nil {
-		return err
-	}
-	s.setSessionCookie(c, secret, sessionMaxAge)
-	return c.Redirect(http.StatusSeeOther, MembersPath)
+	return s.signInJoined(c, m, pw, MembersPath)
 }
 
 func (s *Server) inviteForm(c echo.Context) (accountForm, app.Invite, error) {
@@ -292,10 +288,22 @@ func (s *Server) acceptInvite(c echo.Context) error {
 	if !s.Team {
 		return c.Redirect(http.StatusSeeOther, PagePath)
 	}
-	secret, _, err := s.team().SignIn(ctx, m.Email, pw, s.clientIP(c.Request()))
+	return s.signInJoined(c, m, pw, PagePath)
+}
+
+// signInJoined signs in a member who has just joined (set up the workspace,
+// accepted an invite) with the password they chose, and sends them on to
+// next. From an address whose wrong passwords are being waited out, the
+// member is made but not signed in: they are sent to sign in once the wait
+// is over, rather than shown an error after their account was made.
+func (s *Server) signInJoined(c echo.Context, m app.Member, password, next string) error {
+	secret, _, err := s.team().SignIn(c.Request().Context(), m.Email, password, s.clientIP(c.Request()))
+	if app.ErrorCode(err) == app.ETHROTTLED {
+		return c.Redirect(http.StatusSeeOther, SignInPath+"?next="+url.QueryEscape(next))
+	}
 	if err != nil {
 		return err
 	}
 	s.setSessionCookie(c, secret, sessionMaxAge)
-	return c.Redirect(http.StatusSeeOther, PagePath)
+	return c.Redirect(http.StatusSeeOther, next)
 }

@@ -246,6 +246,32 @@ func TestTheSignInFormTakesNoLargeBody(t *testing.T) {
 	}
 }
 
+// Accepting an invite from an address whose wrong passwords are being
+// waited out makes the member, and sends them to sign in later, rather than
+// answering 429 after their account was made.
+func TestAnInviteAcceptedFromAThrottledAddressLeadsToSignIn(t *testing.T) {
+	f := newTeamFixture(t)
+	owner := f.browser().signIn("alice@example.com", ownerPassword)
+	r := owner.post(ui.MembersPath+"/invites", url.Values{"email": {"bob@example.com"}, "role": {"viewer"}})
+	r = owner.do("GET", r.header.Get("Location"), nil, acceptHTML)
+	m := inviteLink.FindStringSubmatch(r.body)
+	if m == nil {
+		t.Fatalf("invite: %d", r.status)
+	}
+	bob := f.browser()
+	for i := range 5 {
+		bob.do("POST", "/signin", url.Values{"email": {"nobody@example.com"}, "password": {"wrong " + strings.Repeat("x", i+5)}}, acceptHTML)
+	}
+	r = bob.do("POST", m[1], url.Values{"name": {"Bob Okafor"}, "password": {"bob's long password"}, "confirm": {"bob's long password"}}, acceptHTML)
+	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), ui.SignInPath+"?next=") {
+		t.Fatalf("accepting from a throttled address: %d to %q", r.status, r.header.Get("Location"))
+	}
+	members, _ := f.server.Members().Members(context.Background())
+	if len(members) != 2 {
+		t.Fatalf("%d members, want Bob made", len(members))
+	}
+}
+
 func TestFiveWrongPasswordsMakeTheNextAttemptWait(t *testing.T) {
 	f := newTeamFixture(t)
 	b := f.browser()

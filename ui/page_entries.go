@@ -216,6 +216,13 @@ func (s *Server) results(ctx context.Context, c echo.Context, v viewState, loc *
 		return res, err
 	}
 	q := v.Filter.Narrow(text)
+	if !text.After.IsZero() || !text.Before.IsZero() {
+		// Dates typed in the query narrow what the range menu chose: the
+		// summary says the span searched, not the menu's.
+		typed := v
+		typed.Range, typed.Filter.After, typed.Filter.Before = rangeCustom, q.After, q.Before
+		res.RangeLabel = rangeLabel(typed, loc, s.Log.Retention())
+	}
 	// The counts and the chart are found beside the rows, not after them:
 	// on two cores a search answers in the time of the slower of the two.
 	var found counts

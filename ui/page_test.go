@@ -670,6 +670,21 @@ func TestScrollingLoadsOlderEntriesUntilTheRetentionWindowEnds(t *testing.T) {
 	}
 }
 
+// Dates typed in the query narrow the span searched; the summary says that
+// span, not the range menu's.
+func TestTheSummarySaysTheDatesTypedInTheQuery(t *testing.T) {
+	f := newPageFixture(t)
+	f.stories()
+	loc := f.log.Settings().Location()
+	since := time.Now().In(loc).AddDate(0, 0, -5)
+	day := since.Format("2006-01-02")
+	r := f.get(ui.PagePath+"?q="+url.QueryEscape("after:"+day), nil)
+	summary := between(r.body, `<p class="summary" role="status">`, `</p>`)
+	if !strings.Contains(summary, "since "+since.Format("Jan 2")) {
+		t.Fatalf("the summary says %q, want since %s", summary, since.Format("Jan 2"))
+	}
+}
+
 func TestRefreshSaysHowManyEntriesAreNew(t *testing.T) {
 	f := newPageFixture(t)
 	f.stories()

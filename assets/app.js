@@ -185,21 +185,27 @@
   // and the next Tab would start again at its top. Focus goes instead to
   // the first of the older rows, or to what the swap put in the focused
   // element's place: the chosen tab, the chosen day.
+  // Swaps overlap (the rows, the counts), so each is matched to its own.
+  // Where the focus is is noted when the request leaves as well as before
+  // the swap: while older entries load, their row hides its link.
   var refocus = null;
-  document.addEventListener("htmx:beforeSwap", function (e) {
+  function noteFocus(e) {
     var a = document.activeElement, target = e.detail.target;
-    refocus = null;
     if (!a || a === document.body || !target || !target.contains(a)) return;
     refocus = {
+      xhr: e.detail.xhr,
       after: target.classList.contains("more") ? target.previousElementSibling : null,
       tab: !!(a.closest && a.closest(".ns-tabs")),
       day: !!(a.closest && a.closest(".chart-svg"))
     };
-  });
-  document.addEventListener("htmx:afterSettle", function () {
+  }
+  document.addEventListener("htmx:beforeRequest", noteFocus);
+  document.addEventListener("htmx:beforeSwap", noteFocus);
+  document.addEventListener("htmx:afterSettle", function (e) {
     var r = refocus;
+    if (!r || r.xhr !== e.detail.xhr) return;
     refocus = null;
-    if (!r || (document.activeElement && document.activeElement !== document.body)) return;
+    if (document.activeElement && document.activeElement !== document.body) return;
     var el = null;
     if (r.after) el = r.after.nextElementSibling;
     else if (r.tab) el = document.querySelector(".ns-tabs a[aria-current]");

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -20,8 +19,8 @@ func TestBenchPrintsEveryFigure(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the bench ingests, indexes, restarts and purges a month")
 	}
-	var out, errOut bytes.Buffer
-	m := &Main{Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }}
+	out, errOut := &syncBuffer{}, &syncBuffer{}
+	m := &Main{Stdout: out, Stderr: errOut, Getenv: func(string) string { return "" }}
 	err := m.Run(context.Background(), []string{"bench", "--events", "2000", "--rounds", "2", "--data", t.TempDir()})
 	if cerr := m.Close(); err == nil {
 		err = cerr
@@ -130,8 +129,8 @@ func TestBenchIDShapesChangeOnlyTheIDs(t *testing.T) {
 		t.Errorf("an event without an id is sent with one: %s", body)
 	}
 
-	var out, errOut bytes.Buffer
-	m := &Main{Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }}
+	out, errOut := &syncBuffer{}, &syncBuffer{}
+	m := &Main{Stdout: out, Stderr: errOut, Getenv: func(string) string { return "" }}
 	err = m.Run(context.Background(), []string{"bench", "--ids", "uuid", "--data", t.TempDir()})
 	m.Close()
 	if err == nil || !strings.Contains(err.Error(), "--ids") || !strings.Contains(err.Error(), "random") {

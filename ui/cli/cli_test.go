@@ -84,18 +84,21 @@ func TestAMistypedCommandSaysWhatWasMeantFirstAndBriefly(t *testing.T) {
 	}
 }
 
-// newTestMain is a Main whose output the test reads, on the data directory dir.
-func newTestMain(dir string) (*Main, *bytes.Buffer, *bytes.Buffer) {
-	var out, errOut bytes.Buffer
+// newTestMain is a Main whose output the test reads, on the data directory
+// dir. Its output is written from more than one goroutine, as os.Stderr is
+// safe to: a rebuild of the index, begun when the log opens, logs beside
+// the command's own lines.
+func newTestMain(dir string) (*Main, *syncBuffer, *syncBuffer) {
+	out, errOut := &syncBuffer{}, &syncBuffer{}
 	return &Main{
-		Stdout: &out, Stderr: &errOut, Stdin: strings.NewReader(""),
+		Stdout: out, Stderr: errOut, Stdin: strings.NewReader(""),
 		Getenv: func(k string) string {
 			if k == "AUDITLOG_DATA" {
 				return dir
 			}
 			return ""
 		},
-	}, &out, &errOut
+	}, out, errOut
 }
 
 // runIn runs one command in-process and closes what it opened.

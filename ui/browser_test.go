@@ -295,16 +295,22 @@ func TestInTheBrowserTypingSearchesAndMarksTheMatches(t *testing.T) {
 	f.pageWasNotReloaded()
 }
 
+// pipelineRuns is n runs of one pipeline, a minute apart, the newest a
+// minute ago: more entries than a page holds.
+func pipelineRuns(n int) []app.Event {
+	var events []app.Event
+	for i := range n {
+		events = append(events, ev(app.DataPipelines, "pipeline_executed", fmt.Sprintf("Pipeline run %03d", i), "svc-airflow", time.Duration(i+1)*time.Minute))
+	}
+	return events
+}
+
 // Keyboard users keep their place: when what holds the focus is swapped
 // away (the row that loads older entries, the tab just chosen), focus goes
 // to what took its place, not back to the top of the page.
 func TestInTheBrowserFocusStaysWhereTheKeyboardWas(t *testing.T) {
 	f := newBrowserFixture(t, browserOptions{})
-	var events []app.Event
-	for i := range 170 {
-		events = append(events, ev(app.DataPipelines, "pipeline_executed", fmt.Sprintf("Pipeline run %03d", i), "svc-airflow", time.Duration(i+1)*time.Minute))
-	}
-	f.record(events...)
+	f.record(pipelineRuns(170)...)
 	f.stories()
 	f.open()
 	// A tall window may have loaded a page or two by itself: the row to tab
@@ -617,11 +623,7 @@ func TestInTheBrowserSlashFocusesTheSearchBox(t *testing.T) {
 
 func TestInTheBrowserScrollingLoadsOlderEntries(t *testing.T) {
 	f := newBrowserFixture(t, browserOptions{})
-	var events []app.Event
-	for i := range 120 {
-		events = append(events, ev(app.DataPipelines, "pipeline_executed", fmt.Sprintf("Pipeline run %03d", i), "svc-airflow", time.Duration(i+1)*time.Minute))
-	}
-	f.record(events...)
+	f.record(pipelineRuns(120)...)
 	f.open()
 	f.markPage()
 	for want := 100; want <= 121; want += 21 {

@@ -136,21 +136,29 @@ var inviteLink = regexp.MustCompile(`value="(https?://[^"]+/invite/[^"]+)"`)
 // returns the new member's signed-in browser.
 func (f *teamFixture) join(owner *browser, email, role, name string) *browser {
 	f.t.Helper()
-	r := owner.post(ui.MembersPath+"/invites", url.Values{"email": {email}, "role": {role}})
-	if r.status != http.StatusSeeOther {
-		f.t.Fatalf("invite: %d %.500s", r.status, r.body)
-	}
-	r = owner.do("GET", r.header.Get("Location"), nil, acceptHTML)
-	m := inviteLink.FindStringSubmatch(r.body)
-	if r.status != http.StatusOK || m == nil {
-		f.t.Fatalf("the invite's page: %d %.500s", r.status, r.body)
-	}
+	link := owner.invite(email, role)
 	b := f.browser()
-	r = b.do("POST", m[1], url.Values{"name": {name}, "password": {"their long password"}, "confirm": {"their long password"}}, acceptHTML)
+	r := b.do("POST", link, url.Values{"name": {name}, "password": {"their long password"}, "confirm": {"their long password"}}, acceptHTML)
 	if r.status != http.StatusSeeOther {
 		f.t.Fatalf("accept: %d %.500s", r.status, r.body)
 	}
 	return b.signIn(email, "their long password")
+}
+
+// invite sends the Members page's invite form as this browser's member and
+// returns the link the page then shows, once.
+func (b *browser) invite(email, role string) string {
+	b.f.t.Helper()
+	r := b.post(ui.MembersPath+"/invites", url.Values{"email": {email}, "role": {role}})
+	if r.status != http.StatusSeeOther {
+		b.f.t.Fatalf("invite: %d %.500s", r.status, r.body)
+	}
+	r = b.do("GET", r.header.Get("Location"), nil, acceptHTML)
+	m := inviteLink.FindStringSubmatch(r.body)
+	if r.status != http.StatusOK || m == nil {
+		b.f.t.Fatalf("the invite's page: %d %.500s", r.status, r.body)
+	}
+	return m[1]
 }
 
 func (f *teamFixture) entries(q string) []app.Event {
@@ -252,17 +260,12 @@ func TestTheSignInFormTakesNoLargeBody(t *testing.T) {
 func TestAnInviteAcceptedFromAThrottledAddressLeadsToSignIn(t *testing.T) {
 	f := newTeamFixture(t)
 	owner := f.browser().signIn("alice@example.com", ownerPassword)
-	r := owner.post(ui.MembersPath+"/invites", url.Values{"email": {"bob@example.com"}, "role": {"viewer"}})
-	r = owner.do("GET", r.header.Get("Location"), nil, acceptHTML)
-	m := inviteLink.FindStringSubmatch(r.body)
-	if m == nil {
-		t.Fatalf("invite: %d", r.status)
-	}
+	link := owner.invite("bob@example.com", "viewer")
 	bob := f.browser()
 	for i := range 5 {
 		bob.do("POST", "/signin", url.Values{"email": {"nobody@example.com"}, "password": {"wrong " + strings.Repeat("x", i+5)}}, acceptHTML)
 	}
-	r = bob.do("POST", m[1], url.Values{"name": {"Bob Okafor"}, "password": {"bob's long password"}, "confirm": {"bob's long password"}}, acceptHTML)
+	r := bob.do("POST", link, url.Values{"name": {"Bob Okafor"}, "password": {"bob's long password"}, "confirm": {"bob's long password"}}, acceptHTML)
 	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), ui.SignInPath+"?next=") {
 		t.Fatalf("accepting from a throttled address: %d to %q", r.status, r.header.Get("Location"))
 	}
@@ -685,17 +688,12 @@ func TestInDesktopModeTheLaunchSessionIsTheOwnerOfMembers(t *testing.T) {
 func TestAWithdrawnInviteLinkStopsWorking(t *testing.T) {
 	f := newTeamFixture(t)
 	owner := f.browser().signIn("alice@example.com", ownerPassword)
-	r := owner.post(ui.MembersPath+"/invites", url.Values{"email": {"bob@example.com"}, "role": {"admin"}})
-	r = owner.do("GET", r.header.Get("Location"), nil, acceptHTML)
-	m := inviteLink.FindStringSubmatch(r.body)
-	if m == nil {
-		t.Fatalf("invite: %d", r.status)
-	}
+	link := owner.invite("bob@example.com", "admin")
 	invites, _ := f.server.Members().Invites(context.Background())
 	if r := owner.post(ui.MembersPath+"/invites/"+invites[0].ID+"/revoke", nil); r.status != http.StatusSeeOther {
 		t.Fatalf("withdraw: %d", r.status)
 	}
-	if r := f.browser().do("GET", m[1], nil, acceptHTML); r.status != http.StatusNotFound || !strings.Contains(r.body, "not valid") {
+	if r := f.browser().do("GET", link, nil, acceptHTML); r.status != http.StatusNotFound || !strings.Contains(r.body, "not valid") {
 		t.Fatalf("a withdrawn link answers %d", r.status)
 	}
 	got := f.entries("action:user_invite_revoked")

@@ -20,7 +20,7 @@ import (
 
 func (s *Server) routes() {
 	e := s.echo
-	e.Use(securityHeaders, s.hostCheck, strictQuery)
+	e.Use(securityHeaders, s.hostCheck, strictQuery, limitBodies)
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/launch", s.launchHandler)

@@ -97,13 +97,6 @@ func remoteIP(r *http.Request) net.IP {
 	return net.ParseIP(host)
 }
 
-// atThisComputer tells whether the request comes from the computer the app
-// runs on, straight, not forwarded by a proxy there for someone elsewhere.
-func atThisComputer(r *http.Request) bool {
-	ip := remoteIP(r)
-	return ip != nil && ip.IsLoopback() && r.Header.Get("X-Forwarded-For") == "" && r.Header.Get("Forwarded") == ""
-}
-
 func (s *Server) trustedProxy(ip net.IP) bool {
 	for _, n := range s.trusted {
 		if ip != nil && n.Contains(ip) {

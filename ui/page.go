@@ -56,7 +56,7 @@ func (s *Server) base(c echo.Context, title string) (pageBase, app.Settings) {
 	if sess, ok := c.Get(ctxSession).(session); ok {
 		b.CSRF = sess.csrf
 		b.CanAdmin = sess.role.AtLeast(app.RoleAdmin)
-		b.IsOwner = sess.role.AtLeast(app.RoleOwner) && atThisComputer(c.Request())
+		b.IsOwner = sess.role.AtLeast(app.RoleOwner) && fromThisComputer(c.Request())
 		if sess.secret != "" {
 			b.SignedInAs = sess.member.Name
 		}

@@ -21,7 +21,7 @@ func (s *Server) QuitRequested() <-chan struct{} { return s.quitting }
 // a graceful shutdown waits for this very answer to be sent. Shutting down
 // changes nothing in the workspace, so nothing is recorded.
 func (s *Server) quit(c echo.Context) error {
-	if !atThisComputer(c.Request()) {
+	if !fromThisComputer(c.Request()) {
 		// A team's server stops where it runs, not from someone's browser
 		// across the network.
 		return app.Errorf(app.EFORBIDDEN, "Audit Log can be stopped from the page only on the computer it runs on; stop it there")

@@ -80,7 +80,6 @@ func NewServer(log *app.Log) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
-	e.Use(limitBodies)
 	s.echo = e
 	s.routes()
 	e.GET(OpenAPIPath, serveOpenAPI)

@@ -50,19 +50,19 @@ func (o *shownOnce) keep(csrf string, s shown) string {
 	if o.m == nil {
 		o.m = map[string]shown{}
 	}
+	// What expired is forgotten at each change, not left to fill the map:
+	// it may hold a secret whose redirect was never followed.
+	now := time.Now()
+	var oldest string
+	for k, v := range o.m {
+		if now.After(v.expires) {
+			delete(o.m, k)
+		} else if oldest == "" || v.expires.Before(o.m[oldest].expires) {
+			oldest = k
+		}
+	}
 	if len(o.m) >= maxShown {
-		now := time.Now()
-		var oldest string
-		for k, v := range o.m {
-			if now.After(v.expires) {
-				delete(o.m, k)
-			} else if oldest == "" || v.expires.Before(o.m[oldest].expires) {
-				oldest = k
-			}
-		}
-		if len(o.m) >= maxShown {
-			delete(o.m, oldest)
-		}
+		delete(o.m, oldest)
 	}
 	o.m[id] = s
 	return id

@@ -10,10 +10,12 @@ import (
 	"maps"
 	"net/mail"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // The kinds of state the team keeps, beside the Log's own.
@@ -119,37 +121,44 @@ func FieldErrorf(field, format string, args ...any) *Error {
 }
 
 func cleanName(name string) (string, error) {
-	name = strings.TrimSpace(name)
-	if name == "" || utf8.RuneCountInString(name) > 80 || checkText(name, false) != "" {
-		return "", FieldErrorf("name", "1 to 80 printable characters are required")
+	// One spelling of a name: composed characters, and single spaces
+	// wherever the name had spaces of any kind.
+	name = strings.Join(strings.FieldsFunc(norm.NFC.String(name), unicode.IsSpace), " ")
+	if name == "" || utf8.RuneCountInString(name) > 80 || checkText(name, false) != "" || !strings.ContainsFunc(name, isLetterOrDigit) {
+		return "", FieldErrorf("name", "1 to 80 printable characters are required, with a letter or a digit")
 	}
 	// Entries name their actor by name: a member called "token ci-deploy"
 	// would read as an API token, one called Anonymous as an outside party.
-	if strings.EqualFold(name, Anonymous) || strings.EqualFold(name, OwnActor) || hasPrefixFold(name, tokenActorPrefix) {
-		return "", FieldErrorf("name", "%q is how entries name %s; choose another name", name, reservedFor(name))
+	if reserved := reservedFor(name); reserved != "" {
+		return "", FieldErrorf("name", "%q is how entries name %s; choose another name", name, reserved)
 	}
 	return name, nil
 }
 
+func isLetterOrDigit(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+
+// reservedFor says whom entries call name, compared as searches compare
+// names (Fold), or "" when it is free.
 func reservedFor(name string) string {
-	switch {
-	case strings.EqualFold(name, Anonymous):
+	switch f := Fold(name); {
+	case f == Fold(Anonymous):
 		return "outside parties"
-	case strings.EqualFold(name, OwnActor):
+	case f == Fold(OwnActor):
 		return "the app itself"
+	case f == "local user":
+		return "the person at the computer the app runs on"
+	case strings.HasPrefix(f, tokenActorPrefix):
+		return "API tokens"
 	}
-	return "API tokens"
+	return ""
 }
 
-func hasPrefixFold(s, prefix string) bool {
-	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
-}
-
-// nameTaken refuses a name another member has, in any letter case: two
-// members of one name would be one actor in every entry.
+// nameTaken refuses a name another member has, as searches compare names:
+// in any letter case, with or without accents. Two members of one name
+// would be one actor in every entry, and actor:chloe would find both.
 func nameTaken(members []storedMember, name string) error {
 	for _, m := range members {
-		if strings.EqualFold(m.Name, name) {
+		if Fold(m.Name) == Fold(name) {
 			return FieldErrorf("name", "%s is already the name of a member; entries name who acted by name, so choose one that tells you apart (a surname, an initial)", m.Name)
 		}
 	}
@@ -626,10 +635,11 @@ func (t *Team) withdrawInvitesOf(ctx context.Context, m, by Member, why string) 
 	}
 	var state []StateValue
 	var events []Event
+	now := t.log.now()
 	for _, key := range slices.Sorted(maps.Keys(pending)) {
 		inv := pending[key]
-		if sent := inv.InvitedByID == m.ID || (inv.InvitedByID == "" && inv.InvitedBy == m.Name); !sent {
-			continue
+		if sent := inv.InvitedByID == m.ID || (inv.InvitedByID == "" && inv.InvitedBy == m.Name); !sent || inv.Expired(now) {
+			continue // an expired invite grants nothing already
 		}
 		state = append(state, StateValue{Kind: StateInvites, Key: key})
 		events = append(events, Event{
@@ -700,12 +710,9 @@ func (t *Team) SignIn(ctx context.Context, email, password, addr string) (string
 		if !found {
 			why = "no such member"
 		}
-		// What was typed is recorded as typed, quoted when it holds what
-		// an entry may not (a control character, an invisible one).
+		// What was typed is recorded as typed, less what an entry may not
+		// hold (printableOwn).
 		typed := email
-		if checkText(typed, false) != "" {
-			typed = strconv.QuoteToASCII(typed)
-		}
 		err := l.commitOwn(ctx, nil, Event{
 			Namespace: Users, Action: "user_sign_in_failed", Actor: Anonymous, IP: addr,
 			Detail:   fmt.Sprintf("Failed sign-in as %s from %s: %s", typed, addr, why),

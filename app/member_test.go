@@ -215,7 +215,7 @@ func TestInvitesDoNotOutliveTheirSendersAuthority(t *testing.T) {
 func TestMembersNamesTellThemApart(t *testing.T) {
 	f := newTeam(t)
 	ctx := context.Background()
-	for _, name := range []string{"alice moreau", "ALICE MOREAU", "Anonymous", "audit log", "token ci-deploy", "Token x"} {
+	for _, name := range []string{"alice moreau", "ALICE MOREAU", "Alicé Moreau", "Alice\u00a0 Moreau", "Anonymous", "audit log", "Audit\u00a0Log", "token ci-deploy", "Token x", "token\u00a0x", "local user", "\u2800", "---"} {
 		_, err := f.team.AcceptInvite(ctx, f.invite(t, "eve@example.com", app.RoleAdmin), name, "eve's long password")
 		var ae *app.Error
 		if !asError(err, &ae) || len(ae.Details) != 1 || ae.Details[0].Field != "name" {

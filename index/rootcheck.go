@@ -43,17 +43,23 @@ func rootCut(shard string) error {
 	if err != nil {
 		return err
 	}
+	// The second meta page is one page in. The first says the page size;
+	// when it is itself damaged, the sizes bbolt files are written with are
+	// tried, as bbolt does.
 	var best *boltMeta
-	for _, at := range []int64{0, -1} { // the second meta page is one page in
-		if at < 0 {
-			if best == nil {
-				break
+	if m, ok := readBoltMeta(f, 0); ok {
+		best = &m
+	}
+	sizes := []int64{int64(os.Getpagesize()), 4096, 16384, 65536}
+	if best != nil {
+		sizes = []int64{int64(best.pageSize)}
+	}
+	for _, size := range sizes {
+		if m, ok := readBoltMeta(f, size); ok && m.pageSize == uint32(size) {
+			if best == nil || m.txid > best.txid {
+				best = &m
 			}
-			at = int64(best.pageSize)
-		}
-		m, ok := readBoltMeta(f, at)
-		if ok && (best == nil || m.txid > best.txid) {
-			best = &m
+			break
 		}
 	}
 	if best == nil {

@@ -249,6 +249,49 @@ func (e *Event) Normalize(index int, now time.Time, retention time.Duration) []F
 	return errs
 }
 
+// printableOwn makes the text of an entry the app writes about itself keep
+// the character rules, whatever it quotes. It quotes what others typed (an
+// address tried at sign-in) and names kept under an earlier release, whose
+// rules let through characters refused since (a soft hyphen in a token's
+// label): refusing the entry would leave that token unrevokable, that member
+// unable to sign in. A character the rules refuse is shown as U+FFFD, and a
+// value too long after that is cut, with an ellipsis.
+func (e *Event) printableOwn() {
+	e.Detail = printable(e.Detail, MaxDetailBytes, true)
+	e.Actor = printable(e.Actor, maxShortField, false)
+	for i := range e.Targets {
+		e.Targets[i].ID = printable(e.Targets[i].ID, maxShortField, false)
+		e.Targets[i].Name = printable(e.Targets[i].Name, maxShortField, false)
+	}
+	for k, v := range e.Metadata {
+		e.Metadata[k] = printable(v, maxMetaValue, true)
+	}
+}
+
+// printable returns s with every character checkText refuses replaced by
+// U+FFFD, cut to at most max bytes; s itself when it keeps the rules.
+func printable(s string, max int, allowTab bool) string {
+	if len(s) <= max && checkText(s, allowTab) == "" {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+		if (unicode.IsControl(r) && !(r == '\t' && allowTab)) || Invisible(r) {
+			r = utf8.RuneError
+		}
+		b.WriteRune(r)
+	}
+	out := b.String()
+	if len(out) <= max {
+		return out
+	}
+	cut := max - len("…")
+	for cut > 0 && !utf8.RuneStart(out[cut]) {
+		cut--
+	}
+	return out[:cut] + "…"
+}
+
 // validIP is what net.ParseIP accepts, without the copy it returns.
 func validIP(s string) bool {
 	ip, err := netip.ParseAddr(s)

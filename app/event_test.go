@@ -195,3 +195,31 @@ func TestAnIDWithSpacesAroundItIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// The app's own entries quote names kept under an earlier release's rules,
+// which let through characters refused since. Such an entry is still
+// written, with U+FFFD for each: refusing it would leave a token whose
+// label holds a word joiner unrevokable.
+func TestOwnEntriesShowWhatTheRulesRefuseAsReplacementCharacters(t *testing.T) {
+	e := Event{
+		Namespace: APITokens, Action: "token_revoked", Actor: "Lukas\u00adBrandt",
+		Detail:   "Revoked API token \"ci\u2060deploy\"",
+		Targets:  []Target{{Type: "api_token", ID: "tok_1", Name: "ci\u2060deploy"}},
+		Metadata: map[string]string{"email": strings.Repeat("\u200b", 400) + "@example.com"},
+	}
+	e.printableOwn()
+	if errs := e.Normalize(0, time.Now(), DefaultRetention); len(errs) > 0 {
+		t.Fatalf("still refused: %v", errs)
+	}
+	if e.Actor != "Lukas\ufffdBrandt" || e.Targets[0].Name != "ci\ufffddeploy" || !strings.Contains(e.Detail, "ci\ufffddeploy") {
+		t.Fatalf("entry = %+v", e)
+	}
+	if m := e.Metadata["email"]; len(m) > maxMetaValue || !strings.HasSuffix(m, "…") {
+		t.Fatalf("a value too long once replaced: %d bytes, %q", len(m), m[len(m)-10:])
+	}
+	ok := Event{Namespace: Users, Action: "user_invited", Actor: "Zoë", Detail: "Invited\tzoë"}
+	ok.printableOwn()
+	if ok.Actor != "Zoë" || ok.Detail != "Invited\tzoë" {
+		t.Fatalf("text that keeps the rules was changed: %+v", ok)
+	}
+}

@@ -14,7 +14,7 @@ import (
 // page marks what matched by the same rule.
 //
 // A letter is taken apart into its base and its marks (Unicode's canonical
-// decomposition), the marks are dropped, and the rest put together again.
+// decomposition), the accents are dropped, and the rest put together again.
 // The few Latin letters that are no base plus marks (ß, æ, ø, ł, ...) are
 // written as people write them without those keys.
 func Fold(s string) string {
@@ -31,7 +31,7 @@ func Fold(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range norm.NFD.String(s) {
-		if unicode.Is(unicode.Mn, r) {
+		if diacritic(r) {
 			continue
 		}
 		r = unicode.ToLower(r)
@@ -44,8 +44,20 @@ func Fold(s string) string {
 	return norm.NFC.String(b.String())
 }
 
+// diacritic tells whether r is a combining mark of the kind that accents a
+// Latin, Greek or Cyrillic letter. Marks of other scripts are kept: the
+// voicing mark that makes ハク into バグ, or the vowel signs of Devanagari
+// and Thai, are part of the word, not an accent on it.
+func diacritic(r rune) bool {
+	return 0x0300 <= r && r <= 0x036F || // Combining Diacritical Marks
+		0x1AB0 <= r && r <= 0x1AFF || // ... Extended
+		0x1DC0 <= r && r <= 0x1DFF || // ... Supplement
+		0xFE20 <= r && r <= 0xFE2F // Combining Half Marks
+}
+
 // foldedLetters are the Latin letters without a decomposition, written as
 // they are without the letter: Straße as strasse, Ærø as aero.
 var foldedLetters = map[rune]string{
+	'ς': "σ", // Greek final sigma: lower-casing makes it of a final Σ, or not
 	'ß': "ss", 'æ': "ae", 'œ': "oe", 'ø': "o", 'ł': "l", 'đ': "d", 'ð': "d", 'þ': "th", 'ı': "i", 'ħ': "h", 'ŧ': "t",
 }

@@ -367,11 +367,13 @@ func countEvents(details []FieldError) int {
 // commitOwn records entries the app writes about itself (a token created, a
 // setting changed) in one commit with the state they describe, so the state
 // and its audit entry never part. They are built by this code, so one that
-// breaks a rule is a bug, reported as such.
+// breaks a rule is a bug, reported as such. The text they quote is the
+// exception (see printableOwn).
 func (l *Log) commitOwn(ctx context.Context, state []StateValue, events ...Event) error {
 	now := l.now()
 	retention := l.Retention()
 	for i := range events {
+		events[i].printableOwn()
 		if errs := events[i].Normalize(i, now, retention); len(errs) > 0 {
 			return fmt.Errorf("app: own entry is invalid: %s %s", errs[0].Field, errs[0].Message)
 		}

@@ -1128,7 +1128,9 @@ func TestWordsAndActorsAreFoundWithoutDiacritics(t *testing.T) {
 	chloe := entry(now.Add(-time.Minute), app.Users, "user_invited", "Chloé Martin", `Invited tomás@example.com to "Straße Süd"`)
 	plain := entry(now, app.Users, "user_invited", "Chloe Dubois", "Invited bob@example.com")
 	other := entry(now.Add(-2*time.Minute), app.Users, "user_invited", "Maya Chen", "Invited maya@example.com")
-	mustIndex(t, x, chloe, plain, other)
+	greek := entry(now.Add(-3*time.Minute), app.Users, "user_invited", "Maya Chen", "Invited ΟΔΥΣΣΕΥΣ")
+	kana := entry(now.Add(-4*time.Minute), app.DataPipelines, "pipeline_modified", "Maya Chen", "Fixed the バグ in orders")
+	mustIndex(t, x, chloe, plain, other, greek, kana)
 	for _, tt := range []struct {
 		query string
 		want  []app.Key
@@ -1141,7 +1143,11 @@ func TestWordsAndActorsAreFoundWithoutDiacritics(t *testing.T) {
 		{"tomas", []app.Key{chloe.Key}},
 		{`"strasse sud"`, []app.Key{chloe.Key}},
 		{"stras", []app.Key{chloe.Key}}, // typed, a prefix
-		{"-actor:chloe", []app.Key{other.Key}},
+		{"-actor:chloe", []app.Key{other.Key, greek.Key, kana.Key}},
+		{"ΟΔΥΣΣΕΥΣ", []app.Key{greek.Key}}, // a final Σ lower-cases to ς in the index, σ in the query
+		{`"invited οδυσσευς"`, []app.Key{greek.Key}},
+		{"バグ", []app.Key{kana.Key}},
+		{"ハク", nil}, // a voicing mark is no accent
 	} {
 		if got := mustSearch(t, x, parse(t, tt.query), app.Key{}, 10); !equalKeys(got, tt.want) {
 			t.Errorf("%s: %v, want %v", tt.query, got, tt.want)

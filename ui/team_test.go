@@ -230,15 +230,20 @@ func TestAWrongPasswordIsAnsweredBesideTheFieldAndRecorded(t *testing.T) {
 }
 
 // What was typed as the email is recorded even when an entry could not hold
-// it as it is: quoted, not a 500.
+// it as it is: with U+FFFD for what it may not hold, not a 500.
 func TestASignInAsAControlCharacterIsRecordedQuoted(t *testing.T) {
 	f := newTeamFixture(t)
 	r := f.browser().do("POST", "/signin", url.Values{"email": {"ghost\x01@example.com"}, "password": {"whatever it is"}}, acceptHTML)
 	if r.status != http.StatusBadRequest {
 		t.Fatalf("sign-in: %d %.300s", r.status, r.body)
 	}
+	// Nor is a long one of invisible characters, which quoted would not fit.
+	long := strings.Repeat("\u200b", 60) + "@example.com"
+	if r := f.browser().do("POST", "/signin", url.Values{"email": {long}, "password": {"whatever it is"}}, acceptHTML); r.status != http.StatusBadRequest {
+		t.Fatalf("sign-in as %d invisible characters: %d %.300s", 60, r.status, r.body)
+	}
 	got := f.entries("action:user_sign_in_failed")
-	if len(got) != 1 || !strings.Contains(got[0].Detail, `"ghost\x01@example.com"`) {
+	if len(got) != 2 || !strings.Contains(got[1].Detail, "ghost\ufffd@example.com") || !strings.Contains(got[0].Detail, "\ufffd\ufffd") {
 		t.Fatalf("entries = %+v", got)
 	}
 }

@@ -425,6 +425,8 @@ func TestEveryAnswerMatchesTheOpenAPIDocument(t *testing.T) {
 	check("PATCH", workspace, c.send("PATCH", workspace, `not json`, bearer(admin), contentType(jsonType)), 400)
 	check("PATCH", workspace, c.send("PATCH", workspace, rename, contentType(jsonType)), 401)
 	check("PATCH", workspace, c.send("PATCH", workspace, rename, bearer(read), contentType(jsonType)), 403)
+	check("PATCH", workspace, c.send("PATCH", workspace, `{"name": "`+strings.Repeat("x", 70<<10)+`"}`, bearer(admin), contentType(jsonType)), 413)
+	check("PATCH", workspace, c.send("PATCH", workspace, rename, bearer(admin), contentType("text/plain")), 415)
 
 	// The chain's integrity.
 	const integrity = "/api/v1/integrity"
@@ -446,6 +448,8 @@ func TestEveryAnswerMatchesTheOpenAPIDocument(t *testing.T) {
 	}
 	check("POST", tokens, c.send("POST", tokens, `{"label": "x", "scopes": ["read"]}`, contentType(jsonType)), 401)
 	check("POST", tokens, c.send("POST", tokens, `{"label": "x", "scopes": ["read"]}`, bearer(ingest), contentType(jsonType)), 403)
+	check("POST", tokens, c.send("POST", tokens, `{"label": "`+strings.Repeat("x", 70<<10)+`", "scopes": ["read"]}`, bearer(admin), contentType(jsonType)), 413)
+	check("POST", tokens, c.send("POST", tokens, `{"label": "x", "scopes": ["read"]}`, bearer(admin), contentType("application/x-www-form-urlencoded")), 415)
 	toks, _ := log.Tokens(ctx)
 	regenerate := tokens + "/{id}/regenerate"
 	nightly := toks[len(toks)-1].ID // made above; the test's own tokens keep their secrets

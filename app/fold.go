@@ -3,8 +3,6 @@ package app
 import (
 	"strings"
 	"unicode"
-
-	"golang.org/x/text/unicode/norm"
 )
 
 // Fold is how searches compare words: in lower case and without diacritics,
@@ -13,10 +11,14 @@ import (
 // keyword index folds what it indexes and what it is asked alike, and the
 // page marks what matched by the same rule.
 //
-// A letter is taken apart into its base and its marks (Unicode's canonical
-// decomposition), the accents are dropped, and the rest put together again.
-// The few Latin letters that are no base plus marks (ß, æ, ø, ł, ...) are
-// written as people write them without those keys.
+// An accented letter written as one character (é) is looked up in a table
+// generated from Unicode's canonical decompositions (fold_gen.go); one
+// written as a letter and combining accents (e and U+0301, as some keyboards
+// send it) loses the accents. The few Latin letters that are no letter plus
+// accents (ß, æ, ø, ł, ...) are written as people write them without those
+// keys.
+//
+//go:generate go run fold_gen.go
 func Fold(s string) string {
 	ascii := true
 	for i := 0; i < len(s); i++ {
@@ -30,7 +32,7 @@ func Fold(s string) string {
 	}
 	var b strings.Builder
 	b.Grow(len(s))
-	for _, r := range norm.NFD.String(s) {
+	for _, r := range s {
 		if diacritic(r) {
 			continue
 		}
@@ -39,9 +41,12 @@ func Fold(s string) string {
 			b.WriteString(f)
 			continue
 		}
+		if base, ok := unaccented[r]; ok {
+			r = base
+		}
 		b.WriteRune(r)
 	}
-	return norm.NFC.String(b.String())
+	return b.String()
 }
 
 // diacritic tells whether r is a combining mark of the kind that accents a

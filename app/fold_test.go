@@ -23,6 +23,9 @@ func TestFoldComparesWordsWithoutCaseOrDiacritics(t *testing.T) {
 		"οδυσσευς":        "οδυσσευσ",
 		"Ελλάδα":          "ελλαδα",
 		"Ёлка":            "елка",
+		"Ἀθῆναι":          "αθηναι", // Greek Extended, written composed
+		"Nguyễn Ǘ":        "nguyen u",
+		"u\u0308ber":      "uber", // and decomposed, as some keyboards send it
 	} {
 		if got := Fold(in); got != want {
 			t.Errorf("Fold(%q) = %q, want %q", in, got, want)

@@ -14,8 +14,6 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
-
-	"golang.org/x/text/unicode/norm"
 )
 
 // The kinds of state the team keeps, beside the Log's own.
@@ -121,9 +119,10 @@ func FieldErrorf(field, format string, args ...any) *Error {
 }
 
 func cleanName(name string) (string, error) {
-	// One spelling of a name: composed characters, and single spaces
-	// wherever the name had spaces of any kind.
-	name = strings.Join(strings.FieldsFunc(norm.NFC.String(name), unicode.IsSpace), " ")
+	// Single spaces wherever the name had spaces of any kind. (Other
+	// spellings of one name, an é composed or not, are told apart from the
+	// other members' names as searches compare them: nameTaken.)
+	name = strings.Join(strings.FieldsFunc(name, unicode.IsSpace), " ")
 	if name == "" || utf8.RuneCountInString(name) > 80 || checkText(name, false) != "" || !strings.ContainsFunc(name, isLetterOrDigit) {
 		return "", FieldErrorf("name", "1 to 80 printable characters are required, with a letter or a digit")
 	}

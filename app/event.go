@@ -85,6 +85,10 @@ func TokenActor(label string) string { return tokenActorPrefix + label }
 
 const tokenActorPrefix = "token "
 
+// LocalActor is the actor of what is done through the launch link when the
+// computer's user name is not known.
+const LocalActor = "Local user"
+
 // Target is one object an action touched.
 type Target struct {
 	Type string `json:"type,omitempty"`
@@ -276,7 +280,7 @@ func printable(s string, max int, allowTab bool) string {
 	}
 	var b strings.Builder
 	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
-		if (unicode.IsControl(r) && !(r == '\t' && allowTab)) || Invisible(r) {
+		if refusedRune(r, allowTab) != "" {
 			r = utf8.RuneError
 		}
 		b.WriteRune(r)
@@ -313,15 +317,26 @@ func checkText(s string, allowTab bool) string {
 		return "is not valid UTF-8"
 	}
 	for _, r := range s {
-		if r == '\t' && allowTab {
-			continue
-		}
-		if unicode.IsControl(r) {
+		switch refusedRune(r, allowTab) {
+		case "control":
 			return "contains a control character"
-		}
-		if Invisible(r) {
+		case "invisible":
 			return fmt.Sprintf("contains the invisible character U+%04X, which can make text read as something else", r)
 		}
+	}
+	return ""
+}
+
+// refusedRune says why the text rules refuse r ("control", "invisible"),
+// or "" when they take it.
+func refusedRune(r rune, allowTab bool) string {
+	switch {
+	case r == '\t' && allowTab:
+		return ""
+	case unicode.IsControl(r):
+		return "control"
+	case Invisible(r):
+		return "invisible"
 	}
 	return ""
 }

@@ -144,7 +144,7 @@ func reservedFor(name string) string {
 		return "outside parties"
 	case f == Fold(OwnActor):
 		return "the app itself"
-	case f == "local user":
+	case f == Fold(LocalActor):
 		return "the person at the computer the app runs on"
 	case strings.HasPrefix(f, tokenActorPrefix):
 		return "API tokens"
@@ -341,11 +341,8 @@ func (t *Team) Invite(ctx context.Context, email string, role Role, by Member) (
 	for _, key := range slices.Sorted(maps.Keys(pending)) {
 		if inv := pending[key]; inv.Email == email {
 			state = append(state, StateValue{Kind: StateInvites, Key: key})
-			replaced = append(replaced, Event{
-				Namespace: Users, Action: "user_invite_revoked", Actor: by.Name,
-				Detail:  fmt.Sprintf("%s withdrew the invite of %s as %s from %s, to send a new one", by.Name, inv.Email, inv.Role.DisplayName(), inv.InvitedBy),
-				Targets: []Target{{Type: "invite", ID: inv.ID, Name: inv.Email}},
-			})
+			replaced = append(replaced, inviteRevoked(by, inv,
+				fmt.Sprintf("%s withdrew the invite of %s as %s from %s, to send a new one", by.Name, inv.Email, inv.Role.DisplayName(), inv.InvitedBy)))
 		}
 	}
 	now := l.now().UTC()
@@ -484,11 +481,8 @@ func (t *Team) RevokeInvite(ctx context.Context, id string, by Member) (Invite, 
 		if inv.ID != id {
 			continue
 		}
-		err := l.commitOwn(ctx, []StateValue{{Kind: StateInvites, Key: key}}, Event{
-			Namespace: Users, Action: "user_invite_revoked", Actor: by.Name,
-			Detail:  fmt.Sprintf("%s withdrew the invite of %s as %s", by.Name, inv.Email, inv.Role.DisplayName()),
-			Targets: []Target{{Type: "invite", ID: inv.ID, Name: inv.Email}},
-		})
+		err := l.commitOwn(ctx, []StateValue{{Kind: StateInvites, Key: key}},
+			inviteRevoked(by, inv, fmt.Sprintf("%s withdrew the invite of %s as %s", by.Name, inv.Email, inv.Role.DisplayName())))
 		if err != nil {
 			return Invite{}, fmt.Errorf("store: unable to withdraw the invite: %w", err)
 		}
@@ -641,13 +635,19 @@ func (t *Team) withdrawInvitesOf(ctx context.Context, m, by Member, why string) 
 			continue // an expired invite grants nothing already
 		}
 		state = append(state, StateValue{Kind: StateInvites, Key: key})
-		events = append(events, Event{
-			Namespace: Users, Action: "user_invite_revoked", Actor: by.Name,
-			Detail:  fmt.Sprintf("The invite %s sent to %s as %s was withdrawn: %s", m.Name, inv.Email, inv.Role.DisplayName(), why),
-			Targets: []Target{{Type: "invite", ID: inv.ID, Name: inv.Email}},
-		})
+		events = append(events, inviteRevoked(by, inv,
+			fmt.Sprintf("The invite %s sent to %s as %s was withdrawn: %s", m.Name, inv.Email, inv.Role.DisplayName(), why)))
 	}
 	return state, events, nil
+}
+
+// inviteRevoked is the entry of an invite withdrawn by by, for whatever
+// reason detail gives.
+func inviteRevoked(by Member, inv Invite, detail string) Event {
+	return Event{
+		Namespace: Users, Action: "user_invite_revoked", Actor: by.Name,
+		Detail: detail, Targets: []Target{{Type: "invite", ID: inv.ID, Name: inv.Email}},
+	}
 }
 
 func (t *Team) sessions(ctx context.Context) ([]Session, error) {
@@ -711,12 +711,11 @@ func (t *Team) SignIn(ctx context.Context, email, password, addr string) (string
 		}
 		// What was typed is recorded as typed, less what an entry may not
 		// hold (printableOwn).
-		typed := email
 		err := l.commitOwn(ctx, nil, Event{
 			Namespace: Users, Action: "user_sign_in_failed", Actor: Anonymous, IP: addr,
-			Detail:   fmt.Sprintf("Failed sign-in as %s from %s: %s", typed, addr, why),
-			Targets:  []Target{{Type: "user", ID: m.ID, Name: typed}},
-			Metadata: map[string]string{"email": typed, "reason": why},
+			Detail:   fmt.Sprintf("Failed sign-in as %s from %s: %s", email, addr, why),
+			Targets:  []Target{{Type: "user", ID: m.ID, Name: email}},
+			Metadata: map[string]string{"email": email, "reason": why},
 		})
 		if err != nil {
 			return "", Member{}, err

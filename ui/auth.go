@@ -427,7 +427,7 @@ func (s *Server) actorOf(c echo.Context) string {
 	if s.LocalUser != "" {
 		return s.LocalUser
 	}
-	return "Local user"
+	return app.LocalActor
 }
 
 // memberOf is who acts in this request as a member: the signed-in member,

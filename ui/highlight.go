@@ -16,8 +16,9 @@ import (
 // index's rule (index/mapping.go): '_', '.' and ':' separate words, as '-'
 // does, so "revenue" marks its part of daily_revenue_rollup just as it finds
 // it; an apostrophe between letters and a comma between digits do not. It
-// compares words as the index does, without case or diacritics (app.Fold), matches a phrase as consecutive words
-// and the word being typed as a prefix. Everything outside the marks goes
+// compares words as the index does, without case or diacritics (app.Fold),
+// matches a phrase as consecutive words and the word being typed as a
+// prefix. Everything outside the marks goes
 // through html.EscapeString, so no text from an event can become markup.
 func highlight(text string, terms []app.Term) template.HTML {
 	spans := matchSpans(text, terms)

@@ -1333,16 +1333,16 @@ func appendEvents(tx *bolt.Tx, u *unpacker, dict *learned, events []app.Event, r
 		}
 		k := app.MakeKey(e.Timestamp, seq)
 		var id []byte // the key the id bucket files the entry under: none for an id the store made
-		named := e.ID == ""
-		if named {
+		storeMade := e.ID == ""
+		if storeMade {
 			var sid [serverIDLen]byte
 			idEncoding.Encode(sid[:], k[:])
 			e.ID = string(sid[:])
 			if ids.Get(sid[:]) != nil {
-				e.ID, named = unclaimedID(ids, e.ID), false
+				e.ID, storeMade = unclaimedID(ids, e.ID), false // filed, as a client's id is
 			}
 		}
-		if !named {
+		if !storeMade {
 			id = take(&w.keys, len(e.ID), w.keyChunk)
 			copy(id, e.ID)
 		}

@@ -454,7 +454,7 @@ func currentUser() string {
 		}
 		return u.Username
 	}
-	return "Local user"
+	return app.LocalActor
 }
 
 func (m *Main) signals() (<-chan os.Signal, func()) {

@@ -61,8 +61,7 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 		// One byte past the limit tells a body of exactly the limit from a larger one.
 		var one [1]byte
 		n, err := l.r.Read(one[:])
-		var over *http.MaxBytesError // the server's own bound on bodies, reached first
-		if n > 0 || errors.As(err, &over) {
+		if n > 0 {
 			return 0, app.Errorf(app.ETOOLARGE, "%s is larger than %s", l.what, l.limit)
 		}
 		if err != nil && err != io.EOF {
@@ -122,12 +121,9 @@ func gzipError(err error) error {
 	return app.Errorf(app.EINVALID, "Content-Encoding: the body is not valid gzip (%s)", strings.TrimPrefix(strings.TrimPrefix(err.Error(), "gzip: "), "flate: "))
 }
 
-// maxSettingsBody bounds the body of the API's other writes: a token or the
-// workspace's settings fit in a few hundred bytes.
-const maxSettingsBody = 64 << 10
-
-// decodeSettingsBody reads the JSON object of a write other than events, by
-// the events route's rules: JSON only, and a 413 past the limit.
+// decodeSettingsBody reads the JSON object of a write other than events,
+// which takes JSON only. Its size is bounded as every body but a batch of
+// events is (limitBodies).
 func decodeSettingsBody(c echo.Context, v any, example string) error {
 	req := c.Request()
 	if ct := req.Header.Get("Content-Type"); ct != "" {
@@ -136,10 +132,7 @@ func decodeSettingsBody(c echo.Context, v any, example string) error {
 			return app.Errorf(app.EUNSUPPORTED, "Content-Type %q is not accepted; send application/json", ct)
 		}
 	}
-	if req.ContentLength > maxSettingsBody {
-		return app.Errorf(app.ETOOLARGE, "the body is %d bytes; at most 64 KiB", req.ContentLength)
-	}
-	return app.DecodeObject(&limitedBody{r: req.Body, left: maxSettingsBody, what: "the body", limit: "64 KiB"}, v, example)
+	return app.DecodeObject(req.Body, v, example)
 }
 
 // postEvents records a batch. The answer comes only after the store has

@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -303,7 +304,12 @@ func limitBodies(next echo.HandlerFunc) echo.HandlerFunc {
 		if r.ContentLength > maxFormBody {
 			return app.Errorf(app.ETOOLARGE, "the body is %d bytes; at most 64 KiB here", r.ContentLength)
 		}
-		r.Body = http.MaxBytesReader(c.Response(), r.Body, maxFormBody)
+		// A body of unannounced length is cut as the events route cuts its
+		// own: a reader past the bound gets a 413, not a read error.
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{&limitedBody{r: r.Body, left: maxFormBody, what: "the body", limit: "64 KiB"}, r.Body}
 		return next(c)
 	}
 }

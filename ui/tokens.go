@@ -36,7 +36,7 @@ func (s *Server) createToken(c echo.Context) error {
 	if err := decodeSettingsBody(c, &req, `{"label": "ci-deploy", "scopes": ["ingest"]}`); err != nil {
 		return err
 	}
-	if req.ExpiresAt != nil && !req.ExpiresAt.After(time.Now()) {
+	if req.ExpiresAt != nil && !req.ExpiresAt.After(s.Log.Now()) {
 		// The store says "expires", as the command line and the page call it.
 		return app.Errorf(app.EINVALID, "expires_at: must be in the future")
 	}

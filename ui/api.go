@@ -213,8 +213,10 @@ func onlyParams(c echo.Context, known []string) error {
 		switch n := len(params[name]); {
 		case !slices.Contains(known, name):
 			return app.Errorf(app.EINVALID, "%s: is not a parameter of %s; it takes %s", name, c.Path(), strings.Join(known, ", "))
+		case n > 1 && name == "namespace":
+			return app.Errorf(app.EINVALID, "namespace: is given %d times; give it once, or search for several: q=namespace:users OR namespace:api_tokens", n)
 		case n > 1:
-			return app.Errorf(app.EINVALID, "%s: is given %d times; give it once (several namespaces: search for namespace:users OR namespace:api_tokens)", name, n)
+			return app.Errorf(app.EINVALID, "%s: is given %d times; give it once", name, n)
 		}
 	}
 	return nil

@@ -479,8 +479,8 @@ func TestReadRoutesRefuseParametersTheyDoNotTake(t *testing.T) {
 	f := newAPIFixture(t)
 	for _, tt := range []struct{ path, says string }{
 		{"/api/v1/events?namesapce=users", "namesapce: is not a parameter of /api/v1/events"},
-		{"/api/v1/events?namespace=users&namespace=api_tokens", "namespace: is given 2 times"},
-		{"/api/v1/export?format=json&format=csv", "format: is given 2 times"},
+		{"/api/v1/events?namespace=users&namespace=api_tokens", "namespace: is given 2 times; give it once, or search for several: q=namespace:users OR namespace:api_tokens"},
+		{"/api/v1/export?format=json&format=csv", "format: is given 2 times; give it once"},
 		{"/api/v1/export?format=csv&Q=x", "Q: is not a parameter of /api/v1/export"},
 		{"/api/v1/events?after=2026-11-20&before=2026-11-01", "before: must be later than after"},
 		{"/api/v1/export?format=csv&after=2026-11-20&before=2026-11-20", "before: must be later than after"},

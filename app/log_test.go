@@ -351,6 +351,63 @@ func TestPurgeRemovesExpiredEntriesFromEveryRoute(t *testing.T) {
 	}
 }
 
+// Expired entries cannot be recovered: once purged, no file in the data
+// directory holds their words, neither the store (its pages, its learned
+// dictionaries) nor the index. A day of entries, enough for the store to
+// learn a dictionary from, is purged a month later.
+func TestPurgedEntriesLeaveNoTraceInTheDataDirectory(t *testing.T) {
+	f := openFixture(t)
+	var marked []app.Event
+	for i := range 6000 {
+		e := ev(app.APITokens, "token_revoked", fmt.Sprintf(`Revoked API token "xyzzy-%d"`, i), "Zebedee Quuxington", time.Hour, f.clock.Now())
+		e.IP = "203.0.113.77"
+		marked = append(marked, e)
+	}
+	for len(marked) > 0 {
+		f.record(marked[:1000]...)
+		marked = marked[1000:]
+	}
+	f.waitIndexed()
+	holding := func() []string {
+		var held []string
+		err := filepath.WalkDir(f.dir, func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			for _, w := range []string{"Quuxington", "quuxington", "xyzzy", "203.0.113.77"} {
+				if strings.Contains(string(b), w) {
+					held = append(held, filepath.Base(path)+" holds "+w)
+				}
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return held
+	}
+	if len(holding()) == 0 {
+		t.Fatal("no file holds the entries' words before the purge: the test looks for the wrong bytes")
+	}
+	for range 31 {
+		f.clock.Advance(24 * time.Hour)
+		f.record(ev(app.Users, "user_invited", "Invited Bo", "Maya", 0, f.clock.Now()))
+	}
+	f.waitIndexed()
+	if n, err := f.log.Purge(); err != nil || n != 6000 {
+		t.Fatalf("Purge = %d, %v; want the 6000 entries of a month ago", n, err)
+	}
+	f.close()
+	if held := holding(); len(held) > 0 {
+		t.Fatalf("after the purge: %s", strings.Join(held, "; "))
+	}
+	f.open()
+	if page := f.search("invited", "", 50); len(page.Events) != 31 {
+		t.Fatalf("after the purge a search finds %d of the entries kept, want 31", len(page.Events))
+	}
+}
+
 func TestEntriesOutsideTheWindowAreHiddenEvenBeforeThePurgeRuns(t *testing.T) {
 	f := openFixture(t)
 	old := f.record(ev(app.Users, "user_removed", "Removed Bo", "Maya", 29*24*time.Hour, f.clock.Now()))[0]

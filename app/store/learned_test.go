@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	mathrand "math/rand/v2"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -263,5 +265,187 @@ func TestDictionariesAreLearnedAsTheStoreGrows(t *testing.T) {
 	want := []uint64{5000, 25000, 125000, 625000, 1625000, 2625000, 3625000}
 	if !reflect.DeepEqual(at, want) {
 		t.Fatalf("learned at %v, want %v", at, want)
+	}
+}
+
+// day is when the tests of a dictionary's life record.
+var day = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+// markedEvents makes n entries recorded at `at`, each naming a person and a
+// token no other entry names, whose bytes a test then looks for in the file.
+func markedEvents(from, n int, at time.Time) []app.Event {
+	out := make([]app.Event, n)
+	for i := range out {
+		out[i] = app.Event{
+			ID:        fmt.Sprintf("marked-%07d", from+i),
+			Namespace: app.APITokens,
+			Action:    "token_revoked",
+			Detail:    fmt.Sprintf("Zebedee Quuxington revoked API token xyzzy-%07d", from+i),
+			Actor:     "Zebedee Quuxington",
+			IP:        "203.0.113.77",
+			Timestamp: at.Add(time.Duration(i) * time.Millisecond),
+		}
+	}
+	return out
+}
+
+// commitAt records events received at `at`, in requests of 1000.
+func commitAt(t *testing.T, s *Store, events []app.Event, at time.Time) []app.Event {
+	t.Helper()
+	var out []app.Event
+	for len(events) > 0 {
+		n := min(1000, len(events))
+		got, err := s.Commit(context.Background(), app.Commit{Events: events[:n], ReceivedAt: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, events = append(out, got...), events[n:]
+	}
+	return out
+}
+
+// fileHolds tells which of words the store's file holds, as bytes anywhere:
+// in its entries, its dictionaries or its free pages.
+func fileHolds(t *testing.T, dir string, words ...string) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []string
+	for _, w := range words {
+		if bytes.Contains(b, []byte(w)) {
+			held = append(held, w)
+		}
+	}
+	return held
+}
+
+// Purged entries are beyond recovery: once the purge is done, and a day
+// more for the entries a dictionary learned from them may still pack, the
+// file holds no byte of them, neither in a dictionary learned from them nor
+// in the pages they were in, which bbolt frees but does not overwrite. The
+// entries recorded since read back as they were.
+func TestAPurgeLeavesNoByteOfThePurgedEntriesInTheFile(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, dir)
+	defer func() { s.Close() }()
+	ctx := context.Background()
+	t0 := day.Add(-40 * 24 * time.Hour)
+	commitAt(t, s, markedEvents(0, learnFirst+2000, t0), t0)
+	if held := fileHolds(t, dir, "Quuxington"); len(held) == 0 {
+		t.Fatal("the marked entries are not in the file: the test looks for the wrong bytes")
+	}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if d := readDictionaryUse(tx); d.inUse == 0 {
+			return fmt.Errorf("no dictionary was learned from the marked entries")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	later := t0.Add(dictionaryLinger + time.Hour)
+	kept := commitAt(t, s, workspaceEvents(mathrand.New(mathrand.NewPCG(5, 6)), 0, 300, later), later)
+	total := 0
+	for {
+		n, err := s.Purge(ctx, later.Add(-time.Minute), 2500)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += n
+		if n < 2500 {
+			break
+		}
+	}
+	if total != learnFirst+2000 {
+		t.Fatalf("purged %d entries, want the %d marked ones", total, learnFirst+2000)
+	}
+	if held := fileHolds(t, dir, "Quuxington", "xyzzy", "203.0.113.77"); len(held) > 0 {
+		t.Fatalf("after the purge the file still holds %q", held)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	forgetBuiltDictionaries()
+	s = mustOpen(t, dir)
+	keys := make([]app.Key, len(kept))
+	for i, e := range kept {
+		keys[i] = keyOfID(t, s, e.ID)
+	}
+	if got, _, err := s.Read(ctx, keys); err != nil || !reflect.DeepEqual(got, kept) {
+		t.Fatalf("the entries recorded after the marked ones read back as %d of %d: %v", len(got), len(kept), err)
+	}
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A dictionary is learned from entries of a few hours, and packs no entry
+// more than a day after the oldest of them: the words of last month's
+// entries, imported, are in no dictionary that today's entries are packed
+// with, and a dictionary never packs an entry that would keep it, and what it
+// holds, alive for more than a day after that.
+func TestADictionaryHoldsEntriesOfHoursAndPacksOnlyThoseOfADay(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, dir)
+	defer s.Close()
+	imported := day.Add(-20 * 24 * time.Hour)
+	commitAt(t, s, markedEvents(0, learnFirst+1000, imported), day)
+	recent := commitAt(t, s, workspaceEvents(mathrand.New(mathrand.NewPCG(7, 8)), 0, learnRetry+2000, day.Add(-time.Hour)), day)
+	if _, markers := valueSizes(t, s, recent[len(recent)-500:]); markers[packedLearned] != 500 {
+		t.Fatalf("the newest entries start with %v, want all %#x (learned from the recent ones)", markers, packedLearned)
+	}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		k := keyOfID(t, s, recent[len(recent)-1].ID)
+		v := tx.Bucket(bucketEvents).Get(k[:])
+		n, _ := binary.Uvarint(v[1:])
+		if d := tx.Bucket(bucketDictionaries).Get(dictionaryKey(n)); d == nil || bytes.Contains(d, []byte("Quuxington")) {
+			return fmt.Errorf("the dictionary today's entries are packed with (%d) holds words of the imported ones, or is missing", n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	soon := commitAt(t, s, workspaceEvents(mathrand.New(mathrand.NewPCG(9, 10)), 50000, 100, day.Add(-30*time.Minute)), day)
+	if _, markers := valueSizes(t, s, soon); markers[packedLearned] != len(soon) {
+		t.Fatalf("entries of the same hours start with %v, want all %#x (learned)", markers, packedLearned)
+	}
+	after := day.Add(dictionaryLinger + time.Minute)
+	out := commitAt(t, s, workspaceEvents(mathrand.New(mathrand.NewPCG(11, 12)), 60000, 100, after), after)
+	if _, markers := valueSizes(t, s, out); markers[packedEntry] != len(out) {
+		t.Fatalf("entries a day after the dictionary's samples start with %v, want all %#x (dictionary 1)", markers, packedEntry)
+	}
+}
+
+// A purge cut short by a crash after its entries were deleted, before their
+// pages were blanked, is finished by the next purge after the restart, though
+// that one finds nothing more to delete.
+func TestAPurgeCutShortBeforeBlankingIsFinishedAfterARestart(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, dir)
+	t0 := day.Add(-40 * 24 * time.Hour)
+	commitAt(t, s, markedEvents(0, 3000, t0), t0)
+	later := t0.Add(dictionaryLinger + time.Hour)
+	commitAt(t, s, workspaceEvents(mathrand.New(mathrand.NewPCG(5, 6)), 0, 100, later), later)
+	if n, err := s.purgeExpired(later.Add(-time.Minute), 10000); err != nil || n != 3000 {
+		t.Fatalf("deleted %d, %v; want the 3000 marked entries", n, err)
+	}
+	if err := s.Close(); err != nil { // the crash, as far as the file goes
+		t.Fatal(err)
+	}
+	if held := fileHolds(t, dir, "Quuxington"); len(held) == 0 {
+		t.Fatal("the deleted entries' pages hold none of their bytes: the test proves nothing")
+	}
+	s = mustOpen(t, dir)
+	defer s.Close()
+	if n, err := s.Purge(context.Background(), later.Add(-time.Minute), 10000); err != nil || n != 0 {
+		t.Fatalf("Purge after the restart = %d, %v; want nothing more to delete", n, err)
+	}
+	if held := fileHolds(t, dir, "Quuxington", "xyzzy", "203.0.113.77"); len(held) > 0 {
+		t.Fatalf("after the restart's purge the file still holds %q", held)
 	}
 }

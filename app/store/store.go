@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -44,6 +45,7 @@ var (
 var (
 	metaChainHead = []byte("chain_head") // seq(8) ‖ hash(32) ‖ newest timestamp(8)
 	metaFormat    = []byte("format")     // the value encoding; absent: JSON
+	metaScrubDue  = []byte("scrub_due")  // set: entries were purged, and their pages not yet blanked
 	// seq(8): every entry recorded up to that sequence number is in the
 	// keyword index, or gone. What is after it in the chain is the outbox.
 	metaIndexedThrough = []byte("indexed_through")
@@ -78,7 +80,7 @@ func storeOwn(kind app.StateKind, key []byte) bool {
 	if kind != app.StateMeta {
 		return false
 	}
-	for _, own := range [][]byte{metaChainHead, metaFormat, metaIndexedThrough} {
+	for _, own := range [][]byte{metaChainHead, metaFormat, metaIndexedThrough, metaDictionary, metaScrubDue} {
 		if bytes.Equal(key, own) {
 			return true
 		}
@@ -112,6 +114,11 @@ type Store struct {
 	mu     sync.Mutex
 	damage []string // what was found damaged while serving, for the health check
 	broken bool     // pages that do not parse were met: no more writes
+
+	// Something was purged since the learned dictionaries were last looked
+	// at and the free pages blanked (see Purge); metaScrubDue says so in
+	// the file, for a crash in between.
+	purgedSince atomic.Bool
 
 	// Large commits waiting while another is written; see commitGrouped.
 	groupMu sync.Mutex
@@ -186,6 +193,10 @@ func Open(dir string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: unable to create buckets: %w", err)
 	}
+	if err := updateIf(db, func(tx *bolt.Tx) bool { return tx.Bucket(bucketScrub) != nil }, dropScrubBucket); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: unable to drop what a blanking of free pages left: %w", err)
+	}
 	if err := updateIf(db, tallyMissing, recountTally); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: unable to count entries: %w", err)
@@ -207,7 +218,16 @@ func Open(dir string) (*Store, error) {
 			return nil, fmt.Errorf("store: unable to mark that a log exists here: %w", err)
 		}
 	}
-	return &Store{db: db, dir: dir, path: path}, nil
+	s := &Store{db: db, dir: dir, path: path}
+	err = db.View(func(tx *bolt.Tx) error {
+		s.purgedSince.Store(tx.Bucket([]byte(app.StateMeta)).Get(metaScrubDue) != nil)
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // updateIf runs fn in a write transaction only when needed, asked in a read
@@ -422,9 +442,12 @@ func writeCommits(tx *bolt.Tx, cs []app.Commit) ([][]app.Event, error) {
 	var runs idRuns
 	// One dictionary for the transaction, and one reader for the entries
 	// its retries are answered with (its dictionaries read once).
-	dict, err := dictionaryToPack(tx, readHead(tx).seq)
-	if err != nil {
-		return nil, err
+	var dict *learned
+	if newest, ok := newestEntry(cs); ok {
+		var err error
+		if dict, err = dictionaryToPack(tx, readHead(tx).seq, newest); err != nil {
+			return nil, err
+		}
 	}
 	u := unpacker{tx: tx}
 	for i, c := range cs {
@@ -433,12 +456,26 @@ func writeCommits(tx *bolt.Tx, cs []app.Commit) ([][]app.Event, error) {
 				return nil, err
 			}
 		}
+		var err error
 		if out[i], err = appendEvents(tx, &u, dict, c.Events, c.ReceivedAt.UTC(), c.Cutoff, &runs); err != nil {
 			return nil, err
 		}
 	}
 	tx.Bucket(bucketIDs).FillPercent = runs.fill()
 	return out, nil
+}
+
+// newestEntry is the time of the latest entry cs record, for the choice of
+// dictionary; ok is false when they record none, and need no dictionary.
+func newestEntry(cs []app.Commit) (newest time.Time, ok bool) {
+	for _, c := range cs {
+		for i := range c.Events {
+			if t := c.Events[i].Timestamp; !ok || t.After(newest) {
+				newest, ok = t, true
+			}
+		}
+	}
+	return newest, ok
 }
 
 // queued is one large commit waiting for its turn. done hears true once it
@@ -911,7 +948,32 @@ func (s *Store) Len(ctx context.Context) (int, error) {
 }
 
 // Purge deletes up to limit entries older than cutoff in one transaction.
+// The call that finds fewer, the last of a purge, then drops the learned
+// dictionaries only purged entries used and blanks the free pages.
 func (s *Store) Purge(ctx context.Context, cutoff time.Time, limit int) (int, error) {
+	n, err := s.purgeExpired(cutoff, limit)
+	if err != nil {
+		return 0, err
+	}
+	if n > 0 {
+		s.purgedSince.Store(true)
+	}
+	if n < limit && s.purgedSince.Swap(false) {
+		if _, err := s.dropUnusedDictionaries(cutoff); err != nil {
+			s.purgedSince.Store(true)
+			return n, fmt.Errorf("store: unable to drop the dictionaries of purged entries: %w", err)
+		}
+		if _, err := s.scrubFreePages(); err != nil {
+			s.purgedSince.Store(true)
+			return n, fmt.Errorf("store: unable to blank the pages purged entries were in: %w", err)
+		}
+	}
+	return n, nil
+}
+
+// purgeExpired deletes up to limit entries older than cutoff in one
+// transaction, and notes in it that their pages are to be blanked.
+func (s *Store) purgeExpired(cutoff time.Time, limit int) (int, error) {
 	if err := s.writable(); err != nil {
 		return 0, err
 	}
@@ -951,6 +1013,9 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time, limit int) (int, er
 			}
 		}
 		n = len(doomed)
+		if n > 0 {
+			return tx.Bucket([]byte(app.StateMeta)).Put(metaScrubDue, []byte{1})
+		}
 		return nil
 	})
 	if err != nil {
@@ -1273,7 +1338,11 @@ func (w *batchWriter) putEntry(events, chain *bolt.Bucket, k app.Key, e *app.Eve
 	w.canonical = app.AppendEntry(w.canonical[:0], e)
 	hash := app.ChainHash(head.hash, w.canonical)
 	var body []byte
-	body, w.packed = packValue(w.canonical, w.packed, w.dict)
+	dict := w.dict
+	if dict != nil && k.Time().After(dict.packsUntil) {
+		dict = nil // it would outlive what it sampled by more than it may
+	}
+	body, w.packed = packValue(w.canonical, w.packed, dict)
 	v := take(&w.values, len(body)+linksLen, w.valueChunk)[:0]
 	v = append(append(append(v, body...), head.hash[:]...), hash[:]...)
 	key := take(&w.keys, len(k)+8, w.keyChunk)

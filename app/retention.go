@@ -83,6 +83,12 @@ func (l *Log) Purge() (int, error) {
 	if err := l.idx.DropBefore(cutoff); err != nil {
 		return purged, fmt.Errorf("index: unable to drop expired days: %w", err)
 	}
+	// Last, as it is the least urgent: what is purged is already beyond
+	// every read, and only someone reading the files as bytes could find
+	// what this erases.
+	if err := l.store.ErasePurged(ctx, cutoff); err != nil {
+		return purged, err
+	}
 	return purged, nil
 }
 

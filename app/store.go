@@ -47,6 +47,12 @@ type Store interface {
 	// Purge deletes up to limit entries older than cutoff, oldest first, with
 	// every trace of them, and returns how many it deleted.
 	Purge(ctx context.Context, cutoff time.Time, limit int) (int, error)
+	// ErasePurged erases what the entries purged so far left behind in the
+	// store's files, beyond reading them back: what the store keeps of them
+	// for its own use (compression dictionaries, say), and their bytes in
+	// space it freed but has not yet written over. It does nothing when
+	// nothing was purged since it last ran.
+	ErasePurged(ctx context.Context, cutoff time.Time) error
 	// State returns the value of one piece of workspace state; ok is false
 	// when it is not set.
 	State(ctx context.Context, kind StateKind, key string) (value []byte, ok bool, err error)

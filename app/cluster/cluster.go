@@ -1033,6 +1033,11 @@ func (n *Node) Purge(ctx context.Context, cutoff time.Time, limit int) (int, err
 	return n.local.Purge(ctx, cutoff, limit)
 }
 
+// ErasePurged erases what the local store's purged entries left behind.
+func (n *Node) ErasePurged(ctx context.Context, cutoff time.Time) error {
+	return n.local.ErasePurged(ctx, cutoff)
+}
+
 func (n *Node) State(ctx context.Context, kind app.StateKind, key string) ([]byte, bool, error) {
 	return n.local.State(ctx, kind, key)
 }

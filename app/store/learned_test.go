@@ -362,6 +362,9 @@ func TestAPurgeLeavesNoByteOfThePurgedEntriesInTheFile(t *testing.T) {
 	if total != learnFirst+2000 {
 		t.Fatalf("purged %d entries, want the %d marked ones", total, learnFirst+2000)
 	}
+	if err := s.ErasePurged(ctx, later.Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
 	if held := fileHolds(t, dir, "Quuxington", "xyzzy", "203.0.113.77"); len(held) > 0 {
 		t.Fatalf("after the purge the file still holds %q", held)
 	}
@@ -421,29 +424,33 @@ func TestADictionaryHoldsEntriesOfHoursAndPacksOnlyThoseOfADay(t *testing.T) {
 	}
 }
 
-// A purge cut short by a crash after its entries were deleted, before their
-// pages were blanked, is finished by the next purge after the restart, though
-// that one finds nothing more to delete.
-func TestAPurgeCutShortBeforeBlankingIsFinishedAfterARestart(t *testing.T) {
+// A purge cut short by a crash after its entries were deleted, before what
+// they left behind was erased, is finished after the restart, though nothing
+// more is then purged.
+func TestAPurgeCutShortBeforeTheErasureIsFinishedAfterARestart(t *testing.T) {
 	dir := t.TempDir()
 	s := mustOpen(t, dir)
 	t0 := day.Add(-40 * 24 * time.Hour)
 	commitAt(t, s, markedEvents(0, 3000, t0), t0)
 	later := t0.Add(dictionaryLinger + time.Hour)
 	commitAt(t, s, workspaceEvents(mathrand.New(mathrand.NewPCG(5, 6)), 0, 100, later), later)
-	if n, err := s.purgeExpired(later.Add(-time.Minute), 10000); err != nil || n != 3000 {
-		t.Fatalf("deleted %d, %v; want the 3000 marked entries", n, err)
+	ctx := context.Background()
+	if n, err := s.Purge(ctx, later.Add(-time.Minute), 10000); err != nil || n != 3000 {
+		t.Fatalf("purged %d, %v; want the 3000 marked entries", n, err)
 	}
 	if err := s.Close(); err != nil { // the crash, as far as the file goes
 		t.Fatal(err)
 	}
 	if held := fileHolds(t, dir, "Quuxington"); len(held) == 0 {
-		t.Fatal("the deleted entries' pages hold none of their bytes: the test proves nothing")
+		t.Fatal("the purged entries' pages hold none of their bytes: the test proves nothing")
 	}
 	s = mustOpen(t, dir)
 	defer s.Close()
-	if n, err := s.Purge(context.Background(), later.Add(-time.Minute), 10000); err != nil || n != 0 {
-		t.Fatalf("Purge after the restart = %d, %v; want nothing more to delete", n, err)
+	if n, err := s.Purge(ctx, later.Add(-time.Minute), 10000); err != nil || n != 0 {
+		t.Fatalf("Purge after the restart = %d, %v; want nothing more to purge", n, err)
+	}
+	if err := s.ErasePurged(ctx, later.Add(-time.Minute)); err != nil {
+		t.Fatal(err)
 	}
 	if held := fileHolds(t, dir, "Quuxington", "xyzzy", "203.0.113.77"); len(held) > 0 {
 		t.Fatalf("after the restart's purge the file still holds %q", held)

@@ -947,33 +947,10 @@ func (s *Store) Len(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// Purge deletes up to limit entries older than cutoff in one transaction.
-// The call that finds fewer, the last of a purge, then drops the learned
-// dictionaries only purged entries used and blanks the free pages.
+// Purge deletes up to limit entries older than cutoff in one transaction,
+// and notes in it that what they leave behind is to be erased (see
+// ErasePurged).
 func (s *Store) Purge(ctx context.Context, cutoff time.Time, limit int) (int, error) {
-	n, err := s.purgeExpired(cutoff, limit)
-	if err != nil {
-		return 0, err
-	}
-	if n > 0 {
-		s.purgedSince.Store(true)
-	}
-	if n < limit && s.purgedSince.Swap(false) {
-		if _, err := s.dropUnusedDictionaries(cutoff); err != nil {
-			s.purgedSince.Store(true)
-			return n, fmt.Errorf("store: unable to drop the dictionaries of purged entries: %w", err)
-		}
-		if _, err := s.scrubFreePages(); err != nil {
-			s.purgedSince.Store(true)
-			return n, fmt.Errorf("store: unable to blank the pages purged entries were in: %w", err)
-		}
-	}
-	return n, nil
-}
-
-// purgeExpired deletes up to limit entries older than cutoff in one
-// transaction, and notes in it that their pages are to be blanked.
-func (s *Store) purgeExpired(cutoff time.Time, limit int) (int, error) {
 	if err := s.writable(); err != nil {
 		return 0, err
 	}
@@ -1021,7 +998,32 @@ func (s *Store) purgeExpired(cutoff time.Time, limit int) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("store: purge failed: %w", err)
 	}
+	if n > 0 {
+		s.purgedSince.Store(true)
+	}
 	return n, nil
+}
+
+// ErasePurged erases what the entries purged since it last ran left in the
+// file: the learned dictionaries only they were packed with, and their bytes
+// in the pages they were in, now free (see scrubFreePages). It does nothing
+// when nothing was purged; after a crash it finishes what it did not.
+func (s *Store) ErasePurged(ctx context.Context, cutoff time.Time) error {
+	if err := s.writable(); err != nil {
+		return err
+	}
+	if !s.purgedSince.Swap(false) {
+		return nil
+	}
+	if _, err := s.dropUnusedDictionaries(cutoff); err != nil {
+		s.purgedSince.Store(true)
+		return fmt.Errorf("store: unable to drop the dictionaries of purged entries: %w", err)
+	}
+	if _, err := s.scrubFreePages(); err != nil {
+		s.purgedSince.Store(true)
+		return fmt.Errorf("store: unable to blank the pages purged entries were in: %w", err)
+	}
+	return nil
 }
 
 // recountTally fills empty counters from the entries, for a store written

@@ -44,13 +44,17 @@ func (s *Store) scrubFreePages() (int, error) {
 	// page the fill takes comes from the free ones while there are any: the
 	// branch pages above the leaves (one for every 150 or so) take the last
 	// few from the end of the file instead, where bbolt has them ready.
-	leaves := s.db.Stats().FreePageN
-	if leaves == 0 {
-		return 0, s.update("the free pages", dropScrub)
-	}
+	// Commits go on meanwhile and take free pages too, so each transaction
+	// fills no more than are still free, and the scrub no more than were
+	// free at its start: it must not grow the file, nor chase the pages its
+	// own transactions free.
 	blank := make([]byte, (pageSize-pageHeaderSize)/2-leafElementSize-scrubKeySize)
-	for done := 0; done < leaves; {
-		n := min(scrubChunk, leaves-done)
+	want, done := s.db.Stats().FreePageN, 0
+	for done < want {
+		n := min(scrubChunk, want-done, s.db.Stats().FreePageN)
+		if n == 0 {
+			break
+		}
 		err := s.update("the free pages", func(tx *bolt.Tx) error {
 			b, err := tx.CreateBucketIfNotExists(bucketScrub)
 			if err != nil {
@@ -71,7 +75,7 @@ func (s *Store) scrubFreePages() (int, error) {
 		}
 		done += n
 	}
-	return leaves, s.update("the free pages", dropScrub)
+	return done, s.update("the free pages", dropScrub)
 }
 
 // dropScrub deletes the bucket the free pages were filled in, and notes the

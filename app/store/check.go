@@ -62,9 +62,13 @@ func (d *Damaged) asAppError() error {
 
 type metaPage struct {
 	pageSize uint32
+	freelist uint64 // the page the freelist is written on (noFreelist: none)
 	pgid     uint64 // pages in use: the file must hold at least this many
 	txid     uint64
 }
+
+// noFreelist is the freelist page of a file that keeps none.
+const noFreelist = ^uint64(0)
 
 // readMeta reads the meta page at off; ok is false when it does not parse
 // or its checksum does not match.
@@ -83,7 +87,7 @@ func readMeta(f *os.File, off int64) (metaPage, bool) {
 	if h.Sum64() != le.Uint64(m[56:]) {
 		return metaPage{}, false
 	}
-	return metaPage{pageSize: le.Uint32(m[8:]), pgid: le.Uint64(m[40:]), txid: le.Uint64(m[48:])}, true
+	return metaPage{pageSize: le.Uint32(m[8:]), freelist: le.Uint64(m[32:]), pgid: le.Uint64(m[40:]), txid: le.Uint64(m[48:])}, true
 }
 
 // checkFile looks at the store file before bbolt does: bbolt maps the file

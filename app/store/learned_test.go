@@ -456,3 +456,81 @@ func TestAPurgeCutShortBeforeTheErasureIsFinishedAfterARestart(t *testing.T) {
 		t.Fatalf("after the restart's purge the file still holds %q", held)
 	}
 }
+
+// purgeAndErase purges everything before cutoff and erases what it left.
+func purgeAndErase(t *testing.T, s *Store, cutoff time.Time) int {
+	t.Helper()
+	ctx := context.Background()
+	total := 0
+	for {
+		n, err := s.Purge(ctx, cutoff, 5000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total += n; n < 5000 {
+			break
+		}
+	}
+	if err := s.ErasePurged(ctx, cutoff); err != nil {
+		t.Fatal(err)
+	}
+	return total
+}
+
+// A workspace that goes quiet: its last entries are purged an hour after
+// they expire, when the dictionary learned from them may still pack entries
+// of their day. Nothing more is ever purged, and the dictionary goes anyway
+// once its day is past the retention.
+func TestTheDictionaryOfAWorkspaceThatWentQuietGoes(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, dir)
+	defer s.Close()
+	t0 := day.Add(-40 * 24 * time.Hour)
+	commitAt(t, s, markedEvents(0, learnFirst+2000, t0), t0)
+	if n := purgeAndErase(t, s, t0.Add(time.Hour)); n != learnFirst+2000 {
+		t.Fatalf("purged %d, want every entry", n)
+	}
+	for hour := 2; hour <= 48; hour++ {
+		purgeAndErase(t, s, t0.Add(time.Duration(hour)*time.Hour))
+	}
+	if held := fileHolds(t, dir, "Quuxington", "xyzzy", "203.0.113.77"); len(held) > 0 {
+		t.Fatalf("two days after its last entries were purged the file still holds %q", held)
+	}
+}
+
+// Pages a reader (an export, a verification) still holds while the purge
+// runs are zeroed once it is done, though nothing more is purged; pages
+// already zero are not written again.
+func TestPagesAReaderHeldAreZeroedOnceItIsDone(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, dir)
+	defer s.Close()
+	ctx := context.Background()
+	t0 := day.Add(-40 * 24 * time.Hour)
+	commitAt(t, s, markedEvents(0, 3000, t0), t0)
+	later := t0.Add(dictionaryLinger + time.Hour)
+	commitAt(t, s, workspaceEvents(mathrand.New(mathrand.NewPCG(5, 6)), 0, 100, later), later)
+
+	reader, err := s.db.Begin(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := purgeAndErase(t, s, later.Add(-time.Minute)); n != 3000 {
+		t.Fatalf("purged %d, want the 3000 marked entries", n)
+	}
+	if held := fileHolds(t, dir, "Quuxington"); len(held) == 0 {
+		t.Fatal("nothing of the purged entries was left while the reader held their pages: the test proves nothing")
+	}
+	if err := reader.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ErasePurged(ctx, later.Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if held := fileHolds(t, dir, "Quuxington", "xyzzy", "203.0.113.77"); len(held) > 0 {
+		t.Fatalf("after the reader was done the file still holds %q", held)
+	}
+	if zeroed, busy, err := s.scrubFreePages(ctx); err != nil || busy || zeroed > 8 {
+		t.Fatalf("a second scrub zeroed %d pages (busy %v, %v): want only what the last commits freed", zeroed, busy, err)
+	}
+}

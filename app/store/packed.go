@@ -84,7 +84,7 @@ const packedLearned = 0x82
 // sequence number of the entry it was learned at(8) ‖ its bytes ‖ SHA-256 of
 // both. One is never changed while the store lives: entries packed with it
 // can only be read with it. It is deleted once no entry is (see
-// DropUnusedDictionaries).
+// dropUnusedDictionaries).
 var bucketDictionaries = []byte("dictionaries")
 
 // A dictionary is learned once the store has recorded learnFirst entries,
@@ -269,6 +269,10 @@ func dictionaryToPack(tx *bolt.Tx, seq uint64, newest time.Time) (*learned, erro
 	damaged := use.inUse != 0 && inUse == nil
 	due := learnDue(seq, use.learnedSeq) || damaged ||
 		(use.learnedSeq != 0 && newest.After(use.packsUntil()) && seq-use.learnedSeq >= learnRetry)
+	changed := damaged
+	if damaged {
+		use.inUse = 0
+	}
 	if due && (use.triedSeq == 0 || seq-use.triedSeq >= learnRetry || damaged) {
 		sample, oldest := sampleEntries(tx)
 		// One sampled from no later entries than the one in use would pack
@@ -293,12 +297,9 @@ func dictionaryToPack(tx *bolt.Tx, seq uint64, newest time.Time) (*learned, erro
 			}
 			return l, err
 		}
-		use.triedSeq = seq // too little to learn from, or nothing later
+		use.triedSeq, changed = seq, true // too little to learn from, or nothing later
 	}
-	if damaged {
-		use.inUse = 0
-	}
-	if due || damaged {
+	if changed {
 		return inUse, putDictionaryUse(tx, use)
 	}
 	return inUse, nil
@@ -331,7 +332,9 @@ func sampleEntries(tx *bolt.Tx) ([]byte, time.Time) {
 		visited++
 		if len(v) == len(app.Key{}) { // a tombstone (an entry purged) is longer
 			keys = append(keys, app.Key(v))
-			latest = later(latest, app.Key(v).Time())
+			if t := app.Key(v).Time(); t.After(latest) {
+				latest = t
+			}
 		}
 	}
 	keys = slices.DeleteFunc(keys, func(k app.Key) bool { return k.Time().Before(latest.Add(-sampleWindow)) })
@@ -360,13 +363,6 @@ func sampleEntries(tx *bolt.Tx) ([]byte, time.Time) {
 		}
 	}
 	return sample, oldest
-}
-
-func later(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
 }
 
 // packValue returns the body of canonical's stored value: packed with d (nil:

@@ -1,7 +1,11 @@
 package store
 
 import (
+	"bytes"
+	"context"
 	"encoding/binary"
+	"fmt"
+	"os"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -13,86 +17,103 @@ import (
 // reuses them. So a purged entry's detail, actor and address stay in the
 // file, free, readable to anyone who reads it as bytes, for as long as no
 // later commit happens to take those pages: in a store that has gone quiet,
-// for ever. Expired entries are to be beyond recovery, so a purge ends by
-// blanking the free pages: they are filled, in a bucket of their own, with
-// zeros, and the bucket is deleted, leaving them free and blank. bbolt
-// offers no other way to write a free page.
-var bucketScrub = []byte("scrub")
+// for ever. Expired entries are to be beyond recovery, so what a purge frees
+// is zeroed (scrubFreePages).
+//
+// bbolt offers no way to write a free page, so the scrub writes them itself,
+// through a file handle of its own, inside a write transaction: no commit
+// can take a free page meanwhile. A free page is read by nobody: the newest
+// committed state, which every reader that starts now sees, leaves it out.
+// Pages freed since an older reader started are still that reader's
+// (bbolt calls them pending), and bbolt's freelist does not tell them from
+// the others, so the scrub runs only while no reader is open, and tries
+// again later otherwise. It writes only the pages that hold something, so a
+// store with much free space (one whose retention was lowered) pays for it
+// once, not at every purge.
 
-// Sizes of bbolt's leaf pages beyond the page header: an element's header,
-// and the key a scrub gives each value.
-const (
-	leafElementSize = 16
-	scrubKeySize    = 8
-)
-
-// scrubChunk is how many pages one transaction of a scrub fills at most:
-// commits wait for each, so each must be short (16 MB with 4 KiB pages).
-const scrubChunk = 4096
-
-// scrubFreePages blanks the pages free in the file and returns how many it
-// filled. A page some reader still holds is not free yet; the next purge's
-// scrub blanks it.
-func (s *Store) scrubFreePages() (int, error) {
-	// A writer frees the pages no reader holds any more when it begins,
-	// and counts the free pages when it ends: this one does nothing else.
-	if err := s.update("the free pages", func(*bolt.Tx) error { return nil }); err != nil {
-		return 0, err
+// scrubFreePages zeroes the free pages that are not zero yet and returns how
+// many it zeroed. busy is true when a reader was open: nothing was zeroed,
+// and the scrub is still due.
+func (s *Store) scrubFreePages(ctx context.Context) (zeroed int, busy bool, err error) {
+	f, err := os.OpenFile(s.path, os.O_RDWR, 0)
+	if err != nil {
+		return 0, false, err
 	}
-	pageSize := s.db.Info().PageSize
-	// Two values fill a leaf page and leave it no room for a third. Every
-	// page the fill takes comes from the free ones while there are any: the
-	// branch pages above the leaves (one for every 150 or so) take the last
-	// few from the end of the file instead, where bbolt has them ready.
-	// Commits go on meanwhile and take free pages too, so each transaction
-	// fills no more than are still free, and the scrub no more than were
-	// free at its start: it must not grow the file, nor chase the pages its
-	// own transactions free.
-	blank := make([]byte, (pageSize-pageHeaderSize)/2-leafElementSize-scrubKeySize)
-	want, done := s.db.Stats().FreePageN, 0
-	for done < want {
-		n := min(scrubChunk, want-done, s.db.Stats().FreePageN)
-		if n == 0 {
-			break
+	defer f.Close()
+	err = s.update("the free pages", func(tx *bolt.Tx) error {
+		if s.db.Stats().OpenTxN > 0 {
+			busy = true
+			return nil
 		}
-		err := s.update("the free pages", func(tx *bolt.Tx) error {
-			b, err := tx.CreateBucketIfNotExists(bucketScrub)
-			if err != nil {
+		ids, err := freePageIDs(f)
+		if err != nil {
+			return err
+		}
+		pageSize := int64(s.db.Info().PageSize)
+		page, blank := make([]byte, pageSize), make([]byte, pageSize)
+		for _, id := range ids {
+			if err := ctx.Err(); err != nil {
 				return err
 			}
-			b.FillPercent = 1
-			for i := done; i < done+n; i++ {
-				for half := range 2 {
-					if err := b.Put(binary.BigEndian.AppendUint64(nil, uint64(2*i+half)), blank); err != nil {
-						return err
-					}
-				}
+			// The freelist on disk is the last commit's, and this transaction
+			// has taken nothing from it: bbolt must agree that the page is free.
+			if info, err := tx.Page(int(id)); err != nil || info == nil || info.Type != "free" {
+				continue
 			}
-			return nil
-		})
-		if err != nil {
-			return done, err
+			if _, err := f.ReadAt(page, int64(id)*pageSize); err != nil {
+				return err
+			}
+			if bytes.Equal(page, blank) {
+				continue
+			}
+			if _, err := f.WriteAt(blank, int64(id)*pageSize); err != nil {
+				return err
+			}
+			zeroed++
 		}
-		done += n
-	}
-	return done, s.update("the free pages", dropScrub)
+		// The commit's fsync, of the same file, makes the zeros durable.
+		return tx.Bucket([]byte(app.StateMeta)).Delete(metaScrubDue)
+	})
+	return zeroed, busy, err
 }
 
-// dropScrub deletes the bucket the free pages were filled in, and notes the
-// scrub done.
-func dropScrub(tx *bolt.Tx) error {
-	if err := tx.Bucket([]byte(app.StateMeta)).Delete(metaScrubDue); err != nil {
-		return err
+// freePageIDs reads the ids of the free pages from the freelist page the
+// newest meta page names, as bbolt wrote it: a page header whose count is
+// the number of ids (or 0xFFFF, the number then being the first of them),
+// then the ids, eight bytes each in the machine's order (little-endian on
+// every platform Audit Log is built for).
+func freePageIDs(f *os.File) ([]uint64, error) {
+	first, ok0 := readMeta(f, 0)
+	m := first
+	if second, ok1 := readMeta(f, int64(first.pageSize)); ok1 && (!ok0 || second.txid > first.txid) {
+		m = second
+	} else if !ok0 {
+		return nil, fmt.Errorf("neither meta page reads")
 	}
-	return dropScrubBucket(tx)
-}
-
-// dropScrubBucket deletes the bucket a scrub fills free pages with, which a
-// scrub cut short by a crash leaves behind (metaScrubDue is then still set,
-// and the next purge scrubs again).
-func dropScrubBucket(tx *bolt.Tx) error {
-	if tx.Bucket(bucketScrub) == nil {
-		return nil
+	if m.freelist == noFreelist {
+		return nil, fmt.Errorf("the file keeps no freelist")
 	}
-	return tx.DeleteBucket(bucketScrub)
+	pageSize := int64(m.pageSize)
+	header := make([]byte, pageHeaderSize+8)
+	if _, err := f.ReadAt(header, int64(m.freelist)*pageSize); err != nil {
+		return nil, err
+	}
+	le := binary.LittleEndian
+	count, skip := int64(le.Uint16(header[10:])), int64(0)
+	if count == 0xFFFF {
+		count, skip = int64(le.Uint64(header[pageHeaderSize:])), 1
+	}
+	overflow := int64(le.Uint32(header[12:]))
+	if (pageHeaderSize+8*(skip+count)) > (overflow+1)*pageSize || count < 0 {
+		return nil, fmt.Errorf("the freelist page %d claims %d ids in %d pages", m.freelist, count, overflow+1)
+	}
+	b := make([]byte, 8*count)
+	if _, err := f.ReadAt(b, int64(m.freelist)*pageSize+pageHeaderSize+8*skip); err != nil {
+		return nil, err
+	}
+	ids := make([]uint64, count)
+	for i := range ids {
+		ids[i] = le.Uint64(b[8*i:])
+	}
+	return ids, nil
 }

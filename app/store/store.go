@@ -193,10 +193,6 @@ func Open(dir string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: unable to create buckets: %w", err)
 	}
-	if err := updateIf(db, func(tx *bolt.Tx) bool { return tx.Bucket(bucketScrub) != nil }, dropScrubBucket); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: unable to drop what a blanking of free pages left: %w", err)
-	}
 	if err := updateIf(db, tallyMissing, recountTally); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: unable to count entries: %w", err)
@@ -1007,24 +1003,58 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time, limit int) (int, er
 // ErasePurged erases what the entries purged since it last ran left in the
 // file: the learned dictionaries only they were packed with, and their bytes
 // in the pages they were in, now free (see scrubFreePages). It does nothing
-// when nothing was purged; after a crash it finishes what it did not.
+// when nothing was purged and the dictionary in use may still pack entries;
+// after a crash it finishes what it did not. While readers keep pages of
+// the purged entries, it tries again for a moment, then at the next call.
 func (s *Store) ErasePurged(ctx context.Context, cutoff time.Time) error {
 	if err := s.writable(); err != nil {
 		return err
 	}
-	if !s.purgedSince.Swap(false) {
-		return nil
+	due := s.purgedSince.Swap(false)
+	if !due {
+		// A dictionary in use in a store that has gone quiet: its entries
+		// were purged, and nothing else will be.
+		err := s.view(func() string { return "the dictionary in use" }, func(tx *bolt.Tx) error {
+			use := readDictionaryUse(tx)
+			due = use.inUse != 0 && use.packsUntil().Before(cutoff)
+			return nil
+		})
+		if err != nil || !due {
+			return err
+		}
 	}
 	if _, err := s.dropUnusedDictionaries(cutoff); err != nil {
 		s.purgedSince.Store(true)
 		return fmt.Errorf("store: unable to drop the dictionaries of purged entries: %w", err)
 	}
-	if _, err := s.scrubFreePages(); err != nil {
-		s.purgedSince.Store(true)
-		return fmt.Errorf("store: unable to blank the pages purged entries were in: %w", err)
+	for try := 0; ; try++ {
+		_, busy, err := s.scrubFreePages(ctx)
+		if err != nil {
+			s.purgedSince.Store(true)
+			return fmt.Errorf("store: unable to zero the pages purged entries were in: %w", err)
+		}
+		if !busy {
+			return nil
+		}
+		if try == scrubTries {
+			s.purgedSince.Store(true) // the next purge tries again
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			s.purgedSince.Store(true)
+			return ctx.Err()
+		case <-time.After(scrubWait):
+		}
 	}
-	return nil
 }
+
+// A scrub waits for readers to finish for up to scrubTries × scrubWait: a
+// page of the log is read in a millisecond or two, an export takes longer.
+const (
+	scrubTries = 20
+	scrubWait  = 50 * time.Millisecond
+)
 
 // recountTally fills empty counters from the entries, for a store written
 // before the counters had their present form.

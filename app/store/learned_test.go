@@ -515,6 +515,7 @@ func TestPagesAReaderHeldAreZeroedOnceItIsDone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer reader.Rollback() // on failure: the store does not close while a reader is open
 	if n := purgeAndErase(t, s, later.Add(-time.Minute)); n != 3000 {
 		t.Fatalf("purged %d, want the 3000 marked entries", n)
 	}

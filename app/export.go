@@ -119,6 +119,15 @@ func (l *Log) Export(ctx context.Context, q Query, w io.Writer, opt ExportOption
 	if err != nil {
 		return 0, err
 	}
+	// Words are looked up in the keyword index, which takes entries a
+	// moment after the store: an export right after a write would leave out
+	// entries its proof covers, as if filtered out.
+	if q.HasText() {
+		if err := l.waitIndexedFor(ctx, head.Seq); err != nil {
+			l.recordExport(q, opt, "audit_log_export_interrupted", 0, err.Error())
+			return 0, err
+		}
+	}
 	var from uint64 = 1
 	if a, ok, err := anchorOf(ctx, l.store); err != nil {
 		return 0, err
@@ -170,6 +179,27 @@ func (l *Log) Export(ctx context.Context, q Query, w io.Writer, opt ExportOption
 		l.recordExport(q, opt, "audit_log_export_interrupted", written, err.Error())
 	}
 	return written, err
+}
+
+// exportIndexWait bounds how long an export with words waits for the index
+// to take the entries it is to hold: an import of a million takes about a
+// minute to index.
+const exportIndexWait = 2 * time.Minute
+
+// waitIndexedFor waits, up to exportIndexWait, for the index to hold every
+// entry up to sequence number through.
+func (l *Log) waitIndexedFor(ctx context.Context, through uint64) error {
+	wctx, cancel := context.WithTimeout(ctx, exportIndexWait)
+	defer cancel()
+	err := l.waitIndexed(wctx, through)
+	switch {
+	case err == nil || ctx.Err() != nil:
+		return err
+	case wctx.Err() != nil:
+		return Errorf(EUNAVAILABLE, "the keyword index has not yet taken every entry recorded before this export (it is behind after a large import, or rebuilding), so a search by words would leave some out: retry in a few minutes, or export without words")
+	default:
+		return Errorf(EUNAVAILABLE, "the keyword index cannot take the newest entries (%v), so a search by words would leave some out: export without words, or see /healthz", err)
+	}
 }
 
 func (l *Log) recordExport(q Query, opt ExportOptions, action string, count int, failure string) (Event, error) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -205,5 +206,22 @@ func TestExportFilenameSaysWhoseAndWhen(t *testing.T) {
 	name = f.log.ExportFilename(app.Query{}, app.NDJSON, app.Settings{Workspace: "Acme", Timezone: "UTC"})
 	if name != "audit-log-acme-20261026T1200-20261125T1200.ndjson" {
 		t.Fatalf("filename of an unbounded export = %q (the retention window)", name)
+	}
+}
+
+// An export by words right after a write holds what was just written: the
+// keyword index takes entries a moment after the store, and an export whose
+// proof covers them must not leave them out as if they did not match.
+func TestAnExportByWordsRightAfterAWriteHoldsIt(t *testing.T) {
+	f := openFixture(t)
+	var events []app.Event
+	for i := range 1000 {
+		events = append(events, ev(app.Spaces, "space_updated", fmt.Sprintf("Renamed space lagword-%d", i), "Maya", time.Minute, f.clock.Now()))
+	}
+	f.record(events...)
+	for _, q := range []string{"lagword", "actor:maya", "action:space_updated"} {
+		if _, n := exportString(t, f, q, app.NDJSON, time.UTC); n != 1000 {
+			t.Fatalf("an export of %q right after the write holds %d entries, want 1000", q, n)
+		}
 	}
 }

@@ -424,7 +424,12 @@ const waitGiveUp = 3
 // WaitIndexed waits until the index has caught up with the store: no rebuild
 // under way and nothing left in the outbox. When indexing keeps failing it
 // gives up with the indexer's error rather than wait for ever.
-func (l *Log) WaitIndexed(ctx context.Context) error {
+func (l *Log) WaitIndexed(ctx context.Context) error { return l.waitIndexed(ctx, 0) }
+
+// waitIndexed waits until the index holds every entry recorded up to
+// sequence number through (0: every entry recorded), as WaitIndexed does:
+// entries recorded after it do not keep the wait going under steady ingest.
+func (l *Log) waitIndexed(ctx context.Context, through uint64) error {
 	// Failures before the wait do not count: the disk may have been freed
 	// since, and the next attempt succeed.
 	failedBefore := l.indexFailed.Load()
@@ -436,7 +441,8 @@ func (l *Log) WaitIndexed(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if !rebuilding && len(pending) == 0 && !l.verifyDue.Load() {
+		caughtUp := len(pending) == 0 || (through > 0 && pending[0].Key.Seq() > through)
+		if !rebuilding && caughtUp && !l.verifyDue.Load() {
 			return nil
 		}
 		if l.indexFailed.Load()-failedBefore >= waitGiveUp && l.indexFailures.Load() > 0 {

@@ -3,6 +3,7 @@ package app
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
@@ -484,9 +485,27 @@ func readExport(r io.Reader, entry func(*Event)) (*Proof, error) {
 		if err := json.Unmarshal(b, &e); err != nil {
 			return nil, Errorf(EINVALID, "line %d is not an entry: %v", line, err)
 		}
+		if err := readsOneWay(b); err != nil {
+			return nil, Errorf(EINVALID, "line %d: %v", line, err)
+		}
 		entry(&e)
 	}
 	return proof, nil
+}
+
+// readsOneWay refuses an entry that readers could read differently: a field
+// given twice (encoding/json keeps the last, other readers the first), or one
+// that is no field of an entry, in any letters (encoding/json takes "ACTOR"
+// for actor). Its hash is of the values the verification reads, so a forged
+// "actor" placed before the true one would verify as intact while a
+// spreadsheet or a script showed the forgery. An import refuses the same
+// entries, with the same words.
+func readsOneWay(raw []byte) error {
+	if errs := decodeEvent(0, raw, &Event{}, true); len(errs) > 0 {
+		problem, _, _ := strings.Cut(errs[0].Message, ";") // what follows is advice to a sender
+		return fmt.Errorf("%s %s: not as the Audit Log writes an entry, and readers of the file could differ on what it says", cmp.Or(errs[0].Field, "the entry"), problem)
+	}
+	return nil
 }
 
 // readJSONExport reads {"events": [...], "proof": {...}} an entry at a time.
@@ -530,10 +549,17 @@ func readJSONExport(r io.Reader, entry func(*Event)) (*Proof, error) {
 			if t != json.Delim('[') {
 				return fail(fmt.Errorf("events is %v, not a list", t))
 			}
-			for dec.More() {
-				var e Event
-				if err := dec.Decode(&e); err != nil {
+			for n := 1; dec.More(); n++ {
+				var raw json.RawMessage
+				if err := dec.Decode(&raw); err != nil {
 					return fail(err)
+				}
+				var e Event
+				if err := json.Unmarshal(raw, &e); err != nil {
+					return fail(fmt.Errorf("entry %d: %v", n, err))
+				}
+				if err := readsOneWay(raw); err != nil {
+					return fail(fmt.Errorf("entry %d: %v", n, err))
 				}
 				entry(&e)
 			}

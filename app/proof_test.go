@@ -363,3 +363,39 @@ func TestAJSONExportIsReadWhateverTheOrderOfItsParts(t *testing.T) {
 		}
 	}
 }
+
+// An entry that readers could read differently does not verify: a field
+// given twice (a forged actor before the true one, which encoding/json
+// passes over and a spreadsheet or script shows), a field no entry has, or
+// one in other letters. The import refuses the same lines.
+func TestAnEntryReadersCouldReadDifferentlyDoesNotVerify(t *testing.T) {
+	f := demoFixture(t)
+	out, _ := exportString(t, f, "", app.NDJSON, time.UTC)
+	for _, tc := range []struct{ name, from, to, says string }{
+		{"a forged actor before the true one", `"actor":"Lukas Brandt"`, `"actor":"Mallory Forger","actor":"Lukas Brandt"`, "actor is given more than once"},
+		{"a field no entry has", `"actor":"Lukas Brandt"`, `"actor":"Lukas Brandt","note":"approved by the CFO"`, "note is not a known field"},
+		{"a field in capitals beside its own", `"actor":"Lukas Brandt"`, `"ACTOR":"Mallory Forger","actor":"Lukas Brandt"`, "ACTOR is not a known field"},
+	} {
+		edited := strings.Replace(out, tc.from, tc.to, 1)
+		if edited == out {
+			t.Fatal("no entry by Lukas Brandt to edit")
+		}
+		for _, text := range []string{edited, ndjsonToJSON(t, edited)} {
+			v, err := app.VerifyExport(strings.NewReader(text), f.log.PublicKey())
+			if err == nil || !strings.Contains(err.Error(), tc.says) {
+				t.Errorf("%s: verification = %+v, %v; want it refused, saying %q", tc.name, v, err, tc.says)
+			}
+		}
+		if _, err := app.DecodeEvents(strings.NewReader(edited), true); err == nil {
+			t.Errorf("%s: the import takes the line", tc.name)
+		}
+	}
+}
+
+// ndjsonToJSON writes an NDJSON export's lines as a JSON export, unchanged.
+func ndjsonToJSON(t *testing.T, ndjson string) string {
+	t.Helper()
+	lines := strings.Split(strings.TrimSuffix(ndjson, "\n"), "\n")
+	proof := strings.TrimSuffix(strings.TrimPrefix(lines[len(lines)-1], `{"proof":`), "}")
+	return `{"events":[` + strings.Join(lines[:len(lines)-1], ",") + `],"proof":` + proof + "}"
+}

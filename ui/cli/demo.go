@@ -26,9 +26,10 @@ func (m *Main) demo(ctx context.Context, args []string) error {
 }
 
 // loadDemo fills an empty log with demo activity; a log that has entries is
-// left alone, so demo data never mixes with real records.
-func (m *Main) loadDemo(ctx context.Context, log *app.Log) error {
-	if !demo.Wanted(ctx, log) {
+// left alone, so demo data never mixes with real records. fresh says the
+// log was made by this run, whose own settings entries do not count.
+func (m *Main) loadDemo(ctx context.Context, log *app.Log, fresh bool) error {
+	if !fresh && !demo.Wanted(ctx, log) {
 		fmt.Fprintln(m.Stderr, "The log already has entries; demo data is loaded only into an empty log.")
 		return nil
 	}

@@ -481,3 +481,19 @@ func (ws *writers) stop() []string {
 	ws.wg.Wait()
 	return ws.acked
 }
+
+// A new directory started with the demo and a retention of its own gets the
+// demo: the retention's entry, recorded as the log is made, is no record the
+// demo would mix with.
+func TestTheDemoLoadsIntoANewDirectoryStartedWithARetention(t *testing.T) {
+	dir := t.TempDir()
+	srv := launchServer(t, nil, "serve", "--data", dir, "--addr", "127.0.0.1:0", "--no-browser", "--demo", "--retention", "60d")
+	srv.waitListening(t, "the server")
+	token := createToken(t, dir)
+	var page struct {
+		Events []struct{ Action string } `json:"events"`
+	}
+	if code := getJSON(t, srv.url+"/api/v1/events?namespace=connections&limit=20", token, &page); code != http.StatusOK || len(page.Events) < 20 {
+		t.Fatalf("the demo's connections: %d, %d entries; want a page of 20", code, len(page.Events))
+	}
+}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"auditlog/app"
+	"auditlog/app/store"
 	"auditlog/ui"
 )
 
@@ -55,6 +57,10 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	// Another Audit Log serves this directory: a second double-click should
 	// lead to it, not to an error, and without waiting for the store's lock.
 	in, running := runningInstance(dir)
+	// A new directory's first entry, the retention it is started with, is no
+	// record the demo could mix with: the demo loads beside it.
+	_, statErr := os.Stat(filepath.Join(dir, store.FileName))
+	fresh := errors.Is(statErr, os.ErrNotExist)
 	var log *app.Log
 	var status func(context.Context) app.ClusterStatus
 	if !running {
@@ -74,7 +80,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	if *demo {
-		if err := m.loadDemo(ctx, log); err != nil {
+		if err := m.loadDemo(ctx, log, fresh); err != nil {
 			return err
 		}
 	}

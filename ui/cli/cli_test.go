@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http/httptest"
 	"os"
@@ -17,6 +18,7 @@ import (
 
 	"auditlog/app"
 	"auditlog/app/logtest"
+	"auditlog/app/store"
 	"auditlog/ui"
 	"auditlog/ui/client"
 )
@@ -462,5 +464,53 @@ func TestIngestPassesOverAProofLineOfAnySize(t *testing.T) {
 	m.Close()
 	if err == nil || !strings.Contains(err.Error(), "line 3") || !strings.Contains(err.Error(), "longer than 8 MiB") {
 		t.Fatalf("ingest of a 9 MiB event line: %v %s", err, errOut)
+	}
+}
+
+// Restoring from an export checks it against its proof first: an export
+// whose entries were edited is refused before any is imported (imported, it
+// would get a new, unbroken chain), unless --unverified asks; an intact one
+// is imported, and the key that signed it named.
+func TestIngestOfAnExportChecksItsProofFirst(t *testing.T) {
+	src := t.TempDir()
+	var events strings.Builder
+	for i := range 50 {
+		fmt.Fprintf(&events, `{"id":"r-%d","namespace":"users","action":"user_invited","detail":"Invited kim%d@example.com","actor":"Lukas Brandt"}`+"\n", i, i)
+	}
+	m, _, errOut := newTestMain(src)
+	m.Stdin = strings.NewReader(events.String())
+	if err := m.Run(context.Background(), []string{"ingest", "-"}); err != nil {
+		t.Fatalf("ingest: %v %s", err, errOut)
+	}
+	m.Close()
+	file := filepath.Join(t.TempDir(), "export.ndjson")
+	if _, stderr, err := runIn(t, src, "export", "--format", "ndjson", "-o", file); err != nil {
+		t.Fatalf("export: %v %s", err, stderr)
+	}
+	key, _, err := runIn(t, src, "verify", "--public-key")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	whole := t.TempDir()
+	_, stderr, err := runIn(t, whole, "ingest", file)
+	if err != nil || !strings.Contains(stderr, "Ingested 50 events") || !strings.Contains(stderr, "signed by "+strings.TrimSpace(key)) {
+		t.Fatalf("ingest of an intact export: %v\n%s", err, stderr)
+	}
+
+	b, _ := os.ReadFile(file)
+	edited := filepath.Join(t.TempDir(), "edited.ndjson")
+	os.WriteFile(edited, []byte(strings.Replace(string(b), `"actor":"Lukas Brandt"`, `"actor":"Maya Chen"`, 1)), 0o600)
+	refused := t.TempDir()
+	_, stderr, err = runIn(t, refused, "ingest", edited)
+	if err == nil || !strings.Contains(err.Error(), "does not verify against its proof") || !strings.Contains(stderr, "BROKEN") {
+		t.Fatalf("ingest of an edited export: %v\n%s", err, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(refused, store.FileName)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the refused import made a log: %v", err)
+	}
+	_, stderr, err = runIn(t, refused, "ingest", "--unverified", edited)
+	if err != nil || !strings.Contains(stderr, "Ingested 50 events") {
+		t.Fatalf("ingest --unverified of an edited export: %v\n%s", err, stderr)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -18,7 +19,8 @@ import (
 // the batches before it stay recorded, and re-running is safe for events with ids.
 func (m *Main) ingest(ctx context.Context, args []string) error {
 	fs, data := m.flagSet("ingest", "ingest [flags] FILE|-",
-		"Import NDJSON events (one JSON object a line), checked as the API checks them,\nin batches of 1000 recorded all or nothing. Events with ids are not duplicated.")
+		"Import NDJSON events (one JSON object a line), checked as the API checks them,\nin batches of 1000 recorded all or nothing. Events with ids are not duplicated.\nAn export file is first checked against the proof it ends with.")
+	unverified := fs.Bool("unverified", false, "import an export file even though it does not verify against its proof")
 	pos, err := m.parse(fs, args)
 	if err != nil {
 		return err
@@ -36,6 +38,9 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 		defer f.Close()
 		if st, err := f.Stat(); err == nil {
 			size = st.Size()
+		}
+		if err := m.checkExportProof(f, pos[0], size, *unverified); err != nil {
+			return err
 		}
 		in = f
 	}
@@ -137,6 +142,87 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 		fmt.Fprintf(m.Stderr, "Skipped %d events older than the retention window (they would be purged at once).\n", expired)
 	}
 	return nil
+}
+
+// checkExportProof checks an export file against the proof it ends with
+// before any of it is imported: restoring a workspace from an export whose
+// entries were edited would give them a new, unbroken chain, and the edit
+// would never be found again. The proof is checked with the key it names,
+// which shows the file unchanged since it was signed, though not by whom:
+// that key is printed, to compare with the key of the log it came from. A
+// file that ends with no proof is a file of events, imported as it is. The
+// file is left at its start.
+func (m *Main) checkExportProof(f *os.File, path string, size int64, unverified bool) error {
+	last, err := lastLine(f, size)
+	if err != nil || !app.IsProofLine(last) {
+		return err
+	}
+	var pl struct {
+		Proof struct {
+			PublicKey string `json:"public_key"`
+		} `json:"proof"`
+	}
+	_ = json.Unmarshal(last, &pl) // a proof that does not read is found so below
+	key, keyErr := app.ParsePublicKey(pl.Proof.PublicKey)
+	var v app.ExportVerification
+	if keyErr == nil {
+		r := &progressReader{r: f, size: size, last: time.Now(), report: func(done, size int64, end bool) {
+			fmt.Fprintf(m.Stderr, "\rChecking the export's proof: %d%%", min(100, done*100/max(size, 1)))
+			if end {
+				fmt.Fprintln(m.Stderr)
+			}
+		}}
+		v, err = app.VerifyExport(r, key)
+		r.end()
+	}
+	if _, serr := f.Seek(0, io.SeekStart); serr != nil {
+		return serr
+	}
+	switch {
+	case keyErr != nil:
+		err = fmt.Errorf("its proof names no public key it could be checked with (%v)", keyErr)
+	case err == nil && !v.Intact():
+		printExportVerification(m.Stderr, path, &v)
+		err = v.Break
+	}
+	if err != nil {
+		if unverified {
+			fmt.Fprintf(m.Stderr, "The export does not verify against its proof (%v); importing it anyway, as --unverified asks.\n", err)
+			return nil
+		}
+		return fmt.Errorf("ingest: %s does not verify against its proof (%v), so nothing was imported: the entries may have been edited. Check it with auditlog verify --file and the key of the log it came from; --unverified imports it all the same", path, err)
+	}
+	fmt.Fprintf(m.Stderr, "The export verifies against its proof, signed by %s: compare it with the key of the log it came from (auditlog verify --public-key there).\n", pl.Proof.PublicKey)
+	return nil
+}
+
+// lastLine reads the last line of the file of size bytes that holds more
+// than white space, however long (an export's proof line can be tens of MB):
+// it looks for where the line starts from the end, then reads it once.
+func lastLine(f *os.File, size int64) ([]byte, error) {
+	end, start := size, int64(0) // the line is [start, end)
+	chunk := make([]byte, 64<<10)
+	for at := size; at > 0; {
+		n := min(int64(len(chunk)), at)
+		at -= n
+		if _, err := f.ReadAt(chunk[:n], at); err != nil {
+			return nil, err
+		}
+		for i := n - 1; i >= 0; i-- {
+			switch c := chunk[i]; {
+			case end == at+i+1 && (c == ' ' || c == '\t' || c == '\r' || c == '\n'):
+				end = at + i // white space after the line
+			case c == '\n':
+				start = at + i + 1
+				line := make([]byte, end-start)
+				_, err := f.ReadAt(line, start)
+				return line, err
+			}
+		}
+	}
+	line := make([]byte, end)
+	_, err := f.ReadAt(line, 0)
+	return line, err
 }
 
 // maxLine bounds an event's line: far above any event the API takes (one

@@ -127,7 +127,7 @@ Usage:
   auditlog token list              list API tokens
   auditlog token regenerate ID     give an API token a new secret; the old one stops working at once
   auditlog token revoke ID         revoke an API token
-  auditlog ingest FILE|-           import NDJSON events
+  auditlog ingest FILE|-           import NDJSON events (an export is checked against its proof first)
   auditlog search [QUERY]          search entries (--namespace, --limit, --cursor for the next page)
   auditlog reindex                 rebuild the keyword index from the store
   auditlog export [QUERY]          export entries (--format csv|json|ndjson, --namespace, --after, --before, -o FILE)

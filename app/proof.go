@@ -438,6 +438,11 @@ func (d proofDigests) at(seq uint64) (Digest, bool) {
 // it is read, and returns its proof.
 func readExport(r io.Reader, entry func(*Event)) (*Proof, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
+	// A byte order mark, which an editor on Windows may add when it saves
+	// the file, is no part of the export.
+	if bom, _ := br.Peek(3); string(bom) == "\uFEFF" {
+		br.Discard(3)
+	}
 	first, err := br.Peek(1)
 	for err == nil && (first[0] == ' ' || first[0] == '\n' || first[0] == '\r' || first[0] == '\t') {
 		br.ReadByte()
@@ -446,7 +451,10 @@ func readExport(r io.Reader, entry func(*Event)) (*Proof, error) {
 	if err != nil {
 		return nil, Errorf(EINVALID, "the export is empty")
 	}
-	if head, _ := br.Peek(len(`{"events"`)); string(head) == `{"events"` {
+	// JSON, however indented (as jq or an editor writes it again), starts
+	// with its events; NDJSON with an entry, or the proof of an export of
+	// none.
+	if head, _ := br.Peek(512); len(head) > 0 && head[0] == '{' && bytes.HasPrefix(bytes.TrimLeft(head[1:], " \t\r\n"), []byte(`"events"`)) {
 		return readJSONExport(br, entry)
 	}
 	if first[0] != '{' {

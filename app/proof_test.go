@@ -399,3 +399,26 @@ func ndjsonToJSON(t *testing.T, ndjson string) string {
 	proof := strings.TrimSuffix(strings.TrimPrefix(lines[len(lines)-1], `{"proof":`), "}")
 	return `{"events":[` + strings.Join(lines[:len(lines)-1], ",") + `],"proof":` + proof + "}"
 }
+
+// An export saved again by a tool verifies as it was written: JSON indented
+// (as jq or an editor writes it), and either format after a byte order mark.
+func TestAnExportSavedAgainByAToolStillVerifies(t *testing.T) {
+	f := demoFixture(t)
+	for _, format := range []app.ExportFormat{app.NDJSON, app.JSON} {
+		out, n := exportString(t, f, "", format, time.UTC)
+		variants := map[string]string{"with a byte order mark": "\uFEFF" + out}
+		if format == app.JSON {
+			var indented bytes.Buffer
+			if err := json.Indent(&indented, []byte(out), "", "  "); err != nil {
+				t.Fatal(err)
+			}
+			variants["indented"] = indented.String()
+		}
+		for name, text := range variants {
+			v, err := app.VerifyExport(strings.NewReader(text), f.log.PublicKey())
+			if err != nil || !v.Intact() || v.Entries != n {
+				t.Errorf("%s %s: verification = %+v, %v; want intact with %d entries", format, name, v, err, n)
+			}
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 )
@@ -51,6 +52,32 @@ func (s Settings) PlanOf() Plan {
 
 // SystemZone is what the settings call this computer's timezone.
 const SystemZone = "system"
+
+// SystemZoneName is the IANA name of this computer's timezone, as this
+// process sees it (TZ, else /etc/localtime), or "" when it has none Go can
+// load by name (Windows, or a zone file copied rather than linked): a
+// program elsewhere, or started with another TZ, must show times in the
+// zone this one means by "system".
+func SystemZoneName() string {
+	name, set := os.LookupEnv("TZ")
+	if !set {
+		name, _ = os.Readlink("/etc/localtime")
+	}
+	name = strings.TrimPrefix(name, ":")
+	if _, after, found := strings.Cut(name, "zoneinfo/"); found {
+		name = after
+	}
+	switch {
+	case set && name == "":
+		return "UTC" // as Go reads an empty TZ
+	case name == "" || strings.HasPrefix(name, "/"):
+		return ""
+	}
+	if _, err := time.LoadLocation(name); err != nil {
+		return ""
+	}
+	return name
+}
 
 // LoadZone finds a timezone by its IANA name, in any letter case
 // (europe/berlin is Europe/Berlin), and returns it with the name as the

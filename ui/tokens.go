@@ -94,9 +94,14 @@ func (s *Server) revokeToken(c echo.Context) error {
 func WorkspaceOf(log *app.Log) api.Workspace {
 	settings := log.Settings()
 	r := log.Retention()
+	var system string
+	if settings.ZoneName() == app.SystemZone {
+		system = app.SystemZoneName()
+	}
 	return api.Workspace{
 		Name:           settings.Workspace,
 		Timezone:       settings.ZoneName(),
+		SystemTimezone: system,
 		RetentionDays:  int(r / (24 * time.Hour)),
 		RetentionHours: int(r / time.Hour),
 		Retention:      app.FormatRetention(r),

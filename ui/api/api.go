@@ -36,6 +36,10 @@ type ErrorBody struct {
 type Workspace struct {
 	Name     string `json:"name"`
 	Timezone string `json:"timezone"` // IANA name, or "system" for the server computer's zone
+	// The server computer's zone when Timezone is "system", by its IANA name
+	// (empty when the server cannot name it), for clients elsewhere, or with
+	// another TZ, to show times as the page does.
+	SystemTimezone string `json:"system_timezone,omitempty"`
 	// How long entries are kept: whole days (rounded down), the exact
 	// hours, and as people say it ("30 days", "36 hours").
 	RetentionDays  int    `json:"retention_days"`

@@ -198,7 +198,11 @@ func (r *remote) workspace(ctx context.Context) (api.Workspace, *time.Location, 
 	if err != nil {
 		return w, nil, err
 	}
-	loc, _, err := app.LoadZone(w.Timezone)
+	zone := w.Timezone
+	if w.SystemTimezone != "" {
+		zone = w.SystemTimezone // the server's "system", which may not be this process's
+	}
+	loc, _, err := app.LoadZone(zone)
 	if err != nil {
 		loc = time.Local // a zone this computer's timezone database lacks
 	}

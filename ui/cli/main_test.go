@@ -497,3 +497,39 @@ func TestTheDemoLoadsIntoANewDirectoryStartedWithARetention(t *testing.T) {
 		t.Fatalf("the demo's connections: %d, %d entries; want a page of 20", code, len(page.Events))
 	}
 }
+
+// With the workspace's timezone left at "system", a command working through
+// the running server shows times in the server computer's zone, as the page
+// does, though it runs with another TZ; and says which zone that is.
+func TestACommandShowsTimesInTheServersSystemZone(t *testing.T) {
+	dir := t.TempDir()
+	srv := launchServer(t, []string{"TZ=Asia/Kolkata"}, "serve", "--data", dir, "--addr", "127.0.0.1:0", "--no-browser")
+	srv.waitListening(t, "the server")
+	token := createToken(t, dir)
+	at := time.Now().UTC().Truncate(24 * time.Hour).Add(-24*time.Hour + 18*time.Hour + 30*time.Minute)
+	res, err := post(srv.url, token, fmt.Sprintf(`{"namespace":"users","action":"user_invited","detail":"Invited zonecheck@example.com","timestamp":%q}`, at.Format(time.RFC3339)))
+	if err != nil || res.StatusCode != http.StatusCreated {
+		t.Fatalf("post: %v %v", res, err)
+	}
+	res.Body.Close()
+	cli := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(binary(t), args...)
+		cmd.Env = append(os.Environ(), "TZ=America/New_York")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		return string(out)
+	}
+	kolkata, err := time.LoadLocation("Asia/Kolkata")
+	if err != nil {
+		t.Skip("no timezone database here:", err)
+	}
+	if out, want := cli("search", "--data", dir, "--namespace", "users"), at.In(kolkata).Format("2006-01-02 15:04:05"); !strings.Contains(out, want) {
+		t.Errorf("search through the server shows\n%s\nwant the time %s (the server's zone)", out, want)
+	}
+	if out := cli("workspace", "--data", dir); !strings.Contains(out, "system (Asia/Kolkata)") {
+		t.Errorf("workspace says\n%s\nwant the server's zone named", out)
+	}
+}

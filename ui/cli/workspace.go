@@ -36,6 +36,10 @@ func (m *Main) workspace(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(m.Stdout, "Workspace: %s\nTimezone:  %s\nRetention: %s\n", w.Name, w.Timezone, w.Retention)
+	zone := w.Timezone
+	if w.SystemTimezone != "" {
+		zone += " (" + w.SystemTimezone + ")"
+	}
+	fmt.Fprintf(m.Stdout, "Workspace: %s\nTimezone:  %s\nRetention: %s\n", w.Name, zone, w.Retention)
 	return nil
 }

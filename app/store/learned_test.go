@@ -348,22 +348,8 @@ func TestAPurgeLeavesNoByteOfThePurgedEntriesInTheFile(t *testing.T) {
 
 	later := t0.Add(dictionaryLinger + time.Hour)
 	kept := commitAt(t, s, workspaceEvents(mathrand.New(mathrand.NewPCG(5, 6)), 0, 300, later), later)
-	total := 0
-	for {
-		n, err := s.Purge(ctx, later.Add(-time.Minute), 2500)
-		if err != nil {
-			t.Fatal(err)
-		}
-		total += n
-		if n < 2500 {
-			break
-		}
-	}
-	if total != learnFirst+2000 {
+	if total := purgeAndErase(t, s, later.Add(-time.Minute)); total != learnFirst+2000 {
 		t.Fatalf("purged %d entries, want the %d marked ones", total, learnFirst+2000)
-	}
-	if err := s.ErasePurged(ctx, later.Add(-time.Minute)); err != nil {
-		t.Fatal(err)
 	}
 	if held := fileHolds(t, dir, "Quuxington", "xyzzy", "203.0.113.77"); len(held) > 0 {
 		t.Fatalf("after the purge the file still holds %q", held)

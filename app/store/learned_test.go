@@ -521,3 +521,41 @@ func TestPagesAReaderHeldAreZeroedOnceItIsDone(t *testing.T) {
 		t.Fatalf("a second scrub zeroed %d pages (busy %v, %v): want only what the last commits freed", zeroed, busy, err)
 	}
 }
+
+// The scrub holds new reads back only for a moment: a read that goes on for
+// longer (a walk of the whole chain) leaves the scrub to the next purge, and
+// reads started meanwhile go on as soon as it gives up.
+func TestAScrubWaitsForReadsOnlyAMoment(t *testing.T) {
+	s := openTemp(t)
+	started, shortDone, longDone := make(chan struct{}), make(chan struct{}), make(chan bool)
+	go s.view(func() string { return "a long read" }, func(*bolt.Tx) error {
+		close(started)
+		select { // it goes on until the read started after it is done
+		case <-shortDone:
+			longDone <- true
+		case <-time.After(10 * time.Second):
+			longDone <- false
+		}
+		return nil
+	})
+	<-started
+	go func() {
+		for { // once the gate is closed
+			s.readers.mu.Lock()
+			closed := s.readers.closed
+			s.readers.mu.Unlock()
+			if closed {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		s.view(func() string { return "a short read" }, func(*bolt.Tx) error { return nil })
+		close(shortDone)
+	}()
+	if s.readers.closeFor(scrubPatience) {
+		t.Fatal("the gate closed with a read under way")
+	}
+	if !<-longDone {
+		t.Fatal("a read started while the gate was closed was still held back after it gave up")
+	}
+}

@@ -120,6 +120,10 @@ type Store struct {
 	// the file, for a crash in between.
 	purgedSince atomic.Bool
 
+	// The read transactions open through view, which a scrub of the free
+	// pages holds back for a moment (see ErasePurged).
+	readers readGate
+
 	// Large commits waiting while another is written; see commitGrouped.
 	groupMu sync.Mutex
 	queue   []*queued
@@ -215,6 +219,7 @@ func Open(dir string) (*Store, error) {
 		}
 	}
 	s := &Store{db: db, dir: dir, path: path}
+	s.readers.cond = sync.NewCond(&s.readers.mu)
 	err = db.View(func(tx *bolt.Tx) error {
 		s.purgedSince.Store(tx.Bucket([]byte(app.StateMeta)).Get(metaScrubDue) != nil)
 		return nil
@@ -316,6 +321,8 @@ func (s *Store) noteDamage(what string, broken bool) {
 // where (what where returns), the damage is noted for the health check and
 // writes stop, and the rest of the store keeps being served.
 func (s *Store) view(where func() string, fn func(tx *bolt.Tx) error) (err error) {
+	s.readers.enter()
+	defer s.readers.leave()
 	tx, err := s.db.Begin(false)
 	if err != nil {
 		return err
@@ -1027,34 +1034,88 @@ func (s *Store) ErasePurged(ctx context.Context, cutoff time.Time) error {
 		s.purgedSince.Store(true)
 		return fmt.Errorf("store: unable to drop the dictionaries of purged entries: %w", err)
 	}
-	for try := 0; ; try++ {
-		_, busy, err := s.scrubFreePages(ctx)
-		if err != nil {
-			s.purgedSince.Store(true)
-			return fmt.Errorf("store: unable to zero the pages purged entries were in: %w", err)
-		}
-		if !busy {
-			return nil
-		}
-		if try == scrubTries {
-			s.purgedSince.Store(true) // the next purge tries again
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			s.purgedSince.Store(true)
-			return ctx.Err()
-		case <-time.After(scrubWait):
-		}
+	// Pages freed since a reader began are still that reader's, and bbolt
+	// does not say which those are: the scrub runs with no reader open. New
+	// readers wait for it (a few tens of milliseconds), and open ones are
+	// waited for a moment; one that reads for longer (a verification of the
+	// whole chain) leaves the scrub to the next purge.
+	if !s.readers.closeFor(scrubPatience) {
+		s.purgedSince.Store(true)
+		return nil
 	}
+	_, busy, err := s.scrubFreePages(ctx)
+	s.readers.open()
+	if err != nil || busy {
+		s.purgedSince.Store(true) // the next purge tries again
+	}
+	if err != nil {
+		return fmt.Errorf("store: unable to zero the pages purged entries were in: %w", err)
+	}
+	return nil
 }
 
-// A scrub waits for readers to finish for up to scrubTries × scrubWait: a
-// page of the log is read in a millisecond or two, an export takes longer.
-const (
-	scrubTries = 20
-	scrubWait  = 50 * time.Millisecond
-)
+// scrubPatience is how long a scrub waits for the reads under way to end,
+// while new ones wait for it: a page of the log is read in a millisecond
+// or two.
+const scrubPatience = 100 * time.Millisecond
+
+// readGate counts the read transactions under way, and can hold new ones
+// back while those end.
+type readGate struct {
+	mu     sync.Mutex
+	cond   *sync.Cond
+	active int
+	closed bool
+}
+
+func (g *readGate) enter() {
+	g.mu.Lock()
+	for g.closed {
+		g.cond.Wait()
+	}
+	g.active++
+	g.mu.Unlock()
+}
+
+func (g *readGate) leave() {
+	g.mu.Lock()
+	if g.active--; g.active == 0 {
+		g.cond.Broadcast()
+	}
+	g.mu.Unlock()
+}
+
+// closeFor holds new readers back and waits up to d for those under way to
+// end. When they do not, it lets new ones in again and returns false; when
+// they do, it returns true, and open lets new ones in.
+func (g *readGate) closeFor(d time.Duration) bool {
+	timer := time.AfterFunc(d, func() {
+		g.mu.Lock()
+		g.cond.Broadcast()
+		g.mu.Unlock()
+	})
+	defer timer.Stop()
+	deadline := time.Now().Add(d)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.closed = true
+	for g.active > 0 {
+		if !time.Now().Before(deadline) {
+			g.closed = false
+			g.cond.Broadcast()
+			return false
+		}
+		g.cond.Wait()
+	}
+	return true
+}
+
+func (g *readGate) open() {
+	g.mu.Lock()
+	g.closed = false
+	g.cond.Broadcast()
+	g.mu.Unlock()
+}
 
 // recountTally fills empty counters from the entries, for a store written
 // before the counters had their present form.

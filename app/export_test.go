@@ -203,6 +203,10 @@ func TestExportFilenameSaysWhoseAndWhen(t *testing.T) {
 	if name != "audit-log-acme-data-co-20261120T0000-20261122T0000.csv" {
 		t.Fatalf("filename = %q", name)
 	}
+	name = f.log.ExportFilename(q, app.CSV, app.Settings{Workspace: "Müller & Söhne Straßenbau", Timezone: "UTC"})
+	if name != "audit-log-muller-sohne-strassenbau-20261120T0000-20261122T0000.csv" {
+		t.Fatalf("filename of a workspace named in accented letters = %q", name)
+	}
 	name = f.log.ExportFilename(app.Query{}, app.NDJSON, app.Settings{Workspace: "Acme", Timezone: "UTC"})
 	if name != "audit-log-acme-20261026T1200-20261125T1200.ndjson" {
 		t.Fatalf("filename of an unbounded export = %q (the retention window)", name)

@@ -228,12 +228,12 @@ func VerifyExport(r io.Reader, key ed25519.PublicKey) (ExportVerification, error
 		return found(&Break{Kind: BreakForged, Message: "the export's proof has no seal saying which entries it holds: it was edited, or written by a version that did not seal exports"})
 	}
 	if !seal.Check(key) {
-		return found(&Break{Kind: BreakForged, Message: "the export's seal is not signed by this key"})
+		return found(&Break{Kind: BreakForged, Message: "the export's seal does not match its signature by this key: the seal was altered, or another key signed it"})
 	}
 	cps := map[uint64]Checkpoint{}
 	for _, c := range proof.Checkpoints {
 		if !c.Check(key) {
-			return found(&Break{Kind: BreakForged, Seq: c.Seq, Message: fmt.Sprintf("the checkpoint at sequence %d is not signed by this key", c.Seq)})
+			return found(&Break{Kind: BreakForged, Seq: c.Seq, Message: fmt.Sprintf("the checkpoint at sequence %d does not match its signature by this key: it was altered, or another key signed it", c.Seq)})
 		}
 		cps[c.Seq] = c
 	}

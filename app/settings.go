@@ -100,10 +100,12 @@ func LoadZone(tz string) (*time.Location, string, error) {
 	return nil, "", Errorf(EINVALID, "timezone: %q is not a known IANA timezone such as Europe/Berlin", tz)
 }
 
-// Slug is the workspace name as it may stand in a file name.
+// Slug is the workspace name as it may stand in a file name: letters
+// without their accents ("Müller & Söhne" is muller-sohne), digits, and a
+// dash for anything else.
 func (s Settings) Slug() string {
 	var b strings.Builder
-	for _, r := range strings.ToLower(s.Workspace) {
+	for _, r := range Fold(s.Workspace) {
 		switch {
 		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
 			b.WriteRune(r)

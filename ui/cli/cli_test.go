@@ -514,3 +514,20 @@ func TestIngestOfAnExportChecksItsProofFirst(t *testing.T) {
 		t.Fatalf("ingest --unverified of an edited export: %v\n%s", err, stderr)
 	}
 }
+
+// A JSON export, or an array of events, given to ingest is told apart from
+// NDJSON at its first line, with what to do, rather than refused line by line.
+func TestIngestOfJSONSaysToUseNDJSON(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "export.json")
+	for _, text := range []string{
+		`{"events":[{"namespace":"users","action":"user_invited","detail":"Invited kim"}],"proof":null}`,
+		"{\n  \"events\": [\n    {\"namespace\": \"users\"}\n  ]\n}\n",
+		`[{"namespace":"users","action":"user_invited","detail":"Invited kim"}]`,
+	} {
+		os.WriteFile(file, []byte(text), 0o600)
+		_, _, err := runIn(t, t.TempDir(), "ingest", file)
+		if err == nil || !strings.Contains(err.Error(), "holds JSON, not NDJSON") || strings.Count(err.Error(), "\n") > 0 {
+			t.Errorf("ingest of %.30q: %v", text, err)
+		}
+	}
+}

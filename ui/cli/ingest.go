@@ -120,6 +120,9 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 		if line == "" {
 			continue
 		}
+		if seen == 0 && notNDJSON(line) {
+			return fmt.Errorf("ingest: %s holds JSON, not NDJSON (one event a line): export with --format ndjson, or turn a JSON export into NDJSON with jq -c '.events[]'", pos[0])
+		}
 		lines, lineNos = append(lines, line), append(lineNos, lineNo)
 		seen++
 		if len(lines) == app.MaxBatch {
@@ -223,6 +226,15 @@ func lastLine(f *os.File, size int64) ([]byte, error) {
 	line := make([]byte, end)
 	_, err := f.ReadAt(line, 0)
 	return line, err
+}
+
+// notNDJSON tells whether a file's first line shows it to be one JSON
+// document rather than an event a line: a JSON export (its events, however
+// indented), or an array of events.
+func notNDJSON(first string) bool {
+	first = strings.TrimPrefix(first, "\uFEFF")
+	rest := strings.TrimSpace(strings.TrimPrefix(first, "{"))
+	return strings.HasPrefix(first, "[") || (strings.HasPrefix(first, "{") && (rest == "" || strings.HasPrefix(rest, `"events"`)))
 }
 
 // maxLine bounds an event's line: far above any event the API takes (one

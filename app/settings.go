@@ -67,16 +67,17 @@ func SystemZoneName() string {
 	if _, after, found := strings.Cut(name, "zoneinfo/"); found {
 		name = after
 	}
-	switch {
-	case set && name == "":
-		return "UTC" // as Go reads an empty TZ
-	case name == "" || strings.HasPrefix(name, "/"):
-		return ""
+	if name != "" && !strings.HasPrefix(name, "/") {
+		if _, err := time.LoadLocation(name); err == nil {
+			return name
+		}
 	}
-	if _, err := time.LoadLocation(name); err != nil {
-		return ""
+	// An empty TZ, one Go cannot load, or no /etc/localtime (many
+	// containers): Go then keeps UTC.
+	if abbr, offset := time.Now().Zone(); abbr == "UTC" && offset == 0 {
+		return "UTC"
 	}
-	return name
+	return ""
 }
 
 // LoadZone finds a timezone by its IANA name, in any letter case

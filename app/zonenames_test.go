@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestZoneNamesAreGoTimezoneDatabase(t *testing.T) {
@@ -39,5 +40,22 @@ func TestTimezonesAreFoundInAnyLetterCase(t *testing.T) {
 	}
 	if _, _, err := LoadZone("Mars/Olympus"); ErrorCode(err) != EINVALID || !strings.Contains(err.Error(), "timezone") {
 		t.Errorf("unknown zone: %v", err)
+	}
+}
+
+// The server names its "system" zone as TZ names it, in each form TZ takes.
+func TestTheSystemZoneIsNamedAsTZNamesIt(t *testing.T) {
+	if _, err := time.LoadLocation("Asia/Kolkata"); err != nil {
+		t.Skip("no timezone database here:", err)
+	}
+	for tz, want := range map[string]string{
+		"Asia/Kolkata":                         "Asia/Kolkata",
+		":Europe/Berlin":                       "Europe/Berlin",
+		"/usr/share/zoneinfo/America/New_York": "America/New_York",
+	} {
+		t.Setenv("TZ", tz)
+		if got := SystemZoneName(); got != want {
+			t.Errorf("TZ=%s: the system zone is named %q, want %q", tz, got, want)
+		}
 	}
 }

@@ -45,7 +45,7 @@ func (s *Store) scrubFreePages(ctx context.Context) (zeroed int, busy bool, err 
 			busy = true
 			return nil
 		}
-		ids, err := freePageIDs(f)
+		ids, err := freePageIDs(f, int64(s.db.Info().PageSize))
 		if err != nil {
 			return err
 		}
@@ -82,10 +82,10 @@ func (s *Store) scrubFreePages(ctx context.Context) (zeroed int, busy bool, err 
 // the number of ids (or 0xFFFF, the number then being the first of them),
 // then the ids, eight bytes each in the machine's order (little-endian on
 // every platform Audit Log is built for).
-func freePageIDs(f *os.File) ([]uint64, error) {
+func freePageIDs(f *os.File, pageSize int64) ([]uint64, error) {
 	first, ok0 := readMeta(f, 0)
 	m := first
-	if second, ok1 := readMeta(f, int64(first.pageSize)); ok1 && (!ok0 || second.txid > first.txid) {
+	if second, ok1 := readMeta(f, pageSize); ok1 && (!ok0 || second.txid > first.txid) {
 		m = second
 	} else if !ok0 {
 		return nil, fmt.Errorf("neither meta page reads")
@@ -93,7 +93,6 @@ func freePageIDs(f *os.File) ([]uint64, error) {
 	if m.freelist == noFreelist {
 		return nil, fmt.Errorf("the file keeps no freelist")
 	}
-	pageSize := int64(m.pageSize)
 	header := make([]byte, pageHeaderSize+8)
 	if _, err := f.ReadAt(header, int64(m.freelist)*pageSize); err != nil {
 		return nil, err

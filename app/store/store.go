@@ -123,6 +123,7 @@ type Store struct {
 	// The read transactions open through view, which a scrub of the free
 	// pages holds back for a moment (see ErasePurged).
 	readers readGate
+	eraseMu sync.Mutex // one ErasePurged at a time
 
 	// Large commits waiting while another is written; see commitGrouped.
 	groupMu sync.Mutex
@@ -1017,6 +1018,10 @@ func (s *Store) ErasePurged(ctx context.Context, cutoff time.Time) error {
 	if err := s.writable(); err != nil {
 		return err
 	}
+	// Two purges may end at once (the hourly one, and one after the
+	// retention was lowered): one scrub at a time holds the read gate.
+	s.eraseMu.Lock()
+	defer s.eraseMu.Unlock()
 	due := s.purgedSince.Swap(false)
 	if !due {
 		// A dictionary in use in a store that has gone quiet: its entries

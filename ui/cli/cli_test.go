@@ -509,6 +509,23 @@ func TestIngestOfAnExportChecksItsProofFirst(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(refused, store.FileName)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the refused import made a log: %v", err)
 	}
+	// Through standard input, and with an event added after the proof.
+	m, _, errOut = newTestMain(refused)
+	m.Stdin = strings.NewReader(strings.Replace(string(b), `"actor":"Lukas Brandt"`, `"actor":"Maya Chen"`, 1))
+	err = m.Run(context.Background(), []string{"ingest", "-"})
+	m.Close()
+	if err == nil || !strings.Contains(err.Error(), "does not verify against its proof") {
+		t.Fatalf("ingest - of an edited export: %v\n%s", err, errOut)
+	}
+	appended := filepath.Join(t.TempDir(), "appended.ndjson")
+	os.WriteFile(appended, append(b, `{"id":"r-extra","namespace":"users","action":"user_removed","detail":"Removed kim0@example.com"}`+"\n"...), 0o600)
+	if _, stderr, err = runIn(t, refused, "ingest", appended); err == nil || !strings.Contains(err.Error(), "does not verify against its proof") {
+		t.Fatalf("ingest of an export with an event after its proof: %v\n%s", err, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(refused, store.FileName)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused import made a log: %v", err)
+	}
+
 	_, stderr, err = runIn(t, refused, "ingest", "--unverified", edited)
 	if err != nil || !strings.Contains(stderr, "Ingested 50 events") {
 		t.Fatalf("ingest --unverified of an edited export: %v\n%s", err, stderr)

@@ -30,12 +30,30 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 	}
 	var in io.Reader = m.Stdin
 	var size int64
+	var f *os.File
 	if pos[0] != "-" {
-		f, err := os.Open(pos[0])
-		if err != nil {
+		if f, err = os.Open(pos[0]); err != nil {
 			return err
 		}
 		defer f.Close()
+	} else {
+		// An export read from standard input is kept in a file for the
+		// moment, to be checked against its proof before any of it is
+		// imported; other events stream straight in.
+		stdin := bufio.NewReaderSize(m.Stdin, 64<<10)
+		in = stdin
+		if head, _ := stdin.Peek(64 << 10); looksExported(head) {
+			if f, err = os.CreateTemp("", "auditlog-ingest-*.ndjson"); err != nil {
+				return err
+			}
+			defer os.Remove(f.Name())
+			defer f.Close()
+			if _, err := io.Copy(f, stdin); err != nil {
+				return fmt.Errorf("ingest: reading standard input: %w", err)
+			}
+		}
+	}
+	if f != nil {
 		if st, err := f.Stat(); err == nil {
 			size = st.Size()
 		}
@@ -147,17 +165,24 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 	return nil
 }
 
-// checkExportProof checks an export file against the proof it ends with
-// before any of it is imported: restoring a workspace from an export whose
-// entries were edited would give them a new, unbroken chain, and the edit
-// would never be found again. The proof is checked with the key it names,
-// which shows the file unchanged since it was signed, though not by whom:
-// that key is printed, to compare with the key of the log it came from. A
-// file that ends with no proof is a file of events, imported as it is. The
-// file is left at its start.
+// checkExportProof checks an export file against its proof before any of
+// it is imported: restoring a workspace from an export whose entries were
+// edited would give them a new, unbroken chain, and the edit would never be
+// found again. The proof is checked with the key it names, which shows the
+// file unchanged since it was signed, though not by whom: that key is
+// printed, to compare with the key of the log it came from. A file with a
+// proof line anywhere is an export, and must verify whole (a line added
+// after the proof is found so); a file with none is a file of events,
+// imported as it is. The file is left at its start.
 func (m *Main) checkExportProof(f *os.File, path string, size int64, unverified bool) error {
-	last, err := lastLine(f, size)
-	if err != nil || !app.IsProofLine(last) {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	last, found, err := lastProofLine(f)
+	if err != nil || !found {
+		if _, serr := f.Seek(0, io.SeekStart); err == nil {
+			err = serr
+		}
 		return err
 	}
 	var pl struct {
@@ -169,6 +194,9 @@ func (m *Main) checkExportProof(f *os.File, path string, size int64, unverified 
 	key, keyErr := app.ParsePublicKey(pl.Proof.PublicKey)
 	var v app.ExportVerification
 	if keyErr == nil {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
 		r := &progressReader{r: f, size: size, last: time.Now(), report: func(done, size int64, end bool) {
 			fmt.Fprintf(m.Stderr, "\rChecking the export's proof: %d%%", min(100, done*100/max(size, 1)))
 			if end {
@@ -199,33 +227,50 @@ func (m *Main) checkExportProof(f *os.File, path string, size int64, unverified 
 	return nil
 }
 
-// lastLine reads the last line of the file of size bytes that holds more
-// than white space, however long (an export's proof line can be tens of MB):
-// it looks for where the line starts from the end, then reads it once.
-func lastLine(f *os.File, size int64) ([]byte, error) {
-	end, start := size, int64(0) // the line is [start, end)
-	chunk := make([]byte, 64<<10)
-	for at := size; at > 0; {
-		n := min(int64(len(chunk)), at)
-		at -= n
-		if _, err := f.ReadAt(chunk[:n], at); err != nil {
-			return nil, err
-		}
-		for i := n - 1; i >= 0; i-- {
-			switch c := chunk[i]; {
-			case end == at+i+1 && (c == ' ' || c == '\t' || c == '\r' || c == '\n'):
-				end = at + i // white space after the line
-			case c == '\n':
-				start = at + i + 1
-				line := make([]byte, end-start)
-				_, err := f.ReadAt(line, start)
-				return line, err
+// lastProofLine finds the last proof line of the file, wherever it is, in
+// one pass that keeps no line (a proof line can be tens of MB), then reads
+// that one.
+func lastProofLine(f *os.File) (line []byte, found bool, err error) {
+	r := bufio.NewReaderSize(f, 64<<10)
+	var at, start, end int64
+	atLineStart, inProof := true, false
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if atLineStart {
+			if inProof = app.IsProofLine(bytes.TrimLeft(chunk, " \t")); inProof {
+				start, found = at, true
 			}
 		}
+		at += int64(len(chunk))
+		atLineStart = len(chunk) > 0 && chunk[len(chunk)-1] == '\n'
+		if inProof {
+			end = at
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, false, err
+		}
 	}
-	line := make([]byte, end)
-	_, err := f.ReadAt(line, 0)
-	return line, err
+	if !found {
+		return nil, false, nil
+	}
+	line = make([]byte, end-start)
+	if _, err := f.ReadAt(line, start); err != nil {
+		return nil, false, err
+	}
+	return bytes.TrimSpace(line), true, nil
+}
+
+// looksExported tells whether the start of a stream is an export's: an
+// entry with its place in a chain, or the proof of an export of none.
+func looksExported(head []byte) bool {
+	first, _, _ := bytes.Cut(bytes.TrimLeft(head, " \t\r\n\uFEFF"), []byte("\n"))
+	return app.IsProofLine(first) || bytes.Contains(first, []byte(`"prev_hash":`))
 }
 
 // notNDJSON tells whether a file's first line shows it to be one JSON

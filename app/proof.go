@@ -451,10 +451,7 @@ func readExport(r io.Reader, entry func(*Event)) (*Proof, error) {
 	if err != nil {
 		return nil, Errorf(EINVALID, "the export is empty")
 	}
-	// JSON, however indented (as jq or an editor writes it again), starts
-	// with its events; NDJSON with an entry, or the proof of an export of
-	// none.
-	if head, _ := br.Peek(512); len(head) > 0 && head[0] == '{' && bytes.HasPrefix(bytes.TrimLeft(head[1:], " \t\r\n"), []byte(`"events"`)) {
+	if head, _ := br.Peek(512); StartsJSONExport(head) {
 		return readJSONExport(br, entry)
 	}
 	if first[0] != '{' {
@@ -499,6 +496,14 @@ func readExport(r io.Reader, entry func(*Event)) (*Proof, error) {
 		entry(&e)
 	}
 	return proof, nil
+}
+
+// StartsJSONExport tells whether a file that starts with head (from its
+// first byte that is not white space) is a JSON export: however indented
+// (as jq or an editor writes it again), it starts with its events, where
+// NDJSON starts with an entry, or with the proof of an export of none.
+func StartsJSONExport(head []byte) bool {
+	return len(head) > 0 && head[0] == '{' && bytes.HasPrefix(bytes.TrimLeft(head[1:], " \t\r\n"), []byte(`"events"`))
 }
 
 // readsOneWay refuses an entry that readers could read differently: a field

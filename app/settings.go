@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -57,8 +58,11 @@ const SystemZone = "system"
 // process sees it (TZ, else /etc/localtime), or "" when it has none Go can
 // load by name (Windows, or a zone file copied rather than linked): a
 // program elsewhere, or started with another TZ, must show times in the
-// zone this one means by "system".
-func SystemZoneName() string {
+// zone this one means by "system". It is found once, as Go finds time.Local
+// once: every request for the workspace's settings asks.
+var SystemZoneName = sync.OnceValue(systemZoneName)
+
+func systemZoneName() string {
 	name, set := os.LookupEnv("TZ")
 	if !set {
 		name, _ = os.Readlink("/etc/localtime")

@@ -54,7 +54,7 @@ func TestTheSystemZoneIsNamedAsTZNamesIt(t *testing.T) {
 		"/usr/share/zoneinfo/America/New_York": "America/New_York",
 	} {
 		t.Setenv("TZ", tz)
-		if got := SystemZoneName(); got != want {
+		if got := systemZoneName(); got != want {
 			t.Errorf("TZ=%s: the system zone is named %q, want %q", tz, got, want)
 		}
 	}

@@ -90,6 +90,21 @@ func readMeta(f *os.File, off int64) (metaPage, bool) {
 	return metaPage{pageSize: le.Uint32(m[8:]), freelist: le.Uint64(m[32:]), pgid: le.Uint64(m[40:]), txid: le.Uint64(m[48:])}, true
 }
 
+// newestMeta reads both meta pages, which bbolt writes in turn, and returns
+// the one of the later transaction that reads; ok is false when neither
+// does. The second is looked for at the first's page size, or at pageSize
+// when the first does not read.
+func newestMeta(f *os.File, pageSize int64) (m metaPage, ok bool) {
+	first, ok0 := readMeta(f, 0)
+	if ok0 {
+		pageSize = int64(first.pageSize)
+	}
+	if second, ok1 := readMeta(f, pageSize); ok1 && (!ok0 || second.txid > first.txid) {
+		return second, true
+	}
+	return first, ok0
+}
+
 // checkFile looks at the store file before bbolt does: bbolt maps the file
 // and trusts it, so a truncated one made it panic or die of SIGBUS, after
 // writing to it. exists says whether the store was created.
@@ -119,21 +134,11 @@ func checkFile(dir string) (exists bool, err error) {
 		return false, fmt.Errorf("store: %w", err)
 	}
 	defer f.Close()
-	first, ok0 := readMeta(f, 0)
-	best := first
-	if !ok0 {
-		best.pageSize = 0
-	}
-	pageSize := int64(os.Getpagesize())
-	if ok0 {
-		pageSize = int64(first.pageSize)
-	}
-	if second, ok1 := readMeta(f, pageSize); ok1 && (!ok0 || second.txid > first.txid) {
-		best = second
-	} else if !ok0 {
+	best, ok := newestMeta(f, int64(os.Getpagesize()))
+	if !ok {
 		return false, &Damaged{path, fmt.Sprintf("neither of its two meta pages parses (the file is %d bytes)", size)}
 	}
-	pageSize = int64(best.pageSize)
+	pageSize := int64(best.pageSize)
 	switch {
 	case pageSize < 512 || pageSize&(pageSize-1) != 0:
 		return false, &Damaged{path, fmt.Sprintf("its meta page names a page size of %d bytes", pageSize)}

@@ -154,6 +154,12 @@ func (d dictionaryUse) encode() []byte {
 // packsUntil is the time of the latest entry the dictionary in use packs.
 func (d dictionaryUse) packsUntil() time.Time { return d.oldest.Add(dictionaryLinger) }
 
+// spentBy tells whether a dictionary is in use that can pack no entry at or
+// after cutoff: it is to pack nothing more, and to go with its entries.
+func (d dictionaryUse) spentBy(cutoff time.Time) bool {
+	return d.inUse != 0 && d.packsUntil().Before(cutoff)
+}
+
 // readDictionaryUse reads metaDictionary. A store written before it was kept
 // packs with its newest dictionary, whose samples' times are unknown: it is
 // taken as sampled long ago, so that entries are packed with another.
@@ -488,14 +494,21 @@ func unreadable(k []byte, err error) error {
 // The entries are scanned outside the writer, which commits need; a
 // dictionary in use while they were is kept for the next time.
 func (s *Store) dropUnusedDictionaries(cutoff time.Time) (int, error) {
-	err := s.update("the dictionaries in use", func(tx *bolt.Tx) error {
-		use := readDictionaryUse(tx)
-		if use.inUse == 0 || !use.packsUntil().Before(cutoff) {
-			return nil
-		}
-		use.inUse = 0
-		return putDictionaryUse(tx, use)
+	retire := false
+	err := s.view(func() string { return "the dictionary in use" }, func(tx *bolt.Tx) error {
+		retire = readDictionaryUse(tx).spentBy(cutoff)
+		return nil
 	})
+	if err == nil && retire {
+		err = s.update("the dictionary in use", func(tx *bolt.Tx) error {
+			use := readDictionaryUse(tx)
+			if !use.spentBy(cutoff) {
+				return nil
+			}
+			use.inUse = 0
+			return putDictionaryUse(tx, use)
+		})
+	}
 	if err != nil {
 		return 0, err
 	}

@@ -35,21 +35,24 @@ import (
 // many it zeroed. busy is true when a reader was open: nothing was zeroed,
 // and the scrub is still due.
 func (s *Store) scrubFreePages(ctx context.Context) (zeroed int, busy bool, err error) {
+	if s.db.Stats().OpenTxN > 0 {
+		return 0, true, nil // looked at again in the transaction, which costs a commit
+	}
 	f, err := os.OpenFile(s.path, os.O_RDWR, 0)
 	if err != nil {
 		return 0, false, err
 	}
 	defer f.Close()
+	pageSize := int64(s.db.Info().PageSize)
 	err = s.update("the free pages", func(tx *bolt.Tx) error {
 		if s.db.Stats().OpenTxN > 0 {
 			busy = true
 			return nil
 		}
-		ids, err := freePageIDs(f, int64(s.db.Info().PageSize))
+		ids, err := freePageIDs(f, pageSize)
 		if err != nil {
 			return err
 		}
-		pageSize := int64(s.db.Info().PageSize)
 		page, blank := make([]byte, pageSize), make([]byte, pageSize)
 		for _, id := range ids {
 			if err := ctx.Err(); err != nil {
@@ -83,11 +86,8 @@ func (s *Store) scrubFreePages(ctx context.Context) (zeroed int, busy bool, err 
 // then the ids, eight bytes each in the machine's order (little-endian on
 // every platform Audit Log is built for).
 func freePageIDs(f *os.File, pageSize int64) ([]uint64, error) {
-	first, ok0 := readMeta(f, 0)
-	m := first
-	if second, ok1 := readMeta(f, pageSize); ok1 && (!ok0 || second.txid > first.txid) {
-		m = second
-	} else if !ok0 {
+	m, ok := newestMeta(f, pageSize)
+	if !ok {
 		return nil, fmt.Errorf("neither meta page reads")
 	}
 	if m.freelist == noFreelist {

@@ -1027,8 +1027,7 @@ func (s *Store) ErasePurged(ctx context.Context, cutoff time.Time) error {
 		// A dictionary in use in a store that has gone quiet: its entries
 		// were purged, and nothing else will be.
 		err := s.view(func() string { return "the dictionary in use" }, func(tx *bolt.Tx) error {
-			use := readDictionaryUse(tx)
-			due = use.inUse != 0 && use.packsUntil().Before(cutoff)
+			due = readDictionaryUse(tx).spentBy(cutoff)
 			return nil
 		})
 		if err != nil || !due {

@@ -278,8 +278,7 @@ func looksExported(head []byte) bool {
 // indented), or an array of events.
 func notNDJSON(first string) bool {
 	first = strings.TrimPrefix(first, "\uFEFF")
-	rest := strings.TrimSpace(strings.TrimPrefix(first, "{"))
-	return strings.HasPrefix(first, "[") || (strings.HasPrefix(first, "{") && (rest == "" || strings.HasPrefix(rest, `"events"`)))
+	return strings.HasPrefix(first, "[") || first == "{" || app.StartsJSONExport([]byte(first))
 }
 
 // maxLine bounds an event's line: far above any event the API takes (one

@@ -67,21 +67,32 @@ func (m *Main) open(dataFlag string, wait bool) (backend, error) {
 	return &local{log: log, actor: currentUser()}, nil
 }
 
-// openExisting is open for a command that only reads: a data directory
-// that holds no Audit Log is refused, not made, since a mistyped --data
-// would otherwise answer "nothing found" from a new, empty log.
-func (m *Main) openExisting(dataFlag string) (backend, error) {
+// openExisting is open for a command that only reads or changes what is
+// there: a data directory that holds no Audit Log is refused, not made,
+// since a mistyped --data would otherwise answer "nothing found" from a
+// new, empty log, or change one nobody uses.
+func (m *Main) openExisting(dataFlag string, wait bool) (backend, error) {
 	dir, err := m.dataDir(dataFlag)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(filepath.Join(dir, store.FileName)); errors.Is(err, fs.ErrNotExist) {
+	if !holdsLog(dir) {
 		if r, ok := m.remote(dir); ok {
 			return r, nil
 		}
-		return nil, fmt.Errorf("no Audit Log in %s: check --data, or start one there with auditlog serve", dir)
+		return nil, noLogError(dir)
 	}
-	return m.open(dataFlag, true)
+	return m.open(dataFlag, wait)
+}
+
+// holdsLog tells whether dir holds an Audit Log's store.
+func holdsLog(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, store.FileName))
+	return !errors.Is(err, fs.ErrNotExist)
+}
+
+func noLogError(dir string) error {
+	return fmt.Errorf("no Audit Log in %s: check --data, or start one there with auditlog serve", dir)
 }
 
 // remote reaches the server that holds dir, if one answers, with the launch

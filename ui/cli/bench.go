@@ -44,7 +44,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	ids := fs.String("ids", idsNumbered, "the ids the events carry: numbered (bench-1-42: growing within each request), ordered (UUIDv7), random (UUIDv4) or none (the server makes them)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (server included) to this file, for go tool pprof")
 	memProfile := fs.String("memprofile", "", "write an allocation profile of the whole run to this file")
-	if _, err := m.parse(fs, args); err != nil {
+	if err := m.parseNone(fs, args); err != nil {
 		return err
 	}
 	if *events < 1000 || *clients < 1 || *rounds < 1 {

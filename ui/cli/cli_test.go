@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http/httptest"
 	"os"
@@ -177,10 +178,14 @@ func TestDemoRefusesALogThatHasEntries(t *testing.T) {
 	}
 }
 
-// A mistyped --data must not answer "nothing found" from a log made for it.
+// A mistyped --data must not answer "nothing found" from a log made for it,
+// nor say "intact" of one, nor change one nobody uses.
 func TestReadingCommandsRefuseADataDirectoryWithoutALog(t *testing.T) {
 	typo := filepath.Join(t.TempDir(), "typo")
-	for _, args := range [][]string{{"search", "ana"}, {"export", "--format", "ndjson"}} {
+	for _, args := range [][]string{
+		{"search", "ana"}, {"export", "--format", "ndjson"}, {"verify"}, {"token", "list"}, {"token", "revoke", "tok_x"},
+		{"workspace"}, {"workspace", "--name", "Acme"}, {"reindex"}, {"doctor"},
+	} {
 		_, _, err := runIn(t, typo, args...)
 		if err == nil || !strings.Contains(err.Error(), "no Audit Log in "+typo) {
 			t.Errorf("%v in a directory without a log: %v", args, err)
@@ -188,6 +193,45 @@ func TestReadingCommandsRefuseADataDirectoryWithoutALog(t *testing.T) {
 		if _, err := os.Stat(typo); !errors.Is(err, os.ErrNotExist) {
 			t.Fatalf("%v made the directory it was pointed at: %v", args, err)
 		}
+	}
+	// A folder that exists but holds something else is left as it was.
+	other := t.TempDir()
+	for _, args := range [][]string{{"verify"}, {"token", "list"}, {"reindex"}, {"doctor"}} {
+		if _, _, err := runIn(t, other, args...); err == nil || !strings.Contains(err.Error(), "no Audit Log in "+other) {
+			t.Errorf("%v in a folder without a log: %v", args, err)
+		}
+	}
+	if left, _ := os.ReadDir(other); len(left) != 0 {
+		t.Fatalf("commands wrote into a folder without a log: %v", left)
+	}
+}
+
+// A word the flags did not take is refused, not dropped: "--scopes ingest,
+// read" must not make an ingest-only token, nor --data "$UNSET" write into
+// the user's own log.
+func TestLeftoverWordsAndEmptyValuesAreRefused(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"token", "create", "--label", "ci", "--scopes", "ingest,", "read"},
+		{"token", "create", "--label", "ci", "--scopes", "read", "admin"},
+		{"token", "list", "extra"},
+		{"workspace", "extra"}, {"reindex", "extra"}, {"verify", "extra"}, {"doctor", "extra"}, {"demo", "extra"},
+		{"serve", "--no-browser", "extra"},
+		{"search", "--data", "", "ana"},
+		{"token", "create", "--label", "ci", "--data", " "},
+		{"serve", "--no-browser", "--addr", ""},
+	} {
+		_, _, err := runIn(t, dir, args...)
+		if !isUsage(err) {
+			t.Errorf("%q: want a usage error, got %v", args, err)
+		}
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Fatalf("refused commands wrote into the data directory: %v", left)
+	}
+	_, stderr, err := runIn(t, dir, "token", "create", "--label", "ci", "--scopes", "INGEST,,read")
+	if err != nil || !strings.Contains(stderr, "with scopes ingest,read.") {
+		t.Fatalf("token create says the scopes it stored: %v %q", err, stderr)
 	}
 }
 
@@ -546,5 +590,67 @@ func TestIngestOfJSONSaysToUseNDJSON(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "holds JSON, not NDJSON") || strings.Count(err.Error(), "\n") > 0 {
 			t.Errorf("ingest of %.30q: %v", text, err)
 		}
+	}
+}
+
+// -o replaces a regular file only when the export is whole; what is not a
+// regular file is written through, since a rename would put a file in its
+// place: a link stays a link, a named pipe a pipe (and /dev/null a device).
+func TestExportToAFileALinkAPipeAndADirectory(t *testing.T) {
+	dir := t.TempDir()
+	if _, stderr, err := runIn(t, dir, "token", "create", "--label", "ci-export"); err != nil {
+		t.Fatalf("token create: %v %s", err, stderr)
+	}
+	out := t.TempDir()
+	real := filepath.Join(out, "real.ndjson")
+	os.WriteFile(real, []byte("keep\n"), 0o600)
+	link := filepath.Join(out, "link.ndjson")
+	if err := os.Symlink(real, link); err != nil {
+		t.Skip("no symbolic links here:", err)
+	}
+	if _, stderr, err := runIn(t, dir, "export", "--format", "ndjson", "-o", link); err != nil {
+		t.Fatalf("export -o link: %v %s", err, stderr)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the link was replaced: %v %v", fi, err)
+	}
+	if b, _ := os.ReadFile(real); !strings.Contains(string(b), "ci-export") {
+		t.Fatalf("the file the link names did not get the export: %q", b)
+	}
+
+	if _, _, err := runIn(t, dir, "export", "-o", out); !isUsage(err) || !strings.Contains(err.Error(), "is a directory") {
+		t.Fatalf("export -o a directory: %v", err)
+	}
+	stdout, _, err := runIn(t, dir, "export", "--format", "ndjson", "-o", "-")
+	if err != nil || !strings.Contains(stdout, "ci-export") {
+		t.Fatalf("export -o - writes to standard output: %v %q", err, stdout)
+	}
+	if _, err := os.Stat("-"); err == nil {
+		t.Fatal("export -o - made a file named -")
+	}
+
+	pipe := filepath.Join(out, "pipe")
+	if err := mkfifo(pipe); err != nil {
+		t.Skip("no named pipes here:", err)
+	}
+	got := make(chan []byte)
+	go func() {
+		f, err := os.Open(pipe)
+		if err != nil {
+			got <- nil
+			return
+		}
+		b, _ := io.ReadAll(f)
+		f.Close()
+		got <- b
+	}()
+	if _, stderr, err := runIn(t, dir, "export", "--format", "ndjson", "-o", pipe); err != nil {
+		t.Fatalf("export -o a named pipe: %v %s", err, stderr)
+	}
+	if b := <-got; !strings.Contains(string(b), "ci-export") {
+		t.Fatalf("the pipe's reader got %q", b)
+	}
+	if fi, err := os.Lstat(pipe); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Fatalf("the named pipe was replaced: %v %v", fi, err)
 	}
 }

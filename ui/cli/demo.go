@@ -10,7 +10,7 @@ import (
 
 func (m *Main) demo(ctx context.Context, args []string) error {
 	fs, data := m.flagSet("demo", "demo [flags]", "Load 30 days of demo activity into an empty log (\"auditlog --demo\" loads it, then serves).")
-	log, err := m.localLog(fs, data, args)
+	log, err := m.localLog(fs, data, args, false)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"auditlog/app"
@@ -22,15 +21,15 @@ func (m *Main) doctor(ctx context.Context, args []string) error {
 		"Check the store (size, pages, every entry read back), the tamper-evident chain and the keyword index,\n"+
 			"say what is wrong and how to restore from an export. It needs the data directory to itself: stop the server first.\n"+
 			"Exit status 0 when healthy, 1 when not.")
-	if _, err := m.parse(fs, args); err != nil {
+	if err := m.parseNone(fs, args); err != nil {
 		return err
 	}
 	dir, err := m.dataDir(*data)
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(dir); err != nil {
-		return fmt.Errorf("no data directory at %s", dir)
+	if !holdsLog(dir) {
+		return noLogError(dir)
 	}
 	if in, ok := runningInstance(dir); ok {
 		return inUseErrorOf(dir, in)

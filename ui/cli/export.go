@@ -2,7 +2,10 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -19,7 +22,7 @@ func (m *Main) export(ctx context.Context, args []string) error {
 	ns := fs.String("namespace", "", "only this namespace, e.g. api_tokens")
 	after := fs.String("after", "", "only entries on or after this date (2026-11-01) or time")
 	before := fs.String("before", "", "only entries before this date or time")
-	out := fs.String("o", "", "write to this file instead of standard output")
+	out := fs.String("o", "", "write to this file instead of standard output, replacing it once the export is whole (a device or pipe is written through)")
 	pos, err := m.parse(fs, args)
 	if err != nil {
 		return err
@@ -28,7 +31,13 @@ func (m *Main) export(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	b, err := m.openExisting(*data)
+	// Where it goes is settled first: a directory given as -o is refused
+	// before the export runs, not after.
+	target, err := exportTarget(*out)
+	if err != nil {
+		return err
+	}
+	b, err := m.openExisting(*data, true)
 	if err != nil {
 		return err
 	}
@@ -40,33 +49,85 @@ func (m *Main) export(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	w := m.Stdout
-	var progress func(int, int)
-	if *out != "" {
-		// Write beside the target and rename at the end, so a failed export
-		// never leaves a file that looks complete.
-		tmp, err := os.CreateTemp(filepath.Dir(*out), ".export-*")
-		if err != nil {
-			return err
-		}
-		defer os.Remove(tmp.Name())
-		defer tmp.Close()
-		w = tmp
-		progress = progressPrinter(m.Stderr, "Exporting")
-		start := time.Now()
-		summary, err := b.Export(ctx, filter, ef, w, progress)
-		if err != nil {
-			return err
-		}
-		if err := tmp.Close(); err != nil {
-			return err
-		}
-		if err := os.Rename(tmp.Name(), *out); err != nil {
-			return err
-		}
-		fmt.Fprintf(m.Stderr, "%s into %s in %s\n", summary, *out, time.Since(start).Round(time.Millisecond))
-		return nil
+	if target.path == "" {
+		_, err = b.Export(ctx, filter, ef, m.Stdout, nil)
+		return err
 	}
-	_, err = b.Export(ctx, filter, ef, w, nil)
-	return err
+	w, finish, err := target.open()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	summary, err := b.Export(ctx, filter, ef, w, progressPrinter(m.Stderr, "Exporting"))
+	if err = finish(err); err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stderr, "%s into %s in %s\n", summary, *out, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// exportFile is where -o sends an export: standard output, a regular file
+// replaced whole once the export is complete, or something else that is
+// written through (a device such as /dev/null, a named pipe), which a
+// rename would replace with a file.
+type exportFile struct {
+	path    string // empty: standard output
+	through bool
+}
+
+func exportTarget(out string) (exportFile, error) {
+	if out == "" || out == "-" {
+		return exportFile{}, nil
+	}
+	info, err := os.Stat(out) // through a symbolic link, to what it names
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if _, lerr := os.Lstat(out); lerr == nil {
+			return exportFile{path: out, through: true}, nil // a link to a file yet to be made
+		}
+		return exportFile{path: out}, nil
+	case err != nil:
+		return exportFile{}, err
+	case info.IsDir():
+		return exportFile{}, usageError{fmt.Sprintf("export: -o %s is a directory; give a file name, such as %s", out, filepath.Join(out, "audit-log.csv"))}
+	case !info.Mode().IsRegular():
+		return exportFile{path: out, through: true}, nil
+	}
+	// A link to a regular file: the file it names is replaced, the link stays.
+	real, err := filepath.EvalSymlinks(out)
+	if err != nil {
+		return exportFile{}, err
+	}
+	return exportFile{path: real}, nil
+}
+
+// open returns the writer for the export and finish, which ends it given
+// the export's error: a regular file is written beside the target and
+// renamed over it only when the export is whole, so a failed export never
+// leaves a file that looks complete.
+func (f exportFile) open() (io.Writer, func(error) error, error) {
+	if f.through {
+		w, err := os.OpenFile(f.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return nil, nil, err
+		}
+		return w, func(err error) error { return errors.Join(err, w.Close()) }, nil
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(f.path), ".export-*")
+	if err != nil {
+		return nil, nil, err
+	}
+	return tmp, func(err error) error {
+		if err == nil {
+			err = tmp.Close()
+		}
+		if err == nil {
+			err = os.Rename(tmp.Name(), f.path)
+		}
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+		return err
+	}, nil
 }

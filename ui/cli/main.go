@@ -271,6 +271,9 @@ func (m *Main) parse(fs *flag.FlagSet, args []string) ([]string, error) {
 		}
 		args = fs.Args()
 		if len(args) == 0 {
+			if err := emptyFlags(fs); err != nil {
+				return nil, err
+			}
 			return append(positional, rest...), nil
 		}
 		positional = append(positional, args[0])
@@ -464,6 +467,33 @@ func (m *Main) signals() (<-chan os.Signal, func()) {
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
 	return ch, func() { signal.Stop(ch) }
+}
+
+// parseNone is parse for a command that takes flags only: a word left over
+// (a scope after a space in "--scopes ingest, read", say) is refused rather
+// than ignored.
+func (m *Main) parseNone(fs *flag.FlagSet, args []string) error {
+	pos, err := m.parse(fs, args)
+	if err == nil && len(pos) > 0 {
+		err = usageError{fmt.Sprintf("%s takes no arguments, but was given %q (%s --help lists its flags)", strings.TrimPrefix(fs.Name(), "auditlog "), strings.Join(pos, " "), fs.Name())}
+	}
+	return err
+}
+
+// mustNotBeEmpty are the flags whose empty value would not mean "none" but
+// fall back silently to something else: --data "$UNSET" would write into
+// the user's own log, --addr "" listen on every network interface.
+var mustNotBeEmpty = []string{"data", "addr"}
+
+// emptyFlags refuses those flags given with an empty value.
+func emptyFlags(fs *flag.FlagSet) error {
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		if err == nil && slices.Contains(mustNotBeEmpty, f.Name) && strings.TrimSpace(f.Value.String()) == "" {
+			err = usageError{fmt.Sprintf("%s: --%s is empty; give a value, or leave the flag out for the default", strings.TrimPrefix(fs.Name(), "auditlog "), f.Name)}
+		}
+	})
+	return err
 }
 
 func flagWasSet(fs *flag.FlagSet, name string) bool {

@@ -24,7 +24,7 @@ func (m *Main) search(ctx context.Context, args []string) error {
 	if *limit < 1 || *limit > app.MaxLimit {
 		return usageError{"search: --limit must be from 1 to 500"}
 	}
-	b, err := m.openExisting(*data)
+	b, err := m.openExisting(*data, true)
 	if err != nil {
 		return err
 	}

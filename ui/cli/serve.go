@@ -34,7 +34,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this PEM certificate file (with --tls-key)")
 	tlsKey := fs.String("tls-key", "", "the PEM private key file of --tls-cert")
 	cf := clusterFlags(fs)
-	if _, err := m.parse(fs, args); err != nil {
+	if err := m.parseNone(fs, args); err != nil {
 		return err
 	}
 	if err := cf.check(fs); err != nil {

@@ -30,6 +30,9 @@ func (m *Main) token(ctx context.Context, args []string) error {
 		return err
 	}
 	var sc []app.Scope
+	if (sub == "create" || sub == "list") && len(pos) > 0 {
+		return usageError{fmt.Sprintf("token %s takes no arguments, but was given %q (a list of scopes is one word: --scopes ingest,read)", sub, strings.Join(pos, " "))}
+	}
 	switch sub {
 	case "create":
 		if sc, err = app.ParseScopes(*scopes); err != nil {
@@ -54,7 +57,11 @@ func (m *Main) token(ctx context.Context, args []string) error {
 		}
 		expiresAt = &t
 	}
-	b, err := m.open(*data, false)
+	open := m.openExisting // only a new token may be the first thing in a new log
+	if sub == "create" {
+		open = m.open
+	}
+	b, err := open(*data, false)
 	if err != nil {
 		return err
 	}
@@ -64,7 +71,7 @@ func (m *Main) token(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(m.Stderr, "Created token %s (%s, %s) with scopes %s. Keep the secret below: it is not shown again.\n", tok.ID, tok.Label, tok.Fingerprint, *scopes)
+		fmt.Fprintf(m.Stderr, "Created token %s (%s, %s) with scopes %s. Keep the secret below: it is not shown again.\n", tok.ID, tok.Label, tok.Fingerprint, scopeNames(tok.Scopes))
 		fmt.Fprintln(m.Stdout, secret)
 	case "regenerate":
 		secret, tok, err := b.RegenerateToken(ctx, pos[0])
@@ -81,10 +88,6 @@ func (m *Main) token(ctx context.Context, args []string) error {
 		tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tLABEL\tSCOPES\tSTARTS WITH\tFINGERPRINT\tOWNER\tCREATED\tBY\tLAST USED\tEXPIRES")
 		for _, t := range toks {
-			names := make([]string, len(t.Scopes))
-			for i, s := range t.Scopes {
-				names[i] = string(s)
-			}
 			owner, used, exp := "-", "never", "never"
 			if t.OwnerName != "" {
 				owner = t.OwnerName
@@ -95,7 +98,7 @@ func (m *Main) token(ctx context.Context, args []string) error {
 			if t.ExpiresAt != nil {
 				exp = t.ExpiresAt.Local().Format("2006-01-02 15:04")
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s…\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Label, strings.Join(names, ","), t.Hint, t.Fingerprint, owner, t.CreatedAt.Local().Format("2006-01-02 15:04"), t.CreatedBy, used, exp)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s…\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Label, scopeNames(t.Scopes), t.Hint, t.Fingerprint, owner, t.CreatedAt.Local().Format("2006-01-02 15:04"), t.CreatedBy, used, exp)
 		}
 		return tw.Flush()
 	case "revoke":
@@ -106,6 +109,15 @@ func (m *Main) token(ctx context.Context, args []string) error {
 		fmt.Fprintf(m.Stdout, "Revoked token %s (%s)\n", tok.ID, tok.Label)
 	}
 	return nil
+}
+
+// scopeNames lists scopes as --scopes takes them.
+func scopeNames(scopes []app.Scope) string {
+	names := make([]string, len(scopes))
+	for i, s := range scopes {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ",")
 }
 
 // parseExpiry reads --expires: a date (the token works through that day, in

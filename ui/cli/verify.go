@@ -32,7 +32,7 @@ func (m *Main) verify(ctx context.Context, args []string) error {
 			break
 		}
 	}
-	if _, err := m.parse(fs, args); err != nil {
+	if err := m.parseNone(fs, args); err != nil {
 		return err
 	}
 	if *file != "" {
@@ -77,8 +77,8 @@ var errBroken = errors.New("the chain is broken")
 // openStoreAndKey opens the store alone (verifying needs no index) and reads
 // the public half of its signing key, if it has one.
 func (m *Main) openStoreAndKey(dir string) (*store.Store, ed25519.PublicKey, error) {
-	if _, err := os.Stat(dir); err != nil {
-		return nil, nil, fmt.Errorf("no data directory at %s", dir)
+	if !holdsLog(dir) {
+		return nil, nil, noLogError(dir)
 	}
 	st, err := m.openStore(dir)
 	if err != nil {

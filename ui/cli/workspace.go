@@ -13,10 +13,10 @@ func (m *Main) workspace(ctx context.Context, args []string) error {
 		"Show the workspace's name, timezone and retention, or change the name and timezone.")
 	name := fs.String("name", "", "rename the workspace")
 	tz := fs.String("timezone", "", "show entries in this IANA timezone, e.g. Europe/Berlin (\"system\" for this computer's)")
-	if _, err := m.parse(fs, args); err != nil {
+	if err := m.parseNone(fs, args); err != nil {
 		return err
 	}
-	b, err := m.open(*data, false)
+	b, err := m.openExisting(*data, false)
 	if err != nil {
 		return err
 	}

@@ -495,7 +495,8 @@ func TestIngestPassesOverAProofLineOfAnySize(t *testing.T) {
 	proof := `{"proof":{"links":"` + strings.Repeat("0123456789abcdef", 20<<20/16) + `"}}`
 	m, _, errOut := newTestMain(dir)
 	m.Stdin = strings.NewReader(events + proof) // the last line, without a newline
-	err := m.Run(context.Background(), []string{"ingest", "-"})
+	// The proof proves nothing (it names no key): --unverified takes it.
+	err := m.Run(context.Background(), []string{"ingest", "--unverified", "-"})
 	m.Close()
 	if err != nil || !strings.Contains(errOut.String(), "Ingested 2 events") {
 		t.Fatalf("ingest of events and a 20 MiB proof line: %v %s", err, errOut)
@@ -652,5 +653,86 @@ func TestExportToAFileALinkAPipeAndADirectory(t *testing.T) {
 	}
 	if fi, err := os.Lstat(pipe); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
 		t.Fatalf("the named pipe was replaced: %v %v", fi, err)
+	}
+}
+
+// A file with a bad line anywhere is refused whole, every bad line named:
+// a half-imported file, re-run once fixed, would record its events without
+// ids twice.
+func TestIngestRecordsNothingOfAFileWithABadLine(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	for i := range 2500 {
+		switch i {
+		case 1499:
+			b.WriteString(`{"namespace":"users","action":"user_invited","detail":"x","ip":"not-an-ip"}` + "\n")
+		case 2200:
+			b.WriteString(`{"namespace":"nowhere","action":"user_invited","detail":"x"}` + "\n")
+		default:
+			fmt.Fprintf(&b, `{"namespace":"users","action":"user_invited","detail":"Invited user %d"}`+"\n", i)
+		}
+	}
+	file := filepath.Join(t.TempDir(), "events.ndjson")
+	os.WriteFile(file, []byte(b.String()), 0o600)
+	_, _, err := runIn(t, dir, "ingest", file)
+	if err == nil || !strings.Contains(err.Error(), "2 of the 2500 events") || !strings.Contains(err.Error(), "line 1500: ip") ||
+		!strings.Contains(err.Error(), "line 2201: namespace") || !strings.Contains(err.Error(), "nothing was recorded") {
+		t.Fatalf("ingest of a file with two bad lines: %v", err)
+	}
+	if out, _, err := runIn(t, dir, "search", "invited"); err != nil || strings.Contains(out, "user_invited") {
+		t.Fatalf("a refused file left entries: %v %q", err, out)
+	}
+}
+
+// An export without its proof line (cut short, or cut off) is refused
+// unless --unverified asks: its events could have been edited.
+func TestIngestRefusesAnExportWithoutItsProof(t *testing.T) {
+	src := t.TempDir()
+	if _, _, err := runIn(t, src, "token", "create", "--label", "ci-proofless"); err != nil {
+		t.Fatal(err)
+	}
+	exported, _, err := runIn(t, src, "export", "--format", "ndjson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(exported), "\n")
+	file := filepath.Join(t.TempDir(), "proofless.ndjson")
+	os.WriteFile(file, []byte(strings.Join(lines[:len(lines)-1], "\n")+"\n"), 0o600)
+	dst := t.TempDir()
+	if _, _, err := runIn(t, dst, "ingest", file); err == nil || !strings.Contains(err.Error(), "without the proof line") {
+		t.Fatalf("ingest of an export without its proof: %v", err)
+	}
+	if _, stderr, err := runIn(t, dst, "ingest", "--unverified", file); err != nil || !strings.Contains(stderr, "Ingested 1 events") {
+		t.Fatalf("ingest --unverified of an export without its proof: %v %s", err, stderr)
+	}
+}
+
+// A server takes at most 5 MiB a request: large events go in fewer than
+// 1000 to a batch.
+func TestIngestBatchesStayUnderARequestsSize(t *testing.T) {
+	line := `{"namespace":"users","action":"user_invited","detail":"` + strings.Repeat("x", 4000) + `","metadata":{"k":"` + strings.Repeat("y", 2000) + `"}}` + "\n"
+	f, err := os.Create(filepath.Join(t.TempDir(), "fat.ndjson"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.WriteString(strings.Repeat(line, 1200))
+	total := 0
+	err = eachBatch(f, func(lines []string, lineNos []int, read int64) error {
+		size := 0
+		for _, l := range lines {
+			size += len(l) + 1
+		}
+		if size > batchBytes || len(lines) > app.MaxBatch {
+			t.Errorf("a batch of %d lines, %d bytes", len(lines), size)
+		}
+		if lineNos[0] != total+1 {
+			t.Errorf("a batch starts at line %d, want %d", lineNos[0], total+1)
+		}
+		total += len(lines)
+		return nil
+	})
+	if err != nil || total != 1200 {
+		t.Fatalf("%d lines in batches: %v", total, err)
 	}
 }

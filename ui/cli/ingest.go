@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,13 +15,16 @@ import (
 	"auditlog/app"
 )
 
-// ingest imports NDJSON in batches, each recorded all or nothing like an API
-// request. The first bad batch stops the import and says which line is wrong;
-// the batches before it stay recorded, and re-running is safe for events with ids.
+// ingest imports NDJSON. Every line is checked first, as the API checks
+// events, and a file with a bad line is refused whole, naming its lines:
+// nothing of it is recorded. Then it is recorded in batches, each all or
+// nothing like an API request; an import cut short (the server went away,
+// say) keeps the batches before, and re-running it is safe for events with
+// ids.
 func (m *Main) ingest(ctx context.Context, args []string) error {
 	fs, data := m.flagSet("ingest", "ingest [flags] FILE|-",
-		"Import NDJSON events (one JSON object a line), checked as the API checks them,\nin batches of 1000 recorded all or nothing. Events with ids are not duplicated.\nAn export file is first checked against the proof it ends with.")
-	unverified := fs.Bool("unverified", false, "import an export file even though it does not verify against its proof")
+		"Import NDJSON events (one JSON object a line). Every line is checked as the API checks events\nbefore any is recorded; then they are recorded in batches of up to 1000. Events with ids are not\nduplicated. An export file is first checked against the proof it ends with.")
+	unverified := fs.Bool("unverified", false, "import an export file even though it does not verify against its proof, or has none")
 	pos, err := m.parse(fs, args)
 	if err != nil {
 		return err
@@ -28,39 +32,16 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 	if len(pos) != 1 {
 		return usageError{"ingest: give one NDJSON file, or - for standard input"}
 	}
-	var in io.Reader = m.Stdin
-	var size int64
-	var f *os.File
-	if pos[0] != "-" {
-		if f, err = os.Open(pos[0]); err != nil {
-			return err
-		}
-		defer f.Close()
-	} else {
-		// An export read from standard input is kept in a file for the
-		// moment, to be checked against its proof before any of it is
-		// imported; other events stream straight in.
-		stdin := bufio.NewReaderSize(m.Stdin, 64<<10)
-		in = stdin
-		if head, _ := stdin.Peek(64 << 10); looksExported(head) {
-			if f, err = os.CreateTemp("", "auditlog-ingest-*.ndjson"); err != nil {
-				return err
-			}
-			defer os.Remove(f.Name())
-			defer f.Close()
-			if _, err := io.Copy(f, stdin); err != nil {
-				return fmt.Errorf("ingest: reading standard input: %w", err)
-			}
-		}
+	f, err := m.ingestFile(pos[0])
+	if err != nil {
+		return err
 	}
-	if f != nil {
-		if st, err := f.Stat(); err == nil {
-			size = st.Size()
-		}
-		if err := m.checkExportProof(f, pos[0], size, *unverified); err != nil {
-			return err
-		}
-		in = f
+	var size int64
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
+	}
+	if err := m.checkExportProof(f, pos[0], size, *unverified); err != nil {
+		return err
 	}
 	b, err := m.open(*data, false)
 	if err != nil {
@@ -70,30 +51,16 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-
-	counter := &countingReader{r: in}
-	r := bufio.NewReaderSize(counter, 64<<10)
-	var lines []string
-	var lineNos []int // the file line of each event in lines
-	// done counts the events sent; recorded, the entries they added.
-	var lineNo, done, recorded, seen, expired int
-	start := time.Now()
-	lastReport := start // an ingest done within a fifth of a second shows no progress
-	// The progress line is ended before anything else is said, an error
-	// too: on a terminal \r would leave the longer line's tail, and in a
-	// log there is no going back over it.
-	reported := false
-	endProgress := func() {
-		if reported {
-			fmt.Fprintln(m.Stderr)
-			reported = false
-		}
+	if err := m.checkEvents(f, pos[0], size, cutoff); err != nil {
+		return err
 	}
-	defer endProgress()
-	flush := func() error {
-		if len(lines) == 0 {
-			return nil
-		}
+
+	// done counts the events sent; recorded, the entries they added.
+	var done, recorded, expired int
+	start := time.Now()
+	progress := m.ingestProgress("Ingesting", size)
+	defer progress.end()
+	err = eachBatch(f, func(lines []string, lineNos []int, read int64) error {
 		events, err := app.DecodeEvents(strings.NewReader(strings.Join(lines, "\n")), true)
 		if err == nil {
 			var lineOf []int
@@ -112,18 +79,135 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 			}
 		}
 		if err != nil {
+			progress.end()
 			return lineError(err, lineNos, done)
 		}
-		lines, lineNos = lines[:0], lineNos[:0]
-		if time.Since(lastReport) > 200*time.Millisecond {
-			lastReport, reported = time.Now(), true
-			if size > 0 {
-				fmt.Fprintf(m.Stderr, "\rIngesting: %d events (%d%%)", done, counter.n*100/size)
-			} else {
-				fmt.Fprintf(m.Stderr, "\rIngesting: %d events", done)
+		progress.report(done, read)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	progress.end()
+	fmt.Fprintf(m.Stderr, "Ingested %d events in %s\n", recorded, time.Since(start).Round(time.Millisecond))
+	if existing := done - recorded; existing == 1 {
+		fmt.Fprintln(m.Stderr, "1 event was stored already (its id was) and was not recorded again.")
+	} else if existing > 1 {
+		fmt.Fprintf(m.Stderr, "%d events were stored already (their ids were) and were not recorded again.\n", existing)
+	}
+	if expired > 0 {
+		fmt.Fprintf(m.Stderr, "Skipped %d events older than the retention window (they would be purged at once).\n", expired)
+	}
+	return nil
+}
+
+// ingestFile opens what ingest reads as a file it can read twice, once to
+// check and once to record: standard input is kept in a temporary file,
+// removed when the command ends.
+func (m *Main) ingestFile(name string) (*os.File, error) {
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		m.onClose(f.Close)
+		if st, err := f.Stat(); err == nil && st.IsDir() {
+			return nil, usageError{fmt.Sprintf("ingest: %s is a directory; give an NDJSON file", name)}
+		}
+		return f, nil
+	}
+	f, err := os.CreateTemp("", "auditlog-ingest-*.ndjson")
+	if err != nil {
+		return nil, err
+	}
+	m.onClose(func() error { f.Close(); return os.Remove(f.Name()) })
+	if _, err := io.Copy(f, m.Stdin); err != nil {
+		return nil, fmt.Errorf("ingest: reading standard input: %w", err)
+	}
+	_, err = f.Seek(0, io.SeekStart)
+	return f, err
+}
+
+// checkEvents reads every event of f as recording it would, and refuses the
+// file if any breaks a rule, naming up to maxLineErrors of its lines.
+func (m *Main) checkEvents(f *os.File, name string, size int64, cutoff time.Time) error {
+	now := time.Now()
+	retention := now.Sub(cutoff)
+	var bad []string
+	badLines, events, expired := 0, 0, 0
+	progress := m.ingestProgress("Checking every line", size)
+	defer progress.end()
+	err := eachBatch(f, func(lines []string, lineNos []int, read int64) error {
+		if events == 0 && notNDJSON(lines[0]) {
+			return fmt.Errorf("ingest: %s holds JSON, not NDJSON (one event a line): export with --format ndjson, or turn a JSON export into NDJSON with jq -c '.events[]'", name)
+		}
+		decoded, err := app.DecodeEvents(strings.NewReader(strings.Join(lines, "\n")), true)
+		var details []app.FieldError
+		if err == nil {
+			var lineOf []int
+			decoded, lineOf = dropExpired(decoded, cutoff, &expired)
+			for i := range decoded {
+				details = append(details, decoded[i].Normalize(lineOf[i], now, retention)...)
+			}
+		} else if e, ok := err.(*app.Error); ok && len(e.Details) > 0 {
+			details = e.Details
+		} else {
+			return fmt.Errorf("ingest: lines %d to %d of %s: %w; nothing was recorded", lineNos[0], lineNos[len(lineNos)-1], name, err)
+		}
+		events += len(lines)
+		last := -1
+		for _, d := range details {
+			if d.Index != last {
+				badLines++
+				last = d.Index
+			}
+			if len(bad) < maxLineErrors {
+				bad = append(bad, fmt.Sprintf("line %d: %s %s", lineNos[d.Index], d.Field, d.Message))
 			}
 		}
+		progress.report(events, read)
 		return nil
+	})
+	progress.end()
+	if err != nil || badLines == 0 {
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "ingest: %d of the %d events in %s break a rule, so nothing was recorded; fix these lines and run it again:", badLines, events, name)
+	for _, l := range bad {
+		b.WriteString("\n  " + l)
+	}
+	if len(bad) == maxLineErrors {
+		b.WriteString("\n  …")
+	}
+	return errors.New(b.String())
+}
+
+// maxLineErrors is how many broken rules a refused file is told of.
+const maxLineErrors = 20
+
+// batchBytes bounds the lines of one batch: a request to a server takes
+// at most 5 MiB, and the events are encoded again to be sent.
+const batchBytes = 4 << 20
+
+// eachBatch reads f from its start in batches of lines as one request takes
+// them, each with the file's line numbers and how far into the file it is.
+func eachBatch(f *os.File, each func(lines []string, lineNos []int, read int64) error) error {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	counter := &countingReader{r: f}
+	r := bufio.NewReaderSize(counter, 64<<10)
+	var lines []string
+	var lineNos []int
+	lineNo, bytes := 0, 0
+	flush := func() error {
+		if len(lines) == 0 {
+			return nil
+		}
+		err := each(lines, lineNos, counter.n-int64(r.Buffered()))
+		lines, lineNos, bytes = lines[:0], lineNos[:0], 0
+		return err
 	}
 	for {
 		raw, err := readLine(r, maxLine)
@@ -135,34 +219,55 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 			return fmt.Errorf("ingest: reading line %d: %w", lineNo, err)
 		}
 		line := strings.TrimSpace(string(raw))
+		if lineNo == 1 {
+			line = strings.TrimPrefix(line, "\uFEFF")
+		}
 		if line == "" {
 			continue
 		}
-		if seen == 0 && notNDJSON(line) {
-			return fmt.Errorf("ingest: %s holds JSON, not NDJSON (one event a line): export with --format ndjson, or turn a JSON export into NDJSON with jq -c '.events[]'", pos[0])
-		}
-		lines, lineNos = append(lines, line), append(lineNos, lineNo)
-		seen++
-		if len(lines) == app.MaxBatch {
+		if len(lines) == app.MaxBatch || bytes+len(line) > batchBytes {
 			if err := flush(); err != nil {
 				return err
 			}
 		}
+		lines, lineNos = append(lines, line), append(lineNos, lineNo)
+		bytes += len(line) + 1
 	}
-	if err := flush(); err != nil {
-		return err
+	return flush()
+}
+
+// ingestProgress reports a pass over a file on one terminal line, once it
+// has run a fifth of a second; end ends the line before anything else is
+// said: on a terminal \r would leave the longer line's tail.
+func (m *Main) ingestProgress(what string, size int64) *lineProgress {
+	return &lineProgress{w: m.Stderr, what: what, size: size, last: time.Now()}
+}
+
+type lineProgress struct {
+	w        io.Writer
+	what     string
+	size     int64
+	last     time.Time
+	reported bool
+}
+
+func (p *lineProgress) report(events int, read int64) {
+	if time.Since(p.last) < 200*time.Millisecond {
+		return
 	}
-	endProgress()
-	fmt.Fprintf(m.Stderr, "Ingested %d events in %s\n", recorded, time.Since(start).Round(time.Millisecond))
-	if existing := done - recorded; existing == 1 {
-		fmt.Fprintln(m.Stderr, "1 event was stored already (its id was) and was not recorded again.")
-	} else if existing > 1 {
-		fmt.Fprintf(m.Stderr, "%d events were stored already (their ids were) and were not recorded again.\n", existing)
+	p.last, p.reported = time.Now(), true
+	if p.size > 0 {
+		fmt.Fprintf(p.w, "\r%s: %d events (%d%%)", p.what, events, min(100, read*100/p.size))
+	} else {
+		fmt.Fprintf(p.w, "\r%s: %d events", p.what, events)
 	}
-	if expired > 0 {
-		fmt.Fprintf(m.Stderr, "Skipped %d events older than the retention window (they would be purged at once).\n", expired)
+}
+
+func (p *lineProgress) end() {
+	if p.reported {
+		fmt.Fprintln(p.w)
+		p.reported = false
 	}
-	return nil
 }
 
 // checkExportProof checks an export file against its proof before any of
@@ -179,6 +284,18 @@ func (m *Main) checkExportProof(f *os.File, path string, size int64, unverified 
 		return err
 	}
 	last, found, err := lastProofLine(f)
+	if err == nil && !found {
+		// Events that carry their place in a chain come from an export:
+		// one without its proof was cut short, or had it cut off.
+		head := make([]byte, 64<<10)
+		n, _ := f.ReadAt(head, 0)
+		if looksExported(head[:n]) {
+			if !unverified {
+				return fmt.Errorf("ingest: %s is an export (its events carry prev_hash and hash) without the proof line an export ends with, so nothing was imported: it was cut short, or its proof was removed. Export it again; --unverified imports it all the same", path)
+			}
+			fmt.Fprintln(m.Stderr, "The export has no proof line to check it against; importing it anyway, as --unverified asks.")
+		}
+	}
 	if err != nil || !found {
 		if _, serr := f.Seek(0, io.SeekStart); err == nil {
 			err = serr

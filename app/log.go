@@ -34,7 +34,12 @@ type Config struct {
 	// this store was last given, else DefaultRetention. A new value is saved,
 	// and the change is recorded as Operator's.
 	Retention time.Duration
-	Operator  string
+	// ShorterRetention, if set, hears of a Retention shorter than the one
+	// the store was last given, and how many entries it would purge at
+	// once, before anything changes: an error it returns refuses the
+	// Retention, and Open fails with it.
+	ShorterRetention func(from, to time.Duration, purging int) error
+	Operator         string
 	Now       func() time.Time
 	Logger    *slog.Logger
 	// Progress, if set, hears how a rebuild of the index advances.
@@ -136,7 +141,7 @@ func Open(cfg Config) (*Log, error) {
 	}
 	ctx := context.Background()
 	l.seedReceivedAt(ctx) // before anything is recorded, settleRetention's entry too
-	if err := l.settleRetention(ctx, cfg.Retention, cfg.Operator); err != nil {
+	if err := l.settleRetention(ctx, cfg.Retention, cfg.ShorterRetention, cfg.Operator); err != nil {
 		l.store.Close()
 		return nil, err
 	}

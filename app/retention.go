@@ -99,7 +99,7 @@ const metaRetention = "retention"
 // that opens the store purges with it, so it must not forget a longer
 // retention that serve was once given. A change is recorded like any settings
 // change.
-func (l *Log) settleRetention(ctx context.Context, asked time.Duration, operator string) error {
+func (l *Log) settleRetention(ctx context.Context, asked time.Duration, shorter func(from, to time.Duration, purging int) error, operator string) error {
 	saved, err := storedRetention(ctx, l.store)
 	if err != nil {
 		return err
@@ -107,6 +107,19 @@ func (l *Log) settleRetention(ctx context.Context, asked time.Duration, operator
 	if asked == 0 || asked == saved {
 		l.retention.Store(int64(saved))
 		return nil
+	}
+	if asked < saved && shorter != nil {
+		now, n := l.now(), 0
+		err := l.store.Walk(ctx, Range{Before: MakeKey(now.Add(-asked), 0), After: now.Add(-saved)}, func(Key, *Event) bool {
+			n++
+			return true
+		})
+		if err == nil {
+			err = shorter(saved, asked, n)
+		}
+		if err != nil {
+			return err
+		}
 	}
 	l.retention.Store(int64(asked))
 	v := binary.BigEndian.AppendUint64(nil, uint64(asked))

@@ -736,3 +736,40 @@ func TestIngestBatchesStayUnderARequestsSize(t *testing.T) {
 		t.Fatalf("%d lines in batches: %v", total, err)
 	}
 }
+
+// A --retention shorter than the log's purges for good: it is refused,
+// naming how many entries it would purge, unless --purge confirms it.
+func TestAShorterRetentionThatWouldPurgeWantsConfirming(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(t.TempDir(), "old.ndjson")
+	var b strings.Builder
+	for i := range 3 {
+		fmt.Fprintf(&b, `{"id":"old-%d","timestamp":%q,"namespace":"users","action":"user_invited","detail":"Invited old %d"}`+"\n", i, time.Now().Add(-10*24*time.Hour).Format(time.RFC3339), i)
+	}
+	os.WriteFile(file, []byte(b.String()), 0o600)
+	if _, stderr, err := runIn(t, dir, "ingest", file); err != nil {
+		t.Fatalf("ingest: %v %s", err, stderr)
+	}
+	_, _, err := runIn(t, dir, "serve", "--no-browser", "--addr", "127.0.0.1:0", "--retention", "2d")
+	if !isUsage(err) || !strings.Contains(err.Error(), "would purge 3 entries") || !strings.Contains(err.Error(), "--purge") {
+		t.Fatalf("serve --retention 2d over entries 10 days old: %v", err)
+	}
+	if out, _, err := runIn(t, dir, "search", "old"); err != nil || strings.Count(out, "user_invited") != 3 {
+		t.Fatalf("the refused retention purged: %v %q", err, out)
+	}
+	// Confirmed, it purges; a longer one needs nothing.
+	for _, args := range [][]string{{"--retention", "2d", "--purge"}, {"--retention", "60d"}} {
+		m, _, errOut := newTestMain(dir)
+		sig := make(chan os.Signal, 1)
+		sig <- os.Interrupt // stop as soon as it serves
+		m.Signals = sig
+		err = m.Run(context.Background(), append([]string{"serve", "--no-browser", "--addr", "127.0.0.1:0"}, args...))
+		m.Close()
+		if err != nil {
+			t.Fatalf("serve %v: %v %s", args, err, errOut)
+		}
+	}
+	if out, _, err := runIn(t, dir, "search", "old"); err != nil || strings.Contains(out, "user_invited") {
+		t.Fatalf("serve --retention 2d --purge left the old entries: %v %q", err, out)
+	}
+}

@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
 
 	"auditlog/app"
+	"auditlog/ui/api"
 )
 
 // instance is what a running server leaves in its data directory so that a
@@ -95,27 +97,45 @@ func inUseErrorOf(dir string, in instance) error {
 	return app.Errorf(app.ECONFLICT, "the data directory %s is in use by the Audit Log running at %s; stop it first, or use its API", dir, in)
 }
 
-// runningInstance returns the server that holds dir, if it answers.
+// runningInstance returns the server that holds dir, if it answers. Any
+// answer of an Audit Log counts, a 503 too: a server whose chain was found
+// broken, or a cluster node without a quorum, still holds its store and
+// reads, and that is when verify and export are needed most. The server
+// must also take the launch secret the file records: after a crash the file
+// stays behind, and another log's server may have the address since.
 func runningInstance(dir string) (instance, bool) {
 	var in instance
 	b, err := os.ReadFile(filepath.Join(dir, instanceFile))
 	if err != nil || json.Unmarshal(b, &in) != nil || in.URL == "" {
 		return in, false
 	}
-	res, err := in.httpClient(time.Second).Get(in.URL + "/healthz")
+	hc := in.httpClient(time.Second)
+	res, err := hc.Get(in.URL + "/healthz")
 	if err != nil {
 		return in, false
 	}
-	defer res.Body.Close()
-	if res.StatusCode == http.StatusServiceUnavailable {
-		// A cluster node without a quorum still runs and reads: the
-		// commands go through it rather than at its locked store.
-		var h struct {
-			Cluster *json.RawMessage `json:"cluster"`
-		}
-		return in, json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&h) == nil && h.Cluster != nil
+	var h api.Health
+	err = json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&h)
+	res.Body.Close()
+	if err != nil || h.Status == "" || (res.StatusCode != http.StatusOK && res.StatusCode != http.StatusServiceUnavailable) {
+		return in, false
 	}
-	return in, res.StatusCode == http.StatusOK
+	u, err := url.Parse(in.LaunchURL)
+	if err != nil {
+		return in, false
+	}
+	req, err := http.NewRequest(http.MethodGet, in.URL+"/api/v1/workspace", nil)
+	if err != nil {
+		return in, false
+	}
+	req.Header.Set("Authorization", "Bearer "+u.Query().Get("secret"))
+	res, err = hc.Do(req)
+	if err != nil {
+		return in, false
+	}
+	io.Copy(io.Discard, io.LimitReader(res.Body, 1<<20))
+	res.Body.Close()
+	return in, res.StatusCode != http.StatusUnauthorized
 }
 
 func (in instance) String() string { return fmt.Sprintf("%s (process %d)", in.URL, in.PID) }

@@ -48,6 +48,9 @@ type Main struct {
 	Prompt func(question string, secret bool) (string, error)
 
 	closers []func() error
+	// shorterRetention hears of a --retention that would purge entries at
+	// once (see app.Config.ShorterRetention).
+	shorterRetention func(from, to time.Duration, purging int) error
 }
 
 // NewMain returns a Main wired to the process.
@@ -361,12 +364,13 @@ func (m *Main) openLogOn(dir string, st app.Store, retention time.Duration, wait
 		return nil, err
 	}
 	cfg := app.Config{
-		Store:     st,
-		Signer:    key,
-		OpenIndex: func() (app.SearchIndex, error) { return index.Open(filepath.Join(dir, "index")) },
-		Retention: retention,
-		Operator:  currentUser(),
-		Logger:    logger,
+		Store:            st,
+		Signer:           key,
+		OpenIndex:        func() (app.SearchIndex, error) { return index.Open(filepath.Join(dir, "index")) },
+		Retention:        retention,
+		ShorterRetention: m.shorterRetention,
+		Operator:         currentUser(),
+		Logger:           logger,
 	}
 	if wait {
 		cfg.Progress = progressPrinter(m.Stderr, "Indexing")

@@ -288,6 +288,11 @@ func TestCommandsWorkThroughTheServerThatHoldsTheData(t *testing.T) {
 	if err != nil || !strings.Contains(out, "already running at "+srv.url) {
 		t.Fatalf("second launch: err=%v out=%q", err, out)
 	}
+	// With settings it cannot apply, it says so and fails.
+	out, stderr, err = run(t, "serve", "--data", dir, "--no-browser", "--retention", "90d")
+	if err == nil || !strings.Contains(out, "already running at "+srv.url) || !strings.Contains(stderr, "--retention not applied") {
+		t.Fatalf("second launch with --retention: err=%v out=%q stderr=%q", err, out, stderr)
+	}
 }
 
 func TestCLIRecordsSearchesAndReindexes(t *testing.T) {

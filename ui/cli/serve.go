@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -17,6 +18,18 @@ import (
 	"auditlog/ui"
 )
 
+// settingFlags lists the flags given that would set up a server, which a
+// server already running does not take.
+func settingFlags(fs *flag.FlagSet) []string {
+	var set []string
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name != "data" && f.Name != "no-browser" {
+			set = append(set, "--"+f.Name)
+		}
+	})
+	return set
+}
+
 // defaultAddr is where the Audit Log listens unless told otherwise; producers
 // post to this address, so it only moves when the port is taken.
 var defaultAddr = "127.0.0.1:7410"
@@ -25,6 +38,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	fs, data := m.flagSet("serve", "[serve] [flags]", "Serve the Audit Log page and API until Ctrl-C, and open the page in the browser.")
 	addr := fs.String("addr", defaultAddr, "address to listen on; if the default port is busy, another one is used and remembered")
 	retention := fs.String("retention", "", "how long entries are kept, e.g. 30d (default: as last set, else 30d)")
+	purge := fs.Bool("purge", false, "with a --retention shorter than the log's, purge the entries it leaves out at once, for good")
 	noBrowser := fs.Bool("no-browser", false, "do not open the browser")
 	demo := fs.Bool("demo", false, "load demo data first (when the log is empty)")
 	team := fs.Bool("team", false, "members sign in with passwords even on loopback (behind a reverse proxy on this machine); on by itself beyond loopback")
@@ -54,6 +68,18 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// A shorter retention purges for good: a typo of 3d for 30d must not
+	// wipe a month. It goes ahead when it leaves nothing out, or --purge
+	// says so.
+	m.shorterRetention = func(from, to time.Duration, purging int) error {
+		if purging == 0 || *purge {
+			if purging > 0 {
+				fmt.Fprintf(m.Stderr, "Retention %s, shorter than %s: purging %d entries older than %s, as --purge asks.\n", app.FormatRetention(to), app.FormatRetention(from), purging, app.FormatRetention(to))
+			}
+			return nil
+		}
+		return usageError{fmt.Sprintf("--retention %s is shorter than the %s this log keeps: it would purge %d entries, older than %s, at once and for good. Export what you need first (auditlog export), then start again with --retention %s --purge", *retention, app.FormatRetention(from), purging, app.FormatRetention(to), *retention)}
+	}
 	// Another Audit Log serves this directory: a second double-click should
 	// lead to it, not to an error, and without waiting for the store's lock.
 	in, running := runningInstance(dir)
@@ -73,6 +99,10 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	if running {
 		fmt.Fprintf(m.Stdout, "Audit Log is already running at %s\n", in.LaunchURL)
+		if unapplied := settingFlags(fs); len(unapplied) > 0 {
+			// A script that asked for them must not go on as if they held.
+			return fmt.Errorf("%s not applied: the Audit Log already running on %s keeps its own; stop it first, or change the settings on its page", strings.Join(unapplied, ", "), dir)
+		}
 		m.openInBrowser(*noBrowser, in.LaunchURL)
 		return nil
 	}

@@ -22,7 +22,7 @@ func (m *Main) verify(ctx context.Context, args []string) error {
 		"Walk the tamper-evident chain and its signed checkpoints and say what was checked and whether it is intact.\n"+
 			"Exit status 0 when intact, 1 when not. With --public-key alone, print the key checkpoints are signed with.")
 	file := fs.String("file", "", "verify an NDJSON export offline instead of a data directory")
-	keyFlag := fs.String("public-key", "", "the key to check signatures with (ed25519:BASE64); alone, print this data directory's key")
+	keyFlag := fs.String("public-key", "", "the key to check signatures with (ed25519:BASE64): the export's, or the data directory's checkpoints must be signed with it; alone, print this data directory's key")
 	// "--public-key" alone asks for the key rather than giving one.
 	printKey := false
 	for i, a := range args {
@@ -45,17 +45,33 @@ func (m *Main) verify(ctx context.Context, args []string) error {
 	if printKey {
 		return m.printPublicKey(ctx, dir)
 	}
+	// A key given is the one an auditor trusts: the checkpoints must be
+	// signed with it, not merely with the key the data directory holds.
+	var trusted ed25519.PublicKey
+	if *keyFlag != "" {
+		if trusted, err = app.ParsePublicKey(*keyFlag); err != nil {
+			return usageError{fmt.Sprintf("verify: --public-key: %v", err)}
+		}
+	}
 	var v app.Verification
 	if r, ok := m.remote(dir); ok {
 		in, err := r.c.Integrity(ctx)
 		if err != nil {
 			return err
 		}
+		if trusted != nil {
+			if key, err := app.ParsePublicKey(in.PublicKey); err != nil || !key.Equal(trusted) {
+				return fmt.Errorf("the log's checkpoints are signed with %s, not with the key given: this is not the log that key belongs to, or its key was replaced", in.PublicKey)
+			}
+		}
 		v = in.Verification
 	} else {
 		st, key, err := m.openStoreAndKey(dir)
 		if err != nil {
 			return err
+		}
+		if trusted != nil {
+			key = trusted
 		}
 		fmt.Fprintf(m.Stderr, "Using the data directory %s\n", dir)
 		progress, end := slowProgress(m.Stderr, "Verifying the chain")

@@ -57,3 +57,30 @@ func TestSlowProgressEndsALineItBegan(t *testing.T) {
 		t.Fatalf("slow work stopped short printed %q, want one ended line", got)
 	}
 }
+
+// verify --data with --public-key checks the checkpoints with the key an
+// auditor trusts, not only with the one the data directory holds.
+func TestVerifyADataDirectoryWithAGivenKey(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	for _, dir := range []string{a, b} {
+		if _, stderr, err := runIn(t, dir, "token", "create", "--label", "ci"); err != nil {
+			t.Fatalf("token create: %v %s", err, stderr)
+		}
+	}
+	keyOf := func(dir string) string {
+		out, _, err := runIn(t, dir, "verify", "--public-key")
+		if err != nil {
+			t.Fatalf("verify --public-key: %v", err)
+		}
+		return strings.TrimSpace(out)
+	}
+	if out, _, err := runIn(t, a, "verify", "--public-key", keyOf(a)); err != nil {
+		t.Fatalf("verify with the log's own key: %v\n%s", err, out)
+	}
+	if out, _, err := runIn(t, a, "verify", "--public-key", keyOf(b)); err == nil {
+		t.Fatalf("verify with another log's key said intact:\n%s", out)
+	}
+	if _, _, err := runIn(t, a, "verify", "--public-key", "ed25519:nonsense"); !isUsage(err) {
+		t.Fatalf("verify with a key that does not read: %v", err)
+	}
+}

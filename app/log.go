@@ -40,8 +40,8 @@ type Config struct {
 	// Retention, and Open fails with it.
 	ShorterRetention func(from, to time.Duration, purging int) error
 	Operator         string
-	Now       func() time.Time
-	Logger    *slog.Logger
+	Now              func() time.Time
+	Logger           *slog.Logger
 	// Progress, if set, hears how a rebuild of the index advances.
 	Progress func(done, total int)
 	// Signer signs the chain's checkpoints; nil signs none (the chain is

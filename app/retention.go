@@ -47,6 +47,13 @@ func (l *Log) every(d time.Duration, fn func()) {
 func (l *Log) Purge() (int, error) {
 	ctx := context.Background()
 	cutoff := l.Cutoff()
+	// Remember the cutoff before anything goes: once the retention is
+	// raised, the entries purged under it must count as expired, not as
+	// missing, also after a crash between the deletes and the note (which
+	// the next purge, finding nothing left, would never write).
+	if err := l.notePurgedBefore(ctx, cutoff); err != nil {
+		return 0, err
+	}
 	purged := 0
 	for {
 		n, err := l.store.Purge(ctx, cutoff, purgeBatch)
@@ -59,17 +66,7 @@ func (l *Log) Purge() (int, error) {
 		}
 	}
 	if purged > 0 {
-		// Remember the cutoff, and sign it: once the retention is raised, the
-		// entries purged under it must still count as expired, not as missing.
-		if prev, err := purgedBefore(ctx, l.store); err != nil {
-			return purged, err
-		} else if cutoff.After(prev) {
-			v := binary.BigEndian.AppendUint64(nil, uint64(cutoff.UnixNano()))
-			if _, err := l.store.Commit(ctx, Commit{State: []StateValue{{Kind: StateMeta, Key: metaPurgedBefore, Value: v}}}); err != nil {
-				return purged, fmt.Errorf("store: unable to note the purge: %w", err)
-			}
-		}
-		// Signed at once, unless the chain has not been verified since the
+		// The cutoff noted is signed at once, unless the chain has not been verified since the
 		// start: the head is signed only over a chain found intact.
 		if v := l.Integrity(); v != nil && v.Intact() {
 			if _, err := l.Checkpoint(ctx); err != nil {
@@ -90,6 +87,29 @@ func (l *Log) Purge() (int, error) {
 		return purged, err
 	}
 	return purged, nil
+}
+
+// notePurgedBefore records cutoff as the newest a purge has used, when it
+// is newer than the one recorded and there is something older to purge: a
+// quiet hour writes nothing.
+func (l *Log) notePurgedBefore(ctx context.Context, cutoff time.Time) error {
+	prev, err := purgedBefore(ctx, l.store)
+	if err != nil || !cutoff.After(prev) {
+		return err
+	}
+	expired := false
+	err = l.store.Walk(ctx, Range{Before: MakeKey(cutoff, 0)}, func(Key, *Event) bool {
+		expired = true
+		return false
+	})
+	if err != nil || !expired {
+		return err
+	}
+	v := binary.BigEndian.AppendUint64(nil, uint64(cutoff.UnixNano()))
+	if _, err := l.store.Commit(ctx, Commit{State: []StateValue{{Kind: StateMeta, Key: metaPurgedBefore, Value: v}}}); err != nil {
+		return fmt.Errorf("store: unable to note the purge: %w", err)
+	}
+	return nil
 }
 
 const metaRetention = "retention"

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -377,5 +378,57 @@ func TestVerifyingReportsHowFarItHasGot(t *testing.T) {
 		if r[0] > r[1] || (i > 0 && r[0] < reports[i-1][0]) {
 			t.Fatalf("report %d of %v goes back or past its total", i, reports)
 		}
+	}
+}
+
+// cutShort is a store whose purge stops the process, as it were, right
+// after its deletes commit: nothing the Log does after them happens.
+type cutShort struct{ *Store }
+
+func (c cutShort) Purge(ctx context.Context, cutoff time.Time, limit int) (int, error) {
+	n, err := c.Store.Purge(ctx, cutoff, limit)
+	if err == nil {
+		err = errors.New("killed after the deletes")
+	}
+	return n, err
+}
+
+// A purge cut short after its deletes, then a start that finds nothing left
+// to purge, must still leave the cutoff noted: raising the retention later
+// would otherwise report the purged entries as missing, a break.
+func TestAPurgeCutShortAfterItsDeletesIsNoBreakOnceTheRetentionIsRaised(t *testing.T) {
+	f := newChainFixture(t, 0)
+	ctx := context.Background()
+	now := f.clock.Now()
+	events := []app.Event{{Namespace: app.Users, Action: "user_invited", Detail: "Invited Bo", Actor: "Maya", Timestamp: now}}
+	for i := range 10 {
+		events = append(events, app.Event{Namespace: app.Users, Action: "user_removed", Detail: fmt.Sprintf("Removed %d", i), Actor: "Maya", Timestamp: now.Add(-5*24*time.Hour + time.Duration(i)*time.Minute)})
+	}
+	if _, err := f.log.Record(ctx, events); err != nil {
+		t.Fatal(err)
+	}
+	f.close()
+	st, err := Open(f.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := SigningKey(f.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := app.Open(app.Config{
+		Store: cutShort{st}, Signer: key, Now: f.clock.Now, Retention: 3 * 24 * time.Hour, Operator: "Maya",
+		OpenIndex: func() (app.SearchIndex, error) { return index.Open(filepath.Join(f.dir, "index")) },
+		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.Close()
+	f.openWithRetention(3 * 24 * time.Hour) // finds nothing left to purge
+	f.close()
+	f.openWithRetention(30 * 24 * time.Hour)
+	if v := f.verify(); !v.Intact() || v.Purged != 10 {
+		t.Fatalf("verification after raising the retention = %+v", v)
 	}
 }

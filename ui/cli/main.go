@@ -39,7 +39,7 @@ type Main struct {
 	// Program is how the user started this program (os.Args[0]); the page's
 	// setup card repeats it so its commands work as written.
 	Program string
-	// Signals ends serve; nil means SIGINT and SIGTERM.
+	// Signals ends serve; nil means SIGINT, SIGTERM and SIGHUP.
 	Signals <-chan os.Signal
 	// Ready, if set, hears the server's URLs once it listens.
 	Ready func(url, launchURL string)
@@ -74,6 +74,8 @@ func openBrowser(url string) error {
 // read, 1 for anything else.
 func Execute(ctx context.Context, args []string) int {
 	tuneGC(os.Getenv)
+	ctx, stop := interruptible(ctx)
+	defer stop()
 	m := NewMain()
 	err := m.Run(ctx, args)
 	if cerr := m.Close(); err == nil {
@@ -82,8 +84,27 @@ func Execute(ctx context.Context, args []string) int {
 	return m.exitCode(err)
 }
 
+// interruptible returns ctx ended by Ctrl-C, SIGTERM or SIGHUP (the
+// terminal window closed), so that every command stops as it would on an
+// error: an export records that it was cut short and leaves no temporary
+// file, and the store is closed cleanly rather than checked whole at the
+// next start. A second signal ends the process at once, as usual. Writing
+// to a reader that went away (auditlog search | head -1) fails the write
+// rather than killing the process, for the same reasons.
+func interruptible(ctx context.Context) (context.Context, func()) {
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	return ctx, stop
+}
+
 func (m *Main) exitCode(err error) int {
 	switch {
+	case errors.Is(err, syscall.EPIPE):
+		return 141 // as a shell reports a process a broken pipe ended, and as quietly
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
 	case isUsage(err):
@@ -469,7 +490,7 @@ func (m *Main) signals() (<-chan os.Signal, func()) {
 		return m.Signals, func() {}
 	}
 	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	return ch, func() { signal.Stop(ch) }
 }
 

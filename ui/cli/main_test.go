@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -536,5 +537,38 @@ func TestACommandShowsTimesInTheServersSystemZone(t *testing.T) {
 	}
 	if out := cli("workspace", "--data", dir); !strings.Contains(out, "system (Asia/Kolkata)") {
 		t.Errorf("workspace says\n%s\nwant the server's zone named", out)
+	}
+}
+
+// A reader that goes away (auditlog search | head -1) fails the command's
+// writes rather than killing it: it ends quietly, with the status a shell
+// gives a broken pipe, and closes the store cleanly, so the next command
+// does not check every page first.
+func TestABrokenPipeEndsACommandQuietlyAndCleanly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	dir := t.TempDir()
+	if _, stderr, err := run(t, "demo", "--data", dir); err != nil {
+		t.Fatalf("demo: %v %s", err, stderr)
+	}
+	cmd := exec.Command(binary(t), "search", "--data", dir, "--limit", "500")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	out.Close() // the reader is gone before the first line
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 141 || strings.Contains(stderr.String(), "broken pipe") {
+		t.Fatalf("search into a closed pipe: %v, stderr %q; want exit status 141 and no complaint", err, stderr.String())
+	}
+	if unclean, _ := store.UncleanStop(dir); unclean {
+		t.Fatal("the store was left as if the command had crashed")
 	}
 }

@@ -237,10 +237,9 @@ func Open(cfg Config) (*Node, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if unclean, size := store.UncleanStop(cfg.DataDir); unclean {
+	local, err := store.OpenReporting(cfg.DataDir, func(size int64) {
 		cfg.Logger.Info("the last run did not end cleanly: checking every page of the store before starting", "megabytes", size>>20)
-	}
-	local, err := store.Open(cfg.DataDir)
+	})
 	if err != nil {
 		return nil, err
 	}

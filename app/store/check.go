@@ -155,7 +155,7 @@ func checkFile(dir string) (exists bool, err error) {
 // checkConsistency runs bbolt's full check (every page reachable once,
 // every key in order) on the file opened read-only. It is run when the last
 // shutdown was not clean, and by Check.
-func checkConsistency(path string) (err error) {
+func checkConsistency(path string, locked func()) (err error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: lockTimeout})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return app.Errorf(app.ECONFLICT, "the data directory %s is in use by another Audit Log process", filepath.Dir(path))
@@ -163,6 +163,7 @@ func checkConsistency(path string) (err error) {
 	if err != nil {
 		return &Damaged{path, fmt.Sprintf("it does not open: %v", err)}
 	}
+	locked()
 	defer db.Close()
 	defer func() {
 		if r := recover(); r != nil {
@@ -235,7 +236,7 @@ func Check(dir string) (*Report, error) {
 		r.Problems = append(r.Problems, "there is no store here")
 		return done()
 	}
-	if err := checkConsistency(path); errors.As(err, &d) {
+	if err := checkConsistency(path, func() {}); errors.As(err, &d) {
 		r.Problems = append(r.Problems, d.Problem)
 		return done()
 	} else if err != nil {

@@ -151,7 +151,14 @@ func UncleanStop(dir string) (unclean bool, size int64) {
 // fails its checks (see checkFile; bbolt's consistency check too when the
 // last shutdown was not clean) is refused with an app.EUNAVAILABLE error
 // naming the file and what is wrong, before anything is written to it.
-func Open(dir string) (*Store, error) {
+func Open(dir string) (*Store, error) { return OpenReporting(dir, nil) }
+
+// OpenReporting is Open, calling checking (if set) with the file's size
+// when it begins checking every page after an unclean stop: on a slow disk
+// that takes seconds, which a person should be told of. It is called only
+// once no other process holds the store, so a second command run beside a
+// long one is not told of a check that never happens.
+func OpenReporting(dir string, checking func(size int64)) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("store: unable to create data directory: %w", err)
 	}
@@ -159,8 +166,12 @@ func Open(dir string) (*Store, error) {
 	var damaged *Damaged
 	exists, err := checkFile(dir)
 	if err == nil && exists {
-		if unclean, _ := UncleanStop(dir); unclean {
-			err = checkConsistency(path)
+		if unclean, size := UncleanStop(dir); unclean {
+			err = checkConsistency(path, func() {
+				if checking != nil {
+					checking(size)
+				}
+			})
 		}
 	}
 	if errors.As(err, &damaged) {

@@ -35,6 +35,9 @@ import (
 // bench measures the figures the README's Benchmarks table promises, end to
 // end: the real server on a loopback port, the real HTTP API, a real data
 // directory. The numbers belong to the machine it ran on, so it says which.
+// maxBenchEvents bounds --events by what a laptop's memory holds.
+const maxBenchEvents = 10_000_000
+
 func (m *Main) bench(ctx context.Context, args []string) error {
 	fs, data := m.flagSet("bench", "bench [--events N] [--clients C] [--ids numbered|ordered|random|none] [--data DIR]",
 		"Ingest a generated month of events over HTTP, search, restart and purge, and print one table of the figures beside their targets.\nWithout --data it works in a temporary directory and removes it.")
@@ -47,8 +50,10 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	if err := m.parseNone(fs, args); err != nil {
 		return err
 	}
-	if *events < 1000 || *clients < 1 || *rounds < 1 {
-		return usageError{"bench: --events must be at least 1000, --clients and --rounds at least 1"}
+	// The month is generated, and its requests encoded, in memory before
+	// the clock starts: ten million events take several GB.
+	if *events < 1000 || *events > maxBenchEvents || *clients < 1 || *clients > 256 || *rounds < 1 || *rounds > 100_000 {
+		return usageError{fmt.Sprintf("bench: --events must be from 1000 to %d, --clients from 1 to 256 and --rounds from 1 to 100000", maxBenchEvents)}
 	}
 	if !slices.Contains(idShapes, *ids) {
 		return usageError{fmt.Sprintf("bench: --ids must be one of %s, not %q", strings.Join(idShapes, ", "), *ids)}

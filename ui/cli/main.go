@@ -362,14 +362,12 @@ func (m *Main) openLog(dir string, retention time.Duration, wait bool) (*app.Log
 // whole because the last run did not end cleanly: nothing else shows for
 // those seconds, and the browser opens only after them.
 func (m *Main) openStore(dir string) (*store.Store, error) {
-	unclean, size := store.UncleanStop(dir)
-	if !unclean {
-		return store.Open(dir)
-	}
-	fmt.Fprintf(m.Stderr, "The last run did not end cleanly: checking every page of the store (%d MB) before starting…\n", size>>20)
-	began := time.Now()
-	st, err := store.Open(dir)
-	if err == nil {
+	var began time.Time
+	st, err := store.OpenReporting(dir, func(size int64) {
+		began = time.Now()
+		fmt.Fprintf(m.Stderr, "The last run did not end cleanly: checking every page of the store (%d MB) before starting…\n", size>>20)
+	})
+	if err == nil && !began.IsZero() {
 		fmt.Fprintf(m.Stderr, "The store is sound (checked in %s).\n", time.Since(began).Round(10*time.Millisecond))
 	}
 	return st, err

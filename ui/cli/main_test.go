@@ -373,6 +373,20 @@ func TestACheckAfterAnUncleanStopIsAnnounced(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, store.FileName+".clean")); err != nil {
 		t.Fatal(err)
 	}
+	// While another process holds the store, which looks the same, there is
+	// no check to announce: the command says the directory is in use.
+	held, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, err = run(t, "search", "--data", dir, "revoked")
+	held.Close()
+	if err == nil || strings.Contains(stderr, "did not end cleanly") || !strings.Contains(stderr, "in use") {
+		t.Fatalf("beside another process: %v %q", err, stderr)
+	}
+	if err := os.Remove(filepath.Join(dir, store.FileName+".clean")); err != nil {
+		t.Fatal(err)
+	}
 	_, stderr, err = run(t, "search", "--data", dir, "revoked")
 	if err != nil || !strings.Contains(stderr, "did not end cleanly: checking every page of the store") || !strings.Contains(stderr, "The store is sound") {
 		t.Fatalf("after an unclean stop: %v %q", err, stderr)

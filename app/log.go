@@ -67,6 +67,9 @@ type Log struct {
 	closed sync.Once
 
 	rebuildMu sync.Mutex // one rebuild at a time
+	// rebuiltWhole says Open found the index not the one the store last
+	// filled (missing, damaged, or of another release) and rebuilds it whole.
+	rebuiltWhole bool
 
 	signer       ed25519.PrivateKey
 	checkpointMu sync.Mutex // one checkpoint or anchor move at a time
@@ -172,6 +175,7 @@ func Open(cfg Config) (*Log, error) {
 		return nil, fmt.Errorf("store: unable to read the index generation: %w", err)
 	}
 	if string(gen) != l.idx.Generation() {
+		l.rebuiltWhole = true
 		l.setRebuilding(true, 0, 0)
 		l.wg.Add(1)
 		go func() {
@@ -604,6 +608,11 @@ func (l *Log) Check() error {
 	}
 	return l.store.Check()
 }
+
+// IndexRebuiltWhole tells whether Open found the keyword index not the one
+// the store last filled (its files missing, damaged, or of another release)
+// and so rebuilds it whole from the store.
+func (l *Log) IndexRebuiltWhole() bool { return l.rebuiltWhole }
 
 // IndexStatus reports whether the keyword index is being rebuilt, and how far along.
 func (l *Log) IndexStatus() (rebuilding bool, done, total int) {

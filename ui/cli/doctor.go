@@ -68,6 +68,10 @@ func (m *Main) doctor(ctx context.Context, args []string) error {
 	if err != nil {
 		return inUseError(dir, err)
 	}
+	if log.IndexRebuiltWhole() && v.Entries > 0 {
+		fmt.Fprintf(m.Stdout, "Index: it was not the one the store last filled (its files missing, damaged, or of another release) and was rebuilt whole from the store\n")
+		return errUnhealthy
+	}
 	repairs := log.IndexRepairs()
 	if len(repairs) == 0 {
 		fmt.Fprintln(m.Stdout, "Index: every day holds as many entries as the store")

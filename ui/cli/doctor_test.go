@@ -102,3 +102,19 @@ func sum(t *testing.T, path string) string {
 	}
 	return fmt.Sprintf("%x", sha256.Sum256(b))
 }
+
+// An index gone whole (deleted, or its root unreadable) is rebuilt whole,
+// and that is a repair to report as much as one day.
+func TestDoctorReportsAnIndexRebuiltWhole(t *testing.T) {
+	dir := doctorFixture(t)
+	if err := os.RemoveAll(filepath.Join(dir, "index")); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runIn(t, dir, "doctor")
+	if err == nil || !strings.Contains(out, "rebuilt whole from the store") {
+		t.Fatalf("doctor after the index was deleted: %v\n%s", err, out)
+	}
+	if out, _, err := runIn(t, dir, "doctor"); err != nil {
+		t.Fatalf("doctor after the rebuild: %v\n%s", err, out)
+	}
+}

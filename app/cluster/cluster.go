@@ -299,12 +299,19 @@ func (n *Node) connect() error {
 			opts = append(opts, nats.RootCAs(cfg.TLSCA))
 		}
 		// Keep trying at start too: the deployment may come up after us.
-		opts = append(opts, nats.RetryOnFailedConnect(true))
+		// Said in the log, both ways: until then writes wait and then fail.
+		opts = append(opts, nats.RetryOnFailedConnect(true),
+			nats.ConnectHandler(func(nc *nats.Conn) {
+				n.logger.Info("connected to NATS", "url", nc.ConnectedUrlRedacted())
+			}))
 	}
 	url := strings.Join(cfg.ExternalURLs, ",")
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		return fmt.Errorf("cluster: unable to connect to NATS at %s: %w", url, err)
+	}
+	if len(cfg.ExternalURLs) > 0 && !nc.IsConnected() {
+		n.logger.Warn("not connected to NATS yet; trying again, and writes wait for it (a few seconds each, then fail)", "url", url)
 	}
 	n.nc = nc
 	if cfg.Replicas > 0 {
@@ -364,6 +371,18 @@ func (n *Node) startServer() (*server.Server, error) {
 		opts.ServerName, _ = os.Hostname()
 	}
 	n.cfg.Name = opts.ServerName
+	// A port in use is said at once, by its flag, rather than after the
+	// server's ten seconds of waiting for a listener that never comes.
+	for _, l := range []struct{ flag, addr string }{{"--cluster-listen", cfg.Listen}, {"--nats-listen", cfg.NATSListen}} {
+		if l.addr == "" {
+			continue
+		}
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			return nil, app.Errorf(app.ECONFLICT, "%s %s: %v", l.flag, l.addr, err)
+		}
+		ln.Close()
+	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: unable to configure NATS: %w", err)

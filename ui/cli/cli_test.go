@@ -220,6 +220,10 @@ func TestLeftoverWordsAndEmptyValuesAreRefused(t *testing.T) {
 		{"search", "--data", "", "ana"},
 		{"token", "create", "--label", "ci", "--data", " "},
 		{"serve", "--no-browser", "--addr", ""},
+		{"serve", "--no-browser", "--team", "--host", "http://audit.example.lan"},
+		{"serve", "--no-browser", "--team", "--host", "audit.example.lan:8443"},
+		{"serve", "--no-browser", "--team", "--trusted-proxy", ""},
+		{"verify", "--file", os.TempDir(), "--public-key", "ed25519:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="},
 	} {
 		_, _, err := runIn(t, dir, args...)
 		if !isUsage(err) {

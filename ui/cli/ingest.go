@@ -162,7 +162,7 @@ func (m *Main) checkEvents(f *os.File, name string, size int64, cutoff time.Time
 				last = d.Index
 			}
 			if len(bad) < maxLineErrors {
-				bad = append(bad, fmt.Sprintf("line %d: %s %s", lineNos[d.Index], d.Field, d.Message))
+				bad = append(bad, fmt.Sprintf("line %d: %s", lineNos[d.Index], fieldMessage(d)))
 			}
 		}
 		progress.report(events, read)
@@ -462,9 +462,18 @@ func lineError(err error, lineNos []int, done int) error {
 			fmt.Fprintf(&b, "\n  … and %d more", len(e.Details)-10)
 			break
 		}
-		fmt.Fprintf(&b, "\n  line %d: %s %s", lineNos[d.Index], d.Field, d.Message)
+		fmt.Fprintf(&b, "\n  line %d: %s", lineNos[d.Index], fieldMessage(d))
 	}
 	return fmt.Errorf("%s", b.String())
+}
+
+// fieldMessage says what is wrong with a field, or with the whole line
+// when no one field is to blame ("is not a JSON object").
+func fieldMessage(d app.FieldError) string {
+	if d.Field == "" {
+		return "the line " + d.Message
+	}
+	return d.Field + " " + d.Message
 }
 
 type countingReader struct {

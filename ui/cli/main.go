@@ -344,7 +344,7 @@ func defaultDataDirHint() string {
 	case "darwin":
 		return "~/Library/Application Support/auditlog"
 	}
-	return "~/.local/share/auditlog"
+	return "$XDG_DATA_HOME/auditlog, else ~/.local/share/auditlog"
 }
 
 // openLog opens the store and the index in dir. When the index must be

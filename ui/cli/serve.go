@@ -18,6 +18,30 @@ import (
 	"auditlog/ui"
 )
 
+// validHostName tells whether h is a name a Host header can carry (its
+// labels letters, digits and hyphens) or an IP address: the server compares
+// it with the name a request was sent to, which a URL or a port never is.
+func validHostName(h string) bool {
+	h = strings.TrimSuffix(h, ".")
+	if net.ParseIP(strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")) != nil {
+		return true
+	}
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range label {
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // settingFlags lists the flags given that would set up a server, which a
 // server already running does not take.
 func settingFlags(fs *flag.FlagSet) []string {
@@ -53,6 +77,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	if err := cf.check(fs); err != nil {
 		return err
+	}
+	for _, h := range hosts {
+		if !validHostName(h) {
+			return usageError{fmt.Sprintf("--host %q: give the name alone, such as audit.example.lan, or an IP address (no http://, port or path)", h)}
+		}
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return usageError{"--tls-cert and --tls-key go together: give both files"}

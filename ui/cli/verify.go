@@ -21,7 +21,7 @@ func (m *Main) verify(ctx context.Context, args []string) error {
 	fs, data := m.flagSet("verify", "verify [--data DIR] | verify --file EXPORT.ndjson --public-key KEY | verify --public-key",
 		"Walk the tamper-evident chain and its signed checkpoints and say what was checked and whether it is intact.\n"+
 			"Exit status 0 when intact, 1 when not. With --public-key alone, print the key checkpoints are signed with.")
-	file := fs.String("file", "", "verify an NDJSON export offline instead of a data directory")
+	file := fs.String("file", "", "verify an NDJSON export offline instead of a data directory (- reads it from standard input)")
 	keyFlag := fs.String("public-key", "", "the key to check signatures with (ed25519:BASE64): the export's, or the data directory's checkpoints must be signed with it; alone, print this data directory's key")
 	// "--public-key" alone asks for the key rather than giving one.
 	printKey := false
@@ -136,17 +136,23 @@ func (m *Main) verifyExport(path, keyText string) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	defaultGC(m.Getenv)
+	var in io.Reader = m.Stdin
 	var size int64
-	if info, err := f.Stat(); err == nil && info.Mode().IsRegular() {
-		size = info.Size()
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if info, err := f.Stat(); err == nil && info.IsDir() {
+			return usageError{fmt.Sprintf("verify: --file %s is a directory; give an NDJSON export, or - for standard input", path)}
+		} else if err == nil && info.Mode().IsRegular() {
+			size = info.Size()
+		}
+		in = f
 	}
-	r := &progressReader{r: f, size: size, last: time.Now(), report: func(done, size int64, end bool) {
+	defaultGC(m.Getenv)
+	r := &progressReader{r: in, size: size, last: time.Now(), report: func(done, size int64, end bool) {
 		unit, shift := "MB", 20
 		if size < 10<<20 {
 			unit, shift = "KB", 10

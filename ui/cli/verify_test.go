@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"io"
 	"strings"
 	"testing"
@@ -82,5 +83,17 @@ func TestVerifyADataDirectoryWithAGivenKey(t *testing.T) {
 	}
 	if _, _, err := runIn(t, a, "verify", "--public-key", "ed25519:nonsense"); !isUsage(err) {
 		t.Fatalf("verify with a key that does not read: %v", err)
+	}
+	// An export verifies from standard input too, as ingest reads one.
+	exported, _, err := runIn(t, a, "export", "--format", "ndjson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, out, _ := newTestMain(a)
+	m.Stdin = strings.NewReader(exported)
+	err = m.Run(context.Background(), []string{"verify", "--file", "-", "--public-key", keyOf(a)})
+	m.Close()
+	if err != nil || !strings.Contains(out.String(), "intact") {
+		t.Fatalf("verify --file - of an export: %v %q", err, out)
 	}
 }

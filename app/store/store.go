@@ -133,6 +133,17 @@ type Store struct {
 
 var _ app.Store = (*Store)(nil)
 
+// Exists tells whether dir holds a store, or held one: a store file that
+// went missing is a loss to report, not a directory without a log.
+func Exists(dir string) bool {
+	for _, name := range []string{FileName, existsMarker} {
+		if _, err := os.Stat(filepath.Join(dir, name)); !errors.Is(err, os.ErrNotExist) {
+			return true
+		}
+	}
+	return false
+}
+
 // UncleanStop reports whether the store in dir was last closed without
 // notice (a crash, a kill, a power cut), so that Open checks every page of
 // it first, and how large the file is: on a slow or cold disk that takes

@@ -2,13 +2,9 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/url"
-	"os"
-	"path/filepath"
 	"time"
 
 	"auditlog/app"
@@ -85,11 +81,9 @@ func (m *Main) openExisting(dataFlag string, wait bool) (backend, error) {
 	return m.open(dataFlag, wait)
 }
 
-// holdsLog tells whether dir holds an Audit Log's store.
-func holdsLog(dir string) bool {
-	_, err := os.Stat(filepath.Join(dir, store.FileName))
-	return !errors.Is(err, fs.ErrNotExist)
-}
+// holdsLog tells whether dir holds an Audit Log's store, or held one whose
+// file is now missing (which doctor, verify and serve then report).
+func holdsLog(dir string) bool { return store.Exists(dir) }
 
 func noLogError(dir string) error {
 	return fmt.Errorf("no Audit Log in %s: check --data, or start one there with auditlog serve", dir)

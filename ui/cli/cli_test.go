@@ -672,6 +672,10 @@ func TestIngestRecordsNothingOfAFileWithABadLine(t *testing.T) {
 			b.WriteString(`{"namespace":"users","action":"user_invited","detail":"x","ip":"not-an-ip"}` + "\n")
 		case 2200:
 			b.WriteString(`{"namespace":"nowhere","action":"user_invited","detail":"x"}` + "\n")
+		case 2300: // a line that does not read as an event hides none of the others
+			b.WriteString(`{"namespace":"users","action":"user_invited","detail":"x","timestamp":"yesterday"}` + "\n")
+		case 2301:
+			b.WriteString(`{"namespace":"users","action":"Bad Action","detail":"x"}` + "\n")
 		default:
 			fmt.Fprintf(&b, `{"namespace":"users","action":"user_invited","detail":"Invited user %d"}`+"\n", i)
 		}
@@ -679,8 +683,9 @@ func TestIngestRecordsNothingOfAFileWithABadLine(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "events.ndjson")
 	os.WriteFile(file, []byte(b.String()), 0o600)
 	_, _, err := runIn(t, dir, "ingest", file)
-	if err == nil || !strings.Contains(err.Error(), "2 of the 2500 events") || !strings.Contains(err.Error(), "line 1500: ip") ||
-		!strings.Contains(err.Error(), "line 2201: namespace") || !strings.Contains(err.Error(), "nothing was recorded") {
+	if err == nil || !strings.Contains(err.Error(), "4 of the 2500 events") || !strings.Contains(err.Error(), "line 1500: ip") ||
+		!strings.Contains(err.Error(), "line 2201: namespace") || !strings.Contains(err.Error(), "line 2301: timestamp") ||
+		!strings.Contains(err.Error(), "line 2302: action") || !strings.Contains(err.Error(), "nothing was recorded") {
 		t.Fatalf("ingest of a file with two bad lines: %v", err)
 	}
 	if out, _, err := runIn(t, dir, "search", "invited"); err != nil || strings.Contains(out, "user_invited") {
@@ -775,5 +780,16 @@ func TestAShorterRetentionThatWouldPurgeWantsConfirming(t *testing.T) {
 	}
 	if out, _, err := runIn(t, dir, "search", "old"); err != nil || strings.Contains(out, "user_invited") {
 		t.Fatalf("serve --retention 2d --purge left the old entries: %v %q", err, out)
+	}
+}
+
+func TestHostNamesAreNamesOrAddresses(t *testing.T) {
+	for h, want := range map[string]bool{
+		"audit.example.lan": true, "audit_log": true, "localhost": true, "192.0.2.7": true, "[2001:db8::1]": true, "2001:db8::1": true,
+		"http://audit.example.lan": false, "audit.example.lan:8443": false, "audit example": false, "-audit": false, "": false, "a..b": false,
+	} {
+		if got := validHostName(h); got != want {
+			t.Errorf("validHostName(%q) = %v, want %v", h, got, want)
+		}
 	}
 }

@@ -118,3 +118,16 @@ func TestDoctorReportsAnIndexRebuiltWhole(t *testing.T) {
 		t.Fatalf("doctor after the rebuild: %v\n%s", err, out)
 	}
 }
+
+// A store file gone missing where a log was is a loss to report, with how
+// to restore, not a directory that never held a log.
+func TestDoctorReportsAStoreFileGoneMissing(t *testing.T) {
+	dir := doctorFixture(t)
+	if err := os.Remove(filepath.Join(dir, "auditlog.db")); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runIn(t, dir, "doctor")
+	if err == nil || !strings.Contains(out, "missing, but a log existed here") {
+		t.Fatalf("doctor after the store file went missing: %v\n%s", err, out)
+	}
+}

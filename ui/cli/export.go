@@ -71,13 +71,26 @@ func (m *Main) export(ctx context.Context, args []string) error {
 // written through (a device such as /dev/null, a named pipe), which a
 // rename would replace with a file.
 type exportFile struct {
-	path    string // empty: standard output
-	through bool
+	path      string // empty: standard output
+	through   bool
+	appending bool // a descriptor of this process: written where it stands
+}
+
+// isDescriptor tells whether path names one of this process's open files
+// (/dev/fd/3, /proc/self/fd/3), which the shell may have opened to append.
+func isDescriptor(path string) bool {
+	return strings.HasPrefix(path, "/dev/fd/") || strings.HasPrefix(path, "/proc/self/fd/") || path == "/dev/stderr"
 }
 
 func exportTarget(out string) (exportFile, error) {
-	if out == "" || out == "-" {
+	switch out {
+	case "", "-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1":
+		// Standard output as the shell set it up: "-o /dev/stdout >> file"
+		// appends to file, which opening it again would write over.
 		return exportFile{}, nil
+	}
+	if isDescriptor(out) {
+		return exportFile{path: out, through: true, appending: true}, nil
 	}
 	info, err := os.Stat(out) // through a symbolic link, to what it names
 	switch {
@@ -107,7 +120,11 @@ func exportTarget(out string) (exportFile, error) {
 // leaves a file that looks complete.
 func (f exportFile) open() (io.Writer, func(error) error, error) {
 	if f.through {
-		w, err := os.OpenFile(f.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+		if f.appending {
+			flags = os.O_WRONLY | os.O_APPEND
+		}
+		w, err := os.OpenFile(f.path, flags, 0o600)
 		if err != nil {
 			return nil, nil, err
 		}

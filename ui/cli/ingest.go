@@ -32,7 +32,11 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 	if len(pos) != 1 {
 		return usageError{"ingest: give one NDJSON file, or - for standard input"}
 	}
-	f, err := m.ingestFile(pos[0])
+	dir, err := m.dataDir(*data)
+	if err != nil {
+		return err
+	}
+	f, err := m.ingestFile(pos[0], dir)
 	if err != nil {
 		return err
 	}
@@ -102,9 +106,11 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 }
 
 // ingestFile opens what ingest reads as a file it can read twice, once to
-// check and once to record: standard input is kept in a temporary file,
-// removed when the command ends.
-func (m *Main) ingestFile(name string) (*os.File, error) {
+// check and once to record: standard input is kept in a temporary file in
+// the data directory (the disk that is to hold the events anyway, where a
+// temporary directory in memory could not hold a large import), removed
+// when the command ends.
+func (m *Main) ingestFile(name, dir string) (*os.File, error) {
 	if name != "-" {
 		f, err := os.Open(name)
 		if err != nil {
@@ -116,7 +122,10 @@ func (m *Main) ingestFile(name string) (*os.File, error) {
 		}
 		return f, nil
 	}
-	f, err := os.CreateTemp("", "auditlog-ingest-*.ndjson")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(dir, ".ingest-*.ndjson")
 	if err != nil {
 		return nil, err
 	}
@@ -139,19 +148,10 @@ func (m *Main) checkEvents(f *os.File, name string, size int64, cutoff time.Time
 	defer progress.end()
 	err := eachBatch(f, func(lines []string, lineNos []int, read int64) error {
 		if events == 0 && notNDJSON(lines[0]) {
-			return fmt.Errorf("ingest: %s holds JSON, not NDJSON (one event a line): export with --format ndjson, or turn a JSON export into NDJSON with jq -c '.events[]'", name)
+			return fmt.Errorf("ingest: %s holds JSON, not NDJSON (one event a line): export with --format ndjson, or turn a JSON export into NDJSON with jq -c '.events[]' and import that with --unverified, once auditlog verify --file has checked the JSON export against its proof", name)
 		}
-		decoded, err := app.DecodeEvents(strings.NewReader(strings.Join(lines, "\n")), true)
-		var details []app.FieldError
-		if err == nil {
-			var lineOf []int
-			decoded, lineOf = dropExpired(decoded, cutoff, &expired)
-			for i := range decoded {
-				details = append(details, decoded[i].Normalize(lineOf[i], now, retention)...)
-			}
-		} else if e, ok := err.(*app.Error); ok && len(e.Details) > 0 {
-			details = e.Details
-		} else {
+		details, err := checkBatch(lines, now, retention, cutoff, &expired)
+		if err != nil {
 			return fmt.Errorf("ingest: lines %d to %d of %s: %w; nothing was recorded", lineNos[0], lineNos[len(lineNos)-1], name, err)
 		}
 		events += len(lines)
@@ -181,6 +181,42 @@ func (m *Main) checkEvents(f *os.File, name string, size int64, cutoff time.Time
 		b.WriteString("\n  …")
 	}
 	return errors.New(b.String())
+}
+
+// checkBatch returns every rule the events of lines break, each against its
+// line's place in lines. A line that does not read as an event is told of
+// alone, and the others are still checked: the batch is read again line by
+// line, so that one run names every bad line.
+func checkBatch(lines []string, now time.Time, retention time.Duration, cutoff time.Time, expired *int) ([]app.FieldError, error) {
+	decoded, err := app.DecodeEvents(strings.NewReader(strings.Join(lines, "\n")), true)
+	if err == nil {
+		var details []app.FieldError
+		var lineOf []int
+		decoded, lineOf = dropExpired(decoded, cutoff, expired)
+		for i := range decoded {
+			details = append(details, decoded[i].Normalize(lineOf[i], now, retention)...)
+		}
+		return details, nil
+	}
+	e, ok := err.(*app.Error)
+	if !ok || len(e.Details) == 0 {
+		return nil, err
+	}
+	if len(lines) == 1 {
+		return e.Details, nil
+	}
+	var details []app.FieldError
+	for i, line := range lines {
+		one, err := checkBatch([]string{line}, now, retention, cutoff, expired)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range one {
+			d.Index = i
+			details = append(details, d)
+		}
+	}
+	return details, nil
 }
 
 // maxLineErrors is how many broken rules a refused file is told of.
@@ -291,7 +327,7 @@ func (m *Main) checkExportProof(f *os.File, path string, size int64, unverified 
 		n, _ := f.ReadAt(head, 0)
 		if looksExported(head[:n]) {
 			if !unverified {
-				return fmt.Errorf("ingest: %s is an export (its events carry prev_hash and hash) without the proof line an export ends with, so nothing was imported: it was cut short, or its proof was removed. Export it again; --unverified imports it all the same", path)
+				return fmt.Errorf("ingest: %s holds entries of a log (they carry prev_hash and hash) without the proof line an NDJSON export ends with, so nothing was imported: an export cut short, or its proof removed, could hold edited entries. Export it again; or, for entries read from the API or converted from a JSON export, --unverified imports them all the same", path)
 			}
 			fmt.Fprintln(m.Stderr, "The export has no proof line to check it against; importing it anyway, as --unverified asks.")
 		}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -100,42 +99,26 @@ func inUseErrorOf(dir string, in instance) error {
 // runningInstance returns the server that holds dir, if it answers. Any
 // answer of an Audit Log counts, a 503 too: a server whose chain was found
 // broken, or a cluster node without a quorum, still holds its store and
-// reads, and that is when verify and export are needed most. The server
-// must also take the launch secret the file records: after a crash the file
-// stays behind, and another log's server may have the address since.
+// reads, and that is when verify and export are needed most. The process
+// that wrote the file must still run: after a crash the file stays behind,
+// and another log's server may have the address since.
 func runningInstance(dir string) (instance, bool) {
 	var in instance
 	b, err := os.ReadFile(filepath.Join(dir, instanceFile))
 	if err != nil || json.Unmarshal(b, &in) != nil || in.URL == "" {
 		return in, false
 	}
-	hc := in.httpClient(time.Second)
-	res, err := hc.Get(in.URL + "/healthz")
+	if in.PID > 0 && !processAlive(in.PID) {
+		return in, false
+	}
+	res, err := in.httpClient(time.Second).Get(in.URL + "/healthz")
 	if err != nil {
 		return in, false
 	}
+	defer res.Body.Close()
 	var h api.Health
 	err = json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&h)
-	res.Body.Close()
-	if err != nil || h.Status == "" || (res.StatusCode != http.StatusOK && res.StatusCode != http.StatusServiceUnavailable) {
-		return in, false
-	}
-	u, err := url.Parse(in.LaunchURL)
-	if err != nil {
-		return in, false
-	}
-	req, err := http.NewRequest(http.MethodGet, in.URL+"/api/v1/workspace", nil)
-	if err != nil {
-		return in, false
-	}
-	req.Header.Set("Authorization", "Bearer "+u.Query().Get("secret"))
-	res, err = hc.Do(req)
-	if err != nil {
-		return in, false
-	}
-	io.Copy(io.Discard, io.LimitReader(res.Body, 1<<20))
-	res.Body.Close()
-	return in, res.StatusCode != http.StatusUnauthorized
+	return in, err == nil && h.Status != "" && (res.StatusCode == http.StatusOK || res.StatusCode == http.StatusServiceUnavailable)
 }
 
 func (in instance) String() string { return fmt.Sprintf("%s (process %d)", in.URL, in.PID) }

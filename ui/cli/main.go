@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -17,6 +18,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -74,7 +76,7 @@ func openBrowser(url string) error {
 // read, 1 for anything else.
 func Execute(ctx context.Context, args []string) int {
 	tuneGC(os.Getenv)
-	ctx, stop := interruptible(ctx)
+	ctx, stop := interruptible(ctx, os.Stderr)
 	defer stop()
 	m := NewMain()
 	err := m.Run(ctx, args)
@@ -88,22 +90,57 @@ func Execute(ctx context.Context, args []string) int {
 // terminal window closed), so that every command stops as it would on an
 // error: an export records that it was cut short and leaves no temporary
 // file, and the store is closed cleanly rather than checked whole at the
-// next start. A second signal ends the process at once, as usual. Writing
-// to a reader that went away (auditlog search | head -1) fails the write
-// rather than killing the process, for the same reasons.
-func interruptible(ctx context.Context) (context.Context, func()) {
+// next start. A second signal ends the process at once, as usual, and so
+// does the first after stopGrace: a step that cannot be interrupted (a
+// reindex, a question on the terminal) does not hold it for longer. A
+// signal the process was started to ignore (nohup, a background job of a
+// script) stays ignored. Writing to a reader that went away (auditlog
+// search | head -1) fails the write rather than killing the process, for
+// the same reasons. stop ends it all.
+func interruptible(ctx context.Context, stderr io.Writer) (context.Context, func()) {
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	var sigs []os.Signal
+	for _, s := range []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP} {
+		if !signal.Ignored(s) {
+			sigs = append(sigs, s)
+		}
+	}
+	stopNotify := func() {}
+	if len(sigs) > 0 { // none would mean every signal
+		ctx, stopNotify = signal.NotifyContext(ctx, sigs...)
+	}
+	finished := make(chan struct{})
 	go func() {
-		<-ctx.Done()
-		stop()
+		select {
+		case <-finished:
+			return
+		case <-ctx.Done():
+		}
+		stopNotify()
+		select {
+		case <-finished:
+			return
+		case <-time.After(time.Second):
+			fmt.Fprintln(stderr, "Stopping… (press Ctrl-C again to stop at once)")
+		}
+		select {
+		case <-finished:
+		case <-time.After(stopGrace):
+			fmt.Fprintln(stderr, "auditlog: stopped before it was done")
+			os.Exit(130)
+		}
 	}()
-	return ctx, stop
+	var once sync.Once
+	return ctx, func() { once.Do(func() { close(finished); stopNotify() }) }
 }
+
+// stopGrace is how long a command may take to stop once asked: serve's
+// shutdown waits up to 10 s for requests under way.
+const stopGrace = 15 * time.Second
 
 func (m *Main) exitCode(err error) int {
 	switch {
-	case errors.Is(err, syscall.EPIPE):
+	case brokenStdout(err):
 		return 141 // as a shell reports a process a broken pipe ended, and as quietly
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
@@ -114,6 +151,14 @@ func (m *Main) exitCode(err error) int {
 		fmt.Fprintln(m.Stderr, "auditlog:", err)
 		return 1
 	}
+}
+
+// brokenStdout tells whether err is a write to standard output that failed
+// because its reader went away; a connection to a server that broke is
+// another matter, and said.
+func brokenStdout(err error) bool {
+	var pe *fs.PathError
+	return errors.Is(err, syscall.EPIPE) && errors.As(err, &pe) && pe.Path == os.Stdout.Name()
 }
 
 // onClose has Close release something a command opened.
@@ -488,7 +533,11 @@ func (m *Main) signals() (<-chan os.Signal, func()) {
 		return m.Signals, func() {}
 	}
 	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	for _, s := range []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP} {
+		if !signal.Ignored(s) { // nohup: serve stays up when the terminal closes
+			signal.Notify(ch, s)
+		}
+	}
 	return ch, func() { signal.Stop(ch) }
 }
 

@@ -93,6 +93,12 @@ func launchServer(t *testing.T, env []string, args ...string) *server {
 	t.Helper()
 	cmd := exec.Command(binary(t), args...)
 	cmd.Env = append(os.Environ(), env...)
+	return launch(t, cmd)
+}
+
+// launch starts cmd, a server, and hears where it runs.
+func launch(t *testing.T, cmd *exec.Cmd) *server {
+	t.Helper()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -584,5 +590,41 @@ func TestABrokenPipeEndsACommandQuietlyAndCleanly(t *testing.T) {
 	}
 	if unclean, _ := store.UncleanStop(dir); unclean {
 		t.Fatal("the store was left as if the command had crashed")
+	}
+}
+
+// Started to ignore SIGHUP (nohup), serve stays up when the terminal
+// closes; without that, SIGHUP shuts it down cleanly, as Ctrl-C does.
+func TestServeHonoursAnIgnoredHangUp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	for _, ignored := range []bool{true, false} {
+		dir := t.TempDir()
+		trap := ""
+		if ignored {
+			trap = `trap "" HUP; `
+		}
+		srv := launch(t, exec.Command("sh", "-c", trap+`exec "$0" serve --data "$1" --addr 127.0.0.1:0 --no-browser`, binary(t), dir))
+		srv.waitListening(t, "the server")
+		srv.cmd.Process.Signal(syscall.SIGHUP)
+		exited := make(chan error, 1)
+		go func() { _, err := srv.cmd.Process.Wait(); exited <- err }()
+		select {
+		case <-exited:
+			if ignored {
+				t.Fatal("a server started with SIGHUP ignored stopped on it")
+			}
+			if unclean, _ := store.UncleanStop(dir); unclean {
+				t.Fatal("SIGHUP did not shut the server down cleanly")
+			}
+		case <-time.After(3 * time.Second):
+			if !ignored {
+				t.Fatal("SIGHUP did not stop the server")
+			}
+			if res, err := http.Get(srv.url + "/healthz"); err != nil || res.StatusCode != http.StatusOK {
+				t.Fatalf("after an ignored SIGHUP the server does not answer: %v", err)
+			}
+		}
 	}
 }

@@ -19,7 +19,7 @@ import (
 )
 
 // validHostName tells whether h is a name a Host header can carry (its
-// labels letters, digits and hyphens) or an IP address: the server compares
+// labels letters, digits, hyphens and underscores) or an IP address: the server compares
 // it with the name a request was sent to, which a URL or a port never is.
 func validHostName(h string) bool {
 	h = strings.TrimSuffix(h, ".")
@@ -34,7 +34,7 @@ func validHostName(h string) bool {
 			return false
 		}
 		for _, c := range label {
-			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') { // '_': container names
 				return false
 			}
 		}
@@ -151,6 +151,10 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	srv.Team, srv.Hosts, srv.TrustedProxies = *team, hosts, proxies
 	srv.TLSCert, srv.TLSKey = *tlsCert, *tlsKey
 	srv.Cluster = status
+	// Heard from before the server says it runs: a script may stop it as
+	// soon as it does.
+	sig, stop := m.signals()
+	defer stop()
 	note, err := m.listen(srv, dir, *addr, flagWasSet(fs, "addr"))
 	if err != nil {
 		return err
@@ -186,8 +190,6 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		m.Ready(srv.URL(), launch)
 	}
 	m.openInBrowser(*noBrowser, launch)
-	sig, stop := m.signals()
-	defer stop()
 	select {
 	case <-sig:
 	case <-ctx.Done():

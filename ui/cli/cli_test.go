@@ -665,6 +665,9 @@ func TestExportToAFileALinkAPipeAndADirectory(t *testing.T) {
 // ids twice.
 func TestIngestRecordsNothingOfAFileWithABadLine(t *testing.T) {
 	dir := t.TempDir()
+	if _, _, err := runIn(t, dir, "token", "create", "--label", "ci"); err != nil {
+		t.Fatal(err)
+	}
 	var b strings.Builder
 	for i := range 2500 {
 		switch i {
@@ -690,6 +693,14 @@ func TestIngestRecordsNothingOfAFileWithABadLine(t *testing.T) {
 	}
 	if out, _, err := runIn(t, dir, "search", "invited"); err != nil || strings.Contains(out, "user_invited") {
 		t.Fatalf("a refused file left entries: %v %q", err, out)
+	}
+	// Into a directory with no log yet, a refused file makes none.
+	typo := filepath.Join(t.TempDir(), "typo")
+	if _, _, err := runIn(t, typo, "ingest", file); err == nil {
+		t.Fatal("a file with bad lines was taken into a new log")
+	}
+	if _, err := os.Stat(typo); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused file made a log: %v", err)
 	}
 }
 

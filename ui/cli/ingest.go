@@ -47,6 +47,14 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 	if err := m.checkExportProof(f, pos[0], size, *unverified); err != nil {
 		return err
 	}
+	// Into a new log, the file is checked before the log is made (with the
+	// retention a new log has): a refused file leaves nothing behind.
+	fresh := !holdsLog(dir)
+	if fresh {
+		if err := m.checkEvents(f, pos[0], size, time.Now().Add(-app.DefaultRetention)); err != nil {
+			return err
+		}
+	}
 	b, err := m.open(*data, false)
 	if err != nil {
 		return err
@@ -55,8 +63,10 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := m.checkEvents(f, pos[0], size, cutoff); err != nil {
-		return err
+	if !fresh {
+		if err := m.checkEvents(f, pos[0], size, cutoff); err != nil {
+			return err
+		}
 	}
 
 	// done counts the events sent; recorded, the entries they added.
@@ -108,8 +118,9 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 // ingestFile opens what ingest reads as a file it can read twice, once to
 // check and once to record: standard input is kept in a temporary file in
 // the data directory (the disk that is to hold the events anyway, where a
-// temporary directory in memory could not hold a large import), removed
-// when the command ends.
+// temporary directory in memory could not hold a large import), or in the
+// temporary directory for a log yet to be made; it is removed when the
+// command ends.
 func (m *Main) ingestFile(name, dir string) (*os.File, error) {
 	if name != "-" {
 		f, err := os.Open(name)
@@ -122,10 +133,11 @@ func (m *Main) ingestFile(name, dir string) (*os.File, error) {
 		}
 		return f, nil
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
+	spool := dir
+	if _, err := os.Stat(dir); err != nil {
+		spool = "" // no directory is made for input that may be refused
 	}
-	f, err := os.CreateTemp(dir, ".ingest-*.ndjson")
+	f, err := os.CreateTemp(spool, ".ingest-*.ndjson")
 	if err != nil {
 		return nil, err
 	}

@@ -92,7 +92,7 @@ func noLogError(dir string) error {
 // remote reaches the server that holds dir, if one answers, with the launch
 // secret it recorded: the command acts as the person at this computer.
 func (m *Main) remote(dir string) (*remote, bool) {
-	in, ok := runningInstance(dir)
+	in, ok := reachableInstance(dir)
 	if !ok {
 		return nil, false
 	}

@@ -31,7 +31,7 @@ func (m *Main) doctor(ctx context.Context, args []string) error {
 	if !holdsLog(dir) {
 		return noLogError(dir)
 	}
-	if in, ok := runningInstance(dir); ok {
+	if in, ok := reachableInstance(dir); ok {
 		return inUseErrorOf(dir, in)
 	}
 	fmt.Fprintf(m.Stderr, "Using the data directory %s\n", dir)

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,8 +50,17 @@ func (m *Main) export(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if target.path == "" {
+	switch {
+	case target.fd == 1:
 		_, err = b.Export(ctx, filter, ef, m.Stdout, nil)
+		return err
+	case target.fd == 2:
+		_, err = b.Export(ctx, filter, ef, m.Stderr, nil)
+		return err
+	case target.fd > 2:
+		// The descriptor itself, not the path opened again: that would
+		// start at another offset than the shell's (on Linux).
+		_, err = b.Export(ctx, filter, ef, os.NewFile(uintptr(target.fd), *out), nil)
 		return err
 	}
 	w, finish, err := target.open()
@@ -66,31 +76,39 @@ func (m *Main) export(ctx context.Context, args []string) error {
 	return nil
 }
 
-// exportFile is where -o sends an export: standard output, a regular file
-// replaced whole once the export is complete, or something else that is
-// written through (a device such as /dev/null, a named pipe), which a
-// rename would replace with a file.
+// exportFile is where -o sends an export: one of this process's open files
+// (standard output by default), a regular file replaced whole once the
+// export is complete, or something else that is written through (a device
+// such as /dev/null, a named pipe), which a rename would replace with a
+// file.
 type exportFile struct {
-	path      string // empty: standard output
-	through   bool
-	appending bool // a descriptor of this process: written where it stands
+	fd      int // an open file's descriptor: 1 standard output, 2 standard error
+	path    string
+	through bool
 }
 
-// isDescriptor tells whether path names one of this process's open files
-// (/dev/fd/3, /proc/self/fd/3), which the shell may have opened to append.
-func isDescriptor(path string) bool {
-	return strings.HasPrefix(path, "/dev/fd/") || strings.HasPrefix(path, "/proc/self/fd/") || path == "/dev/stderr"
+// descriptor returns the open file out names: "-o /dev/stdout >> file"
+// appends to file as the shell set it up, which opening the path again
+// would write over.
+func descriptor(out string) (int, bool) {
+	switch out {
+	case "", "-", "/dev/stdout":
+		return 1, true
+	case "/dev/stderr":
+		return 2, true
+	}
+	for _, dir := range []string{"/dev/fd/", "/proc/self/fd/"} {
+		if n, ok := strings.CutPrefix(out, dir); ok {
+			fd, err := strconv.Atoi(n)
+			return fd, err == nil && fd >= 0
+		}
+	}
+	return 0, false
 }
 
 func exportTarget(out string) (exportFile, error) {
-	switch out {
-	case "", "-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1":
-		// Standard output as the shell set it up: "-o /dev/stdout >> file"
-		// appends to file, which opening it again would write over.
-		return exportFile{}, nil
-	}
-	if isDescriptor(out) {
-		return exportFile{path: out, through: true, appending: true}, nil
+	if fd, ok := descriptor(out); ok {
+		return exportFile{fd: fd}, nil
 	}
 	info, err := os.Stat(out) // through a symbolic link, to what it names
 	switch {
@@ -120,11 +138,7 @@ func exportTarget(out string) (exportFile, error) {
 // leaves a file that looks complete.
 func (f exportFile) open() (io.Writer, func(error) error, error) {
 	if f.through {
-		flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
-		if f.appending {
-			flags = os.O_WRONLY | os.O_APPEND
-		}
-		w, err := os.OpenFile(f.path, flags, 0o600)
+		w, err := os.OpenFile(f.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -36,7 +36,7 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	f, err := m.ingestFile(pos[0], dir)
+	f, err := m.ingestFile(ctx, pos[0], dir)
 	if err != nil {
 		return err
 	}
@@ -121,7 +121,7 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 // temporary directory in memory could not hold a large import), or in the
 // temporary directory for a log yet to be made; it is removed when the
 // command ends.
-func (m *Main) ingestFile(name, dir string) (*os.File, error) {
+func (m *Main) ingestFile(ctx context.Context, name, dir string) (*os.File, error) {
 	if name != "-" {
 		f, err := os.Open(name)
 		if err != nil {
@@ -142,8 +142,20 @@ func (m *Main) ingestFile(name, dir string) (*os.File, error) {
 		return nil, err
 	}
 	m.onClose(func() error { f.Close(); return os.Remove(f.Name()) })
-	if _, err := io.Copy(f, m.Stdin); err != nil {
-		return nil, fmt.Errorf("ingest: reading standard input: %w", err)
+	// A read of standard input does not hear Ctrl-C: the copy is left to
+	// itself then, and the file removed as the command ends.
+	copied := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(f, m.Stdin)
+		copied <- err
+	}()
+	select {
+	case err := <-copied:
+		if err != nil {
+			return nil, fmt.Errorf("ingest: reading standard input: %w", err)
+		}
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 	_, err = f.Seek(0, io.SeekStart)
 	return f, err

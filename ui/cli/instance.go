@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -25,6 +26,12 @@ type instance struct {
 	// TLSCert is the certificate file the server speaks HTTPS with, which the
 	// command line trusts when it reaches the server on this computer.
 	TLSCert string `json:"tls_cert,omitempty"`
+
+	// reachable says the server took the launch secret just now, so the
+	// commands can work through it: it takes it only from this computer's
+	// loopback, which a server listening on one LAN address is not reached
+	// by.
+	reachable bool
 }
 
 // httpClient reaches the instance: over HTTPS, it trusts the server's own
@@ -99,26 +106,55 @@ func inUseErrorOf(dir string, in instance) error {
 // runningInstance returns the server that holds dir, if it answers. Any
 // answer of an Audit Log counts, a 503 too: a server whose chain was found
 // broken, or a cluster node without a quorum, still holds its store and
-// reads, and that is when verify and export are needed most. The process
-// that wrote the file must still run: after a crash the file stays behind,
-// and another log's server may have the address since.
+// reads, and that is when verify and export are needed most. It is the
+// server that wrote the file when it takes the file's launch secret (then
+// it is reachable), or, refusing it, when the process that wrote the file
+// still runs: after a crash the file stays behind, and another log's
+// server may have the address since.
 func runningInstance(dir string) (instance, bool) {
 	var in instance
 	b, err := os.ReadFile(filepath.Join(dir, instanceFile))
 	if err != nil || json.Unmarshal(b, &in) != nil || in.URL == "" {
 		return in, false
 	}
-	if in.PID > 0 && !processAlive(in.PID) {
-		return in, false
-	}
-	res, err := in.httpClient(time.Second).Get(in.URL + "/healthz")
+	hc := in.httpClient(time.Second)
+	res, err := hc.Get(in.URL + "/healthz")
 	if err != nil {
 		return in, false
 	}
-	defer res.Body.Close()
 	var h api.Health
 	err = json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&h)
-	return in, err == nil && h.Status != "" && (res.StatusCode == http.StatusOK || res.StatusCode == http.StatusServiceUnavailable)
+	res.Body.Close()
+	if err != nil || h.Status == "" || (res.StatusCode != http.StatusOK && res.StatusCode != http.StatusServiceUnavailable) {
+		return in, false
+	}
+	u, err := url.Parse(in.LaunchURL)
+	if err != nil {
+		return in, false
+	}
+	req, err := http.NewRequest(http.MethodGet, in.URL+"/api/v1/workspace", nil)
+	if err != nil {
+		return in, false
+	}
+	req.Header.Set("Authorization", "Bearer "+u.Query().Get("secret"))
+	if res, err = hc.Do(req); err != nil {
+		return in, false
+	}
+	io.Copy(io.Discard, io.LimitReader(res.Body, 1<<20))
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized {
+		in.reachable = true
+		return in, true
+	}
+	return in, in.PID > 0 && processAlive(in.PID)
+}
+
+// reachableInstance is the running server that holds dir when commands can
+// work through it. One that cannot be reached with the launch secret is
+// left to the store's lock to find, which inUse then names.
+func reachableInstance(dir string) (instance, bool) {
+	in, ok := runningInstance(dir)
+	return in, ok && in.reachable
 }
 
 func (in instance) String() string { return fmt.Sprintf("%s (process %d)", in.URL, in.PID) }

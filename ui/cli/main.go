@@ -41,7 +41,8 @@ type Main struct {
 	// Program is how the user started this program (os.Args[0]); the page's
 	// setup card repeats it so its commands work as written.
 	Program string
-	// Signals ends serve; nil means SIGINT, SIGTERM and SIGHUP.
+	// Signals ends serve, besides its context, which the process's own
+	// signals end (see interruptible); tests set it.
 	Signals <-chan os.Signal
 	// Ready, if set, hears the server's URLs once it listens.
 	Ready func(url, launchURL string)
@@ -142,6 +143,9 @@ func (m *Main) exitCode(err error) int {
 	switch {
 	case brokenStdout(err):
 		return 141 // as a shell reports a process a broken pipe ended, and as quietly
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintln(m.Stderr, "auditlog: stopped before it was done")
+		return 130 // as a shell reports a process Ctrl-C ended
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
 	case isUsage(err):
@@ -526,19 +530,6 @@ func currentUser() string {
 		return u.Username
 	}
 	return app.LocalActor
-}
-
-func (m *Main) signals() (<-chan os.Signal, func()) {
-	if m.Signals != nil {
-		return m.Signals, func() {}
-	}
-	ch := make(chan os.Signal, 1)
-	for _, s := range []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP} {
-		if !signal.Ignored(s) { // nohup: serve stays up when the terminal closes
-			signal.Notify(ch, s)
-		}
-	}
-	return ch, func() { signal.Stop(ch) }
 }
 
 // parseNone is parse for a command that takes flags only: a word left over

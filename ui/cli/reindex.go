@@ -35,7 +35,7 @@ func (m *Main) localLog(fs *flag.FlagSet, data *string, args []string, existing 
 	if err != nil {
 		return nil, err
 	}
-	if in, ok := runningInstance(dir); ok {
+	if in, ok := reachableInstance(dir); ok {
 		return nil, inUseErrorOf(dir, in)
 	}
 	if existing && !holdsLog(dir) {

@@ -111,7 +111,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	// Another Audit Log serves this directory: a second double-click should
 	// lead to it, not to an error, and without waiting for the store's lock.
-	in, running := runningInstance(dir)
+	in, running := reachableInstance(dir)
 	// A new directory's first entry, the retention it is started with, is no
 	// record the demo could mix with: the demo loads beside it.
 	_, statErr := os.Stat(filepath.Join(dir, store.FileName))
@@ -151,10 +151,6 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	srv.Team, srv.Hosts, srv.TrustedProxies = *team, hosts, proxies
 	srv.TLSCert, srv.TLSKey = *tlsCert, *tlsKey
 	srv.Cluster = status
-	// Heard from before the server says it runs: a script may stop it as
-	// soon as it does.
-	sig, stop := m.signals()
-	defer stop()
 	note, err := m.listen(srv, dir, *addr, flagWasSet(fs, "addr"))
 	if err != nil {
 		return err
@@ -181,7 +177,10 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	fmt.Fprintf(m.Stdout, "Audit Log is running at %s\n", launch)
 	if srv.Team {
 		fmt.Fprintf(m.Stdout, "Team mode: members sign in at %s%s (the link above works only on this computer)\n", teamURL, ui.SignInPath)
-		if err := m.setUpOwner(ctx, srv, teamURL); err != nil {
+		if err := m.setUpOwner(ctx, srv, teamURL); errors.Is(err, context.Canceled) {
+			fmt.Fprintln(m.Stderr, "Shutting down…") // Ctrl-C at a question: no owner yet
+			return nil
+		} else if err != nil {
 			return err
 		}
 	}
@@ -191,7 +190,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	m.openInBrowser(*noBrowser, launch)
 	select {
-	case <-sig:
+	case <-m.Signals:
 	case <-ctx.Done():
 	case <-srv.QuitRequested(): // Quit on the page
 	}

@@ -52,6 +52,33 @@ func terminalPrompt() func(question string, secret bool) (string, error) {
 	}
 }
 
+// ask puts a question on the terminal until ctx ends (Ctrl-C): the
+// question cannot be interrupted, so it is left unanswered, and a terminal
+// a password question turned its echo off for gets it back.
+func (m *Main) ask(ctx context.Context, question string, secret bool) (string, error) {
+	type answer struct {
+		text string
+		err  error
+	}
+	fd := int(os.Stdin.Fd())
+	state, stateErr := term.GetState(fd)
+	got := make(chan answer, 1)
+	go func() {
+		text, err := m.Prompt(question, secret)
+		got <- answer{text, err}
+	}()
+	select {
+	case a := <-got:
+		return a.text, a.err
+	case <-ctx.Done():
+		if stateErr == nil {
+			term.Restore(fd, state)
+		}
+		fmt.Fprintln(m.Stderr)
+		return "", ctx.Err()
+	}
+}
+
 // setUpOwner makes sure a server in team mode has an owner: asked on the
 // terminal when there is one, else through a one-time link printed here.
 func (m *Main) setUpOwner(ctx context.Context, srv *ui.Server, base string) error {
@@ -65,19 +92,19 @@ func (m *Main) setUpOwner(ctx context.Context, srv *ui.Server, base string) erro
 	}
 	fmt.Fprintln(m.Stderr, "Team mode: members sign in with a password. Set up the owner of this workspace (you).")
 	for tries := 0; ; tries++ {
-		name, err := m.Prompt("Name: ", false)
+		name, err := m.ask(ctx, "Name: ", false)
 		if err != nil {
 			return err
 		}
-		email, err := m.Prompt("Email: ", false)
+		email, err := m.ask(ctx, "Email: ", false)
 		if err != nil {
 			return err
 		}
-		pw, err := m.Prompt(fmt.Sprintf("Password (at least %d characters): ", app.MinPassword), true)
+		pw, err := m.ask(ctx, fmt.Sprintf("Password (at least %d characters): ", app.MinPassword), true)
 		if err != nil {
 			return err
 		}
-		again, err := m.Prompt("Password again: ", true)
+		again, err := m.ask(ctx, "Password again: ", true)
 		if err != nil {
 			return err
 		}

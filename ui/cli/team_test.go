@@ -12,6 +12,7 @@ import (
 	"auditlog/app"
 	"auditlog/app/logtest"
 	"auditlog/app/password"
+	"auditlog/app/store"
 	"auditlog/ui/tlstest"
 )
 
@@ -106,4 +107,39 @@ func TestCommandsReachAServerThatSpeaksTLS(t *testing.T) {
 		t.Fatalf("token create through the TLS server: %v\n%s\n%s", err, out, errOut)
 	}
 	stop()
+}
+
+// Ctrl-C while the owner is asked for stops serve cleanly: the question is
+// left unanswered, the store closed as on any other stop.
+func TestCtrlCAtTheOwnerQuestionStopsServeCleanly(t *testing.T) {
+	dir := t.TempDir()
+	m, _, errOut := newTestMain(dir)
+	asked := make(chan struct{})
+	m.Prompt = func(string, bool) (string, error) {
+		close(asked)
+		select {} // nobody answers
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx, []string{"serve", "--no-browser", "--addr", "127.0.0.1:0", "--team"}) }()
+	select {
+	case <-asked:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the owner was not asked for")
+	}
+	cancel() // what Ctrl-C does to the command's context
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve stopped at the question with %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not stop while the question was open")
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if unclean, _ := store.UncleanStop(dir); unclean || !strings.Contains(errOut.String(), "Shutting down") {
+		t.Fatalf("not a clean stop: unclean %v, stderr %q", unclean, errOut)
+	}
 }

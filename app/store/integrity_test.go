@@ -310,17 +310,7 @@ func TestAnOlderStoreIsChainedWhenOpened(t *testing.T) {
 func TestEntriesPurgedBeforeTheRetentionWasRaisedAreNoBreak(t *testing.T) {
 	f := newChainFixture(t, 0)
 	ctx := context.Background()
-	now := f.clock.Now()
-	// A fresh entry first, then five-day-old ones (sent late): the old ones
-	// expire under a 3-day retention while the fresh one keeps the chain's
-	// early links (no anchor can pass it), so they leave their digests.
-	events := []app.Event{{Namespace: app.Users, Action: "user_invited", Detail: "Invited Bo", Actor: "Maya", Timestamp: now}}
-	for i := range 10 {
-		events = append(events, app.Event{Namespace: app.Users, Action: "user_removed", Detail: fmt.Sprintf("Removed %d", i), Actor: "Maya", Timestamp: now.Add(-5*24*time.Hour + time.Duration(i)*time.Minute)})
-	}
-	if _, err := f.log.Record(ctx, events); err != nil {
-		t.Fatal(err)
-	}
+	f.recordLateEntries()
 	f.close()
 	f.openWithRetention(3 * 24 * time.Hour) // purges as it opens
 	if v, err := f.log.VerifyNow(ctx); err != nil || !v.Intact() || v.Purged != 10 {
@@ -335,11 +325,34 @@ func TestEntriesPurgedBeforeTheRetentionWasRaisedAreNoBreak(t *testing.T) {
 	}
 }
 
-func (f *chainFixture) openWithRetention(d time.Duration) {
+// recordLateEntries records a fresh entry, then ten five days old (sent
+// late): the old ones expire under a 3-day retention while the fresh one
+// keeps the chain's early links (no anchor can pass it), so they leave
+// their digests.
+func (f *chainFixture) recordLateEntries() {
 	f.t.Helper()
-	st, err := Open(f.dir)
+	now := f.clock.Now()
+	events := []app.Event{{Namespace: app.Users, Action: "user_invited", Detail: "Invited Bo", Actor: "Maya", Timestamp: now}}
+	for i := range 10 {
+		events = append(events, app.Event{Namespace: app.Users, Action: "user_removed", Detail: fmt.Sprintf("Removed %d", i), Actor: "Maya", Timestamp: now.Add(-5*24*time.Hour + time.Duration(i)*time.Minute)})
+	}
+	if _, err := f.log.Record(context.Background(), events); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *chainFixture) openWithRetention(d time.Duration) { f.openWrapped(d, nil) }
+
+// openWrapped opens the Log with retention d on the store as wrap gives it.
+func (f *chainFixture) openWrapped(d time.Duration, wrap func(*Store) app.Store) {
+	f.t.Helper()
+	opened, err := Open(f.dir)
 	if err != nil {
 		f.t.Fatal(err)
+	}
+	var st app.Store = opened
+	if wrap != nil {
+		st = wrap(opened)
 	}
 	key, err := SigningKey(f.dir)
 	if err != nil {
@@ -398,33 +411,10 @@ func (c cutShort) Purge(ctx context.Context, cutoff time.Time, limit int) (int, 
 // would otherwise report the purged entries as missing, a break.
 func TestAPurgeCutShortAfterItsDeletesIsNoBreakOnceTheRetentionIsRaised(t *testing.T) {
 	f := newChainFixture(t, 0)
-	ctx := context.Background()
-	now := f.clock.Now()
-	events := []app.Event{{Namespace: app.Users, Action: "user_invited", Detail: "Invited Bo", Actor: "Maya", Timestamp: now}}
-	for i := range 10 {
-		events = append(events, app.Event{Namespace: app.Users, Action: "user_removed", Detail: fmt.Sprintf("Removed %d", i), Actor: "Maya", Timestamp: now.Add(-5*24*time.Hour + time.Duration(i)*time.Minute)})
-	}
-	if _, err := f.log.Record(ctx, events); err != nil {
-		t.Fatal(err)
-	}
+	f.recordLateEntries()
 	f.close()
-	st, err := Open(f.dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := SigningKey(f.dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log, err := app.Open(app.Config{
-		Store: cutShort{st}, Signer: key, Now: f.clock.Now, Retention: 3 * 24 * time.Hour, Operator: "Maya",
-		OpenIndex: func() (app.SearchIndex, error) { return index.Open(filepath.Join(f.dir, "index")) },
-		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	log.Close()
+	f.openWrapped(3*24*time.Hour, func(st *Store) app.Store { return cutShort{st} })
+	f.close()
 	f.openWithRetention(3 * 24 * time.Hour) // finds nothing left to purge
 	f.close()
 	f.openWithRetention(30 * 24 * time.Hour)

@@ -93,7 +93,7 @@ func Execute(ctx context.Context, args []string) int {
 // file, and the store is closed cleanly rather than checked whole at the
 // next start. A second signal ends the process at once, as usual, and so
 // does the first after stopGrace: a step that cannot be interrupted (a
-// reindex, a question on the terminal) does not hold it for longer. A
+// reindex under way) does not hold it for longer. A
 // signal the process was started to ignore (nohup, a background job of a
 // script) stays ignored. Writing to a reader that went away (auditlog
 // search | head -1) fails the write rather than killing the process, for

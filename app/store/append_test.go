@@ -432,3 +432,32 @@ func TestAStoreOfALaterFormatIsRefused(t *testing.T) {
 		t.Fatalf("a format 6 store: %v", err)
 	}
 }
+
+// A purge that finds nothing to delete writes nothing: the hourly purge of
+// a quiet log costs no commit and no fsync.
+func TestAPurgeWithNothingExpiredWritesNothing(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	now := time.Now()
+	if _, err := s.Commit(ctx, app.Commit{Events: []app.Event{{Namespace: app.Users, Action: "user_invited", Detail: "Invited Bo", Actor: "Maya", Timestamp: now}}, ReceivedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	txid := func() int {
+		tx, err := s.db.Begin(false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		return tx.ID()
+	}
+	before := txid()
+	if n, err := s.Purge(ctx, now.Add(-time.Hour), 10000); err != nil || n != 0 {
+		t.Fatalf("purge of nothing = %d, %v", n, err)
+	}
+	if after := txid(); after != before {
+		t.Fatalf("a purge of nothing committed: transaction %d became %d", before, after)
+	}
+	if n, err := s.Purge(ctx, now.Add(time.Hour), 10000); err != nil || n != 1 {
+		t.Fatalf("purge of the entry = %d, %v", n, err)
+	}
+}

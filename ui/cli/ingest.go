@@ -166,8 +166,8 @@ func (m *Main) ingestFile(ctx context.Context, name, dir string) (*os.File, erro
 func (m *Main) checkEvents(f *os.File, name string, size int64, cutoff time.Time) error {
 	now := time.Now()
 	retention := now.Sub(cutoff)
-	var bad []string
-	badLines, events, expired := 0, 0, 0
+	var shown []app.FieldError // by the file's line numbers
+	badLines, broken, events, expired := 0, 0, 0, 0
 	progress := m.ingestProgress("Checking every line", size)
 	defer progress.end()
 	err := eachBatch(f, func(lines []string, lineNos []int, read int64) error {
@@ -185,8 +185,10 @@ func (m *Main) checkEvents(f *os.File, name string, size int64, cutoff time.Time
 				badLines++
 				last = d.Index
 			}
-			if len(bad) < maxLineErrors {
-				bad = append(bad, fmt.Sprintf("line %d: %s", lineNos[d.Index], fieldMessage(d)))
+			broken++
+			if len(shown) < maxLineErrors {
+				d.Index = lineNos[d.Index]
+				shown = append(shown, d)
 			}
 		}
 		progress.report(events, read)
@@ -198,12 +200,7 @@ func (m *Main) checkEvents(f *os.File, name string, size int64, cutoff time.Time
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "ingest: %d of the %d events in %s break a rule, so nothing was recorded; fix these lines and run it again:", badLines, events, name)
-	for _, l := range bad {
-		b.WriteString("\n  " + l)
-	}
-	if len(bad) == maxLineErrors {
-		b.WriteString("\n  …")
-	}
+	writeBrokenRules(&b, shown, broken)
 	return errors.New(b.String())
 }
 
@@ -243,7 +240,7 @@ func checkBatch(lines []string, now time.Time, retention time.Duration, cutoff t
 	return details, nil
 }
 
-// maxLineErrors is how many broken rules a refused file is told of.
+// maxLineErrors is how many broken rules a refused file or batch is told of.
 const maxLineErrors = 20
 
 // batchBytes bounds the lines of one batch: a request to a server takes
@@ -515,16 +512,26 @@ func lineError(err error, lineNos []int, done int) error {
 	if !ok || len(e.Details) == 0 {
 		return fmt.Errorf("ingest stopped after %d events: %w", done, err)
 	}
+	shown := make([]app.FieldError, 0, maxLineErrors)
+	for _, d := range e.Details[:min(len(e.Details), maxLineErrors)] {
+		d.Index = lineNos[d.Index]
+		shown = append(shown, d)
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "ingest stopped after %d events; this batch was not recorded:", done)
-	for i, d := range e.Details {
-		if i == 10 {
-			fmt.Fprintf(&b, "\n  … and %d more", len(e.Details)-10)
-			break
-		}
-		fmt.Fprintf(&b, "\n  line %d: %s", lineNos[d.Index], fieldMessage(d))
+	writeBrokenRules(&b, shown, len(e.Details))
+	return errors.New(b.String())
+}
+
+// writeBrokenRules lists broken rules by the file's line numbers (their
+// Index), and says how many of total it leaves out.
+func writeBrokenRules(b *strings.Builder, shown []app.FieldError, total int) {
+	for _, d := range shown {
+		fmt.Fprintf(b, "\n  line %d: %s", d.Index, fieldMessage(d))
 	}
-	return fmt.Errorf("%s", b.String())
+	if more := total - len(shown); more > 0 {
+		fmt.Fprintf(b, "\n  … and %d more", more)
+	}
 }
 
 // fieldMessage says what is wrong with a field, or with the whole line

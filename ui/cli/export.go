@@ -50,17 +50,8 @@ func (m *Main) export(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	switch {
-	case target.fd == 1:
-		_, err = b.Export(ctx, filter, ef, m.Stdout, nil)
-		return err
-	case target.fd == 2:
-		_, err = b.Export(ctx, filter, ef, m.Stderr, nil)
-		return err
-	case target.fd > 2:
-		// The descriptor itself, not the path opened again: that would
-		// start at another offset than the shell's (on Linux).
-		_, err = b.Export(ctx, filter, ef, os.NewFile(uintptr(target.fd), *out), nil)
+	if target.fd > 0 {
+		_, err = b.Export(ctx, filter, ef, m.openFile(target.fd, *out), nil)
 		return err
 	}
 	w, finish, err := target.open()
@@ -76,13 +67,26 @@ func (m *Main) export(ctx context.Context, args []string) error {
 	return nil
 }
 
+// openFile is one of this process's open files: the descriptor itself, not
+// its path opened again, which would start at another offset than the
+// shell's (on Linux).
+func (m *Main) openFile(fd int, name string) io.Writer {
+	switch fd {
+	case 1:
+		return m.Stdout
+	case 2:
+		return m.Stderr
+	}
+	return os.NewFile(uintptr(fd), name)
+}
+
 // exportFile is where -o sends an export: one of this process's open files
 // (standard output by default), a regular file replaced whole once the
 // export is complete, or something else that is written through (a device
 // such as /dev/null, a named pipe), which a rename would replace with a
 // file.
 type exportFile struct {
-	fd      int // an open file's descriptor: 1 standard output, 2 standard error
+	fd      int // an open file's descriptor (1 standard output, 2 standard error), else 0
 	path    string
 	through bool
 }
@@ -100,7 +104,7 @@ func descriptor(out string) (int, bool) {
 	for _, dir := range []string{"/dev/fd/", "/proc/self/fd/"} {
 		if n, ok := strings.CutPrefix(out, dir); ok {
 			fd, err := strconv.Atoi(n)
-			return fd, err == nil && fd >= 0
+			return fd, err == nil && fd > 0 // 0 is standard input, written to through its path
 		}
 	}
 	return 0, false

@@ -62,27 +62,47 @@ type testCluster struct {
 }
 
 // newCluster configures n embedded nodes on loopback and starts them all.
+// A port found free may be taken before its node listens on it (by another
+// test's connection, or a route one node dials to another): the cluster is
+// then set up again on other ports.
 func newCluster(t testing.TB, n int) *testCluster {
 	t.Helper()
-	ports := freePorts(t, n)
-	var routes []string
-	for _, p := range ports {
-		routes = append(routes, fmt.Sprintf("127.0.0.1:%d", p))
-	}
 	c := &testCluster{t: t}
-	base := t.TempDir()
-	for i := range n {
-		c.members = append(c.members, &member{cfg: Config{
-			Name:         fmt.Sprintf("n%d", i+1),
-			Listen:       routes[i],
-			Routes:       routes,
-			DataDir:      filepath.Join(base, fmt.Sprintf("n%d", i+1)),
-			WriteTimeout: 2 * time.Second,
-			Logger:       quiet(),
-		}})
-	}
-	c.startAll()
 	t.Cleanup(c.stopAll)
+	for attempt := 1; ; attempt++ {
+		var routes []string
+		for _, p := range freePorts(t, n) {
+			routes = append(routes, fmt.Sprintf("127.0.0.1:%d", p))
+		}
+		base := t.TempDir()
+		c.members = nil
+		for i := range n {
+			c.members = append(c.members, &member{cfg: Config{
+				Name:         fmt.Sprintf("n%d", i+1),
+				Listen:       routes[i],
+				Routes:       routes,
+				DataDir:      filepath.Join(base, fmt.Sprintf("n%d", i+1)),
+				WriteTimeout: 2 * time.Second,
+				Logger:       quiet(),
+			}})
+		}
+		var err error
+		for i := range c.members {
+			if err = c.tryStart(i); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			break
+		}
+		c.stopAll()
+		if !strings.Contains(err.Error(), "address already in use") || attempt == 5 {
+			t.Fatal(err)
+		}
+	}
+	for _, m := range c.members {
+		c.waitReady(m)
+	}
 	return c
 }
 
@@ -101,6 +121,13 @@ func (c *testCluster) startAll() {
 
 func (c *testCluster) start(i int) {
 	c.t.Helper()
+	if err := c.tryStart(i); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// tryStart starts member i, or says why it could not.
+func (c *testCluster) tryStart(i int) error {
 	m := c.members[i]
 	// As serve does: the Log is opened after the node, and reloads its
 	// settings whenever another node changes them.
@@ -115,14 +142,15 @@ func (c *testCluster) start(i int) {
 	}
 	node, err := Open(cfg)
 	if err != nil {
-		c.t.Fatalf("node %s: %v", m.cfg.Name, err)
+		return fmt.Errorf("node %s: %w", m.cfg.Name, err)
 	}
 	log, err := openLog(node, m.cfg.DataDir, m.retention)
 	if err != nil {
-		c.t.Fatalf("node %s: log: %v", m.cfg.Name, err)
+		return fmt.Errorf("node %s: log: %w", m.cfg.Name, err)
 	}
 	opened.Store(log)
 	m.node, m.log = node, log
+	return nil
 }
 
 func openLog(node *Node, dir string, retention time.Duration) (*app.Log, error) {

@@ -10,6 +10,7 @@ import (
 	"maps"
 	"net/mail"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -136,15 +137,23 @@ func cleanName(name string) (string, error) {
 
 func isLetterOrDigit(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
-// reservedFor says whom entries call name, compared as searches compare
-// names (Fold), or "" when it is free.
+// nameSkeleton is how a name reads, for telling names apart: folded as
+// searches fold names (no case, no accents), its words alone. "Anonymous."
+// and "anonymous" read alike in an entry's Actor column, as do "Bob  Okafor"
+// and "Bob-Okafor".
+func nameSkeleton(name string) string {
+	return strings.Join(strings.FieldsFunc(Fold(name), func(r rune) bool { return !isLetterOrDigit(r) }), " ")
+}
+
+// reservedFor says whom entries call name, compared as names are told apart
+// (nameSkeleton), or "" when it is free.
 func reservedFor(name string) string {
-	switch f := Fold(name); {
-	case f == Fold(Anonymous):
+	switch f := nameSkeleton(name); {
+	case f == nameSkeleton(Anonymous):
 		return "outside parties"
-	case f == Fold(OwnActor):
+	case f == nameSkeleton(OwnActor):
 		return "the app itself"
-	case f == Fold(LocalActor):
+	case f == nameSkeleton(LocalActor):
 		return "the person at the computer the app runs on"
 	case strings.HasPrefix(f, tokenActorPrefix):
 		return "API tokens"
@@ -152,12 +161,13 @@ func reservedFor(name string) string {
 	return ""
 }
 
-// nameTaken refuses a name another member has, as searches compare names:
-// in any letter case, with or without accents. Two members of one name
-// would be one actor in every entry, and actor:chloe would find both.
+// nameTaken refuses a name that reads as another member's (nameSkeleton):
+// in any letter case, with or without accents or punctuation. Two members
+// of one name would be one actor in every entry, and actor:chloe would
+// find both.
 func nameTaken(members []storedMember, name string) error {
 	for _, m := range members {
-		if Fold(m.Name) == Fold(name) {
+		if nameSkeleton(m.Name) == nameSkeleton(name) {
 			return FieldErrorf("name", "%s is already the name of a member; entries name who acted by name, so choose one that tells you apart (a surname, an initial)", m.Name)
 		}
 	}
@@ -520,16 +530,25 @@ func (t *Team) ChangeRole(ctx context.Context, id string, role Role, by Member) 
 		return Member{}, err
 	}
 	state, events := []StateValue{sv}, []Event{roleEvent(by, m.Member, prev)}
+	var revoked []Token
 	if !role.AtLeast(RoleAdmin) {
-		ws, we, err := t.withdrawInvitesOf(ctx, m.Member, by, fmt.Sprintf("%s is now a %s", m.Name, role.DisplayName()))
+		why := fmt.Sprintf("%s is now a %s", m.Name, role.DisplayName())
+		ws, we, err := t.withdrawInvitesOf(ctx, m.Member, by, why)
 		if err != nil {
 			return Member{}, err
 		}
 		state, events = append(state, ws...), append(events, we...)
+		var rs []StateValue
+		var re []Event
+		if revoked, rs, re, err = t.revokeTokensOf(ctx, m.Member, by, why); err != nil {
+			return Member{}, err
+		}
+		state, events = append(state, rs...), append(events, re...)
 	}
 	if err := l.commitOwn(ctx, state, events...); err != nil {
 		return Member{}, fmt.Errorf("store: unable to change the role: %w", err)
 	}
+	l.forgetUse(revoked)
 	return m.Member, nil
 }
 
@@ -556,7 +575,7 @@ func (t *Team) TransferOwnership(ctx context.Context, id string, by Member) (Mem
 		return Member{}, err
 	}
 	if m.ID == owner.ID {
-		return m.Member, nil
+		return Member{}, Errorf(ECONFLICT, "%s is the Owner already; choose another member to hand ownership to", m.Name)
 	}
 	prevTo := m.Role
 	m.Role, owner.Role = RoleOwner, RoleAdmin
@@ -601,19 +620,26 @@ func (t *Team) Remove(ctx context.Context, id string, by Member) (Member, error)
 			state = append(state, StateValue{Kind: StateSessions, Key: s.key})
 		}
 	}
-	ws, withdrawn, err := t.withdrawInvitesOf(ctx, m.Member, by, fmt.Sprintf("%s removed %s", by.Name, m.Name))
+	why := fmt.Sprintf("%s removed %s", by.Name, m.Name)
+	ws, withdrawn, err := t.withdrawInvitesOf(ctx, m.Member, by, why)
 	if err != nil {
 		return Member{}, err
 	}
-	err = l.commitOwn(ctx, append(state, ws...), append([]Event{{
+	revoked, rs, re, err := t.revokeTokensOf(ctx, m.Member, by, why)
+	if err != nil {
+		return Member{}, err
+	}
+	state = append(append(state, ws...), rs...)
+	events := append(append([]Event{{
 		Namespace: Users, Action: "user_removed", Actor: by.Name,
 		Detail:   fmt.Sprintf("%s removed %s (%s, %s)", by.Name, m.Name, m.Email, m.Role.DisplayName()),
 		Targets:  userTarget(m.Member),
 		Metadata: map[string]string{"email": m.Email, "role": string(m.Role)},
-	}}, withdrawn...)...)
-	if err != nil {
+	}}, withdrawn...), re...)
+	if err := l.commitOwn(ctx, state, events...); err != nil {
 		return Member{}, fmt.Errorf("store: unable to remove the member: %w", err)
 	}
+	l.forgetUse(revoked)
 	return m.Member, nil
 }
 
@@ -639,6 +665,47 @@ func (t *Team) withdrawInvitesOf(ctx context.Context, m, by Member, why string) 
 			fmt.Sprintf("The invite %s sent to %s as %s was withdrawn: %s", m.Name, inv.Email, inv.Role.DisplayName(), why)))
 	}
 	return state, events, nil
+}
+
+// revokeTokensOf returns what revokes the API tokens m made, for when m may
+// make tokens no more (removed, or made a Viewer): like an invite, a token
+// acts on its maker's authority and must not outlast it. So do the tokens
+// those tokens made, however many steps on. A service user's tokens are the
+// workspace's and stay: deleting or disabling the service user stops them.
+// why ends each entry's detail. The caller holds stateMu.
+func (t *Team) revokeTokensOf(ctx context.Context, m, by Member, why string) ([]Token, []StateValue, []Event, error) {
+	all, keys, err := readStates[Token](ctx, t.log.store, StateTokens, "a token")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	// Tokens made before their maker's id was kept name the maker alone.
+	madeByM := func(tok Token) bool {
+		return tok.CreatedByID == m.ID || (tok.CreatedByID == "" && tok.CreatedBy == m.Name)
+	}
+	doomed := map[string]bool{}
+	for grew := true; grew; {
+		grew = false
+		for _, tok := range all {
+			if tok.Owner == "" && !doomed[tok.ID] && (madeByM(tok) || doomed[tok.CreatedByID]) {
+				doomed[tok.ID], grew = true, true
+			}
+		}
+	}
+	var revoked []Token
+	var state []StateValue
+	var events []Event
+	for i, tok := range all {
+		if !doomed[tok.ID] {
+			continue
+		}
+		if tok.Fingerprint == "" { // made before fingerprints
+			tok.Fingerprint = fingerprintOf([]byte(keys[i]))
+		}
+		revoked = append(revoked, tok)
+		state = append(state, StateValue{Kind: StateTokens, Key: keys[i]})
+		events = append(events, revokedEvent(tok, by.Name, ": "+why))
+	}
+	return revoked, state, events, nil
 }
 
 // inviteRevoked is the entry of an invite withdrawn by by, for whatever
@@ -710,10 +777,16 @@ func (t *Team) SignIn(ctx context.Context, email, password, addr string) (string
 			why = "no such member"
 		}
 		// What was typed is recorded as typed, less what an entry may not
-		// hold (printableOwn).
+		// hold (printableOwn). The detail quotes it, escapes and all, when
+		// it is no address: anyone may type anything here, and a sentence
+		// typed as the email must not read as the entry's own words.
+		tried := email
+		if _, err := cleanEmail(email); err != nil || checkText(email, false) != "" {
+			tried = strconv.Quote(email)
+		}
 		err := l.commitOwn(ctx, nil, Event{
 			Namespace: Users, Action: "user_sign_in_failed", Actor: Anonymous, IP: addr,
-			Detail:   fmt.Sprintf("Failed sign-in as %s from %s: %s", email, addr, why),
+			Detail:   fmt.Sprintf("Failed sign-in as %s from %s: %s", tried, addr, why),
 			Targets:  []Target{{Type: "user", ID: m.ID, Name: email}},
 			Metadata: map[string]string{"email": email, "reason": why},
 		})

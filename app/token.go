@@ -31,6 +31,9 @@ type Token struct {
 	Hint      string    `json:"hint"` // the secret's first characters, to tell tokens apart
 	CreatedAt time.Time `json:"created_at"`
 	CreatedBy string    `json:"created_by"`
+	// CreatedByID is the member, or the token, on whose authority the token
+	// was made: it is revoked when that member may make tokens no more.
+	CreatedByID string `json:"created_by_id,omitempty"`
 	// Fingerprint is short for the hash of the current secret: every entry
 	// about the token, and every event it sent, carries it, so a leaked
 	// secret's whole history is one search.
@@ -91,6 +94,9 @@ type TokenSpec struct {
 	Scopes    []Scope
 	ExpiresAt *time.Time // nil: never
 	Owner     string     // a service user's id or name, or empty
+	// By is the id of the member, or of the token, making it; empty for the
+	// person at this computer.
+	By string
 }
 
 // CreateToken makes a new API token and records a token_created entry in the
@@ -152,6 +158,7 @@ func (l *Log) CreateTokenWith(ctx context.Context, spec TokenSpec, actor string)
 		Hint:        secret[:len(tokenPrefix)+4],
 		CreatedAt:   now,
 		CreatedBy:   actor,
+		CreatedByID: spec.By,
 		Fingerprint: fingerprintOf(hash),
 		ExpiresAt:   spec.ExpiresAt,
 	}
@@ -231,6 +238,13 @@ func (l *Log) RevokeToken(ctx context.Context, id, actor string) (Token, error) 
 	}
 	l.lastUsed.Delete(tok.ID)
 	return tok, nil
+}
+
+// forgetUse drops what is kept of when revoked tokens were last used.
+func (l *Log) forgetUse(revoked []Token) {
+	for _, tok := range revoked {
+		l.lastUsed.Delete(tok.ID)
+	}
 }
 
 func revokedEvent(tok Token, actor, why string) Event {

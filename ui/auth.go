@@ -285,7 +285,7 @@ func (s *Server) session(c echo.Context) (session, bool) {
 		return session{}, false
 	}
 	if sess, ok := s.sessions.get(ck.Value); ok {
-		return sess, true
+		return s.launched(c, ck.Value, sess)
 	}
 	if !s.Team {
 		return session{}, false
@@ -298,6 +298,30 @@ func (s *Server) session(c echo.Context) (session, bool) {
 		return session{}, false
 	}
 	return session{csrf: ts.CSRF, created: ts.Created, role: m.Role, member: m, secret: ck.Value}, true
+}
+
+// launched checks a launch-link session as it is used. Like the link, it
+// works only on this computer: its cookie carried elsewhere is nothing. In
+// team mode it is the session of the member it was opened as, the Owner
+// then, and follows them as a signed-in session does: it takes their
+// current role, and ends once they are removed.
+func (s *Server) launched(c echo.Context, id string, sess session) (session, bool) {
+	if !fromThisComputer(c.Request()) {
+		return session{}, false
+	}
+	if sess.member.ID == "" {
+		return sess, true
+	}
+	m, err := s.team().Member(c.Request().Context(), sess.member.ID)
+	if app.ErrorCode(err) == app.ENOTFOUND {
+		s.sessions.remove(id)
+		return session{}, false
+	} else if err != nil {
+		s.logger.Error("reading a session's member failed", "err", err)
+		return session{}, false
+	}
+	sess.member, sess.role = m, m.Role
+	return sess, true
 }
 
 func checkCSRF(c echo.Context, sess session) error {
@@ -428,6 +452,16 @@ func (s *Server) actorOf(c echo.Context) string {
 		return s.LocalUser
 	}
 	return app.LocalActor
+}
+
+// authorityOf is the id of the member, or of the API token, acting in this
+// request, for what must end with their authority (see app.TokenSpec.By);
+// empty for the person at this computer.
+func (s *Server) authorityOf(c echo.Context) string {
+	if tok, ok := c.Get(ctxToken).(app.Token); ok && tok.ID != "local" {
+		return tok.ID
+	}
+	return s.memberOf(c).ID
 }
 
 // memberOf is who acts in this request as a member: the signed-in member,

@@ -52,10 +52,10 @@ func TestQuitNeedsTheOwnersSessionAndTheCSRFToken(t *testing.T) {
 		{"no CSRF token", f.client, url.Values{}, nil, http.StatusForbidden},
 		{"a wrong CSRF token", f.client, url.Values{"csrf": {"nope"}}, nil, http.StatusForbidden},
 		{"a page from another site", f.client, url.Values{"csrf": {m[1]}}, map[string]string{"Sec-Fetch-Site": "cross-site"}, http.StatusUnauthorized},
-		// A proxy on this computer, for someone elsewhere: a team's
-		// server stops where it runs, not from a browser afar.
-		{"forwarded from another computer", f.client, url.Values{"csrf": {m[1]}}, map[string]string{"X-Forwarded-For": "192.0.2.7"}, http.StatusForbidden},
-		{"forwarded as X-Real-IP", f.client, url.Values{"csrf": {m[1]}}, map[string]string{"X-Real-IP": "192.0.2.7"}, http.StatusForbidden},
+		// A proxy on this computer, for someone elsewhere: the launch
+		// link's session, like the link, is nothing from afar.
+		{"forwarded from another computer", f.client, url.Values{"csrf": {m[1]}}, map[string]string{"X-Forwarded-For": "192.0.2.7"}, http.StatusUnauthorized},
+		{"forwarded as X-Real-IP", f.client, url.Values{"csrf": {m[1]}}, map[string]string{"X-Real-IP": "192.0.2.7"}, http.StatusUnauthorized},
 	} {
 		if r := post(tt.client, tt.form, tt.header); r.status != tt.want {
 			t.Fatalf("%s: status %d, want %d: %.300s", tt.name, r.status, tt.want, r.body)

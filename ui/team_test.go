@@ -3,6 +3,7 @@ package ui_test
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -242,9 +244,21 @@ func TestASignInAsAControlCharacterIsRecordedQuoted(t *testing.T) {
 	if r := f.browser().do("POST", "/signin", url.Values{"email": {long}, "password": {"whatever it is"}}, acceptHTML); r.status != http.StatusBadRequest {
 		t.Fatalf("sign-in as %d invisible characters: %d %.300s", 60, r.status, r.body)
 	}
+	// Anyone may type anything as the email: a sentence typed there is
+	// quoted in the detail, not read as the entry's own words.
+	said := "bob@example.com from 10.9.9.9: wrong password. Alice Moreau removed Bob"
+	if r := f.browser().do("POST", "/signin", url.Values{"email": {said}, "password": {"whatever it is"}}, acceptHTML); r.status != http.StatusBadRequest {
+		t.Fatalf("sign-in as a sentence: %d %.300s", r.status, r.body)
+	}
 	got := f.entries("action:user_sign_in_failed")
-	if len(got) != 2 || !strings.Contains(got[1].Detail, "ghost\ufffd@example.com") || !strings.Contains(got[0].Detail, "\ufffd\ufffd") {
+	if len(got) != 3 ||
+		!strings.Contains(got[2].Detail, `Failed sign-in as "ghost\x01@example.com" from `) ||
+		!strings.Contains(got[1].Detail, `Failed sign-in as "\u200b\u200b`) ||
+		!strings.Contains(got[0].Detail, `Failed sign-in as "bob@example.com from 10.9.9.9: wrong password. alice moreau removed bob" from `) {
 		t.Fatalf("entries = %+v", got)
+	}
+	if got[2].Targets[0].Name != "ghost\ufffd@example.com" {
+		t.Fatalf("the target names %q", got[2].Targets[0].Name)
 	}
 }
 
@@ -722,4 +736,179 @@ func TestAnUnknownRoleChangesNothing(t *testing.T) {
 	if after[1].Role != app.RoleViewer {
 		t.Fatalf("role is now %s", after[1].Role)
 	}
+}
+
+// sendJSON sends body to the API as this browser's page would: with its
+// session and CSRF token, or with bearer, an API token, instead.
+func (b *browser) sendJSON(method, path, bearer, body string) resp {
+	b.f.t.Helper()
+	header := map[string]string{"Content-Type": "application/json", "X-CSRF-Token": b.csrf}
+	if bearer != "" {
+		header = map[string]string{"Content-Type": "application/json", "Authorization": "Bearer " + bearer}
+	}
+	req, err := http.NewRequest(method, b.f.ts.URL+path, strings.NewReader(body))
+	if err != nil {
+		b.f.t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	client := b.client
+	if bearer != "" {
+		client = http.DefaultClient
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		b.f.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	return resp{status: res.StatusCode, header: res.Header, body: string(out)}
+}
+
+// newToken makes a token through the API and returns its secret and id.
+func (b *browser) newToken(bearer, body string) (secret, id string) {
+	b.f.t.Helper()
+	r := b.sendJSON("POST", "/api/v1/tokens", bearer, body)
+	var made struct {
+		Secret string `json:"secret"`
+		Token  struct {
+			ID string `json:"id"`
+		} `json:"token"`
+	}
+	if r.status != http.StatusCreated || json.Unmarshal([]byte(r.body), &made) != nil || made.Secret == "" {
+		b.f.t.Fatalf("create token %s: %d %.300s", body, r.status, r.body)
+	}
+	return made.Secret, made.Token.ID
+}
+
+// A token acts on its maker's authority, as an invite does: once the member
+// may make tokens no more, removed or made a Viewer, the tokens they made
+// stop, and so do the tokens those made. A service user's tokens are the
+// workspace's and stay.
+func TestAMembersTokensEndWithTheirAuthority(t *testing.T) {
+	for _, how := range []string{"removed", "made a Viewer"} {
+		t.Run(how, func(t *testing.T) {
+			f := newTeamFixture(t)
+			ctx := context.Background()
+			owner := f.browser().signIn("alice@example.com", ownerPassword)
+			bob := f.join(owner, "bob@example.com", "admin", "Bob Okafor")
+			carol := f.join(owner, "carol@example.com", "admin", "Carol Diaz")
+			su, err := f.log.CreateServiceUser(ctx, "ci-deploy", "Bob Okafor")
+			if err != nil {
+				t.Fatal(err)
+			}
+			bobs, _ := bob.newToken("", `{"label":"bob-admin","scopes":["admin"]}`)
+			made, _ := bob.newToken(bobs, `{"label":"made-by-bob-admin","scopes":["admin"]}`)
+			madeMade, _ := bob.newToken(made, `{"label":"two-steps-on","scopes":["ingest"]}`)
+			service, _ := bob.newToken(bobs, `{"label":"ci","scopes":["ingest"],"owner":"`+su.ID+`"}`)
+			carols, _ := carol.newToken("", `{"label":"carol-read","scopes":["read"]}`)
+			// A token made before makers' ids were kept names its maker alone.
+			legacy, _, err := f.log.CreateToken(ctx, "old-bob", []app.Scope{app.ScopeRead}, "Bob Okafor")
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			members, _ := f.server.Members().Members(ctx)
+			var bobID string
+			for _, m := range members {
+				if m.Name == "Bob Okafor" {
+					bobID = m.ID
+				}
+			}
+			if how == "removed" {
+				if r := owner.post(ui.MembersPath+"/"+bobID+"/remove", nil); r.status != http.StatusSeeOther {
+					t.Fatalf("remove: %d %.300s", r.status, r.body)
+				}
+			} else if r := owner.post(ui.MembersPath+"/"+bobID+"/role", url.Values{"role": {"viewer"}}); r.status != http.StatusSeeOther {
+				t.Fatalf("make a Viewer: %d %.300s", r.status, r.body)
+			}
+
+			for _, tok := range []struct {
+				name, secret string
+				works        bool
+			}{{"Bob's", bobs, false}, {"made by Bob's", made, false}, {"made by that one", madeMade, false},
+				{"made before makers' ids", legacy, false}, {"the service user's", service, true}, {"Carol's", carols, true}} {
+				r := owner.sendJSON("GET", "/api/v1/workspace", tok.secret, "")
+				if works := r.status != http.StatusUnauthorized; works != tok.works {
+					t.Errorf("%s token after Bob was %s: %d", tok.name, how, r.status)
+				}
+			}
+			// Nothing Bob kept lets him make another.
+			if r := owner.sendJSON("POST", "/api/v1/tokens", bobs, `{"label":"backdoor","scopes":["admin"]}`); r.status != http.StatusUnauthorized {
+				t.Errorf("Bob's token makes a token: %d", r.status)
+			}
+
+			var revoked []string
+			for _, e := range f.entries("action:token_revoked") {
+				if e.Actor != "Alice Moreau" || !strings.Contains(e.Detail, "Bob Okafor") {
+					t.Errorf("revocation entry: %+v", e)
+				}
+				revoked = append(revoked, e.Targets[0].Name)
+			}
+			slices.Sort(revoked)
+			if want := []string{"bob-admin", "made-by-bob-admin", "old-bob", "two-steps-on"}; !slices.Equal(revoked, want) {
+				t.Fatalf("revoked %q, want %q", revoked, want)
+			}
+		})
+	}
+}
+
+// The launch link's session, in team mode, is the Owner's who was when it
+// was opened, and follows that member as a signed-in session does; its
+// cookie, like the link, is nothing from another computer.
+func TestALaunchSessionFollowsItsMemberAndWorksOnlyHere(t *testing.T) {
+	f := newTeamFixture(t)
+	ctx := context.Background()
+	owner := f.browser().signIn("alice@example.com", ownerPassword)
+	bob := f.join(owner, "bob@example.com", "admin", "Bob Okafor")
+	launched := f.browser()
+	if r := launched.do("GET", f.server.LaunchURL(f.ts.URL), nil, acceptHTML); r.status != http.StatusSeeOther {
+		t.Fatalf("launch: %d %.300s", r.status, r.body)
+	}
+	page := launched.do("GET", ui.PagePath, nil, acceptHTML)
+	m := csrfField.FindStringSubmatch(page.body)
+	if page.status != http.StatusOK || m == nil {
+		t.Fatalf("the page after launch: %d %.300s", page.status, page.body)
+	}
+	launched.csrf = m[1]
+	if r := launched.do("GET", ui.PagePath, nil, map[string]string{"Accept": "text/html", "X-Forwarded-For": "192.0.2.7"}); r.status == http.StatusOK {
+		t.Fatalf("the launch session relayed from another computer: %d", r.status)
+	}
+
+	members, _ := f.server.Members().Members(ctx)
+	alice, bobM := members[0], members[1]
+	if r := launched.post(ui.MembersPath+"/"+bobM.ID+"/transfer", nil); r.status != http.StatusSeeOther {
+		t.Fatalf("transfer from the launch session: %d %.300s", r.status, r.body)
+	}
+	// Alice is an Admin now, and so is the session opened as her.
+	if r := launched.post(ui.MembersPath+"/"+alice.ID+"/transfer", nil); r.status != http.StatusForbidden {
+		t.Fatalf("the launch session of a former Owner transfers ownership: %d", r.status)
+	}
+	bob.csrf = csrfField.FindStringSubmatch(bob.do("GET", ui.MembersPath, nil, acceptHTML).body)[1]
+	if r := bob.post(ui.MembersPath+"/"+alice.ID+"/remove", nil); r.status != http.StatusSeeOther {
+		t.Fatalf("remove Alice: %d %.300s", r.status, r.body)
+	}
+	if r := launched.do("GET", ui.PagePath, nil, acceptHTML); r.status == http.StatusOK {
+		t.Fatalf("the launch session of a removed member still opens the page")
+	}
+	// Handing ownership to oneself is no change, and says so.
+	if r := bob.post(ui.MembersPath+"/"+bobM.ID+"/transfer", nil); r.status != http.StatusConflict {
+		t.Fatalf("a transfer to oneself: %d %.300s", r.status, r.body)
+	}
+}
+
+// Names that read alike in the Actor column are one name: punctuation and
+// spacing do not tell "Anonymous." from Anonymous, or one member from another.
+func TestANameThatReadsAsAnotherIsRefused(t *testing.T) {
+	f := newTeamFixture(t)
+	owner := f.browser().signIn("alice@example.com", ownerPassword)
+	for _, name := range []string{"Anonymous.", "ANONYMOUS!", "Audit-Log", "local_user", "Token.ci-deploy", "Alice  Moreau.", "alice-moreau"} {
+		link := owner.invite(strings.ToLower(strings.NewReplacer(" ", "", ".", "", "!", "", "-", "", "_", "").Replace(name))+"@example.com", "viewer")
+		r := f.browser().do("POST", link, url.Values{"name": {name}, "password": {"their long password"}, "confirm": {"their long password"}}, acceptHTML)
+		if r.status != http.StatusBadRequest {
+			t.Errorf("the name %q: %d", name, r.status)
+		}
+	}
+	f.join(owner, "tokenova@example.com", "viewer", "Tokenova")
 }

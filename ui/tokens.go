@@ -54,7 +54,7 @@ func (s *Server) createToken(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	spec := app.TokenSpec{Label: req.Label, Scopes: scopes, ExpiresAt: req.ExpiresAt, Owner: req.Owner}
+	spec := app.TokenSpec{Label: req.Label, Scopes: scopes, ExpiresAt: req.ExpiresAt, Owner: req.Owner, By: s.authorityOf(c)}
 	secret, tok, err := s.Log.CreateTokenWith(c.Request().Context(), spec, s.actorOf(c))
 	if err != nil {
 		return err

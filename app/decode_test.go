@@ -110,6 +110,50 @@ func TestInvisibleCharactersAreRefusedNamingTheField(t *testing.T) {
 	}
 }
 
+// A joiner (U+200C, U+200D) is text where it joins or keeps apart two
+// visible characters outside ASCII, as emoji and some scripts need; anywhere
+// else it only hides, and is refused like the other invisible characters.
+func TestJoinersAreTakenOnlyBetweenWhatTheyJoin(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		text string
+		ok   bool
+	}{
+		{"Deployed by 👩\u200d💻", true},
+		{"🏳\ufe0f\u200d🌈 pride month", true},
+		{"\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", true}, // Persian
+		{"\u0915\u094d\u200d\u0937", true},                         // Devanagari half form
+		{"Fin\u200dance", false},                                   // between Latin letters
+		{"Mallory \u200cnimdA", false},
+		{"Mallory\u200c", false},
+		{"\u200d👩", false},
+		{"👩\u200d\u200d💻", false},
+		{"👩\u200d \u200d💻", false},
+	} {
+		for _, field := range []string{"detail", "actor", "targets[0].name"} {
+			e := Event{Namespace: Users, Action: "user_invited", Detail: "x"}
+			switch field {
+			case "detail":
+				e.Detail = tt.text
+			case "actor":
+				e.Actor = tt.text
+			default:
+				e.Targets = []Target{{Type: "user", Name: tt.text}}
+			}
+			errs := e.Normalize(0, now, DefaultRetention)
+			if tt.ok && len(errs) > 0 {
+				t.Errorf("%+q in %s refused: %v", tt.text, field, errs)
+			} else if !tt.ok && !fieldNamed(&Error{Details: errs}, field) {
+				t.Errorf("%+q in %s: got %v, want it refused", tt.text, field, errs)
+			}
+		}
+	}
+	// What the app writes of what others typed keeps a joiner where it joins.
+	if got := printable("👩\u200d💻 Fin\u200dance", 100, false); got != "👩\u200d💻 Fin\ufffdance" {
+		t.Errorf("printable: %+q", got)
+	}
+}
+
 // What prints, however rare, is not invisible: accents, other scripts,
 // emoji with the selector that colours them, the Arabic number sign.
 func TestVisibleCharactersAreKept(t *testing.T) {

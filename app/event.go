@@ -279,10 +279,13 @@ func printable(s string, max int, allowTab bool) string {
 		return s
 	}
 	var b strings.Builder
-	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
-		if refusedRune(r, allowTab) != "" {
+	valid := strings.ToValidUTF8(s, "\uFFFD")
+	prev := rune(-1)
+	for i, r := range valid {
+		if refusedRune(r, allowTab) != "" && !(isJoiner(r) && joins(prev, valid[i+utf8.RuneLen(r):])) {
 			r = utf8.RuneError
 		}
+		prev = r
 		b.WriteRune(r)
 	}
 	out := b.String()
@@ -316,8 +319,14 @@ func checkText(s string, allowTab bool) string {
 	if !utf8.ValidString(s) {
 		return "is not valid UTF-8"
 	}
-	for _, r := range s {
-		switch refusedRune(r, allowTab) {
+	prev := rune(-1)
+	for i, r := range s {
+		why := refusedRune(r, allowTab)
+		if why != "" && isJoiner(r) && joins(prev, s[i+utf8.RuneLen(r):]) {
+			why = ""
+		}
+		prev = r
+		switch why {
 		case "control":
 			return "contains a control character"
 		case "invisible":
@@ -339,6 +348,27 @@ func refusedRune(r rune, allowTab bool) string {
 		return "invisible"
 	}
 	return ""
+}
+
+// isJoiner tells the zero-width joiner and non-joiner apart from the other
+// invisible characters: emoji sequences (👩‍💻, 🏳️‍🌈) and scripts such as
+// Persian (می‌خواهم) and the Indic ones need them between the characters they
+// join or keep apart, and text holding them is ordinary text there.
+func isJoiner(r rune) bool { return r == 0x200C || r == 0x200D }
+
+// joins tells whether a joiner after prev and before the text after sits
+// where a joiner does its work: between two visible characters outside
+// ASCII. Anywhere else (next to a space, at either end, beside another
+// invisible character, between Latin letters, "Fin\u200dance") it only hides,
+// and is refused as the other invisible characters are. Search folds joiners
+// away (Fold), so a word holding one is found by its letters alone.
+func joins(prev rune, after string) bool {
+	next, n := utf8.DecodeRuneInString(after)
+	return n > 0 && joinable(prev) && joinable(next)
+}
+
+func joinable(r rune) bool {
+	return r >= 0x80 && r != utf8.RuneError && !unicode.IsSpace(r) && !unicode.IsControl(r) && !Invisible(r)
 }
 
 // Invisible reports whether r changes how the text around it reads without

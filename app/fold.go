@@ -33,7 +33,7 @@ func Fold(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range s {
-		if diacritic(r) {
+		if diacritic(r) || isJoiner(r) {
 			continue
 		}
 		r = unicode.ToLower(r)

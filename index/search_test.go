@@ -1130,7 +1130,9 @@ func TestWordsAndActorsAreFoundWithoutDiacritics(t *testing.T) {
 	other := entry(now.Add(-2*time.Minute), app.Users, "user_invited", "Maya Chen", "Invited maya@example.com")
 	greek := entry(now.Add(-3*time.Minute), app.Users, "user_invited", "Maya Chen", "Invited ΟΔΥΣΣΕΥΣ")
 	kana := entry(now.Add(-4*time.Minute), app.DataPipelines, "pipeline_modified", "Maya Chen", "Fixed the バグ in orders")
-	mustIndex(t, x, chloe, plain, other, greek, kana)
+	// A joiner between the letters it joins is no part of the word.
+	persian := entry(now.Add(-5*time.Minute), app.Spaces, "space_renamed", "Darا‌یوش", "Renamed the space to می‌خواهم 👩‍💻")
+	mustIndex(t, x, chloe, plain, other, greek, kana, persian)
 	for _, tt := range []struct {
 		query string
 		want  []app.Key
@@ -1143,7 +1145,10 @@ func TestWordsAndActorsAreFoundWithoutDiacritics(t *testing.T) {
 		{"tomas", []app.Key{chloe.Key}},
 		{`"strasse sud"`, []app.Key{chloe.Key}},
 		{"stras", []app.Key{chloe.Key}}, // typed, a prefix
-		{"-actor:chloe", []app.Key{other.Key, greek.Key, kana.Key}},
+		{"-actor:chloe", []app.Key{other.Key, greek.Key, kana.Key, persian.Key}},
+		{"می‌خواهم", []app.Key{persian.Key}},
+		{"میخواهم", []app.Key{persian.Key}},
+		{"actor:darایوش", []app.Key{persian.Key}},
 		{"ΟΔΥΣΣΕΥΣ", []app.Key{greek.Key}}, // a final Σ lower-cases to ς in the index, σ in the query
 		{`"invited οδυσσευς"`, []app.Key{greek.Key}},
 		{"バグ", []app.Key{kana.Key}},

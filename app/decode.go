@@ -214,7 +214,37 @@ func parseTimestamp(ts string) (time.Time, bool) {
 	if err != nil && strings.ContainsAny(ts, "tz") {
 		t, err = time.Parse(time.RFC3339Nano, strings.ToUpper(ts))
 	}
-	return t, err == nil && !t.IsZero()
+	return t, err == nil && !t.IsZero() && rfc3339Tail(ts)
+}
+
+// rfc3339Tail checks what Go's parser takes beyond RFC 3339 after the
+// seconds: a comma before the fraction, and an offset of 24 hours, which
+// placed a time a whole day from where its sender meant. The parser has
+// checked the rest.
+func rfc3339Tail(ts string) bool {
+	const secondsEnd = len("2006-01-02T15:04:05")
+	if len(ts) <= secondsEnd {
+		return false
+	}
+	tail := ts[secondsEnd:]
+	if tail[0] == '.' {
+		i := 1
+		for i < len(tail) && '0' <= tail[i] && tail[i] <= '9' {
+			i++
+		}
+		if i == 1 {
+			return false
+		}
+		tail = tail[i:]
+	}
+	switch {
+	case tail == "Z" || tail == "z":
+		return true
+	case len(tail) != len("+07:00") || (tail[0] != '+' && tail[0] != '-') || tail[3] != ':':
+		return false
+	}
+	hours, minutes := (tail[1]-'0')*10+tail[2]-'0', (tail[4]-'0')*10+tail[5]-'0'
+	return hours <= 23 && minutes <= 59
 }
 
 // timestampProblem says what is wrong with a timestamp that does not parse:

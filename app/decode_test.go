@@ -457,5 +457,15 @@ func TestTimestampsAreReadAsRFC3339Says(t *testing.T) {
 		if _, err := read(`"2026-11-27x10:00:00z"`); !fieldNamed(err, "timestamp") {
 			t.Errorf("fast %v: not a time: %v", fast, err)
 		}
+		// What Go's parser takes and RFC 3339 does not: an offset of a whole
+		// day, a comma before the fraction, a dot with no digits after it.
+		for _, ts := range []string{`"2026-11-27T10:00:00+24:00"`, `"2026-11-27T10:00:00-24:00"`, `"2026-11-27T10:00:00,5Z"`, `"2026-11-27T10:00:00.Z"`} {
+			if _, err := read(ts); !fieldNamed(err, "timestamp") {
+				t.Errorf("fast %v: %s: %v", fast, ts, err)
+			}
+		}
+		if evs, err := read(`"2026-11-27T10:00:00.123-23:59"`); err != nil || !evs[0].Timestamp.Equal(time.Date(2026, 11, 28, 9, 59, 0, 123e6, time.UTC)) {
+			t.Errorf("fast %v: the largest offset: %+v, %v", fast, evs, err)
+		}
 	}
 }

@@ -83,12 +83,20 @@ func FormatBound(t time.Time, loc *time.Location) string {
 
 // Compile parses the filter's text and narrows it to the namespace and time
 // range: the Query the Log searches, tallies and exports with.
+// A range that the text and the parameters together leave empty is refused,
+// as one written in either alone is: it is a mistake, not a question whose
+// answer is nothing.
 func (f Filter) Compile(loc *time.Location) (Query, error) {
 	q, err := ParseQuery(f.Q, loc)
 	if err != nil {
 		return Query{}, err
 	}
-	return f.Narrow(q), nil
+	narrowed := f.Narrow(q)
+	if after, before := narrowed.After, narrowed.Before; !after.IsZero() && !before.IsZero() && !after.Before(before) {
+		return Query{}, Errorf(EINVALID, "before: must be later than after; the query's after:/before: and the parameters together leave no time (from %s to %s)",
+			FormatBound(after, loc), FormatBound(before, loc))
+	}
+	return narrowed, nil
 }
 
 // Narrow applies the filter's namespace and time range to q, its text

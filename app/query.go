@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -301,6 +302,9 @@ func ParseQuery(s string, loc *time.Location) (Query, error) {
 			if b.prevNeg && b.orAt == 0 {
 				return q, p.errAt(start, "OR joins words and phrases, not excluded ones: leave out the '-' or the OR")
 			}
+			if !b.canJoin() && b.prevKey != "" && b.orAt == 0 {
+				return q, p.errAt(start, "OR joins words and phrases, not qualifiers; several "+b.prevKey+": qualifiers are already ORed")
+			}
 			if !b.canJoin() {
 				return q, p.errAt(start, "OR needs a word or phrase before it, as in Maya OR Lukas")
 			}
@@ -329,7 +333,7 @@ func ParseQuery(s string, loc *time.Location) (Query, error) {
 			if err := add(strings.ToLower(key), value, loc); err != nil {
 				return q, p.errAt(start, err.Error())
 			}
-			b.prevOK, b.prevNeg = false, false
+			b.prevOK, b.prevNeg, b.prevKey = false, false, strings.ToLower(key)
 			continue
 		}
 		word = strings.ToLower(word)
@@ -411,12 +415,13 @@ func (q *Query) foldExcludedNamespaces() {
 // termBuilder puts words into a Query's Terms, or into its AnyOf groups when
 // OR joins them.
 type termBuilder struct {
-	inGroup  bool // the last term went into the last AnyOf group
-	hasLast  bool // a term was added, and nothing but qualifiers since
-	lastBare bool // that term is a bare positive word (may be a prefix)
-	orAt     int  // one past the position of an OR waiting for its right side
-	prevOK   bool // the item just before is a positive term an OR may follow
-	prevNeg  bool // the item just before is an excluded term
+	inGroup  bool   // the last term went into the last AnyOf group
+	hasLast  bool   // a term was added, and nothing but qualifiers since
+	lastBare bool   // that term is a bare positive word (may be a prefix)
+	orAt     int    // one past the position of an OR waiting for its right side
+	prevOK   bool   // the item just before is a positive term an OR may follow
+	prevNeg  bool   // the item just before is an excluded term
+	prevKey  string // the key of the qualifier just before, if it is one
 }
 
 func (b *termBuilder) canJoin() bool { return b.prevOK && b.orAt == 0 }
@@ -440,7 +445,7 @@ func (b *termBuilder) add(q *Query, t Term, bare bool) error {
 		q.Terms = append(q.Terms, t)
 		b.inGroup = false
 	}
-	b.hasLast, b.lastBare, b.prevOK, b.prevNeg = true, bare, !t.Negate, t.Negate
+	b.hasLast, b.lastBare, b.prevOK, b.prevNeg, b.prevKey = true, bare, !t.Negate, t.Negate, ""
 	return nil
 }
 
@@ -542,7 +547,12 @@ func (q *Query) addQualifier(key, value string, loc *time.Location) error {
 func ParseDate(s string, loc *time.Location) (time.Time, error) {
 	for _, p := range []func() (time.Time, error){
 		func() (time.Time, error) { return time.ParseInLocation("2006-01-02", s, loc) },
-		func() (time.Time, error) { return time.Parse(time.RFC3339Nano, s) },
+		func() (time.Time, error) {
+			if t, ok := parseTimestamp(s); ok {
+				return t, nil
+			}
+			return time.Time{}, errors.New("not RFC 3339")
+		},
 		func() (time.Time, error) { return time.ParseInLocation("2006-01-02T15:04", s, loc) },
 	} {
 		if t, err := p(); err == nil {

@@ -84,7 +84,9 @@ func TestParseQueryErrorsSayWhere(t *testing.T) {
 		{"maya OR -lukas", "character 9: OR joins words and phrases"},
 		{"-maya OR lukas", "character 7: OR joins words and phrases, not excluded ones"},
 		{"maya OR actor:lukas", "character 9: OR joins words and phrases, not qualifiers"},
-		{"namespace:users OR maya", "character 17: OR needs a word or phrase before it"},
+		{"namespace:users OR maya", "character 17: OR joins words and phrases, not qualifiers; several namespace: qualifiers are already ORed"},
+		{"actor:maya OR actor:lukas", "character 12: OR joins words and phrases, not qualifiers; several actor: qualifiers are already ORed"},
+		{"actor:maya chen OR OR lukas", "character 20: OR needs a word or phrase before it"},
 	}
 	for _, tt := range tests {
 		_, err := ParseQuery(tt.in, time.UTC)

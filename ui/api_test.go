@@ -450,6 +450,17 @@ func TestSettingsBodiesAreReadStrictly(t *testing.T) {
 			t.Errorf("%s: %d %s, want %d saying %q", tt.name, r.status, r.body, tt.status, tt.says)
 		}
 	}
+	// A content encoding, named and used or named only, is refused as such.
+	for _, path := range []string{"/api/v1/tokens", "/api/v1/workspace"} {
+		for _, enc := range []string{"br", "gzip"} {
+			method := map[string]string{"/api/v1/tokens": "POST", "/api/v1/workspace": "PATCH"}[path]
+			r := f.doWith(method, path, http.Header{"Authorization": {"Bearer " + f.admin}, "Content-Type": {"application/json"}, "Content-Encoding": {enc}},
+				strings.NewReader(`{"name":"Packed","label":"packed","scopes":["read"]}`))
+			if r.status != 415 || !strings.Contains(string(r.body), "Content-Encoding "+enc+" is not accepted here") {
+				t.Errorf("%s %s with Content-Encoding %s: %d %s", method, path, enc, r.status, r.body)
+			}
+		}
+	}
 	var w api.Workspace
 	f.do("GET", "/api/v1/workspace", f.read, "", nil).json(t, &w)
 	if w.Name != app.DefaultWorkspace || w.RetentionDays != 30 {
@@ -479,7 +490,12 @@ func TestReadRoutesRefuseParametersTheyDoNotTake(t *testing.T) {
 	f := newAPIFixture(t)
 	for _, tt := range []struct{ path, says string }{
 		{"/api/v1/events?namesapce=users", "namesapce: is not a parameter of /api/v1/events"},
-		{"/api/v1/events?namespace=users&namespace=api_tokens", "namespace: is given 2 times; give it once, or search for several: q=namespace:users OR namespace:api_tokens"},
+		{"/api/v1/events?namespace=users&namespace=api_tokens", "namespace: is given 2 times; give it once, or search for several: q=namespace:users namespace:api_tokens"},
+		{"/api/v1/events?q=" + url.QueryEscape("after:2026-11-25") + "&before=2026-11-24", "before: must be later than after"},
+		{"/api/v1/export?format=csv&after=2026-11-25&q=" + url.QueryEscape("before:2026-11-25"), "before: must be later than after"},
+		{"/api/v1/workspace?x=1", "x: is not a parameter of /api/v1/workspace; it takes pretty"},
+		{"/api/v1/integrity?verify=1", "verify: is not a parameter of /api/v1/integrity"},
+		{"/api/v1/events/abc?q=x", "q: is not a parameter of /api/v1/events/:id"},
 		{"/api/v1/export?format=json&format=csv", "format: is given 2 times; give it once"},
 		{"/api/v1/export?format=csv&Q=x", "Q: is not a parameter of /api/v1/export"},
 		{"/api/v1/events?after=2026-11-20&before=2026-11-01", "before: must be later than after"},
@@ -492,6 +508,35 @@ func TestReadRoutesRefuseParametersTheyDoNotTake(t *testing.T) {
 	}
 	if r := f.do("GET", "/api/v1/events?q=x&namespace=users&after=2026-11-01&before=2026-11-20&limit=5&pretty", f.read, "", nil); r.status != 200 {
 		t.Errorf("every parameter the list takes: %d %s", r.status, r.body)
+	}
+	// A range that the text narrows within the parameters' is a question.
+	if r := f.do("GET", "/api/v1/events?after=2026-11-01&q="+url.QueryEscape("after:2026-11-10 before:2026-11-12"), f.read, "", nil); r.status != 200 {
+		t.Errorf("a range within the parameters': %d %s", r.status, r.body)
+	}
+	// The writes take no parameters either: a filter sent with a batch is
+	// no filter, and nothing is changed.
+	count := func() int { _, page := f.list("limit=1000"); return len(page.Events) }
+	before := count()
+	for _, tt := range []struct{ method, path, auth, body string }{
+		{"POST", "/api/v1/events?namespace=users", f.ingest, `{"namespace":"users","action":"user_invited","detail":"x"}`},
+		{"POST", "/api/v1/tokens?scopes=admin", f.admin, `{"label":"x","scopes":["read"]}`},
+		{"PATCH", "/api/v1/workspace?name=x", f.admin, `{"name":"Acme"}`},
+		{"GET", "/api/v1/tokens?label=x", f.admin, ``},
+	} {
+		var body io.Reader
+		if tt.body != "" {
+			body = strings.NewReader(tt.body)
+		}
+		r := f.do(tt.method, tt.path, tt.auth, "application/json", body)
+		if e := r.errorBody(t); r.status != 400 || !strings.Contains(e.Message, "is not a parameter of") {
+			t.Errorf("%s %s: %d %s", tt.method, tt.path, r.status, r.body)
+		}
+	}
+	if after := count(); after != before {
+		t.Errorf("refused writes recorded %d entries", after-before)
+	}
+	if r := f.do("GET", "/api/v1/workspace?pretty", f.read, "", nil); r.status != 200 || !strings.Contains(string(r.body), "\n  ") {
+		t.Errorf("pretty: %d %s", r.status, r.body)
 	}
 	f.waitIndexed()
 	_, page := f.list("q=" + url.QueryEscape("audit_log_exported"))

@@ -68,13 +68,16 @@ type testCluster struct {
 func newCluster(t testing.TB, n int) *testCluster {
 	t.Helper()
 	c := &testCluster{t: t}
+	// Cleanups run last first: the nodes stop before their directories go,
+	// or a node still writing its stream makes the removal fail.
+	root := t.TempDir()
 	t.Cleanup(c.stopAll)
 	for attempt := 1; ; attempt++ {
 		var routes []string
 		for _, p := range freePorts(t, n) {
 			routes = append(routes, fmt.Sprintf("127.0.0.1:%d", p))
 		}
-		base := t.TempDir()
+		base := filepath.Join(root, fmt.Sprintf("attempt%d", attempt))
 		c.members = nil
 		for i := range n {
 			c.members = append(c.members, &member{cfg: Config{

@@ -177,7 +177,7 @@ func (l *Log) CreateTokenWith(ctx context.Context, spec TokenSpec, actor string)
 		detail += fmt.Sprintf(" for service user %q", su.Name)
 	}
 	if tok.ExpiresAt != nil {
-		detail += ", expiring " + tok.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC")
+		detail += ", " + expiryPhrase(*tok.ExpiresAt, l.Settings().Location())
 	}
 	v, err := json.Marshal(tok)
 	if err != nil {
@@ -195,6 +195,17 @@ func (l *Log) CreateTokenWith(ctx context.Context, spec TokenSpec, actor string)
 		return "", Token{}, fmt.Errorf("store: unable to create token: %w", err)
 	}
 	return secret, tok, nil
+}
+
+// expiryPhrase says when a token stops working. An expiry chosen as a day
+// (the page's and the command line's) ends at the next midnight in the
+// workspace's zone, and reads as that day: "valid through 2027-01-31
+// (Europe/Berlin)", not as the first minute of the day after.
+func expiryPhrase(at time.Time, loc *time.Location) string {
+	if l := at.In(loc); l.Hour() == 0 && l.Minute() == 0 && l.Second() == 0 && l.Nanosecond() == 0 {
+		return fmt.Sprintf("valid through %s (%s)", l.AddDate(0, 0, -1).Format("2006-01-02"), loc)
+	}
+	return "expiring " + at.UTC().Format("2006-01-02 15:04 UTC")
 }
 
 // findToken returns the token with id and the key it is stored under.

@@ -70,6 +70,37 @@ func TestExpiredTokenIsRefusedAndRecordedOnce(t *testing.T) {
 	}
 }
 
+// An expiry chosen as a day ends at the next midnight in the workspace's
+// zone, and its entry names the day chosen, not the minute after it.
+func TestATokenValidThroughADaySaysThatDay(t *testing.T) {
+	f := openFixture(t)
+	ctx := context.Background()
+	zone := "Asia/Kolkata"
+	if _, err := f.log.ChangeSettings(ctx, app.SettingsChange{Timezone: &zone}, "Alice Moreau"); err != nil {
+		t.Fatal(err)
+	}
+	loc, _ := time.LoadLocation(zone)
+	day := f.clock.Now().In(loc).AddDate(0, 2, 0)
+	end := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, loc).AddDate(0, 0, 1)
+	odd := end.Add(90 * time.Minute)
+	for _, at := range []time.Time{end, odd} {
+		if _, _, err := f.log.CreateTokenWith(ctx, app.TokenSpec{Label: "nightly", Scopes: []app.Scope{app.ScopeRead}, ExpiresAt: &at}, "Bob Okafor"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.waitIndexed()
+	page := f.search("action:token_created", "", 10)
+	want := []string{", expiring " + odd.UTC().Format("2006-01-02 15:04 UTC"), ", valid through " + day.Format("2006-01-02") + " (Asia/Kolkata)"}
+	if len(page.Events) != len(want) {
+		t.Fatalf("%d token_created entries, want %d", len(page.Events), len(want))
+	}
+	for i, e := range page.Events {
+		if !strings.HasSuffix(e.Detail, want[i]) {
+			t.Errorf("token_created %d: %q", i, e.Detail)
+		}
+	}
+}
+
 func TestServiceUserDisabledStopsItsTokensAndDeletedRevokesThem(t *testing.T) {
 	f := openFixture(t)
 	ctx := context.Background()

@@ -56,6 +56,20 @@ type chartSegment struct {
 	X, Y, W, H float64
 }
 
+// maxChartLabels is how many day labels fit under the chart at its
+// narrowest width without touching.
+const maxChartLabels = 8
+
+// dayInYear is a day as the chart names it: "Nov 25" in the year of today,
+// "Nov 25, 2025" in another, so a long retention's start is not read as a
+// day to come.
+func dayInYear(d, today time.Time) string {
+	if d.Year() == today.Year() {
+		return d.Format("Jan 2")
+	}
+	return d.Format("Jan 2, 2006")
+}
+
 // buildChart draws the per-day counts of tally from the first day of the
 // retention window to today, in loc. Only namespace ns is drawn when set. The
 // days that overlap [after, before) stay bright; with no range all do.
@@ -81,7 +95,7 @@ func buildChart(tally *app.SlotCounts, ns app.Namespace, v viewState, loc *time.
 		Width: chartWidth, Height: chartHeight, Top: chartTop, Base: chartBase,
 		Namespaces: app.Namespaces,
 		Selecting:  !after.IsZero() || !before.IsZero(),
-		Title:      fmt.Sprintf("%s to %s", first.Format("Jan 2"), last.Format("Jan 2")),
+		Title:      fmt.Sprintf("%s to %s", dayInYear(first, last), dayInYear(last, last)),
 	}
 	if ns != "" {
 		ch.Namespaces = []app.Namespace{ns}
@@ -98,21 +112,23 @@ func buildChart(tally *app.SlotCounts, ns app.Namespace, v viewState, loc *time.
 	ch.Max = niceCeil(maxDay)
 	ch.MaxLabel = formatCount(ch.Max)
 
+	// A label every week, counted back from today; every few weeks when the
+	// retention is long, so that labels never run into each other.
+	every := 7 * max(1, (len(days)+maxChartLabels*7-1)/(maxChartLabels*7))
 	slot := chartWidth / float64(len(days))
 	barW := slot * (1 - chartGap)
 	scale := (chartBase - chartTop) / float64(ch.Max)
 	for i, d := range days {
 		x := float64(i) * slot
 		day := chartDay{
-			Date:    d.Format(dateLayout),
-			Label:   d.Format("Jan 2"),
-			SlotX:   round1(x),
-			SlotW:   round1(slot),
-			Count:   totals[i],
-			URL:     v.withDay(d).URL(),
-			IsToday: i == len(days)-1,
-			// Every seventh day, counted back from today, carries a label.
-			ShowLabel: (len(days)-1-i)%7 == 0,
+			Date:      d.Format(dateLayout),
+			Label:     dayInYear(d, last),
+			SlotX:     round1(x),
+			SlotW:     round1(slot),
+			Count:     totals[i],
+			URL:       v.withDay(d).URL(),
+			IsToday:   i == len(days)-1,
+			ShowLabel: (len(days)-1-i)%every == 0,
 			InRange:   overlaps(d, d.AddDate(0, 0, 1), after, before),
 		}
 		y := chartBase
@@ -127,7 +143,7 @@ func buildChart(tally *app.SlotCounts, ns app.Namespace, v viewState, loc *time.
 			day.Segments = append(day.Segments, chartSegment{Namespace: n, X: round1(x + (slot-barW)/2), Y: round1(y), W: round1(barW), H: round1(h)})
 			lines = append(lines, n.DisplayName()+": "+formatCount(c))
 		}
-		day.Tooltip = d.Format("Mon, Jan 2") + ": " + formatCount(totals[i]) + " " + pluralWord(totals[i], "entry", "entries")
+		day.Tooltip = d.Format("Mon, ") + dayInYear(d, last) + ": " + formatCount(totals[i]) + " " + pluralWord(totals[i], "entry", "entries")
 		if len(lines) > 0 {
 			day.Tooltip += "\n" + strings.Join(lines, "\n")
 		}

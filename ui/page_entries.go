@@ -119,8 +119,14 @@ type timeView struct {
 
 func newTimeView(t time.Time, loc *time.Location) timeView {
 	l := t.In(loc)
+	// The year is left out only where it goes without saying: an entry of
+	// another year (a retention longer than the year so far) says its own.
+	local := l.Format("Jan 2, 15:04:05 MST")
+	if l.Year() != time.Now().In(loc).Year() {
+		local = l.Format("Jan 2, 2006, 15:04:05 MST")
+	}
 	return timeView{
-		Local: l.Format("Jan 2, 15:04:05 MST"),
+		Local: local,
 		Date:  l.Format("Mon, Jan 2, 2006"),
 		Clock: l.Format("15:04:05 MST"),
 		UTC:   t.UTC().Format("2006-01-02 15:04:05 UTC"),

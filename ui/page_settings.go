@@ -64,6 +64,17 @@ func stamp(t time.Time, loc *time.Location) string {
 	return t.In(loc).Format("2006-01-02 15:04 MST")
 }
 
+// expiryOf says when a token stops working. The form's expiry is a day,
+// valid through its end: the token stops at the next midnight, which reads
+// as a day later than the one chosen, so such a stop is shown as the day
+// it ends.
+func expiryOf(t time.Time, loc *time.Location) string {
+	if l := t.In(loc); isDayStart(l, loc) {
+		return "through " + l.AddDate(0, 0, -1).Format("2006-01-02")
+	}
+	return stamp(t, loc)
+}
+
 // ---- General ----
 
 type generalView struct {
@@ -234,7 +245,7 @@ func (s *Server) tokensView(c echo.Context) (tokensView, error) {
 			r.LastUsed = stamp(*t.LastUsedAt, loc)
 		}
 		if t.ExpiresAt != nil {
-			r.Expires = stamp(*t.ExpiresAt, loc)
+			r.Expires = expiryOf(*t.ExpiresAt, loc)
 			r.IsExpired = !now.Before(*t.ExpiresAt)
 		}
 		v.Tokens = append(v.Tokens, r)

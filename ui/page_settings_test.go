@@ -302,7 +302,8 @@ func TestTheTokensPageShowsTheSecretOnceAndRecordsEachChange(t *testing.T) {
 		t.Fatalf("the secret shown: %+v, %v", tok, err)
 	}
 	list := f.send("GET", ui.TokensPath, nil)
-	mustContain(t, list.body, "ci-deploy", "ingest, read", "ci-bot", "Alice Moreau", tok.Fingerprint, `href="/settings/security/audit-log?q=`+tok.ID)
+	// The expiry reads as the day chosen, which the token is valid through.
+	mustContain(t, list.body, "ci-deploy", "ingest, read", "ci-bot", "Alice Moreau", tok.Fingerprint, `href="/settings/security/audit-log?q=`+tok.ID, "through "+expires)
 	mustNotContain(t, list.body, secret)
 
 	// A CSRF token in the address is not taken: it would be kept in

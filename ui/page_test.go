@@ -791,3 +791,30 @@ func TestNoMatchSaysWhatToDo(t *testing.T) {
 		t.Fatal("rows shown for no match")
 	}
 }
+
+// With a retention longer than the year so far, an entry of last year says
+// its year, and so does the chart wherever a day is not of this one; its
+// labels thin out so they never run together.
+func TestALongRetentionShowsTheYearsAndThinsTheChartsLabels(t *testing.T) {
+	f := newPageFixture(t)
+	retention := 400 * 24 * time.Hour
+	if _, err := f.log.ChangeSettings(context.Background(), app.SettingsChange{Retention: &retention}, "Test Admin"); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().AddDate(0, 0, -380).In(f.loc)
+	f.record(app.Event{Timestamp: old, Namespace: app.APITokens, Action: "token_revoked", Detail: `Revoked API token "yearcheck"`, Actor: "Maya Chen"})
+	r := f.get(ui.PagePath, nil)
+	mustContain(t, r.body, old.Format("Jan 2, 2006, 15:04:05"))
+	first := time.Now().Add(-retention).In(f.loc)
+	mustContain(t, r.body, first.Format("Jan 2, 2006")+" to "+time.Now().In(f.loc).Format("Jan 2"))
+	labels := regexp.MustCompile(`<span class="x-label[^"]*"[^>]*>|<span>([A-Z][a-z]{2} [0-9]{1,2}(, [0-9]{4})?)</span>`).FindAllStringSubmatch(r.body, -1)
+	n := 0
+	for _, l := range labels {
+		if l[1] != "" {
+			n++
+		}
+	}
+	if n < 4 || n > 9 {
+		t.Errorf("%d day labels under a chart of %d days", n, 401)
+	}
+}

@@ -19,7 +19,9 @@ import (
 // object, a JSON array of objects, or (ndjson) one object per line. Every
 // problem is reported against the event's index and field, the way
 // validation errors are, so a client learns from one answer everything that
-// is wrong. received_at is refused: the server sets it.
+// is wrong. received_at is refused: the server sets it. When some events
+// could not be read, the error comes with every event as far as it was
+// read, for Log.WithBrokenRules to add what the rules say of them.
 func DecodeRequest(r io.Reader, ndjson bool) ([]Event, error) {
 	return decodeEvents(r, ndjson, false)
 }
@@ -108,9 +110,47 @@ func decodeEventsWith(r io.Reader, ndjson, imported, fast bool) ([]Event, error)
 		details = append(details, decodeEvent(i, raw, &events[i], imported)...)
 	}
 	if len(details) > 0 {
-		return nil, invalidEvents(Plural(countEvents(details), "event", "events")+" could not be read; nothing was recorded", details)
+		return events, invalidEvents(Plural(countEvents(details), "event", "events")+" could not be read; nothing was recorded", details)
 	}
 	return events, nil
+}
+
+// WithBrokenRules adds to err, a request's events that could not all be
+// read (DecodeRequest), what the rules say of the events as far as they
+// were read: a client fixing a field of the wrong type should not learn
+// only on the next attempt that another event's action is malformed. A
+// field already reported unreadable is not reported again, nor is anything
+// of an event that is not an object at all. Any other error is returned as
+// it is.
+func (l *Log) WithBrokenRules(err error, events []Event) error {
+	var read *Error
+	if !errors.As(err, &read) || read.Code != EINVALID || len(read.Details) == 0 || len(events) == 0 {
+		return err
+	}
+	reported := map[int]map[string]bool{}
+	for _, d := range read.Details {
+		if reported[d.Index] == nil {
+			reported[d.Index] = map[string]bool{}
+		}
+		reported[d.Index][d.Field] = true
+	}
+	now, retention := l.now(), l.Retention()
+	details := slices.Clone(read.Details)
+	for i := range events {
+		if reported[i][""] {
+			continue // not an object: nothing of it was read
+		}
+		e := events[i]
+		for _, d := range e.Normalize(i, now, retention) {
+			if !reported[i][d.Field] {
+				details = append(details, d)
+			}
+		}
+	}
+	if len(details) == len(read.Details) {
+		return err
+	}
+	return invalidEvents(Plural(countEvents(details), "event is", "events are")+" invalid; nothing was recorded", details)
 }
 
 func readError(err error) error {

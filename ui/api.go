@@ -170,7 +170,7 @@ func (s *Server) postEvents(c echo.Context) error {
 	}
 	events, err := app.DecodeRequest(body, ndjson)
 	if err != nil {
-		return err
+		return s.Log.WithBrokenRules(err, events)
 	}
 	// Every event says which token sent it, whatever the client claimed.
 	// The launch secret is no token: it is the command line on this

@@ -730,3 +730,28 @@ func TestAWrongMethodIsAnsweredWithTheMethodsThatAreAllowed(t *testing.T) {
 		t.Fatalf("status %d, Allow %q: %s", r.status, r.header.Get("Allow"), r.body)
 	}
 }
+
+// A client learns from one answer everything wrong with a request: the
+// rules are checked on the events as far as they could be read, beside the
+// fields that could not be, and nothing is recorded.
+func TestOneAnswerNamesUnreadableFieldsAndBrokenRulesTogether(t *testing.T) {
+	f := newAPIFixture(t)
+	count := func() int { _, page := f.list("limit=1000"); return len(page.Events) }
+	before := count()
+	body := `[{"namespace":"users","action":"user_invited","detail":5},
+		{"namespace":"users","action":"X","detail":"ok"},
+		{"namespace":"zz","foo":1,"action":"user_invited","detail":"ok"},
+		7]`
+	r := f.do("POST", "/api/v1/events", f.ingest, "application/json", strings.NewReader(body))
+	e := r.errorBody(t)
+	var got []string
+	for _, d := range e.Details {
+		got = append(got, fmt.Sprintf("%d %s", d.Index, d.Field))
+	}
+	if want := []string{"0 detail", "1 action", "2 foo", "2 namespace", "3 "}; r.status != 400 || !slices.Equal(got, want) || e.Message != "4 events are invalid; nothing was recorded" {
+		t.Fatalf("%d %q: %v, want %v", r.status, e.Message, got, want)
+	}
+	if after := count(); after != before {
+		t.Fatalf("%d entries recorded", after-before)
+	}
+}

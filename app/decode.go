@@ -102,15 +102,22 @@ func decodeEventsWith(r io.Reader, ndjson, imported, fast bool) ([]Event, error)
 	}
 	events := make([]Event, len(raws))
 	var details []FieldError
+	unread := map[int]bool{}
 	for i, raw := range raws {
 		if fast && fastObject(raw, &events[i], imported) {
 			continue
 		}
 		events[i] = Event{}
-		details = append(details, decodeEvent(i, raw, &events[i], imported)...)
+		errs, read := decodeEvent(i, raw, &events[i], imported)
+		details = append(details, errs...)
+		if !read {
+			unread[i] = true
+		}
 	}
 	if len(details) > 0 {
-		return events, invalidEvents(Plural(countEvents(details), "event", "events")+" could not be read; nothing was recorded", details)
+		err := invalidEvents(Plural(countEvents(details), "event", "events")+" could not be read; nothing was recorded", details)
+		err.unread = unread
+		return events, err
 	}
 	return events, nil
 }
@@ -128,6 +135,9 @@ func (l *Log) WithBrokenRules(err error, events []Event) error {
 		return err
 	}
 	reported := map[int]map[string]bool{}
+	for i := range read.unread {
+		reported[i] = map[string]bool{"": true}
+	}
 	for _, d := range read.Details {
 		if reported[d.Index] == nil {
 			reported[d.Index] = map[string]bool{}
@@ -138,7 +148,7 @@ func (l *Log) WithBrokenRules(err error, events []Event) error {
 	details := slices.Clone(read.Details)
 	for i := range events {
 		if reported[i][""] {
-			continue // not an object: nothing of it was read
+			continue // not an object, or its reading stopped before its fields
 		}
 		e := events[i]
 		for _, d := range e.Normalize(i, now, retention) {
@@ -297,14 +307,16 @@ func timestampProblem(ts string) string {
 }
 
 // decodeEvent reads one object field by field, so a wrong type names its field.
-func decodeEvent(i int, raw json.RawMessage, e *Event, imported bool) []FieldError {
+// It also says whether it read the fields: false when it stopped before
+// them, and what it filled of e is no account of what was sent.
+func decodeEvent(i int, raw json.RawMessage, e *Event, imported bool) (errs []FieldError, read bool) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &fields); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) { // valid JSON, but not an object: say what it is, not what Go wanted
-			return []FieldError{{Index: i, Field: "", Message: "must be a JSON object, not " + jsonKind(raw)}}
+			return []FieldError{{Index: i, Field: "", Message: "must be a JSON object, not " + jsonKind(raw)}}, false
 		}
-		return []FieldError{{Index: i, Field: "", Message: "is not a JSON object: " + jsonProblem(err)}}
+		return []FieldError{{Index: i, Field: "", Message: "is not a JSON object: " + jsonProblem(err)}}, false
 	}
 	// encoding/json would quietly turn invalid UTF-8 into U+FFFD; an audit
 	// record must be what the sender meant, so it is refused instead, by the
@@ -312,17 +324,16 @@ func decodeEvent(i int, raw json.RawMessage, e *Event, imported bool) []FieldErr
 	// only a refused event pays for.
 	if !utf8.Valid(raw) {
 		if errs := invalidUTF8(i, raw); len(errs) > 0 {
-			return errs
+			return errs, false
 		}
-		return []FieldError{{Index: i, Field: "", Message: "is not valid UTF-8"}}
+		return []FieldError{{Index: i, Field: "", Message: "is not valid UTF-8"}}, false
 	}
 	// encoding/json keeps the last of a name given twice; another reader (a
 	// proxy that checked the request, a tool reading the same event) may keep
 	// the first. What is recorded must not depend on the reader.
 	if where, ok := repeatedName(raw); ok {
-		return []FieldError{{Index: i, Field: where, Message: "is given more than once; send each field once"}}
+		return []FieldError{{Index: i, Field: where, Message: "is given more than once; send each field once"}}, false
 	}
-	var errs []FieldError
 	for name, v := range fields {
 		if loneSurrogate(v) {
 			errs = append(errs, FieldError{Index: i, Field: name, Message: "holds a \\u escape of half a surrogate pair, which is no character"})
@@ -401,7 +412,7 @@ func decodeEvent(i int, raw json.RawMessage, e *Event, imported bool) []FieldErr
 			errs = append(errs, FieldError{Index: i, Field: name, Message: "is not a known field"})
 		}
 	}
-	return errs
+	return errs, true
 }
 
 // decodeTargets reads an event's targets member by member, as decodeEvent
@@ -535,6 +546,10 @@ func DecodeObject(r io.Reader, v any, example string) error {
 		}
 		return bad(jsonProblem(err))
 	}
+	// time.Time's reader took what RFC 3339 does not (see badTimeField).
+	if name := badTimeField(body, v); name != "" {
+		return Errorf(EINVALID, "%s: must be an RFC 3339 time such as 2027-01-31T00:00:00Z", name)
+	}
 	return nil
 }
 
@@ -628,7 +643,16 @@ func badTimeField(body []byte, v any) string {
 			continue
 		}
 		for k, raw := range members { // encoding/json matches names in any case
-			if strings.EqualFold(k, name) && string(raw) != "null" && json.Unmarshal(raw, new(time.Time)) != nil {
+			if !strings.EqualFold(k, name) || string(raw) == "null" {
+				continue
+			}
+			// As RFC 3339 has it, which time.Time's reader is not quite:
+			// it takes an offset of 24 hours and a comma before the fraction.
+			var s string
+			if json.Unmarshal(raw, &s) != nil {
+				return k
+			}
+			if _, ok := parseTimestamp(s); !ok {
 				return k
 			}
 		}

@@ -129,6 +129,8 @@ func TestJoinersAreTakenOnlyBetweenWhatTheyJoin(t *testing.T) {
 		{"\u200d👩", false},
 		{"👩\u200d\u200d💻", false},
 		{"👩\u200d \u200d💻", false},
+		{"\u0416\u200d\ufe0f\u200d\u0416", false}, // a selector standing alone between joiners
+		{"\ufe0f\u200d\u0416", false},
 	} {
 		for _, field := range []string{"detail", "actor", "targets[0].name"} {
 			e := Event{Namespace: Users, Action: "user_invited", Detail: "x"}
@@ -374,6 +376,8 @@ func TestDecodeObjectWordsWrongTypesInJSONTerms(t *testing.T) {
 		{`{"label":true}`, "label: must be a string, not a boolean"},
 		{`{"expires_at":5}`, "expires_at: must be an RFC 3339 time"},
 		{`{"expires_at":"tomorrow"}`, "expires_at: must be an RFC 3339 time"},
+		{`{"expires_at":"2027-01-31T00:00:00+24:00"}`, "expires_at: must be an RFC 3339 time"},
+		{`{"expires_at":"2027-01-31T00:00:00,5Z"}`, "expires_at: must be an RFC 3339 time"},
 		{`{"label":"a",`, "ends before the JSON is complete"},
 	} {
 		var v req

@@ -39,6 +39,9 @@ type Error struct {
 	Details []FieldError `json:"details,omitempty"`
 	// RetryAfter, for ETHROTTLED, is how long to wait.
 	RetryAfter time.Duration `json:"-"`
+	// unread, for events that could not all be read, marks those whose
+	// reading stopped before their fields (see Log.WithBrokenRules).
+	unread map[int]bool
 }
 
 func (e *Error) Error() string {

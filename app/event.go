@@ -280,12 +280,10 @@ func printable(s string, max int, allowTab bool) string {
 	}
 	var b strings.Builder
 	valid := strings.ToValidUTF8(s, "\uFFFD")
-	prev := rune(-1)
 	for i, r := range valid {
-		if refusedRune(r, allowTab) != "" && !(isJoiner(r) && joins(prev, valid[i+utf8.RuneLen(r):])) {
+		if refusedRune(r, allowTab) != "" && !(isJoiner(r) && joinerAt(valid, i)) {
 			r = utf8.RuneError
 		}
-		prev = r
 		b.WriteRune(r)
 	}
 	out := b.String()
@@ -319,13 +317,11 @@ func checkText(s string, allowTab bool) string {
 	if !utf8.ValidString(s) {
 		return "is not valid UTF-8"
 	}
-	prev := rune(-1)
 	for i, r := range s {
 		why := refusedRune(r, allowTab)
-		if why != "" && isJoiner(r) && joins(prev, s[i+utf8.RuneLen(r):]) {
+		if why != "" && isJoiner(r) && joinerAt(s, i) {
 			why = ""
 		}
-		prev = r
 		switch why {
 		case "control":
 			return "contains a control character"
@@ -356,19 +352,28 @@ func refusedRune(r rune, allowTab bool) string {
 // join or keep apart, and text holding them is ordinary text there.
 func isJoiner(r rune) bool { return r == 0x200C || r == 0x200D }
 
-// joins tells whether a joiner after prev and before the text after sits
-// where a joiner does its work: between two visible characters outside
-// ASCII. Anywhere else (next to a space, at either end, beside another
-// invisible character, between Latin letters, "Fin\u200dance") it only hides,
-// and is refused as the other invisible characters are. Search folds joiners
-// away (Fold), so a word holding one is found by its letters alone.
-func joins(prev rune, after string) bool {
-	next, n := utf8.DecodeRuneInString(after)
-	return n > 0 && joinable(prev) && joinable(next)
+// joinerAt tells whether the joiner at s[i] sits where a joiner does its
+// work: between two visible characters outside ASCII, the first of them
+// perhaps with the variation selector that chooses how it looks (🏳️‍🌈).
+// Anywhere else (next to a space, at either end, beside another invisible
+// character or a selector standing alone, between Latin letters,
+// "Fin\u200dance") it only hides, and is refused as the other invisible
+// characters are. Search folds joiners away (Fold), so a word holding one
+// is found by its letters alone.
+func joinerAt(s string, i int) bool {
+	before := s[:i]
+	prev, n := utf8.DecodeLastRuneInString(before)
+	if n > 0 && unicode.Is(unicode.Variation_Selector, prev) {
+		prev, n = utf8.DecodeLastRuneInString(before[:len(before)-n])
+	}
+	_, size := utf8.DecodeRuneInString(s[i:])
+	next, m := utf8.DecodeRuneInString(s[i+size:])
+	return n > 0 && m > 0 && joinable(prev) && joinable(next)
 }
 
 func joinable(r rune) bool {
-	return r >= 0x80 && r != utf8.RuneError && !unicode.IsSpace(r) && !unicode.IsControl(r) && !Invisible(r)
+	return r >= 0x80 && r != utf8.RuneError && !unicode.IsSpace(r) && !unicode.IsControl(r) && !Invisible(r) &&
+		!unicode.Is(unicode.Variation_Selector, r)
 }
 
 // Invisible reports whether r changes how the text around it reads without

@@ -140,9 +140,10 @@ func isLetterOrDigit(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigi
 // nameSkeleton is how a name reads, for telling names apart: folded as
 // searches fold names (no case, no accents), its words alone. "Anonymous."
 // and "anonymous" read alike in an entry's Actor column, as do "Bob  Okafor"
-// and "Bob-Okafor".
+// and "Bob-Okafor". The marks Fold keeps are part of the words: the vowel
+// signs tell राम from रीम.
 func nameSkeleton(name string) string {
-	return strings.Join(strings.FieldsFunc(Fold(name), func(r rune) bool { return !isLetterOrDigit(r) }), " ")
+	return strings.Join(strings.FieldsFunc(Fold(name), func(r rune) bool { return !isLetterOrDigit(r) && !unicode.IsMark(r) }), " ")
 }
 
 // reservedFor says whom entries call name, compared as names are told apart
@@ -667,35 +668,24 @@ func (t *Team) withdrawInvitesOf(ctx context.Context, m, by Member, why string) 
 	return state, events, nil
 }
 
-// revokeTokensOf returns what revokes the API tokens m made, for when m may
-// make tokens no more (removed, or made a Viewer): like an invite, a token
-// acts on its maker's authority and must not outlast it. So do the tokens
-// those tokens made, however many steps on. A service user's tokens are the
-// workspace's and stay: deleting or disabling the service user stops them.
-// why ends each entry's detail. The caller holds stateMu.
+// revokeTokensOf returns what revokes the API tokens made on m's authority
+// (Token.OnBehalfOf), for when m may make tokens no more (removed, or made
+// a Viewer): like an invite, a token acts on its maker's authority and must
+// not outlast it, and so must the tokens it made. A service user's tokens
+// are the workspace's and stay: deleting or disabling the service user
+// stops them. Tokens made before makers were kept name theirs only by name,
+// which the person at this computer may share: they are left alone. why
+// ends each entry's detail. The caller holds stateMu.
 func (t *Team) revokeTokensOf(ctx context.Context, m, by Member, why string) ([]Token, []StateValue, []Event, error) {
 	all, keys, err := readStates[Token](ctx, t.log.store, StateTokens, "a token")
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	// Tokens made before their maker's id was kept name the maker alone.
-	madeByM := func(tok Token) bool {
-		return tok.CreatedByID == m.ID || (tok.CreatedByID == "" && tok.CreatedBy == m.Name)
-	}
-	doomed := map[string]bool{}
-	for grew := true; grew; {
-		grew = false
-		for _, tok := range all {
-			if tok.Owner == "" && !doomed[tok.ID] && (madeByM(tok) || doomed[tok.CreatedByID]) {
-				doomed[tok.ID], grew = true, true
-			}
-		}
-	}
 	var revoked []Token
 	var state []StateValue
 	var events []Event
 	for i, tok := range all {
-		if !doomed[tok.ID] {
+		if tok.Owner != "" || tok.OnBehalfOf != m.ID {
 			continue
 		}
 		if tok.Fingerprint == "" { // made before fingerprints

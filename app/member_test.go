@@ -499,3 +499,49 @@ func TestASuccessForgetsTheAccountsFailures(t *testing.T) {
 		}
 	}
 }
+
+// A token is made only while its maker still may: a request that was let in
+// a moment before its member was removed, or its token revoked, and reached
+// the store after, makes nothing that would outlast them.
+func TestATokenIsMadeOnlyWhileItsMakerMay(t *testing.T) {
+	f := newTeam(t)
+	ctx := context.Background()
+	bob := f.join(t, "bob@example.com", app.RoleAdmin, "Bob Okafor")
+	_, parent, err := f.log.CreateTokenWith(ctx, app.TokenSpec{Label: "bob-admin", Scopes: []app.Scope{app.ScopeAdmin}, ByMember: bob.ID}, bob.Name)
+	if err != nil || parent.OnBehalfOf != bob.ID || parent.CreatedByID != bob.ID {
+		t.Fatalf("Bob's token: %+v, %v", parent, err)
+	}
+	_, child, err := f.log.CreateTokenWith(ctx, app.TokenSpec{Label: "child", Scopes: []app.Scope{app.ScopeRead}, ByToken: parent.ID}, app.TokenActor(parent.Label))
+	if err != nil || child.OnBehalfOf != bob.ID || child.CreatedByID != parent.ID {
+		t.Fatalf("the token's token: %+v, %v", child, err)
+	}
+	if _, err := f.team.ChangeRole(ctx, bob.ID, app.RoleViewer, f.owner); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.log.CreateTokenWith(ctx, app.TokenSpec{Label: "late", Scopes: []app.Scope{app.ScopeRead}, ByMember: bob.ID}, bob.Name); app.ErrorCode(err) != app.EFORBIDDEN {
+		t.Errorf("made by a member now a Viewer: %v", err)
+	}
+	if _, _, err := f.log.CreateTokenWith(ctx, app.TokenSpec{Label: "late", Scopes: []app.Scope{app.ScopeRead}, ByToken: parent.ID}, "token bob-admin"); app.ErrorCode(err) != app.EUNAUTHORIZED {
+		t.Errorf("made by a revoked token: %v", err)
+	}
+	if toks, _ := f.log.Tokens(ctx); len(toks) != 0 {
+		t.Errorf("tokens left: %+v", toks)
+	}
+}
+
+// Names are told apart as they read: vowel signs are part of a word, not
+// punctuation between words, and a joiner changes nothing.
+func TestNamesThatDifferInTheirVowelSignsAreTwoNames(t *testing.T) {
+	f := newTeam(t)
+	ctx := context.Background()
+	f.join(t, "ram@example.com", app.RoleViewer, "राम")
+	f.join(t, "reem@example.com", app.RoleViewer, "रीम")
+	f.join(t, "somsri@example.com", app.RoleViewer, "สมศรี")
+	f.join(t, "somsorn@example.com", app.RoleViewer, "สมศร")
+	if _, err := f.log.CreateServiceUser(ctx, "Дмитрий", "Alice Moreau"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.log.CreateServiceUser(ctx, "Дми\u200dтрий", "Alice Moreau"); app.ErrorCode(err) != app.EINVALID {
+		t.Errorf("a service user whose name reads as another's: %v", err)
+	}
+}

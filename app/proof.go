@@ -514,7 +514,7 @@ func StartsJSONExport(head []byte) bool {
 // spreadsheet or a script showed the forgery. An import refuses the same
 // entries, with the same words.
 func readsOneWay(raw []byte) error {
-	if errs := decodeEvent(0, raw, &Event{}, true); len(errs) > 0 {
+	if errs, _ := decodeEvent(0, raw, &Event{}, true); len(errs) > 0 {
 		problem, _, _ := strings.Cut(errs[0].Message, ";") // what follows is advice to a sender
 		return fmt.Errorf("%s %s: not as the Audit Log writes an entry, and readers of the file could differ on what it says", cmp.Or(errs[0].Field, "the entry"), problem)
 	}

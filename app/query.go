@@ -303,7 +303,8 @@ func ParseQuery(s string, loc *time.Location) (Query, error) {
 				return q, p.errAt(start, "OR joins words and phrases, not excluded ones: leave out the '-' or the OR")
 			}
 			if !b.canJoin() && b.prevKey != "" && b.orAt == 0 {
-				return q, p.errAt(start, "OR joins words and phrases, not qualifiers; several "+b.prevKey+": qualifiers are already ORed")
+				key, negated := strings.CutPrefix(b.prevKey, "-")
+				return q, p.errAt(start, orQualifier(key, negated))
 			}
 			if !b.canJoin() {
 				return q, p.errAt(start, "OR needs a word or phrase before it, as in Maya OR Lukas")
@@ -324,7 +325,7 @@ func ParseQuery(s string, loc *time.Location) (Query, error) {
 					key+":", qualifierList, key, strings.ReplaceAll(value, `"`, "")))
 			}
 			if b.orAt > 0 {
-				return q, p.errAt(start, "OR joins words and phrases, not qualifiers; several "+strings.ToLower(key)+": qualifiers are already ORed")
+				return q, p.errAt(start, orQualifier(key, negate))
 			}
 			add := q.addQualifier
 			if negate {
@@ -334,6 +335,9 @@ func ParseQuery(s string, loc *time.Location) (Query, error) {
 				return q, p.errAt(start, err.Error())
 			}
 			b.prevOK, b.prevNeg, b.prevKey = false, false, strings.ToLower(key)
+			if negate {
+				b.prevKey = "-" + b.prevKey
+			}
 			continue
 		}
 		word = strings.ToLower(word)
@@ -421,7 +425,7 @@ type termBuilder struct {
 	orAt     int    // one past the position of an OR waiting for its right side
 	prevOK   bool   // the item just before is a positive term an OR may follow
 	prevNeg  bool   // the item just before is an excluded term
-	prevKey  string // the key of the qualifier just before, if it is one
+	prevKey  string // the key of the qualifier just before, if it is one ("-actor" when excluded)
 }
 
 func (b *termBuilder) canJoin() bool { return b.prevOK && b.orAt == 0 }
@@ -541,6 +545,20 @@ func (q *Query) addQualifier(key, value string, loc *time.Location) error {
 		}
 	}
 	return nil
+}
+
+// orQualifier says why OR cannot join a qualifier, and what does what was
+// meant: a qualifier of one kind given twice takes either value; excluded
+// ones, and time bounds, all apply.
+func orQualifier(key string, negated bool) string {
+	const refused = "OR joins words and phrases, not qualifiers; "
+	switch key = strings.ToLower(key); {
+	case negated:
+		return refused + "every excluded qualifier applies already"
+	case key == "after" || key == "before":
+		return refused + "for a range, write after: and before: once each"
+	}
+	return refused + "several " + key + ": qualifiers are already ORed"
 }
 
 // ParseDate reads a date (2006-01-02, the start of that day in loc) or an RFC 3339 time.

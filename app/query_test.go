@@ -86,6 +86,9 @@ func TestParseQueryErrorsSayWhere(t *testing.T) {
 		{"maya OR actor:lukas", "character 9: OR joins words and phrases, not qualifiers"},
 		{"namespace:users OR maya", "character 17: OR joins words and phrases, not qualifiers; several namespace: qualifiers are already ORed"},
 		{"actor:maya OR actor:lukas", "character 12: OR joins words and phrases, not qualifiers; several actor: qualifiers are already ORed"},
+		{"after:2026-11-01 OR maya", "character 18: OR joins words and phrases, not qualifiers; for a range, write after: and before: once each"},
+		{"maya OR before:2026-11-01", "character 9: OR joins words and phrases, not qualifiers; for a range"},
+		{"-actor:bob OR maya", "character 12: OR joins words and phrases, not qualifiers; every excluded qualifier applies already"},
 		{"actor:maya chen OR OR lukas", "character 20: OR needs a word or phrase before it"},
 	}
 	for _, tt := range tests {

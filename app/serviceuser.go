@@ -56,7 +56,7 @@ func (l *Log) serviceUserByIDOrName(ctx context.Context, s string) (ServiceUser,
 		return ServiceUser{}, lerr
 	}
 	for _, u := range all {
-		if strings.EqualFold(u.Name, strings.TrimSpace(s)) {
+		if Fold(u.Name) == Fold(strings.TrimSpace(s)) {
 			return u, nil
 		}
 	}
@@ -117,7 +117,7 @@ func (l *Log) nameFree(ctx context.Context, name, id string) error {
 		return err
 	}
 	for _, su := range all {
-		if su.ID != id && strings.EqualFold(su.Name, name) {
+		if su.ID != id && nameSkeleton(su.Name) == nameSkeleton(name) { // names that read alike, as members' are
 			return Errorf(EINVALID, "name: a service user is already called %q", su.Name)
 		}
 	}

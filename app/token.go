@@ -31,9 +31,13 @@ type Token struct {
 	Hint      string    `json:"hint"` // the secret's first characters, to tell tokens apart
 	CreatedAt time.Time `json:"created_at"`
 	CreatedBy string    `json:"created_by"`
-	// CreatedByID is the member, or the token, on whose authority the token
-	// was made: it is revoked when that member may make tokens no more.
+	// CreatedByID is the member, or the token, that made it.
 	CreatedByID string `json:"created_by_id,omitempty"`
+	// OnBehalfOf is the member on whose authority it was made, directly or
+	// through tokens they made, however many steps back: the token is
+	// revoked when that member may make tokens no more (see
+	// Team.revokeTokensOf), even if a token between them is gone.
+	OnBehalfOf string `json:"on_behalf_of,omitempty"`
 	// Fingerprint is short for the hash of the current secret: every entry
 	// about the token, and every event it sent, carries it, so a leaked
 	// secret's whole history is one search.
@@ -94,9 +98,9 @@ type TokenSpec struct {
 	Scopes    []Scope
 	ExpiresAt *time.Time // nil: never
 	Owner     string     // a service user's id or name, or empty
-	// By is the id of the member, or of the token, making it; empty for the
-	// person at this computer.
-	By string
+	// Who is making it: a signed-in member, or a token (an API request), by
+	// id; neither for the person at this computer.
+	ByMember, ByToken string
 }
 
 // CreateToken makes a new API token and records a token_created entry in the
@@ -158,9 +162,11 @@ func (l *Log) CreateTokenWith(ctx context.Context, spec TokenSpec, actor string)
 		Hint:        secret[:len(tokenPrefix)+4],
 		CreatedAt:   now,
 		CreatedBy:   actor,
-		CreatedByID: spec.By,
 		Fingerprint: fingerprintOf(hash),
 		ExpiresAt:   spec.ExpiresAt,
+	}
+	if err := l.madeOnBehalfOf(ctx, spec, &tok); err != nil {
+		return "", Token{}, err
 	}
 	detail := fmt.Sprintf("Created API token %q (%s) with scopes %s", label, tok.Fingerprint, scopeNames(spec.Scopes))
 	if spec.Owner != "" {
@@ -197,10 +203,39 @@ func (l *Log) CreateTokenWith(ctx context.Context, spec TokenSpec, actor string)
 	return secret, tok, nil
 }
 
+// madeOnBehalfOf notes who makes tok and on whose authority, checking, under
+// stateMu, that the maker still has it: a request authenticated a moment
+// before its member was removed, or its token revoked, and waiting for the
+// lock meanwhile, must not leave a token that nothing revokes.
+func (l *Log) madeOnBehalfOf(ctx context.Context, spec TokenSpec, tok *Token) error {
+	switch {
+	case spec.ByToken != "":
+		parent, _, err := l.findToken(ctx, spec.ByToken)
+		if ErrorCode(err) == ENOTFOUND {
+			return Errorf(EUNAUTHORIZED, "the bearer token was revoked while this request waited")
+		} else if err != nil {
+			return err
+		}
+		tok.CreatedByID, tok.OnBehalfOf = parent.ID, parent.OnBehalfOf
+	case spec.ByMember != "":
+		v, ok, err := l.store.State(ctx, StateMembers, spec.ByMember)
+		if err != nil {
+			return err
+		}
+		var m storedMember
+		if !ok || json.Unmarshal(v, &m) != nil || !m.Role.AtLeast(RoleAdmin) {
+			return Errorf(EFORBIDDEN, "making tokens needs the Admin role, which this member no longer has")
+		}
+		tok.CreatedByID, tok.OnBehalfOf = m.ID, m.ID
+	}
+	return nil
+}
+
 // expiryPhrase says when a token stops working. An expiry chosen as a day
-// (the page's and the command line's) ends at the next midnight in the
-// workspace's zone, and reads as that day: "valid through 2027-01-31
-// (Europe/Berlin)", not as the first minute of the day after.
+// on the page ends at the next midnight in the workspace's zone, and reads
+// as that day: "valid through 2027-01-31 (Europe/Berlin)", not as the first
+// minute of the day after. (The command line takes days in its computer's
+// zone; where that is another, the time is given in UTC.)
 func expiryPhrase(at time.Time, loc *time.Location) string {
 	if l := at.In(loc); l.Hour() == 0 && l.Minute() == 0 && l.Second() == 0 && l.Nanosecond() == 0 {
 		return fmt.Sprintf("valid through %s (%s)", l.AddDate(0, 0, -1).Format("2006-01-02"), loc)

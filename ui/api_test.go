@@ -754,4 +754,16 @@ func TestOneAnswerNamesUnreadableFieldsAndBrokenRulesTogether(t *testing.T) {
 	if after := count(); after != before {
 		t.Fatalf("%d entries recorded", after-before)
 	}
+	// An event whose reading stopped at its first problem (a field given
+	// twice, bytes that are no UTF-8) is not also said to lack its fields.
+	for _, bad := range []string{
+		`{"namespace":"users","namespace":"spaces","action":"user_invited","detail":"x"}`,
+		"{\"namespace\":\"users\",\"action\":\"user_invited\",\"detail\":\"a\xffb\"}",
+	} {
+		r := f.do("POST", "/api/v1/events", f.ingest, "application/json", strings.NewReader(`[`+bad+`, {"namespace":"users","action":"X","detail":"ok"}]`))
+		e := r.errorBody(t)
+		if r.status != 400 || len(e.Details) != 2 || e.Details[0].Index != 0 || e.Details[1].Field != "action" {
+			t.Errorf("%q: %d %+v", bad, r.status, e.Details)
+		}
+	}
 }

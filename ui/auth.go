@@ -454,14 +454,15 @@ func (s *Server) actorOf(c echo.Context) string {
 	return app.LocalActor
 }
 
-// authorityOf is the id of the member, or of the API token, acting in this
-// request, for what must end with their authority (see app.TokenSpec.By);
-// empty for the person at this computer.
-func (s *Server) authorityOf(c echo.Context) string {
+// makerOf says who makes a token in this request (see app.TokenSpec): the
+// API token sending it, or the signed-in member; neither for the person at
+// this computer.
+func (s *Server) makerOf(c echo.Context, spec *app.TokenSpec) {
 	if tok, ok := c.Get(ctxToken).(app.Token); ok && tok.ID != "local" {
-		return tok.ID
+		spec.ByToken = tok.ID
+		return
 	}
-	return s.memberOf(c).ID
+	spec.ByMember = s.memberOf(c).ID
 }
 
 // memberOf is who acts in this request as a member: the signed-in member,

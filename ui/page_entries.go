@@ -418,15 +418,18 @@ func rangeLabel(v viewState, loc *time.Location, retention time.Duration) string
 	}
 	after, before := v.Filter.After, v.Filter.Before
 	hasAfter, hasBefore := !after.IsZero(), !before.IsZero()
+	thisYear := time.Now().In(loc).Year()
 	show := func(t time.Time) string {
+		t = t.In(loc)
+		day := dayInYear(t, time.Date(thisYear, 1, 1, 0, 0, 0, 0, loc))
 		if isDayStart(t, loc) {
-			return t.In(loc).Format("Jan 2")
+			return day
 		}
-		return t.In(loc).Format("Jan 2, 15:04")
+		return day + ", " + t.Format("15:04")
 	}
 	switch {
 	case hasAfter && hasBefore && isDayStart(after, loc) && isDayStart(before, loc) && before.Sub(after) <= 25*time.Hour:
-		return "on " + after.In(loc).Format("Mon, Jan 2")
+		return "on " + after.In(loc).Format("Mon, ") + show(after)
 	case hasAfter && hasBefore:
 		last := before
 		if isDayStart(before, loc) {

@@ -312,7 +312,7 @@ func (s *Server) createTokenPage(c echo.Context) error {
 		v.Errors["label"] = "1 to 64 characters, such as ci-deploy."
 	}
 	if len(v.Errors) == 0 {
-		spec.By = s.authorityOf(c)
+		s.makerOf(c, &spec)
 		secret, tok, err := s.Log.CreateTokenWith(c.Request().Context(), spec, s.actorOf(c))
 		if err == nil {
 			return s.showOnce(c, TokensPath, shown{Secret: secret, SecretLabel: tok.Label, SecretVerb: "created"})

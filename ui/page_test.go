@@ -817,4 +817,8 @@ func TestALongRetentionShowsTheYearsAndThinsTheChartsLabels(t *testing.T) {
 	if n < 4 || n > 9 {
 		t.Errorf("%d day labels under a chart of %d days", n, 401)
 	}
+	// The old day, chosen, is named with its year.
+	day := old.Format("2006-01-02")
+	r = f.get(ui.PagePath+"?after="+day+"&before="+old.AddDate(0, 0, 1).Format("2006-01-02"), htmx)
+	mustContain(t, r.body, "on "+old.Format("Mon, Jan 2, 2006"))
 }

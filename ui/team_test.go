@@ -803,8 +803,15 @@ func TestAMembersTokensEndWithTheirAuthority(t *testing.T) {
 			madeMade, _ := bob.newToken(made, `{"label":"two-steps-on","scopes":["ingest"]}`)
 			service, _ := bob.newToken(bobs, `{"label":"ci","scopes":["ingest"],"owner":"`+su.ID+`"}`)
 			carols, _ := carol.newToken("", `{"label":"carol-read","scopes":["read"]}`)
-			// A token made before makers' ids were kept names its maker alone.
-			legacy, _, err := f.log.CreateToken(ctx, "old-bob", []app.Scope{app.ScopeRead}, "Bob Okafor")
+			// A token whose maker, a token, was revoked first still goes.
+			step, stepID := bob.newToken(bobs, `{"label":"stepping-stone","scopes":["admin"]}`)
+			orphan, _ := bob.newToken(step, `{"label":"orphan","scopes":["read"]}`)
+			if r := bob.sendJSON("DELETE", "/api/v1/tokens/"+stepID, "", ""); r.status != http.StatusOK {
+				t.Fatalf("revoke the stepping stone: %d %s", r.status, r.body)
+			}
+			// A token of the person at this computer, who may bear Bob's
+			// name, is no token of Bob's.
+			local, _, err := f.log.CreateToken(ctx, "at-the-laptop", []app.Scope{app.ScopeRead}, "Bob Okafor")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -828,7 +835,8 @@ func TestAMembersTokensEndWithTheirAuthority(t *testing.T) {
 				name, secret string
 				works        bool
 			}{{"Bob's", bobs, false}, {"made by Bob's", made, false}, {"made by that one", madeMade, false},
-				{"made before makers' ids", legacy, false}, {"the service user's", service, true}, {"Carol's", carols, true}} {
+				{"made by a revoked one of Bob's", orphan, false}, {"the person at the computer's", local, true},
+				{"the service user's", service, true}, {"Carol's", carols, true}} {
 				r := owner.sendJSON("GET", "/api/v1/workspace", tok.secret, "")
 				if works := r.status != http.StatusUnauthorized; works != tok.works {
 					t.Errorf("%s token after Bob was %s: %d", tok.name, how, r.status)
@@ -840,14 +848,14 @@ func TestAMembersTokensEndWithTheirAuthority(t *testing.T) {
 			}
 
 			var revoked []string
-			for _, e := range f.entries("action:token_revoked") {
+			for _, e := range f.entries(`action:token_revoked actor:"alice moreau"`) {
 				if e.Actor != "Alice Moreau" || !strings.Contains(e.Detail, "Bob Okafor") {
 					t.Errorf("revocation entry: %+v", e)
 				}
 				revoked = append(revoked, e.Targets[0].Name)
 			}
 			slices.Sort(revoked)
-			if want := []string{"bob-admin", "made-by-bob-admin", "old-bob", "two-steps-on"}; !slices.Equal(revoked, want) {
+			if want := []string{"bob-admin", "made-by-bob-admin", "orphan", "two-steps-on"}; !slices.Equal(revoked, want) {
 				t.Fatalf("revoked %q, want %q", revoked, want)
 			}
 		})
@@ -881,11 +889,18 @@ func TestALaunchSessionFollowsItsMemberAndWorksOnlyHere(t *testing.T) {
 	if r := launched.post(ui.MembersPath+"/"+bobM.ID+"/transfer", nil); r.status != http.StatusSeeOther {
 		t.Fatalf("transfer from the launch session: %d %.300s", r.status, r.body)
 	}
-	// Alice is an Admin now, and so is the session opened as her.
-	if r := launched.post(ui.MembersPath+"/"+alice.ID+"/transfer", nil); r.status != http.StatusForbidden {
-		t.Fatalf("the launch session of a former Owner transfers ownership: %d", r.status)
+	// Alice is an Admin now, and so is the session opened as her; made a
+	// Viewer, she and it may no longer open the tokens page.
+	if r := launched.do("GET", ui.TokensPath, nil, acceptHTML); r.status != http.StatusOK {
+		t.Fatalf("the launch session of an Admin opens the tokens page: %d", r.status)
 	}
 	bob.csrf = csrfField.FindStringSubmatch(bob.do("GET", ui.MembersPath, nil, acceptHTML).body)[1]
+	if r := bob.post(ui.MembersPath+"/"+alice.ID+"/role", url.Values{"role": {"viewer"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("make Alice a Viewer: %d %.300s", r.status, r.body)
+	}
+	if r := launched.do("GET", ui.TokensPath, nil, acceptHTML); r.status != http.StatusForbidden {
+		t.Fatalf("the launch session of a Viewer opens the tokens page: %d", r.status)
+	}
 	if r := bob.post(ui.MembersPath+"/"+alice.ID+"/remove", nil); r.status != http.StatusSeeOther {
 		t.Fatalf("remove Alice: %d %.300s", r.status, r.body)
 	}

@@ -54,7 +54,8 @@ func (s *Server) createToken(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	spec := app.TokenSpec{Label: req.Label, Scopes: scopes, ExpiresAt: req.ExpiresAt, Owner: req.Owner, By: s.authorityOf(c)}
+	spec := app.TokenSpec{Label: req.Label, Scopes: scopes, ExpiresAt: req.ExpiresAt, Owner: req.Owner}
+	s.makerOf(c, &spec)
 	secret, tok, err := s.Log.CreateTokenWith(c.Request().Context(), spec, s.actorOf(c))
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package cli
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestTokenRegenerateAndExpiryOnTheCommandLine(t *testing.T) {
@@ -30,5 +31,13 @@ func TestTokenRegenerateAndExpiryOnTheCommandLine(t *testing.T) {
 	}
 	if _, _, err := runIn(t, dir, "token", "regenerate"); err == nil {
 		t.Fatal("regenerate without an id succeeded")
+	}
+	// A day given is listed as that day, which the token is valid through.
+	day := time.Now().AddDate(1, 0, 0).Format("2006-01-02")
+	if _, _, err := runIn(t, dir, "token", "create", "--label", "yearly", "--expires", day); err != nil {
+		t.Fatal(err)
+	}
+	if list, _, err := runIn(t, dir, "token", "list"); err != nil || !strings.Contains(list, "through "+day) {
+		t.Fatalf("token list = %q, %v", list, err)
 	}
 }

@@ -413,6 +413,10 @@ func TestRolesChangeAndARemovedMembersSessionEndsAtOnce(t *testing.T) {
 	}
 	members, _ := f.server.Members().Members(context.Background())
 	id := members[1].ID
+	// What a change of role does beyond the role is said before it is made.
+	if r := owner.do("GET", ui.MembersPath, nil, acceptHTML); !strings.Contains(r.body, "revokes the API tokens they made") {
+		t.Fatalf("the Members page does not say what making a Viewer does: %.300s", r.body)
+	}
 	if r := owner.post(ui.MembersPath+"/"+id+"/role", url.Values{"role": {"admin"}}); r.status != http.StatusSeeOther {
 		t.Fatalf("change role: %d %.300s", r.status, r.body)
 	}

@@ -226,7 +226,13 @@ func (t *Team) Member(ctx context.Context, id string) (Member, error) {
 }
 
 func (t *Team) member(ctx context.Context, id string) (storedMember, error) {
-	v, ok, err := t.log.store.State(ctx, StateMembers, id)
+	return t.log.member(ctx, id)
+}
+
+// member reads the member with id from the store, for the Team and for
+// what the Log checks of a member itself (madeOnBehalfOf).
+func (l *Log) member(ctx context.Context, id string) (storedMember, error) {
+	v, ok, err := l.store.State(ctx, StateMembers, id)
 	if err != nil {
 		return storedMember{}, err
 	}

@@ -218,12 +218,11 @@ func (l *Log) madeOnBehalfOf(ctx context.Context, spec TokenSpec, tok *Token) er
 		}
 		tok.CreatedByID, tok.OnBehalfOf = parent.ID, parent.OnBehalfOf
 	case spec.ByMember != "":
-		v, ok, err := l.store.State(ctx, StateMembers, spec.ByMember)
-		if err != nil {
+		m, err := l.member(ctx, spec.ByMember)
+		if err != nil && ErrorCode(err) != ENOTFOUND {
 			return err
 		}
-		var m storedMember
-		if !ok || json.Unmarshal(v, &m) != nil || !m.Role.AtLeast(RoleAdmin) {
+		if err != nil || !m.Role.AtLeast(RoleAdmin) {
 			return Errorf(EFORBIDDEN, "making tokens needs the Admin role, which this member no longer has")
 		}
 		tok.CreatedByID, tok.OnBehalfOf = m.ID, m.ID
@@ -231,14 +230,24 @@ func (l *Log) madeOnBehalfOf(ctx context.Context, spec TokenSpec, tok *Token) er
 	return nil
 }
 
-// expiryPhrase says when a token stops working. An expiry chosen as a day
-// on the page ends at the next midnight in the workspace's zone, and reads
-// as that day: "valid through 2027-01-31 (Europe/Berlin)", not as the first
-// minute of the day after. (The command line takes days in its computer's
-// zone; where that is another, the time is given in UTC.)
+// ValidThrough is the day, in loc, that an expiry chosen as a day was
+// chosen as: such an expiry ends at the next midnight, which read as it is
+// names the day after. ok is false for an expiry at any other time.
+func ValidThrough(expires time.Time, loc *time.Location) (day string, ok bool) {
+	l := expires.In(loc)
+	if !l.Equal(time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc)) {
+		return "", false
+	}
+	return l.AddDate(0, 0, -1).Format(time.DateOnly), true
+}
+
+// expiryPhrase says when a token stops working: "valid through 2027-01-31
+// (Europe/Berlin)" for a day chosen on the page, in the workspace's zone.
+// (The command line takes days in its computer's zone; where that is
+// another, the time is given in UTC.)
 func expiryPhrase(at time.Time, loc *time.Location) string {
-	if l := at.In(loc); l.Hour() == 0 && l.Minute() == 0 && l.Second() == 0 && l.Nanosecond() == 0 {
-		return fmt.Sprintf("valid through %s (%s)", l.AddDate(0, 0, -1).Format("2006-01-02"), loc)
+	if day, ok := ValidThrough(at, loc); ok {
+		return fmt.Sprintf("valid through %s (%s)", day, loc)
 	}
 	return "expiring " + at.UTC().Format("2006-01-02 15:04 UTC")
 }

@@ -110,6 +110,14 @@ func (f *apiFixture) list(query string) (response, app.Page) {
 	return r, page
 }
 
+// count is how many entries the log lists (up to a thousand), read from
+// the store, not the index.
+func (f *apiFixture) count() int {
+	f.t.Helper()
+	_, page := f.list("limit=1000")
+	return len(page.Events)
+}
+
 func (f *apiFixture) waitIndexed() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -515,8 +523,7 @@ func TestReadRoutesRefuseParametersTheyDoNotTake(t *testing.T) {
 	}
 	// The writes take no parameters either: a filter sent with a batch is
 	// no filter, and nothing is changed.
-	count := func() int { _, page := f.list("limit=1000"); return len(page.Events) }
-	before := count()
+	before := f.count()
 	for _, tt := range []struct{ method, path, auth, body string }{
 		{"POST", "/api/v1/events?namespace=users", f.ingest, `{"namespace":"users","action":"user_invited","detail":"x"}`},
 		{"POST", "/api/v1/tokens?scopes=admin", f.admin, `{"label":"x","scopes":["read"]}`},
@@ -532,7 +539,7 @@ func TestReadRoutesRefuseParametersTheyDoNotTake(t *testing.T) {
 			t.Errorf("%s %s: %d %s", tt.method, tt.path, r.status, r.body)
 		}
 	}
-	if after := count(); after != before {
+	if after := f.count(); after != before {
 		t.Errorf("refused writes recorded %d entries", after-before)
 	}
 	if r := f.do("GET", "/api/v1/workspace?pretty", f.read, "", nil); r.status != 200 || !strings.Contains(string(r.body), "\n  ") {
@@ -736,8 +743,7 @@ func TestAWrongMethodIsAnsweredWithTheMethodsThatAreAllowed(t *testing.T) {
 // fields that could not be, and nothing is recorded.
 func TestOneAnswerNamesUnreadableFieldsAndBrokenRulesTogether(t *testing.T) {
 	f := newAPIFixture(t)
-	count := func() int { _, page := f.list("limit=1000"); return len(page.Events) }
-	before := count()
+	before := f.count()
 	body := `[{"namespace":"users","action":"user_invited","detail":5},
 		{"namespace":"users","action":"X","detail":"ok"},
 		{"namespace":"zz","foo":1,"action":"user_invited","detail":"ok"},
@@ -751,7 +757,7 @@ func TestOneAnswerNamesUnreadableFieldsAndBrokenRulesTogether(t *testing.T) {
 	if want := []string{"0 detail", "1 action", "2 foo", "2 namespace", "3 "}; r.status != 400 || !slices.Equal(got, want) || e.Message != "4 events are invalid; nothing was recorded" {
 		t.Fatalf("%d %q: %v, want %v", r.status, e.Message, got, want)
 	}
-	if after := count(); after != before {
+	if after := f.count(); after != before {
 		t.Fatalf("%d entries recorded", after-before)
 	}
 	// An event whose reading stopped at its first problem (a field given

@@ -418,10 +418,10 @@ func rangeLabel(v viewState, loc *time.Location, retention time.Duration) string
 	}
 	after, before := v.Filter.After, v.Filter.Before
 	hasAfter, hasBefore := !after.IsZero(), !before.IsZero()
-	thisYear := time.Now().In(loc).Year()
+	today := time.Now().In(loc)
 	show := func(t time.Time) string {
 		t = t.In(loc)
-		day := dayInYear(t, time.Date(thisYear, 1, 1, 0, 0, 0, 0, loc))
+		day := dayInYear(t, today)
 		if isDayStart(t, loc) {
 			return day
 		}

@@ -64,13 +64,11 @@ func stamp(t time.Time, loc *time.Location) string {
 	return t.In(loc).Format("2006-01-02 15:04 MST")
 }
 
-// expiryOf says when a token stops working. The form's expiry is a day,
-// valid through its end: the token stops at the next midnight, which reads
-// as a day later than the one chosen, so such a stop is shown as the day
-// it ends.
+// expiryOf says when a token stops working: the form's expiry is a day,
+// shown as that day (app.ValidThrough).
 func expiryOf(t time.Time, loc *time.Location) string {
-	if l := t.In(loc); isDayStart(l, loc) {
-		return "through " + l.AddDate(0, 0, -1).Format("2006-01-02")
+	if day, ok := app.ValidThrough(t, loc); ok {
+		return "through " + day
 	}
 	return stamp(t, loc)
 }

@@ -97,8 +97,8 @@ func (m *Main) token(ctx context.Context, args []string) error {
 			}
 			if t.ExpiresAt != nil {
 				exp = t.ExpiresAt.Local().Format("2006-01-02 15:04")
-				if l := t.ExpiresAt.Local(); l.Equal(time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, time.Local)) {
-					exp = "through " + l.AddDate(0, 0, -1).Format("2006-01-02") // as --expires took it
+				if day, ok := app.ValidThrough(*t.ExpiresAt, time.Local); ok {
+					exp = "through " + day // as --expires took it
 				}
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s…\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Label, scopeNames(t.Scopes), t.Hint, t.Fingerprint, owner, t.CreatedAt.Local().Format("2006-01-02 15:04"), t.CreatedBy, used, exp)

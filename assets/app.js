@@ -225,12 +225,20 @@
     cell.textContent = "Older entries could not be loaded. ";
     if (link) { link.textContent = "Try again"; cell.appendChild(link); }
   }
-  document.addEventListener("htmx:responseError", moreFailed);
+  // An answer of 4xx or 5xx is not an htmx error here (the page's config
+  // says so: htmx would log each one to the console, although the server
+  // answers it with a notice for #flash), so its status is looked at.
+  function failedAnswer(e) {
+    return !!(e.detail.xhr && e.detail.xhr.status >= 400);
+  }
+  document.addEventListener("htmx:afterRequest", function (e) {
+    if (failedAnswer(e)) moreFailed(e);
+  });
   document.addEventListener("htmx:sendError", moreFailed);
   // A successful swap clears an earlier error notice.
   document.addEventListener("htmx:afterSwap", function (e) {
     var flash = document.getElementById("flash");
-    if (flash && e.detail.target !== flash && !e.detail.failed) flash.textContent = "";
+    if (flash && e.detail.target !== flash && !failedAnswer(e)) flash.textContent = "";
   });
 
   // A copy button beside a secret shown once: [data-copy] names what to copy.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
@@ -46,6 +48,9 @@ type browserFixture struct {
 	server *ui.Server
 	base   string
 	ctx    context.Context
+
+	mu      sync.Mutex
+	console []string // what the page wrote to the console as errors, or threw
 }
 
 type browserOptions struct {
@@ -117,7 +122,47 @@ func newBrowserFixture(t *testing.T, opt browserOptions) *browserFixture {
 		cancelAlloc()
 	})
 	f := &browserFixture{t: t, log: log, server: srv, base: srv.URL(), ctx: ctx}
+	f.watchConsole()
 	return f
+}
+
+// watchConsole fails the test, at its end, when the page logged an error or
+// threw: a user with the console open sees a page that went wrong, even
+// when what it shows is right.
+func (f *browserFixture) watchConsole() {
+	f.t.Helper()
+	err := chromedp.Listen(f.ctx, func(ev any) {
+		var msg string
+		switch ev := ev.(type) {
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type != runtime.ConsoleAPICalledTypeError && ev.Type != runtime.ConsoleAPICalledTypeAssert {
+				return
+			}
+			for _, arg := range ev.Args {
+				msg += " " + string(arg.Value) + arg.Description
+			}
+		case *runtime.EventExceptionThrown:
+			msg = " " + ev.ExceptionDetails.Text
+			if ex := ev.ExceptionDetails.Exception; ex != nil {
+				msg += " " + ex.Description
+			}
+		default:
+			return
+		}
+		f.mu.Lock()
+		f.console = append(f.console, msg)
+		f.mu.Unlock()
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.t.Cleanup(func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for _, msg := range f.console {
+			f.t.Errorf("the page's console shows an error:%s", msg)
+		}
+	})
 }
 
 type step = chromedp.Action[chromedp.Void]
@@ -638,6 +683,24 @@ func TestInTheBrowserScrollingLoadsOlderEntries(t *testing.T) {
 		t.Fatalf("%d rows, end says %q", f.rows(), end)
 	}
 	f.pageWasNotReloaded()
+}
+
+func TestInTheBrowserOlderEntriesThatFailToLoadSaySo(t *testing.T) {
+	f := newBrowserFixture(t, browserOptions{})
+	f.record(pipelineRuns(120)...)
+	f.open()
+	f.run("lose the session, then scroll to the end",
+		forgetCookies(),
+		js(`window.scrollTo(0, document.body.scrollHeight)`),
+		waitFor(`!!document.querySelector("#entries tr.more.is-failed")`),
+	)
+	row := evalAs[string](f, `document.querySelector("#entries tr.more").textContent`)
+	if !strings.Contains(row, "Older entries could not be loaded") || !strings.Contains(row, "Try again") {
+		t.Fatalf("the row says %q", row)
+	}
+	if msg := evalAs[string](f, `document.querySelector("#flash").textContent`); !strings.Contains(msg, "Your session has ended") {
+		t.Fatalf("the notice says %q", msg)
+	}
 }
 
 func TestInTheBrowserAnEndedSessionSaysSoInsteadOfDoingNothing(t *testing.T) {

@@ -202,7 +202,7 @@ func (c *chartView) DaysSVG() template.HTML {
 		m.url(d.URL)
 		m.raw(`" hx-get="`)
 		m.text(d.URL)
-		m.raw(`" hx-target="#results" hx-push-url="true"` + "\n" + `         hx-indicator="#results" hx-sync="#filters:replace" tabindex="`)
+		m.raw(`" hx-target="#results" hx-push-url="true"` + "\n" + `         hx-indicator="#results" hx-sync="#filters:queue last" tabindex="`)
 		if d.Tabbable {
 			m.raw(`0`)
 		} else {

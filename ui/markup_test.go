@@ -26,7 +26,7 @@ const formerChartTemplates = `
 {{define "former-days"}}<svg>
       {{range .Days}}
       <a class="day{{if .InRange}} in-range{{end}}{{if .IsToday}} today{{end}}" href="{{.URL}}" hx-get="{{.URL}}" hx-target="#results" hx-push-url="true"
-         hx-indicator="#results" hx-sync="#filters:replace" tabindex="{{if .Tabbable}}0{{else}}-1{{end}}" data-date="{{.Date}}" data-count="{{.Count}}" aria-label="{{.Tooltip}}">
+         hx-indicator="#results" hx-sync="#filters:queue last" tabindex="{{if .Tabbable}}0{{else}}-1{{end}}" data-date="{{.Date}}" data-count="{{.Count}}" aria-label="{{.Tooltip}}">
         <title>{{.Tooltip}}</title>
         <rect class="hit" x="{{.SlotX}}" y="0" width="{{.SlotW}}" height="{{$.Base}}"/>
         {{range .Segments}}<rect class="seg ns-{{.Namespace}}" x="{{.X}}" y="{{.Y}}" width="{{.W}}" height="{{.H}}"/>{{end}}

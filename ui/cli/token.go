@@ -23,7 +23,7 @@ func (m *Main) token(ctx context.Context, args []string) error {
 		"Create, list, regenerate or revoke the API tokens other systems send and read events with.")
 	label := fs.String("label", "", "what the token is for, e.g. ci-deploy")
 	scopes := fs.String("scopes", "ingest", "comma-separated scopes: ingest, read, admin")
-	expires := fs.String("expires", "", "when the token stops working: a date (valid through that day) or a number of days such as 90d; default never")
+	expires := fs.String("expires", "", "when the token stops working: a date (valid through that day in the workspace's timezone) or a number of days such as 90d; default never")
 	owner := fs.String("owner", "", "the service user the token acts for, by name or id (Settings → Service Users)")
 	pos, err := m.parse(fs, args)
 	if err != nil {
@@ -49,13 +49,10 @@ func (m *Main) token(ctx context.Context, args []string) error {
 	default:
 		return usageError{fmt.Sprintf("token: unknown subcommand %q (create, list, regenerate or revoke)", sub)}
 	}
-	var expiresAt *time.Time
-	if *expires != "" {
-		t, err := parseExpiry(*expires, time.Now())
-		if err != nil {
+	if *expires != "" { // a mistyped flag is told before anything is opened
+		if _, err := parseExpiry(*expires, time.Now(), time.UTC); err != nil {
 			return err
 		}
-		expiresAt = &t
 	}
 	open := m.openExisting // only a new token may be the first thing in a new log
 	if sub == "create" {
@@ -65,8 +62,21 @@ func (m *Main) token(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Days and times are the workspace's, as on the page.
+	loc, err := b.Location(ctx)
+	if err != nil {
+		return err
+	}
 	switch sub {
 	case "create":
+		var expiresAt *time.Time
+		if *expires != "" {
+			t, err := parseExpiry(*expires, time.Now(), loc)
+			if err != nil {
+				return err
+			}
+			expiresAt = &t
+		}
 		secret, tok, err := b.CreateToken(ctx, app.TokenSpec{Label: *label, Scopes: sc, ExpiresAt: expiresAt, Owner: *owner})
 		if err != nil {
 			return err
@@ -93,15 +103,15 @@ func (m *Main) token(ctx context.Context, args []string) error {
 				owner = t.OwnerName
 			}
 			if t.LastUsedAt != nil {
-				used = t.LastUsedAt.Local().Format("2006-01-02 15:04")
+				used = t.LastUsedAt.In(loc).Format("2006-01-02 15:04")
 			}
 			if t.ExpiresAt != nil {
-				exp = t.ExpiresAt.Local().Format("2006-01-02 15:04")
-				if day, ok := app.ValidThrough(*t.ExpiresAt, time.Local); ok {
+				exp = t.ExpiresAt.In(loc).Format("2006-01-02 15:04")
+				if day, ok := app.ValidThrough(*t.ExpiresAt, loc); ok {
 					exp = "through " + day // as --expires took it
 				}
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s…\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Label, scopeNames(t.Scopes), t.Hint, t.Fingerprint, owner, t.CreatedAt.Local().Format("2006-01-02 15:04"), t.CreatedBy, used, exp)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s…\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Label, scopeNames(t.Scopes), t.Hint, t.Fingerprint, owner, t.CreatedAt.In(loc).Format("2006-01-02 15:04"), t.CreatedBy, used, exp)
 		}
 		return tw.Flush()
 	case "revoke":
@@ -124,8 +134,8 @@ func scopeNames(scopes []app.Scope) string {
 }
 
 // parseExpiry reads --expires: a date (the token works through that day, in
-// this computer's zone) or a number of days from now, such as 90d.
-func parseExpiry(s string, now time.Time) (time.Time, error) {
+// loc, the workspace's zone) or a number of days from now, such as 90d.
+func parseExpiry(s string, now time.Time, loc *time.Location) (time.Time, error) {
 	bad := usageError{fmt.Sprintf("--expires %q: use a date such as 2027-01-31 or days such as 90d", s)}
 	if d, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.Atoi(d)
@@ -134,7 +144,7 @@ func parseExpiry(s string, now time.Time) (time.Time, error) {
 		}
 		return now.AddDate(0, 0, n), nil
 	}
-	day, err := time.ParseInLocation("2006-01-02", s, time.Local)
+	day, err := time.ParseInLocation("2006-01-02", s, loc)
 	if err != nil {
 		return time.Time{}, bad
 	}

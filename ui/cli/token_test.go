@@ -1,9 +1,14 @@
 package cli
 
 import (
+	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"auditlog/app"
+	"auditlog/app/logtest"
 )
 
 func TestTokenRegenerateAndExpiryOnTheCommandLine(t *testing.T) {
@@ -39,5 +44,48 @@ func TestTokenRegenerateAndExpiryOnTheCommandLine(t *testing.T) {
 	}
 	if list, _, err := runIn(t, dir, "token", "list"); err != nil || !strings.Contains(list, "through "+day) {
 		t.Fatalf("token list = %q, %v", list, err)
+	}
+}
+
+// A day given to --expires is the workspace's day, as on the page, wherever
+// the computer running the command thinks it is.
+func TestTokenExpiryIsADayOfTheWorkspacesZone(t *testing.T) {
+	dir := t.TempDir()
+	zone := "Pacific/Kiritimati" // UTC+14: its day starts before anyone else's
+	if time.Local.String() == zone {
+		zone = "Pacific/Pago_Pago"
+	}
+	for _, args := range [][]string{
+		{"token", "create", "--label", "first"}, // makes the log
+		{"workspace", "--timezone", zone},
+	} {
+		if _, _, err := runIn(t, dir, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := time.Now().In(loc).AddDate(0, 2, 0).Format("2006-01-02")
+	if _, _, err := runIn(t, dir, "token", "create", "--label", "partner", "--expires", day); err != nil {
+		t.Fatal(err)
+	}
+	list, _, err := runIn(t, dir, "token", "list")
+	if err != nil || !strings.Contains(list, "through "+day) {
+		t.Fatalf("token list = %q, %v", list, err)
+	}
+	log := logtest.Open(t, dir)
+	toks, err := log.Tokens(context.Background())
+	if err != nil || len(toks) != 2 {
+		t.Fatalf("tokens %+v, %v", toks, err)
+	}
+	i := slices.IndexFunc(toks, func(tok app.Token) bool { return tok.Label == "partner" })
+	if i < 0 || toks[i].ExpiresAt == nil {
+		t.Fatalf("tokens %+v", toks)
+	}
+	start, _ := time.ParseInLocation("2006-01-02", day, loc)
+	if want := start.AddDate(0, 0, 1); !toks[i].ExpiresAt.Equal(want) {
+		t.Fatalf("the token expires at %s, want the end of %s in %s (%s)", toks[i].ExpiresAt.UTC(), day, zone, want.UTC())
 	}
 }

@@ -285,12 +285,14 @@ func writeMarker(dir, name string) error {
 		err = cerr
 	}
 	if err == nil {
-		syncDir(dir)
+		SyncDir(dir)
 	}
 	return err
 }
 
-func syncDir(dir string) {
+// SyncDir makes a rename or a new file in dir survive a power cut, where
+// the system can sync a directory (not every one can; there it does nothing).
+func SyncDir(dir string) {
 	if f, err := os.Open(dir); err == nil {
 		_ = f.Sync()
 		_ = f.Close()

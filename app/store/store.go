@@ -204,7 +204,7 @@ func OpenReporting(dir string, checking func(size int64)) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	syncDir(dir)
+	SyncDir(dir)
 	// Concurrent small commits within 2 ms share one; a lone call waits at
 	// most that long, little next to the fsync it then makes.
 	db.MaxBatchDelay = 2 * time.Millisecond

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -621,6 +622,25 @@ func TestExportToAFileALinkAPipeAndADirectory(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(real); !strings.Contains(string(b), "ci-export") {
 		t.Fatalf("the file the link names did not get the export: %q", b)
+	}
+
+	// A file replaced keeps its permissions; a new one is the owner's alone.
+	shared := filepath.Join(out, "shared.ndjson")
+	os.WriteFile(shared, []byte("last week's\n"), 0o600)
+	if err := os.Chmod(shared, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	fresh := filepath.Join(out, "fresh.ndjson")
+	for _, path := range []string{shared, fresh} {
+		if _, stderr, err := runIn(t, dir, "export", "--format", "ndjson", "-o", path); err != nil {
+			t.Fatalf("export -o %s: %v %s", path, err, stderr)
+		}
+	}
+	if fi, err := os.Stat(shared); runtime.GOOS != "windows" && (err != nil || fi.Mode().Perm() != 0o640) {
+		t.Fatalf("the export replaced a file of mode 0640 with %v (%v)", fi.Mode(), err)
+	}
+	if fi, err := os.Stat(fresh); runtime.GOOS != "windows" && (err != nil || fi.Mode().Perm() != 0o600) {
+		t.Fatalf("a new export file has mode %v (%v), want 0600", fi.Mode(), err)
 	}
 
 	if _, _, err := runIn(t, dir, "export", "-o", out); !isUsage(err) || !strings.Contains(err.Error(), "is a directory") {

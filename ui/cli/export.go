@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"auditlog/app"
+	"auditlog/app/store"
 )
 
 func (m *Main) export(ctx context.Context, args []string) error {
@@ -89,6 +90,7 @@ type exportFile struct {
 	fd      int // an open file's descriptor (1 standard output, 2 standard error), else 0
 	path    string
 	through bool
+	mode    fs.FileMode // the permissions of the file it replaces; 0 for a new one
 }
 
 // descriptor returns the open file out names: "-o /dev/stdout >> file"
@@ -133,7 +135,7 @@ func exportTarget(out string) (exportFile, error) {
 	if err != nil {
 		return exportFile{}, err
 	}
-	return exportFile{path: real}, nil
+	return exportFile{path: real, mode: info.Mode().Perm()}, nil
 }
 
 // open returns the writer for the export and finish, which ends it given
@@ -152,12 +154,29 @@ func (f exportFile) open() (io.Writer, func(error) error, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	// A file replaced keeps who may read it; a new one is the owner's
+	// alone (CreateTemp's 0600), as audit records should be.
+	if f.mode != 0 {
+		if err := tmp.Chmod(f.mode); err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+			return nil, nil, err
+		}
+	}
 	return tmp, func(err error) error {
+		// On disk before it takes the old file's place: a crash must not
+		// leave an empty file where a whole export was.
+		if err == nil {
+			err = tmp.Sync()
+		}
 		if err == nil {
 			err = tmp.Close()
 		}
 		if err == nil {
 			err = os.Rename(tmp.Name(), f.path)
+		}
+		if err == nil {
+			store.SyncDir(filepath.Dir(f.path))
 		}
 		if err != nil {
 			tmp.Close()

@@ -76,6 +76,11 @@ func (l *Log) ExportRange(q Query) (from, to time.Time) {
 	if to.IsZero() || to.After(now) {
 		to = now
 	}
+	// A range wholly before the retention window, or after now, holds
+	// nothing: it is named as the empty range it is, not backwards.
+	if from.After(to) {
+		from = to
+	}
 	return from, to
 }
 
@@ -100,6 +105,29 @@ func (l *Log) Export(ctx context.Context, q Query, w io.Writer, opt ExportOption
 	if opt.Location == nil {
 		opt.Location = time.UTC
 	}
+	// Words are looked up in the keyword index, which takes entries a
+	// moment after the store: an export right after a write would leave out
+	// entries its proof covers, as if filtered out, and its entry would
+	// count too few (none at all, while the index is rebuilt). So the index
+	// is waited for before the count, and again, briefly, for the entries
+	// recorded since.
+	waitIndex := func(through uint64) error {
+		if !q.HasText() {
+			return nil
+		}
+		err := l.waitIndexedFor(ctx, through)
+		if err != nil {
+			l.recordExport(q, opt, "audit_log_export_interrupted", 0, err.Error())
+		}
+		return err
+	}
+	now, err := l.store.Head(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if err := waitIndex(now.Seq); err != nil {
+		return 0, err
+	}
 	expected := 0
 	tally, err := l.Tally(ctx, q)
 	if err != nil {
@@ -119,14 +147,8 @@ func (l *Log) Export(ctx context.Context, q Query, w io.Writer, opt ExportOption
 	if err != nil {
 		return 0, err
 	}
-	// Words are looked up in the keyword index, which takes entries a
-	// moment after the store: an export right after a write would leave out
-	// entries its proof covers, as if filtered out.
-	if q.HasText() {
-		if err := l.waitIndexedFor(ctx, head.Seq); err != nil {
-			l.recordExport(q, opt, "audit_log_export_interrupted", 0, err.Error())
-			return 0, err
-		}
+	if err := waitIndex(head.Seq); err != nil {
+		return 0, err
 	}
 	var from uint64 = 1
 	if a, ok, err := anchorOf(ctx, l.store); err != nil {
@@ -167,7 +189,7 @@ func (l *Log) Export(ctx context.Context, q Query, w io.Writer, opt ExportOption
 	}
 	var proof *Proof
 	if err == nil && opt.Format != CSV {
-		proof, err = l.buildProof(ctx, seqs, head)
+		proof, err = l.buildProof(ctx, q, seqs, head)
 	}
 	if err == nil {
 		err = enc.end(proof)

@@ -211,6 +211,17 @@ func TestExportFilenameSaysWhoseAndWhen(t *testing.T) {
 	if name != "audit-log-acme-20261026T1200-20261125T1200.ndjson" {
 		t.Fatalf("filename of an unbounded export = %q (the retention window)", name)
 	}
+	// A range that ends before the retention window, or starts after now,
+	// is empty, never backwards.
+	for query, want := range map[string]string{
+		"before:2020-01-01": "audit-log-acme-20200101T0000-20200101T0000.ndjson",
+		"after:2030-01-01":  "audit-log-acme-20261125T1200-20261125T1200.ndjson",
+	} {
+		q, _ := app.ParseQuery(query, time.UTC)
+		if name := f.log.ExportFilename(q, app.NDJSON, app.Settings{Workspace: "Acme", Timezone: "UTC"}); name != want {
+			t.Errorf("filename of an export of %s = %q, want %q", query, name, want)
+		}
+	}
 }
 
 // An export by words right after a write holds what was just written: the
@@ -227,5 +238,49 @@ func TestAnExportByWordsRightAfterAWriteHoldsIt(t *testing.T) {
 		if _, n := exportString(t, f, q, app.NDJSON, time.UTC); n != 1000 {
 			t.Fatalf("an export of %q right after the write holds %d entries, want 1000", q, n)
 		}
+	}
+}
+
+// An export by words right after the entries were recorded, while the index
+// has not yet taken them, holds them, and its entry counts them: it waits
+// for the index before counting, not only before writing.
+func TestAnExportByWordsCountsEntriesTheIndexHadNotYetTaken(t *testing.T) {
+	b := openBacklogs(t)
+	ctx := context.Background()
+	var events []app.Event
+	for i := range 3 {
+		events = append(events, ev(app.DataPipelines, "pipeline_created", fmt.Sprintf("Created pipeline zebrafish_%d", i), "Maya", time.Minute, b.now))
+	}
+	b.index.hold()
+	b.index.mu.Lock()
+	entered := b.index.entered
+	b.index.mu.Unlock()
+	if _, err := b.log.Record(ctx, events); err != nil {
+		t.Fatal(err)
+	}
+	<-entered // the index has them at its gate
+	go func() {
+		time.Sleep(300 * time.Millisecond) // the export has begun, and waits
+		b.index.release()
+	}()
+	q, err := app.ParseQuery("zebrafish", time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	n, err := b.log.Export(ctx, q, &out, app.ExportOptions{Format: app.NDJSON, Actor: "Auditor"})
+	if err != nil || n != 3 {
+		t.Fatalf("exported %d entries (%v), want 3", n, err)
+	}
+	if err := b.log.WaitIndexed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	q, _ = app.ParseQuery("action:audit_log_exported", time.UTC)
+	page, err := b.log.Search(ctx, q, "", 10)
+	if err != nil || len(page.Events) != 1 {
+		t.Fatalf("%d export entries (%v), want 1", len(page.Events), err)
+	}
+	if e := page.Events[0]; e.Metadata["count"] != "3" || !strings.Contains(e.Detail, "Exported 3 entries") {
+		t.Fatalf("the export's entry says %q (count %s), want 3 entries", e.Detail, e.Metadata["count"])
 	}
 }

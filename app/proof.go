@@ -43,22 +43,45 @@ type Proof struct {
 
 // ExportSeal is the Audit Log's signed statement of what an export holds.
 type ExportSeal struct {
-	Head      uint64    `json:"head"`    // the sequence of the checkpoint the export is as of
-	Entries   int       `json:"entries"` // how many entries it holds
-	First     uint64    `json:"first"`   // the sequence of the first (0 when it holds none)
-	Last      uint64    `json:"last"`    // and of the last
-	Time      time.Time `json:"time"`    // when it was sealed
-	Signature string    `json:"signature"`
+	Head    uint64    `json:"head"`    // the sequence of the checkpoint the export is as of
+	Entries int       `json:"entries"` // how many entries it holds
+	First   uint64    `json:"first"`   // the sequence of the first (0 when it holds none)
+	Last    uint64    `json:"last"`    // and of the last
+	Time    time.Time `json:"time"`    // when it was sealed
+	// Contents is which entries it holds: the SHA-256, in hex, of their
+	// hashes (32 bytes each) in sequence order. Without it, a count and two
+	// ends, a filtered export could have an entry it holds swapped for
+	// another of the log (the swapped one's digest moved into the proof).
+	// Seals of releases before it have none.
+	Contents string `json:"contents,omitempty"`
+	// Query is what the export was asked for, as the search bar writes it
+	// ("" for everything): the file cannot hold more than what matched,
+	// but a verifier must know what that was to judge what it lacks.
+	Query     string `json:"query"`
+	Signature string `json:"signature"`
 }
 
 // SignedBytes is what a seal's signature covers, one field a line:
 //
-//	auditlog-export-v1
+//	auditlog-export-v2
 //	<head> <entries> <first> <last>   (decimal)
 //	<time as RFC 3339 with nanoseconds, UTC>
+//	<contents>
+//	<query, quoted as a JSON string>
+//
+// A seal without contents, which releases before it wrote, covers the
+// first three lines, under auditlog-export-v1.
 func (s *ExportSeal) SignedBytes() []byte {
-	return fmt.Appendf(nil, "auditlog-export-v1\n%d %d %d %d\n%s\n", s.Head, s.Entries, s.First, s.Last, s.Time.UTC().Format(time.RFC3339Nano))
+	if s.Contents == "" {
+		return fmt.Appendf(nil, "auditlog-export-v1\n%d %d %d %d\n%s\n", s.Head, s.Entries, s.First, s.Last, s.Time.UTC().Format(time.RFC3339Nano))
+	}
+	query, _ := json.Marshal(s.Query)
+	return fmt.Appendf(nil, "auditlog-export-v2\n%d %d %d %d\n%s\n%s\n%s\n", s.Head, s.Entries, s.First, s.Last, s.Time.UTC().Format(time.RFC3339Nano), s.Contents, query)
 }
+
+// ListsEntries reports whether the seal says which entries the export
+// holds, not only how many.
+func (s *ExportSeal) ListsEntries() bool { return s.Contents != "" }
 
 // Check reports whether the seal is signed by key.
 func (s *ExportSeal) Check(key ed25519.PublicKey) bool {
@@ -123,12 +146,17 @@ func (s *exportedSeqs) has(seq uint64) bool {
 
 // buildProof walks the chain from the first exported entry to the export's
 // checkpoint and collects what a verifier needs beyond the entries.
-func (l *Log) buildProof(ctx context.Context, seqs *exportedSeqs, head Checkpoint) (*Proof, error) {
+func (l *Log) buildProof(ctx context.Context, q Query, seqs *exportedSeqs, head Checkpoint) (*Proof, error) {
 	p := &Proof{Version: 1, Checkpoints: []Checkpoint{}, Digests: []DigestRun{}}
+	contents := sha256.New()
 	if key := l.PublicKey(); key != nil {
 		p.PublicKey = EncodePublicKey(key)
-		p.Seal = &ExportSeal{Head: head.Seq, Entries: seqs.n, First: seqs.min, Last: seqs.max, Time: l.now().UTC()}
-		p.Seal.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(l.signer, p.Seal.SignedBytes()))
+		// Signed last: the walk below meets the exported entries' hashes.
+		defer func() {
+			p.Seal = &ExportSeal{Head: head.Seq, Entries: seqs.n, First: seqs.min, Last: seqs.max, Time: l.now().UTC(),
+				Contents: hex.EncodeToString(contents.Sum(nil)), Query: q.String()}
+			p.Seal.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(l.signer, p.Seal.SignedBytes()))
+		}()
 	}
 	if seqs.min == 0 || head.Seq == 0 {
 		return p, nil
@@ -158,6 +186,7 @@ func (l *Log) buildProof(ctx context.Context, seqs *exportedSeqs, head Checkpoin
 		exported := seqs.has(link.Seq)
 		if exported {
 			needed = true
+			contents.Write(link.Hash[:])
 		}
 		if needed && !exported {
 			d := link.Digest
@@ -190,7 +219,13 @@ type ExportVerification struct {
 	// Sealed is when the Audit Log sealed the export: it holds every entry
 	// the seal says, no more, no fewer.
 	Sealed time.Time `json:"sealed"`
-	Break  *Break    `json:"break,omitempty"`
+	// Listed says the seal named the entries themselves, not only how many
+	// and the two ends (seals of earlier releases did not).
+	Listed bool `json:"listed"`
+	// Query is what the export was asked for, as its seal says ("" for
+	// everything; not known for seals of earlier releases).
+	Query string `json:"query"`
+	Break *Break `json:"break,omitempty"`
 }
 
 // Intact reports whether nothing was found broken.
@@ -314,6 +349,17 @@ func VerifyExport(r io.Reader, key ed25519.PublicKey) (ExportVerification, error
 		if !linked[c.Seq] {
 			return found(&Break{Kind: BreakMissing, Seq: c.Seq, Message: fmt.Sprintf("no entry of the export leads to the checkpoint at sequence %d its proof holds: the entries before it were cut", c.Seq)})
 		}
+	}
+	if seal.ListsEntries() {
+		contents := sha256.New()
+		for _, x := range links {
+			contents.Write(x.hash[:])
+		}
+		if got := hex.EncodeToString(contents.Sum(nil)); got != seal.Contents {
+			return found(&Break{Kind: BreakInserted, Expected: seal.Contents, Found: got,
+				Message: fmt.Sprintf("the export holds %d genuine entries of the log, but not the ones it was sealed with: an entry was swapped for another", v.Entries)})
+		}
+		v.Listed, v.Query = true, seal.Query
 	}
 	v.Sealed = seal.Time
 	return v, nil
@@ -455,6 +501,9 @@ func readExport(r io.Reader, entry func(*Event)) (*Proof, error) {
 		return readJSONExport(br, entry)
 	}
 	if first[0] != '{' {
+		if head, _ := br.Peek(len("timestamp,")); string(head) == "timestamp," {
+			return nil, Errorf(EINVALID, "the export is a CSV export, which carries no proof (its times are rounded for spreadsheets): export NDJSON or JSON to verify")
+		}
 		return nil, Errorf(EINVALID, "the export is neither NDJSON nor JSON written by the Audit Log")
 	}
 	// Lines are read whatever their length: the proof line grows with the
@@ -479,11 +528,17 @@ func readExport(r io.Reader, entry func(*Event)) (*Proof, error) {
 			if proof != nil {
 				return nil, Errorf(EINVALID, "line %d: a second proof; an export ends with one", line)
 			}
-			var pl proofLine
-			if err := json.Unmarshal(b, &pl); err != nil || pl.Proof == nil {
+			var pl struct {
+				Proof json.RawMessage `json:"proof"`
+			}
+			if err := json.Unmarshal(b, &pl); err != nil || len(pl.Proof) == 0 || string(pl.Proof) == "null" {
 				return nil, Errorf(EINVALID, "line %d: the proof is unreadable", line)
 			}
-			proof = pl.Proof
+			p, err := decodeProof(pl.Proof)
+			if err != nil {
+				return nil, Errorf(EINVALID, "line %d: the proof is unreadable: %v", line, err)
+			}
+			proof = p
 			continue
 		}
 		var e Event
@@ -503,7 +558,9 @@ func readExport(r io.Reader, entry func(*Event)) (*Proof, error) {
 // (as jq or an editor writes it again), it starts with its events, where
 // NDJSON starts with an entry, or with the proof of an export of none.
 func StartsJSONExport(head []byte) bool {
-	return len(head) > 0 && head[0] == '{' && bytes.HasPrefix(bytes.TrimLeft(head[1:], " \t\r\n"), []byte(`"events"`))
+	// In any letters: the JSON reader then names "Events" as what it is.
+	rest := bytes.TrimLeft(head[min(1, len(head)):], " \t\r\n")
+	return len(head) > 0 && head[0] == '{' && len(rest) >= len(`"events"`) && bytes.EqualFold(rest[:len(`"events"`)], []byte(`"events"`))
 }
 
 // readsOneWay refuses an entry that readers could read differently: a field
@@ -580,15 +637,17 @@ func readJSONExport(r io.Reader, entry func(*Event)) (*Proof, error) {
 				return fail(err)
 			}
 		case "proof":
-			proof = nil // the last one counts, as with encoding/json
-			if err := dec.Decode(&proof); err != nil {
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return fail(err)
+			}
+			if proof, err = decodeProof(raw); err != nil {
 				return fail(err)
 			}
 		default:
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				return fail(err)
-			}
+			// Anything else would be read as part of a file that verifies,
+			// though nothing of it was sealed: "approved by the auditor".
+			return fail(fmt.Errorf("%q is no part of an export, which holds \"events\" and \"proof\" only", name))
 		}
 	}
 	if err := expectDelim(dec, '}'); err != nil {
@@ -598,6 +657,18 @@ func readJSONExport(r io.Reader, entry func(*Event)) (*Proof, error) {
 		return fail(fmt.Errorf("%v follows the export", t))
 	}
 	return proof, nil
+}
+
+// decodeProof reads a proof, refusing a field it does not have: a note
+// slipped in beside the seal would read as part of what verified.
+func decodeProof(raw []byte) (*Proof, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var p *Proof
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("proof: %v", err)
+	}
+	return p, nil
 }
 
 func expectDelim(dec *json.Decoder, want json.Delim) error {

@@ -3,14 +3,19 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"auditlog/app"
+	"auditlog/app/store"
 )
 
 // verifyExport checks an export with the Log's own public key.
@@ -323,8 +328,8 @@ func TestEachKindOfTamperingIsFoundInBothFormats(t *testing.T) {
 	}
 }
 
-// A JSON export is read an entry at a time, whatever order its two parts
-// come in and whatever else it holds.
+// A JSON export is read an entry at a time, however it is spaced. Anything else in it, which no seal covers, is refused: a note
+// beside the proof would read as part of what verified.
 func TestAJSONExportIsReadWhateverTheOrderOfItsParts(t *testing.T) {
 	f := sealedFixture(t)
 	out, n := exportString(t, f, "", app.NDJSON, time.UTC)
@@ -332,8 +337,8 @@ func TestAJSONExportIsReadWhateverTheOrderOfItsParts(t *testing.T) {
 	proof := string(must(json.Marshal(x.proof)))
 	events := "[" + strings.Join(x.lines, ",") + "]"
 	for name, text := range map[string]string{
-		"events first":            `{"events":` + events + `,"proof":` + proof + `}`,
-		"with a field it ignores": `{"events":` + events + `,"note":{"a":[1,2]},"proof":` + proof + `}`,
+		"events first":      `{"events":` + events + `,"proof":` + proof + `}`,
+		"spaced and tabbed": "{\n\t\"events\": " + events + ",\n\t\"proof\": " + proof + "\n}\n",
 	} {
 		if v := verifyExport(t, f, text); !v.Intact() || v.Entries != n {
 			t.Errorf("%s: verification = %+v", name, v)
@@ -357,6 +362,9 @@ func TestAJSONExportIsReadWhateverTheOrderOfItsParts(t *testing.T) {
 		`{"events":` + events + `,"proof":` + proof + `,"Events":[]}`,
 		`{"events":` + events + `,"proof":` + proof + `,"proof":` + proof + `}`,
 		`{"events":` + events + `,"proof":` + proof + `}{"events":[]}`,
+		`{"events":` + events + `,"note":"approved by the auditor","proof":` + proof + `}`,
+		`{"events":` + events + `,"proof":` + strings.Replace(proof, `"seal":`, `"note":"approved","seal":`, 1) + `}`,
+		`{"Events":` + events + `,"proof":` + proof + `}`,
 	} {
 		if _, err := app.VerifyExport(strings.NewReader(text), f.log.PublicKey()); err == nil {
 			t.Errorf("%.40q…: no error", text)
@@ -420,5 +428,100 @@ func TestAnExportSavedAgainByAToolStillVerifies(t *testing.T) {
 				t.Errorf("%s %s: verification = %+v, %v; want intact with %d entries", format, name, v, err, n)
 			}
 		}
+	}
+}
+
+// digestsOf reads a proof's digest runs into one digest per sequence number.
+func digestsOf(t *testing.T, p app.Proof) map[uint64][]byte {
+	t.Helper()
+	out := map[uint64][]byte{}
+	for _, run := range p.Digests {
+		b, err := base64.StdEncoding.DecodeString(run.Digests)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i+sha256.Size <= len(b); i += sha256.Size {
+			out[run.From+uint64(i/sha256.Size)] = b[i : i+sha256.Size]
+		}
+	}
+	return out
+}
+
+// digestRuns writes digests back as a proof's runs, one run per sequence number.
+func digestRuns(digests map[uint64][]byte) []app.DigestRun {
+	var runs []app.DigestRun
+	for _, seq := range slices.Sorted(maps.Keys(digests)) {
+		runs = append(runs, app.DigestRun{From: seq, Digests: base64.StdEncoding.EncodeToString(digests[seq])})
+	}
+	return runs
+}
+
+// A filtered export holds genuine entries and the digests of those it left
+// out. Swapping one it holds for one it left out, digests and all, keeps
+// every hash, the count and both ends: the seal names the entries, so the
+// swap is found, and it says what the export was asked for.
+func TestSwappingAnEntryOfAFilteredExportForAnotherIsFound(t *testing.T) {
+	f := demoFixture(t)
+	filtered, n := exportString(t, f, "namespace:users", app.NDJSON, time.UTC)
+	whole, _ := exportString(t, f, "", app.NDJSON, time.UTC)
+	x, all := splitExport(t, filtered), splitExport(t, whole)
+	if v := verifyExport(t, f, filtered); !v.Intact() || !v.Listed || v.Query != "namespace:users" || v.Entries != n {
+		t.Fatalf("the filtered export verifies as %+v", v)
+	}
+
+	// Out goes an entry from the middle; in comes one of another namespace
+	// from between the same two ends.
+	out := x.lines[n/2]
+	outSeq := seqOf(t, out)
+	var in string
+	for _, line := range all.lines {
+		if s := seqOf(t, line); s > seqOf(t, x.lines[n-1]) && s < seqOf(t, x.lines[0]) && !slices.Contains(x.lines, line) {
+			in = line
+			break
+		}
+	}
+	if in == "" {
+		t.Fatal("no entry of another namespace lies between the export's ends")
+	}
+	digests := digestsOf(t, x.proof)
+	var e app.Event
+	if err := json.Unmarshal([]byte(out), &e); err != nil {
+		t.Fatal(err)
+	}
+	d := sha256.Sum256(app.AppendEntry(nil, &e))
+	digests[outSeq] = d[:]
+	delete(digests, seqOf(t, in))
+	x.proof.Digests = digestRuns(digests)
+	x.lines[n/2] = in
+
+	v := verifyExport(t, f, x.String())
+	if v.Intact() || v.Break.Kind != app.BreakInserted || !strings.Contains(v.Break.Message, "swapped") {
+		t.Fatalf("verification of an export with an entry swapped = %+v", v.Break)
+	}
+	// Nor can the seal be made to say another query.
+	x.proof.Seal.Query = ""
+	if v := verifyExport(t, f, x.String()); v.Intact() || v.Break.Kind != app.BreakForged {
+		t.Fatalf("verification with the query taken out of the seal = %+v", v.Break)
+	}
+}
+
+// An export sealed by an earlier release, whose seal gives how many entries
+// it holds and its two ends but not which, still verifies, and says so.
+func TestAnExportSealedBeforeSealsListedTheEntriesStillVerifies(t *testing.T) {
+	f := demoFixture(t)
+	out, n := exportString(t, f, "namespace:users", app.NDJSON, time.UTC)
+	x := splitExport(t, out)
+	key, err := store.SigningKey(f.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.proof.Seal.Contents, x.proof.Seal.Query = "", ""
+	x.proof.Seal.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(key, x.proof.Seal.SignedBytes()))
+	if !strings.HasPrefix(string(x.proof.Seal.SignedBytes()), "auditlog-export-v1\n") {
+		t.Fatalf("a seal without contents signs %q", x.proof.Seal.SignedBytes())
+	}
+	v := verifyExport(t, f, x.String())
+	if !v.Intact() || v.Listed || v.Entries != n {
+		t.Fatalf("an export sealed the earlier way verifies as %+v", v)
 	}
 }

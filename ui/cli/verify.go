@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -249,11 +250,18 @@ func printOutcome(w io.Writer, b *app.Break) {
 func printExportVerification(w io.Writer, path string, v *app.ExportVerification) {
 	fmt.Fprintf(w, "Checked %s of %s, sequence %d to %d, against %s\n", app.Plural(v.Entries, "entry", "entries"), path, v.From, v.To, app.Plural(v.Checkpoints, "signed checkpoint", "signed checkpoints"))
 	if v.Intact() {
-		fmt.Fprintf(w, "Its seal, signed %s, says it holds exactly these %d entries.\n", v.Sealed.Format(time.RFC3339), v.Entries)
+		switch {
+		case !v.Listed:
+			fmt.Fprintf(w, "Its seal, signed %s by an earlier release, says it holds %d entries from sequence %d to %d; it does not name them, so an entry of that stretch swapped for another would not be found.\n", v.Sealed.Format(time.RFC3339), v.Entries, v.From, v.To)
+		case v.Query == "":
+			fmt.Fprintf(w, "Its seal, signed %s, says it holds exactly these %d entries, exported with no filter.\n", v.Sealed.Format(time.RFC3339), v.Entries)
+		default:
+			fmt.Fprintf(w, "Its seal, signed %s, says it holds exactly these %d entries, exported as the matches of %s.\n", v.Sealed.Format(time.RFC3339), v.Entries, strconv.Quote(v.Query))
+		}
 		if v.Contiguous() {
 			fmt.Fprintln(w, "The export holds every entry of that stretch of the log.")
 		} else {
-			fmt.Fprintf(w, "The export leaves out %s of that stretch (a filtered export, or the export's own entry); the proof holds their digests.\n", app.Plural(v.LeftOut, "entry", "entries"))
+			fmt.Fprintf(w, "The export leaves out %s of that stretch (filtered out, purged, or the export's own entry); the proof holds their digests.\n", app.Plural(v.LeftOut, "entry", "entries"))
 		}
 	}
 	printOutcome(w, v.Break)

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"io"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -95,5 +96,32 @@ func TestVerifyADataDirectoryWithAGivenKey(t *testing.T) {
 	m.Close()
 	if err != nil || !strings.Contains(out.String(), "intact") {
 		t.Fatalf("verify --file - of an export: %v %q", err, out)
+	}
+}
+
+// Verifying an export says what it was asked for; a CSV export, which
+// carries no proof, is told apart from a file that is no export.
+func TestVerifyAnExportSaysItsQuery(t *testing.T) {
+	dir := t.TempDir()
+	if _, stderr, err := runIn(t, dir, "token", "create", "--label", "ci-deploy"); err != nil {
+		t.Fatalf("token create: %v %s", err, stderr)
+	}
+	files := t.TempDir()
+	for _, format := range []string{"ndjson", "csv"} {
+		if _, stderr, err := runIn(t, dir, "export", "--format", format, "-o", filepath.Join(files, "tokens."+format), "namespace:api_tokens"); err != nil {
+			t.Fatalf("export: %v %s", err, stderr)
+		}
+	}
+	key, _, err := runIn(t, dir, "verify", "--public-key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key = strings.TrimSpace(key)
+	out, _, err := runIn(t, dir, "verify", "--file", filepath.Join(files, "tokens.ndjson"), "--public-key", key)
+	if err != nil || !strings.Contains(out, `exported as the matches of "namespace:api_tokens"`) || !strings.Contains(out, "intact") {
+		t.Fatalf("verify of a filtered export: %v\n%s", err, out)
+	}
+	if _, _, err := runIn(t, dir, "verify", "--file", filepath.Join(files, "tokens.csv"), "--public-key", key); err == nil || !strings.Contains(err.Error(), "CSV export, which carries no proof") {
+		t.Fatalf("verify of a CSV export: %v", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"auditlog/ui"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // shoot saves the page as it looks at 1440×900 into AUDITLOG_SCREENSHOTS,
@@ -198,7 +199,32 @@ func TestInTheBrowserLoweringTheRetentionSaysWhatGoesFirst(t *testing.T) {
 	if f.log.Retention() != app.DefaultRetention {
 		t.Fatal("the retention changed before it was confirmed")
 	}
-	f.run("confirm", chromedp.Click(chromedp.CSS(`.confirm-box button[name=confirm]`)))
+	// Enter in a field saves as the Save button does, which asks again: it
+	// never presses the Delete button, the form's first in the page.
+	f.run("press Enter in the name",
+		js(`window.beforeEnter = true`),
+		chromedp.Click(chromedp.CSS(`#name`)),
+		keyDown(kb.Enter),
+	)
+	f.settle("the confirmation again", `!window.beforeEnter && document.querySelector(".confirm-box")`)
+	if f.log.Retention() != app.DefaultRetention {
+		t.Fatalf("Enter in a field confirmed the purge: retention = %v", f.log.Retention())
+	}
+	// A confirmation is for the days it was asked for.
+	f.run("change the days, then press Delete",
+		js(`window.beforeDelete = true; document.getElementById("retention_days").value = "6"`),
+		chromedp.Click(chromedp.CSS(`.confirm-box button[name=confirm_days]`)),
+	)
+	f.settle("the confirmation for 6 days", `!window.beforeDelete && (document.querySelector(".confirm-box") || {}).textContent.includes("to 6 days")`)
+	if f.log.Retention() != app.DefaultRetention {
+		t.Fatalf("a confirmation for 7 days saved 6: retention = %v", f.log.Retention())
+	}
+	f.run("back to 7 days",
+		js(`document.getElementById("retention_days").value = "7"`),
+		chromedp.Click(chromedp.CSS(`.settings-form > .form-actions button[type=submit]`)),
+	)
+	f.settle("the confirmation for 7 days", `(document.querySelector(".confirm-box") || {}).textContent.includes("to 7 days")`)
+	f.run("confirm", chromedp.Click(chromedp.CSS(`.confirm-box button[name=confirm_days]`)))
 	f.settle("saved", `location.search.includes("saved")`)
 	if f.log.Retention() != 7*24*time.Hour {
 		t.Fatalf("retention = %v", f.log.Retention())

@@ -95,6 +95,7 @@ type planOption struct {
 
 type retentionConfirm struct {
 	From, To string
+	Days     string // what the confirmation is for: a later form with other days asks again
 	Count    int
 }
 
@@ -168,12 +169,15 @@ func (s *Server) saveGeneral(c echo.Context) error {
 	if name := strings.TrimSpace(v.Name); name == "" || len(name) > 80 {
 		v.Errors["name"] = "1 to 80 characters."
 	}
-	if len(v.Errors) == 0 && change.Retention != nil && *change.Retention < s.Log.Retention() && c.FormValue("confirm") != "delete" {
+	// A lower retention deletes entries for good: it is done only when the
+	// form confirms these very days (confirmed for 28, a form sent with 26
+	// asks again, saying how many more it deletes).
+	if len(v.Errors) == 0 && change.Retention != nil && *change.Retention < s.Log.Retention() && c.FormValue("confirm_days") != v.RetentionDays {
 		n, err := s.Log.ExpiredBy(c.Request().Context(), *change.Retention)
 		if err != nil {
 			return err
 		}
-		v.Confirm = &retentionConfirm{From: app.FormatRetention(s.Log.Retention()), To: app.FormatRetention(*change.Retention), Count: n}
+		v.Confirm = &retentionConfirm{From: app.FormatRetention(s.Log.Retention()), To: app.FormatRetention(*change.Retention), Days: v.RetentionDays, Count: n}
 	}
 	if len(v.Errors) > 0 || v.Confirm != nil {
 		v.fillPlans()

@@ -150,7 +150,7 @@ func TestSettingsRoutesRefuseAViewer(t *testing.T) {
 		{"POST", ui.ServiceUsersPath + "/" + su.ID + "/enable"},
 		{"POST", ui.ServiceUsersPath + "/" + su.ID + "/delete"},
 	}
-	form := url.Values{"name": {"Hacked"}, "label": {"x"}, "scopes": {"admin"}, "timezone": {"UTC"}, "retention_days": {"1"}, "plan": {"free"}, "confirm": {"delete"}}
+	form := url.Values{"name": {"Hacked"}, "label": {"x"}, "scopes": {"admin"}, "timezone": {"UTC"}, "retention_days": {"1"}, "plan": {"free"}, "confirm_days": {"1"}}
 	for _, r := range routes {
 		var resp pageResp
 		if r.method == "GET" {
@@ -260,7 +260,17 @@ func TestLoweringTheRetentionAsksFirstThenPurges(t *testing.T) {
 	if f.log.Retention() != app.DefaultRetention || len(f.entries("namespace:connections")) != 3 {
 		t.Fatal("the retention changed before it was confirmed")
 	}
-	form.Set("confirm", "delete")
+	// A confirmation is for the days it was asked for: sent with fewer, the
+	// form asks again.
+	form.Set("confirm_days", "7")
+	form.Set("retention_days", "5")
+	if r := f.post(ui.GeneralPath, form); r.status != http.StatusOK || !strings.Contains(r.body, "from 30 days to 5 days deletes 2 entries for good") {
+		t.Fatalf("confirmed for 7 days, sent with 5: %d %.2000s", r.status, r.body)
+	}
+	if f.log.Retention() != app.DefaultRetention {
+		t.Fatal("the retention changed with a confirmation given for other days")
+	}
+	form.Set("retention_days", "7")
 	if r := f.post(ui.GeneralPath, form); r.status != http.StatusSeeOther {
 		t.Fatalf("confirmed: %d", r.status)
 	}

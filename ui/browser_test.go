@@ -299,12 +299,19 @@ func TestInTheBrowserTypingSearchesAndMarksTheMatches(t *testing.T) {
 		t.Fatalf("%d rows before searching, want 6", n)
 	}
 	f.markPage()
-	f.run("type a search",
+	steps := evalAs[int](f, `history.length`)
+	f.run("type a search, with pauses",
 		chromedp.Click(chromedp.CSS(`#q`)),
-		chromedp.SendKeys(chromedp.CSS(`#q`), "snowfl"),
+		chromedp.SendKeys(chromedp.CSS(`#q`), "sno"),
+		waitFor(`location.search.includes("q=sno")`),
+		chromedp.SendKeys(chromedp.CSS(`#q`), "wfl"),
 		waitFor(rowsJS+` === 2`),
 		waitFor(`location.search.includes("q=snowfl")`),
 	)
+	// One search typed is one step of Back, however many pauses it took.
+	if n := evalAs[int](f, `history.length`); n != steps+1 {
+		t.Fatalf("typing one search added %d steps to the history, want 1", n-steps)
+	}
 	marks := evalAs[[]string](f, `Array.from(document.querySelectorAll("#entries mark")).map(m => m.textContent)`)
 	if len(marks) != 2 || marks[0] != "snowflake" || marks[1] != "Snowflake" {
 		t.Fatalf("marked %q, want the two matching words", marks)

@@ -12,6 +12,7 @@ const (
 	hxHistoryRestore = "HX-History-Restore-Request"
 	hxCurrentURL     = "HX-Current-URL"
 	hxPushURL        = "HX-Push-Url"
+	hxReplaceURL     = "HX-Replace-Url"
 	hxTrigger        = "HX-Trigger"
 	hxRetarget       = "HX-Retarget"
 	hxReswap         = "HX-Reswap"
@@ -40,6 +41,10 @@ func varyOnHTMX(c echo.Context) {
 // pushURL tells htmx to put url in the address bar after the swap, so that
 // reload, Back and a copied link come back to the same view.
 func pushURL(c echo.Context, url string) { c.Response().Header().Set(hxPushURL, url) }
+
+// replaceURL tells htmx to put url in the address bar in place of the
+// current one, adding no step to Back.
+func replaceURL(c echo.Context, url string) { c.Response().Header().Set(hxReplaceURL, url) }
 
 // trigger fires a client-side event after the swap.
 func trigger(c echo.Context, event string) { c.Response().Header().Set(hxTrigger, event) }

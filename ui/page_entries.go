@@ -182,7 +182,15 @@ func (s *Server) auditLogPage(c echo.Context) error {
 		return renderPartial(c, "query-hint", res)
 	case htmx:
 		res.OOB = true
-		if current, err := url.Parse(c.Request().Header.Get(hxCurrentURL)); err != nil || current.RequestURI() != res.URL {
+		current, err := url.Parse(c.Request().Header.Get(hxCurrentURL))
+		switch {
+		case err == nil && current.RequestURI() == res.URL:
+		case err == nil && isTyping(c.Request()) && sameSearchTyped(current, res.URL):
+			// Each pause while typing sends a search: the query being
+			// typed takes the place of its beginning, so Back goes to the
+			// search before, not to every few letters of this one.
+			replaceURL(c, res.URL)
+		default:
 			pushURL(c, res.URL)
 		}
 		return renderPartial(c, "results", res)
@@ -459,4 +467,22 @@ func repairViews(repairs []app.IndexRepair, loc *time.Location) []repairView {
 		out = append(out, repairView{Day: r.Day.UTC().Format(time.DateOnly), Reason: r.Reason, At: newTimeView(r.At, loc), Done: r.Done})
 	}
 	return out
+}
+
+// sameSearchTyped reports whether next is the search at current with its
+// words typed further or back (one is the start of the other), and nothing
+// else changed. A first word typed into an empty box is a new search.
+func sameSearchTyped(current *url.URL, next string) bool {
+	to, err := url.Parse(next)
+	if err != nil || current.Path != to.Path {
+		return false
+	}
+	was, now := current.Query(), to.Query()
+	a, b := was.Get("q"), now.Get("q")
+	if a == "" || !(strings.HasPrefix(a, b) || strings.HasPrefix(b, a)) {
+		return false
+	}
+	was.Del("q")
+	now.Del("q")
+	return was.Encode() == now.Encode()
 }

@@ -732,6 +732,30 @@ func TestTheFilterFormBecomesTheAPIsParametersInTheURL(t *testing.T) {
 	if got := r.header.Get("HX-Push-Url"); got != "" {
 		t.Fatalf("HX-Push-Url = %q for the address already shown", got)
 	}
+
+	// Typing takes one step of Back: the first letters push the search,
+	// the letters after them replace it, and Enter pushes as a search does.
+	typing := func(at, q string) pageResp {
+		return f.get(ui.PagePath+"?q="+q, map[string]string{"HX-Request": "true", "X-Search-Typing": "true", "HX-Current-URL": f.ts.URL + at})
+	}
+	for _, c := range []struct {
+		at, q, push, replace string
+	}{
+		{ui.PagePath, "ci", ui.PagePath + "?q=ci", ""},
+		{ui.PagePath + "?q=ci", "ci-de", "", ui.PagePath + "?q=ci-de"},
+		{ui.PagePath + "?q=ci-deploy", "ci-de", "", ui.PagePath + "?q=ci-de"}, // letters taken back
+		{ui.PagePath + "?q=ci", "maya", ui.PagePath + "?q=maya", ""},          // another search
+		{ui.PagePath + "?q=ci&namespace=users", "ci-de", ui.PagePath + "?q=ci-de", ""},
+	} {
+		r := typing(c.at, c.q)
+		if push, replace := r.header.Get("HX-Push-Url"), r.header.Get("HX-Replace-Url"); push != c.push || replace != c.replace {
+			t.Errorf("typing %q at %s: push %q, replace %q; want push %q, replace %q", c.q, c.at, push, replace, c.push, c.replace)
+		}
+	}
+	r = f.get(ui.PagePath+"?q=ci-deploy", map[string]string{"HX-Request": "true", "HX-Current-URL": f.ts.URL + ui.PagePath + "?q=ci-de"})
+	if got := r.header.Get("HX-Push-Url"); got != ui.PagePath+"?q=ci-deploy" {
+		t.Fatalf("an explicit search pushed %q", got)
+	}
 }
 
 func TestAssetsAreEmbeddedWithTheirTypesAndCachedByVersion(t *testing.T) {

@@ -515,6 +515,25 @@ func TestInTheBrowserAnEntryOpensInAPanelThatEscapeCloses(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#entry-dialog button[aria-label=Close]`)),
 		waitFor(`!document.getElementById("entry-dialog").open`),
 	)
+	// Another entry opened from the keyboard: the panel holds the focus as
+	// it did the first time, not the page behind it.
+	f.record(app.Event{Namespace: app.APITokens, Action: "token_created", Detail: `Created API token "ci-deploy"`, Actor: "Maya Chen"})
+	f.run("see the new entry",
+		chromedp.Click(chromedp.CSS(`#refresh`)),
+		waitFor(rowsJS+` === 2`),
+	)
+	opened = false
+	for attempt := 0; attempt < 3 && !opened; attempt++ {
+		f.run("focus the older row's link",
+			chromedp.Focus(chromedp.CSS(`#entries tr.entry:nth-child(2) a.entry-link`)),
+			waitFor(`document.activeElement === document.querySelector("#entries tr.entry:nth-child(2) a.entry-link")`),
+		)
+		opened = chromedp.Do(f.ctx, chromedp.KeyEvent("\r"), waitForWithin(`document.getElementById("entry-dialog").open`, 5*time.Second)) == nil
+	}
+	f.run("wait for the entry", waitFor(`document.getElementById("entry-panel").textContent.includes("ANALYTICS_WH")`))
+	if !opened || !evalAs[bool](f, `document.getElementById("entry-dialog").contains(document.activeElement)`) {
+		t.Fatalf("the panel opened a second time left the focus on %s", evalAs[string](f, `document.activeElement.outerHTML.slice(0, 80)`))
+	}
 }
 
 func TestInTheBrowserADayOfTheChartFiltersToThatDay(t *testing.T) {

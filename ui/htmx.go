@@ -14,6 +14,7 @@ const (
 	hxPushURL        = "HX-Push-Url"
 	hxReplaceURL     = "HX-Replace-Url"
 	hxTrigger        = "HX-Trigger"
+	hxTriggerSwapped = "HX-Trigger-After-Swap"
 	hxRetarget       = "HX-Retarget"
 	hxReswap         = "HX-Reswap"
 
@@ -48,6 +49,12 @@ func replaceURL(c echo.Context, url string) { c.Response().Header().Set(hxReplac
 
 // trigger fires a client-side event after the swap.
 func trigger(c echo.Context, event string) { c.Response().Header().Set(hxTrigger, event) }
+
+// triggerAfterSwap fires a client-side event once the response is in
+// place: a panel opened on it shows, and focuses, what came with it.
+func triggerAfterSwap(c echo.Context, event string) {
+	c.Response().Header().Set(hxTriggerSwapped, event)
+}
 
 // retarget swaps the response into another element than the one asked for.
 func retarget(c echo.Context, selector, swap string) {

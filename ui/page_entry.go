@@ -96,7 +96,10 @@ func (s *Server) entryPage(c echo.Context) error {
 	slices.SortFunc(v.Metadata, func(a, b metaPair) int { return strings.Compare(a.Key, b.Key) })
 	v.Title = e.Action + " · " + truncate(e.Detail, 60)
 	if isHTMX(c.Request()) {
-		trigger(c, "auditlog:entry-opened")
+		// After the swap: opened before it, the panel would show, and
+		// focus, the entry it showed last, whose Close button the swap
+		// then takes away with the focus.
+		triggerAfterSwap(c, "auditlog:entry-opened")
 		return renderPartial(c, "entry_panel", v)
 	}
 	v.Standalone = true

@@ -604,8 +604,8 @@ func TestAnEntryOpensAsAPageOrAsThePanel(t *testing.T) {
 	mustContain(t, page.body, "<!doctype html>", "Back to the Audit Log")
 	mustNotContain(t, panel.body, "<html")
 	mustContain(t, panel.body, `<form method="dialog"`)
-	if panel.header.Get("HX-Trigger") != "auditlog:entry-opened" {
-		t.Errorf("HX-Trigger = %q, want the event that opens the panel", panel.header.Get("HX-Trigger"))
+	if panel.header.Get("HX-Trigger-After-Swap") != "auditlog:entry-opened" {
+		t.Errorf("HX-Trigger-After-Swap = %q, want the event that opens the panel once it holds the entry", panel.header.Get("HX-Trigger-After-Swap"))
 	}
 }
 

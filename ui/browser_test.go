@@ -857,3 +857,26 @@ func TestScreenshots(t *testing.T) {
 	signedOut.run("open without a session", chromedp.Navigate(signedOut.base+ui.PagePath), chromedp.WaitVisible(chromedp.CSS(`h1`)))
 	shot(signedOut, "signed-out.png", false)
 }
+
+// A date typed into a custom range, digit by digit, stays as typed: each
+// digit that makes a whole date sends a search, and its answer must not
+// write the field over while the next digits go in.
+func TestInTheBrowserADateTypedIntoTheRangeStaysAsTyped(t *testing.T) {
+	f := newBrowserFixture(t, browserOptions{})
+	f.stories()
+	f.open()
+	from := time.Now().AddDate(0, 0, -3)
+	f.run("choose custom dates",
+		js(`const s = document.getElementById("range-select"); s.value = "custom"; s.dispatchEvent(new Event("change", {bubbles: true}))`),
+		waitFor(`document.getElementById("range-from").value !== ""`),
+		chromedp.Focus(chromedp.CSS(`#range-from`)),
+		// Headless Chromium's date field reads month, day and year, in that order.
+		chromedp.KeyEvent(from.Format("01")), chromedp.Sleep(150*time.Millisecond),
+		chromedp.KeyEvent(from.Format("02")), chromedp.Sleep(150*time.Millisecond),
+		chromedp.KeyEvent(from.Format("2006")),
+		waitFor(`location.search.includes("after=`+from.Format("2006-01-02")+`")`),
+	)
+	if got := evalAs[string](f, `document.getElementById("range-from").value`); got != from.Format("2006-01-02") {
+		t.Fatalf("the From field holds %q after typing %s", got, from.Format("01/02/2006"))
+	}
+}

@@ -61,6 +61,9 @@ type resultsView struct {
 	TokenCommand string // how to create a token, for the first-run example
 	Retention    string
 	OOB          bool // also update the filter controls outside the results
+	// KeepDates leaves the date fields as they are: a search sent by one of
+	// them, as its date is typed, would move the caret out of the field.
+	KeepDates bool
 }
 
 type exportLink struct{ Label, Hint, URL string }
@@ -182,6 +185,10 @@ func (s *Server) auditLogPage(c echo.Context) error {
 		return renderPartial(c, "query-hint", res)
 	case htmx:
 		res.OOB = true
+		switch c.Request().Header.Get(hxTrigger) { // the id of the field that sent it
+		case "range-from", "range-to":
+			res.KeepDates = true
+		}
 		current, err := url.Parse(c.Request().Header.Get(hxCurrentURL))
 		switch {
 		case err == nil && current.RequestURI() == res.URL:

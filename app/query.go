@@ -564,7 +564,7 @@ func orQualifier(key string, negated bool) string {
 // ParseDate reads a date (2006-01-02, the start of that day in loc) or an RFC 3339 time.
 func ParseDate(s string, loc *time.Location) (time.Time, error) {
 	for _, p := range []func() (time.Time, error){
-		func() (time.Time, error) { return time.ParseInLocation("2006-01-02", s, loc) },
+		func() (time.Time, error) { return ParseDay(s, loc) },
 		func() (time.Time, error) {
 			if t, ok := parseTimestamp(s); ok {
 				return t, nil

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -94,9 +95,11 @@ func LoadZone(tz string) (*time.Location, string, error) {
 	if tz == "" || strings.EqualFold(tz, SystemZone) || strings.EqualFold(tz, "Local") {
 		return time.Local, "", nil
 	}
-	if loc, err := time.LoadLocation(tz); err == nil {
-		return loc, tz, nil
-	}
+	// Only names of the timezone database built into the program: the
+	// computer's own zoneinfo also answers to names such as posix/Europe/Berlin,
+	// right/UTC or Factory, which another computer (a cluster's next node, a
+	// laptop the data moves to) may not have, and then silently shows times in
+	// its own zone instead.
 	if name, ok := zoneByFold(tz); ok {
 		if loc, err := time.LoadLocation(name); err == nil {
 			return loc, name, nil
@@ -308,8 +311,12 @@ func (l *Log) ExpiredBy(ctx context.Context, d time.Duration) (int, error) {
 	return n, err
 }
 
-// zoneByFold finds the IANA name that equals tz but for letter case.
+// zoneByFold finds the IANA name that equals tz, or equals it but for
+// letter case.
 func zoneByFold(tz string) (string, bool) {
+	if slices.Contains(ZoneNames, tz) {
+		return tz, true
+	}
 	for _, name := range ZoneNames {
 		if strings.EqualFold(name, tz) {
 			return name, true

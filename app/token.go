@@ -165,6 +165,10 @@ func (l *Log) CreateTokenWith(ctx context.Context, spec TokenSpec, actor string)
 		Fingerprint: fingerprintOf(hash),
 		ExpiresAt:   spec.ExpiresAt,
 	}
+	if tok.ExpiresAt != nil { // in UTC, as every time the API answers with
+		utc := tok.ExpiresAt.UTC()
+		tok.ExpiresAt = &utc
+	}
 	if err := l.madeOnBehalfOf(ctx, spec, &tok); err != nil {
 		return "", Token{}, err
 	}
@@ -234,11 +238,10 @@ func (l *Log) madeOnBehalfOf(ctx context.Context, spec TokenSpec, tok *Token) er
 // chosen as: such an expiry ends at the next midnight, which read as it is
 // names the day after. ok is false for an expiry at any other time.
 func ValidThrough(expires time.Time, loc *time.Location) (day string, ok bool) {
-	l := expires.In(loc)
-	if !l.Equal(time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc)) {
+	if !expires.Equal(StartOfDay(expires, loc)) {
 		return "", false
 	}
-	return l.AddDate(0, 0, -1).Format(time.DateOnly), true
+	return AddDays(expires, -1, loc).In(loc).Format(time.DateOnly), true
 }
 
 // expiryPhrase says when a token stops working: "valid through 2027-01-31

@@ -76,13 +76,24 @@ func dayInYear(d, today time.Time) string {
 func buildChart(tally *app.SlotCounts, ns app.Namespace, v viewState, loc *time.Location, cutoff, now, after, before time.Time) chartView {
 	first, last := dayStartIn(cutoff, loc), dayStartIn(now, loc)
 	var days []time.Time
-	for d := first; !d.After(last); d = d.AddDate(0, 0, 1) {
+	for d := first; !d.After(last); d = app.AddDays(d, 1, loc) {
 		days = append(days, d)
+	}
+	today := len(days) - 1
+	// An entry may be stamped a few minutes ahead (its sender's clock runs
+	// fast), and so fall on tomorrow just before midnight: that day is
+	// drawn too, so that the chart counts what the tabs count.
+	next := app.AddDays(last, 1, loc)
+	for _, n := range tally.Sum(app.SlotOf(next), app.SlotOf(app.AddDays(next, 1, loc)), nil) {
+		if n > 0 {
+			days = append(days, next)
+			break
+		}
 	}
 	// Days in any zone start on a quarter hour, so each is a run of slots.
 	counts := make([][]int, len(days))
 	for i, d := range days {
-		counts[i] = tally.Sum(app.SlotOf(d), app.SlotOf(d.AddDate(0, 0, 1)), nil)
+		counts[i] = tally.Sum(app.SlotOf(d), app.SlotOf(app.AddDays(d, 1, loc)), nil)
 		if ns != "" {
 			for j, n := range app.Namespaces {
 				if n != ns {
@@ -95,7 +106,7 @@ func buildChart(tally *app.SlotCounts, ns app.Namespace, v viewState, loc *time.
 		Width: chartWidth, Height: chartHeight, Top: chartTop, Base: chartBase,
 		Namespaces: app.Namespaces,
 		Selecting:  !after.IsZero() || !before.IsZero(),
-		Title:      fmt.Sprintf("%s to %s", dayInYear(first, last), dayInYear(last, last)),
+		Title:      fmt.Sprintf("%s to %s", dayInYear(first, last), dayInYear(days[len(days)-1], last)),
 	}
 	if ns != "" {
 		ch.Namespaces = []app.Namespace{ns}
@@ -127,9 +138,9 @@ func buildChart(tally *app.SlotCounts, ns app.Namespace, v viewState, loc *time.
 			SlotW:     round1(slot),
 			Count:     totals[i],
 			URL:       v.withDay(d).URL(),
-			IsToday:   i == len(days)-1,
-			ShowLabel: (len(days)-1-i)%every == 0,
-			InRange:   overlaps(d, d.AddDate(0, 0, 1), after, before),
+			IsToday:   i == today,
+			ShowLabel: (today-i)%every == 0,
+			InRange:   overlaps(d, app.AddDays(d, 1, loc), after, before),
 		}
 		y := chartBase
 		var lines []string
@@ -150,7 +161,7 @@ func buildChart(tally *app.SlotCounts, ns app.Namespace, v viewState, loc *time.
 		ch.Days = append(ch.Days, day)
 	}
 	// Tab lands on the first day of the selected range, or else on today.
-	tab := len(ch.Days) - 1
+	tab := today
 	for i, d := range ch.Days {
 		if d.InRange && ch.Selecting {
 			tab = i

@@ -448,7 +448,7 @@ func rangeLabel(v viewState, loc *time.Location, retention time.Duration) string
 	case hasAfter && hasBefore:
 		last := before
 		if isDayStart(before, loc) {
-			last = before.In(loc).AddDate(0, 0, -1)
+			last = app.AddDays(before, -1, loc)
 		}
 		return "from " + show(after) + " to " + show(last)
 	case hasAfter:

@@ -86,7 +86,15 @@ type generalView struct {
 	Saved                         bool
 	// Confirm is set when a shorter retention waits for confirmation.
 	Confirm *retentionConfirm
+	// Exact is the retention, when it is no whole number of days (set on
+	// the command line in hours): the days field shows it rounded down,
+	// and leaves it as it is while the field says so.
+	Exact string
 }
+
+// shownDays is how the days field shows retention r: whole days, rounded
+// down, at least 1.
+func shownDays(r time.Duration) string { return strconv.Itoa(max(1, int(r/(24*time.Hour)))) }
 
 type planOption struct {
 	Value, Label, About string
@@ -112,11 +120,14 @@ func (s *Server) generalView(c echo.Context) generalView {
 		pageBase:      base,
 		Name:          settings.Workspace,
 		Timezone:      settings.ZoneName(),
-		RetentionDays: strconv.Itoa(int(s.Log.Retention() / (24 * time.Hour))),
+		RetentionDays: shownDays(s.Log.Retention()),
 		Plan:          string(settings.PlanOf()),
 		Zones:         app.ZoneNames,
 		Now:           stamp(s.Log.Now(), settings.Location()),
 		Errors:        formErrors{},
+	}
+	if r := s.Log.Retention(); r%(24*time.Hour) != 0 {
+		v.Exact = app.FormatRetention(r)
 	}
 	return v
 }
@@ -151,9 +162,13 @@ func (s *Server) saveGeneral(c echo.Context) error {
 	}
 	change.Timezone = &tz
 	days, err := strconv.Atoi(v.RetentionDays)
-	if err != nil || days < 1 || days > 3650 {
+	switch current := s.Log.Retention(); {
+	case v.Exact != "" && v.RetentionDays == shownDays(current):
+		// A retention in hours the field cannot show stays as it is until
+		// the days are changed: saving a new name must not change it.
+	case err != nil || days < 1 || days > 3650:
 		v.Errors["retention_days"] = "A whole number of days from 1 to 3650."
-	} else {
+	default:
 		d := time.Duration(days) * 24 * time.Hour
 		change.Retention = &d
 	}
@@ -299,11 +314,11 @@ func (s *Server) createTokenPage(c echo.Context) error {
 	}
 	spec := app.TokenSpec{Label: v.Form.Label, Scopes: scopes, Owner: v.Form.Owner}
 	if v.Form.Expires != "" {
-		day, err := time.ParseInLocation("2006-01-02", v.Form.Expires, settings.Location())
+		day, err := app.ParseDay(v.Form.Expires, settings.Location())
 		if err != nil {
 			v.Errors["expires"] = "A date such as 2027-01-31, or leave it empty for no expiry."
 		} else {
-			end := day.AddDate(0, 0, 1) // valid through the whole day chosen
+			end := app.AddDays(day, 1, settings.Location()) // valid through the whole day chosen
 			if !end.After(s.Log.Now()) {
 				v.Errors["expires"] = "The expiry must be in the future."
 			}

@@ -509,8 +509,12 @@ func TestExpiredTokensAreRefusedAtTheAPI(t *testing.T) {
 	if r := f.api("POST", "/api/v1/tokens", adminSecret, `{"label":"late","scopes":["read"],"expires_at":"`+past+`"}`); r.status != http.StatusBadRequest || !strings.Contains(r.body, "expires") {
 		t.Fatalf("expiry in the past: %d %s", r.status, r.body)
 	}
-	soon := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
-	r := f.api("POST", "/api/v1/tokens", adminSecret, `{"label":"soon","scopes":["read"],"expires_at":"`+soon+`"}`)
+	// Sent with an offset, answered in UTC, as every time the API gives.
+	soon := time.Now().Add(time.Hour).Truncate(time.Second).In(time.FixedZone("", 5*3600+45*60))
+	r := f.api("POST", "/api/v1/tokens", adminSecret, `{"label":"soon","scopes":["read"],"expires_at":"`+soon.Format(time.RFC3339)+`"}`)
+	if want := `"expires_at":"` + soon.UTC().Format(time.RFC3339) + `"`; !strings.Contains(r.body, want) {
+		t.Fatalf("the new token's expiry is not %s: %s", want, r.body)
+	}
 	var created struct {
 		Token  app.Token
 		Secret string
@@ -610,5 +614,30 @@ func TestAnExpiredTokenIsRefusedAndRecordedOnce(t *testing.T) {
 	}
 	if len(page.Events) != 2 || page.Events[0].Action != "token_expired" || page.Events[1].Action != "token_created" || !strings.Contains(page.Events[0].Detail, `"nightly-export"`) {
 		t.Fatalf("the token's history = %+v", page.Events)
+	}
+}
+
+// A retention set in hours on the command line, which the days field cannot
+// show, stays as it is when the form is saved for something else.
+func TestSavingTheGeneralPageKeepsARetentionInHours(t *testing.T) {
+	f := newSettingsFixture(t, app.RoleOwner)
+	hours := 36 * time.Hour
+	if _, err := f.log.ChangeSettings(context.Background(), app.SettingsChange{Retention: &hours}, "Test Admin"); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.send("GET", ui.GeneralPath, nil); !strings.Contains(r.body, "Now 36 hours") || !strings.Contains(r.body, `name="retention_days" type="number" min="1" max="3650" step="1" value="1"`) {
+		t.Fatalf("the page does not say the retention is 36 hours: %.3000s", r.body)
+	}
+	form := url.Values{"name": {"Renamed"}, "timezone": {"system"}, "retention_days": {"1"}, "plan": {"pro"}}
+	if r := f.post(ui.GeneralPath, form); r.status != http.StatusSeeOther {
+		t.Fatalf("saving a new name: %d %.2000s", r.status, r.body)
+	}
+	if f.log.Retention() != hours || f.log.Settings().Workspace != "Renamed" {
+		t.Fatalf("after saving a new name: retention %v, name %q", f.log.Retention(), f.log.Settings().Workspace)
+	}
+	// Changing the days changes it.
+	form.Set("retention_days", "3")
+	if r := f.post(ui.GeneralPath, form); r.status != http.StatusSeeOther || f.log.Retention() != 72*time.Hour {
+		t.Fatalf("3 days: %d, retention %v", r.status, f.log.Retention())
 	}
 }

@@ -88,7 +88,7 @@ func rangeBounds(want viewState, now time.Time, loc *time.Location, retention ti
 	case range24h:
 		return now.Add(-24 * time.Hour).UTC().Truncate(time.Minute), time.Time{}
 	case range7d:
-		return today.AddDate(0, 0, -6), time.Time{}
+		return app.AddDays(today, -6, loc), time.Time{}
 	case rangeCustom:
 		from, fromOK := parseDay(want.From, loc)
 		to, toOK := parseDay(want.To, loc)
@@ -104,7 +104,7 @@ func rangeBounds(want viewState, now time.Time, loc *time.Location, retention ti
 			after = from
 		}
 		if toOK {
-			before = to.AddDate(0, 0, 1) // before is exclusive: the day after "to"
+			before = app.AddDays(to, 1, loc) // before is exclusive: the day after "to"
 		}
 		return after, before
 	}
@@ -120,7 +120,7 @@ func (v *viewState) describeRange(now time.Time, loc *time.Location) {
 		return
 	}
 	today := dayStartIn(now, loc)
-	if before.IsZero() && after.Equal(today.AddDate(0, 0, -6)) {
+	if before.IsZero() && after.Equal(app.AddDays(today, -6, loc)) {
 		v.Range = range7d
 		return
 	}
@@ -144,15 +144,12 @@ func isDayStart(t time.Time, loc *time.Location) bool {
 }
 
 func parseDay(s string, loc *time.Location) (time.Time, bool) {
-	t, err := time.ParseInLocation(dateLayout, s, loc)
+	t, err := app.ParseDay(s, loc)
 	return t, err == nil
 }
 
 // dayStartIn is the start of t's day in loc.
-func dayStartIn(t time.Time, loc *time.Location) time.Time {
-	t = t.In(loc)
-	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
-}
+func dayStartIn(t time.Time, loc *time.Location) time.Time { return app.StartOfDay(t, loc) }
 
 // URL is the page's address for this view: the parameters in the API's names
 // and order, empty ones left out.
@@ -189,7 +186,7 @@ func (v viewState) withNamespace(n app.Namespace) viewState {
 
 // withDay is the same view narrowed to one day in the workspace zone.
 func (v viewState) withDay(day time.Time) viewState {
-	v.Filter.After, v.Filter.Before = day, day.AddDate(0, 0, 1)
+	v.Filter.After, v.Filter.Before = day, app.AddDays(day, 1, v.loc)
 	v.sync()
 	return v
 }

@@ -144,9 +144,9 @@ func parseExpiry(s string, now time.Time, loc *time.Location) (time.Time, error)
 		}
 		return now.AddDate(0, 0, n), nil
 	}
-	day, err := time.ParseInLocation("2006-01-02", s, loc)
+	day, err := app.ParseDay(s, loc)
 	if err != nil {
 		return time.Time{}, bad
 	}
-	return day.AddDate(0, 0, 1), nil
+	return app.AddDays(day, 1, loc), nil
 }

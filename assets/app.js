@@ -140,6 +140,12 @@
     // A click on the dimmed backdrop closes the entry panel.
     if (t.id === "entry-dialog") t.close();
   });
+  // An open menu also closes when Tab takes the focus out of it: left open,
+  // it would cover what the focus went to.
+  document.addEventListener("focusout", function (e) {
+    var menu = e.target.closest && e.target.closest("details.menu[open]");
+    if (menu && e.relatedTarget && !menu.contains(e.relatedTarget)) menu.removeAttribute("open");
+  });
 
   // The server names the entry panel's arrival; show it as a modal panel.
   document.addEventListener("auditlog:entry-opened", function () {
@@ -235,6 +241,15 @@
     if (failedAnswer(e)) moreFailed(e);
   });
   document.addEventListener("htmx:sendError", moreFailed);
+  // New results are announced: their summary ("12 entries since Nov 20,
+  // 1 new") goes into the live region that stays on the page.
+  document.addEventListener("htmx:afterSettle", function (e) {
+    var status = document.getElementById("results-status");
+    var summary = document.querySelector("#results .summary");
+    var target = e.detail.target; // none for a swap out of band
+    if (!status || !summary || !target || target.id !== "results") return;
+    status.textContent = summary.textContent.replace(/\s+/g, " ").trim();
+  });
   // A successful swap clears an earlier error notice.
   document.addEventListener("htmx:afterSwap", function (e) {
     var flash = document.getElementById("flash");

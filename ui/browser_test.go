@@ -461,6 +461,8 @@ func TestInTheBrowserRefreshPullsInANewEntryWithoutReloading(t *testing.T) {
 		waitFor(`document.querySelector("#entries tr.entry .detail").textContent.includes("Kafka clickstream")`),
 	)
 	f.pageWasNotReloaded()
+	// The live region that stays on the page says it, for a screen reader.
+	f.run("the status says so", waitFor(`document.getElementById("results-status").textContent.includes("1 new")`))
 	if pill := evalAs[string](f, `(document.querySelector(".new-pill") || {}).textContent || ""`); pill != "1 new" {
 		t.Fatalf("the notice says %q, want 1 new", pill)
 	}
@@ -878,5 +880,23 @@ func TestInTheBrowserADateTypedIntoTheRangeStaysAsTyped(t *testing.T) {
 	)
 	if got := evalAs[string](f, `document.getElementById("range-from").value`); got != from.Format("2006-01-02") {
 		t.Fatalf("the From field holds %q after typing %s", got, from.Format("01/02/2006"))
+	}
+}
+
+// The Export menu closes when Tab takes the focus past its last format,
+// as it does on Escape or a click elsewhere.
+func TestInTheBrowserTheExportMenuClosesWhenTheFocusLeavesIt(t *testing.T) {
+	f := newBrowserFixture(t, browserOptions{})
+	f.stories()
+	f.open()
+	f.run("open the menu and go to its last format",
+		chromedp.Click(chromedp.CSS(`details.export > summary`)),
+		waitFor(`document.querySelector("details.export").open`),
+		js(`Array.from(document.querySelectorAll("details.export .menu-list a")).pop().focus()`),
+		chromedp.KeyEvent(kb.Tab),
+		waitFor(`!document.querySelector("details.export").open`),
+	)
+	if evalAs[bool](f, `document.querySelector("details.export").contains(document.activeElement)`) {
+		t.Fatal("the focus is still in the closed menu")
 	}
 }

@@ -313,7 +313,9 @@ func TestTheTokensPageShowsTheSecretOnceAndRecordsEachChange(t *testing.T) {
 	}
 	list := f.send("GET", ui.TokensPath, nil)
 	// The expiry reads as the day chosen, which the token is valid through.
-	mustContain(t, list.body, "ci-deploy", "ingest, read", "ci-bot", "Alice Moreau", tok.Fingerprint, `href="/settings/security/audit-log?q=`+tok.ID, "through "+expires)
+	mustContain(t, list.body, "ci-deploy", "ingest, read", "ci-bot", "Alice Moreau", tok.Fingerprint, `href="/settings/security/audit-log?q=`+tok.ID, "through "+expires,
+		// Each row's buttons are named by its token, for a list of buttons read aloud.
+		`aria-label="Revoke ci-deploy…"`, `aria-label="Regenerate ci-deploy…"`, `aria-label="Entries of ci-deploy"`)
 	mustNotContain(t, list.body, secret)
 
 	// A CSRF token in the address is not taken: it would be kept in

@@ -63,6 +63,9 @@ type ExportOptions struct {
 	// Progress, if set, hears how many entries are written so far, of how
 	// many (the count taken when the export began).
 	Progress func(written, total int)
+	// Counted, if set, hears that count before anything is written: a
+	// server sends it ahead of the file, for its client's progress.
+	Counted func(total int)
 }
 
 // ExportRange is the time range an export of q covers: from the later of its
@@ -135,6 +138,9 @@ func (l *Log) Export(ctx context.Context, q Query, w io.Writer, opt ExportOption
 	}
 	for _, n := range tally {
 		expected += n
+	}
+	if opt.Counted != nil {
+		opt.Counted(expected)
 	}
 	record, err := l.recordExport(q, opt, "audit_log_exported", expected, "")
 	if err != nil {

@@ -34,16 +34,21 @@ func (s *Server) export(c echo.Context) error {
 	// The file's headers go out with its first byte, not before: when the
 	// export cannot even be recorded, the client gets the error as the error
 	// it is, not as a download named ….csv that holds JSON.
+	expected := -1
 	w := &attachment{w: c.Response(), header: func(h http.Header) {
 		h.Set("Content-Type", format.ContentType())
 		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 		h.Set("Cache-Control", "no-store")
 		h.Set("Trailer", api.EntriesTrailer)
+		if expected >= 0 {
+			h.Set(api.ExpectedHeader, strconv.Itoa(expected))
+		}
 	}}
 	n, err := s.Log.Export(c.Request().Context(), q, w, app.ExportOptions{
 		Format:   format,
 		Location: settings.Location(),
 		Actor:    s.actorOf(c),
+		Counted:  func(total int) { expected = total },
 	})
 	if err != nil && c.Response().Committed {
 		// Part of the file is out. Ending the response normally would make

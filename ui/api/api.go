@@ -131,3 +131,8 @@ type IndexStatus struct {
 // file learns the count once it has every byte. An export the server could
 // not finish has no trailer: its connection is cut.
 const EntriesTrailer = "Audit-Log-Entries"
+
+// ExpectedHeader goes with the first byte of an export: how many entries
+// matched when it began, for a client to show its progress. The file may
+// hold a few more, recorded while it began.
+const ExpectedHeader = "Audit-Log-Expected"

@@ -265,8 +265,8 @@ func (r *remote) RevokeToken(ctx context.Context, id string) (app.Token, error) 
 
 // Export streams the server's export into w. The server says how many
 // entries it held only at the end, so there is no progress to report.
-func (r *remote) Export(ctx context.Context, f app.Filter, format app.ExportFormat, w io.Writer, _ func(int, int)) (string, error) {
-	n, entries, err := r.c.Export(ctx, f, format, w)
+func (r *remote) Export(ctx context.Context, f app.Filter, format app.ExportFormat, w io.Writer, progress func(int, int)) (string, error) {
+	n, entries, err := r.c.Export(ctx, f, format, w, progress)
 	if entries < 0 {
 		return fmt.Sprintf("Exported %d KiB through the running server", (n+1023)/1024), err
 	}

@@ -269,15 +269,20 @@ func TestCommandsWorkThroughTheServerThatHoldsTheData(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	out, _, err := run(t, "export", "--data", dir, "--format", "ndjson", "--namespace", "users")
+	out, stderr, err := run(t, "export", "--data", dir, "--format", "ndjson", "--namespace", "users")
 	if err != nil || !strings.Contains(out, `"id":"x1"`) {
 		t.Fatalf("export while serving: %v %q", err, out)
+	}
+	// Into a file, its progress shows as a local export's does.
+	_, stderr, err = run(t, "export", "--data", dir, "--format", "ndjson", "--namespace", "users", "-o", filepath.Join(t.TempDir(), "users.ndjson"))
+	if err != nil || !strings.Contains(stderr, "Exporting: 1/1 entries (100%)") {
+		t.Fatalf("export to a file while serving: %v %q", err, stderr)
 	}
 	out, _, _ = run(t, "token", "list", "--data", dir)
 	if !strings.Contains(out, "e2e") {
 		t.Fatalf("token list while serving: %q", out)
 	}
-	out, stderr, err := run(t, "workspace", "--data", dir, "--name", "Acme Data", "--timezone", "Europe/Berlin")
+	out, stderr, err = run(t, "workspace", "--data", dir, "--name", "Acme Data", "--timezone", "Europe/Berlin")
 	if err != nil || !strings.Contains(out, "Workspace: Acme Data") || !strings.Contains(out, "Europe/Berlin") {
 		t.Fatalf("workspace while serving: %v %q %s", err, out, stderr)
 	}

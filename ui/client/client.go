@@ -197,7 +197,12 @@ func (c *Client) Search(ctx context.Context, f app.Filter, limit int, cursor str
 // holds (-1 when it did not say, as behind a proxy that drops trailers).
 // An export the server could not finish is an error, never a short file
 // that looks whole. The server records the export itself.
-func (c *Client) Export(ctx context.Context, f app.Filter, format app.ExportFormat, w io.Writer) (written int64, entries int, err error) {
+//
+// progress, if set, hears how many entries have come so far, of how many
+// the server expected, as the file streams: lines counted, which each
+// format gives an entry (a CSV cell may hold a line break, so it is a
+// guide, not a count), and the trailer's exact count at the end.
+func (c *Client) Export(ctx context.Context, f app.Filter, format app.ExportFormat, w io.Writer, progress func(done, total int)) (written int64, entries int, err error) {
 	v := filterValues(f)
 	v.Set("format", string(format))
 	res, err := c.send(ctx, "GET", "/api/v1/export?"+v.Encode(), nil, "")
@@ -205,6 +210,10 @@ func (c *Client) Export(ctx context.Context, f app.Filter, format app.ExportForm
 		return 0, -1, err
 	}
 	defer res.Body.Close()
+	expected, known := strconv.Atoi(res.Header.Get(api.ExpectedHeader))
+	if progress != nil && known == nil {
+		w = &lineCounter{w: w, total: expected, progress: progress}
+	}
 	written, err = io.Copy(w, res.Body)
 	if err != nil {
 		return written, -1, fmt.Errorf("the export from %s ended early, after %d bytes: %w", c.base, written, err)
@@ -212,8 +221,29 @@ func (c *Client) Export(ctx context.Context, f app.Filter, format app.ExportForm
 	entries = -1
 	if n, err := strconv.Atoi(res.Trailer.Get(api.EntriesTrailer)); err == nil {
 		entries = n
+		if progress != nil && known == nil {
+			progress(n, n)
+		}
 	}
 	return written, entries, nil
+}
+
+// lineCounter passes what it writes on, and says how many lines have
+// gone through, short of the total (the end is said by the caller).
+type lineCounter struct {
+	w        io.Writer
+	lines    int
+	total    int
+	progress func(done, total int)
+}
+
+func (l *lineCounter) Write(p []byte) (int, error) {
+	n, err := l.w.Write(p)
+	l.lines += bytes.Count(p[:n], []byte{'\n'})
+	if l.total > 0 {
+		l.progress(min(l.lines, l.total-1), l.total)
+	}
+	return n, err
 }
 
 // CreateToken makes an API token (admin scope); the secret is returned this once.

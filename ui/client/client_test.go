@@ -85,9 +85,13 @@ func TestTheClientSendsSearchesAndExportsThroughTheRealServer(t *testing.T) {
 	}
 
 	var out bytes.Buffer
-	n, entries, err := c.Export(ctx, app.Filter{Namespace: "connections"}, app.NDJSON, &out)
+	var heard [][2]int // the progress, as the command line shows it
+	n, entries, err := c.Export(ctx, app.Filter{Namespace: "connections"}, app.NDJSON, &out, func(done, total int) { heard = append(heard, [2]int{done, total}) })
 	if err != nil || n != int64(out.Len()) || entries != 1 || strings.Count(out.String(), "\n") != 2 || !strings.Contains(out.String(), `"id":"c-1"`) {
 		t.Fatalf("Export = %d bytes, %d entries, %v:\n%s", n, entries, err, out.String())
+	}
+	if len(heard) == 0 || heard[len(heard)-1] != [2]int{1, 1} {
+		t.Fatalf("the export's progress went %v, want it to end at 1 of 1", heard)
 	}
 
 	w, err := c.Workspace(ctx)
@@ -174,7 +178,7 @@ func TestAnExportCutShortIsAnError(t *testing.T) {
 	}))
 	defer srv.Close()
 	var out bytes.Buffer
-	_, entries, err := client.New(srv.URL, "t").Export(context.Background(), app.Filter{}, app.NDJSON, &out)
+	_, entries, err := client.New(srv.URL, "t").Export(context.Background(), app.Filter{}, app.NDJSON, &out, nil)
 	if err == nil || !strings.Contains(err.Error(), "ended early") || entries != -1 {
 		t.Fatalf("a cut export: %d entries, %v; want an error saying it ended early", entries, err)
 	}

@@ -82,7 +82,7 @@ type Log struct {
 	lastUsed      sync.Map
 	lastUsedDirty atomic.Bool
 	lastReceived  atomic.Int64              // the received_at of the last commit, Unix nanoseconds (see receivedAt)
-	lastRead      atomic.Pointer[time.Time] // when someone last read the log (see reading)
+	lastAttended  atomic.Pointer[time.Time] // when someone last waited on the log (see attend)
 	usualDrains   atomic.Bool               // a larger drain failed: this backlog is drained at the usual size
 	stateMu       sync.Mutex                // one change of workspace state at a time: read, compare and write as one
 
@@ -294,6 +294,7 @@ func (l *Log) record(ctx context.Context, events []Event) ([]Event, time.Time, e
 	if len(events) > MaxBatch {
 		return nil, time.Time{}, Errorf(ETOOLARGE, "%d events in one request; at most %d", len(events), MaxBatch)
 	}
+	l.attend() // its sender waits for the acknowledgement
 	now := l.now()
 	retention := l.Retention()
 	batch := make([]Event, len(events))
@@ -396,7 +397,7 @@ func (l *Log) commitOwn(ctx context.Context, state []StateValue, events ...Event
 
 // Get returns the entry with the given id.
 func (l *Log) Get(ctx context.Context, id string) (Event, error) {
-	l.reading()
+	l.attend()
 	e, found, err := l.store.Get(ctx, id)
 	if err != nil {
 		return Event{}, err
@@ -412,7 +413,7 @@ func (l *Log) Get(ctx context.Context, id string) (Event, error) {
 // action/actor qualifiers go to the keyword index; everything else walks the
 // store's time-ordered keys.
 func (l *Log) Search(ctx context.Context, q Query, cursor string, limit int) (Page, error) {
-	l.reading()
+	l.attend()
 	if limit <= 0 {
 		limit = DefaultLimit
 	}
@@ -524,7 +525,7 @@ func (l *Log) eachStored(ctx context.Context, q *Query, before Key, fn func(Key,
 // Tally counts the entries matching q per quarter hour and namespace, inside
 // the retention window.
 func (l *Log) Tally(ctx context.Context, q Query) (Tally, error) {
-	l.reading()
+	l.attend()
 	q.RestrictTime(l.Cutoff(), time.Time{})
 	if q.Empty {
 		return Tally{}, nil
@@ -545,7 +546,7 @@ func (l *Log) Tally(ctx context.Context, q Query) (Tally, error) {
 // SlotCounts is Tally laid out by slot, as the page sums it. Its rows cover
 // the retention window (or q's time range) at least.
 func (l *Log) SlotCounts(ctx context.Context, q Query) (*SlotCounts, error) {
-	l.reading()
+	l.attend()
 	q.RestrictTime(l.Cutoff(), time.Time{})
 	end := q.Before
 	if end.IsZero() {

@@ -745,37 +745,17 @@ func (failingIndex) Index([]app.IndexDoc, bool) error {
 	return fmt.Errorf("index: write failed: no space left on device")
 }
 
-// watchedIndex is the real index, noting whether each write was told that
-// people are reading.
-type watchedIndex struct {
-	app.SearchIndex
-	mu      sync.Mutex
-	readers []bool
-}
-
-func (w *watchedIndex) Index(docs []app.IndexDoc, readers bool) error {
-	w.mu.Lock()
-	w.readers = append(w.readers, readers)
-	w.mu.Unlock()
-	return w.SearchIndex.Index(docs, readers)
-}
-
-func (w *watchedIndex) lastReaders() bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return len(w.readers) > 0 && w.readers[len(w.readers)-1]
-}
-
-// Indexing makes room for people reading the log, for a while after each
-// read of any kind, and takes every core again once they stop.
-func TestIndexingMakesRoomWhileSomeoneReads(t *testing.T) {
+// Indexing makes room for people waiting on the log: for a while after each
+// read of any kind, and after each write (its sender waits for the
+// acknowledgement); it takes every core again once they stop.
+func TestIndexingMakesRoomWhileSomeoneWaitsOnTheLog(t *testing.T) {
 	cfg := configIn(t, t.TempDir())
 	open := cfg.OpenIndex
-	w := &watchedIndex{}
+	g := &gatedIndex{}
 	cfg.OpenIndex = func() (app.SearchIndex, error) {
 		idx, err := open()
-		w.SearchIndex = idx
-		return w, err
+		g.SearchIndex = idx
+		return g, err
 	}
 	clk := &clock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
 	cfg.Now = clk.Now
@@ -783,22 +763,52 @@ func TestIndexingMakesRoomWhileSomeoneReads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer log.Close()
+	defer func() { g.release(); log.Close() }()
 	ctx := context.Background()
-	// indexedWithReaders records an entry and tells whether its indexing was
-	// told that people read.
-	indexedWithReaders := func(detail string) bool {
+	record := func(detail string) {
 		t.Helper()
 		if _, err := log.Record(ctx, []app.Event{{Namespace: app.Users, Action: "user_invited", Detail: detail, Actor: "Maya"}}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	lastAttended := func() bool {
+		t.Helper()
 		if err := log.WaitIndexed(ctx); err != nil {
 			t.Fatal(err)
 		}
-		return w.lastReaders()
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return g.attended[len(g.attended)-1]
 	}
-	if indexedWithReaders("Invited Bo") {
-		t.Fatal("indexing was told someone reads before anyone did")
+	// A write is indexed while its sender still waits on the log.
+	record("Invited Ana")
+	if !lastAttended() {
+		t.Fatal("indexing right after a write was not told someone waits")
+	}
+	// indexedAttended holds the index on one entry while it records another,
+	// lets the write's wait linger out, does what is given (or nothing), and
+	// tells whether the second entry's indexing was told someone waits.
+	indexedAttended := func(detail string, do func() error) bool {
+		t.Helper()
+		g.hold()
+		g.mu.Lock()
+		entered := g.entered
+		g.mu.Unlock()
+		record(detail + " (held)")
+		<-entered
+		record(detail)
+		clk.Advance(app.AttendedLinger)
+		if do != nil {
+			if err := do(); err != nil {
+				t.Fatal(err)
+			}
+			clk.Advance(app.AttendedLinger - time.Millisecond)
+		}
+		g.release()
+		return lastAttended()
+	}
+	if indexedAttended("Invited Bo", nil) {
+		t.Fatalf("indexing %s after the last write was still told someone waits", app.AttendedLinger)
 	}
 	for _, read := range []struct {
 		name string
@@ -808,20 +818,10 @@ func TestIndexingMakesRoomWhileSomeoneReads(t *testing.T) {
 		{"the counts", func() error { _, err := log.SlotCounts(ctx, app.Query{}); return err }},
 		{"a tally", func() error { _, err := log.Tally(ctx, app.Query{}); return err }},
 		{"an entry", func() error { _, _ = log.Get(ctx, "no-such-id"); return nil }},
-		{"an export", func() error { _, err := log.Export(ctx, app.Query{}, io.Discard, app.ExportOptions{}); return err }},
 		{"the retention's preview", func() error { _, err := log.ExpiredBy(ctx, 24*time.Hour); return err }},
 	} {
-		// Each read alone: the one before has lingered out.
-		clk.Advance(app.ReadersLinger)
-		if indexedWithReaders("Invited Cy before " + read.name) {
-			t.Fatalf("indexing %s after the last read was still told someone reads", app.ReadersLinger)
-		}
-		if err := read.do(); err != nil {
-			t.Fatal(err)
-		}
-		clk.Advance(app.ReadersLinger - time.Millisecond)
-		if !indexedWithReaders("Invited Di after " + read.name) {
-			t.Errorf("indexing just inside %s after %s was not told someone reads", app.ReadersLinger, read.name)
+		if !indexedAttended("Invited Di after "+read.name, read.do) {
+			t.Errorf("indexing just inside %s after %s was not told someone waits", app.AttendedLinger, read.name)
 		}
 	}
 }
@@ -912,6 +912,7 @@ type gatedIndex struct {
 	entered, gate chan struct{}
 	refuseAbove   int
 	sizes         []int
+	attended      []bool // what each write was told of people waiting on the log
 }
 
 func (g *gatedIndex) hold() {
@@ -930,9 +931,10 @@ func (g *gatedIndex) release() {
 	}
 }
 
-func (g *gatedIndex) Index(docs []app.IndexDoc, readers bool) error {
+func (g *gatedIndex) Index(docs []app.IndexDoc, attended bool) error {
 	g.mu.Lock()
 	g.sizes = append(g.sizes, len(docs))
+	g.attended = append(g.attended, attended)
 	held, entered, gate, refuse := g.held, g.entered, g.gate, g.refuseAbove
 	g.held = false
 	g.mu.Unlock()
@@ -943,7 +945,7 @@ func (g *gatedIndex) Index(docs []app.IndexDoc, readers bool) error {
 	if refuse > 0 && len(docs) > refuse {
 		return fmt.Errorf("index: too little room on disk to index %d entries safely", len(docs))
 	}
-	return g.SearchIndex.Index(docs, readers)
+	return g.SearchIndex.Index(docs, attended)
 }
 
 // backlogs is a Log whose index can be held while a backlog builds up.

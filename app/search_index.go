@@ -96,9 +96,10 @@ type IndexDoc struct {
 // safe for concurrent use.
 type SearchIndex interface {
 	// Index adds or replaces documents; indexing the same key twice is harmless.
-	// When it returns nil the documents are durable. With readers set, people
-	// are reading the log: indexing runs one batch fewer at a time.
-	Index(docs []IndexDoc, readers bool) error
+	// When it returns nil the documents are durable. With attended set,
+	// someone waits on the log (a read, a write's acknowledgement):
+	// indexing runs one batch fewer at a time.
+	Index(docs []IndexDoc, attended bool) error
 	// Search returns the keys of entries matching every part of q (terms,
 	// namespaces, actions, actors, time range), newest first, strictly older than
 	// before (the zero Key means from the newest), at most limit of them.

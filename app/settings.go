@@ -298,7 +298,7 @@ func (l *Log) changeSettings(ctx context.Context, c SettingsChange, actor string
 // ExpiredBy counts the stored entries a retention of d would delete for
 // good: those older than now minus d.
 func (l *Log) ExpiredBy(ctx context.Context, d time.Duration) (int, error) {
-	l.reading()
+	l.attend()
 	cutoff := l.now().Add(-d)
 	if !cutoff.After(l.Cutoff()) {
 		return 0, nil

@@ -374,9 +374,10 @@ func (x *Index) openShard(day int64) error {
 
 // Index adds or replaces documents in Bleve batches of one day each, about
 // an equal share per worker. Bleve's batches are persisted before they
-// return, so the documents are durable on nil.
-// With readers set, people are reading: one batch fewer runs at a time.
-func (x *Index) Index(docs []app.IndexDoc, readers bool) error {
+// return, so the documents are durable on nil. With attended set, someone
+// waits on the log (a read, a write's acknowledgement): one batch fewer runs
+// at a time.
+func (x *Index) Index(docs []app.IndexDoc, attended bool) error {
 	byDay := map[int64][]app.IndexDoc{}
 	for _, d := range docs {
 		if d.Event == nil {
@@ -404,7 +405,7 @@ func (x *Index) Index(docs []app.IndexDoc, readers bool) error {
 			}
 		}
 		if len(missing) == 0 {
-			err := x.indexLocked(days, byDay, readers)
+			err := x.indexLocked(days, byDay, attended)
 			x.mu.RUnlock()
 			reopened := map[int64]bool{} // a day cut into batches may fail in each
 			for _, e := range splitJoined(err) {
@@ -446,7 +447,7 @@ const (
 	bytesPerDoc = 4 << 10
 )
 
-func (x *Index) indexLocked(days []int64, byDay map[int64][]app.IndexDoc, readers bool) error {
+func (x *Index) indexLocked(days []int64, byDay map[int64][]app.IndexDoc, attended bool) error {
 	n := 0
 	for _, docs := range byDay {
 		n += len(docs)
@@ -458,11 +459,12 @@ func (x *Index) indexLocked(days []int64, byDay map[int64][]app.IndexDoc, reader
 	// independent, and each waits on its own fsync, so they run side by side.
 	// Live traffic fills one shard: its drain is cut into a batch per core,
 	// which Bleve turns into segments side by side too (a key is in one
-	// drain once, so no two batches write the same document). While people
-	// read, one batch fewer runs at a time: Bleve analyzes a batch on its
-	// own workers too, so this is room for them, not a core of their own.
+	// drain once, so no two batches write the same document). While someone
+	// waits on the log, one batch fewer runs at a time: Bleve analyzes a
+	// batch on its own workers too, so this is room for them, not a core of
+	// their own.
 	workers := max(2, runtime.GOMAXPROCS(0))
-	if readers {
+	if attended {
 		workers = max(1, runtime.GOMAXPROCS(0)-1)
 	}
 	// The drain is cut into batches of about an equal share per worker, a

@@ -265,6 +265,11 @@ func VerifyExport(r io.Reader, key ed25519.PublicKey) (ExportVerification, error
 	if !seal.Check(key) {
 		return found(&Break{Kind: BreakForged, Message: "the export's seal does not match its signature by this key: the seal was altered, or another key signed it"})
 	}
+	if !seal.ListsEntries() && seal.Query != "" {
+		// A seal of before the query was signed cannot have one: it was
+		// added, and would be read as what the export was asked for.
+		return found(&Break{Kind: BreakForged, Message: "the export's seal names a query its signature does not cover: the query was added to it"})
+	}
 	cps := map[uint64]Checkpoint{}
 	for _, c := range proof.Checkpoints {
 		if !c.Check(key) {
@@ -528,13 +533,19 @@ func readExport(r io.Reader, entry func(*Event)) (*Proof, error) {
 			if proof != nil {
 				return nil, Errorf(EINVALID, "line %d: a second proof; an export ends with one", line)
 			}
-			var pl struct {
-				Proof json.RawMessage `json:"proof"`
-			}
-			if err := json.Unmarshal(b, &pl); err != nil || len(pl.Proof) == 0 || string(pl.Proof) == "null" {
+			// The line holds the proof and nothing else: a note beside it
+			// would read as part of what verified.
+			var pl map[string]json.RawMessage
+			if err := json.Unmarshal(b, &pl); err != nil || len(pl["proof"]) == 0 || string(pl["proof"]) == "null" {
 				return nil, Errorf(EINVALID, "line %d: the proof is unreadable", line)
 			}
-			p, err := decodeProof(pl.Proof)
+			if where, ok := ambiguousName(b); ok {
+				return nil, Errorf(EINVALID, "line %d: %s is given twice, in the same or other letters; readers of the file could differ on which counts", line, where)
+			}
+			if len(pl) != 1 {
+				return nil, Errorf(EINVALID, "line %d: the proof line holds more than the proof", line)
+			}
+			p, err := decodeProof(pl["proof"])
 			if err != nil {
 				return nil, Errorf(EINVALID, "line %d: the proof is unreadable: %v", line, err)
 			}
@@ -662,6 +673,9 @@ func readJSONExport(r io.Reader, entry func(*Event)) (*Proof, error) {
 // decodeProof reads a proof, refusing a field it does not have: a note
 // slipped in beside the seal would read as part of what verified.
 func decodeProof(raw []byte) (*Proof, error) {
+	if where, ok := ambiguousName(raw); ok {
+		return nil, fmt.Errorf("proof: %s is given twice, in the same or other letters; readers of the file could differ on which counts", where)
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	var p *Proof
@@ -669,6 +683,31 @@ func decodeProof(raw []byte) (*Proof, error) {
 		return nil, fmt.Errorf("proof: %v", err)
 	}
 	return p, nil
+}
+
+// ambiguousName finds a member's name given twice in one object of raw, in
+// the same letters or in others (encoding/json takes "Query" for query, and
+// keeps the last of two; other readers keep the first).
+func ambiguousName(raw []byte) (where string, found bool) {
+	seen := map[string]map[string]bool{} // the folded names of each object, by its place
+	walkJSON(raw, func(s jsonSpot) bool {
+		if !s.isName {
+			return true
+		}
+		names := seen[s.at]
+		if names == nil {
+			names = map[string]bool{}
+			seen[s.at] = names
+		}
+		folded := strings.ToLower(s.name)
+		if names[folded] {
+			where, found = memberAt(s.at, s.name), true
+			return false
+		}
+		names[folded] = true
+		return true
+	})
+	return where, found
 }
 
 func expectDelim(dec *json.Decoder, want json.Delim) error {

@@ -350,9 +350,20 @@ func TestAJSONExportIsReadWhateverTheOrderOfItsParts(t *testing.T) {
 	// A part twice, or in other letters, could show a reader of the file
 	// other entries than were verified: refused.
 	half := len(x.lines) / 2
-	// Nor may an NDJSON export hold two proofs.
+	// Nor may an NDJSON export hold two proofs, or anything beside its proof
+	// on the proof's line.
 	if _, err := app.VerifyExport(strings.NewReader(x.String()+`{"proof":`+proof+"}\n"), f.log.PublicKey()); err == nil {
 		t.Error("an NDJSON export with two proof lines: no error")
+	}
+	lines := strings.Join(x.lines, "\n") + "\n"
+	for _, last := range []string{
+		`{"proof":` + proof + `,"note":"approved by the auditor"}`,
+		`{"proof":` + proof + `,"Proof":` + proof + `}`,
+		`{"proof":` + strings.Replace(proof, `"query":`, `"query":"actor:maya","query":`, 1) + `}`,
+	} {
+		if _, err := app.VerifyExport(strings.NewReader(lines+last+"\n"), f.log.PublicKey()); err == nil {
+			t.Errorf("an NDJSON export ending %.60q…: no error", last)
+		}
 	}
 	for _, text := range []string{
 		`{"events":{},"proof":` + proof + `}`,
@@ -365,6 +376,8 @@ func TestAJSONExportIsReadWhateverTheOrderOfItsParts(t *testing.T) {
 		`{"events":` + events + `,"note":"approved by the auditor","proof":` + proof + `}`,
 		`{"events":` + events + `,"proof":` + strings.Replace(proof, `"seal":`, `"note":"approved","seal":`, 1) + `}`,
 		`{"Events":` + events + `,"proof":` + proof + `}`,
+		`{"events":` + events + `,"proof":` + strings.Replace(proof, `"query":`, `"query":"actor:maya","query":`, 1) + `}`,
+		`{"events":` + events + `,"proof":` + strings.Replace(proof, `"query":`, `"Query":"actor:maya","query":`, 1) + `}`,
 	} {
 		if _, err := app.VerifyExport(strings.NewReader(text), f.log.PublicKey()); err == nil {
 			t.Errorf("%.40q…: no error", text)
@@ -523,5 +536,10 @@ func TestAnExportSealedBeforeSealsListedTheEntriesStillVerifies(t *testing.T) {
 	v := verifyExport(t, f, x.String())
 	if !v.Intact() || v.Listed || v.Entries != n {
 		t.Fatalf("an export sealed the earlier way verifies as %+v", v)
+	}
+	// Such a seal signs no query: one added to it is a forgery.
+	x.proof.Seal.Query = "actor:maya"
+	if v := verifyExport(t, f, x.String()); v.Intact() || v.Break.Kind != app.BreakForged {
+		t.Fatalf("an earlier seal with a query added verifies as %+v", v)
 	}
 }

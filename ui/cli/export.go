@@ -90,7 +90,7 @@ type exportFile struct {
 	fd      int // an open file's descriptor (1 standard output, 2 standard error), else 0
 	path    string
 	through bool
-	mode    fs.FileMode // the permissions of the file it replaces; 0 for a new one
+	old     fs.FileInfo // the file it replaces; nil for a new one
 }
 
 // descriptor returns the open file out names: "-o /dev/stdout >> file"
@@ -135,7 +135,7 @@ func exportTarget(out string) (exportFile, error) {
 	if err != nil {
 		return exportFile{}, err
 	}
-	return exportFile{path: real, mode: info.Mode().Perm()}, nil
+	return exportFile{path: real, old: info}, nil
 }
 
 // open returns the writer for the export and finish, which ends it given
@@ -156,8 +156,8 @@ func (f exportFile) open() (io.Writer, func(error) error, error) {
 	}
 	// A file replaced keeps who may read it; a new one is the owner's
 	// alone (CreateTemp's 0600), as audit records should be.
-	if f.mode != 0 {
-		if err := tmp.Chmod(f.mode); err != nil {
+	if f.old != nil {
+		if err := tmp.Chmod(keepOwner(tmp, f.old)); err != nil {
 			tmp.Close()
 			os.Remove(tmp.Name())
 			return nil, nil, err

@@ -90,3 +90,57 @@ func TestDatesInQueriesAndExpiriesAreWholeDaysWhereMidnightIsSkipped(t *testing.
 		t.Fatalf("a token valid through 2027-09-04 in Santiago ends %s, read as through %q (%v)", end.In(santiago), got, ok)
 	}
 }
+
+// Every day of forty years, in the zones whose clocks have done the odd
+// things (jumped over midnight, been set back across it, lost hours or a
+// whole day): its start is on it, the instant before is not, and the next
+// day starts later.
+func TestEveryDayStartsAtItsFirstInstant(t *testing.T) {
+	for _, zone := range []string{"Asia/Amman", "Antarctica/Casey", "Antarctica/Vostok", "Africa/Tunis", "Asia/Colombo",
+		"Atlantic/Azores", "America/Havana", "America/Santiago", "Asia/Beirut", "Africa/Cairo", "Pacific/Apia",
+		"Australia/Lord_Howe", "Pacific/Kiritimati", "Europe/Berlin", "America/New_York"} {
+		loc := mustZone(t, zone)
+		day := time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)
+		for ; day.Year() < 2030; day = day.AddDate(0, 0, 1) {
+			name := day.Format(time.DateOnly)
+			start, _ := app.ParseDay(name, loc)
+			end, _ := app.ParseDayEnd(name, loc)
+			if start.After(end) {
+				t.Fatalf("%s in %s starts at %s, after it ends at %s", name, zone, start.UTC(), end.UTC())
+			}
+			if start.Equal(end) { // a day the clocks skipped
+				continue
+			}
+			if got := start.In(loc).Format(time.DateOnly); got != name {
+				t.Fatalf("%s in %s starts at %s, on %s", name, zone, start.UTC(), got)
+			}
+			if got := start.Add(-time.Nanosecond).In(loc).Format(time.DateOnly); got == name {
+				t.Fatalf("%s in %s starts at %s, but the instant before is on it too", name, zone, start.UTC())
+			}
+			if got := end.Add(-time.Nanosecond).In(loc).Format(time.DateOnly); got != name {
+				t.Fatalf("%s in %s ends at %s, but the instant before is on %s", name, zone, end.UTC(), got)
+			}
+		}
+	}
+}
+
+// A bound is written as a date only when it is the start of that day, so a
+// URL read back gives the same bound.
+func TestABoundIsWrittenAsADateOnlyAtTheStartOfItsDay(t *testing.T) {
+	azores := mustZone(t, "Atlantic/Azores")
+	for at, want := range map[string]string{
+		"2026-03-29T01:00:00Z": "2026-03-29",           // the day starts at the jump, 01:00 local
+		"2026-10-25T00:00:00Z": "2026-10-25",           // the first of two midnights
+		"2026-10-25T01:00:00Z": "2026-10-25T01:00:00Z", // the second
+		"2026-11-20T01:00:00Z": "2026-11-20",
+	} {
+		bound, _ := time.Parse(time.RFC3339, at)
+		got := app.FormatBound(bound, azores)
+		if got != want {
+			t.Errorf("the bound %s in the Azores is written %q, want %q", at, got, want)
+		}
+		if back, err := app.ParseDate(got, azores); err != nil || !back.Equal(bound) {
+			t.Errorf("%q reads back as %s (%v), not %s", got, back.UTC(), err, at)
+		}
+	}
+}

@@ -74,9 +74,8 @@ func (f Filter) Values(loc *time.Location) url.Values {
 // FormatBound writes a time-range bound as a date when it is the start of a
 // day in loc, else as an RFC 3339 time in UTC.
 func FormatBound(t time.Time, loc *time.Location) string {
-	l := t.In(loc)
-	if l.Hour() == 0 && l.Minute() == 0 && l.Second() == 0 && l.Nanosecond() == 0 {
-		return l.Format("2006-01-02")
+	if t.Equal(StartOfDay(t, loc)) { // not "at 00:00": a day may start at 01:00, or 00:00 come twice
+		return t.In(loc).Format(time.DateOnly)
 	}
 	return t.UTC().Format(time.RFC3339Nano)
 }

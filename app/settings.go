@@ -100,7 +100,16 @@ func LoadZone(tz string) (*time.Location, string, error) {
 	// right/UTC or Factory, which another computer (a cluster's next node, a
 	// laptop the data moves to) may not have, and then silently shows times in
 	// its own zone instead.
-	if name, ok := zoneByFold(tz); ok {
+	// posix/X and right/X are X as zoneinfo packs it (right/ counting leap
+	// seconds, which the entries' times do not): read as X, so that a name
+	// saved before this check keeps its zone.
+	name := tz
+	for _, dir := range []string{"posix/", "right/"} {
+		if len(name) > len(dir) && strings.EqualFold(name[:len(dir)], dir) {
+			name = name[len(dir):]
+		}
+	}
+	if name, ok := zoneByFold(name); ok {
 		if loc, err := time.LoadLocation(name); err == nil {
 			return loc, name, nil
 		}

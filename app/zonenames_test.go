@@ -32,15 +32,17 @@ func TestTimezonesAreFoundInAnyLetterCase(t *testing.T) {
 	for in, want := range map[string]string{
 		"Europe/Berlin": "Europe/Berlin", "europe/berlin": "Europe/Berlin", "AMERICA/NEW_YORK": "America/New_York",
 		"system": "", "Local": "", "": "", " utc ": "UTC",
+		// As the computer's zoneinfo also names them: saved so before, they keep their zone.
+		"posix/Europe/Berlin": "Europe/Berlin", "right/UTC": "UTC",
 	} {
 		loc, name, err := LoadZone(in)
 		if err != nil || name != want || loc == nil {
 			t.Errorf("LoadZone(%q) = %v, %q, %v; want %q", in, loc, name, err, want)
 		}
 	}
-	// Names only this computer's zoneinfo has are as unknown as made-up ones:
-	// the data may move to a computer without them.
-	for _, tz := range []string{"Mars/Olympus", "posix/Europe/Berlin", "right/UTC", "posixrules"} {
+	// Other names only this computer's zoneinfo has are as unknown as made-up
+	// ones: the data may move to a computer without them.
+	for _, tz := range []string{"Mars/Olympus", "posix/Mars/Olympus", "posixrules", "posix/", "zoneinfo/Europe/Berlin"} {
 		if _, _, err := LoadZone(tz); ErrorCode(err) != EINVALID || !strings.Contains(err.Error(), "timezone") {
 			t.Errorf("LoadZone(%q): %v", tz, err)
 		}

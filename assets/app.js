@@ -158,10 +158,25 @@
   // Typing in the search box sends a search after each pause; say so, so the
   // server can answer a half-typed query beside the box instead of replacing
   // the results with an error. Enter (the "search" event) is a real search.
+  // A search typed further replaces the address only of a search that was
+  // itself typed, not of one confirmed with Enter or opened from a link:
+  // those stay a step of Back.
+  var typedURL = null;
   document.addEventListener("htmx:configRequest", function (e) {
     var ev = e.detail.triggeringEvent;
     if (ev && ev.type === "input" && e.detail.elt && e.detail.elt.id === "q") {
       e.detail.headers["X-Search-Typing"] = "true";
+      if (typedURL === location.pathname + location.search) e.detail.headers["X-Search-Continues"] = "true";
+    }
+  });
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var xhr = e.detail.xhr, headers = e.detail.requestConfig && e.detail.requestConfig.headers;
+    if (!xhr) return;
+    var url = xhr.getResponseHeader("HX-Push-Url") || xhr.getResponseHeader("HX-Replace-Url");
+    if (headers && headers["X-Search-Typing"]) {
+      if (url) typedURL = url;
+    } else if (url || (e.detail.elt && e.detail.elt.id === "q")) {
+      typedURL = null; // another view, or this one confirmed (Enter)
     }
   });
 

@@ -213,7 +213,7 @@ func TestInTheBrowserLoweringTheRetentionSaysWhatGoesFirst(t *testing.T) {
 	// A confirmation is for the days it was asked for.
 	f.run("change the days, then press Delete",
 		js(`window.beforeDelete = true; document.getElementById("retention_days").value = "6"`),
-		chromedp.Click(chromedp.CSS(`.confirm-box button[name=confirm_days]`)),
+		chromedp.Click(chromedp.CSS(`.confirm-box button[name=confirm]`)),
 	)
 	f.settle("the confirmation for 6 days", `!window.beforeDelete && (document.querySelector(".confirm-box") || {}).textContent.includes("to 6 days")`)
 	if f.log.Retention() != app.DefaultRetention {
@@ -224,7 +224,7 @@ func TestInTheBrowserLoweringTheRetentionSaysWhatGoesFirst(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`.settings-form > .form-actions button[type=submit]`)),
 	)
 	f.settle("the confirmation for 7 days", `(document.querySelector(".confirm-box") || {}).textContent.includes("to 7 days")`)
-	f.run("confirm", chromedp.Click(chromedp.CSS(`.confirm-box button[name=confirm_days]`)))
+	f.run("confirm", chromedp.Click(chromedp.CSS(`.confirm-box button[name=confirm]`)))
 	f.settle("saved", `location.search.includes("saved")`)
 	if f.log.Retention() != 7*24*time.Hour {
 		t.Fatalf("retention = %v", f.log.Retention())

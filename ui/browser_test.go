@@ -900,3 +900,25 @@ func TestInTheBrowserTheExportMenuClosesWhenTheFocusLeavesIt(t *testing.T) {
 		t.Fatal("the focus is still in the closed menu")
 	}
 }
+
+// A search confirmed with Enter stays a step of Back when its words are
+// typed on: only a search that was itself typed gives way to its sequel.
+func TestInTheBrowserASearchConfirmedWithEnterStaysInTheHistory(t *testing.T) {
+	f := newBrowserFixture(t, browserOptions{})
+	f.stories()
+	f.open()
+	steps := evalAs[int](f, `history.length`)
+	f.run("type a search and press Enter",
+		chromedp.Click(chromedp.CSS(`#q`)),
+		chromedp.SendKeys(chromedp.CSS(`#q`), "snow"),
+		waitFor(`location.search.includes("q=snow")`),
+		chromedp.KeyEvent("\r"),
+		chromedp.Sleep(500*time.Millisecond),
+		chromedp.SendKeys(chromedp.CSS(`#q`), "flake"),
+		waitFor(`location.search.includes("q=snowflake")`),
+	)
+	if n := evalAs[int](f, `history.length`); n != steps+2 {
+		t.Fatalf("typing on after Enter left %d steps of history, want 2", n-steps)
+	}
+	f.run("go back", js(`history.back()`), waitFor(`location.search === "?q=snow"`))
+}

@@ -21,6 +21,9 @@ const (
 	// searchTyping is set by the page's script on the requests that typing in
 	// the search box sends, as opposed to an explicit search (Enter).
 	searchTyping = "X-Search-Typing"
+	// searchContinues is set on a typing request whose page shows a search
+	// that was itself typed (not confirmed with Enter, nor opened from a link).
+	searchContinues = "X-Search-Continues"
 )
 
 // isTyping reports whether the request comes from typing in the search box.

@@ -192,10 +192,11 @@ func (s *Server) auditLogPage(c echo.Context) error {
 		current, err := url.Parse(c.Request().Header.Get(hxCurrentURL))
 		switch {
 		case err == nil && current.RequestURI() == res.URL:
-		case err == nil && isTyping(c.Request()) && sameSearchTyped(current, res.URL):
+		case err == nil && isTyping(c.Request()) && c.Request().Header.Get(searchContinues) == "true" && sameSearchTyped(current, res.URL):
 			// Each pause while typing sends a search: the query being
 			// typed takes the place of its beginning, so Back goes to the
-			// search before, not to every few letters of this one.
+			// search before, not to every few letters of this one. A
+			// search confirmed with Enter, or opened from a link, stays.
 			replaceURL(c, res.URL)
 		default:
 			pushURL(c, res.URL)
@@ -443,7 +444,7 @@ func rangeLabel(v viewState, loc *time.Location, retention time.Duration) string
 		return day + ", " + t.Format("15:04")
 	}
 	switch {
-	case hasAfter && hasBefore && isDayStart(after, loc) && isDayStart(before, loc) && before.Sub(after) <= 25*time.Hour:
+	case hasAfter && hasBefore && isDayStart(after, loc) && before.Equal(app.AddDays(after, 1, loc)):
 		return "on " + after.In(loc).Format("Mon, ") + show(after)
 	case hasAfter && hasBefore:
 		last := before

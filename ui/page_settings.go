@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -103,8 +104,10 @@ type planOption struct {
 
 type retentionConfirm struct {
 	From, To string
-	Days     string // what the confirmation is for: a later form with other days asks again
 	Count    int
+	// Key is what the confirmation is for: the days, the retention they
+	// lower and how many entries go. A form with another asks again.
+	Key string
 }
 
 var planAbout = map[app.Plan]string{
@@ -185,14 +188,21 @@ func (s *Server) saveGeneral(c echo.Context) error {
 		v.Errors["name"] = "1 to 80 characters."
 	}
 	// A lower retention deletes entries for good: it is done only when the
-	// form confirms these very days (confirmed for 28, a form sent with 26
-	// asks again, saying how many more it deletes).
-	if len(v.Errors) == 0 && change.Retention != nil && *change.Retention < s.Log.Retention() && c.FormValue("confirm_days") != v.RetentionDays {
+	// form confirms just what the warning said, the retention it lowers,
+	// the days it lowers it to and how many entries that deletes. Confirmed
+	// for 28 days, a form sent with 26 asks again, saying how many more it
+	// deletes; so does one confirmed before someone else changed the
+	// retention, or before older entries were imported.
+	if current := s.Log.Retention(); len(v.Errors) == 0 && change.Retention != nil && *change.Retention < current {
 		n, err := s.Log.ExpiredBy(c.Request().Context(), *change.Retention)
 		if err != nil {
 			return err
 		}
-		v.Confirm = &retentionConfirm{From: app.FormatRetention(s.Log.Retention()), To: app.FormatRetention(*change.Retention), Days: v.RetentionDays, Count: n}
+		confirm := retentionConfirm{From: app.FormatRetention(current), To: app.FormatRetention(*change.Retention), Count: n}
+		confirm.Key = fmt.Sprintf("%s/%d/%d", v.RetentionDays, current/time.Second, n)
+		if c.FormValue("confirm") != confirm.Key {
+			v.Confirm = &confirm
+		}
 	}
 	if len(v.Errors) > 0 || v.Confirm != nil {
 		v.fillPlans()
@@ -314,11 +324,10 @@ func (s *Server) createTokenPage(c echo.Context) error {
 	}
 	spec := app.TokenSpec{Label: v.Form.Label, Scopes: scopes, Owner: v.Form.Owner}
 	if v.Form.Expires != "" {
-		day, err := app.ParseDay(v.Form.Expires, settings.Location())
+		end, err := app.ParseDayEnd(v.Form.Expires, settings.Location()) // valid through the whole day chosen
 		if err != nil {
 			v.Errors["expires"] = "A date such as 2027-01-31, or leave it empty for no expiry."
 		} else {
-			end := app.AddDays(day, 1, settings.Location()) // valid through the whole day chosen
 			if !end.After(s.Log.Now()) {
 				v.Errors["expires"] = "The expiry must be in the future."
 			}

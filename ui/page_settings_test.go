@@ -3,11 +3,13 @@ package ui_test
 import (
 	"context"
 	"encoding/json"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -150,7 +152,7 @@ func TestSettingsRoutesRefuseAViewer(t *testing.T) {
 		{"POST", ui.ServiceUsersPath + "/" + su.ID + "/enable"},
 		{"POST", ui.ServiceUsersPath + "/" + su.ID + "/delete"},
 	}
-	form := url.Values{"name": {"Hacked"}, "label": {"x"}, "scopes": {"admin"}, "timezone": {"UTC"}, "retention_days": {"1"}, "plan": {"free"}, "confirm_days": {"1"}}
+	form := url.Values{"name": {"Hacked"}, "label": {"x"}, "scopes": {"admin"}, "timezone": {"UTC"}, "retention_days": {"1"}, "plan": {"free"}, "confirm": {"1/2592000/0"}}
 	for _, r := range routes {
 		var resp pageResp
 		if r.method == "GET" {
@@ -260,17 +262,33 @@ func TestLoweringTheRetentionAsksFirstThenPurges(t *testing.T) {
 	if f.log.Retention() != app.DefaultRetention || len(f.entries("namespace:connections")) != 3 {
 		t.Fatal("the retention changed before it was confirmed")
 	}
-	// A confirmation is for the days it was asked for: sent with fewer, the
-	// form asks again.
-	form.Set("confirm_days", "7")
+	// A confirmation is for what it was asked for: the days, the retention
+	// they lower, and how many entries go. Sent with fewer days, the form
+	// asks again.
+	key := regexp.MustCompile(`name="confirm" value="([^"]+)"`).FindStringSubmatch(r.body)
+	if key == nil {
+		t.Fatalf("the confirmation has no button: %.2000s", r.body)
+	}
+	form.Set("confirm", html.UnescapeString(key[1]))
 	form.Set("retention_days", "5")
 	if r := f.post(ui.GeneralPath, form); r.status != http.StatusOK || !strings.Contains(r.body, "from 30 days to 5 days deletes 2 entries for good") {
 		t.Fatalf("confirmed for 7 days, sent with 5: %d %.2000s", r.status, r.body)
 	}
-	if f.log.Retention() != app.DefaultRetention {
-		t.Fatal("the retention changed with a confirmation given for other days")
-	}
+	// Nor does it stand once someone else has changed the retention.
 	form.Set("retention_days", "7")
+	sixty := 60 * 24 * time.Hour
+	if _, err := f.log.ChangeSettings(context.Background(), app.SettingsChange{Retention: &sixty}, "Another Admin"); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.post(ui.GeneralPath, form); r.status != http.StatusOK || !strings.Contains(r.body, "from 60 days to 7 days deletes 2 entries for good") {
+		t.Fatalf("confirmed from 30 days, sent after a change to 60: %d %.2000s", r.status, r.body)
+	}
+	if f.log.Retention() != sixty {
+		t.Fatal("the retention changed with a confirmation given for another")
+	}
+	r = f.post(ui.GeneralPath, form)
+	key = regexp.MustCompile(`name="confirm" value="([^"]+)"`).FindStringSubmatch(r.body)
+	form.Set("confirm", html.UnescapeString(key[1]))
 	if r := f.post(ui.GeneralPath, form); r.status != http.StatusSeeOther {
 		t.Fatalf("confirmed: %d", r.status)
 	}

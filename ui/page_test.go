@@ -736,7 +736,7 @@ func TestTheFilterFormBecomesTheAPIsParametersInTheURL(t *testing.T) {
 	// Typing takes one step of Back: the first letters push the search,
 	// the letters after them replace it, and Enter pushes as a search does.
 	typing := func(at, q string) pageResp {
-		return f.get(ui.PagePath+"?q="+q, map[string]string{"HX-Request": "true", "X-Search-Typing": "true", "HX-Current-URL": f.ts.URL + at})
+		return f.get(ui.PagePath+"?q="+q, map[string]string{"HX-Request": "true", "X-Search-Typing": "true", "X-Search-Continues": "true", "HX-Current-URL": f.ts.URL + at})
 	}
 	for _, c := range []struct {
 		at, q, push, replace string
@@ -755,6 +755,12 @@ func TestTheFilterFormBecomesTheAPIsParametersInTheURL(t *testing.T) {
 	r = f.get(ui.PagePath+"?q=ci-deploy", map[string]string{"HX-Request": "true", "HX-Current-URL": f.ts.URL + ui.PagePath + "?q=ci-de"})
 	if got := r.header.Get("HX-Push-Url"); got != ui.PagePath+"?q=ci-deploy" {
 		t.Fatalf("an explicit search pushed %q", got)
+	}
+	// Typing on from a search that was not typed (Enter, a link) keeps it a
+	// step of Back.
+	r = f.get(ui.PagePath+"?q=ci-deploy-prod", map[string]string{"HX-Request": "true", "X-Search-Typing": "true", "HX-Current-URL": f.ts.URL + ui.PagePath + "?q=ci-deploy"})
+	if got := r.header.Get("HX-Push-Url"); got != ui.PagePath+"?q=ci-deploy-prod" {
+		t.Fatalf("typing on from a search confirmed with Enter pushed %q", got)
 	}
 }
 

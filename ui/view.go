@@ -90,21 +90,22 @@ func rangeBounds(want viewState, now time.Time, loc *time.Location, retention ti
 	case range7d:
 		return app.AddDays(today, -6, loc), time.Time{}
 	case rangeCustom:
-		from, fromOK := parseDay(want.From, loc)
-		to, toOK := parseDay(want.To, loc)
+		fromDay, toDay := want.From, want.To
+		_, fromOK := parseDay(fromDay, loc)
+		_, toOK := parseDay(toDay, loc)
 		if !fromOK && !toOK {
 			// Custom chosen, no dates yet: start from the whole window, to be narrowed.
-			from, fromOK = dayStartIn(now.Add(-retention), loc), true
-			to, toOK = today, true
+			fromDay, fromOK = dayStartIn(now.Add(-retention), loc).Format(dateLayout), true
+			toDay, toOK = today.Format(dateLayout), true
 		}
-		if fromOK && toOK && to.Before(from) {
-			from, to = to, from
+		if fromOK && toOK && toDay < fromDay { // dates as text sort as days do
+			fromDay, toDay = toDay, fromDay
 		}
 		if fromOK {
-			after = from
+			after, _ = app.ParseDay(fromDay, loc)
 		}
 		if toOK {
-			before = app.AddDays(to, 1, loc) // before is exclusive: the day after "to"
+			before, _ = app.ParseDayEnd(toDay, loc) // before is exclusive: the end of "to"
 		}
 		return after, before
 	}

@@ -144,9 +144,9 @@ func parseExpiry(s string, now time.Time, loc *time.Location) (time.Time, error)
 		}
 		return now.AddDate(0, 0, n), nil
 	}
-	day, err := app.ParseDay(s, loc)
+	end, err := app.ParseDayEnd(s, loc) // valid through that day
 	if err != nil {
 		return time.Time{}, bad
 	}
-	return app.AddDays(day, 1, loc), nil
+	return end, nil
 }

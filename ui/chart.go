@@ -74,7 +74,7 @@ func dayInYear(d, today time.Time) string {
 // retention window to today, in loc. Only namespace ns is drawn when set. The
 // days that overlap [after, before) stay bright; with no range all do.
 func buildChart(tally *app.SlotCounts, ns app.Namespace, v viewState, loc *time.Location, cutoff, now, after, before time.Time) chartView {
-	first, last := dayStartIn(cutoff, loc), dayStartIn(now, loc)
+	first, last := app.StartOfDay(cutoff, loc), app.StartOfDay(now, loc)
 	var days []time.Time
 	for d := first; !d.After(last); d = app.AddDays(d, 1, loc) {
 		days = append(days, d)

@@ -83,7 +83,7 @@ func (v *viewState) sync() {
 
 // rangeBounds turns a choice of the time-range control into after and before.
 func rangeBounds(want viewState, now time.Time, loc *time.Location, retention time.Duration) (after, before time.Time) {
-	today := dayStartIn(now, loc)
+	today := app.StartOfDay(now, loc)
 	switch want.Range {
 	case range24h:
 		return now.Add(-24 * time.Hour).UTC().Truncate(time.Minute), time.Time{}
@@ -91,12 +91,11 @@ func rangeBounds(want viewState, now time.Time, loc *time.Location, retention ti
 		return app.AddDays(today, -6, loc), time.Time{}
 	case rangeCustom:
 		fromDay, toDay := want.From, want.To
-		_, fromOK := parseDay(fromDay, loc)
-		_, toOK := parseDay(toDay, loc)
+		fromOK, toOK := isDate(fromDay), isDate(toDay)
 		if !fromOK && !toOK {
 			// Custom chosen, no dates yet: start from the whole window, to be narrowed.
-			fromDay, fromOK = dayStartIn(now.Add(-retention), loc).Format(dateLayout), true
-			toDay, toOK = today.Format(dateLayout), true
+			fromDay, fromOK = now.Add(-retention).In(loc).Format(dateLayout), true
+			toDay, toOK = now.In(loc).Format(dateLayout), true
 		}
 		if fromOK && toOK && toDay < fromDay { // dates as text sort as days do
 			fromDay, toDay = toDay, fromDay
@@ -120,7 +119,7 @@ func (v *viewState) describeRange(now time.Time, loc *time.Location) {
 		v.Range = rangeAll
 		return
 	}
-	today := dayStartIn(now, loc)
+	today := app.StartOfDay(now, loc)
 	if before.IsZero() && after.Equal(app.AddDays(today, -6, loc)) {
 		v.Range = range7d
 		return
@@ -139,18 +138,16 @@ func (v *viewState) describeRange(now time.Time, loc *time.Location) {
 	}
 }
 
-// isDayStart reports whether t is midnight in loc, as a bound given as a date is.
+// isDayStart reports whether t is the start of its day in loc, as a bound given as a date is.
 func isDayStart(t time.Time, loc *time.Location) bool {
-	return !t.IsZero() && t.Equal(dayStartIn(t, loc))
+	return !t.IsZero() && t.Equal(app.StartOfDay(t, loc))
 }
 
-func parseDay(s string, loc *time.Location) (time.Time, bool) {
-	t, err := app.ParseDay(s, loc)
-	return t, err == nil
+// isDate reports whether s is a date as the date fields send it.
+func isDate(s string) bool {
+	_, err := time.Parse(dateLayout, s)
+	return err == nil
 }
-
-// dayStartIn is the start of t's day in loc.
-func dayStartIn(t time.Time, loc *time.Location) time.Time { return app.StartOfDay(t, loc) }
 
 // URL is the page's address for this view: the parameters in the API's names
 // and order, empty ones left out.

@@ -1,8 +1,10 @@
 package index
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -155,4 +157,89 @@ func TestAShardCutShortAnywhereIsReportedDamagedRatherThanCrashing(t *testing.T)
 	if err := rootCut(shard); err != nil {
 		t.Fatalf("the whole file: %v", err)
 	}
+}
+
+// A segment damaged after its shard opened (or in a way opening does not
+// see) fails the searches that reach it. The day is then dropped at the
+// Log's next repair, to be filled again from the store, rather than failing
+// every search of it until someone rebuilds the index by hand.
+func TestAShardThatFailsASearchIsDroppedToBeRebuilt(t *testing.T) {
+	day := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	words := []string{"orders", "clickstream", "revenue", "partner", "warehouse", "finance", "tokens", "daily"}
+	var docs []app.IndexDoc
+	for i := range 4000 {
+		docs = append(docs, entry(day.Add(time.Duration(i)*time.Second), app.DataPipelines, "pipeline_executed", "svc-airflow",
+			fmt.Sprintf("Pipeline %s_%s ran %d rows", words[i%len(words)], words[(i/8)%len(words)], i)))
+	}
+	for i := 1; i < 100; i++ {
+		at := float64(i) / 100
+		x, dir := openTemp(t)
+		mustIndex(t, x, docs...)
+		must(t, x.Close())
+		// Damage the largest segment at one place after another, keeping its
+		// size, until a search fails.
+		var largest string
+		var size int64
+		must(t, filepath.WalkDir(filepath.Join(dir, dayName(dayOf(day))), func(path string, d os.DirEntry, err error) error {
+			if err == nil && strings.HasSuffix(path, ".zap") {
+				if fi, err := d.Info(); err == nil && fi.Size() > size {
+					largest, size = path, fi.Size()
+				}
+			}
+			return err
+		}))
+		f, err := os.OpenFile(largest, os.O_RDWR, 0)
+		must(t, err)
+		b := make([]byte, 64)
+		off := int64(float64(size) * at)
+		_, err = f.ReadAt(b, off)
+		must(t, err)
+		for i := range b {
+			b[i] ^= 0x5a
+		}
+		_, err = f.WriteAt(b, off)
+		must(t, err)
+		must(t, f.Close())
+
+		y, err := Open(dir)
+		must(t, err)
+		if lost := y.TakeLost(); len(lost) != 0 {
+			y.Close()
+			continue // found damaged on opening: the other test's case
+		}
+		// Searches, and counts, which read every match of the day.
+		var failed error
+		for _, w := range words {
+			if _, err := y.Search(parse(t, w), app.Key{}, 50); err != nil {
+				failed = err
+				break
+			}
+			if err := y.Tally(parse(t, w), func(app.TallyCell, int) {}); err != nil {
+				failed = err
+				break
+			}
+		}
+		if failed == nil {
+			y.Close()
+			continue // this damage broke no search: try another place
+		}
+		lost := y.TakeLost()
+		if len(lost) != 1 || !lost[0].Day.Equal(day) || !strings.Contains(lost[0].Reason, "reading it failed") {
+			t.Fatalf("a search failed (%v), and the lost days are %+v, want 2026-11-20", failed, lost)
+		}
+		if _, err := os.Stat(filepath.Join(dir, dayName(dayOf(day)))); !os.IsNotExist(err) {
+			t.Fatalf("the broken shard's directory is still there: %v", err)
+		}
+		for _, w := range words {
+			if _, err := y.Search(parse(t, w), app.Key{}, 50); err != nil {
+				t.Fatalf("a search after the broken day was dropped: %v", err)
+			}
+			if err := y.Tally(parse(t, w), func(app.TallyCell, int) {}); err != nil {
+				t.Fatalf("counts after the broken day was dropped: %v", err)
+			}
+		}
+		must(t, y.Close())
+		return
+	}
+	t.Fatal("no damage tried broke a search: the test damages nothing")
 }

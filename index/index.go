@@ -77,6 +77,12 @@ type Index struct {
 	closed bool
 	lost   []app.LostDay // shards dropped as damaged, until the Log takes them
 
+	// broken names the open shards a read failed in (a damaged segment
+	// reads as EOF), with why, until TakeLost drops them to be filled
+	// again: reads hold mu only for reading, so they cannot drop a shard.
+	brokenMu sync.Mutex
+	broken   map[int64]string
+
 	searched        func(day int64)                 // tests watch which shards a search visits
 	tallied         func(day int64)                 // tests watch which shards a tally counts afresh
 	windowed        func(slots int64)               // tests watch a search look at the latest quarter hours first
@@ -199,11 +205,39 @@ func (x *Index) dropDamaged(day int64, reason string) error {
 	return nil
 }
 
+// readFailed notes that reading day's shard failed with err, and returns
+// err: the shard is dropped, and its day filled again, at the Log's next
+// repair (TakeLost). A shard whose segment was damaged after it opened
+// fails every search that reaches it until then.
+func (x *Index) readFailed(day int64, err error) error {
+	x.brokenMu.Lock()
+	defer x.brokenMu.Unlock()
+	if x.broken == nil {
+		x.broken = map[int64]string{}
+	}
+	if _, noted := x.broken[day]; !noted {
+		x.broken[day] = "reading it failed: " + err.Error()
+	}
+	return err
+}
+
 // TakeLost returns the days whose shards were dropped as damaged since the
-// last call, and forgets them.
+// last call, and forgets them; shards a read failed in are dropped first.
 func (x *Index) TakeLost() []app.LostDay {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	x.brokenMu.Lock()
+	broken := x.broken
+	x.broken = nil
+	x.brokenMu.Unlock()
+	for day, reason := range broken {
+		if shard := x.removeShard(day); shard != nil {
+			_ = safely(shard.Close) // it is being thrown away; a damaged one may not close cleanly
+		}
+		if err := x.dropDamaged(day, reason); err != nil {
+			x.lost = append(x.lost, app.LostDay{Day: dayStart(day), Reason: reason}) // filled again over what is left
+		}
+	}
 	lost := x.lost
 	x.lost = nil
 	return lost

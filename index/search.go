@@ -61,7 +61,7 @@ func (x *Index) Search(q *app.Query, before app.Key, limit int) ([]app.Key, erro
 		}
 		ok, est, err := x.mayMatch(x.shards[day], c)
 		if err != nil {
-			return nil, fmt.Errorf("index: search %s: %w", dayName(day), err)
+			return nil, x.readFailed(day, fmt.Errorf("index: search %s: %w", dayName(day), err))
 		} else if !ok {
 			continue
 		}
@@ -74,12 +74,12 @@ func (x *Index) Search(q *app.Query, before app.Key, limit int) ([]app.Key, erro
 		}
 		hits, err := x.searchDay(day, c, after, limit-len(keys), est)
 		if err != nil {
-			return nil, fmt.Errorf("index: search %s: %w", dayName(day), err)
+			return nil, x.readFailed(day, fmt.Errorf("index: search %s: %w", dayName(day), err))
 		}
 		for _, h := range hits {
 			k, ok := keyOf(h.ID)
 			if !ok {
-				return nil, fmt.Errorf("index: shard %s holds a document with ID %q", dayName(day), h.ID)
+				return nil, x.readFailed(day, fmt.Errorf("index: shard %s holds a document with ID %q", dayName(day), h.ID))
 			}
 			if bytes.Compare(k[:], lower[:]) < 0 {
 				return keys, nil // older than the range: so is every later hit
@@ -437,7 +437,7 @@ func (x *Index) Tally(q *app.Query, add func(cell app.TallyCell, n int)) error {
 	}
 	for _, day := range x.days(q) {
 		if ok, _, err := x.mayMatch(x.shards[day], c); err != nil {
-			return fmt.Errorf("index: tally %s: %w", dayName(day), err)
+			return x.readFailed(day, fmt.Errorf("index: tally %s: %w", dayName(day), err))
 		} else if !ok {
 			continue
 		}
@@ -466,7 +466,7 @@ func (x *Index) Tally(q *app.Query, add func(cell app.TallyCell, n int)) error {
 				e = newTallyEntry(cells, nil, 0)
 			}
 			if err != nil {
-				return err
+				return x.readFailed(day, err)
 			}
 			x.cache.put(key, version, e)
 		}
@@ -484,7 +484,7 @@ func (x *Index) Tally(q *app.Query, add func(cell app.TallyCell, n int)) error {
 			default:
 				m, err := countCut(shard, c.bq, cc.cell, cc.n, q)
 				if err != nil {
-					return fmt.Errorf("index: tally %s: %w", dayName(day), err)
+					return x.readFailed(day, fmt.Errorf("index: tally %s: %w", dayName(day), err))
 				}
 				if m > 0 {
 					add(cc.cell, m)

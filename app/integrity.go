@@ -347,6 +347,11 @@ func VerifyChainReporting(ctx context.Context, st Store, key ed25519.PublicKey, 
 			return false
 		}
 		var digest Digest
+		if link.Unreadable != nil {
+			brk = &Break{Kind: BreakEdited, Seq: link.Seq, Message: fmt.Sprintf("entry %d (of %s) is unreadable: its stored bytes were changed (%v)",
+				link.Seq, link.Key.Time().Format(time.RFC3339), link.Unreadable)}
+			return false
+		}
 		if link.Gone {
 			brk = &Break{Kind: BreakMissing, Seq: link.Seq, Message: fmt.Sprintf("entry %d (of %s) is gone from the store", link.Seq, link.Key.Time().Format(time.RFC3339))}
 			return false

@@ -331,7 +331,7 @@ func (l *Log) seedReceivedAt(ctx context.Context) {
 	head, err := l.store.Head(ctx)
 	if err == nil && head.Seq > 0 {
 		err = l.store.Chain(ctx, head.Seq, func(link *Link) bool {
-			if !link.Purged() {
+			if link.Canonical != nil {
 				if e, derr := DecodeEntry(link.Canonical); derr == nil && !e.ReceivedAt.IsZero() {
 					l.lastReceived.Store(e.ReceivedAt.Add(time.Millisecond).UnixNano())
 				}

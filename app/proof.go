@@ -178,7 +178,8 @@ func (l *Log) buildProof(ctx context.Context, q Query, seqs *exportedSeqs, head 
 			run = nil
 		}
 	}
-	needed := false // inside a stretch that starts at an exported entry
+	needed := false      // inside a stretch that starts at an exported entry
+	var unreadable error // an entry whose digest the proof cannot give
 	err = l.store.Chain(ctx, seqs.min, func(link *Link) bool {
 		if link.Seq > head.Seq {
 			return false
@@ -187,6 +188,10 @@ func (l *Log) buildProof(ctx context.Context, q Query, seqs *exportedSeqs, head 
 		if exported {
 			needed = true
 			contents.Write(link.Hash[:])
+		}
+		if link.Unreadable != nil {
+			unreadable = link.Unreadable
+			return false
 		}
 		if needed && !exported {
 			d := link.Digest
@@ -206,6 +211,9 @@ func (l *Log) buildProof(ctx context.Context, q Query, seqs *exportedSeqs, head 
 		return true
 	})
 	flush()
+	if err == nil {
+		err = unreadable
+	}
 	return p, err
 }
 

@@ -139,10 +139,13 @@ type Link struct {
 	PrevHash  Digest // as stored with the entry (zero once purged)
 	Hash      Digest // as stored with the entry, or with its digest once purged
 	Gone      bool   // the link names an entry the store no longer holds
+	// Unreadable says why the entry's stored bytes cannot be read: they were
+	// damaged after they were written. Canonical and the hashes are unset.
+	Unreadable error
 }
 
 // Purged reports whether the entry's content is gone (expired).
-func (l *Link) Purged() bool { return l.Canonical == nil }
+func (l *Link) Purged() bool { return l.Canonical == nil && l.Unreadable == nil }
 
 // ChainHead is the newest link of the chain: its sequence number and hash,
 // and the newest timestamp among all the entries linked so far.

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -61,5 +62,42 @@ func TestADamagedPageMetAtStartLeavesTheRestServed(t *testing.T) {
 	}
 	if err := f.log.Check(); app.ErrorCode(err) != app.EUNAVAILABLE || !strings.Contains(err.Error(), "damaged") {
 		t.Fatalf("Check: %v", err)
+	}
+}
+
+// An entry whose packed bytes were changed on disk cannot be unpacked. A
+// verification names it as an edited entry, a break, rather than failing
+// as a whole: the break is what the page, healthz and the integrity
+// entry report.
+func TestAnEntryWhosePackedBytesChangedIsABreak(t *testing.T) {
+	f := openFixture(t)
+	var damaged app.Event
+	for i := range 20 {
+		out := f.record(ev(app.Spaces, "space_created", fmt.Sprintf("space-%02d", i), "Maya", time.Duration(20-i)*time.Minute, f.clock.Now()))
+		if i == 7 {
+			damaged = out[0]
+		}
+	}
+	f.close()
+	path := filepath.Join(f.dir, "auditlog.db")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The value follows the key and starts with its form (0x81: packed),
+	// then the packed block's length: a length past any entry's.
+	k := app.MakeKey(damaged.Timestamp, damaged.Seq)
+	at := bytes.Index(b, append(k[:], 0x81))
+	if at < 0 {
+		t.Fatal("the entry is not in the file packed")
+	}
+	b[at+len(k)+1], b[at+len(k)+2] = 0xff, 0xff
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.open()
+	v, err := f.log.VerifyNow(context.Background())
+	if err != nil || v.Break == nil || v.Break.Kind != app.BreakEdited || v.Break.Seq != damaged.Seq || !strings.Contains(v.Break.Message, "unreadable") {
+		t.Fatalf("verification: %+v, %v; want entry %d edited (unreadable)", v.Break, err, damaged.Seq)
 	}
 }

@@ -88,13 +88,14 @@ func TestADamagedEntryIsReportedOnHealthzAndTheRestServed(t *testing.T) {
 		t.Fatal(err)
 	}
 	var damaged app.Key
+	var damagedID string
 	for i := 0; i < 20; i++ {
 		out, err := log.Record(context.Background(), []app.Event{{Namespace: app.Spaces, Action: "space_created", Detail: fmt.Sprintf("space-%02d", i)}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if i == 7 {
-			damaged = app.MakeKey(out[0].Timestamp, out[0].Seq)
+			damaged, damagedID = app.MakeKey(out[0].Timestamp, out[0].Seq), out[0].ID
 		}
 	}
 	if err := log.Close(); err != nil {
@@ -135,5 +136,15 @@ func TestADamagedEntryIsReportedOnHealthzAndTheRestServed(t *testing.T) {
 	h := f.do("GET", "/healthz", "", "", nil)
 	if h.status != 503 || !strings.Contains(string(h.body), "damaged") || !strings.Contains(string(h.body), "unreadable") {
 		t.Fatalf("healthz after meeting the damage: %d %s", h.status, h.body)
+	}
+	// Asked for by its id, it is said to be unreadable, not absent.
+	if r := f.do("GET", "/api/v1/events/"+damagedID, f.read, "", nil); r.status != 503 || !strings.Contains(string(r.body), "cannot be read") {
+		t.Fatalf("the damaged entry by its id: %d %s", r.status, r.body)
+	}
+	// Verifying the chain names the entry as a break, as it would an edited
+	// one, rather than failing as a whole with nothing recorded.
+	v, err := log.VerifyNow(context.Background())
+	if err != nil || v.Break == nil || v.Break.Kind != app.BreakEdited || v.Break.Seq != damaged.Seq() || !strings.Contains(v.Break.Message, "unreadable") {
+		t.Fatalf("verification of a store with an unreadable entry: %+v, %v", v.Break, err)
 	}
 }

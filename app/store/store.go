@@ -682,13 +682,24 @@ func (s *Store) Get(ctx context.Context, id string) (app.Event, bool, error) {
 	var e app.Event
 	var ok bool
 	err := s.view(func() string { return fmt.Sprintf("the entry with id %q", id) }, func(tx *bolt.Tx) error {
+		// An entry that is there but does not decode is said to be
+		// unreadable: "no such entry" would hide that the store is damaged.
+		damaged := &app.Error{Code: app.EUNAVAILABLE, Message: fmt.Sprintf("the entry with id %q is in the store but cannot be read: the store is damaged there (see /healthz). %s", id, restoreAdvice(s.dir))}
 		k, _, err := lookupID(&unpacker{tx: tx}, tx.Bucket(bucketIDs).Cursor(), id)
 		if err != nil {
 			s.noteDamage(err.Error(), false)
+			return damaged
+		}
+		if k == nil {
 			return nil
 		}
-		if k != nil {
-			e, ok = s.entryReader(tx).read(k)
+		r := s.entryReader(tx)
+		at, v := r.c.Seek(k)
+		if v == nil || !bytes.Equal(at, k) {
+			return nil // expired, or never stored
+		}
+		if e, ok = r.serve(k, v); !ok {
+			return damaged
 		}
 		return nil
 	})
@@ -1769,7 +1780,10 @@ func (s *Store) Chain(ctx context.Context, from uint64, fn func(*app.Link) bool)
 					}
 					canonical, prev, hash, err := u.split(value)
 					if err != nil {
-						return fmt.Errorf("store: the entry of link %d (key %x) is unreadable: %w", l.Seq, v, err)
+						// Handed on, so that a verification names the entry
+						// as a break rather than failing as a whole.
+						l.Unreadable = fmt.Errorf("store: the entry of link %d (key %x) is unreadable: %w", l.Seq, v, err)
+						break
 					}
 					l.Canonical, l.PrevHash, l.Hash = canonical, prev, hash
 				case 16 + linksLen:

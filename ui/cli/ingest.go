@@ -141,7 +141,15 @@ func (m *Main) ingestFile(ctx context.Context, name, dir string) (*os.File, erro
 	if err != nil {
 		return nil, err
 	}
-	m.onClose(func() error { f.Close(); return os.Remove(f.Name()) })
+	// Unlinked at once, where the system allows it (not Windows): the open
+	// file still reads, and nothing of the input is left on disk when the
+	// command ends in any way, kill -9 included: a spool left behind would
+	// keep audit text past the retention that purges it from the log.
+	if os.Remove(f.Name()) == nil {
+		m.onClose(f.Close)
+	} else {
+		m.onClose(func() error { f.Close(); return os.Remove(f.Name()) })
+	}
 	// A read of standard input does not hear Ctrl-C: the copy is left to
 	// itself then, and the file removed as the command ends.
 	copied := make(chan error, 1)

@@ -96,12 +96,6 @@ type DigestRun struct {
 	Digests string `json:"digests"`
 }
 
-// proofLine is how an NDJSON export ends: one line holding the proof, which
-// no entry line could be mistaken for (entries have no "proof" field).
-type proofLine struct {
-	Proof *Proof `json:"proof"`
-}
-
 // exportedSeqs remembers which sequence numbers an export wrote, in a bitmap
 // over the range the chain holds, so that memory stays small whatever the size.
 type exportedSeqs struct {
@@ -144,26 +138,34 @@ func (s *exportedSeqs) has(seq uint64) bool {
 	return s.bits[i/64]&(1<<(i%64)) != 0
 }
 
-// buildProof walks the chain from the first exported entry to the export's
-// checkpoint and collects what a verifier needs beyond the entries.
+// buildProof collects what a verifier needs beyond an export's entries:
+// the proof of each stretch of chain they stand in, and the seal saying
+// which they are.
 func (l *Log) buildProof(ctx context.Context, q Query, seqs *exportedSeqs, head Checkpoint) (*Proof, error) {
 	p := &Proof{Version: 1, Checkpoints: []Checkpoint{}, Digests: []DigestRun{}}
-	contents := sha256.New()
+	contents := sha256.New() // the exported entries' hashes, in sequence order
+	if seqs.min != 0 && head.Seq != 0 {
+		if err := l.proveStretches(ctx, p, seqs, head, contents); err != nil {
+			return nil, err
+		}
+	}
 	if key := l.PublicKey(); key != nil {
 		p.PublicKey = EncodePublicKey(key)
-		// Signed last: the walk below meets the exported entries' hashes.
-		defer func() {
-			p.Seal = &ExportSeal{Head: head.Seq, Entries: seqs.n, First: seqs.min, Last: seqs.max, Time: l.now().UTC(),
-				Contents: hex.EncodeToString(contents.Sum(nil)), Query: q.String()}
-			p.Seal.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(l.signer, p.Seal.SignedBytes()))
-		}()
+		p.Seal = &ExportSeal{Head: head.Seq, Entries: seqs.n, First: seqs.min, Last: seqs.max, Time: l.now().UTC(),
+			Contents: hex.EncodeToString(contents.Sum(nil)), Query: q.String()}
+		p.Seal.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(l.signer, p.Seal.SignedBytes()))
 	}
-	if seqs.min == 0 || head.Seq == 0 {
-		return p, nil
-	}
+	return p, nil
+}
+
+// proveStretches walks the chain from the first exported entry to the
+// export's checkpoint, adding to p the checkpoints that end each stretch
+// and the digests of the entries it leaves out, and writing each exported
+// entry's hash to contents.
+func (l *Log) proveStretches(ctx context.Context, p *Proof, seqs *exportedSeqs, head Checkpoint, contents io.Writer) error {
 	all, err := checkpoints(ctx, l.store)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	at := map[uint64]Checkpoint{}
 	for _, c := range all {
@@ -214,7 +216,7 @@ func (l *Log) buildProof(ctx context.Context, q Query, seqs *exportedSeqs, head 
 	if err == nil {
 		err = unreadable
 	}
-	return p, err
+	return err
 }
 
 // ExportVerification says what checking an export found.

@@ -684,11 +684,13 @@ func (s *Store) Get(ctx context.Context, id string) (app.Event, bool, error) {
 	err := s.view(func() string { return fmt.Sprintf("the entry with id %q", id) }, func(tx *bolt.Tx) error {
 		// An entry that is there but does not decode is said to be
 		// unreadable: "no such entry" would hide that the store is damaged.
-		damaged := &app.Error{Code: app.EUNAVAILABLE, Message: fmt.Sprintf("the entry with id %q is in the store but cannot be read: the store is damaged there (see /healthz). %s", id, restoreAdvice(s.dir))}
+		damaged := func() error {
+			return &app.Error{Code: app.EUNAVAILABLE, Message: fmt.Sprintf("the entry with id %q is in the store but cannot be read: the store is damaged there (see /healthz). %s", id, restoreAdvice(s.dir))}
+		}
 		k, _, err := lookupID(&unpacker{tx: tx}, tx.Bucket(bucketIDs).Cursor(), id)
 		if err != nil {
 			s.noteDamage(err.Error(), false)
-			return damaged
+			return damaged()
 		}
 		if k == nil {
 			return nil
@@ -699,7 +701,7 @@ func (s *Store) Get(ctx context.Context, id string) (app.Event, bool, error) {
 			return nil // expired, or never stored
 		}
 		if e, ok = r.serve(k, v); !ok {
-			return damaged
+			return damaged()
 		}
 		return nil
 	})

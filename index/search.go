@@ -77,7 +77,7 @@ func (x *Index) Search(q *app.Query, before app.Key, limit int) ([]app.Key, erro
 			return nil, x.readFailed(day, fmt.Errorf("index: search %s: %w", dayName(day), err))
 		}
 		for _, h := range hits {
-			k, ok := keyOf(h.ID)
+			k, ok := keyOf(day, h.ID)
 			if !ok {
 				return nil, x.readFailed(day, fmt.Errorf("index: shard %s holds a document with ID %q", dayName(day), h.ID))
 			}
@@ -134,7 +134,7 @@ func (x *Index) searchDay(day int64, c *compiled, after string, n, est int) (sea
 		return nil, err
 	}
 	i := len(slots) - 1 // the newest quarter hour not searched yet
-	if k, valid := keyOf(after); valid {
+	if k, valid := keyOf(day, after); valid {
 		cut := app.SlotOf(k.Time())
 		for i >= 0 && slots[i].slot > cut {
 			i--
@@ -150,7 +150,7 @@ func (x *Index) searchDay(day int64, c *compiled, after string, n, est int) (sea
 			return append(found, hits...), err
 		}
 		if slots[i].entries > busySlot {
-			hits, done, err := x.searchBusySlot(shard, c, after, need, wantFor(need), slots[i].slot, slots[i].entries)
+			hits, done, err := x.searchBusySlot(shard, day, c, after, need, wantFor(need), slots[i].slot, slots[i].entries)
 			if err != nil {
 				return nil, err
 			}
@@ -204,9 +204,9 @@ const busySlot = 2048
 // false when the quarter hour's matches are too few for a window of seconds
 // to hold n, or when a window would be all of it: the quarter hour is then
 // searched whole.
-func (x *Index) searchBusySlot(shard bleve.Index, c *compiled, after string, n int, want uint64, slot int64, entries uint64) (hits search.DocumentMatchCollection, done bool, err error) {
+func (x *Index) searchBusySlot(shard bleve.Index, day int64, c *compiled, after string, n int, want uint64, slot int64, entries uint64) (hits search.DocumentMatchCollection, done bool, err error) {
 	first, last := app.TallyCell{Slot: slot}.Start().Unix(), lastSecondOf(slot)
-	if k, valid := keyOf(after); valid {
+	if k, valid := keyOf(day, after); valid {
 		last = min(last, k.Time().Unix())
 	}
 	if want >= entries {
@@ -257,7 +257,7 @@ func (x *Index) searchBusySlot(shard bleve.Index, c *compiled, after string, n i
 			return nil, false, err
 		}
 		if len(hits) >= n {
-			k, ok := keyOf(hits[n-1].ID)
+			k, ok := keyOf(day, hits[n-1].ID)
 			if !ok {
 				return nil, false, fmt.Errorf("a document has the ID %q", hits[n-1].ID)
 			}
@@ -510,7 +510,7 @@ func countCut(shard bleve.Index, bq query.Query, cl app.TallyCell, n int, q *app
 	}
 	m := 0
 	for _, h := range res.Hits {
-		k, ok := keyOf(h.ID)
+		k, ok := keyOf(dayOf(cl.Start()), h.ID)
 		if !ok {
 			return 0, fmt.Errorf("a document has the ID %q", h.ID)
 		}

@@ -53,7 +53,7 @@ func (f *entryField) NumPlainTextBytes() uint64 {
 func (f *entryField) Analyze() {
 	tokens := f.text.Analyze(nil)
 	f.length = len(tokens)
-	f.freqs, f.size = termLocations(tokens, len(tokens)-len(f.text.terms))
+	f.freqs, f.size = termLocations(tokens, f.text.positioned)
 }
 
 // Sizes of what a field's frequencies hold, for the estimate scorch keeps.
@@ -66,9 +66,10 @@ const (
 // a field with term vectors and without frequencies, and estimates the bytes
 // the result holds. It keeps less of where each term occurs, for which zap
 // writes five numbers an occurrence:
-//   - Only the first n tokens, an entry's words, keep their positions. A
-//     phrase is made of words; the whole-value terms after them are matched
-//     alone, never in a phrase, and their positions cost 30 bytes an entry.
+//   - Only the first n tokens keep their positions: the words of values
+//     of three words or more (see entryText). The whole-value terms after
+//     them are matched alone, never in a phrase, and their positions cost
+//     30 bytes an entry.
 //   - A position keeps no byte offsets: they serve Bleve's highlighting,
 //     which nothing here uses (the page highlights matches itself), and
 //     past the 127th byte of an entry's text each takes two bytes.

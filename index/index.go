@@ -43,7 +43,8 @@ import (
 //	9: a quarter hour's first entries share a rough second term (see roughBelow)
 //	10: words and actors folded (app.Fold): "chloe" finds Chloé
 //	11: document IDs of their day: the nanosecond and the sequence number, 13 characters rather than 22
-const formatVersion = 11
+//	12: words of values of one or two words keep no positions; a value of two words is a pair term
+const formatVersion = 12
 
 // keptFormat is a format before, which this one reads as it is, marking it
 // as its own before anything is added to it (so that the release before

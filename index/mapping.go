@@ -45,6 +45,7 @@ const (
 	hourTerm   = "\x01h"
 	slotTerm   = "\x01q"
 	secondTerm = "\x01s"
+	pairTerm   = "\x01p" // a value of two words (see entryText)
 )
 
 func slotTermOf(slot int64) string { return fmt.Sprintf("%s%010d", slotTerm, slot) }
@@ -278,13 +279,29 @@ func keyOf(day int64, id string) (app.Key, bool) {
 // as tokens() splits them, a position left empty between values so no phrase
 // spans two, then the whole-value terms. Bleve calls it on its analysis
 // workers, so an entry is split on whichever core is free.
+//
+// Only the words of values of three words or more keep their positions,
+// which zap writes at six bytes each. A phrase of several words can only
+// match in a value of two words as the value itself, or as its first word
+// and the start of its second (a word being typed): each two-word value is
+// a pair term too, which termQuery asks for beside the phrase. And a value
+// of one word holds no phrase at all. Actors, actions, the token's id and
+// fingerprint, target names: most values are of one or two words.
 type entryText struct {
 	values, terms []string
+
+	// positioned is how many of the tokens Analyze gave, the first ones,
+	// keep their positions.
+	positioned int
 }
 
 // valueBreak joins the values for one pass of the analyzer; it is no part of
 // a word, so no token spans it.
 const valueBreak = '\n'
+
+// minPositioned is how many words a value needs for its words to keep their
+// positions.
+const minPositioned = 3
 
 func (t *entryText) Analyze([]byte) analysis.TokenStream {
 	n := len(t.values)
@@ -298,10 +315,10 @@ func (t *entryText) Analyze([]byte) analysis.TokenStream {
 		ends = append(ends, len(text))
 		text = append(text, valueBreak)
 	}
-	out := analyzeText(text)
+	toks := analyzeText(text)
 	gap, value := 0, 0
-	from := make([]int, len(ends)+1) // value v's tokens are out[from[v]:from[v+1]]
-	for i, tok := range out {
+	from := make([]int, len(ends)+1) // value v's tokens are toks[from[v]:from[v+1]]
+	for i, tok := range toks {
 		for value < len(ends) && tok.Start >= ends[value] {
 			value++
 			gap++
@@ -310,32 +327,66 @@ func (t *entryText) Analyze([]byte) analysis.TokenStream {
 		tok.Position += gap
 	}
 	for value++; value <= len(ends); value++ {
-		from[value] = len(out)
+		from[value] = len(toks)
 	}
-	out = dropRepeatedValues(out, from)
+	words := func(v int) analysis.TokenStream { return toks[from[v]:from[v+1]] }
+	kept := keptValues(len(t.values), words)
+
+	out := make(analysis.TokenStream, 0, len(toks)+len(t.terms)+len(t.values))
+	for v, ok := range kept {
+		if ok && len(words(v)) >= minPositioned {
+			out = append(out, words(v)...)
+		}
+	}
+	t.positioned = len(out)
+	pairs := 0
+	for v, ok := range kept {
+		if w := words(v); ok && len(w) < minPositioned {
+			out = append(out, w...)
+			if len(w) == 2 {
+				pairs++
+			}
+		}
+	}
 	pos := gap
-	if len(out) > 0 {
-		pos = out[len(out)-1].Position
+	if len(toks) > 0 {
+		pos = toks[len(toks)-1].Position
+	}
+	add := func(term []byte) {
+		pos += 2
+		out = append(out, &analysis.Token{Term: term, Position: pos, Type: analysis.AlphaNumeric})
 	}
 	for _, term := range t.terms {
-		pos += 2
-		out = append(out, &analysis.Token{Term: []byte(term), Position: pos, Type: analysis.AlphaNumeric})
+		add([]byte(term))
+	}
+	if pairs > 0 {
+		for v, ok := range kept {
+			if w := words(v); ok && len(w) == 2 {
+				add(pairTermOf(w[0].Term, w[1].Term))
+			}
+		}
 	}
 	return out
 }
 
-// dropRepeatedValues leaves out the words of each value that another value
-// of the entry already says, word for word and in the same order: an actor
-// or a target that its detail names, as details do ("Maya Chen ran
-// orders_daily: ..."). Every word, phrase or word being typed that matches
-// in such a value matches where it is repeated, so the entry is found by the
-// same queries, while the index keeps fewer positions, at six bytes each:
-// a day of the benchmark's entries takes 290 bytes an entry rather than 312.
-// Of two equal values, the first is kept. from[v] is where value v's
-// tokens start in toks, from[len(from)-1] where the last one's end.
-func dropRepeatedValues(toks analysis.TokenStream, from []int) analysis.TokenStream {
-	n := len(from) - 1
-	words := func(v int) analysis.TokenStream { return toks[from[v]:from[v+1]] }
+// pairTermOf is the pair term of a value of the two words a and b, or with
+// b the start of the second word, the start of the pair terms with it.
+func pairTermOf[S []byte | string](a, b S) []byte {
+	term := make([]byte, 0, len(pairTerm)+len(a)+1+len(b))
+	term = append(term, pairTerm...)
+	term = append(term, a...)
+	term = append(term, ' ') // no word holds a space
+	return append(term, b...)
+}
+
+// keptValues tells which of an entry's n values are indexed, leaving out
+// each value that another already says, word for word and in the same
+// order: an actor or a target that its detail names, as details do ("Maya
+// Chen ran orders_daily: ..."). Every word, phrase or word being typed that
+// matches in such a value matches where it is repeated, so the entry is
+// found by the same queries, with fewer words to index. Of two equal
+// values, the first is kept. words(v) are value v's tokens.
+func keptValues(n int, words func(v int) analysis.TokenStream) []bool {
 	// Longest first: a value can only be inside one at least as long. A
 	// value inside one dropped is inside the one that one repeats, kept.
 	order := make([]int, n)
@@ -344,7 +395,6 @@ func dropRepeatedValues(toks analysis.TokenStream, from []int) analysis.TokenStr
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return len(words(b)) - len(words(a)) })
 	kept := make([]bool, n)
-	dropped := false
 	for i, v := range order {
 		kept[v] = true
 		if len(words(v)) == 0 {
@@ -352,21 +402,12 @@ func dropRepeatedValues(toks analysis.TokenStream, from []int) analysis.TokenStr
 		}
 		for _, u := range order[:i] {
 			if containsWords(words(u), words(v)) {
-				kept[v], dropped = false, true
+				kept[v] = false
 				break
 			}
 		}
 	}
-	if !dropped {
-		return toks
-	}
-	out := toks[:0:0]
-	for v := range n {
-		if kept[v] {
-			out = append(out, words(v)...)
-		}
-	}
-	return out
+	return kept
 }
 
 // containsWords tells whether the terms of part occur in whole, in a row.

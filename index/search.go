@@ -927,23 +927,39 @@ func termOn(field, term string) query.Query {
 // termQuery matches one free-text term on the text field, or returns nil when
 // the term holds no word at all. A word that analyzes into several tokens,
 // like "ci-deploy", must match them as a phrase; the word being typed matches
-// words that start with its last token.
+// words that start with its last token. A phrase of two words matches a
+// value of two words by its pair term too, whose words keep no positions
+// (see entryText).
 func termQuery(t app.Term) query.Query {
 	toks := tokens(t.Text)
 	switch {
 	case len(toks) == 0:
 		return nil
 	case t.Prefix && len(toks) == 1:
-		p := bleve.NewPrefixQuery(toks[0])
-		p.SetField(fieldText)
-		return p
+		return prefixOn(fieldText, toks[0])
+	case t.Prefix && len(toks) == 2:
+		return anyOf([]query.Query{
+			&phrasePrefixQuery{words: toks[:1], prefix: toks[1]},
+			prefixOn(fieldText, string(pairTermOf(toks[0], toks[1]))),
+		})
 	case t.Prefix:
 		return &phrasePrefixQuery{words: toks[:len(toks)-1], prefix: toks[len(toks)-1]}
 	case len(toks) == 1:
 		return termOn(fieldText, toks[0])
+	case len(toks) == 2:
+		return anyOf([]query.Query{
+			bleve.NewPhraseQuery(toks, fieldText),
+			termOn(fieldText, string(pairTermOf(toks[0], toks[1]))),
+		})
 	default:
 		return bleve.NewPhraseQuery(toks, fieldText)
 	}
+}
+
+func prefixOn(field, prefix string) query.Query {
+	p := bleve.NewPrefixQuery(prefix)
+	p.SetField(field)
+	return p
 }
 
 // phrasePrefixQuery matches words followed by a word that starts with prefix,

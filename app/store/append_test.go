@@ -108,7 +108,7 @@ func TestABatchWritesEveryEntryAsOneAtATimeWould(t *testing.T) {
 			if got, _, err := lookupID(&unpacker{tx: tx}, tx.Bucket(bucketIDs).Cursor(), e.ID); err != nil || !bytes.Equal(got, k) {
 				t.Errorf("id %q → %x, want %x", e.ID, got, k)
 			}
-			if v := tx.Bucket(bucketByNS).Get(append([]byte{nsCode(e.Namespace)}, k...)); v == nil {
+			if !inNSBlocks(t, tx, nsCode(e.Namespace), app.Key(k)) {
 				t.Errorf("entry %d has no namespace key", i)
 			}
 			tally[string(tallyKey(e.Timestamp, e.Namespace))]++
@@ -398,7 +398,7 @@ func TestRequestsSharingATransactionChooseTheIDBucketsFillTogether(t *testing.T)
 }
 
 // Stores of formats 2 (nothing packed, every id filed), 3 (no learned
-// dictionaries) and 4 (an outbox) open and are marked as of this format; one
+// dictionaries), 4 (an outbox) and 5 (a key per entry for its namespace) open and are marked as of this format; one
 // of a later format is refused rather than read with its entries taken for
 // damage.
 func TestAStoreOfALaterFormatIsRefused(t *testing.T) {
@@ -415,7 +415,7 @@ func TestAStoreOfALaterFormatIsRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, older := range []string{"2", "3", "4"} {
+	for _, older := range []string{"2", "3", "4", "5"} {
 		setFormat(older)
 		if s, err = Open(dir); err != nil {
 			t.Fatalf("a format %s store: %v", older, err)
@@ -427,9 +427,9 @@ func TestAStoreOfALaterFormatIsRefused(t *testing.T) {
 			return nil
 		})
 	}
-	setFormat("6")
+	setFormat("7")
 	if _, err := Open(dir); app.ErrorCode(err) != app.EUNAVAILABLE || !strings.Contains(err.Error(), "later version") {
-		t.Fatalf("a format 6 store: %v", err)
+		t.Fatalf("a format 7 store: %v", err)
 	}
 }
 

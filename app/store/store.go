@@ -35,7 +35,6 @@ import (
 // Buckets of the store. Keys sort by time so cursors walk newest first.
 var (
 	bucketEvents = []byte("events")  // Key → canonical form (packed) ‖ prev hash ‖ hash
-	bucketByNS   = []byte("by_ns")   // ns code ‖ Key → nil
 	bucketIDs    = []byte("ids")     // id a client sent → Key (idempotent retries, lookups by id)
 	bucketTally  = []byte("tally15") // quarter-hour slot(8) ‖ ns code → count(8)
 	bucketChain  = []byte("chain")   // seq(8) → Key, or Key ‖ digest ‖ hash once purged
@@ -57,16 +56,17 @@ var (
 // the entries in the order they were recorded, so a mark in it says as much.
 var bucketOutbox = []byte("outbox")
 
-// format 5: values are the canonical form, packed when that makes it
+// format 6: values are the canonical form, packed when that makes it
 // smaller (with dictionary 1 or one learned from the store's entries), ‖
 // prev hash ‖ hash, chained; store-made ids are not filed in the id bucket;
-// what the keyword index holds is a mark in the chain, not an outbox.
+// what the keyword index holds is a mark in the chain, not an outbox; each
+// namespace's keys are filed in blocks (bucketNSBlocks).
 // Stores of formats 2 (nothing packed, every id filed), 3 (no learned
-// dictionaries) and 4 (an outbox) are read as they are, and become format 5
-// when opened: a version that reads only an earlier format would misread
-// what is written next. A store of a later format is refused rather than
-// misread.
-const format = "5"
+// dictionaries), 4 (an outbox) and 5 (a key per entry for its namespace)
+// are read as they are, and become format 6 when opened: a version that
+// reads only an earlier format would misread what is written next. A store
+// of a later format is refused rather than misread.
+const format = "6"
 
 // storeOwn tells whether a piece of meta state is the store's own account of
 // this file (the chain's head, the format, the index's mark), kept beside the
@@ -91,7 +91,7 @@ func storeOwn(kind app.StateKind, key []byte) bool {
 // Workspace state lives in one bucket per kind, named after it.
 var stateKinds = []app.StateKind{app.StateMeta, app.StateTokens, app.StateNotes, app.StateServiceUsers}
 
-var entryBuckets = [][]byte{bucketEvents, bucketByNS, bucketIDs, bucketTally, bucketChain, bucketDictionaries}
+var entryBuckets = [][]byte{bucketEvents, bucketNSBlocks, bucketIDs, bucketTally, bucketChain, bucketDictionaries}
 
 // FileName is the store's file inside the data directory.
 const FileName = "auditlog.db"
@@ -230,6 +230,10 @@ func OpenReporting(dir string, checking func(size int64)) (*Store, error) {
 			return nil, app.Errorf(app.EUNAVAILABLE, "store: %s was written by a later version of Audit Log (store format %s; this version reads up to %s): run that version, or restore a backup this one wrote", path, later.format, format)
 		}
 		return nil, fmt.Errorf("store: unable to chain the entries of an older store: %w", err)
+	}
+	if err := updateIf(db, nsBlocksMissing, blockNamespaces); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: unable to file the namespaces' entries in blocks: %w", err)
 	}
 	if err := updateIf(db, func(tx *bolt.Tx) bool { return tx.Bucket([]byte(app.StateMeta)).Get(metaIndexedThrough) == nil }, markIndexed); err != nil {
 		db.Close()
@@ -730,61 +734,53 @@ func (s *Store) Read(ctx context.Context, keys []app.Key) ([]app.Event, []app.Ke
 // lastKey sorts after every key the store holds.
 var lastKey = app.Key{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
 
-// Walk walks r newest first. One namespace walks that namespace's keys only.
+// Walk walks r newest first. One namespace walks that namespace's blocks of
+// keys only.
 func (s *Store) Walk(ctx context.Context, r app.Range, fn func(app.Key, *app.Event) bool) error {
 	start := r.Before
 	if start == (app.Key{}) {
 		start = lastKey
 	}
-	var prefix []byte
-	if r.Namespace != "" {
-		prefix = []byte{nsCode(r.Namespace)}
-	}
 	at := start[:]
 	return s.view(func() string { return "the entries before " + keyTime(at) }, func(tx *bolt.Tx) error {
-		// A namespace's keys lead to its entries; the entries' own walk has
-		// each value at hand.
-		var c *bolt.Cursor
 		entries := s.entryReader(tx)
-		if prefix != nil {
-			c = tx.Bucket(bucketByNS).Cursor()
-		} else {
-			c = tx.Bucket(bucketEvents).Cursor()
+		n := 0
+		// visit hands on the entry at key, or stops the walk: false once
+		// fn has had enough, or the range has ended.
+		visit := func(key app.Key, e app.Event, ok bool) (bool, error) {
+			if !r.After.IsZero() && key.Time().Before(r.After) {
+				return false, nil
+			}
+			if n++; n%4096 == 0 && ctx.Err() != nil {
+				return false, ctx.Err()
+			}
+			at = key[:]
+			return !ok || fn(key, &e), nil
+		}
+		if r.Namespace != "" {
+			return walkNamespace(tx.Bucket(bucketNSBlocks), nsCode(r.Namespace), start, func(key app.Key) (bool, error) {
+				e, ok := entries.read(key[:])
+				return visit(key, e, ok)
+			})
 		}
 		// The newest key strictly before start: seek to it, then step back.
-		seek := append(append([]byte{}, prefix...), start[:]...)
-		k, v := c.Seek(seek)
+		c := tx.Bucket(bucketEvents).Cursor()
+		k, v := c.Seek(start[:])
 		if k == nil {
 			k, v = c.Last()
 		}
-		if k != nil && bytes.Compare(k, seek) >= 0 {
+		if k != nil && bytes.Compare(k, start[:]) >= 0 {
 			k, v = c.Prev()
 		}
-		for n := 0; k != nil; k, v = c.Prev() {
-			if prefix != nil {
-				if k[0] != prefix[0] {
-					break
-				}
-				k = k[1:]
-			}
-			var key app.Key
-			copy(key[:], k)
-			if !r.After.IsZero() && key.Time().Before(r.After) {
-				break
-			}
-			if n++; n%4096 == 0 && ctx.Err() != nil {
-				return ctx.Err()
-			}
+		for ; k != nil; k, v = c.Prev() {
+			key := app.Key(k)
 			var e app.Event
 			var ok bool
-			if prefix != nil {
-				e, ok = entries.read(key[:])
-			} else if v != nil {
+			if v != nil {
 				e, ok = entries.serve(key[:], v)
 			}
-			at = key[:]
-			if ok && !fn(key, &e) {
-				return nil
+			if more, err := visit(key, e, ok); !more || err != nil {
+				return err
 			}
 		}
 		return nil
@@ -1214,13 +1210,6 @@ func containsNS(list []app.Namespace, n app.Namespace) bool {
 	return false
 }
 
-func byNSKey(n app.Namespace, k app.Key) []byte {
-	b := make([]byte, 17)
-	b[0] = nsCode(n)
-	copy(b[1:], k[:])
-	return b
-}
-
 func tallyKey(ts time.Time, n app.Namespace) []byte {
 	k := tallySlot(ts, n)
 	return k[:]
@@ -1507,7 +1496,6 @@ func (w *batchWriter) putEntry(events, chain *bolt.Bucket, k app.Key, e *app.Eve
 // Entries are packed with dict (nil: dictionary 1); u reads those stored.
 func appendEvents(tx *bolt.Tx, u *unpacker, dict *learned, events []app.Event, receivedAt, cutoff time.Time, runs *idRuns) ([]app.Event, error) {
 	evb, ids, chain := tx.Bucket(bucketEvents), tx.Bucket(bucketIDs), tx.Bucket(bucketChain)
-	byNS := tx.Bucket(bucketByNS)
 	fillAppendOnly(tx)
 	out := make([]app.Event, len(events))
 	head := readHead(tx)
@@ -1516,6 +1504,8 @@ func appendEvents(tx *bolt.Tx, u *unpacker, dict *learned, events []app.Event, r
 	// Counters move once per quarter hour and namespace the batch touches,
 	// not once per entry.
 	tally := map[[9]byte]int64{}
+	// So are the namespaces' blocks of keys, once per block.
+	byNS := make([]nsKey, 0, len(events))
 	// Each entry's prev_hash is the hash of the one before it: shown as hex,
 	// it is encoded once.
 	prevHex := ""
@@ -1572,16 +1562,10 @@ func appendEvents(tx *bolt.Tx, u *unpacker, dict *learned, events []app.Event, r
 		e.PrevHash, e.Hash = prevHex, hex.EncodeToString(head.hash[:])
 		prevHex = e.Hash
 		linkedAny = true
-		nsKey := take(&w.keys, 1+len(k), w.keyChunk)
-		nsKey[0] = nsCode(e.Namespace)
-		copy(nsKey[1:], k[:])
-		if err := byNS.Put(nsKey, nil); err != nil {
-			return nil, err
-		}
-		// The namespace key ends with the entry's key: the id bucket takes
-		// that piece.
-		key := nsKey[1:]
+		byNS = append(byNS, nsKey{nsCode(e.Namespace), k})
 		if id != nil {
+			key := take(&w.keys, len(k), w.keyChunk)
+			copy(key, k[:])
 			runs.add(prevID != nil && (bytes.Equal(next, prevNext) || bytes.Equal(next, prevID)))
 			prevID, prevNext = id, append(prevNext[:0], next...)
 			if err := ids.Put(id, key); err != nil {
@@ -1595,6 +1579,10 @@ func appendEvents(tx *bolt.Tx, u *unpacker, dict *learned, events []app.Event, r
 		if err := addTallyAt(tx, k[:], n); err != nil {
 			return nil, err
 		}
+	}
+	slices.SortFunc(byNS, compareNSKeys)
+	if err := addToNSBlocks(tx.Bucket(bucketNSBlocks), byNS); err != nil {
+		return nil, err
 	}
 	if linkedAny {
 		if err := writeHead(tx, head); err != nil {
@@ -1616,7 +1604,7 @@ const appendFill = 0.95
 // fillAppendOnly sets appendFill on tx's handles of the append-mostly
 // buckets; bbolt keeps a bucket's handle, and its fill, for the transaction.
 func fillAppendOnly(tx *bolt.Tx) {
-	for _, name := range [][]byte{bucketEvents, bucketChain, bucketByNS} {
+	for _, name := range [][]byte{bucketEvents, bucketChain, bucketNSBlocks} {
 		if b := tx.Bucket(name); b != nil {
 			b.FillPercent = appendFill
 		}
@@ -1660,19 +1648,16 @@ func deleteExpired(tx *bolt.Tx, doomed []expired) error {
 		}
 	}
 	events := tx.Bucket(bucketEvents)
-	nsKeys := make([][]byte, len(doomed))
+	nsKeys := make([]nsKey, len(doomed))
 	for i := range doomed {
 		if err := events.Delete(doomed[i].key[:]); err != nil {
 			return err
 		}
-		nsKeys[i] = byNSKey(doomed[i].Namespace, doomed[i].key)
+		nsKeys[i] = nsKey{nsCode(doomed[i].Namespace), doomed[i].key}
 	}
-	slices.SortFunc(nsKeys, bytes.Compare)
-	byNS := tx.Bucket(bucketByNS)
-	for _, k := range nsKeys {
-		if err := byNS.Delete(k); err != nil {
-			return err
-		}
+	slices.SortFunc(nsKeys, compareNSKeys)
+	if err := removeFromNSBlocks(tx.Bucket(bucketNSBlocks), nsKeys); err != nil {
+		return err
 	}
 	// Only drop an id's mapping if it still points here: the id sent again
 	// after this entry expired, before the purge, was filed with the new entry.
@@ -1711,7 +1696,7 @@ func migrateToChain(db *bolt.DB) error {
 		case stored == format:
 			done = true
 			return nil
-		case stored == "2", stored == "3", stored == "4":
+		case stored == "2", stored == "3", stored == "4", stored == "5":
 			return nil // chained already; only the marker moves on
 		case stored != "":
 			return errLaterFormat{stored}

@@ -190,6 +190,11 @@ type SettingsChange struct {
 	// Retention: entries older than this are purged, at once. See ExpiredBy
 	// for how many that deletes for good.
 	Retention *time.Duration
+	// RetentionWas, when set, is the retention a lower one was confirmed
+	// against: someone who confirmed "30 days to 7 deletes 1,200 entries"
+	// did not confirm it from 60 days. If the retention is another by the
+	// time the change is made, nothing is saved (ECONFLICT).
+	RetentionWas *time.Duration
 }
 
 // SettingsAction is the action of an entry recording a change of the
@@ -244,6 +249,9 @@ func (l *Log) changeSettings(ctx context.Context, c SettingsChange, actor string
 		next.Plan = p
 	}
 	prevRetention := l.Retention()
+	if c.RetentionWas != nil && *c.RetentionWas != prevRetention {
+		return Settings{}, false, Errorf(ECONFLICT, "retention: it was changed to %s meanwhile, and nothing was saved; look at what lowering it deletes now", FormatRetention(prevRetention))
+	}
 	nextRetention := prevRetention
 	if c.Retention != nil {
 		nextRetention = *c.Retention

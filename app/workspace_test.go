@@ -186,7 +186,17 @@ func TestLoweringRetentionSaysWhatGoesThenPurges(t *testing.T) {
 		t.Fatalf("retention 0: %v, want invalid", err)
 	}
 	week := 7 * 24 * time.Hour
-	if _, err := f.log.ChangeSettings(ctx, app.SettingsChange{Retention: &week}, "Maya"); err != nil {
+	// Confirmed against another retention than the one there is by now
+	// (someone changed it meanwhile): nothing is saved, nothing purged.
+	sixty := 60 * 24 * time.Hour
+	if _, err := f.log.ChangeSettings(ctx, app.SettingsChange{Retention: &week, RetentionWas: &sixty}, "Maya"); app.ErrorCode(err) != app.ECONFLICT || !strings.Contains(err.Error(), "30 days") {
+		t.Fatalf("a lower retention confirmed from 60 days, at 30: %v, want a conflict naming 30 days", err)
+	}
+	if n, err := f.log.ExpiredBy(ctx, 7*24*time.Hour); err != nil || n != 2 || f.log.Retention() != app.DefaultRetention {
+		t.Fatalf("after the refused change: retention %v, %d entries would go (%v)", f.log.Retention(), n, err)
+	}
+	thirty := app.DefaultRetention
+	if _, err := f.log.ChangeSettings(ctx, app.SettingsChange{Retention: &week, RetentionWas: &thirty}, "Maya"); err != nil {
 		t.Fatal(err)
 	}
 	if f.log.Retention() != week {

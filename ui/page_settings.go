@@ -203,6 +203,7 @@ func (s *Server) saveGeneral(c echo.Context) error {
 		if c.FormValue("confirm") != confirm.Key {
 			v.Confirm = &confirm
 		}
+		change.RetentionWas = &current // as confirmed, or nothing is saved
 	}
 	if len(v.Errors) > 0 || v.Confirm != nil {
 		v.fillPlans()
@@ -213,13 +214,21 @@ func (s *Server) saveGeneral(c echo.Context) error {
 		return render(c, status, "general", "layout", v)
 	}
 	if _, err := s.Log.ChangeSettings(c.Request().Context(), change, s.actorOf(c)); err != nil {
+		status := http.StatusBadRequest
+		if app.ErrorCode(err) == app.ECONFLICT { // the retention changed under the confirmation
+			status = http.StatusConflict
+			err = app.Errorf(app.EINVALID, "%s", app.ErrorMessage(err))
+		}
 		field, msg, ok := fieldError(err)
 		if !ok {
 			return err
 		}
+		if field == "retention" {
+			field = "retention_days"
+		}
 		v.Errors[field] = msg
 		v.fillPlans()
-		return render(c, http.StatusBadRequest, "general", "layout", v)
+		return render(c, status, "general", "layout", v)
 	}
 	return c.Redirect(http.StatusSeeOther, GeneralPath+"?saved=1")
 }

@@ -257,6 +257,10 @@ func loneSurrogate(raw []byte) bool {
 	return false
 }
 
+// ParseTimestamp reads a time a client sent, as an event's time is read:
+// RFC 3339, whose T and Z may also be in lower case.
+func ParseTimestamp(ts string) (time.Time, bool) { return parseTimestamp(ts) }
+
 // parseTimestamp reads an event's time: RFC 3339, whose T and Z may also be
 // written in lower case (RFC 3339, 5.6), which Go's parser refuses.
 func parseTimestamp(ts string) (time.Time, bool) {

@@ -434,6 +434,25 @@ func TestTokensAreManagedThroughTheAPIByAdmins(t *testing.T) {
 	}
 }
 
+// A token's expiry is read as an event's time is: RFC 3339, whose T and Z
+// may be in lower case; null is no expiry.
+func TestATokensExpiryIsReadAsAnEventsTimeIs(t *testing.T) {
+	f := newAPIFixture(t)
+	for _, tt := range []struct{ body, says string }{
+		{`{"label":"lower","scopes":["ingest"],"expires_at":"2099-01-01t00:00:00z"}`, `"expires_at":"2099-01-01T00:00:00Z"`},
+		{`{"label":"offset","scopes":["ingest"],"expires_at":"2099-01-01T02:00:00+02:00"}`, `"expires_at":"2099-01-01T00:00:00Z"`},
+		{`{"label":"never","scopes":["ingest"],"expires_at":null}`, `"label":"never"`},
+	} {
+		r := f.do("POST", "/api/v1/tokens", f.admin, "application/json", strings.NewReader(tt.body))
+		if r.status != http.StatusCreated || !strings.Contains(string(r.body), tt.says) {
+			t.Errorf("%s: %d %s, want 201 saying %s", tt.body, r.status, r.body, tt.says)
+		}
+		if strings.Contains(tt.body, "null") && strings.Contains(string(r.body), `"expires_at"`) {
+			t.Errorf("%s: %s, want no expiry", tt.body, r.body)
+		}
+	}
+}
+
 // The API's other writes read their bodies by the events route's rules, and
 // take a field's name only as it is spelt: encoding/json alone would take
 // "Scopes" for "scopes", so that a second spelling could grant what a check
@@ -452,6 +471,9 @@ func TestSettingsBodiesAreReadStrictly(t *testing.T) {
 		{"a form", "POST", "/api/v1/tokens", "application/x-www-form-urlencoded", `{"label":"t","scopes":["ingest"]}`, 415, `application/json`},
 		{"too large", "PATCH", "/api/v1/workspace", "application/json", `{"name":"` + strings.Repeat("x", 70<<10) + `"}`, 413, `64 KiB`},
 		{"an expiry past", "POST", "/api/v1/tokens", "application/json", `{"label":"t","scopes":["ingest"],"expires_at":"2020-01-01T00:00:00Z"}`, 400, `expires_at: must be in the future`},
+		{"an expiry in words", "POST", "/api/v1/tokens", "application/json", `{"label":"t","scopes":["ingest"],"expires_at":"tomorrow"}`, 400, `expires_at: must be an RFC 3339 time`},
+		{"an expiry as a number", "POST", "/api/v1/tokens", "application/json", `{"label":"t","scopes":["ingest"],"expires_at":1893456000}`, 400, `expires_at: must be an RFC 3339 time`},
+		{"an expiry a day off", "POST", "/api/v1/tokens", "application/json", `{"label":"t","scopes":["ingest"],"expires_at":"2099-01-01T00:00:00+24:00"}`, 400, `expires_at: must be an RFC 3339 time`},
 	} {
 		r := f.do(tt.method, tt.path, f.admin, tt.contentType, strings.NewReader(tt.body))
 		if r.status != tt.status || !strings.Contains(string(r.body), tt.says) {

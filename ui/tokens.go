@@ -13,12 +13,30 @@ import (
 )
 
 // tokenRequest is api.TokenRequest read leniently: scopes may also come as
-// one comma-separated string, "ingest,read", as people type them in curl.
+// one comma-separated string, "ingest,read", as people type them in curl;
+// the expiry is read as an event's time is, its T and Z in either case.
 type tokenRequest struct {
 	Label     string          `json:"label"`
 	Scopes    json.RawMessage `json:"scopes"`
-	ExpiresAt *time.Time      `json:"expires_at"`
+	ExpiresAt json.RawMessage `json:"expires_at"`
 	Owner     string          `json:"owner"`
+}
+
+// expiry reads expires_at: none, or an RFC 3339 time.
+func (r *tokenRequest) expiry() (*time.Time, error) {
+	var s *string
+	if len(r.ExpiresAt) == 0 {
+		return nil, nil
+	}
+	if err := json.Unmarshal(r.ExpiresAt, &s); err == nil && s == nil {
+		return nil, nil // null
+	}
+	if s != nil {
+		if t, ok := app.ParseTimestamp(*s); ok {
+			return &t, nil
+		}
+	}
+	return nil, app.Errorf(app.EINVALID, "expires_at: must be an RFC 3339 time such as 2027-01-31T00:00:00Z")
 }
 
 // tokenCommand is the first-run card's command for creating a token: the
@@ -36,7 +54,11 @@ func (s *Server) createToken(c echo.Context) error {
 	if err := decodeSettingsBody(c, &req, `{"label": "ci-deploy", "scopes": ["ingest"]}`); err != nil {
 		return err
 	}
-	if req.ExpiresAt != nil && !req.ExpiresAt.After(s.Log.Now()) {
+	expires, err := req.expiry()
+	if err != nil {
+		return err
+	}
+	if expires != nil && !expires.After(s.Log.Now()) {
 		// The store says "expires", as the command line and the page call it.
 		return app.Errorf(app.EINVALID, "expires_at: must be in the future")
 	}
@@ -54,7 +76,7 @@ func (s *Server) createToken(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	spec := app.TokenSpec{Label: req.Label, Scopes: scopes, ExpiresAt: req.ExpiresAt, Owner: req.Owner}
+	spec := app.TokenSpec{Label: req.Label, Scopes: scopes, ExpiresAt: expires, Owner: req.Owner}
 	s.makerOf(c, &spec)
 	secret, tok, err := s.Log.CreateTokenWith(c.Request().Context(), spec, s.actorOf(c))
 	if err != nil {

@@ -6,7 +6,7 @@
   // Remembered view preferences, as classes on <html> so they hold across
   // htmx swaps. This file runs in <head>, before the first paint.
   var root = document.documentElement;
-  var prefs = { density: "density-compact", chart: "chart-collapsed" };
+  var prefs = { density: "density-compact", chart: "chart-collapsed", shortcuts: "shortcuts-off" };
   function stored(key) {
     try { return window.localStorage.getItem("auditlog." + key) === "1"; } catch (e) { return false; }
   }
@@ -23,7 +23,14 @@
     document.querySelectorAll("[data-toggle=chart]").forEach(function (b) {
       b.setAttribute("aria-expanded", String(!root.classList.contains(prefs.chart)));
     });
+    document.querySelectorAll("[data-toggle=shortcuts]").forEach(function (b) {
+      b.setAttribute("aria-pressed", String(shortcutsOn()));
+    });
   }
+  // The one-key shortcuts (/, j and k) can be turned off (WCAG 2.1.4): a
+  // person who speaks to the page, or types with one finger, must not set
+  // them off by accident.
+  function shortcutsOn() { return !root.classList.contains(prefs.shortcuts); }
   document.addEventListener("DOMContentLoaded", syncToggles);
   document.addEventListener("htmx:afterSettle", syncToggles);
 
@@ -41,7 +48,7 @@
         menu.querySelector("summary").focus();
       });
     }
-    if (e.key !== "/" || e.ctrlKey || e.metaKey || e.altKey || isTyping(e.target)) return;
+    if (e.key !== "/" || e.ctrlKey || e.metaKey || e.altKey || isTyping(e.target) || !shortcutsOn()) return;
     var dialog = document.getElementById("entry-dialog");
     if (dialog && dialog.open) return;
     var q = document.getElementById("q");
@@ -87,7 +94,7 @@
       if (link) link.click();
       return;
     }
-    if (e.key !== "j" && e.key !== "k") return;
+    if ((e.key !== "j" && e.key !== "k") || !shortcutsOn()) return;
     var rows = Array.prototype.slice.call(document.querySelectorAll("#entries tr.entry"));
     if (!rows.length) return;
     var i = rows.indexOf(row);

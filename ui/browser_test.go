@@ -625,6 +625,46 @@ func TestInTheBrowserJAndKMoveBetweenRows(t *testing.T) {
 	}
 }
 
+// The one-key shortcuts can be turned off (WCAG 2.1.4), and stay off on the
+// next visit: then / types nothing into the search box and j moves nowhere.
+func TestInTheBrowserTheOneKeyShortcutsCanBeTurnedOff(t *testing.T) {
+	f := newBrowserFixture(t, browserOptions{width: 1440, height: 900})
+	f.stories()
+	f.open()
+	const toggle = `document.querySelector("[data-toggle=shortcuts]")`
+	if evalAs[string](f, toggle+`.getAttribute("aria-pressed")`) != "true" {
+		t.Fatal("the shortcuts are not said to be on at first")
+	}
+	f.run("/ searches while they are on",
+		js(`document.activeElement.blur()`),
+		pressKey("/", "Slash", 191), waitFor(`document.activeElement === document.getElementById("q")`),
+	)
+	f.run("turn them off",
+		chromedp.Click(chromedp.CSS(`[data-toggle=shortcuts]`)),
+		waitFor(toggle+`.getAttribute("aria-pressed") === "false"`),
+	)
+	f.run("reload", chromedp.Reload(), waitFor(`document.querySelector("#entries tr.entry") !== null`))
+	if evalAs[string](f, toggle+`.getAttribute("aria-pressed")`) != "false" {
+		t.Fatal("the shortcuts are on again after a reload")
+	}
+	if evalAs[bool](f, `getComputedStyle(document.querySelector(".search-kbd")).display !== "none"`) {
+		t.Fatal("the / hint is still shown with the shortcuts off")
+	}
+	f.run("/ and j do nothing",
+		js(`document.activeElement.blur()`),
+		pressKey("/", "Slash", 191), pressKey("j", "KeyJ", 74),
+		chromedp.Sleep(300*time.Millisecond),
+	)
+	if evalAs[bool](f, `document.activeElement === document.getElementById("q") || !!document.activeElement.closest("#entries")`) {
+		t.Fatal("a shortcut worked while they were off")
+	}
+	f.run("turn them on again",
+		chromedp.Click(chromedp.CSS(`[data-toggle=shortcuts]`)),
+		js(`document.activeElement.blur()`),
+		pressKey("j", "KeyJ", 74), waitFor(`!!document.activeElement.closest("#entries")`),
+	)
+}
+
 func TestInTheBrowserCompactDensityAndAFoldedChartAreRemembered(t *testing.T) {
 	f := newBrowserFixture(t, browserOptions{width: 1440, height: 900})
 	f.stories()

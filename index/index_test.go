@@ -370,6 +370,27 @@ func TestDocumentIDsSortAsKeysAndGiveThemBack(t *testing.T) {
 			}
 		}
 	}
+	// An ID is taken only as docID spells it: any other spelling would be
+	// a second ID for one key.
+	accepted := 0
+	for range 20000 {
+		b := make([]byte, 9+r.IntN(12))
+		for i := range b {
+			b[i] = idAlphabet[r.IntN(len(idAlphabet))]
+		}
+		b[0] = idAlphabet[r.IntN(20)] // mostly inside a day's nanoseconds
+		b[8] = idAlphabet[len(b)-9]   // mostly the right count of digits
+		day := int64(r.IntN(40000)) - 10000
+		if k, ok := keyOf(day, string(b)); ok {
+			accepted++
+			if docID(k) != string(b) {
+				t.Fatalf("ID %q is taken for key %x, which is spelt %q", b, k[:], docID(k))
+			}
+		}
+	}
+	if accepted < 1000 {
+		t.Fatalf("only %d random IDs were taken: the check proves little", accepted)
+	}
 	id := docID(keys[0])
 	day := dayOf(keys[0].Time())
 	for _, bad := range []string{"", "short", id + "x", id[:len(id)-1], "0123456789abcdef0123456789abcdef",

@@ -264,15 +264,16 @@ func keyOf(day int64, id string) (app.Key, bool) {
 	}
 	for i := range n {
 		d := idDigit[id[idTimeDigits+1+i]]
-		if d == 0xff || (i == 0 && n == 11 && d > 15) {
+		// Only the spelling docID gives: no digit to spare before the
+		// number, and no more than 64 bits in eleven digits.
+		if d == 0xff || i == 0 && (n > 1 && d == 0 || n == 11 && d > 15) {
 			return k, false
 		}
 		seq = seq<<6 | uint64(d)
 	}
 	binary.BigEndian.PutUint64(k[:8], uint64(day)*nsPerDay+ns)
 	binary.BigEndian.PutUint64(k[8:], seq)
-	// Only the spelling docID gives: no digits to spare before the number.
-	return k, dayOf(k.Time()) == day && docID(k) == id
+	return k, dayOf(k.Time()) == day
 }
 
 // entryText analyzes an entry's text values as one field: each value's words

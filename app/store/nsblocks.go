@@ -133,21 +133,48 @@ func nsBlockAt(b *bolt.Bucket, k app.Key) (bk, bv, next []byte) {
 }
 
 // groupByBlock calls fn for each block of a namespace's bucket b that
-// keys, sorted, reach, with the block's key and value (nil for none: b
-// holds no block) and the keys that belong in it.
-func groupByBlock(b *bolt.Bucket, keys []app.Key, fn func(bk, bv []byte, in []app.Key) error) error {
+// keys, sorted, reach, with the keys the block holds (none: b holds no
+// block, bk is nil) and the keys that belong in it. A block that does not
+// decode is made again from the entries it lists (rebuildNSBlock), and
+// said to be rebuilt, to be written again whatever fn does with it.
+func groupByBlock(b *bolt.Bucket, ns byte, u *unpacker, keys []app.Key, fn func(bk []byte, have []app.Key, rebuilt bool, in []app.Key) error) error {
 	for len(keys) > 0 {
 		bk, bv, next := nsBlockAt(b, keys[0])
 		n := len(keys)
 		if next != nil {
 			n, _ = slices.BinarySearchFunc(keys, app.Key(next), compareKeys)
 		}
-		if err := fn(bk, bv, keys[:n]); err != nil {
+		var have []app.Key
+		rebuilt := false
+		if bk != nil {
+			var err error
+			if have, err = decodeNSBlock(bk, bv); err != nil {
+				have, rebuilt = rebuildNSBlock(u, ns, bk, next), true
+			}
+		}
+		if err := fn(bk, have, rebuilt, keys[:n]); err != nil {
 			return err
 		}
 		keys = keys[n:]
 	}
 	return nil
+}
+
+// rebuildNSBlock lists the entries of namespace ns from the block key bk up
+// to next (nil: to the last), which a block that no longer decodes held,
+// from the entries themselves. Its bytes can only have changed on disk; the
+// namespace's walk passes it over and the health check names it meanwhile
+// (walkNamespace), and the next write that reaches it writes it whole
+// again, rather than fail every request that files an entry there.
+func rebuildNSBlock(u *unpacker, ns byte, bk, next []byte) []app.Key {
+	var keys []app.Key
+	c := u.tx.Bucket(bucketEvents).Cursor()
+	for k, v := c.Seek(bk); k != nil && (next == nil || bytes.Compare(k, next) < 0); k, v = c.Next() {
+		if e, err := decodeValue(u, v); err == nil && nsCode(e.Namespace) == ns && len(k) == len(app.Key{}) {
+			keys = append(keys, app.Key(k))
+		}
+	}
+	return keys
 }
 
 func compareKeys(a, b app.Key) int { return bytes.Compare(a[:], b[:]) }
@@ -187,21 +214,15 @@ func eachNamespace(keys []nsKey, fn func(ns byte, keys []app.Key) error) error {
 	return nil
 }
 
-// addToNSBlocks files keys, sorted, in their namespaces' blocks.
-func addToNSBlocks(blocks *bolt.Bucket, keys []nsKey) error {
+// addToNSBlocks files keys, sorted, in their namespaces' blocks; u reads
+// the entries of a block that has to be made again.
+func addToNSBlocks(blocks *bolt.Bucket, u *unpacker, keys []nsKey) error {
 	return eachNamespace(keys, func(ns byte, keys []app.Key) error {
 		b, err := nsBucket(blocks, ns, true)
 		if err != nil {
 			return err
 		}
-		return groupByBlock(b, keys, func(bk, bv []byte, in []app.Key) error {
-			var have []app.Key
-			if bk != nil {
-				var err error
-				if have, err = decodeNSBlock(bk, bv); err != nil {
-					return err
-				}
-			}
+		return groupByBlock(b, ns, u, keys, func(bk []byte, have []app.Key, _ bool, in []app.Key) error {
 			merged := make([]app.Key, 0, len(have)+len(in))
 			i, j := 0, 0
 			for i < len(have) || j < len(in) {
@@ -222,27 +243,24 @@ func addToNSBlocks(blocks *bolt.Bucket, keys []nsKey) error {
 	})
 }
 
-// removeFromNSBlocks takes keys, sorted, out of their namespaces' blocks.
-func removeFromNSBlocks(blocks *bolt.Bucket, keys []nsKey) error {
+// removeFromNSBlocks takes keys, sorted, out of their namespaces' blocks;
+// u reads the entries of a block that has to be made again.
+func removeFromNSBlocks(blocks *bolt.Bucket, u *unpacker, keys []nsKey) error {
 	return eachNamespace(keys, func(ns byte, keys []app.Key) error {
 		b, err := nsBucket(blocks, ns, false)
 		if b == nil || err != nil {
 			return err
 		}
 		b.FillPercent = appendFill
-		return groupByBlock(b, keys, func(bk, bv []byte, out []app.Key) error {
+		return groupByBlock(b, ns, u, keys, func(bk []byte, have []app.Key, rebuilt bool, out []app.Key) error {
 			if bk == nil {
 				return nil
-			}
-			have, err := decodeNSBlock(bk, bv)
-			if err != nil {
-				return err
 			}
 			kept := slices.DeleteFunc(slices.Clone(have), func(k app.Key) bool {
 				_, found := slices.BinarySearchFunc(out, k, compareKeys)
 				return found
 			})
-			if len(kept) == len(have) {
+			if len(kept) == len(have) && !rebuilt {
 				return nil
 			}
 			return putNSBlocks(b, bk, kept)
@@ -306,8 +324,10 @@ func keyAt(nanos, seq uint64) (k app.Key) {
 }
 
 // walkNamespace hands fn the keys of namespace ns strictly before start,
-// newest first, while it asks for more.
-func walkNamespace(blocks *bolt.Bucket, ns byte, start app.Key, fn func(app.Key) (more bool, err error)) error {
+// newest first, while it asks for more. A block that does not decode is
+// handed to damaged and passed over, as a damaged entry is: the rest is
+// served, and the health check names it.
+func walkNamespace(blocks *bolt.Bucket, ns byte, start app.Key, fn func(app.Key) (more bool, err error), damaged func(error)) error {
 	b, err := nsBucket(blocks, ns, false)
 	if b == nil || err != nil {
 		return err
@@ -323,7 +343,8 @@ func walkNamespace(blocks *bolt.Bucket, ns byte, start app.Key, fn func(app.Key)
 	for ; k != nil; k, v = c.Prev() {
 		keys, err := decodeNSBlock(k, v)
 		if err != nil {
-			return err
+			damaged(err)
+			continue
 		}
 		for i := len(keys) - 1; i >= 0; i-- {
 			if compareKeys(keys[i], start) >= 0 {

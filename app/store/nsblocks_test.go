@@ -71,7 +71,7 @@ func checkNSBlocks(t *testing.T, b *bolt.Bucket, want map[byte][]app.Key) {
 			err := walkNamespace(b, ns, start, func(k app.Key) (bool, error) {
 				got = append(got, k)
 				return true, nil
-			})
+			}, func(err error) { t.Fatal(err) })
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -148,11 +148,11 @@ func TestNamespaceBlocksHoldWhatWasFiledInAnyOrder(t *testing.T) {
 			}
 			slices.SortFunc(batch, compareNSKeys)
 			batch = slices.Compact(batch)
-			if err := addToNSBlocks(b, batch); err != nil {
+			if err := addToNSBlocks(b, &unpacker{tx: tx}, batch); err != nil {
 				return err
 			}
 			slices.SortFunc(gone, compareNSKeys)
-			return removeFromNSBlocks(b, gone)
+			return removeFromNSBlocks(b, &unpacker{tx: tx}, gone)
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -293,9 +293,11 @@ func TestAStoreWithAKeyPerEntryForItsNamespaceIsWalkedAsBefore(t *testing.T) {
 	}
 }
 
-// A block that no longer decodes fails the walk that reaches it, with an
-// error that says so, rather than skipping its entries in silence.
-func TestADamagedNamespaceBlockFailsTheWalk(t *testing.T) {
+// A block that no longer decodes is passed over by the walk that reaches
+// it, as a damaged entry is, and the health check names it: not skipped in
+// silence, and not the whole namespace refused. The next entry filed in it
+// has it made again from the entries, rather than fail.
+func TestADamagedNamespaceBlockIsReportedAndTheRestWalked(t *testing.T) {
 	for _, bad := range [][]byte{
 		{0x80},       // cut short
 		{},           // empty
@@ -317,17 +319,39 @@ func TestADamagedNamespaceBlockFailsTheWalk(t *testing.T) {
 	if _, err := s.Commit(context.Background(), app.Commit{Events: events, ReceivedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
+	var lost int
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketNSBlocks).Bucket([]byte{nsCode(app.Users)})
-		k, _ := b.Cursor().First()
+		k, v := b.Cursor().First()
+		keys, err := decodeNSBlock(k, v)
+		lost = len(keys)
+		if err != nil {
+			return err
+		}
 		return b.Put(bytes.Clone(k), []byte{0x80})
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := s.Check(); err != nil {
+		t.Fatalf("the health check before the walk: %v", err)
+	}
 	n := 0
 	err = s.Walk(context.Background(), app.Range{Namespace: app.Users}, func(app.Key, *app.Event) bool { n++; return true })
-	if err == nil || !strings.Contains(err.Error(), "namespace block") {
-		t.Errorf("a walk over a damaged block: %v, after %d entries", err, n)
+	if err != nil || n != len(events)-lost || lost == 0 {
+		t.Errorf("a walk over a damaged block of %d keys: %v, %d of %d entries", lost, err, n, len(events))
+	}
+	if err := s.Check(); err == nil || !strings.Contains(err.Error(), "namespace block") {
+		t.Errorf("the health check after the walk: %v, want the block named", err)
+	}
+	late := events[5]
+	late.ID, late.Timestamp, late.Detail = "", late.Timestamp.Add(time.Millisecond), "a late invite"
+	if _, err := s.Commit(context.Background(), app.Commit{Events: []app.Event{late}, ReceivedAt: time.Now()}); err != nil {
+		t.Fatalf("an entry filed in the damaged block: %v", err)
+	}
+	n = 0
+	err = s.Walk(context.Background(), app.Range{Namespace: app.Users}, func(app.Key, *app.Event) bool { n++; return true })
+	if err != nil || n != len(events)+1 {
+		t.Errorf("after the block was made again: %v, %d of %d entries", err, n, len(events)+1)
 	}
 }

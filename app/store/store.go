@@ -761,7 +761,7 @@ func (s *Store) Walk(ctx context.Context, r app.Range, fn func(app.Key, *app.Eve
 			return walkNamespace(tx.Bucket(bucketNSBlocks), nsCode(r.Namespace), start, func(key app.Key) (bool, error) {
 				e, ok := entries.read(key[:])
 				return visit(key, e, ok)
-			})
+			}, func(err error) { s.noteDamage(err.Error(), false) })
 		}
 		// The newest key strictly before start: seek to it, then step back.
 		c := tx.Bucket(bucketEvents).Cursor()
@@ -1581,7 +1581,7 @@ func appendEvents(tx *bolt.Tx, u *unpacker, dict *learned, events []app.Event, r
 		}
 	}
 	slices.SortFunc(byNS, compareNSKeys)
-	if err := addToNSBlocks(tx.Bucket(bucketNSBlocks), byNS); err != nil {
+	if err := addToNSBlocks(tx.Bucket(bucketNSBlocks), u, byNS); err != nil {
 		return nil, err
 	}
 	if linkedAny {
@@ -1656,7 +1656,7 @@ func deleteExpired(tx *bolt.Tx, doomed []expired) error {
 		nsKeys[i] = nsKey{nsCode(doomed[i].Namespace), doomed[i].key}
 	}
 	slices.SortFunc(nsKeys, compareNSKeys)
-	if err := removeFromNSBlocks(tx.Bucket(bucketNSBlocks), nsKeys); err != nil {
+	if err := removeFromNSBlocks(tx.Bucket(bucketNSBlocks), &unpacker{tx: tx}, nsKeys); err != nil {
 		return err
 	}
 	// Only drop an id's mapping if it still points here: the id sent again

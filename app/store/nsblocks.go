@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -357,3 +358,88 @@ func walkNamespace(blocks *bolt.Bucket, ns byte, start app.Key, fn func(app.Key)
 	}
 	return nil
 }
+
+// NamespaceRepair is a namespace whose blocks did not list the entries the
+// store holds of it, and were made again.
+type NamespaceRepair struct {
+	Namespace   app.Namespace
+	Listed, Has int // keys its blocks listed (those that decoded), entries the store holds
+}
+
+// RepairNamespaces compares each namespace's blocks with the entries the
+// store holds of it, read one by one, and makes again the blocks of each
+// that differs. Bytes changed on disk can leave a block that still decodes
+// but names other keys: its entries would be missing from their
+// namespace's listing and export without a word. doctor runs it; it reads
+// every entry, in one transaction, so that no entry is filed meanwhile.
+func (s *Store) RepairNamespaces(ctx context.Context) ([]NamespaceRepair, error) {
+	if err := s.writable(); err != nil {
+		return nil, err
+	}
+	var repairs []NamespaceRepair
+	err := s.update("the namespaces' blocks", func(tx *bolt.Tx) error {
+		has := map[byte][]app.Key{}
+		u := &unpacker{tx: tx}
+		c := tx.Bucket(bucketEvents).Cursor()
+		n := 0
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if n++; n%4096 == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if e, err := decodeValue(u, v); err == nil && len(k) == len(app.Key{}) {
+				ns := nsCode(e.Namespace)
+				has[ns] = append(has[ns], app.Key(k))
+			}
+		}
+		blocks := tx.Bucket(bucketNSBlocks)
+		for i := range app.Namespaces {
+			ns := byte(i + 1)
+			var listed []app.Key
+			if b := blocks.Bucket([]byte{ns}); b != nil {
+				err := b.ForEach(func(k, v []byte) error {
+					keys, err := decodeNSBlock(k, v)
+					if err == nil {
+						listed = append(listed, keys...)
+					} else {
+						listed = append(listed, app.Key{}) // differs from any list of entries
+					}
+					return nil
+				})
+				if err != nil {
+					return err
+				}
+			}
+			if slices.Equal(listed, has[ns]) {
+				continue
+			}
+			repairs = append(repairs, NamespaceRepair{Namespace: app.Namespaces[i], Listed: len(listed), Has: len(has[ns])})
+			if blocks.Bucket([]byte{ns}) != nil {
+				if err := blocks.DeleteBucket([]byte{ns}); err != nil {
+					return err
+				}
+			}
+			if len(has[ns]) == 0 {
+				continue
+			}
+			b, err := nsBucket(blocks, ns, true)
+			if err != nil {
+				return err
+			}
+			for keys := has[ns]; len(keys) > 0; keys = keys[min(len(keys), nsBlockMax):] {
+				if err := putNSBlocks(b, nil, keys[:min(len(keys), nsBlockMax)]); err != nil {
+					return err
+				}
+			}
+		}
+		if len(repairs) == 0 {
+			return errNothingToRepair // nothing written: no commit
+		}
+		return nil
+	})
+	if errors.Is(err, errNothingToRepair) {
+		err = nil
+	}
+	return repairs, err
+}
+
+var errNothingToRepair = errors.New("nothing to repair")

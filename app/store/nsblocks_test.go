@@ -355,3 +355,68 @@ func TestADamagedNamespaceBlockIsReportedAndTheRestWalked(t *testing.T) {
 		t.Errorf("after the block was made again: %v, %d of %d entries", err, n, len(events)+1)
 	}
 }
+
+// A block whose bytes changed but still decode names other keys than the
+// entries': they would be missing from their namespace without a word.
+// RepairNamespaces (doctor) finds it by reading the entries, and makes the
+// namespace's list again; a second run finds nothing to do.
+func TestRepairNamespacesFindsABlockThatNamesOtherKeys(t *testing.T) {
+	s := openTemp(t)
+	events := make([]app.Event, 500)
+	for i := range events {
+		events[i] = app.Event{Timestamp: time.Now().Add(time.Duration(i-500) * time.Second), Namespace: app.Namespaces[i%3],
+			Action: "thing_done", Actor: "Maya", Detail: fmt.Sprintf("thing %d", i)}
+	}
+	if _, err := s.Commit(context.Background(), app.Commit{Events: events, ReceivedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	walk := func(ns app.Namespace) int {
+		n := 0
+		if err := s.Walk(context.Background(), app.Range{Namespace: ns}, func(app.Key, *app.Event) bool { n++; return true }); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if repairs, err := s.RepairNamespaces(context.Background()); err != nil || len(repairs) != 0 {
+		t.Fatalf("a sound store: %+v, %v", repairs, err)
+	}
+	want := walk(app.Namespaces[1])
+	// One bit of a block's third byte: the second key moves a little in
+	// time, to where no entry is, and the rest with it.
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketNSBlocks).Bucket([]byte{2})
+		k, v := b.Cursor().First()
+		v = bytes.Clone(v)
+		v[2] ^= 1
+		_, err := decodeNSBlock(k, v)
+		if err != nil {
+			return fmt.Errorf("the changed block does not decode: %w", err)
+		}
+		return b.Put(bytes.Clone(k), v)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := walk(app.Namespaces[1]); got >= want {
+		t.Fatalf("the changed block still lists %d of %d entries: the test changes nothing", got, want)
+	}
+	repairs, err := s.RepairNamespaces(context.Background())
+	if err != nil || len(repairs) != 1 || repairs[0].Namespace != app.Namespaces[1] || repairs[0].Has != want {
+		t.Fatalf("repairs %+v, %v; want %s made again with %d entries", repairs, err, app.Namespaces[1], want)
+	}
+	for i, ns := range app.Namespaces[:3] {
+		if got := walk(ns); got != len(events)/3+boolInt(i < len(events)%3) {
+			t.Errorf("%s lists %d entries after the repair", ns, got)
+		}
+	}
+	if repairs, err := s.RepairNamespaces(context.Background()); err != nil || len(repairs) != 0 {
+		t.Fatalf("after the repair: %+v, %v", repairs, err)
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

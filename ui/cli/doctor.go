@@ -57,11 +57,22 @@ func (m *Main) doctor(ctx context.Context, args []string) error {
 	}
 	fmt.Fprint(m.Stdout, "Chain: ")
 	printVerification(m.Stdout, &v)
-	// The Log opens the store again, and bbolt's lock is per file handle.
-	m.Close()
 	if !v.Intact() {
+		m.Close()
 		fmt.Fprintln(m.Stdout, "The chain is broken: the entries named above were changed after they were recorded. Restore from an export verified with `auditlog verify --file`.")
 		return errUnhealthy
+	}
+	repaired, err := st.RepairNamespaces(ctx)
+	// The Log opens the store again, and bbolt's lock is per file handle.
+	m.Close()
+	if err != nil {
+		return err
+	}
+	if len(repaired) == 0 {
+		fmt.Fprintln(m.Stdout, "Namespaces: each lists the entries the store holds of it")
+	}
+	for _, r := range repaired {
+		fmt.Fprintf(m.Stdout, "Namespaces: %s listed %d entries where the store holds %d, and its list was made again from the entries\n", r.Namespace, r.Listed, r.Has)
 	}
 
 	log, err := m.openLog(dir, 0, true)
@@ -75,6 +86,9 @@ func (m *Main) doctor(ctx context.Context, args []string) error {
 	repairs := log.IndexRepairs()
 	if len(repairs) == 0 {
 		fmt.Fprintln(m.Stdout, "Index: every day holds as many entries as the store")
+		if len(repaired) > 0 {
+			return errUnhealthy
+		}
 		return nil
 	}
 	fmt.Fprintf(m.Stdout, "Index: %d days needed a repair and were rebuilt from the store:\n", len(repairs))

@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	mathrand "math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -427,9 +429,24 @@ func TestAStoreOfALaterFormatIsRefused(t *testing.T) {
 			return nil
 		})
 	}
+	// A later format may keep its buckets otherwise: refused, the file is
+	// left as it is, its clean stop remembered.
+	if err := s.db.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket(bucketNSBlocks) }); err != nil {
+		t.Fatal(err)
+	}
 	setFormat("7")
+	before, err := os.ReadFile(filepath.Join(dir, FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := Open(dir); app.ErrorCode(err) != app.EUNAVAILABLE || !strings.Contains(err.Error(), "later version") {
 		t.Fatalf("a format 7 store: %v", err)
+	}
+	if after, err := os.ReadFile(filepath.Join(dir, FileName)); err != nil || !bytes.Equal(before, after) {
+		t.Errorf("refusing a format 7 store changed its file (%v)", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, cleanMarker)); err != nil {
+		t.Errorf("refusing a format 7 store forgot that it was stopped cleanly: %v", err)
 	}
 }
 

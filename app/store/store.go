@@ -198,6 +198,12 @@ func OpenReporting(dir string, checking func(size int64)) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to open %s: %w", path, err)
 	}
+	// A store of a later format is refused before anything is written to
+	// it: not a bucket made, not its clean stop forgotten.
+	if err := db.View(func(tx *bolt.Tx) error { return laterFormat(tx) }); err != nil {
+		db.Close()
+		return nil, refusedFormat(path, err)
+	}
 	// From here on the file may change: until Close says otherwise, the
 	// next start checks it.
 	if err := os.Remove(filepath.Join(dir, cleanMarker)); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -226,8 +232,8 @@ func OpenReporting(dir string, checking func(size int64)) (*Store, error) {
 	}
 	if err := migrateToChain(db); err != nil {
 		db.Close()
-		if later, ok := err.(errLaterFormat); ok {
-			return nil, app.Errorf(app.EUNAVAILABLE, "store: %s was written by a later version of Audit Log (store format %s; this version reads up to %s): run that version, or restore a backup this one wrote", path, later.format, format)
+		if _, ok := err.(errLaterFormat); ok {
+			return nil, refusedFormat(path, err)
 		}
 		return nil, fmt.Errorf("store: unable to chain the entries of an older store: %w", err)
 	}
@@ -1679,6 +1685,27 @@ func deleteExpired(tx *bolt.Tx, doomed []expired) error {
 
 // errLaterFormat is a store whose format this version does not know.
 type errLaterFormat struct{ format string }
+
+// laterFormat is errLaterFormat for a store of a format this version does
+// not know, nil for one it reads (or one with no meta state yet: new).
+func laterFormat(tx *bolt.Tx) error {
+	meta := tx.Bucket([]byte(app.StateMeta))
+	if meta == nil {
+		return nil
+	}
+	switch stored := string(meta.Get(metaFormat)); stored {
+	case "", "2", "3", "4", "5", format:
+		return nil
+	default:
+		return errLaterFormat{stored}
+	}
+}
+
+// refusedFormat says why a store of a later format is not opened.
+func refusedFormat(path string, err error) error {
+	later, _ := err.(errLaterFormat)
+	return app.Errorf(app.EUNAVAILABLE, "store: %s was written by a later version of Audit Log (store format %s; this version reads up to %s): run that version, or restore a backup this one wrote", path, later.format, format)
+}
 
 func (e errLaterFormat) Error() string { return "store format " + e.format }
 

@@ -13,7 +13,6 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
-	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
 	"github.com/blevesearch/bleve/v2/document"
 	"github.com/blevesearch/bleve/v2/mapping"
@@ -113,18 +112,25 @@ func (separatorFilter) Filter(input []byte) []byte {
 	return out
 }
 
-// foldFilter folds each word as app.Fold does: "Chloé" is indexed, and
-// asked for, as "chloe". Text in ASCII, which has nothing to fold, never
-// reaches it (see analyzeText).
+// foldFilter lower-cases and folds each word as app.Fold does: "Chloé" is
+// indexed, and asked for, as "chloe". Text all in ASCII never reaches it
+// (see analyzeText); its words in ASCII are lower-cased here too. It takes
+// the place of Bleve's lowercase filter, which lower-cases in place and so
+// garbles a word whose lower case is shorter: "İstanbul" became
+// "i\xb0stanbu", found by no search.
 type foldFilter struct{}
 
 func (foldFilter) Filter(input analysis.TokenStream) analysis.TokenStream {
 	for _, t := range input {
+		folded := false
 		for _, c := range t.Term {
 			if c >= 0x80 {
-				t.Term = []byte(app.Fold(string(t.Term)))
+				t.Term, folded = []byte(app.Fold(string(t.Term))), true
 				break
 			}
+		}
+		if !folded {
+			t.Term = bytes.ToLower(t.Term) // a copy: Bleve may hold on to its input
 		}
 	}
 	return input
@@ -457,7 +463,7 @@ func newMapping() *mapping.IndexMappingImpl {
 		"type":          custom.Name,
 		"char_filters":  []string{wordSeparator},
 		"tokenizer":     unicode.Name,
-		"token_filters": []string{lowercase.Name, wordFolder},
+		"token_filters": []string{wordFolder},
 	})
 	if err != nil {
 		panic("index: text analyzer: " + err.Error()) // a programming error, caught by any test

@@ -1132,7 +1132,9 @@ func TestWordsAndActorsAreFoundWithoutDiacritics(t *testing.T) {
 	kana := entry(now.Add(-4*time.Minute), app.DataPipelines, "pipeline_modified", "Maya Chen", "Fixed the バグ in orders")
 	// A joiner between the letters it joins is no part of the word.
 	persian := entry(now.Add(-5*time.Minute), app.Spaces, "space_renamed", "Darا‌یوش", "Renamed the space to می‌خواهم 👩‍💻")
-	mustIndex(t, x, chloe, plain, other, greek, kana, persian)
+	// Letters whose lower case is shorter than they are: İ, ẞ.
+	turkish := entry(now.Add(-6*time.Minute), app.Users, "user_added", "İlker Yılmaz", "Added İlker Yılmaz to the İstanbul office, GROẞE Halle")
+	mustIndex(t, x, chloe, plain, other, greek, kana, persian, turkish)
 	for _, tt := range []struct {
 		query string
 		want  []app.Key
@@ -1145,7 +1147,7 @@ func TestWordsAndActorsAreFoundWithoutDiacritics(t *testing.T) {
 		{"tomas", []app.Key{chloe.Key}},
 		{`"strasse sud"`, []app.Key{chloe.Key}},
 		{"stras", []app.Key{chloe.Key}}, // typed, a prefix
-		{"-actor:chloe", []app.Key{other.Key, greek.Key, kana.Key, persian.Key}},
+		{"-actor:chloe", []app.Key{other.Key, greek.Key, kana.Key, persian.Key, turkish.Key}},
 		{"می‌خواهم", []app.Key{persian.Key}},
 		{"میخواهم", []app.Key{persian.Key}},
 		{"actor:darایوش", []app.Key{persian.Key}},
@@ -1153,6 +1155,13 @@ func TestWordsAndActorsAreFoundWithoutDiacritics(t *testing.T) {
 		{`"invited οδυσσευς"`, []app.Key{greek.Key}},
 		{"バグ", []app.Key{kana.Key}},
 		{"ハク", nil}, // a voicing mark is no accent
+		{"istanbul ", []app.Key{turkish.Key}},
+		{"İstanbul ", []app.Key{turkish.Key}},
+		{"istanbu", []app.Key{turkish.Key}},
+		{"ilk", []app.Key{turkish.Key}},
+		{`"ilker yilmaz" istanbul`, []app.Key{turkish.Key}},
+		{"grosse ", []app.Key{turkish.Key}},
+		{"GROẞE halle", []app.Key{turkish.Key}},
 	} {
 		if got := mustSearch(t, x, parse(t, tt.query), app.Key{}, 10); !equalKeys(got, tt.want) {
 			t.Errorf("%s: %v, want %v", tt.query, got, tt.want)

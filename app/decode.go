@@ -257,13 +257,10 @@ func loneSurrogate(raw []byte) bool {
 	return false
 }
 
-// ParseTimestamp reads a time a client sent, as an event's time is read:
-// RFC 3339, whose T and Z may also be in lower case.
-func ParseTimestamp(ts string) (time.Time, bool) { return parseTimestamp(ts) }
-
-// parseTimestamp reads an event's time: RFC 3339, whose T and Z may also be
-// written in lower case (RFC 3339, 5.6), which Go's parser refuses.
-func parseTimestamp(ts string) (time.Time, bool) {
+// ParseTimestamp reads a time a client sent, an event's or a token's
+// expiry: RFC 3339, whose T and Z may also be written in lower case (RFC
+// 3339, 5.6), which Go's parser refuses.
+func ParseTimestamp(ts string) (time.Time, bool) {
 	t, err := time.Parse(time.RFC3339Nano, ts)
 	if err != nil && strings.ContainsAny(ts, "tz") {
 		t, err = time.Parse(time.RFC3339Nano, strings.ToUpper(ts))
@@ -366,7 +363,7 @@ func decodeEvent(i int, raw json.RawMessage, e *Event, imported bool) (errs []Fi
 	str("timestamp", &ts)
 	e.Namespace = Namespace(ns)
 	if ts != "" {
-		t, ok := parseTimestamp(ts)
+		t, ok := ParseTimestamp(ts)
 		if !ok {
 			errs = append(errs, FieldError{Index: i, Field: "timestamp", Message: timestampProblem(ts)})
 		}
@@ -656,7 +653,7 @@ func badTimeField(body []byte, v any) string {
 			if json.Unmarshal(raw, &s) != nil {
 				return k
 			}
-			if _, ok := parseTimestamp(s); !ok {
+			if _, ok := ParseTimestamp(s); !ok {
 				return k
 			}
 		}

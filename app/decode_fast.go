@@ -313,7 +313,7 @@ func (d *fastReader) event(e *Event, imported bool) bool {
 	}
 	e.Namespace = Namespace(ns)
 	if ts != "" {
-		t, ok := parseTimestamp(ts)
+		t, ok := ParseTimestamp(ts)
 		if !ok {
 			return false
 		}

@@ -566,7 +566,7 @@ func ParseDate(s string, loc *time.Location) (time.Time, error) {
 	for _, p := range []func() (time.Time, error){
 		func() (time.Time, error) { return ParseDay(s, loc) },
 		func() (time.Time, error) {
-			if t, ok := parseTimestamp(s); ok {
+			if t, ok := ParseTimestamp(s); ok {
 				return t, nil
 			}
 			return time.Time{}, errors.New("not RFC 3339")

@@ -346,12 +346,12 @@ func (t *entryText) Analyze([]byte) analysis.TokenStream {
 		}
 	}
 	t.positioned = len(out)
-	pairs := 0
+	var pairs [][]byte
 	for v, ok := range kept {
 		if w := words(v); ok && len(w) < minPositioned {
 			out = append(out, w...)
 			if len(w) == 2 {
-				pairs++
+				pairs = append(pairs, pairTermOf(w[0].Term, w[1].Term))
 			}
 		}
 	}
@@ -366,12 +366,8 @@ func (t *entryText) Analyze([]byte) analysis.TokenStream {
 	for _, term := range t.terms {
 		add([]byte(term))
 	}
-	if pairs > 0 {
-		for v, ok := range kept {
-			if w := words(v); ok && len(w) == 2 {
-				add(pairTermOf(w[0].Term, w[1].Term))
-			}
-		}
+	for _, term := range pairs {
+		add(term)
 	}
 	return out
 }

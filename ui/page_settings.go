@@ -215,15 +215,14 @@ func (s *Server) saveGeneral(c echo.Context) error {
 	}
 	if _, err := s.Log.ChangeSettings(c.Request().Context(), change, s.actorOf(c)); err != nil {
 		status := http.StatusBadRequest
-		if app.ErrorCode(err) == app.ECONFLICT { // the retention changed under the confirmation
-			status = http.StatusConflict
-			err = app.Errorf(app.EINVALID, "%s", app.ErrorMessage(err))
-		}
 		field, msg, ok := fieldError(err)
+		if app.ErrorCode(err) == app.ECONFLICT { // the retention changed under the confirmation
+			status, field, msg, ok = http.StatusConflict, "retention", strings.TrimPrefix(app.ErrorMessage(err), "retention: "), true
+		}
 		if !ok {
 			return err
 		}
-		if field == "retention" {
+		if field == "retention" { // the app's name for what the form calls retention_days
 			field = "retention_days"
 		}
 		v.Errors[field] = msg

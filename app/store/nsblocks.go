@@ -48,16 +48,50 @@ func compareNSKeys(a, b nsKey) int {
 }
 
 // nsBucket is namespace ns's bucket of blocks, created when create is set;
-// nil when there is none.
-func nsBucket(blocks *bolt.Bucket, ns byte, create bool) (*bolt.Bucket, error) {
-	if !create {
-		return blocks.Bucket([]byte{ns}), nil
+// nil when there is none. Its keys are the time's: its pages are split
+// nearly full, as the other buckets keyed by time are.
+func nsBucket(blocks *bolt.Bucket, ns byte, create bool) (b *bolt.Bucket, err error) {
+	if create {
+		b, err = blocks.CreateBucketIfNotExists([]byte{ns})
+	} else {
+		b = blocks.Bucket([]byte{ns})
 	}
-	b, err := blocks.CreateBucketIfNotExists([]byte{ns})
-	if err == nil {
+	if b != nil {
 		b.FillPercent = appendFill
 	}
 	return b, err
+}
+
+// putNamespace files keys, sorted, as the blocks of namespace ns, which has
+// none.
+func putNamespace(blocks *bolt.Bucket, ns byte, keys []app.Key) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	b, err := nsBucket(blocks, ns, true)
+	if err != nil {
+		return err
+	}
+	return putNSBlocks(b, nil, keys)
+}
+
+// keysByNamespace lists the keys of the entries from the key from up to to
+// (nil: from the first, to the last) by namespace, read from the entries
+// themselves; an entry that does not decode is left out.
+func keysByNamespace(u *unpacker, from, to []byte) map[byte][]app.Key {
+	keys := map[byte][]app.Key{}
+	c := u.tx.Bucket(bucketEvents).Cursor()
+	k, v := c.First()
+	if from != nil {
+		k, v = c.Seek(from)
+	}
+	for ; k != nil && (to == nil || bytes.Compare(k, to) < 0); k, v = c.Next() {
+		if e, err := decodeValue(u, v); err == nil && len(k) == len(app.Key{}) {
+			ns := nsCode(e.Namespace)
+			keys[ns] = append(keys[ns], app.Key(k))
+		}
+	}
+	return keys
 }
 
 // encodeNSBlock writes keys, ascending, as each one's distance from the key
@@ -168,14 +202,7 @@ func groupByBlock(b *bolt.Bucket, ns byte, u *unpacker, keys []app.Key, fn func(
 // (walkNamespace), and the next write that reaches it writes it whole
 // again, rather than fail every request that files an entry there.
 func rebuildNSBlock(u *unpacker, ns byte, bk, next []byte) []app.Key {
-	var keys []app.Key
-	c := u.tx.Bucket(bucketEvents).Cursor()
-	for k, v := c.Seek(bk); k != nil && (next == nil || bytes.Compare(k, next) < 0); k, v = c.Next() {
-		if e, err := decodeValue(u, v); err == nil && nsCode(e.Namespace) == ns && len(k) == len(app.Key{}) {
-			keys = append(keys, app.Key(k))
-		}
-	}
-	return keys
+	return keysByNamespace(u, bk, next)[ns]
 }
 
 func compareKeys(a, b app.Key) int { return bytes.Compare(a[:], b[:]) }
@@ -252,7 +279,6 @@ func removeFromNSBlocks(blocks *bolt.Bucket, u *unpacker, keys []nsKey) error {
 		if b == nil || err != nil {
 			return err
 		}
-		b.FillPercent = appendFill
 		return groupByBlock(b, ns, u, keys, func(bk []byte, have []app.Key, rebuilt bool, out []app.Key) error {
 			if bk == nil {
 				return nil
@@ -276,39 +302,21 @@ func nsBlocksMissing(tx *bolt.Tx) bool { return tx.Bucket(bucketByNSKeys) != nil
 // blockNamespaces files the keys of the old namespace bucket in blocks and
 // deletes it, in one transaction: a store is never left with half of them.
 func blockNamespaces(tx *bolt.Tx) error {
-	old := tx.Bucket(bucketByNSKeys)
 	blocks, err := tx.CreateBucketIfNotExists(bucketNSBlocks)
 	if err != nil {
 		return err
 	}
-	var keys []app.Key
-	ns := byte(0)
-	flush := func() error {
-		if len(keys) == 0 {
-			return nil
+	keys := map[byte][]app.Key{}
+	err = tx.Bucket(bucketByNSKeys).ForEach(func(k, _ []byte) error {
+		if len(k) == 1+len(app.Key{}) { // anything else is no namespace key: nothing to keep
+			keys[k[0]] = append(keys[k[0]], app.Key(k[1:]))
 		}
-		b, err := nsBucket(blocks, ns, true)
-		if err == nil {
-			err = putNSBlocks(b, nil, keys)
-		}
-		keys = keys[:0]
-		return err
-	}
-	err = old.ForEach(func(k, _ []byte) error {
-		if len(k) != 1+len(app.Key{}) {
-			return nil // not a namespace key: nothing to keep
-		}
-		if k[0] != ns || len(keys) == nsBlockMax {
-			if err := flush(); err != nil {
-				return err
-			}
-			ns = k[0]
-		}
-		keys = append(keys, app.Key(k[1:]))
 		return nil
 	})
-	if err == nil {
-		err = flush()
+	for ns, nsKeys := range keys {
+		if err == nil {
+			err = putNamespace(blocks, ns, nsKeys)
+		}
 	}
 	if err != nil {
 		return err
@@ -378,38 +386,23 @@ func (s *Store) RepairNamespaces(ctx context.Context) ([]NamespaceRepair, error)
 	}
 	var repairs []NamespaceRepair
 	err := s.update("the namespaces' blocks", func(tx *bolt.Tx) error {
-		has := map[byte][]app.Key{}
-		u := &unpacker{tx: tx}
-		c := tx.Bucket(bucketEvents).Cursor()
-		n := 0
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if n++; n%4096 == 0 && ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if e, err := decodeValue(u, v); err == nil && len(k) == len(app.Key{}) {
-				ns := nsCode(e.Namespace)
-				has[ns] = append(has[ns], app.Key(k))
-			}
+		has := keysByNamespace(&unpacker{tx: tx}, nil, nil)
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 		blocks := tx.Bucket(bucketNSBlocks)
 		for i := range app.Namespaces {
 			ns := byte(i + 1)
 			var listed []app.Key
+			damaged := false
 			if b := blocks.Bucket([]byte{ns}); b != nil {
-				err := b.ForEach(func(k, v []byte) error {
+				_ = b.ForEach(func(k, v []byte) error {
 					keys, err := decodeNSBlock(k, v)
-					if err == nil {
-						listed = append(listed, keys...)
-					} else {
-						listed = append(listed, app.Key{}) // differs from any list of entries
-					}
+					listed, damaged = append(listed, keys...), damaged || err != nil
 					return nil
 				})
-				if err != nil {
-					return err
-				}
 			}
-			if slices.Equal(listed, has[ns]) {
+			if !damaged && slices.Equal(listed, has[ns]) {
 				continue
 			}
 			repairs = append(repairs, NamespaceRepair{Namespace: app.Namespaces[i], Listed: len(listed), Has: len(has[ns])})
@@ -418,17 +411,8 @@ func (s *Store) RepairNamespaces(ctx context.Context) ([]NamespaceRepair, error)
 					return err
 				}
 			}
-			if len(has[ns]) == 0 {
-				continue
-			}
-			b, err := nsBucket(blocks, ns, true)
-			if err != nil {
+			if err := putNamespace(blocks, ns, has[ns]); err != nil {
 				return err
-			}
-			for keys := has[ns]; len(keys) > 0; keys = keys[min(len(keys), nsBlockMax):] {
-				if err := putNSBlocks(b, nil, keys[:min(len(keys), nsBlockMax)]); err != nil {
-					return err
-				}
 			}
 		}
 		if len(repairs) == 0 {

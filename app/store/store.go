@@ -68,6 +68,9 @@ var bucketOutbox = []byte("outbox")
 // of a later format is refused rather than misread.
 const format = "6"
 
+// olderFormats are the formats this one reads, and brings to its own.
+var olderFormats = []string{"2", "3", "4", "5"}
+
 // storeOwn tells whether a piece of meta state is the store's own account of
 // this file (the chain's head, the format, the index's mark), kept beside the
 // workspace's meta state but not part of it: States leaves it out, and a
@@ -1610,7 +1613,7 @@ const appendFill = 0.95
 // fillAppendOnly sets appendFill on tx's handles of the append-mostly
 // buckets; bbolt keeps a bucket's handle, and its fill, for the transaction.
 func fillAppendOnly(tx *bolt.Tx) {
-	for _, name := range [][]byte{bucketEvents, bucketChain, bucketNSBlocks} {
+	for _, name := range [][]byte{bucketEvents, bucketChain} {
 		if b := tx.Bucket(name); b != nil {
 			b.FillPercent = appendFill
 		}
@@ -1693,12 +1696,10 @@ func laterFormat(tx *bolt.Tx) error {
 	if meta == nil {
 		return nil
 	}
-	switch stored := string(meta.Get(metaFormat)); stored {
-	case "", "2", "3", "4", "5", format:
-		return nil
-	default:
+	if stored := string(meta.Get(metaFormat)); stored != "" && stored != format && !slices.Contains(olderFormats, stored) {
 		return errLaterFormat{stored}
 	}
+	return nil
 }
 
 // refusedFormat says why a store of a later format is not opened.
@@ -1723,7 +1724,7 @@ func migrateToChain(db *bolt.DB) error {
 		case stored == format:
 			done = true
 			return nil
-		case stored == "2", stored == "3", stored == "4", stored == "5":
+		case slices.Contains(olderFormats, stored):
 			return nil // chained already; only the marker moves on
 		case stored != "":
 			return errLaterFormat{stored}

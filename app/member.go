@@ -751,8 +751,8 @@ func (t *Team) SignIn(ctx context.Context, email, password, addr string) (string
 	if len(email) > 254 || len(password) > 4*MaxPassword {
 		return "", Member{}, FieldErrorf("password", "the email or password is wrong")
 	}
-	keys := []string{"account " + email, "address " + addrBlock(addr)}
-	if wait := t.throttle.take(keys, l.now()); wait > 0 {
+	wait, try := t.throttle.take("account "+email, "address "+addrBlock(addr), l.now())
+	if wait > 0 {
 		return "", Member{}, &Error{Code: ETHROTTLED, Message: fmt.Sprintf("too many wrong passwords; try again in %s", roundUp(wait)), RetryAfter: wait}
 	}
 	m, found, err := t.byEmail(ctx, email)
@@ -791,7 +791,7 @@ func (t *Team) SignIn(ctx context.Context, email, password, addr string) (string
 		}
 		return "", Member{}, FieldErrorf("password", "the email or password is wrong")
 	}
-	t.throttle.succeed(keys[0], keys[1])
+	t.throttle.succeed(try)
 	l.stateMu.Lock()
 	defer l.stateMu.Unlock()
 	if m, err = t.member(ctx, m.ID); err != nil { // removed meanwhile

@@ -433,6 +433,44 @@ func TestFiveWrongPasswordsSlowTheNextAttempt(t *testing.T) {
 	}
 }
 
+// People behind one router share an address: once its failures' wait has
+// passed, one member signing in must not lock the next out, and the
+// failures are forgotten an hour after the last of them, however many
+// members signed in meanwhile.
+func TestASuccessDoesNotRestartTheAddresssWait(t *testing.T) {
+	f := newTeam(t)
+	ctx := context.Background()
+	f.join(t, "bob@example.com", app.RoleViewer, "Bob Okafor")
+	const addr = "192.0.2.11"
+	for range 5 {
+		f.team.SignIn(ctx, "nobody@example.com", "wrong", addr)
+	}
+	f.clock.Advance(16 * time.Second)
+	if _, _, err := f.team.SignIn(ctx, "alice@example.com", "correct horse battery", addr); err != nil {
+		t.Fatalf("the owner after the wait: %v", err)
+	}
+	if _, _, err := f.team.SignIn(ctx, "bob@example.com", "bob's long password", addr); err != nil {
+		t.Fatalf("another member right after the owner: %v", err)
+	}
+	// The failures still count: the next wrong password waits again, doubled.
+	f.team.SignIn(ctx, "nobody@example.com", "wrong", addr)
+	if _, _, err := f.team.SignIn(ctx, "bob@example.com", "bob's long password", addr); app.ErrorCode(err) != app.ETHROTTLED || !strings.Contains(err.Error(), "30 seconds") {
+		t.Fatalf("after a sixth failure: err = %v, want a wait of 30 seconds", err)
+	}
+	// Members signing in every few minutes do not keep them alive.
+	for range 13 {
+		f.clock.Advance(5 * time.Minute)
+		if _, _, err := f.team.SignIn(ctx, "bob@example.com", "bob's long password", addr); err != nil {
+			t.Fatalf("a member signing in: %v", err)
+		}
+	}
+	for i := range 5 {
+		if _, _, err := f.team.SignIn(ctx, "nobody@example.com", "wrong", addr); app.ErrorCode(err) != app.EINVALID {
+			t.Fatalf("failure %d an hour on: err = %v, want only a wrong password", i+1, err)
+		}
+	}
+}
+
 func TestEachFurtherWrongPasswordDoublesTheWait(t *testing.T) {
 	f := newTeam(t)
 	ctx := context.Background()

@@ -41,11 +41,20 @@ func throttleDelay(n int) time.Duration {
 	return min(d, throttleMax)
 }
 
-// take starts an attempt under keys: it returns how long to wait when one
-// of them is throttled, else counts the attempt as a failure at once, so
-// that many attempts sent together cannot all pass before the first fails.
-// A success gives it back (succeed).
-func (t *throttle) take(keys []string, now time.Time) time.Duration {
+// attempt is a sign-in counted by take, for succeed to give back: its time,
+// and the time of each key's last failure before it.
+type attempt struct {
+	at    time.Time
+	keys  [2]string    // the account's, then the address's
+	prior [2]time.Time // by key; zero: the key had no failures
+}
+
+// take starts an attempt for an account from an address: it returns how
+// long to wait when either is throttled, else counts the attempt as a
+// failure at once, so that many attempts sent together cannot all pass
+// before the first fails. A success gives it back (succeed).
+func (t *throttle) take(account, address string, now time.Time) (time.Duration, attempt) {
+	keys := [2]string{account, address}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var longest time.Duration
@@ -59,7 +68,7 @@ func (t *throttle) take(keys []string, now time.Time) time.Duration {
 		}
 	}
 	if longest > 0 {
-		return longest
+		return longest, attempt{}
 	}
 	if len(t.m) >= throttleKeys {
 		for k, s := range t.m {
@@ -68,28 +77,44 @@ func (t *throttle) take(keys []string, now time.Time) time.Duration {
 			}
 		}
 	}
-	for _, k := range keys {
+	a := attempt{at: now, keys: keys}
+	for i, k := range keys {
 		s := t.m[k]
 		if s == nil || now.Sub(s.last) >= throttleForget {
 			s = &strikes{}
 			t.m[k] = s
 		}
+		a.prior[i] = s.last
 		s.n++
 		s.last = now
 	}
-	return 0
+	return 0, a
 }
 
 // succeed gives back the attempt take counted: the account's failures are
 // forgotten; the address keeps its earlier ones, or one good account would
-// let a guesser from there start over.
-func (t *throttle) succeed(account, address string) {
+// let a guesser from there start over. The address's wait runs again from
+// its last failure, not from this success: otherwise every good sign-in
+// from an address with failures (people behind one router) would lock the
+// next person there out for the whole wait, and keep the failures from
+// ever being forgotten.
+func (t *throttle) succeed(a attempt) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	delete(t.m, account)
-	if s := t.m[address]; s != nil {
+	for i, k := range a.keys {
+		s := t.m[k]
+		if s == nil {
+			continue
+		}
+		if i == 0 { // the account
+			delete(t.m, k)
+			continue
+		}
 		if s.n--; s.n <= 0 {
-			delete(t.m, address)
+			delete(t.m, k)
+		} else if s.last.Equal(a.at) {
+			// No attempt came since; one that did keeps its own time.
+			s.last = a.prior[i]
 		}
 	}
 }

@@ -24,6 +24,26 @@ type ActionMatch struct {
 	alias  bool // added for a renamed action; the query as written lacks it
 }
 
+// ActorMatch is one actor: qualifier's value, folded (Fold). Written in
+// quotes it is the actor's whole name (actor:"svc-dbt" is not svc-dbt-cloud,
+// which the page's "All entries by this actor" must tell apart); bare, as
+// typed, it is a word of the name or the start of one (actor:maya and
+// actor:chen find Maya Chen).
+type ActorMatch struct {
+	Value string
+	Whole bool
+}
+
+// Matches reports whether the folded actor name is matched. The keyword
+// index applies this same method to its actor terms, so the index and a
+// walk of the store agree.
+func (a ActorMatch) Matches(actor string) bool {
+	if a.Whole {
+		return actor == a.Value
+	}
+	return ActorMatches(actor, a.Value)
+}
+
 // Query is a parsed search: free text plus structured qualifiers. The zero
 // Query matches every entry. Qualifiers of the same kind are ORed; different
 // kinds and free words are ANDed; a qualifier written with a leading '-'
@@ -36,9 +56,9 @@ type Query struct {
 	AnyOf      [][]Term // groups of words joined by OR, each ANDed with the rest
 	Namespaces []Namespace
 	Actions    []ActionMatch
-	Actors     []string // lower-cased; each matches a word of the actor's name, or the start of one (see ActorMatches)
+	Actors     []ActorMatch
 	NotActions []ActionMatch
-	NotActors  []string
+	NotActors  []ActorMatch
 	After      time.Time // inclusive; zero means unbounded
 	Before     time.Time // exclusive; zero means unbounded
 	// Empty is set when the qualifiers contradict each other (e.g. the
@@ -135,20 +155,19 @@ func anyAction(list []ActionMatch, action string) bool {
 	return false
 }
 
-func anyActor(list []string, actor string) bool {
+func anyActor(list []ActorMatch, actor string) bool {
 	for _, a := range list {
-		if ActorMatches(actor, a) {
+		if a.Matches(actor) {
 			return true
 		}
 	}
 	return false
 }
 
-// ActorMatches reports whether the lower-cased actor name is matched by an
-// actor: qualifier's value: the whole name, a word of it, or the start of a
-// word, so actor:maya and actor:chen both find "maya chen" and actor:ali finds
-// "alice@example.com". The keyword index applies this same function to its
-// actor terms, so the index and a walk of the store agree.
+// ActorMatches reports whether the lower-cased actor name is matched by a
+// bare actor: qualifier's value: the whole name, a word of it, or the start
+// of a word, so actor:maya and actor:chen both find "maya chen" and
+// actor:ali finds "alice@example.com".
 func ActorMatches(actor, want string) bool {
 	if want == "" {
 		return false
@@ -208,10 +227,10 @@ func (q *Query) String() string {
 	actions(q.Actions, "")
 	actions(q.NotActions, "-")
 	for _, a := range q.Actors {
-		parts = append(parts, "actor:"+quoteIfNeeded(a))
+		parts = append(parts, "actor:"+a.written())
 	}
 	for _, a := range q.NotActors {
-		parts = append(parts, "-actor:"+quoteIfNeeded(a))
+		parts = append(parts, "-actor:"+a.written())
 	}
 	if !q.After.IsZero() {
 		parts = append(parts, "after:"+q.After.UTC().Format(time.RFC3339))
@@ -248,6 +267,14 @@ func quoteIfNeeded(s string) string {
 		return `"` + s + `"`
 	}
 	return s
+}
+
+// written is the value as the query language writes it.
+func (a ActorMatch) written() string {
+	if a.Whole {
+		return `"` + a.Value + `"`
+	}
+	return a.Value
 }
 
 // ParseQuery parses the search language. Dates in after:/before: without a
@@ -313,7 +340,8 @@ func ParseQuery(s string, loc *time.Location) (Query, error) {
 			continue
 		}
 		if key, value, ok := strings.Cut(word, ":"); ok && looksLikeQualifier(key, value, !p.eof() && p.peek() == '"') {
-			if value == "" && !p.eof() && p.peek() == '"' {
+			quoted := value == "" && !p.eof() && p.peek() == '"'
+			if quoted {
 				v, err := p.quoted()
 				if err != nil {
 					return q, err
@@ -331,7 +359,7 @@ func ParseQuery(s string, loc *time.Location) (Query, error) {
 			if negate {
 				add = q.excludeQualifier
 			}
-			if err := add(strings.ToLower(key), value, loc); err != nil {
+			if err := add(strings.ToLower(key), value, quoted, loc); err != nil {
 				return q, p.errAt(start, err.Error())
 			}
 			b.prevOK, b.prevNeg, b.prevKey = false, false, strings.ToLower(key)
@@ -365,9 +393,9 @@ func ParseQuery(s string, loc *time.Location) (Query, error) {
 
 // excludeQualifier adds a qualifier written with a leading '-': what it
 // matches is left out.
-func (q *Query) excludeQualifier(key, value string, loc *time.Location) error {
+func (q *Query) excludeQualifier(key, value string, quoted bool, loc *time.Location) error {
 	var only Query
-	if err := only.addQualifier(key, value, loc); err != nil {
+	if err := only.addQualifier(key, value, quoted, loc); err != nil {
 		return err
 	}
 	switch key {
@@ -505,8 +533,8 @@ func isQualifier(key string) bool {
 	return false
 }
 
-func (q *Query) addQualifier(key, value string, loc *time.Location) error {
-	if value == "" {
+func (q *Query) addQualifier(key, value string, quoted bool, loc *time.Location) error {
+	if strings.TrimSpace(value) == "" {
 		return fmt.Errorf("%s: needs a value", key)
 	}
 	switch key {
@@ -532,7 +560,7 @@ func (q *Query) addQualifier(key, value string, loc *time.Location) error {
 			q.Actions = append(q.Actions, ActionMatch{Value: alias, alias: true})
 		}
 	case "actor", "user": // user: as on GitHub
-		q.Actors = append(q.Actors, Fold(strings.TrimSpace(value)))
+		q.Actors = append(q.Actors, ActorMatch{Value: Fold(strings.TrimSpace(value)), Whole: quoted})
 	case "after", "before":
 		t, err := ParseDate(value, loc)
 		if err != nil {

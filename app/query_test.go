@@ -25,8 +25,8 @@ func TestParseQueryReadsEveryPartOfTheLanguage(t *testing.T) {
 		{`namespace:"Data Pipelines" ns:users`, Query{Namespaces: []Namespace{DataPipelines, Users}}},
 		{"action:token_*", Query{Actions: []ActionMatch{{Value: "token_", Prefix: true}}}},
 		{"action:token_created", Query{Actions: []ActionMatch{{Value: "token_created"}}}},
-		{`actor:"Maya Chen"`, Query{Actors: []string{"maya chen"}}},
-		{"actor:anonymous", Query{Actors: []string{"anonymous"}}},
+		{`actor:"Maya Chen"`, Query{Actors: []ActorMatch{{Value: "maya chen", Whole: true}}}},
+		{"actor:anonymous", Query{Actors: []ActorMatch{{Value: "anonymous"}}}},
 		{"after:2026-11-01 before:2026-11-08", Query{
 			After:  time.Date(2026, 11, 1, 0, 0, 0, 0, berlin),
 			Before: time.Date(2026, 11, 8, 0, 0, 0, 0, berlin),
@@ -34,7 +34,7 @@ func TestParseQueryReadsEveryPartOfTheLanguage(t *testing.T) {
 		{"after:2026-11-01T10:00:00Z", Query{After: time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)}},
 		{"https://example.com", Query{Terms: []Term{{Text: "https://example.com", Prefix: true}}}},
 		{"a - b", Query{Terms: []Term{{Text: "a"}, {Text: "b", Prefix: true}}}},
-		{"user:maya", Query{Actors: []string{"maya"}}},
+		{"user:maya", Query{Actors: []ActorMatch{{Value: "maya"}}}},
 		{"at 10:30 ", Query{Terms: []Term{{Text: "at"}, {Text: "10:30"}}}},
 		{"Error: urn:space:42 v1:beta ", Query{Terms: []Term{{Text: "error:"}, {Text: "urn:space:42"}, {Text: "v1:beta"}}}},
 		{"Maya OR Lukas", Query{AnyOf: [][]Term{{{Text: "maya"}, {Text: "lukas", Prefix: true}}}}},
@@ -186,6 +186,38 @@ func TestActorMatchesAWordOfTheNameOrItsStart(t *testing.T) {
 	} {
 		if got := ActorMatches(tt.actor, tt.want); got != tt.match {
 			t.Errorf("ActorMatches(%q, %q) = %v, want %v", tt.actor, tt.want, got, tt.match)
+		}
+	}
+}
+
+// A quoted actor is the whole name: the page's "All entries by this actor"
+// for svc-dbt must not bring svc-dbt-cloud's, nor an actor named OR every
+// Ortega's.
+func TestAQuotedActorIsTheWholeName(t *testing.T) {
+	for _, tt := range []struct {
+		query, actor string
+		match        bool
+	}{
+		{`actor:"svc-dbt"`, "svc-dbt", true},
+		{`actor:"svc-dbt"`, "svc-dbt-cloud", false},
+		{`actor:svc-dbt`, "svc-dbt-cloud", true},
+		{`actor:"OR"`, "Tomás Ortega", false},
+		{`actor:"or"`, "OR", true},
+		{`actor:"maya chen"`, "Maya Chen", true},
+		{`actor:"Maya"`, "Maya Chen", false},
+		{`actor:"chloe martin"`, "Chloé Martin", true},
+		{`-actor:"svc-dbt"`, "svc-dbt-cloud", true},
+		{`-actor:"svc-dbt"`, "svc-dbt", false},
+	} {
+		q, err := ParseQuery(tt.query, time.UTC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := q.MatchStructured(&Event{Actor: tt.actor}); got != tt.match {
+			t.Errorf("%s matches %q: %v, want %v", tt.query, tt.actor, got, tt.match)
+		}
+		if again, err := ParseQuery(q.String(), time.UTC); err != nil || again.MatchStructured(&Event{Actor: tt.actor}) != tt.match {
+			t.Errorf("%s written back as %s reads otherwise (%v)", tt.query, q.String(), err)
 		}
 	}
 }

@@ -742,7 +742,7 @@ func compile(q *app.Query) *compiled {
 	if len(q.Actors) > 0 {
 		c.actor = &actorQuery{want: q.Actors}
 		c.must = append(c.must, c.actor)
-		c.needs = append(c.needs, need{key: fmt.Sprintf("\x00\x00%q", q.Actors), actors: func(r index.IndexReader) ([]string, uint64, error) { return entriesByActors(r, q.Actors) }})
+		c.needs = append(c.needs, need{key: fmt.Sprintf("\x00\x00%#v", q.Actors), actors: func(r index.IndexReader) ([]string, uint64, error) { return entriesByActors(r, q.Actors) }})
 	}
 	if len(q.NotActors) > 0 {
 		// Not told its shard's actors by mayMatch: it reads them itself.
@@ -838,11 +838,11 @@ func (x *Index) mayMatch(shard bleve.Index, c *compiled) (ok bool, est int, err 
 	return ok, est, err
 }
 
-// entriesByActors lists the actor terms that app.ActorMatches one of want,
+// entriesByActors lists the actor terms that one of want matches,
 // as actorQuery looks them up, and counts their entries: a day none of whose
 // actors match is skipped without a search, and the count sizes the search
 // of one that has.
-func entriesByActors(r index.IndexReader, want []string) ([]string, uint64, error) {
+func entriesByActors(r index.IndexReader, want []app.ActorMatch) ([]string, uint64, error) {
 	dict, err := r.FieldDictPrefix(fieldText, []byte(actorTerm))
 	if err != nil {
 		return nil, 0, err
@@ -850,16 +850,11 @@ func entriesByActors(r index.IndexReader, want []string) ([]string, uint64, erro
 	return readTerms(dict, actorMatcher(want))
 }
 
-// actorMatcher accepts the actor terms whose actor app.ActorMatches one of
-// want.
-func actorMatcher(want []string) func(term string) bool {
-	lower := make([]string, len(want))
-	for i, w := range want {
-		lower[i] = app.Fold(w)
-	}
+// actorMatcher accepts the actor terms whose actor one of want matches.
+func actorMatcher(want []app.ActorMatch) func(term string) bool {
 	return func(term string) bool {
-		for _, w := range lower {
-			if app.ActorMatches(term[len(actorTerm):], w) {
+		for _, w := range want {
+			if w.Matches(term[len(actorTerm):]) {
 				return true
 			}
 		}
@@ -990,13 +985,13 @@ func (p *phrasePrefixQuery) Searcher(ctx context.Context, r index.IndexReader, m
 	return query.NewMultiPhraseQuery(terms, fieldText).Searcher(ctx, r, m, opts)
 }
 
-// actorQuery matches entries whose actor app.ActorMatches one of want: a word
-// of the name or the start of one. Each shard holds few distinct actors, so it
+// actorQuery matches entries whose actor one of want matches: the whole
+// name, or a word of it or the start of one. Each shard holds few distinct actors, so it
 // reads them all from its dictionary, keeps those the domain's own rule
 // accepts and looks those up whole; the index and a walk of the store cannot
 // disagree.
 type actorQuery struct {
-	want []string
+	want []app.ActorMatch
 
 	// known are the actor terms of the shard being searched, when mayMatch
 	// has just read them, or found them in the shard cache. Reading the

@@ -62,12 +62,12 @@ func highlightIdent(text string, terms []app.Term) template.HTML {
 	return template.HTML(b.String())
 }
 
-// actorTerms adds to terms the actor: qualifiers, which match a word of the
-// actor's name or its start (app.ActorMatches), for marking the actor.
-func actorTerms(terms []app.Term, actors []string) []app.Term {
+// actorTerms adds to terms the actor: qualifiers, for marking the actor: a
+// whole name as a phrase, a bare value as a word of the name or its start.
+func actorTerms(terms []app.Term, actors []app.ActorMatch) []app.Term {
 	out := slices.Clip(terms)
 	for _, a := range actors {
-		out = append(out, app.Term{Text: a, Prefix: true})
+		out = append(out, app.Term{Text: a.Value, Phrase: a.Whole, Prefix: !a.Whole})
 	}
 	return out
 }

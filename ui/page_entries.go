@@ -38,6 +38,7 @@ type resultsView struct {
 	RangeOptions []rangeOption
 	RangeLabel   string // e.g. "in the last 7 days"
 	QueryError   string
+	ParamError   bool   // QueryError is about the address's namespace, after or before, not the query
 	TypingError  string // a half-typed query's problem, shown beside the search box
 	Tabs         []nsTab
 	Total        int
@@ -73,7 +74,7 @@ func exportLinks(v viewState) []exportLink {
 	var out []exportLink
 	for _, f := range []struct{ format, label, hint string }{
 		{"csv", "CSV", "for spreadsheets"},
-		{"json", "JSON", "one array"},
+		{"json", "JSON", "the entries and their proof"},
 		{"ndjson", "NDJSON", "one entry per line"},
 	} {
 		p := v.Filter.Values(v.loc)
@@ -232,7 +233,7 @@ func (s *Server) results(ctx context.Context, c echo.Context, v viewState, loc *
 		text, err = app.ParseQuery(v.Filter.Q, loc)
 	}
 	if app.ErrorCode(err) == app.EINVALID {
-		res.QueryError = queryMessage(app.ErrorMessage(err))
+		res.QueryError, res.ParamError = queryMessage(app.ErrorMessage(err)), v.Err != nil
 		return res, nil
 	} else if err != nil {
 		return res, err

@@ -414,6 +414,27 @@ func TestABadQueryShowsAMessageUnderTheSearchBoxNotAnErrorPage(t *testing.T) {
 	mustContain(t, r.body, `unknown namespace &#34;widgets&#34;`)
 }
 
+// A stale or hand-edited link's filter that cannot be read is named, and
+// left out of the form the page sends back, so the next search works: the
+// page must not keep sending it, failing the same way at every search.
+func TestAnUnreadableFilterInTheAddressIsNamedAndLeftOut(t *testing.T) {
+	f := newPageFixture(t)
+	f.stories()
+	for _, tt := range []struct{ params, names, kept string }{
+		{"namespace=bogus&after=2026-11-01", `unknown namespace &#34;bogus&#34;`, `name="after" value="2026-11-01"`},
+		{"namespace=users&after=garbage", `After: &#34;garbage&#34; is not a date`, `id="namespace-field" name="namespace" value="users"`},
+		{"namespace=users&after=2026-11-02&before=2026-11-01", "Before: must be later than after", `name="after" value=""`},
+	} {
+		r := f.get(ui.PagePath+"?q=snowflake&"+tt.params, nil)
+		mustContain(t, r.body, `role="alert"`, "This address's filter can't be read.", tt.names, `clear the filters`, tt.kept, `value="snowflake"`)
+		for _, stale := range []string{`value="bogus"`, `value="garbage"`, `name="before" value="2026-11-01"`} {
+			if strings.Contains(r.body, stale) {
+				t.Errorf("%s: the form still holds %s", tt.params, stale)
+			}
+		}
+	}
+}
+
 func TestAHalfTypedQueryKeepsTheResultsAndSaysWhatIsWrongBesideTheBox(t *testing.T) {
 	f := newPageFixture(t)
 	f.stories()
@@ -810,6 +831,27 @@ func TestAnonymousActorsAreShownAsExternal(t *testing.T) {
 	f.stories()
 	r := f.get(ui.PagePath+"?namespace=data_products", nil)
 	mustContain(t, r.body, `<span class="actor actor-anonymous"`, "<em>Anonymous</em>", `<span class="tag">external</span>`)
+}
+
+// "All entries by this actor" lists that actor's entries, not those of
+// every actor whose name starts with it.
+func TestTheActorsLinkListsThatActorOnly(t *testing.T) {
+	f := newPageFixture(t)
+	recorded := f.record(
+		ev(app.DataPipelines, "pipeline_executed", "Ran orders_daily", "svc-dbt", 3*time.Minute),
+		ev(app.DataPipelines, "pipeline_executed", "Ran orders_hourly", "svc-dbt-cloud", 2*time.Minute),
+		ev(app.DataPipelines, "pipeline_executed", "Ran ledger", "svc-dbt", time.Minute),
+	)
+	f.waitIndexed()
+	panel := f.get(ui.EntryPath+url.PathEscape(recorded[0].ID), htmx)
+	m := regexp.MustCompile(`<a class="sub-link" href="([^"]+)">All entries by this actor</a>`).FindStringSubmatch(panel.body)
+	if m == nil {
+		t.Fatalf("no link to the actor's entries in %s", panel.body)
+	}
+	r := f.get(html.UnescapeString(m[1]), htmx)
+	if n := rowCount(r.body); n != 2 || strings.Contains(r.body, "orders_hourly") {
+		t.Fatalf("the actor's link lists %d entries (svc-dbt-cloud's among them: %v), want svc-dbt's 2", n, strings.Contains(r.body, "orders_hourly"))
+	}
 }
 
 func TestNoMatchSaysWhatToDo(t *testing.T) {

@@ -47,9 +47,22 @@ func resolveView(p url.Values, now time.Time, loc *time.Location, retention time
 	f, err := app.ParseFilter(p, loc)
 	if err != nil {
 		v.Err = err
-		v.Q, v.Namespace, v.After, v.Before = p.Get("q"), p.Get("namespace"), p.Get("after"), p.Get("before")
+		// The page's form sends back what the view holds: a parameter that
+		// cannot be read (a stale or hand-edited link's namespace=bogus) is
+		// left out, or every search from the page would fail on it again.
+		v.Q = p.Get("q")
+		readable := func(name string) string {
+			if _, err := app.ParseFilter(url.Values{name: {p.Get(name)}}, loc); err != nil {
+				return ""
+			}
+			return p.Get(name)
+		}
+		v.Namespace, v.After, v.Before = readable("namespace"), readable("after"), readable("before")
 		if v.Namespace == "all" {
 			v.Namespace = ""
+		}
+		if _, err := app.ParseFilter(url.Values{"after": {v.After}, "before": {v.Before}}, loc); err != nil {
+			v.After, v.Before = "", "" // each readable, but the wrong way round
 		}
 		v.Range = rangeCustom
 		return v

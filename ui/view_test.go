@@ -61,9 +61,10 @@ func TestTheViewIsReadIntoOneFilterInTheWorkspaceZone(t *testing.T) {
 	if !day.Filter.After.Equal(time.Date(2026, 11, 21, 0, 0, 0, 0, berlin)) || day.After != "2026-11-21" || day.Filter.Namespace != app.APITokens {
 		t.Fatalf("withDay = %+v", day)
 	}
-	// Parameters that cannot be read are kept as sent, with the reason.
-	bad := resolveView(url.Values{"after": {"yesterday"}, "q": {"x"}}, now, berlin, 30*24*time.Hour)
-	if bad.Err == nil || bad.After != "yesterday" || bad.Q != "x" {
+	// A parameter that cannot be read is left out, with the reason; the
+	// others are kept as sent.
+	bad := resolveView(url.Values{"after": {"yesterday"}, "namespace": {"users"}, "q": {"x"}}, now, berlin, 30*24*time.Hour)
+	if bad.Err == nil || bad.After != "" || bad.Namespace != "users" || bad.Q != "x" {
 		t.Fatalf("a bad after gave %+v", bad)
 	}
 }

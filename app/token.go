@@ -326,13 +326,15 @@ func (l *Log) RegenerateToken(ctx context.Context, id, actor string) (string, To
 	if err != nil {
 		return "", Token{}, err
 	}
-	if tok.Expired {
+	now := l.now().UTC()
+	// Expired by its time, though no request has noticed yet (Expired): a
+	// new secret would keep the expiry, and work no more than the old.
+	if tok.Expired || (tok.ExpiresAt != nil && !now.Before(*tok.ExpiresAt)) {
 		return "", Token{}, Errorf(ECONFLICT, "token %q has expired; create a new one", tok.Label)
 	}
 	old := tok.Fingerprint
 	secret := newSecret()
 	hash := hashSecret(secret)
-	now := l.now().UTC()
 	tok.Fingerprint, tok.Hint, tok.Regenerated = fingerprintOf(hash), secret[:len(tokenPrefix)+4], &now
 	v, err := json.Marshal(tok)
 	if err != nil {

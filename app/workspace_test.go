@@ -42,6 +42,23 @@ func TestRegeneratedTokenStopsTheOldSecret(t *testing.T) {
 	}
 }
 
+// A token past its expiry is not regenerated, whether or not a request has
+// noticed the expiry yet: the new secret would keep the expiry, and be
+// refused like the old.
+func TestATokenPastItsExpiryIsNotRegenerated(t *testing.T) {
+	f := openFixture(t)
+	ctx := context.Background()
+	exp := f.clock.Now().Add(time.Hour)
+	_, tok, err := f.log.CreateTokenWith(ctx, app.TokenSpec{Label: "nightly", Scopes: []app.Scope{app.ScopeRead}, ExpiresAt: &exp}, "Bob Okafor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(2 * time.Hour)
+	if _, _, err := f.log.RegenerateToken(ctx, tok.ID, "Alice Moreau"); app.ErrorCode(err) != app.ECONFLICT {
+		t.Fatalf("regenerating a token past its expiry: %v, want a conflict", err)
+	}
+}
+
 func TestExpiredTokenIsRefusedAndRecordedOnce(t *testing.T) {
 	f := openFixture(t)
 	ctx := context.Background()

@@ -684,6 +684,64 @@ func TestAdminsRenameTheWorkspaceAndSetItsTimezone(t *testing.T) {
 	}
 }
 
+// A workspace's retention read and written back stays as it is, hours and
+// all: writing back the whole days GET says must not purge the hours past
+// them. The hours can be set as GET shows them.
+func TestARetentionInHoursReadAndWrittenBackStays(t *testing.T) {
+	f := newAPIFixture(t)
+	hours36 := 36 * time.Hour
+	if _, err := f.log.ChangeSettings(context.Background(), app.SettingsChange{Retention: &hours36}, "Test"); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.post(`{"id":"old","namespace":"spaces","action":"space_created","detail":"Created space Old","timestamp":"` + time.Now().Add(-35*time.Hour).UTC().Format(time.RFC3339) + `"}`); r.status != 201 {
+		t.Fatalf("posting an entry 35 hours old: %d %s", r.status, r.body)
+	}
+	patch := func(body string) (response, api.Workspace) {
+		t.Helper()
+		r := f.do("PATCH", "/api/v1/workspace", f.admin, "application/json", strings.NewReader(body))
+		var w api.Workspace
+		if r.status == 200 {
+			r.json(t, &w)
+		}
+		return r, w
+	}
+	kept := func(want bool) {
+		t.Helper()
+		if r := f.do("GET", "/api/v1/events/old", f.read, "", nil); (r.status == 200) != want {
+			t.Fatalf("the entry 35 hours old: status %d, want it kept: %v", r.status, want)
+		}
+	}
+	var w api.Workspace
+	f.do("GET", "/api/v1/workspace", f.read, "", nil).json(t, &w)
+	for _, body := range []string{
+		fmt.Sprintf(`{"retention_days":%d}`, w.RetentionDays),
+		fmt.Sprintf(`{"retention_days":%d,"retention_hours":%d}`, w.RetentionDays, w.RetentionHours),
+		`{"retention_hours":36}`,
+	} {
+		if r, got := patch(body); r.status != 200 || got.RetentionHours != 36 {
+			t.Fatalf("%s: %d %s, want the 36 hours kept", body, r.status, r.body)
+		}
+	}
+	kept(true)
+	for body, names := range map[string]string{
+		`{"retention_days":2,"retention_hours":36}`: "retention_days and retention_hours:",
+		`{"retention_hours":12}`:                    "retention_hours:",
+		`{"retention_hours":0}`:                     "retention_hours:",
+	} {
+		if r, _ := patch(body); r.status != 400 || !strings.HasPrefix(r.errorBody(t).Message, names) {
+			t.Fatalf("%s: %d %s, want a 400 naming %s", body, r.status, r.body, names)
+		}
+	}
+	kept(true)
+	if r, got := patch(`{"retention_hours":30}`); r.status != 200 || got.RetentionHours != 30 || got.Retention != "30 hours" {
+		t.Fatalf("30 hours: %d %s", r.status, r.body)
+	}
+	kept(false)
+	if r, got := patch(`{"retention_days":2}`); r.status != 200 || got.RetentionHours != 48 {
+		t.Fatalf("2 days: %d %s", r.status, r.body)
+	}
+}
+
 func mustZone(t *testing.T, name string) *time.Location {
 	loc, err := time.LoadLocation(name)
 	if err != nil {

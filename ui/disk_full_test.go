@@ -67,6 +67,7 @@ func TestIngestOnAFullDiskAnswers507AndReadsGoOn(t *testing.T) {
 	if e := full.errorBody(t); e.Code != app.ENOSPACE || !strings.Contains(e.Message, "full") {
 		t.Fatalf("the 507 does not say the disk is full: %+v", e)
 	}
+	checkAnswer(t, srv.URL, "POST", "/api/v1/events", full)
 	if r, page := f.list("limit=5"); r.status != 200 || len(page.Events) < 2 {
 		t.Fatalf("listing on a full disk: %d %s", r.status, r.body)
 	}
@@ -138,9 +139,11 @@ func TestADamagedEntryIsReportedOnHealthzAndTheRestServed(t *testing.T) {
 		t.Fatalf("healthz after meeting the damage: %d %s", h.status, h.body)
 	}
 	// Asked for by its id, it is said to be unreadable, not absent.
-	if r := f.do("GET", "/api/v1/events/"+damagedID, f.read, "", nil); r.status != 503 || !strings.Contains(string(r.body), "cannot be read") {
+	r = f.do("GET", "/api/v1/events/"+damagedID, f.read, "", nil)
+	if r.status != 503 || !strings.Contains(string(r.body), "cannot be read") {
 		t.Fatalf("the damaged entry by its id: %d %s", r.status, r.body)
 	}
+	checkAnswer(t, srv.URL, "GET", "/api/v1/events/{id}", r)
 	// Verifying the chain names the entry as a break, as it would an edited
 	// one, rather than failing as a whole with nothing recorded.
 	v, err := log.VerifyNow(context.Background())

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"auditlog/app"
 	"auditlog/ui"
@@ -318,6 +319,25 @@ func (a answer) want(t *testing.T, status int) answer {
 	return a
 }
 
+// provokedElsewhere names the test that provokes a documented status, and
+// checks its answer against the document (checkAnswer), when the setup it
+// needs is a test of its own.
+var provokedElsewhere = map[string]string{
+	"GET /api/v1/events/{id} 503": "TestADamagedEntryIsReportedOnHealthzAndTheRestServed",
+	"POST /api/v1/events 507":     "TestIngestOnAFullDiskAnswers507AndReadsGoOn",
+}
+
+// checkAnswer holds one answer of a test other than
+// TestEveryAnswerMatchesTheOpenAPIDocument to the document.
+func checkAnswer(t *testing.T, base, method, route string, r response) {
+	t.Helper()
+	o := loadOpenAPI(t, base)
+	o.check(method, route, answer{status: r.status, header: r.header, body: r.body})
+	if provokedElsewhere[fmt.Sprintf("%s %s %d", method, route, r.status)] != t.Name() {
+		t.Errorf("provokedElsewhere does not name %s for %s %s %d", t.Name(), method, route, r.status)
+	}
+}
+
 func TestEveryAnswerMatchesTheOpenAPIDocument(t *testing.T) {
 	log, s, ts := serveTempLog(t)
 	o := loadOpenAPI(t, ts.URL)
@@ -450,11 +470,23 @@ func TestEveryAnswerMatchesTheOpenAPIDocument(t *testing.T) {
 	check("POST", tokens, c.send("POST", tokens, `{"label": "x", "scopes": ["read"]}`, bearer(ingest), contentType(jsonType)), 403)
 	check("POST", tokens, c.send("POST", tokens, `{"label": "`+strings.Repeat("x", 70<<10)+`", "scopes": ["read"]}`, bearer(admin), contentType(jsonType)), 413)
 	check("POST", tokens, c.send("POST", tokens, `{"label": "x", "scopes": ["read"]}`, bearer(admin), contentType("application/x-www-form-urlencoded")), 415)
+	soon := time.Now().Add(time.Second)
+	_, expiring, err := log.CreateTokenWith(ctx, app.TokenSpec{Label: "expiring", Scopes: []app.Scope{app.ScopeRead}, ExpiresAt: &soon}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Until(soon) + 10*time.Millisecond)
 	toks, _ := log.Tokens(ctx)
 	regenerate := tokens + "/{id}/regenerate"
-	nightly := toks[len(toks)-1].ID // made above; the test's own tokens keep their secrets
+	var nightly string // made above; the test's own tokens keep their secrets
+	for _, tok := range toks {
+		if tok.Label == "nightly" {
+			nightly = tok.ID
+		}
+	}
 	check("POST", regenerate, c.send("POST", tokens+"/"+nightly+"/regenerate", "", bearer(admin)), 200)
 	check("POST", regenerate, c.send("POST", tokens+"/tok_nosuchtoken/regenerate", "", bearer(admin)), 404)
+	check("POST", regenerate, c.send("POST", tokens+"/"+expiring.ID+"/regenerate", "", bearer(admin)), 409)
 	check("POST", regenerate, c.send("POST", tokens+"/"+nightly+"/regenerate", ""), 401)
 	check("POST", regenerate, c.send("POST", tokens+"/"+nightly+"/regenerate", "", bearer(read)), 403)
 	revoke := tokens + "/{id}"
@@ -468,9 +500,10 @@ func TestEveryAnswerMatchesTheOpenAPIDocument(t *testing.T) {
 	closed.Close()
 	check("GET", "/healthz", caller{t: t, base: closedTS.URL}.send("GET", "/healthz", ""), 503)
 
-	// Every documented status was provoked above, but the server's own faults.
+	// Every documented status was provoked above, but the server's own faults
+	// and those that need a damaged store or a full disk.
 	for _, d := range o.documented() {
-		if !o.seen[d] && !strings.HasSuffix(d, " 500") {
+		if !o.seen[d] && !strings.HasSuffix(d, " 500") && provokedElsewhere[d] == "" {
 			t.Errorf("no request above provoked %s: add one, or drop the status from openapi.json", d)
 		}
 	}

@@ -132,6 +132,32 @@ func WorkspaceOf(log *app.Log) api.Workspace {
 	}
 }
 
+// requestedRetention reads the retention a PATCH of the workspace asks for,
+// current being the retention now; nil: none asked, or the one there is.
+func requestedRetention(req api.WorkspaceUpdate, current time.Duration) (*time.Duration, error) {
+	days, hours := req.RetentionDays, req.RetentionHours
+	if days != nil && (*days < 1 || *days > 3650) {
+		return nil, app.Errorf(app.EINVALID, "retention_days: must be a whole number from 1 to 3650")
+	}
+	if hours != nil && (*hours < 24 || *hours > 3650*24) {
+		return nil, app.Errorf(app.EINVALID, "retention_hours: must be a whole number from 24 to 87600 (1 to 3650 days)")
+	}
+	var d time.Duration
+	switch {
+	case hours != nil && days != nil && *days != *hours/24:
+		return nil, app.Errorf(app.EINVALID, "retention_days and retention_hours: %d days is not %d hours; send one of them", *days, *hours)
+	case hours != nil:
+		d = time.Duration(*hours) * time.Hour
+	case days == nil:
+		return nil, nil
+	case *days == int(current/(24*time.Hour)):
+		return nil, nil // the days GET shows: a retention in hours stays as it is
+	default:
+		d = time.Duration(*days) * 24 * time.Hour
+	}
+	return &d, nil
+}
+
 func (s *Server) workspace(c echo.Context) error {
 	return c.JSON(http.StatusOK, WorkspaceOf(s.Log))
 }
@@ -144,13 +170,11 @@ func (s *Server) updateWorkspace(c echo.Context) error {
 		return err
 	}
 	change := app.SettingsChange{Workspace: req.Name, Timezone: req.Timezone}
-	if req.RetentionDays != nil {
-		if *req.RetentionDays < 1 || *req.RetentionDays > 3650 {
-			return app.Errorf(app.EINVALID, "retention_days: must be a whole number from 1 to 3650")
-		}
-		d := time.Duration(*req.RetentionDays) * 24 * time.Hour
-		change.Retention = &d
+	retention, err := requestedRetention(req, s.Log.Retention())
+	if err != nil {
+		return err
 	}
+	change.Retention = retention
 	if req.Plan != nil {
 		p, err := app.ParsePlan(*req.Plan)
 		if err != nil {

@@ -53,9 +53,14 @@ type Workspace struct {
 type WorkspaceUpdate struct {
 	Name     *string `json:"name"`
 	Timezone *string `json:"timezone"` // IANA name in any case; "system" (or "") for the server computer's zone
-	// RetentionDays: a shorter retention purges older entries at once, for good.
-	RetentionDays *int    `json:"retention_days"`
-	Plan          *string `json:"plan"` // free, pro or enterprise
+	// RetentionDays or RetentionHours: a shorter retention purges older
+	// entries at once, for good. Both may be sent, as GET answers them, if
+	// they agree (the days are the hours' whole days, rounded down). Days
+	// equal to those GET says leave a retention in hours as it is: a
+	// workspace read and written back keeps its 36 hours.
+	RetentionDays  *int    `json:"retention_days"`
+	RetentionHours *int    `json:"retention_hours"`
+	Plan           *string `json:"plan"` // free, pro or enterprise
 }
 
 // TokenRequest is the body of POST /api/v1/tokens. Scopes is a list such as

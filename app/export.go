@@ -120,7 +120,7 @@ func (l *Log) Export(ctx context.Context, q Query, w io.Writer, opt ExportOption
 		}
 		err := l.waitIndexedFor(ctx, through)
 		if err != nil {
-			l.recordExport(q, opt, "audit_log_export_interrupted", 0, err.Error())
+			l.recordExport(ctx, q, opt, "audit_log_export_interrupted", 0, err.Error())
 		}
 		return err
 	}
@@ -142,7 +142,7 @@ func (l *Log) Export(ctx context.Context, q Query, w io.Writer, opt ExportOption
 	if opt.Counted != nil {
 		opt.Counted(expected)
 	}
-	record, err := l.recordExport(q, opt, "audit_log_exported", expected, "")
+	record, err := l.recordExport(ctx, q, opt, "audit_log_exported", expected, "")
 	if err != nil {
 		return 0, err
 	}
@@ -204,7 +204,7 @@ func (l *Log) Export(ctx context.Context, q Query, w io.Writer, opt ExportOption
 		err = bw.Flush()
 	}
 	if err != nil {
-		l.recordExport(q, opt, "audit_log_export_interrupted", written, err.Error())
+		l.recordExport(ctx, q, opt, "audit_log_export_interrupted", written, err.Error())
 	}
 	return written, err
 }
@@ -230,7 +230,10 @@ func (l *Log) waitIndexedFor(ctx context.Context, through uint64) error {
 	}
 }
 
-func (l *Log) recordExport(q Query, opt ExportOptions, action string, count int, failure string) (Event, error) {
+// recordExport records an export (action) of q, or its interruption, and
+// how many entries it holds. It is recorded whatever becomes of ctx, which
+// says only which API token, if any, exports.
+func (l *Log) recordExport(ctx context.Context, q Query, opt ExportOptions, action string, count int, failure string) (Event, error) {
 	from, to := l.ExportRange(q)
 	filter := trimAfterDates(q.String())
 	verb := "Exported"
@@ -249,14 +252,16 @@ func (l *Log) recordExport(q Query, opt ExportOptions, action string, count int,
 	if failure != "" && len(failure) <= maxMetaValue {
 		meta["error"] = failure
 	}
-	out, err := l.Record(context.Background(), []Event{{
+	record := []Event{{
 		Namespace: Spaces,
 		Action:    action,
 		Detail:    detail,
 		Actor:     opt.Actor,
 		Targets:   []Target{{Type: "audit_log", Name: "Audit Log"}},
 		Metadata:  meta,
-	}})
+	}}
+	stampActingToken(ctx, record)
+	out, err := l.Record(context.Background(), record)
 	if err != nil {
 		return Event{}, fmt.Errorf("app: unable to record the export: %w", err)
 	}

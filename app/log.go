@@ -380,6 +380,7 @@ func countEvents(details []FieldError) int {
 // breaks a rule is a bug, reported as such. The text they quote is the
 // exception (see printableOwn).
 func (l *Log) commitOwn(ctx context.Context, state []StateValue, events ...Event) error {
+	stampActingToken(ctx, events)
 	now := l.now()
 	retention := l.Retention()
 	for i := range events {

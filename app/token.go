@@ -519,6 +519,24 @@ const (
 	MetaTokenFingerprint = "auditlog_token_fingerprint"
 )
 
+// actingToken is the context key of the API token a request acts with.
+type actingToken struct{}
+
+// WithActingToken returns ctx saying that what is done in it is done with
+// tok: the entries it records of its own (a setting changed, a token made,
+// an export) carry the token's id and fingerprint, as the events it sends
+// do, so that a search for a leaked token finds everything done with it.
+func WithActingToken(ctx context.Context, tok Token) context.Context {
+	return context.WithValue(ctx, actingToken{}, tok)
+}
+
+// stampActingToken stamps the entries of ctx's acting token, if any.
+func stampActingToken(ctx context.Context, events []Event) {
+	if tok, ok := ctx.Value(actingToken{}).(Token); ok {
+		StampToken(events, &tok)
+	}
+}
+
 // StampToken marks events as sent with tok (nil: by no token, as from the
 // command line or the launch link), replacing any claim the client made.
 func StampToken(events []Event, tok *Token) {

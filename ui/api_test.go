@@ -742,6 +742,44 @@ func TestARetentionInHoursReadAndWrittenBackStays(t *testing.T) {
 	}
 }
 
+// What is done with an API token, not only what it sends, carries its id
+// and fingerprint: a search for a leaked token finds the settings it
+// changed, the tokens it made and the exports it took.
+func TestWhatATokenDoesIsFoundByItsIDAndFingerprint(t *testing.T) {
+	f := newAPIFixture(t)
+	ctx := context.Background()
+	secret, tok, err := f.log.CreateToken(ctx, "leaked", []app.Scope{app.ScopeAdmin}, "Test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []response{
+		f.do("PATCH", "/api/v1/workspace", secret, "application/json", strings.NewReader(`{"name":"Renamed"}`)),
+		f.do("POST", "/api/v1/tokens", secret, "application/json", strings.NewReader(`{"label":"backdoor","scopes":["read"]}`)),
+		f.do("GET", "/api/v1/export?format=csv", secret, "", nil),
+	} {
+		if r.status != 200 && r.status != 201 {
+			t.Fatalf("acting with the token: %d %s", r.status, r.body)
+		}
+	}
+	// Done by another: not stamped with it.
+	if r := f.do("PATCH", "/api/v1/workspace", f.admin, "application/json", strings.NewReader(`{"name":"Renamed back"}`)); r.status != 200 {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	f.waitIndexed()
+	for _, q := range []string{tok.ID, tok.Fingerprint} {
+		_, page := f.list("q=" + url.QueryEscape(q))
+		var actions []string // done with it; its own creation names it too
+		for _, e := range page.Events {
+			if e.Metadata[app.MetaTokenID] == tok.ID && e.Metadata[app.MetaTokenFingerprint] == tok.Fingerprint {
+				actions = append(actions, e.Action)
+			}
+		}
+		if want := []string{"audit_log_exported", "token_created", "space_settings_updated"}; !slices.Equal(actions, want) || len(page.Events) != 4 {
+			t.Errorf("a search for %s finds %d entries, these done with the token: %v, want %v and its creation", q, len(page.Events), actions, want)
+		}
+	}
+}
+
 func mustZone(t *testing.T, name string) *time.Location {
 	loc, err := time.LoadLocation(name)
 	if err != nil {

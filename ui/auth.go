@@ -227,6 +227,7 @@ func (s *Server) requireScope(scope app.Scope, allowSession bool) echo.Middlewar
 				return app.Errorf(app.EFORBIDDEN, "this token lacks the %q scope", scope)
 			}
 			c.Set(ctxToken, tok)
+			c.SetRequest(c.Request().WithContext(app.WithActingToken(c.Request().Context(), tok)))
 			return next(c)
 		}
 	}

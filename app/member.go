@@ -15,6 +15,9 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/mtibben/confusables"
+	"golang.org/x/text/unicode/norm"
 )
 
 // The kinds of state the team keeps, beside the Log's own.
@@ -137,38 +140,69 @@ func cleanName(name string) (string, error) {
 
 func isLetterOrDigit(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
-// nameSkeleton is how a name reads, for telling names apart: folded as
+// nameSkeletons is how a name reads, for telling names apart: folded as
 // searches fold names (no case, no accents), its words alone. "Anonymous."
 // and "anonymous" read alike in an entry's Actor column, as do "Bob  Okafor"
-// and "Bob-Okafor". The marks Fold keeps are part of the words: the vowel
-// signs tell राम from रीम.
-func nameSkeleton(name string) string {
-	return strings.Join(strings.FieldsFunc(Fold(name), func(r rune) bool { return !isLetterOrDigit(r) && !unicode.IsMark(r) }), " ")
+// and "Bob-Okafor". So do letters of other scripts or forms drawn alike:
+// "Аdam" with a Cyrillic А is "Adam", "Ｂｏｂ" is "Bob", "Amie" is "Arnie",
+// so that no one can pass for another in the entries. Those are the
+// confusables of Unicode's security mechanisms (UTS #39), whose skeletons
+// the confusables module computes from Unicode's own table, once the
+// compatibility forms (full-width letters, ligatures) are made plain. Its
+// table tells letters apart by case (a capital В is drawn as B, a small в
+// is not b; a small m is rn, a capital M is not), so a name has two
+// skeletons: in small letters, and as written. The marks Fold keeps are
+// part of the words: the vowel signs tell राम from रीम.
+func nameSkeletons(name string) [2]string {
+	plain := norm.NFKC.String(name)
+	words := func(s string) string {
+		return strings.Join(strings.FieldsFunc(Fold(s), func(r rune) bool { return !isLetterOrDigit(r) && !unicode.IsMark(r) }), " ")
+	}
+	return [2]string{words(confusables.Skeleton(Fold(plain))), words(confusables.Skeleton(plain))}
 }
 
-// reservedFor says whom entries call name, compared as names are told apart
-// (nameSkeleton), or "" when it is free.
+// readAlike tells whether two names read alike (nameSkeletons); with
+// joined, also when their words are run together or cut apart otherwise.
+func readAlike(a, b string, joined bool) bool {
+	sa, sb := nameSkeletons(a), nameSkeletons(b)
+	for i := range sa {
+		if joined {
+			sa[i], sb[i] = strings.ReplaceAll(sa[i], " ", ""), strings.ReplaceAll(sb[i], " ", "")
+		}
+		if sa[i] == sb[i] {
+			return true
+		}
+	}
+	return false
+}
+
+// reservedFor says whom entries call name, or "" when it is free. A
+// reserved name is refused however it is spelt or punctuated (readAlike,
+// joined): "A.nonymous" and "a.n.o.n.y.m.o.u.s" read as Anonymous.
 func reservedFor(name string) string {
-	switch f := nameSkeleton(name); {
-	case f == nameSkeleton(Anonymous):
+	switch {
+	case readAlike(name, Anonymous, true):
 		return "outside parties"
-	case f == nameSkeleton(OwnActor):
+	case readAlike(name, OwnActor, true):
 		return "the app itself"
-	case f == nameSkeleton(LocalActor):
+	case readAlike(name, LocalActor, true):
 		return "the person at the computer the app runs on"
-	case strings.HasPrefix(f, tokenActorPrefix):
-		return "API tokens"
+	}
+	for _, s := range nameSkeletons(name) {
+		if first, _, _ := strings.Cut(s, " "); strings.Contains(s, " ") && readAlike(first, tokenActorPrefix, false) {
+			return "API tokens"
+		}
 	}
 	return ""
 }
 
-// nameTaken refuses a name that reads as another member's (nameSkeleton):
+// nameTaken refuses a name that reads as another member's (readAlike):
 // in any letter case, with or without accents or punctuation. Two members
 // of one name would be one actor in every entry, and actor:chloe would
 // find both.
 func nameTaken(members []storedMember, name string) error {
 	for _, m := range members {
-		if nameSkeleton(m.Name) == nameSkeleton(name) {
+		if readAlike(m.Name, name, false) {
 			return FieldErrorf("name", "%s is already the name of a member; entries name who acted by name, so choose one that tells you apart (a surname, an initial)", m.Name)
 		}
 	}

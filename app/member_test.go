@@ -215,7 +215,11 @@ func TestInvitesDoNotOutliveTheirSendersAuthority(t *testing.T) {
 func TestMembersNamesTellThemApart(t *testing.T) {
 	f := newTeam(t)
 	ctx := context.Background()
-	for _, name := range []string{"alice moreau", "ALICE MOREAU", "Alicé Moreau", "Alice\u00a0 Moreau", "Anonymous", "audit log", "Audit\u00a0Log", "token ci-deploy", "Token x", "token\u00a0x", "local user", "\u2800", "---"} {
+	for _, name := range []string{"alice moreau", "ALICE MOREAU", "Alicé Moreau", "Alice\u00a0 Moreau", "Anonymous", "audit log", "Audit\u00a0Log", "token ci-deploy", "Token x", "token\u00a0x", "local user", "\u2800", "---",
+		// Drawn alike: Cyrillic А, Greek ο, full-width letters, rn for m.
+		"\u0410lice Moreau", "Alice M\u03bfreau", "Ａｌｉｃｅ Ｍｏｒｅａｕ", "Alice Rnoreau",
+		// Reserved names however punctuated or spelt.
+		"a.n.o.n.y.m.o.u.s", "A. Nonymous", "\u0410nonymous", "Audit-Log", "t\u043eken ci-deploy"} {
 		_, err := f.team.AcceptInvite(ctx, f.invite(t, "eve@example.com", app.RoleAdmin), name, "eve's long password")
 		var ae *app.Error
 		if !asError(err, &ae) || len(ae.Details) != 1 || ae.Details[0].Field != "name" {
@@ -226,6 +230,10 @@ func TestMembersNamesTellThemApart(t *testing.T) {
 		t.Fatalf("%d members", n)
 	}
 	f.join(t, "eve@example.com", app.RoleViewer, "Alice Moreau-Dupont")
+	// Names of other scripts that draw no one else's are anyone's.
+	f.join(t, "vova@example.com", app.RoleViewer, "Вова Петров")
+	f.join(t, "ram@example.com", app.RoleViewer, "राम")
+	f.join(t, "tokenova@example.com", app.RoleViewer, "Tokenova Smith")
 }
 
 func TestBadInputChangesNothing(t *testing.T) {

@@ -117,7 +117,7 @@ func (l *Log) nameFree(ctx context.Context, name, id string) error {
 		return err
 	}
 	for _, su := range all {
-		if su.ID != id && nameSkeleton(su.Name) == nameSkeleton(name) { // names that read alike, as members' are
+		if su.ID != id && readAlike(su.Name, name, false) { // names that read alike, as members' do
 			return Errorf(EINVALID, "name: a service user is already called %q", su.Name)
 		}
 	}

@@ -23,6 +23,7 @@ func (s *Server) routes() {
 	e.Use(securityHeaders, s.hostCheck, strictQuery, limitBodies)
 
 	e.GET("/healthz", s.healthz)
+	e.HEAD("/healthz", s.healthz) // uptime monitors often ask with HEAD; Go's server sends no body to it
 	e.GET("/launch", s.launchHandler)
 
 	// The list and the export check their own parameters (listParams,

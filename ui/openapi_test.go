@@ -187,6 +187,9 @@ func (o *openAPI) check(method, route string, r answer) {
 		}
 	}
 	o.seen[fmt.Sprintf("%s %s %d", method, route, r.status)] = true
+	if method == http.MethodHead {
+		return // no body, and nothing said of one
+	}
 	headers, _ := resp["headers"].(map[string]any)
 	for name := range headers {
 		if r.header.Get(name) == "" {
@@ -361,6 +364,10 @@ func TestEveryAnswerMatchesTheOpenAPIDocument(t *testing.T) {
 	// The two routes open to everyone.
 	check("GET", "/healthz", c.send("GET", "/healthz", ""), 200)
 	check("GET", "/healthz", c.send("GET", "/healthz", "", elsewhere), 403)
+	if h := check("HEAD", "/healthz", c.send("HEAD", "/healthz", ""), 200); len(h.body) != 0 {
+		t.Errorf("HEAD /healthz answered a body: %q", h.body)
+	}
+	check("HEAD", "/healthz", c.send("HEAD", "/healthz", "", elsewhere), 403)
 	check("GET", ui.OpenAPIPath, c.send("GET", ui.OpenAPIPath, ""), 200)
 	check("GET", ui.OpenAPIPath, c.send("GET", ui.OpenAPIPath, "", elsewhere), 403)
 
@@ -499,6 +506,7 @@ func TestEveryAnswerMatchesTheOpenAPIDocument(t *testing.T) {
 	closed, _, closedTS := serveTempLog(t)
 	closed.Close()
 	check("GET", "/healthz", caller{t: t, base: closedTS.URL}.send("GET", "/healthz", ""), 503)
+	check("HEAD", "/healthz", caller{t: t, base: closedTS.URL}.send("HEAD", "/healthz", ""), 503)
 
 	// Every documented status was provoked above, but the server's own faults
 	// and those that need a damaged store or a full disk.

@@ -103,11 +103,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	m.shorterRetention = func(from, to time.Duration, purging int) error {
 		if purging == 0 || *purge {
 			if purging > 0 {
-				fmt.Fprintf(m.Stderr, "Retention %s, shorter than %s: purging %d entries older than %s, as --purge asks.\n", app.FormatRetention(to), app.FormatRetention(from), purging, app.FormatRetention(to))
+				fmt.Fprintf(m.Stderr, "Retention %s, shorter than %s: purging %s older than %s, as --purge asks.\n", app.FormatRetention(to), app.FormatRetention(from), app.Plural(purging, "entry", "entries"), app.FormatRetention(to))
 			}
 			return nil
 		}
-		return usageError{fmt.Sprintf("--retention %s is shorter than the %s this log keeps: it would purge %d entries, older than %s, at once and for good. Export what you need first (auditlog export), then start again with --retention %s --purge", *retention, app.FormatRetention(from), purging, app.FormatRetention(to), *retention)}
+		return usageError{fmt.Sprintf("--retention %s is shorter than the %s this log keeps: it would purge %s, older than %s, at once and for good. Export what you need first (auditlog export), then start again with --retention %s --purge", *retention, app.FormatRetention(from), app.Plural(purging, "entry", "entries"), app.FormatRetention(to), *retention)}
 	}
 	// Another Audit Log serves this directory: a second double-click should
 	// lead to it, not to an error, and without waiting for the store's lock.

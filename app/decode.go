@@ -26,6 +26,14 @@ func DecodeRequest(r io.Reader, ndjson bool) ([]Event, error) {
 	return decodeEvents(r, ndjson, false)
 }
 
+// DecodeRequestLines is DecodeRequest that also says, for NDJSON, the line
+// each event was on (from 1), for OnLines; nil for JSON. Its errors say
+// so already.
+func DecodeRequestLines(r io.Reader, ndjson bool) ([]Event, []int, error) {
+	events, lines, err := decodeEventsLines(r, ndjson, false, true)
+	return events, lines, OnLines(err, lines)
+}
+
 // DecodeEvents is DecodeRequest for an import of an export, whose entries
 // carry the received_at and place in the chain they were once given (ignored,
 // not refused: the importing log gives its own), and end with a proof line
@@ -45,11 +53,19 @@ func decodeEvents(r io.Reader, ndjson, imported bool) ([]Event, error) {
 // decodeEventsWith reads the common shape of a request in one pass when fast
 // is set (see fastArray); tests unset it to compare with the general reader.
 func decodeEventsWith(r io.Reader, ndjson, imported, fast bool) ([]Event, error) {
+	events, _, err := decodeEventsLines(r, ndjson, imported, fast)
+	return events, err
+}
+
+// decodeEventsLines is decodeEventsWith, which also returns the line each
+// event of NDJSON was on.
+func decodeEventsLines(r io.Reader, ndjson, imported, fast bool) ([]Event, []int, error) {
 	var raws []json.RawMessage
+	var lines []int
 	if ndjson {
 		sc := bufio.NewScanner(r)
 		sc.Buffer(make([]byte, 64<<10), 8<<20)
-		for first := true; sc.Scan(); first = false {
+		for n, first := 1, true; sc.Scan(); n, first = n+1, false {
 			line := sc.Bytes()
 			if first {
 				line = bytes.TrimPrefix(line, byteOrderMark)
@@ -59,46 +75,47 @@ func decodeEventsWith(r io.Reader, ndjson, imported, fast bool) ([]Event, error)
 				continue // an export's proof line: exports are taken back as they are
 			}
 			if len(raws) == MaxBatch {
-				return nil, Errorf(ETOOLARGE, "more than %d events in one request", MaxBatch)
+				return nil, lines, Errorf(ETOOLARGE, "more than %d events in one request", MaxBatch)
 			}
 			raws = append(raws, json.RawMessage(bytes.Clone(line)))
+			lines = append(lines, n)
 		}
 		if err := sc.Err(); err != nil {
-			return nil, readError(err)
+			return nil, lines, readError(err)
 		}
 	} else {
 		body, err := io.ReadAll(r)
 		if err != nil {
-			return nil, readError(err)
+			return nil, lines, readError(err)
 		}
 		body = bytes.TrimSpace(bytes.TrimPrefix(body, byteOrderMark))
 		switch {
 		case len(body) == 0:
-			return nil, Errorf(EINVALID, "the body is empty: send one JSON object, an array of objects, or NDJSON")
+			return nil, lines, Errorf(EINVALID, "the body is empty: send one JSON object, an array of objects, or NDJSON")
 		case body[0] == '[':
 			if fast {
 				if events, ok := fastArray(body, imported); ok {
-					return events, nil
+					return events, lines, nil
 				}
 			}
 			var err error
 			if raws, err = splitArray(body); err != nil {
-				return nil, err
+				return nil, lines, err
 			}
 		case body[0] == '{':
 			// One value and nothing after it: {…}garbage is not an event.
 			if n, err := valueEnd(body); err != nil {
-				return nil, Errorf(EINVALID, "the body is not a valid JSON object: %s", jsonProblem(err))
+				return nil, lines, Errorf(EINVALID, "the body is not a valid JSON object: %s", jsonProblem(err))
 			} else if n != len(body) {
-				return nil, Errorf(EINVALID, "the body has more after the closing } (at byte %d); send several events as a JSON array, or as NDJSON lines with Content-Type: application/x-ndjson", n)
+				return nil, lines, Errorf(EINVALID, "the body has more after the closing } (at byte %d); send several events as a JSON array, or as NDJSON lines with Content-Type: application/x-ndjson", n)
 			}
 			raws = []json.RawMessage{body}
 		default:
-			return nil, Errorf(EINVALID, "the body must be a JSON object or an array of objects")
+			return nil, lines, Errorf(EINVALID, "the body must be a JSON object or an array of objects")
 		}
 	}
 	if len(raws) > MaxBatch {
-		return nil, Errorf(ETOOLARGE, "%d events in one request; at most %d", len(raws), MaxBatch)
+		return nil, lines, Errorf(ETOOLARGE, "%d events in one request; at most %d", len(raws), MaxBatch)
 	}
 	events := make([]Event, len(raws))
 	var details []FieldError
@@ -117,9 +134,9 @@ func decodeEventsWith(r io.Reader, ndjson, imported, fast bool) ([]Event, error)
 	if len(details) > 0 {
 		err := invalidEvents(Plural(countEvents(details), "event", "events")+" could not be read; nothing was recorded", details)
 		err.unread = unread
-		return events, err
+		return events, lines, err
 	}
-	return events, nil
+	return events, lines, nil
 }
 
 // WithBrokenRules adds to err, a request's events that could not all be

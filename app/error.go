@@ -28,6 +28,7 @@ const (
 // FieldError names one field of one event that broke a rule.
 type FieldError struct {
 	Index   int    `json:"index"`
+	Line    int    `json:"line,omitempty"` // for NDJSON: the event's line, from 1 (see OnLines)
 	Field   string `json:"field"`
 	Message string `json:"message"`
 }
@@ -49,7 +50,27 @@ func (e *Error) Error() string {
 		return e.Message
 	}
 	d := e.Details[0]
+	if d.Line > 0 {
+		return fmt.Sprintf("%s: event %d (line %d): %s: %s", e.Message, d.Index, d.Line, d.Field, d.Message)
+	}
 	return fmt.Sprintf("%s: event %d: %s: %s", e.Message, d.Index, d.Field, d.Message)
+}
+
+// OnLines adds to err's details the line each event was on, lines[i] being
+// event i's (DecodeRequestLines): in a file of NDJSON with blank lines, the
+// index alone sends a person to the wrong line. Any other error is returned
+// as it is.
+func OnLines(err error, lines []int) error {
+	var e *Error
+	if lines == nil || !errors.As(err, &e) {
+		return err
+	}
+	for i, d := range e.Details {
+		if d.Index >= 0 && d.Index < len(lines) {
+			e.Details[i].Line = lines[d.Index]
+		}
+	}
+	return err
 }
 
 // MaxDetails is how many problems an answer lists. A batch can hold far

@@ -169,9 +169,9 @@ func (s *Server) postEvents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	events, err := app.DecodeRequest(body, ndjson)
+	events, lines, err := app.DecodeRequestLines(body, ndjson)
 	if err != nil {
-		return s.Log.WithBrokenRules(err, events)
+		return app.OnLines(s.Log.WithBrokenRules(err, events), lines)
 	}
 	// Every event says which token sent it, whatever the client claimed.
 	// The launch secret is no token: it is the command line on this
@@ -186,7 +186,7 @@ func (s *Server) postEvents(c echo.Context) error {
 	}
 	r, err := s.Log.Ingest(req.Context(), events)
 	if err != nil {
-		return err
+		return app.OnLines(err, lines)
 	}
 	resp := api.PostEventsResponse{Accepted: len(r.Entries), IDs: make([]string, len(r.Entries)), AlreadyStored: r.AlreadyStored()}
 	for i, e := range r.Entries {

@@ -780,6 +780,37 @@ func TestWhatATokenDoesIsFoundByItsIDAndFingerprint(t *testing.T) {
 	}
 }
 
+// In a file of NDJSON, a broken event is named by its line as well as its
+// place among the events: blank lines and a byte-order mark before it must
+// not send a person to the wrong line. What the rules say (a namespace
+// that does not exist) and what cannot be read (bad JSON) both say so.
+func TestAnNDJSONEventThatBreaksARuleIsNamedByItsLine(t *testing.T) {
+	f := newAPIFixture(t)
+	good := `{"namespace":"users","action":"user_invited","detail":"Invited sam"}`
+	for _, tt := range []struct {
+		body        string
+		index, line int
+	}{
+		{"\ufeff" + good + "\n\n\n" + `{"namespace":"bogus","action":"user_invited","detail":"x"}` + "\n", 1, 4},
+		{good + "\n\n" + good + "\n   \n" + `{"namespace":"users","action":"user_invited","detail":"x","targets":"no"}` + "\n", 2, 5},
+		{good + "\n\n" + `{oops` + "\n", 1, 3},
+	} {
+		r := f.do("POST", "/api/v1/events", f.ingest, "application/x-ndjson", strings.NewReader(tt.body))
+		if r.status != 400 {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+		d := r.errorBody(t).Details
+		if len(d) != 1 || d[0].Index != tt.index || d[0].Line != tt.line {
+			t.Errorf("details %+v, want event %d on line %d", d, tt.index, tt.line)
+		}
+	}
+	// A JSON array's events have no lines to name.
+	r := f.do("POST", "/api/v1/events", f.ingest, "application/json", strings.NewReader("[\n"+good+",\n"+`{"namespace":"bogus","action":"user_invited","detail":"x"}`+"]"))
+	if d := r.errorBody(t).Details; r.status != 400 || len(d) != 1 || d[0].Index != 1 || d[0].Line != 0 || strings.Contains(string(r.body), `"line"`) {
+		t.Errorf("a JSON array: %d %s", r.status, r.body)
+	}
+}
+
 func mustZone(t *testing.T, name string) *time.Location {
 	loc, err := time.LoadLocation(name)
 	if err != nil {

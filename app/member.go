@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net/mail"
@@ -136,6 +137,30 @@ func cleanName(name string) (string, error) {
 		return "", FieldErrorf("name", "%q is how entries name %s; choose another name", name, reserved)
 	}
 	return name, nil
+}
+
+// CheckNewAccount says every way a new member's name, email (nil: not
+// asked, as an invite has it) and password break the rules, a detail per
+// field, or nil: a form shows them all at once, not one per attempt.
+func CheckNewAccount(name string, email *string, password string) error {
+	var details []FieldError
+	add := func(err error) {
+		if e := (*Error)(nil); errors.As(err, &e) {
+			details = append(details, e.Details...)
+		}
+	}
+	_, err := cleanName(name)
+	add(err)
+	if email != nil {
+		_, err = cleanEmail(*email)
+		add(err)
+	}
+	add(checkPassword(password))
+	if len(details) == 0 {
+		return nil
+	}
+	d := details[0]
+	return &Error{Code: EINVALID, Message: d.Field + ": " + d.Message, Details: details}
 }
 
 func isLetterOrDigit(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
@@ -318,16 +343,11 @@ func userTarget(m Member) []Target {
 
 // SetUpOwner makes the first member, the owner, when there is none yet.
 func (t *Team) SetUpOwner(ctx context.Context, name, email, password string) (Member, error) {
-	name, err := cleanName(name)
-	if err != nil {
+	if err := CheckNewAccount(name, &email, password); err != nil {
 		return Member{}, err
 	}
-	if email, err = cleanEmail(email); err != nil {
-		return Member{}, err
-	}
-	if err := checkPassword(password); err != nil {
-		return Member{}, err
-	}
+	name, _ = cleanName(name)
+	email, _ = cleanEmail(email)
 	hash, err := t.pw.Hash(password)
 	if err != nil {
 		return Member{}, err
@@ -468,13 +488,10 @@ func (t *Team) AcceptInvite(ctx context.Context, secret, name, password string) 
 	if _, err := t.InviteBySecret(ctx, secret); err != nil {
 		return Member{}, err
 	}
-	name, err := cleanName(name)
-	if err != nil {
+	if err := CheckNewAccount(name, nil, password); err != nil {
 		return Member{}, err
 	}
-	if err := checkPassword(password); err != nil {
-		return Member{}, err
-	}
+	name, _ = cleanName(name)
 	hash, err := t.pw.Hash(password)
 	if err != nil {
 		return Member{}, err

@@ -91,9 +91,12 @@ func accountFormError(f *accountForm, err error) (int, bool) {
 		return 0, false
 	}
 	f.Errors = map[string]string{}
-	if len(ae.Details) > 0 {
-		f.Errors[ae.Details[0].Field] = ae.Details[0].Message
-	} else {
+	for _, d := range ae.Details {
+		if f.Errors[d.Field] == "" {
+			f.Errors[d.Field] = d.Message
+		}
+	}
+	if len(ae.Details) == 0 {
 		f.Message = ae.Message
 	}
 	status := statusOf[ae.Code]
@@ -101,6 +104,22 @@ func accountFormError(f *accountForm, err error) (int, bool) {
 		status = http.StatusBadRequest
 	}
 	return status, true
+}
+
+// badAccountForm puts on f every problem of a new account's form at once:
+// what the rules say of its fields (checked), and a confirmation that
+// differs from the password. It tells whether there was any.
+func badAccountForm(f *accountForm, checked error, password, confirm string) bool {
+	if checked != nil {
+		accountFormError(f, checked)
+	}
+	if password != confirm {
+		if f.Errors == nil {
+			f.Errors = map[string]string{}
+		}
+		f.Errors["confirm"] = "the two passwords differ"
+	}
+	return len(f.Errors) > 0
 }
 
 // safeNext keeps a sign-in's return address on this site.
@@ -218,8 +237,7 @@ func (s *Server) setupOwner(c echo.Context) error {
 	}
 	f.Name, f.Email = c.FormValue("name"), c.FormValue("email")
 	pw := c.FormValue("password")
-	if pw != c.FormValue("confirm") {
-		f.Errors = map[string]string{"confirm": "the two passwords differ"}
+	if bad := badAccountForm(&f, app.CheckNewAccount(f.Name, &f.Email, pw), pw, c.FormValue("confirm")); bad {
 		return render(c, http.StatusBadRequest, "setup", "layout", f)
 	}
 	ctx := c.Request().Context()
@@ -272,8 +290,7 @@ func (s *Server) acceptInvite(c echo.Context) error {
 	}
 	f.Name = c.FormValue("name")
 	pw := c.FormValue("password")
-	if pw != c.FormValue("confirm") {
-		f.Errors = map[string]string{"confirm": "the two passwords differ"}
+	if bad := badAccountForm(&f, app.CheckNewAccount(f.Name, nil, pw), pw, c.FormValue("confirm")); bad {
 		return render(c, http.StatusBadRequest, "invite", "layout", f)
 	}
 	ctx := c.Request().Context()

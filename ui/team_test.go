@@ -344,6 +344,12 @@ func TestTheOwnerInvitesAViewerWhoJoinsAsAnonymous(t *testing.T) {
 	if bad.status != http.StatusBadRequest || !strings.Contains(bad.body, `id="password-error"`) {
 		t.Fatalf("short password: %d", bad.status)
 	}
+	bad = bob.do("POST", m[1], url.Values{"name": {"token x"}, "password": {"short"}, "confirm": {"other"}}, acceptHTML)
+	for _, field := range []string{"name", "password", "confirm"} {
+		if bad.status != http.StatusBadRequest || !strings.Contains(bad.body, `id="`+field+`-error"`) {
+			t.Errorf("a form wrong three ways: %d, no message for %s", bad.status, field)
+		}
+	}
 	ok := bob.do("POST", m[1], url.Values{"name": {"Bob Okafor"}, "password": {"bob's long password"}, "confirm": {"bob's long password"}}, acceptHTML)
 	if ok.status != http.StatusSeeOther {
 		t.Fatalf("accept: %d %.300s", ok.status, ok.body)
@@ -476,6 +482,13 @@ func TestTheSetupLinkMakesTheOwnerOnce(t *testing.T) {
 	r := b.do("POST", "/setup", url.Values{"token": {token}, "name": {"Alice Moreau"}, "email": {"alice@example.com"}, "password": {ownerPassword}, "confirm": {"something else"}}, acceptHTML)
 	if r.status != http.StatusBadRequest || !strings.Contains(r.body, `id="confirm-error"`) {
 		t.Fatalf("mismatched passwords: %d", r.status)
+	}
+	// Every problem of the form at once, not one per attempt.
+	r = b.do("POST", "/setup", url.Values{"token": {token}, "name": {"Anonymous"}, "email": {"not an address"}, "password": {"short"}, "confirm": {"shorter"}}, acceptHTML)
+	for _, field := range []string{"name", "email", "password", "confirm"} {
+		if r.status != http.StatusBadRequest || !strings.Contains(r.body, `id="`+field+`-error"`) {
+			t.Errorf("a form wrong four ways: %d, no message for %s", r.status, field)
+		}
 	}
 	r = b.do("POST", "/setup", url.Values{"token": {"forged"}, "name": {"Mallory"}, "email": {"m@example.com"}, "password": {ownerPassword}, "confirm": {ownerPassword}}, acceptHTML)
 	if r.status != http.StatusNotFound {

@@ -3,6 +3,8 @@ package app
 import (
 	"strings"
 	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Fold is how searches compare words: in lower case and without diacritics,
@@ -14,7 +16,8 @@ import (
 // An accented letter written as one character (é) is looked up in a table
 // generated from Unicode's canonical decompositions (fold_gen.go); one
 // written as a letter and combining accents (e and U+0301, as some keyboards
-// send it) loses the accents. The few Latin letters that are no letter plus
+// send it) loses the accents. Compatibility forms (full-width letters,
+// ligatures) are their plain letters. The few Latin letters that are no letter plus
 // accents (ß, æ, ø, ł, ...) are written as people write them without those
 // keys.
 //
@@ -29,6 +32,13 @@ func Fold(s string) string {
 	}
 	if ascii {
 		return strings.ToLower(s)
+	}
+	// Compatibility forms read as the plain letters they are drawn from:
+	// full-width Ｌａｔｉｎ (as Japanese and Chinese keyboards type it), the
+	// ligature in "ﬁnance" (copied out of a PDF), Ⅷ, ². NFKC makes them
+	// plain, and composes a letter written with its accents.
+	if !norm.NFKC.IsNormalString(s) {
+		s = norm.NFKC.String(s)
 	}
 	var b strings.Builder
 	b.Grow(len(s))

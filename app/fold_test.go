@@ -26,6 +26,10 @@ func TestFoldComparesWordsWithoutCaseOrDiacritics(t *testing.T) {
 		"Ἀθῆναι":          "αθηναι", // Greek Extended, written composed
 		"Nguyễn Ǘ":        "nguyen u",
 		"u\u0308ber":      "uber", // and decomposed, as some keyboards send it
+		"Ｆｕｌｌｗｉｄｔｈ Ｌａｔｉｎ": "fullwidth latin", // as Japanese and Chinese keyboards type it
+		"ﬁnance ﬂow": "finance flow", // ligatures copied out of a PDF
+		"ｶﾀｶﾅ":       "カタカナ",         // half-width kana are the kana
+		"Ⅷ":          "viii",
 	} {
 		if got := Fold(in); got != want {
 			t.Errorf("Fold(%q) = %q, want %q", in, got, want)

@@ -45,7 +45,8 @@ import (
 //	11: document IDs of their day: the nanosecond and the sequence number, 13 characters rather than 22
 //	12: words of values of one or two words keep no positions; a value of two words is a pair term
 //	13: words lower-cased by rune, not in place: "İstanbul" was garbled
-const formatVersion = 13
+//	14: compatibility forms made plain (NFKC): "ｆｕｌｌｗｉｄｔｈ" is fullwidth, "ﬁnance" finance
+const formatVersion = 14
 
 // keptFormat is a format before, which this one reads as it is, marking it
 // as its own before anything is added to it (so that the release before

@@ -18,6 +18,7 @@ import (
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/registry"
 	index "github.com/blevesearch/bleve_index_api"
+	"golang.org/x/text/unicode/norm"
 
 	"auditlog/app"
 )
@@ -180,7 +181,7 @@ func newDocument(k app.Key, e *app.Event, rough bool) *document.Document {
 		},
 	}}
 	t := &f.text
-	t.values = append(t.values, e.Detail, e.Actor, e.Action)
+	t.values = append(t.values, plain(e.Detail), plain(e.Actor), e.Action)
 	// Which token sent it, so that what a token wrote is a search for it.
 	for _, k := range []string{app.MetaTokenID, app.MetaTokenFingerprint} {
 		if v := e.Metadata[k]; v != "" {
@@ -189,10 +190,10 @@ func newDocument(k app.Key, e *app.Event, rough bool) *document.Document {
 	}
 	for _, tg := range e.Targets {
 		if tg.Name != "" {
-			t.values = append(t.values, tg.Name)
+			t.values = append(t.values, plain(tg.Name))
 		}
 		if tg.ID != "" {
-			t.values = append(t.values, tg.ID)
+			t.values = append(t.values, plain(tg.ID))
 		}
 	}
 	d.AddField(f)
@@ -499,10 +500,27 @@ func newMapping() *mapping.IndexMappingImpl {
 // textAnalysis analyzes query words exactly as documents were analyzed.
 var textAnalysis = newMapping().AnalyzerNamed(textAnalyzer)
 
+// plain writes the compatibility forms of s as the plain characters they
+// are drawn from (NFKC), as app.Fold does: "ｏｒｄｅｒｓ＿ｄａｉｌｙ" is orders_daily,
+// split at its '_' as that is, and "ﬁnance" is finance. Values are made
+// plain before they are analyzed, and so are the words searched for, since
+// a value's words are placed by their offsets in it.
+func plain(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			if !norm.NFKC.IsNormalString(s) {
+				return norm.NFKC.String(s)
+			}
+			break
+		}
+	}
+	return s
+}
+
 // tokens splits s as the text field was split: "ci-deploy" gives "ci", "deploy".
 func tokens(s string) []string {
 	var out []string
-	for _, t := range analyzeText([]byte(s)) {
+	for _, t := range analyzeText([]byte(plain(s))) {
 		out = append(out, string(t.Term))
 	}
 	return out

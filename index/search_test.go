@@ -1139,7 +1139,9 @@ func TestWordsAndActorsAreFoundWithoutDiacritics(t *testing.T) {
 	persian := entry(now.Add(-5*time.Minute), app.Spaces, "space_renamed", "Darا‌یوش", "Renamed the space to می‌خواهم 👩‍💻")
 	// Letters whose lower case is shorter than they are: İ, ẞ.
 	turkish := entry(now.Add(-6*time.Minute), app.Users, "user_added", "İlker Yılmaz", "Added İlker Yılmaz to the İstanbul office, GROẞE Halle")
-	mustIndex(t, x, chloe, plain, other, greek, kana, persian, turkish)
+	// Compatibility forms: full-width letters, a ligature, half-width kana.
+	wide := entry(now.Add(-7*time.Minute), app.DataPipelines, "pipeline_modified", "Ｙｕｋｉ Ｔａｎａｋａ", "Changed ｏｒｄｅｒｓ＿ｄａｉｌｙ for the ﬁnance team, ｶﾀﾛｸﾞ")
+	mustIndex(t, x, chloe, plain, other, greek, kana, persian, turkish, wide)
 	for _, tt := range []struct {
 		query string
 		want  []app.Key
@@ -1152,7 +1154,7 @@ func TestWordsAndActorsAreFoundWithoutDiacritics(t *testing.T) {
 		{"tomas", []app.Key{chloe.Key}},
 		{`"strasse sud"`, []app.Key{chloe.Key}},
 		{"stras", []app.Key{chloe.Key}}, // typed, a prefix
-		{"-actor:chloe", []app.Key{other.Key, greek.Key, kana.Key, persian.Key, turkish.Key}},
+		{"-actor:chloe", []app.Key{other.Key, greek.Key, kana.Key, persian.Key, turkish.Key, wide.Key}},
 		{"می‌خواهم", []app.Key{persian.Key}},
 		{"میخواهم", []app.Key{persian.Key}},
 		{"actor:darایوش", []app.Key{persian.Key}},
@@ -1161,6 +1163,14 @@ func TestWordsAndActorsAreFoundWithoutDiacritics(t *testing.T) {
 		{"バグ", []app.Key{kana.Key}},
 		{"ハク", nil}, // a voicing mark is no accent
 		{"istanbul ", []app.Key{turkish.Key}},
+		{"finance ", []app.Key{wide.Key}},
+		{"ﬁnance ", []app.Key{wide.Key}},
+		{"orders ", []app.Key{kana.Key, wide.Key}},
+		{"orders_daily ", []app.Key{wide.Key}},
+		{"ｏｒｄｅｒｓ＿ｄａｉ", []app.Key{wide.Key}}, // typed full-width, a prefix
+		{"actor:yuki", []app.Key{wide.Key}},
+		{`actor:"yuki tanaka"`, []app.Key{wide.Key}},
+		{"カタログ ", []app.Key{wide.Key}},
 		{"İstanbul ", []app.Key{turkish.Key}},
 		{"istanbu", []app.Key{turkish.Key}},
 		{"ilk", []app.Key{turkish.Key}},

@@ -433,6 +433,10 @@ func TestAnUnreadableFilterInTheAddressIsNamedAndLeftOut(t *testing.T) {
 			}
 		}
 	}
+	// What is left is the view shown: without dates, the whole retention.
+	r := f.get(ui.PagePath+"?namespace=bogus", nil)
+	mustContain(t, r.body, `<option value="all" selected>`)
+	mustNotContain(t, r.body, `<option value="custom" selected>`)
 }
 
 func TestAHalfTypedQueryKeepsTheResultsAndSaysWhatIsWrongBesideTheBox(t *testing.T) {

@@ -46,25 +46,25 @@ func resolveView(p url.Values, now time.Time, loc *time.Location, retention time
 	v := viewState{loc: loc}
 	f, err := app.ParseFilter(p, loc)
 	if err != nil {
-		v.Err = err
 		// The page's form sends back what the view holds: a parameter that
 		// cannot be read (a stale or hand-edited link's namespace=bogus) is
 		// left out, or every search from the page would fail on it again.
-		v.Q = p.Get("q")
-		readable := func(name string) string {
-			if _, err := app.ParseFilter(url.Values{name: {p.Get(name)}}, loc); err != nil {
-				return ""
+		// The view is what remains, and says why it is not what was asked.
+		kept := url.Values{"q": {p.Get("q")}}
+		for _, name := range []string{"namespace", "after", "before"} {
+			if _, err := app.ParseFilter(url.Values{name: {p.Get(name)}}, loc); err == nil {
+				kept.Set(name, p.Get(name))
 			}
-			return p.Get(name)
 		}
-		v.Namespace, v.After, v.Before = readable("namespace"), readable("after"), readable("before")
-		if v.Namespace == "all" {
-			v.Namespace = ""
+		v.Err = err
+		if f, err = app.ParseFilter(kept, loc); err != nil {
+			kept.Del("after") // each readable, but the wrong way round
+			kept.Del("before")
+			f, _ = app.ParseFilter(kept, loc)
 		}
-		if _, err := app.ParseFilter(url.Values{"after": {v.After}, "before": {v.Before}}, loc); err != nil {
-			v.After, v.Before = "", "" // each readable, but the wrong way round
-		}
-		v.Range = rangeCustom
+		v.Filter = f
+		v.sync()
+		v.describeRange(now, loc)
 		return v
 	}
 	v.Filter = f

@@ -27,6 +27,7 @@ const (
 var routeAccess = map[string]access{
 	"GET /":                            public,
 	"GET /healthz":                     public,
+	"HEAD /healthz":                    public,
 	"GET /launch":                      public,
 	"GET /assets/:name":                public,
 	"GET /favicon.ico":                 public,

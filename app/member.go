@@ -95,6 +95,12 @@ type PasswordHasher interface {
 // sign-in and sessions. Every change is recorded in the Users namespace in
 // the same commit as the state it changes.
 type Team struct {
+	// LocalName is the name entries give the person at the computer the
+	// app runs on, whose launch link and command line act under their
+	// account's name ("root", "Alice Moreau"): no invited member may take
+	// it, or read as them. The owner may: it is usually that person.
+	LocalName string
+
 	log      *Log
 	pw       PasswordHasher
 	throttle throttle
@@ -492,6 +498,9 @@ func (t *Team) AcceptInvite(ctx context.Context, secret, name, password string) 
 		return Member{}, err
 	}
 	name, _ = cleanName(name)
+	if t.LocalName != "" && readAlike(name, t.LocalName, true) {
+		return Member{}, FieldErrorf("name", "%q is how entries name the person at the computer the Audit Log runs on; choose another name", name)
+	}
 	hash, err := t.pw.Hash(password)
 	if err != nil {
 		return Member{}, err

@@ -230,6 +230,14 @@ func TestMembersNamesTellThemApart(t *testing.T) {
 		t.Fatalf("%d members", n)
 	}
 	f.join(t, "eve@example.com", app.RoleViewer, "Alice Moreau-Dupont")
+	// The person at the computer acts under their account's name: no
+	// invitee may take it, however written.
+	f.team.LocalName = "root"
+	for _, name := range []string{"root", "ROOT", "r.o.o.t", "гoot"} {
+		if _, err := f.team.AcceptInvite(ctx, f.invite(t, "mallory@example.com", app.RoleAdmin), name, "mallory's long password"); app.ErrorCode(err) != app.EINVALID || !strings.Contains(err.Error(), "person at the computer") {
+			t.Errorf("%q, the local person's name: err = %v, want it refused", name, err)
+		}
+	}
 	// Names of other scripts that draw no one else's are anyone's.
 	f.join(t, "vova@example.com", app.RoleViewer, "Вова Петров")
 	f.join(t, "ram@example.com", app.RoleViewer, "राम")

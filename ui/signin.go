@@ -37,6 +37,7 @@ func (s *Server) team() *app.Team {
 			pw = password.New(password.Default, 2)
 		}
 		s.members = app.NewTeam(s.Log, pw)
+		s.members.LocalName = s.LocalUser
 	})
 	return s.members
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -113,6 +114,27 @@ type Event struct {
 	Seq      uint64 `json:"seq,omitempty"`
 	PrevHash string `json:"prev_hash,omitempty"`
 	Hash     string `json:"hash,omitempty"`
+}
+
+// SameEvent tells whether a and b, which share an id, are one event sent
+// twice, a retry, rather than two events given one id: they say the same
+// (namespace, action, detail, actor, address, targets and metadata). The
+// time is not compared, as an event sent without one is given the time it
+// arrives, which a retry's is not; nor is which token sent it, which a
+// regenerated token changes between attempts.
+func SameEvent(a, b *Event) bool {
+	sameMeta := func(a, b map[string]string) bool {
+		for _, m := range [][2]map[string]string{{a, b}, {b, a}} {
+			for k, v := range m[0] {
+				if k != MetaTokenID && k != MetaTokenFingerprint && m[1][k] != v {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	return a.Namespace == b.Namespace && a.Action == b.Action && a.Detail == b.Detail && a.Actor == b.Actor &&
+		a.IP == b.IP && slices.Equal(a.Targets, b.Targets) && sameMeta(a.Metadata, b.Metadata)
 }
 
 // IsAnonymous reports whether an external party acted.

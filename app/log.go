@@ -251,6 +251,24 @@ type Ingested struct {
 	// request: their id was, by an earlier one. An id sent twice in the
 	// request is one entry, stored by it or before it.
 	Existing []bool
+	// Differs marks the events answered with an entry that says otherwise
+	// (SameEvent): no retry, but another event given an id in use, as
+	// when two logs' exports are merged. It was not recorded.
+	Differs []bool
+}
+
+// Conflicting returns the ids of the events marked Differs, each once, in
+// the order sent.
+func (r Ingested) Conflicting() []string {
+	ids := []string{}
+	listed := map[string]bool{}
+	for i, e := range r.Entries {
+		if r.Differs[i] && !listed[e.ID] {
+			listed[e.ID] = true
+			ids = append(ids, e.ID)
+		}
+	}
+	return ids
 }
 
 // AlreadyStored returns the ids of the events marked Existing, each once,
@@ -275,24 +293,26 @@ func (r Ingested) AlreadyStored() []string {
 // answers before it has applied the request (Node.Commit's ApplyWait),
 // when it cannot tell and marks none.
 func (l *Log) Ingest(ctx context.Context, events []Event) (Ingested, error) {
-	stored, received, err := l.record(ctx, events)
+	stored, sent, received, err := l.record(ctx, events)
 	if err != nil {
 		return Ingested{}, err
 	}
-	r := Ingested{Entries: stored, Existing: make([]bool, len(stored))}
+	r := Ingested{Entries: stored, Existing: make([]bool, len(stored)), Differs: make([]bool, len(stored))}
 	for i, e := range stored {
 		r.Existing[i] = !e.ReceivedAt.Equal(received)
+		r.Differs[i] = !SameEvent(&sent[i], &stored[i]) // also for an id sent twice in the request
 	}
 	return r, nil
 }
 
-// record is Record, and also returns the received_at it gave the events.
-func (l *Log) record(ctx context.Context, events []Event) ([]Event, time.Time, error) {
+// record is Record, and also returns the events as validated and the
+// received_at it gave them.
+func (l *Log) record(ctx context.Context, events []Event) ([]Event, []Event, time.Time, error) {
 	if len(events) == 0 {
-		return nil, time.Time{}, Errorf(EINVALID, "no events: send one JSON object, an array or NDJSON lines")
+		return nil, nil, time.Time{}, Errorf(EINVALID, "no events: send one JSON object, an array or NDJSON lines")
 	}
 	if len(events) > MaxBatch {
-		return nil, time.Time{}, Errorf(ETOOLARGE, "%d events in one request; at most %d", len(events), MaxBatch)
+		return nil, nil, time.Time{}, Errorf(ETOOLARGE, "%d events in one request; at most %d", len(events), MaxBatch)
 	}
 	l.attend() // its sender waits for the acknowledgement
 	now := l.now()
@@ -308,15 +328,15 @@ func (l *Log) record(ctx context.Context, events []Event) ([]Event, time.Time, e
 		if bad := countEvents(details); bad > 1 {
 			msg = fmt.Sprintf("%d events are invalid; nothing was recorded", bad)
 		}
-		return nil, time.Time{}, invalidEvents(msg, details)
+		return nil, nil, time.Time{}, invalidEvents(msg, details)
 	}
 	received := l.receivedAt(now)
 	out, err := l.store.Commit(ctx, Commit{Events: batch, ReceivedAt: received, Cutoff: now.Add(-retention)})
 	if err != nil {
-		return nil, time.Time{}, err
+		return nil, nil, time.Time{}, err
 	}
 	l.wakeIndexer()
-	return out, received, nil
+	return out, batch, received, nil
 }
 
 // seedReceivedAt starts receivedAt a millisecond after the newest entry's

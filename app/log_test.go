@@ -174,6 +174,47 @@ func TestRecordingTheSameIDTwiceKeepsOneEntry(t *testing.T) {
 	}
 }
 
+// An id in use sent with another event is no retry: the entry stored under
+// it answers, as for a retry, but the answer says the event sent was not
+// recorded, so that merging two logs' exports (whose server-made ids may
+// coincide) loses nothing unseen. What a retry may change is not counted:
+// a time it left out, and the token that sends it.
+func TestAnotherEventUnderAnIDInUseIsNamed(t *testing.T) {
+	f := openFixture(t)
+	ctx := context.Background()
+	a := ev(app.APITokens, "token_created", `Created API token "ci-deploy"`, "Maya", time.Minute, f.clock.Now())
+	a.ID = "evt-a"
+	a.Metadata = map[string]string{"region": "eu", app.MetaTokenID: "tok_1"}
+	if _, err := f.log.Ingest(ctx, []app.Event{a}); err != nil {
+		t.Fatal(err)
+	}
+	retry := a
+	retry.Timestamp = time.Time{}
+	retry.Metadata = map[string]string{"region": "eu", app.MetaTokenID: "tok_2"}
+	other := a
+	other.Actor = "Zed"
+	inBatch := ev(app.Users, "user_invited", "Invited Ana", "Maya", time.Minute, f.clock.Now())
+	inBatch.ID = "evt-b"
+	inBatchOther := inBatch
+	inBatchOther.Detail = "Invited Bo"
+	r, err := f.log.Ingest(ctx, []app.Event{retry, other, inBatch, inBatchOther})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []bool{false, true, false, true}; !slices.Equal(r.Differs, want) {
+		t.Errorf("differs = %v, want %v", r.Differs, want)
+	}
+	if got := r.Conflicting(); !slices.Equal(got, []string{"evt-a", "evt-b"}) {
+		t.Errorf("conflicting = %q, want [evt-a evt-b]", got)
+	}
+	if got, _ := f.log.Get(ctx, "evt-a"); got.Actor != "Maya" {
+		t.Errorf("the entry stored first was replaced: %+v", got)
+	}
+	if n := len(f.all("", 50)); n != 2 {
+		t.Errorf("%d entries stored, want 2", n)
+	}
+}
+
 // Ingest tells a client which of its events were stored before, by an
 // earlier request: a retry learns what its first attempt recorded. The
 // fixture's clock stands still, as a coarse one may between two requests,

@@ -188,7 +188,7 @@ func (s *Server) postEvents(c echo.Context) error {
 	if err != nil {
 		return app.OnLines(err, lines)
 	}
-	resp := api.PostEventsResponse{Accepted: len(r.Entries), IDs: make([]string, len(r.Entries)), AlreadyStored: r.AlreadyStored()}
+	resp := api.PostEventsResponse{Accepted: len(r.Entries), IDs: make([]string, len(r.Entries)), AlreadyStored: r.AlreadyStored(), Conflicting: r.Conflicting()}
 	for i, e := range r.Entries {
 		resp.IDs[i] = e.ID
 	}

@@ -297,6 +297,16 @@ func TestResendingAnIDReturnsTheExistingEntry(t *testing.T) {
 	if !strings.Contains(string(posted.body), `"already_stored":[]`) || !slices.Equal(second.AlreadyStored, []string{"webhook-7781"}) {
 		t.Fatalf("already stored: first answer %s, second %q", posted.body, second.AlreadyStored)
 	}
+	// Another event under the id is no retry: the answer says it was not
+	// recorded.
+	if !strings.Contains(string(posted.body), `"conflicting":[]`) || len(second.Conflicting) != 0 {
+		t.Fatalf("conflicting: first answer %s, the retry's %q", posted.body, second.Conflicting)
+	}
+	var third api.PostEventsResponse
+	f.post(strings.Replace(body, "Tomás Ortega", "Zed", 1)).json(t, &third)
+	if !slices.Equal(third.AlreadyStored, []string{"webhook-7781"}) || !slices.Equal(third.Conflicting, []string{"webhook-7781"}) {
+		t.Fatalf("another event under the id: already stored %q, conflicting %q", third.AlreadyStored, third.Conflicting)
+	}
 	f.waitIndexed()
 	if _, page := f.list("q=" + url.QueryEscape("namespace:connections action:connection_created")); len(page.Events) != 1 {
 		t.Fatalf("%d entries after a retry, want 1", len(page.Events))

@@ -24,6 +24,10 @@ type PostEventsResponse struct {
 	// before this request: they were answered with the entry stored then,
 	// not recorded again. Empty when this request stored every event.
 	AlreadyStored []string `json:"already_stored"`
+	// Conflicting lists, once each, the ids among AlreadyStored whose
+	// entry says otherwise than the event sent now (app.SameEvent): no
+	// retry, but another event under an id in use, which was not recorded.
+	Conflicting []string `json:"conflicting"`
 }
 
 // ErrorBody is every failed request's answer.

@@ -19,8 +19,9 @@ import (
 type backend interface {
 	// Record records events all or nothing, and says how many entries it
 	// added: an event whose id was stored before, or earlier in the same
-	// call, adds none.
-	Record(ctx context.Context, events []app.Event) (stored []app.Event, added int, err error)
+	// call, adds none. conflicting are the ids under which an entry says
+	// otherwise than the event sent (app.SameEvent), which was not recorded.
+	Record(ctx context.Context, events []app.Event) (stored []app.Event, added int, conflicting []string, err error)
 	// Cutoff is the oldest instant inside the retention window.
 	Cutoff(ctx context.Context) (time.Time, error)
 	// Location is the workspace's timezone.
@@ -110,13 +111,16 @@ type local struct {
 	actor string
 }
 
-func (l *local) Record(ctx context.Context, events []app.Event) ([]app.Event, int, error) {
+func (l *local) Record(ctx context.Context, events []app.Event) ([]app.Event, int, []string, error) {
 	r, err := l.log.Ingest(ctx, events)
+	if err != nil {
+		return nil, 0, nil, err
+	}
 	ids := make([]string, len(r.Entries))
 	for i, e := range r.Entries {
 		ids[i] = e.ID
 	}
-	return r.Entries, added(ids, r.AlreadyStored()), err
+	return r.Entries, added(ids, r.AlreadyStored()), r.Conflicting(), nil
 }
 
 // added counts the entries a request added: its distinct ids but those
@@ -231,16 +235,16 @@ func (r *remote) Location(ctx context.Context) (*time.Location, error) {
 }
 
 // Record posts events as one request: the same all-or-nothing rule.
-func (r *remote) Record(ctx context.Context, events []app.Event) ([]app.Event, int, error) {
+func (r *remote) Record(ctx context.Context, events []app.Event) ([]app.Event, int, []string, error) {
 	resp, err := r.c.PostEvents(ctx, events)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
 	out := make([]app.Event, len(resp.IDs))
 	for i, id := range resp.IDs {
 		out[i].ID = id
 	}
-	return out, added(resp.IDs, resp.AlreadyStored), nil
+	return out, added(resp.IDs, resp.AlreadyStored), resp.Conflicting, nil
 }
 
 func (r *remote) Search(ctx context.Context, f app.Filter, limit int, cursor string) (app.Page, error) {

@@ -142,6 +142,18 @@ func TestIngestReadsStandardInput(t *testing.T) {
 	if err != nil || !strings.Contains(errOut.String(), "Ingested 2 events") || !strings.Contains(errOut.String(), "2 events were stored already") {
 		t.Fatalf("ingest - again: %v %s", err, errOut)
 	}
+	// Another event under in-1 (a merged log's, say) is no retry: the
+	// import says which line was not recorded, and fails.
+	m, _, errOut = newTestMain(dir)
+	m.Stdin = strings.NewReader(`{"namespace":"users","action":"user_invited","detail":"Invited max@example.com"}
+
+{"id":"in-1","namespace":"users","action":"user_removed","detail":"Removed zed@example.com"}
+`)
+	err = m.Run(context.Background(), []string{"ingest", "-"})
+	m.Close()
+	if err == nil || !strings.Contains(err.Error(), "1 event was not recorded") || !strings.Contains(err.Error(), "line 3 (id in-1)") || !strings.Contains(errOut.String(), "Ingested 1 events") || strings.Contains(errOut.String(), "stored already") {
+		t.Fatalf("another event under an id in use: %v %s", err, errOut)
+	}
 }
 
 // The copy of standard input that ingest reads twice is never seen in the

@@ -71,6 +71,7 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 
 	// done counts the events sent; recorded, the entries they added.
 	var done, recorded, expired int
+	var conflicts []string // "line N (id X)": another event under an id in use, not recorded
 	start := time.Now()
 	progress := m.ingestProgress("Ingesting", size)
 	defer progress.end()
@@ -82,9 +83,17 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 			if len(events) > 0 {
 				var stored []app.Event
 				var added int
-				stored, added, err = b.Record(ctx, events)
+				var conflicting []string
+				stored, added, conflicting, err = b.Record(ctx, events)
 				done += len(stored)
 				recorded += added
+				for _, id := range conflicting {
+					for j := range events {
+						if events[j].ID == id {
+							conflicts = append(conflicts, fmt.Sprintf("line %d (id %s)", lineNos[lineOf[j]], id))
+						}
+					}
+				}
 				if e, ok := err.(*app.Error); ok {
 					for i := range e.Details {
 						e.Details[i].Index = lineOf[e.Details[i].Index]
@@ -104,13 +113,24 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 	}
 	progress.end()
 	fmt.Fprintf(m.Stderr, "Ingested %d events in %s\n", recorded, time.Since(start).Round(time.Millisecond))
-	if existing := done - recorded; existing == 1 {
+	if existing := done - recorded - len(conflicts); existing == 1 {
 		fmt.Fprintln(m.Stderr, "1 event was stored already (its id was) and was not recorded again.")
 	} else if existing > 1 {
 		fmt.Fprintf(m.Stderr, "%d events were stored already (their ids were) and were not recorded again.\n", existing)
 	}
 	if expired > 0 {
 		fmt.Fprintf(m.Stderr, "Skipped %d events older than the retention window (they would be purged at once).\n", expired)
+	}
+	if len(conflicts) > 0 {
+		// Said last, and as a failure: each is an event of the file that
+		// is not in the log, and a script must not take the import as whole.
+		shown := conflicts[:min(len(conflicts), maxLineErrors)]
+		more := ""
+		if len(conflicts) > len(shown) {
+			more = fmt.Sprintf("\n  and %d more", len(conflicts)-len(shown))
+		}
+		return fmt.Errorf("ingest: %s not recorded: this log already has another entry under each one's id (merged from another log, its ids may be this one's own); give each an id of its own, or none, and ingest those lines again:\n  %s%s",
+			app.Plural(len(conflicts), "event was", "events were"), strings.Join(shown, "\n  "), more)
 	}
 	return nil
 }

@@ -259,11 +259,13 @@ type Ingested struct {
 
 // Conflicting returns the ids of the events marked Differs, each once, in
 // the order sent.
-func (r Ingested) Conflicting() []string {
+func (r Ingested) Conflicting() []string { return r.idsMarked(r.Differs) }
+
+func (r Ingested) idsMarked(marked []bool) []string {
 	ids := []string{}
 	listed := map[string]bool{}
 	for i, e := range r.Entries {
-		if r.Differs[i] && !listed[e.ID] {
+		if marked[i] && !listed[e.ID] {
 			listed[e.ID] = true
 			ids = append(ids, e.ID)
 		}
@@ -273,17 +275,7 @@ func (r Ingested) Conflicting() []string {
 
 // AlreadyStored returns the ids of the events marked Existing, each once,
 // in the order sent.
-func (r Ingested) AlreadyStored() []string {
-	ids := []string{}
-	listed := map[string]bool{}
-	for i, e := range r.Entries {
-		if r.Existing[i] && !listed[e.ID] {
-			listed[e.ID] = true
-			ids = append(ids, e.ID)
-		}
-	}
-	return ids
-}
+func (r Ingested) AlreadyStored() []string { return r.idsMarked(r.Existing) }
 
 // Ingest is Record, and also tells which events were stored before: a
 // client that retried learns which of its events the first attempt had

@@ -107,7 +107,7 @@ func (s *Server) renderError(c echo.Context, status int, err *app.Error) {
 		pageBase:   pageBase{Title: http.StatusText(status), Workspace: "Audit Log", Initial: "A", PagePath: PagePath, Bare: true},
 		Status:     status,
 		Heading:    http.StatusText(status),
-		Message:    err.Message,
+		Message:    sentence(err.Message),
 		Team:       s.Team,
 		SignInPath: SignInPath,
 	}

@@ -396,8 +396,11 @@ func entryURL(id, q string) string {
 }
 
 // queryMessage words the parser's message for the line under the search box.
-func queryMessage(m string) string {
-	m = strings.TrimPrefix(m, "query: ")
+func queryMessage(m string) string { return sentence(strings.TrimPrefix(m, "query: ")) }
+
+// sentence words an error's message as a sentence for the page: a capital
+// first, a full stop last.
+func sentence(m string) string {
 	if r, size := utf8.DecodeRuneInString(m); size > 0 {
 		m = string(unicode.ToUpper(r)) + m[size:]
 	}

@@ -652,7 +652,7 @@ func TestAnUnknownEntryIsNotFound(t *testing.T) {
 	if r.status != http.StatusNotFound {
 		t.Fatalf("status %d, want 404", r.status)
 	}
-	mustContain(t, r.body, "<!doctype html>", "Not found", `no entry with id &#34;nope&#34;`)
+	mustContain(t, r.body, "<!doctype html>", "Not found", `No entry with id &#34;nope&#34;`)
 	// For htmx the message goes to the notice area, not into the panel.
 	r = f.get(ui.EntryPath+"nope", htmx)
 	if r.status != http.StatusNotFound || r.header.Get("HX-Retarget") != "#flash" {

@@ -187,6 +187,32 @@
     }
   });
 
+  // Arrow keys on the time-range control change it, and so search, at each
+  // step: a range stepped to from one stepped to before replaces it in the
+  // address, so that Back goes to the range before the stepping rather than
+  // through every one passed. A range chosen from the list stays a step.
+  var rangeKeyAt = 0, steppedURL = null;
+  document.addEventListener("keydown", function (e) {
+    if (e.target && e.target.id === "range-select" && /^(Arrow|Page|Home|End)/.test(e.key)) rangeKeyAt = Date.now();
+  }, true);
+  document.addEventListener("htmx:configRequest", function (e) {
+    if (!e.detail.elt || e.detail.elt.id !== "range-select") return;
+    if (Date.now() - rangeKeyAt < 1000) {
+      e.detail.headers["X-Range-Step"] = "true";
+      if (steppedURL === location.pathname + location.search) e.detail.headers["X-Range-Step-Continues"] = "true";
+    }
+  });
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var xhr = e.detail.xhr, headers = e.detail.requestConfig && e.detail.requestConfig.headers;
+    if (!xhr) return;
+    var url = xhr.getResponseHeader("HX-Push-Url") || xhr.getResponseHeader("HX-Replace-Url");
+    if (headers && headers["X-Range-Step"]) {
+      if (url) steppedURL = url;
+    } else if (url) {
+      steppedURL = null; // another view
+    }
+  });
+
   // The results say when they are loading, for assistive technology.
   document.addEventListener("htmx:beforeRequest", function (e) {
     var results = document.getElementById("results");

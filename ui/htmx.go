@@ -24,6 +24,9 @@ const (
 	// searchContinues is set on a typing request whose page shows a search
 	// that was itself typed (not confirmed with Enter, nor opened from a link).
 	searchContinues = "X-Search-Continues"
+	// rangeStepContinues is set on a request of the time-range control
+	// changed by an arrow key, when the page shows a range stepped to so.
+	rangeStepContinues = "X-Range-Step-Continues"
 )
 
 // isTyping reports whether the request comes from typing in the search box.

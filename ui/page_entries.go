@@ -199,6 +199,12 @@ func (s *Server) auditLogPage(c echo.Context) error {
 			// search before, not to every few letters of this one. A
 			// search confirmed with Enter, or opened from a link, stays.
 			replaceURL(c, res.URL)
+		case err == nil && c.Request().Header.Get(rangeStepContinues) == "true" && sameSearch(current, res.URL):
+			// Arrow keys step the time-range control through its choices,
+			// each a search: the range stepped to takes the place of the one
+			// stepped from, as a query typed further does, so Back goes to
+			// the range before the stepping.
+			replaceURL(c, res.URL)
 		default:
 			pushURL(c, res.URL)
 		}
@@ -484,6 +490,17 @@ func repairViews(repairs []app.IndexRepair, loc *time.Location) []repairView {
 // sameSearchTyped reports whether next is the search at current with its
 // words typed further or back (one is the start of the other), and nothing
 // else changed. A first word typed into an empty box is a new search.
+// sameSearch tells whether next searches what current does (its words and
+// namespace), whatever its time range.
+func sameSearch(current *url.URL, next string) bool {
+	to, err := url.Parse(next)
+	if err != nil || current.Path != to.Path {
+		return false
+	}
+	was, now := current.Query(), to.Query()
+	return was.Get("q") == now.Get("q") && was.Get("namespace") == now.Get("namespace")
+}
+
 func sameSearchTyped(current *url.URL, next string) bool {
 	to, err := url.Parse(next)
 	if err != nil || current.Path != to.Path {

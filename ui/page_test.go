@@ -787,6 +787,30 @@ func TestTheFilterFormBecomesTheAPIsParametersInTheURL(t *testing.T) {
 	if got := r.header.Get("HX-Push-Url"); got != ui.PagePath+"?q=ci-deploy-prod" {
 		t.Fatalf("typing on from a search confirmed with Enter pushed %q", got)
 	}
+	// Arrow keys step the time-range control: a range stepped to from one
+	// stepped to replaces it, so Back goes to the range before the stepping;
+	// another search, or a first step, is a step of Back.
+	step := func(at, rng string, continues bool) pageResp {
+		h := map[string]string{"HX-Request": "true", "HX-Trigger": "range-select", "HX-Current-URL": f.ts.URL + at}
+		if continues {
+			h["X-Range-Step-Continues"] = "true"
+		}
+		return f.get(ui.PagePath+"?q=ci&range="+rng, h)
+	}
+	for _, c := range []struct {
+		at, rng   string
+		continues bool
+		push      bool
+	}{
+		{ui.PagePath + "?q=ci", "24h", false, true},
+		{ui.PagePath + "?q=ci&after=" + url.QueryEscape(time.Now().Add(-24*time.Hour).UTC().Truncate(time.Minute).Format(time.RFC3339)), "7d", true, false},
+		{ui.PagePath + "?q=maya", "7d", true, true},
+	} {
+		r := step(c.at, c.rng, c.continues)
+		if push, replace := r.header.Get("HX-Push-Url"), r.header.Get("HX-Replace-Url"); (push != "") != c.push || (replace != "") == c.push {
+			t.Errorf("stepping to %s from %s: push %q, replace %q; want a push: %v", c.rng, c.at, push, replace, c.push)
+		}
+	}
 }
 
 func TestAssetsAreEmbeddedWithTheirTypesAndCachedByVersion(t *testing.T) {

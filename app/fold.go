@@ -3,6 +3,7 @@ package app
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -33,13 +34,7 @@ func Fold(s string) string {
 	if ascii {
 		return strings.ToLower(s)
 	}
-	// Compatibility forms read as the plain letters they are drawn from:
-	// full-width Ｌａｔｉｎ (as Japanese and Chinese keyboards type it), the
-	// ligature in "ﬁnance" (copied out of a PDF), Ⅷ, ². NFKC makes them
-	// plain, and composes a letter written with its accents.
-	if !norm.NFKC.IsNormalString(s) {
-		s = norm.NFKC.String(s)
-	}
+	s = PlainLetters(s)
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range s {
@@ -57,6 +52,43 @@ func Fold(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// PlainLetters writes the letters and digits of s drawn in compatibility
+// forms as the plain ones they are (their NFKC): full-width Ｌａｔｉｎ and
+// ０１２ (as Japanese and Chinese keyboards type them), the ligature in
+// "ﬁnance" (copied out of a PDF), half-width ｶﾀｶﾅ, Ⅷ; and everything of the
+// full-width block, whose punctuation joins or parts words as its ASCII
+// does (ｏｒｄｅｒｓ＿ｄａｉｌｙ). Not other symbols: their NFKC may be letters (™
+// is TM, ² is 2), and would glue "Acme™" into one word, "acmetm", which
+// "acme" no longer finds.
+func PlainLetters(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii || norm.NFKC.IsNormalString(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		if r >= 0x80 && (unicode.IsLetter(r) || unicode.Is(unicode.Nd, r) || unicode.Is(unicode.Nl, r) || 0xFF00 <= r && r <= 0xFFEF) {
+			var one [utf8.UTFMax]byte
+			n := utf8.EncodeRune(one[:], r)
+			if !norm.NFKC.IsNormal(one[:n]) {
+				b.Write(norm.NFKC.Bytes(one[:n]))
+				continue
+			}
+		}
+		b.WriteRune(r)
+	}
+	// A half-width kana and its half-width voicing mark are a kana and a
+	// combining mark apart: ｸﾞ is グ only put together.
+	return norm.NFC.String(b.String())
 }
 
 // diacritic tells whether r is a combining mark of the kind that accents a

@@ -27,9 +27,10 @@ func TestFoldComparesWordsWithoutCaseOrDiacritics(t *testing.T) {
 		"Nguyễn Ǘ":        "nguyen u",
 		"u\u0308ber":      "uber", // and decomposed, as some keyboards send it
 		"Ｆｕｌｌｗｉｄｔｈ Ｌａｔｉｎ": "fullwidth latin", // as Japanese and Chinese keyboards type it
-		"ﬁnance ﬂow": "finance flow", // ligatures copied out of a PDF
-		"ｶﾀｶﾅ":       "カタカナ",         // half-width kana are the kana
-		"Ⅷ":          "viii",
+		"ﬁnance ﬂow":     "finance flow", // ligatures copied out of a PDF
+		"ｶﾀｶﾅ":           "カタカナ",         // half-width kana are the kana
+		"Ⅷ":              "viii",
+		"Acme™ 20m² H₂O": "acme™ 20m² h₂o", // symbols stay symbols: ™ is no letters TM
 	} {
 		if got := Fold(in); got != want {
 			t.Errorf("Fold(%q) = %q, want %q", in, got, want)

@@ -46,7 +46,8 @@ import (
 //	12: words of values of one or two words keep no positions; a value of two words is a pair term
 //	13: words lower-cased by rune, not in place: "İstanbul" was garbled
 //	14: compatibility forms made plain (NFKC): "ｆｕｌｌｗｉｄｔｈ" is fullwidth, "ﬁnance" finance
-const formatVersion = 14
+//	15: only letters, digits and the full-width block made plain: 14 glued "Acme™" into "acmetm"
+const formatVersion = 15
 
 // keptFormat is a format before, which this one reads as it is, marking it
 // as its own before anything is added to it (so that the release before

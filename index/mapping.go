@@ -18,7 +18,6 @@ import (
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/registry"
 	index "github.com/blevesearch/bleve_index_api"
-	"golang.org/x/text/unicode/norm"
 
 	"auditlog/app"
 )
@@ -500,22 +499,12 @@ func newMapping() *mapping.IndexMappingImpl {
 // textAnalysis analyzes query words exactly as documents were analyzed.
 var textAnalysis = newMapping().AnalyzerNamed(textAnalyzer)
 
-// plain writes the compatibility forms of s as the plain characters they
-// are drawn from (NFKC), as app.Fold does: "ｏｒｄｅｒｓ＿ｄａｉｌｙ" is orders_daily,
-// split at its '_' as that is, and "ﬁnance" is finance. Values are made
-// plain before they are analyzed, and so are the words searched for, since
-// a value's words are placed by their offsets in it.
-func plain(s string) string {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			if !norm.NFKC.IsNormalString(s) {
-				return norm.NFKC.String(s)
-			}
-			break
-		}
-	}
-	return s
-}
+// plain writes the letters and digits of s drawn in compatibility forms as
+// the plain ones (app.PlainLetters), as app.Fold does: "ｏｒｄｅｒｓ＿ｄａｉｌｙ"
+// is orders_daily, split at its '_' as that is, and "ﬁnance" is finance.
+// Values are made plain before they are analyzed, and so are the words
+// searched for, since a value's words are placed by their offsets in it.
+func plain(s string) string { return app.PlainLetters(s) }
 
 // tokens splits s as the text field was split: "ci-deploy" gives "ci", "deploy".
 func tokens(s string) []string {

@@ -1141,7 +1141,9 @@ func TestWordsAndActorsAreFoundWithoutDiacritics(t *testing.T) {
 	turkish := entry(now.Add(-6*time.Minute), app.Users, "user_added", "İlker Yılmaz", "Added İlker Yılmaz to the İstanbul office, GROẞE Halle")
 	// Compatibility forms: full-width letters, a ligature, half-width kana.
 	wide := entry(now.Add(-7*time.Minute), app.DataPipelines, "pipeline_modified", "Ｙｕｋｉ Ｔａｎａｋａ", "Changed ｏｒｄｅｒｓ＿ｄａｉｌｙ for the ﬁnance team, ｶﾀﾛｸﾞ")
-	mustIndex(t, x, chloe, plain, other, greek, kana, persian, turkish, wide)
+	// Symbols stay symbols, between words: ™ is not the letters TM.
+	symbols := entry(now.Add(-8*time.Minute), app.Spaces, "space_booked", "Maya Chen", "Booked Acme™ Corp room 20m² for H₂O")
+	mustIndex(t, x, chloe, plain, other, greek, kana, persian, turkish, wide, symbols)
 	for _, tt := range []struct {
 		query string
 		want  []app.Key
@@ -1154,7 +1156,7 @@ func TestWordsAndActorsAreFoundWithoutDiacritics(t *testing.T) {
 		{"tomas", []app.Key{chloe.Key}},
 		{`"strasse sud"`, []app.Key{chloe.Key}},
 		{"stras", []app.Key{chloe.Key}}, // typed, a prefix
-		{"-actor:chloe", []app.Key{other.Key, greek.Key, kana.Key, persian.Key, turkish.Key, wide.Key}},
+		{"-actor:chloe", []app.Key{other.Key, greek.Key, kana.Key, persian.Key, turkish.Key, wide.Key, symbols.Key}},
 		{"می‌خواهم", []app.Key{persian.Key}},
 		{"میخواهم", []app.Key{persian.Key}},
 		{"actor:darایوش", []app.Key{persian.Key}},
@@ -1171,6 +1173,9 @@ func TestWordsAndActorsAreFoundWithoutDiacritics(t *testing.T) {
 		{"actor:yuki", []app.Key{wide.Key}},
 		{`actor:"yuki tanaka"`, []app.Key{wide.Key}},
 		{"カタログ ", []app.Key{wide.Key}},
+		{`"acme corp"`, []app.Key{symbols.Key}},
+		{"20m ", []app.Key{symbols.Key}},
+		{"acmetm ", nil},
 		{"İstanbul ", []app.Key{turkish.Key}},
 		{"istanbu", []app.Key{turkish.Key}},
 		{"ilk", []app.Key{turkish.Key}},

@@ -19,9 +19,10 @@ import (
 type backend interface {
 	// Record records events all or nothing, and says how many entries it
 	// added: an event whose id was stored before, or earlier in the same
-	// call, adds none. conflicting are the ids under which an entry says
-	// otherwise than the event sent (app.SameEvent), which was not recorded.
-	Record(ctx context.Context, events []app.Event) (stored []app.Event, added int, conflicting []string, err error)
+	// call, adds none. differs marks the events answered with an entry
+	// that says otherwise (app.SameEvent): another event under an id in
+	// use, not recorded.
+	Record(ctx context.Context, events []app.Event) (stored []app.Event, added int, differs []bool, err error)
 	// Cutoff is the oldest instant inside the retention window.
 	Cutoff(ctx context.Context) (time.Time, error)
 	// Location is the workspace's timezone.
@@ -111,7 +112,7 @@ type local struct {
 	actor string
 }
 
-func (l *local) Record(ctx context.Context, events []app.Event) ([]app.Event, int, []string, error) {
+func (l *local) Record(ctx context.Context, events []app.Event) ([]app.Event, int, []bool, error) {
 	r, err := l.log.Ingest(ctx, events)
 	if err != nil {
 		return nil, 0, nil, err
@@ -120,7 +121,7 @@ func (l *local) Record(ctx context.Context, events []app.Event) ([]app.Event, in
 	for i, e := range r.Entries {
 		ids[i] = e.ID
 	}
-	return r.Entries, added(ids, r.AlreadyStored()), r.Conflicting(), nil
+	return r.Entries, added(ids, r.AlreadyStored()), r.Differs, nil
 }
 
 // added counts the entries a request added: its distinct ids but those
@@ -235,7 +236,7 @@ func (r *remote) Location(ctx context.Context) (*time.Location, error) {
 }
 
 // Record posts events as one request: the same all-or-nothing rule.
-func (r *remote) Record(ctx context.Context, events []app.Event) ([]app.Event, int, []string, error) {
+func (r *remote) Record(ctx context.Context, events []app.Event) ([]app.Event, int, []bool, error) {
 	resp, err := r.c.PostEvents(ctx, events)
 	if err != nil {
 		return nil, 0, nil, err
@@ -244,7 +245,22 @@ func (r *remote) Record(ctx context.Context, events []app.Event) ([]app.Event, i
 	for i, id := range resp.IDs {
 		out[i].ID = id
 	}
-	return out, added(resp.IDs, resp.AlreadyStored), resp.Conflicting, nil
+	// The answer names the ids, not which of the events sent under one
+	// differ from its entry (one of them may be it): each is compared with
+	// the entry, read back. There are few, if any.
+	differs := make([]bool, len(events))
+	for _, id := range resp.Conflicting {
+		stored, err := r.c.Event(ctx, id)
+		for i := range events {
+			if events[i].ID != id {
+				continue
+			}
+			sent := events[i]
+			sent.Normalize(i, stored.Timestamp, 100*365*24*time.Hour) // as the server compared it
+			differs[i] = err != nil || !app.SameEvent(&sent, &stored)
+		}
+	}
+	return out, added(resp.IDs, resp.AlreadyStored), differs, nil
 }
 
 func (r *remote) Search(ctx context.Context, f app.Filter, limit int, cursor string) (app.Page, error) {

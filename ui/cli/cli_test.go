@@ -122,7 +122,7 @@ func TestIngestReadsStandardInput(t *testing.T) {
 	m.Stdin = strings.NewReader(`{"id":"in-1","namespace":"users","action":"user_invited","detail":"Invited kim@example.com"}` + "\n")
 	err := m.Run(context.Background(), []string{"ingest", "-"})
 	m.Close()
-	if err != nil || !strings.Contains(errOut.String(), "Ingested 1 events") {
+	if err != nil || !strings.Contains(errOut.String(), "Ingested 1 event ") {
 		t.Fatalf("ingest -: %v %s", err, errOut)
 	}
 	out, _, err := runIn(t, dir, "search", "kim")
@@ -151,8 +151,20 @@ func TestIngestReadsStandardInput(t *testing.T) {
 `)
 	err = m.Run(context.Background(), []string{"ingest", "-"})
 	m.Close()
-	if err == nil || !strings.Contains(err.Error(), "1 event was not recorded") || !strings.Contains(err.Error(), "line 3 (id in-1)") || !strings.Contains(errOut.String(), "Ingested 1 events") || strings.Contains(errOut.String(), "stored already") {
+	if err == nil || !strings.Contains(err.Error(), "1 event was not recorded") || !strings.Contains(err.Error(), "line 3 (id in-1)") || !strings.Contains(errOut.String(), "Ingested 1 event") || strings.Contains(errOut.String(), "stored already") {
 		t.Fatalf("another event under an id in use: %v %s", err, errOut)
+	}
+	// Two events of the file under one new id: the first is recorded, and
+	// only the second is named.
+	m, _, errOut = newTestMain(dir)
+	m.Stdin = strings.NewReader(`{"id":"in-3","namespace":"users","action":"user_invited","detail":"Invited ann@example.com"}
+{"namespace":"users","action":"user_invited","detail":"Invited bo@example.com"}
+{"id":"in-3","namespace":"users","action":"user_removed","detail":"Removed cy@example.com"}
+`)
+	err = m.Run(context.Background(), []string{"ingest", "-"})
+	m.Close()
+	if err == nil || !strings.Contains(err.Error(), "1 event was not recorded") || !strings.Contains(err.Error(), "line 3 (id in-3)") || strings.Contains(err.Error(), "line 1") {
+		t.Fatalf("two events of a file under one id: %v %s", err, errOut)
 	}
 }
 
@@ -180,7 +192,7 @@ func TestIngestOfStandardInputLeavesNoFileBehind(t *testing.T) {
 	feed.Close()
 	err := <-done
 	m.Close()
-	if err != nil || !strings.Contains(errOut.String(), "Ingested 1 events") {
+	if err != nil || !strings.Contains(errOut.String(), "Ingested 1 event ") {
 		t.Fatalf("ingest -: %v %s", err, errOut)
 	}
 	if len(spools) != 0 {
@@ -786,7 +798,7 @@ func TestIngestRefusesAnExportWithoutItsProof(t *testing.T) {
 	if _, _, err := runIn(t, dst, "ingest", file); err == nil || !strings.Contains(err.Error(), "without the proof line") {
 		t.Fatalf("ingest of an export without its proof: %v", err)
 	}
-	if _, stderr, err := runIn(t, dst, "ingest", "--unverified", file); err != nil || !strings.Contains(stderr, "Ingested 1 events") {
+	if _, stderr, err := runIn(t, dst, "ingest", "--unverified", file); err != nil || !strings.Contains(stderr, "Ingested 1 event ") {
 		t.Fatalf("ingest --unverified of an export without its proof: %v %s", err, stderr)
 	}
 }

@@ -83,15 +83,13 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 			if len(events) > 0 {
 				var stored []app.Event
 				var added int
-				var conflicting []string
-				stored, added, conflicting, err = b.Record(ctx, events)
+				var differs []bool
+				stored, added, differs, err = b.Record(ctx, events)
 				done += len(stored)
 				recorded += added
-				for _, id := range conflicting {
-					for j := range events {
-						if events[j].ID == id {
-							conflicts = append(conflicts, fmt.Sprintf("line %d (id %s)", lineNos[lineOf[j]], id))
-						}
+				for j, d := range differs {
+					if d {
+						conflicts = append(conflicts, fmt.Sprintf("line %d (id %s)", lineNos[lineOf[j]], events[j].ID))
 					}
 				}
 				if e, ok := err.(*app.Error); ok {
@@ -112,7 +110,7 @@ func (m *Main) ingest(ctx context.Context, args []string) error {
 		return err
 	}
 	progress.end()
-	fmt.Fprintf(m.Stderr, "Ingested %d events in %s\n", recorded, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(m.Stderr, "Ingested %s in %s\n", app.Plural(recorded, "event", "events"), time.Since(start).Round(time.Millisecond))
 	if existing := done - recorded - len(conflicts); existing == 1 {
 		fmt.Fprintln(m.Stderr, "1 event was stored already (its id was) and was not recorded again.")
 	} else if existing > 1 {

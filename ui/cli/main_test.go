@@ -252,11 +252,20 @@ func TestCommandsWorkThroughTheServerThatHoldsTheData(t *testing.T) {
 	res.Body.Close()
 	file := filepath.Join(t.TempDir(), "more.ndjson")
 	os.WriteFile(file, []byte(`{"id":"x1","namespace":"users","action":"user_invited","detail":"Invited ana@example.com","actor":"Maya Chen"}`+"\n"), 0o600)
-	if _, stderr, err := run(t, "ingest", "--data", dir, file); err != nil || !strings.Contains(stderr, "Ingested 1 events") {
+	if _, stderr, err := run(t, "ingest", "--data", dir, file); err != nil || !strings.Contains(stderr, "Ingested 1 event ") {
 		t.Fatalf("ingest while serving: %v %s", err, stderr)
 	}
 	if _, stderr, err := run(t, "ingest", "--data", dir, file); err != nil || !strings.Contains(stderr, "Ingested 0 events") || !strings.Contains(stderr, "1 event was stored already") {
 		t.Fatalf("ingest again while serving: %v %s", err, stderr)
+	}
+	// Two events of a file under one id, through the server: only the one
+	// not recorded is named.
+	os.WriteFile(file, []byte(`{"id":"x2","namespace":"spaces","action":"space_created","detail":"Created space Finance"}
+{"namespace":"spaces","action":"space_created","detail":"Created space Growth"}
+{"id":"x2","namespace":"spaces","action":"space_deleted","detail":"Deleted space Sales"}
+`), 0o600)
+	if _, stderr, err := run(t, "ingest", "--data", dir, file); err == nil || !strings.Contains(err.Error()+stderr, "line 3 (id x2)") || strings.Contains(err.Error()+stderr, "line 1 (id x2)") || !strings.Contains(stderr, "Ingested 2 events") {
+		t.Fatalf("two events under one id while serving: %v %s", err, stderr)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -169,6 +169,34 @@ func CheckNewAccount(name string, email *string, password string) error {
 	return &Error{Code: EINVALID, Message: d.Field + ": " + d.Message, Details: details}
 }
 
+// CheckInvitee is CheckNewAccount for someone joining by invite, with what
+// the team says of the name too: taken by a member, or the name the person
+// at the computer acts under (LocalName). The join checks again, under the
+// team's lock.
+func (t *Team) CheckInvitee(ctx context.Context, name, password string) error {
+	err := CheckNewAccount(name, nil, password)
+	var e *Error
+	if errors.As(err, &e) && slices.ContainsFunc(e.Details, func(d FieldError) bool { return d.Field == "name" }) {
+		return err // the name is wrong already
+	}
+	var named error
+	if clean, _ := cleanName(name); t.LocalName != "" && readAlike(clean, t.LocalName, true) {
+		named = FieldErrorf("name", "%q is how entries name the person at the computer the Audit Log runs on; choose another name", clean)
+	} else if members, serr := t.stored(ctx); serr != nil {
+		return serr
+	} else {
+		named = nameTaken(members, clean)
+	}
+	var n *Error
+	switch {
+	case !errors.As(named, &n):
+		return err
+	case e == nil:
+		return named
+	}
+	return &Error{Code: EINVALID, Message: n.Message, Details: append(n.Details, e.Details...)}
+}
+
 func isLetterOrDigit(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
 // nameSkeletons is how a name reads, for telling names apart: folded as
@@ -219,9 +247,16 @@ func reservedFor(name string) string {
 	case readAlike(name, LocalActor, true):
 		return "the person at the computer the app runs on"
 	}
-	for _, s := range nameSkeletons(name) {
-		if first, _, _ := strings.Cut(s, " "); strings.Contains(s, " ") && readAlike(first, tokenActorPrefix, false) {
-			return "API tokens"
+	// "token" followed by more words, however its letters are spaced or
+	// punctuated ("t.o.k.e.n ci-deploy"), but not a word that only starts
+	// with it ("Tokenova Smith").
+	token := nameSkeletons(tokenActorPrefix)
+	for i, s := range nameSkeletons(name) {
+		words := strings.Fields(s)
+		for k := 1; k < len(words); k++ {
+			if strings.Join(words[:k], "") == token[i] {
+				return "API tokens"
+			}
 		}
 	}
 	return ""
@@ -494,13 +529,10 @@ func (t *Team) AcceptInvite(ctx context.Context, secret, name, password string) 
 	if _, err := t.InviteBySecret(ctx, secret); err != nil {
 		return Member{}, err
 	}
-	if err := CheckNewAccount(name, nil, password); err != nil {
+	if err := t.CheckInvitee(ctx, name, password); err != nil {
 		return Member{}, err
 	}
 	name, _ = cleanName(name)
-	if t.LocalName != "" && readAlike(name, t.LocalName, true) {
-		return Member{}, FieldErrorf("name", "%q is how entries name the person at the computer the Audit Log runs on; choose another name", name)
-	}
 	hash, err := t.pw.Hash(password)
 	if err != nil {
 		return Member{}, err

@@ -219,7 +219,8 @@ func TestMembersNamesTellThemApart(t *testing.T) {
 		// Drawn alike: Cyrillic А, Greek ο, full-width letters, rn for m.
 		"\u0410lice Moreau", "Alice M\u03bfreau", "Ａｌｉｃｅ Ｍｏｒｅａｕ", "Alice Rnoreau",
 		// Reserved names however punctuated or spelt.
-		"a.n.o.n.y.m.o.u.s", "A. Nonymous", "\u0410nonymous", "Audit-Log", "t\u043eken ci-deploy"} {
+		"a.n.o.n.y.m.o.u.s", "A. Nonymous", "\u0410nonymous", "Audit-Log", "t\u043eken ci-deploy",
+		"t.o.k.e.n ci-deploy", "Tok.en probe", "T o k e n probe"} {
 		_, err := f.team.AcceptInvite(ctx, f.invite(t, "eve@example.com", app.RoleAdmin), name, "eve's long password")
 		var ae *app.Error
 		if !asError(err, &ae) || len(ae.Details) != 1 || ae.Details[0].Field != "name" {

@@ -291,7 +291,11 @@ func (s *Server) acceptInvite(c echo.Context) error {
 	}
 	f.Name = c.FormValue("name")
 	pw := c.FormValue("password")
-	if bad := badAccountForm(&f, app.CheckNewAccount(f.Name, nil, pw), pw, c.FormValue("confirm")); bad {
+	checked := s.team().CheckInvitee(c.Request().Context(), f.Name, pw)
+	if ae := (*app.Error)(nil); checked != nil && !errors.As(checked, &ae) {
+		return checked
+	}
+	if bad := badAccountForm(&f, checked, pw, c.FormValue("confirm")); bad {
 		return render(c, http.StatusBadRequest, "invite", "layout", f)
 	}
 	ctx := c.Request().Context()

@@ -344,10 +344,12 @@ func TestTheOwnerInvitesAViewerWhoJoinsAsAnonymous(t *testing.T) {
 	if bad.status != http.StatusBadRequest || !strings.Contains(bad.body, `id="password-error"`) {
 		t.Fatalf("short password: %d", bad.status)
 	}
-	bad = bob.do("POST", m[1], url.Values{"name": {"token x"}, "password": {"short"}, "confirm": {"other"}}, acceptHTML)
-	for _, field := range []string{"name", "password", "confirm"} {
-		if bad.status != http.StatusBadRequest || !strings.Contains(bad.body, `id="`+field+`-error"`) {
-			t.Errorf("a form wrong three ways: %d, no message for %s", bad.status, field)
+	for _, name := range []string{"token x", "alice moreau"} { // reserved; a member's
+		bad = bob.do("POST", m[1], url.Values{"name": {name}, "password": {"short"}, "confirm": {"other"}}, acceptHTML)
+		for _, field := range []string{"name", "password", "confirm"} {
+			if bad.status != http.StatusBadRequest || !strings.Contains(bad.body, `id="`+field+`-error"`) {
+				t.Errorf("a form wrong three ways, named %q: %d, no message for %s", name, bad.status, field)
+			}
 		}
 	}
 	ok := bob.do("POST", m[1], url.Values{"name": {"Bob Okafor"}, "password": {"bob's long password"}, "confirm": {"bob's long password"}}, acceptHTML)

@@ -722,7 +722,21 @@ func TestARetentionInHoursReadAndWrittenBackStays(t *testing.T) {
 		}
 	}
 	var w api.Workspace
-	f.do("GET", "/api/v1/workspace", f.read, "", nil).json(t, &w)
+	got := f.do("GET", "/api/v1/workspace", f.read, "", nil)
+	got.json(t, &w)
+	// What GET answers is sent back whole, as a client that reads, changes
+	// and writes does.
+	if r, again := patch(string(got.body)); r.status != 200 || again != w {
+		t.Fatalf("GET's answer sent back: %d %s, want the workspace as it was", r.status, r.body)
+	}
+	for body, names := range map[string]string{
+		`{"retention":"2 days"}`:             "retention:",
+		`{"system_timezone":"Mars/Olympus"}`: "system_timezone:",
+	} {
+		if r, _ := patch(body); r.status != 400 || !strings.HasPrefix(r.errorBody(t).Message, names) {
+			t.Fatalf("%s: %d %s, want a 400 naming %s", body, r.status, r.body, names)
+		}
+	}
 	for _, body := range []string{
 		fmt.Sprintf(`{"retention_days":%d}`, w.RetentionDays),
 		fmt.Sprintf(`{"retention_days":%d,"retention_hours":%d}`, w.RetentionDays, w.RetentionHours),

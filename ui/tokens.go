@@ -169,6 +169,13 @@ func (s *Server) updateWorkspace(c echo.Context) error {
 	if err := decodeSettingsBody(c, &req, `{"name": "Acme Data", "timezone": "Europe/Berlin"}`); err != nil {
 		return err
 	}
+	now := WorkspaceOf(s.Log)
+	if req.SystemTimezone != nil && *req.SystemTimezone != now.SystemTimezone {
+		return app.Errorf(app.EINVALID, "system_timezone: is the server computer's zone (%q), which nothing here sets; set timezone", now.SystemTimezone)
+	}
+	if req.Retention != nil && *req.Retention != now.Retention {
+		return app.Errorf(app.EINVALID, "retention: is how GET says the retention (%q); set retention_days or retention_hours", now.Retention)
+	}
 	change := app.SettingsChange{Workspace: req.Name, Timezone: req.Timezone}
 	retention, err := requestedRetention(req, s.Log.Retention())
 	if err != nil {

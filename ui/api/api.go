@@ -65,6 +65,10 @@ type WorkspaceUpdate struct {
 	RetentionDays  *int    `json:"retention_days"`
 	RetentionHours *int    `json:"retention_hours"`
 	Plan           *string `json:"plan"` // free, pro or enterprise
+	// What GET answers and nothing sets, taken so that its answer can be
+	// sent back whole: each must then say what GET says.
+	SystemTimezone *string `json:"system_timezone"`
+	Retention      *string `json:"retention"`
 }
 
 // TokenRequest is the body of POST /api/v1/tokens. Scopes is a list such as

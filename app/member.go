@@ -847,6 +847,12 @@ func (t *Team) SignIn(ctx context.Context, email, password, addr string) (string
 	if wait > 0 {
 		return "", Member{}, &Error{Code: ETHROTTLED, Message: fmt.Sprintf("too many wrong passwords; try again in %s", roundUp(wait)), RetryAfter: wait}
 	}
+	passed := false // else, however it ends, the attempt is a failure
+	defer func() {
+		if !passed {
+			t.throttle.fail(try)
+		}
+	}()
 	m, found, err := t.byEmail(ctx, email)
 	if err != nil {
 		return "", Member{}, err
@@ -884,6 +890,7 @@ func (t *Team) SignIn(ctx context.Context, email, password, addr string) (string
 		return "", Member{}, FieldErrorf("password", "the email or password is wrong")
 	}
 	t.throttle.succeed(try)
+	passed = true
 	l.stateMu.Lock()
 	defer l.stateMu.Unlock()
 	if m, err = t.member(ctx, m.ID); err != nil { // removed meanwhile

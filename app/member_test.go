@@ -514,7 +514,7 @@ func mustMembers(t *testing.T, f *teamFixture) []app.Member {
 
 func asError(err error, target **app.Error) bool { return errors.As(err, target) }
 
-func TestGuessesSentTogetherGetNoMoreThanFiveChecks(t *testing.T) {
+func TestGuessesSentTogetherGetFiveChecksAndTwoInFlight(t *testing.T) {
 	f := newTeam(t)
 	ctx := context.Background()
 	errs := make(chan error, 20)
@@ -534,8 +534,11 @@ func TestGuessesSentTogetherGetNoMoreThanFiveChecks(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 	}
-	if checked != 5 {
-		t.Fatalf("%d of 20 simultaneous guesses were checked, want 5", checked)
+	// Five, and at most the two that may be checked at once without
+	// counting, so that two members behind one router may sign in together
+	// (fewer when guesses fail before others are sent).
+	if checked < 5 || checked > 7 {
+		t.Fatalf("%d of 20 simultaneous guesses were checked, want 5 to 7", checked)
 	}
 }
 

@@ -19,9 +19,20 @@ const (
 )
 
 type strikes struct {
-	n    int
-	last time.Time
+	n       int // failures, and attempts still being checked
+	checked int // of n, the attempts still being checked
+	last    time.Time
 }
+
+// throttleInFlight is how many attempts still being checked are not counted
+// against an address or account: two members behind one router signing in
+// at once, after four wrong passwords there, are neither refused. More at
+// once are counted, so that many attempts sent together still cannot all
+// pass before the first fails.
+const throttleInFlight = 2
+
+// counted is how many failures the wait follows.
+func (s *strikes) counted() int { return s.n - min(s.checked, throttleInFlight) }
 
 // throttle counts wrong passwords in memory: a restart forgets them, which
 // costs a guesser a restart they cannot cause.
@@ -63,7 +74,7 @@ func (t *throttle) take(account, address string, now time.Time) (time.Duration, 
 		if s == nil || now.Sub(s.last) >= throttleForget {
 			continue
 		}
-		if w := s.last.Add(throttleDelay(s.n)).Sub(now); w > longest {
+		if w := s.last.Add(throttleDelay(s.counted())).Sub(now); w > longest {
 			longest = w
 		}
 	}
@@ -86,6 +97,7 @@ func (t *throttle) take(account, address string, now time.Time) (time.Duration, 
 		}
 		a.prior[i] = s.last
 		s.n++
+		s.checked++
 		s.last = now
 	}
 	return 0, a
@@ -110,11 +122,23 @@ func (t *throttle) succeed(a attempt) {
 			delete(t.m, k)
 			continue
 		}
+		s.checked--
 		if s.n--; s.n <= 0 {
 			delete(t.m, k)
 		} else if s.last.Equal(a.at) {
 			// No attempt came since; one that did keeps its own time.
 			s.last = a.prior[i]
+		}
+	}
+}
+
+// fail counts the attempt take counted as the failure it was.
+func (t *throttle) fail(a attempt) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, k := range a.keys {
+		if s := t.m[k]; s != nil && s.checked > 0 {
+			s.checked--
 		}
 	}
 }

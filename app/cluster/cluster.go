@@ -84,6 +84,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -176,9 +177,10 @@ type Node struct {
 	setupErr atomic.Pointer[error]
 
 	mu       sync.Mutex
-	applied  uint64        // the last stream sequence in the local store
-	advanced chan struct{} // closed and replaced whenever applied moves
-	last     atomic.Uint64 // the highest stream sequence this node has heard of
+	applied  uint64          // the last stream sequence in the local store
+	advanced chan struct{}   // closed and replaced whenever applied moves
+	stale    map[uint64]bool // of the latest commits, those not applied: their state had changed (see record.Prior)
+	last     atomic.Uint64   // the highest stream sequence this node has heard of
 
 	onApplied, onAcked hook // the load test times replication with them
 
@@ -622,12 +624,28 @@ func (n *Node) consume() error {
 }
 
 // record is one stream message: an app.Commit, with every entry's id decided.
+//
+// Prior is what the workspace state the commit changes held on the node
+// that made it, which worked the change out from it: a token regenerated
+// from the token as that node had it. Another node may have changed the
+// same state meanwhile, in a commit the stream holds first (a revoke of that
+// token, sent to another node at the same moment, or not yet applied here):
+// every node, applying the stream in one order from one state, then finds
+// the state other than Prior and leaves the whole commit out, its entries
+// too, and the node that made it answers that nothing was changed. Without
+// it the later commit won whole: a revoked token came back regenerated, a
+// removed member came back an Admin, one of two settings changes was lost.
 type record struct {
 	Events     []app.Event `json:"events,omitempty"`
 	ReceivedAt time.Time   `json:"received_at"`
 	Cutoff     time.Time   `json:"cutoff"`
 	State      []wireState `json:"state,omitempty"`
+	Prior      []wireState `json:"prior,omitempty"` // Value: the SHA-256 of what the key held; nil: nothing
 }
+
+// staleKept is how many of the latest commits left out apply remembers, for
+// the nodes that made them to hear so.
+const staleKept = 1024
 
 // wireState is an app.StateValue whose key survives JSON: token keys are raw
 // hashes, not UTF-8, which a JSON string would mangle.
@@ -656,7 +674,7 @@ func fromWire(state []wireState) []app.StateValue {
 // apply stores messages, and the sequence of the last, in one transaction.
 func (n *Node) apply(msgs []jetstream.Msg) error {
 	var commits []app.Commit
-	var seqs []uint64
+	var seqs, stale []uint64
 	var changes [][]app.StateValue
 	var copies []app.StateValue
 	var last *jetstream.MsgMetadata
@@ -685,6 +703,15 @@ func (n *Node) apply(msgs []jetstream.Msg) error {
 			n.logger.Error("skipping an unreadable stream message", "seq", seq, "err", err)
 			rec = record{}
 		}
+		current, err := n.priorHolds(rec.Prior, changes)
+		if err != nil {
+			return err
+		}
+		if !current {
+			n.logger.Info("left out a commit made from state another commit changed first", "seq", seq)
+			stale = append(stale, seq)
+			continue
+		}
 		state := fromWire(rec.State)
 		commits = append(commits, app.Commit{Events: rec.Events, ReceivedAt: rec.ReceivedAt, Cutoff: rec.Cutoff, State: state})
 		seqs, changes = append(seqs, seq), append(changes, state)
@@ -710,6 +737,7 @@ func (n *Node) apply(msgs []jetstream.Msg) error {
 	if l := applied + last.NumPending; l > n.last.Load() {
 		n.last.Store(l)
 	}
+	n.noteStale(stale)
 	n.setApplied(applied)
 	for i, seq := range seqs {
 		n.onApplied.call(seq)
@@ -723,6 +751,63 @@ func (n *Node) apply(msgs []jetstream.Msg) error {
 		n.wakeFollower()
 	}
 	return nil
+}
+
+// stateSum is what a record's Prior says a key held.
+func stateSum(v []byte, ok bool) []byte {
+	if !ok {
+		return nil
+	}
+	sum := sha256.Sum256(v)
+	return sum[:]
+}
+
+// priorHolds tells whether the state still holds what prior says, the
+// changes of the batch applied before it (earlier first) counted.
+func (n *Node) priorHolds(prior []wireState, earlier [][]app.StateValue) (bool, error) {
+	for _, p := range prior {
+		held, ok, found := []byte(nil), false, false
+		for i := len(earlier) - 1; i >= 0 && !found; i-- {
+			for j := len(earlier[i]) - 1; j >= 0; j-- {
+				if v := earlier[i][j]; v.Kind == p.Kind && v.Key == string(p.Key) {
+					held, ok, found = v.Value, v.Value != nil, true
+					break
+				}
+			}
+		}
+		if !found {
+			var err error
+			if held, ok, err = n.local.State(context.Background(), p.Kind, string(p.Key)); err != nil {
+				return false, err
+			}
+		}
+		if !bytes.Equal(stateSum(held, ok), p.Value) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// noteStale remembers the commits apply left out, the latest staleKept.
+func (n *Node) noteStale(seqs []uint64) {
+	if len(seqs) == 0 {
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.stale == nil || len(n.stale) > staleKept {
+		n.stale = map[uint64]bool{}
+	}
+	for _, seq := range seqs {
+		n.stale[seq] = true
+	}
+}
+
+// wasStale tells whether apply left out the commit at seq.
+func (n *Node) wasStale(seq uint64) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.stale[seq]
 }
 
 func (n *Node) setApplied(seq uint64) {
@@ -922,6 +1007,16 @@ func (n *Node) Commit(ctx context.Context, c app.Commit) ([]app.Event, error) {
 		return n.local.Commit(ctx, c)
 	}
 	rec := record{Events: make([]app.Event, len(c.Events)), ReceivedAt: c.ReceivedAt.UTC(), Cutoff: c.Cutoff, State: toWire(c.State)}
+	for _, v := range c.State {
+		if v.NodeLocal() {
+			continue
+		}
+		held, ok, err := n.local.State(ctx, v.Kind, v.Key)
+		if err != nil {
+			return nil, err
+		}
+		rec.Prior = append(rec.Prior, wireState{Kind: v.Kind, Key: []byte(v.Key), Value: stateSum(held, ok)})
+	}
 	for i, e := range c.Events {
 		if e.ID == "" {
 			e.ID = newID(e.Timestamp)
@@ -950,7 +1045,11 @@ func (n *Node) Commit(ctx context.Context, c app.Commit) ([]app.Event, error) {
 	n.onAcked.call(ack.Sequence)
 	actx, cancel := context.WithTimeout(ctx, n.cfg.ApplyWait)
 	defer cancel()
-	if !n.waitApplied(actx, ack.Sequence) {
+	applied := n.waitApplied(actx, ack.Sequence)
+	if applied && n.wasStale(ack.Sequence) {
+		return nil, app.Errorf(app.ECONFLICT, "this was changed on another node at the same moment: nothing was changed here; look again, and try again")
+	}
+	if !applied {
 		// Replicated, so it is recorded: it will be applied here too.
 		n.logger.Warn("an acknowledged commit is not applied here yet", "seq", ack.Sequence, "applied", n.Applied())
 		return rec.Events, nil

@@ -30,7 +30,9 @@ func TestACommitMadeFromStateChangedSinceIsLeftOut(t *testing.T) {
 		t.Fatal("the node did not get ready")
 	}
 	const key = "tok-hash"
-	put := func(v string) app.StateValue { return app.StateValue{Kind: app.StateTokens, Key: key, Value: []byte(v)} }
+	put := func(v string) app.StateValue {
+		return app.StateValue{Kind: app.StateTokens, Key: key, Value: []byte(v)}
+	}
 	held := func() string {
 		v, _, err := n.local.State(ctx, app.StateTokens, key)
 		if err != nil {

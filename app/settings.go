@@ -146,7 +146,10 @@ func (l *Log) Settings() Settings { return *l.settings.Load() }
 
 // ReloadState reads the workspace settings and the retention from the store
 // again. A cluster node calls it when another node changed them: the Log
-// keeps both in memory, and only its own changes update that copy.
+// keeps both in memory, and only its own changes update that copy. A
+// shorter retention purges here too, at once, as on the node that took the
+// change: until then the entries past it were only hidden, and a retention
+// raised again before the hourly purge showed them again on this node.
 func (l *Log) ReloadState(ctx context.Context) error {
 	if err := l.loadSettings(ctx); err != nil {
 		return err
@@ -155,7 +158,17 @@ func (l *Log) ReloadState(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	l.retention.Store(int64(keep))
+	if was := time.Duration(l.retention.Swap(int64(keep))); keep < was {
+		// Not on the caller's goroutine: it applies the stream, which the
+		// purge's own writes may wait on.
+		go func() {
+			if n, err := l.Purge(); err != nil {
+				l.logger.Error("purging after another node shortened the retention failed; the hourly purge tries again", "err", err)
+			} else if n > 0 {
+				l.logger.Info("purged entries outside the retention another node set", "count", n)
+			}
+		}()
+	}
 	return nil
 }
 

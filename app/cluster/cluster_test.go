@@ -445,3 +445,51 @@ func TestConflictingFlagsAreRefused(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// A retention lowered on one node purges on every node, at once: until then
+// the others only hid what it left out, and a retention raised again before
+// their hourly purge showed it again there, though the README promises it
+// is deleted for good.
+func TestALowerRetentionPurgesOnEveryNode(t *testing.T) {
+	c := newCluster(t, 3)
+	a := c.members[0]
+	ctx := context.Background()
+	long, short := 45*24*time.Hour, 30*24*time.Hour
+	if _, err := a.log.ChangeSettings(ctx, app.SettingsChange{Retention: &long}, "admin@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	c.settle()
+	old := event("forty-days-old", 1)
+	old.Timestamp = time.Now().Add(-40 * 24 * time.Hour).UTC()
+	recordOn(t, a, old)
+	c.settle()
+	if _, err := a.log.ChangeSettings(ctx, app.SettingsChange{Retention: &short}, "admin@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	c.settle()
+	for _, m := range c.members {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			_, found, err := m.node.local.Get(ctx, "forty-days-old")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !found {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("node %s still stores the entry the lower retention left out", m.cfg.Name)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if _, err := a.log.ChangeSettings(ctx, app.SettingsChange{Retention: &long}, "admin@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	c.settle()
+	for _, m := range c.members {
+		if _, err := m.log.Get(ctx, "forty-days-old"); app.ErrorCode(err) != app.ENOTFOUND {
+			t.Errorf("node %s shows the purged entry again once the retention is raised: %v", m.cfg.Name, err)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -13,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -104,6 +106,8 @@ type Team struct {
 	log      *Log
 	pw       PasswordHasher
 	throttle throttle
+	touching sync.Map       // session keys whose last use is being written
+	touches  sync.WaitGroup // those writes under way
 	// dummy is verified against when no member has the email, so that an
 	// unknown address takes as long as a wrong password.
 	dummy string
@@ -956,13 +960,44 @@ func (t *Team) SignedIn(ctx context.Context, secret string) (Session, Member, bo
 		return Session{}, Member{}, false, err
 	}
 	if now.Sub(s.LastSeen) > sessionTouch {
-		s.LastSeen = now.UTC()
-		if v, err := json.Marshal(s); err == nil {
-			// Best effort: a failed write only shortens the session.
-			_, _ = t.log.store.Commit(ctx, Commit{State: []StateValue{{Kind: StateSessions, Key: key, Value: v}}})
-		}
+		t.touch(s, v, now)
 	}
 	return s, m.Member, true, nil
+}
+
+// Settle waits for the writes of sessions' last use under way (touch).
+func (t *Team) Settle() { t.touches.Wait() }
+
+// touch writes that session s, held as was, was used at now, beside the
+// request rather than in its way: on a cluster node without a quorum the
+// write waits seconds to fail, and every page the member opened waited
+// with it. Best effort: a failed write only shortens the session. It is
+// written only while the session is still as read, so that a sign-out
+// meanwhile is not undone.
+func (t *Team) touch(s Session, was []byte, now time.Time) {
+	if _, busy := t.touching.LoadOrStore(s.key, true); busy {
+		return
+	}
+	s.LastSeen = now.UTC()
+	v, err := json.Marshal(s)
+	if err != nil {
+		t.touching.Delete(s.key)
+		return
+	}
+	t.touches.Add(1)
+	go func() {
+		defer t.touches.Done()
+		defer t.touching.Delete(s.key)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		l := t.log
+		l.stateMu.Lock()
+		defer l.stateMu.Unlock()
+		if held, ok, err := l.store.State(ctx, StateSessions, s.key); err != nil || !ok || !bytes.Equal(held, was) {
+			return
+		}
+		_, _ = l.store.Commit(ctx, Commit{State: []StateValue{{Kind: StateSessions, Key: s.key, Value: v}}})
+	}()
 }
 
 // SignOut ends the session whose secret this is.
@@ -971,6 +1006,8 @@ func (t *Team) SignOut(ctx context.Context, secret string) error {
 	if err != nil || !ok {
 		return err
 	}
+	t.log.stateMu.Lock() // not while its last use is written (touch)
+	defer t.log.stateMu.Unlock()
 	return t.log.commitOwn(ctx, []StateValue{{Kind: StateSessions, Key: s.key}}, Event{
 		Namespace: Users, Action: "user_signed_out", Actor: m.Name,
 		Detail:  fmt.Sprintf("%s signed out", m.Name),

@@ -3,9 +3,6 @@ package app
 import (
 	"strings"
 	"unicode"
-	"unicode/utf8"
-
-	"golang.org/x/text/unicode/norm"
 )
 
 // Fold is how searches compare words: in lower case and without diacritics,
@@ -61,34 +58,46 @@ func Fold(s string) string {
 // full-width block, whose punctuation joins or parts words as its ASCII
 // does (ｏｒｄｅｒｓ＿ｄａｉｌｙ). Not other symbols: their NFKC may be letters (™
 // is TM, ² is 2), and would glue "Acme™" into one word, "acmetm", which
-// "acme" no longer finds.
+// "acme" no longer finds. The forms are Unicode's (plain_table.go, made
+// with its NFKC by fold_gen.go).
 func PlainLetters(s string) string {
-	ascii := true
-	for i := 0; i < len(s); i++ {
+	i := 0
+	for ; i < len(s); i++ {
 		if s[i] >= 0x80 {
-			ascii = false
 			break
 		}
 	}
-	if ascii || norm.NFKC.IsNormalString(s) {
+	if i == len(s) {
 		return s
 	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		if r >= 0x80 && (unicode.IsLetter(r) || unicode.Is(unicode.Nd, r) || unicode.Is(unicode.Nl, r) || 0xFF00 <= r && r <= 0xFFEF) {
-			var one [utf8.UTFMax]byte
-			n := utf8.EncodeRune(one[:], r)
-			if !norm.NFKC.IsNormal(one[:n]) {
-				b.Write(norm.NFKC.Bytes(one[:n]))
-				continue
+	out := make([]rune, 0, len(s))
+	changed := false
+	add := func(r rune) {
+		// A half-width kana and its half-width voicing mark are a kana
+		// and a combining mark apart: ｸﾞ is グ only put together.
+		if n := len(out); (r == 0x3099 || r == 0x309A) && n > 0 {
+			if k, ok := voiced[[2]rune{out[n-1], r}]; ok {
+				out[n-1], changed = k, true
+				return
 			}
 		}
-		b.WriteRune(r)
+		out = append(out, r)
 	}
-	// A half-width kana and its half-width voicing mark are a kana and a
-	// combining mark apart: ｸﾞ is グ only put together.
-	return norm.NFC.String(b.String())
+	for _, r := range s {
+		to, ok := plainForms[r]
+		if !ok {
+			add(r)
+			continue
+		}
+		changed = true
+		for _, p := range to {
+			add(p)
+		}
+	}
+	if !changed {
+		return s
+	}
+	return string(out)
 }
 
 // diacritic tells whether r is a combining mark of the kind that accents a

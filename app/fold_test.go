@@ -29,6 +29,7 @@ func TestFoldComparesWordsWithoutCaseOrDiacritics(t *testing.T) {
 		"Ｆｕｌｌｗｉｄｔｈ Ｌａｔｉｎ": "fullwidth latin", // as Japanese and Chinese keyboards type it
 		"ﬁnance ﬂow":     "finance flow", // ligatures copied out of a PDF
 		"ｶﾀｶﾅ":           "カタカナ",         // half-width kana are the kana
+		"ｸﾞﾙｰﾌﾟ":         "グループ",         // and their voicing marks, put together
 		"Ⅷ":              "viii",
 		"Acme™ 20m² H₂O": "acme™ 20m² h₂o", // symbols stay symbols: ™ is no letters TM
 	} {

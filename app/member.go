@@ -15,12 +15,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/mtibben/confusables"
-	"golang.org/x/text/unicode/norm"
 )
 
 // The kinds of state the team keeps, beside the Log's own.
@@ -210,19 +208,31 @@ func isLetterOrDigit(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigi
 // "Аdam" with a Cyrillic А is "Adam", "Ｂｏｂ" is "Bob", "Amie" is "Arnie",
 // so that no one can pass for another in the entries. Those are the
 // confusables of Unicode's security mechanisms (UTS #39), whose skeletons
-// the confusables module computes from Unicode's own table, once the
-// compatibility forms (full-width letters, ligatures) are made plain. Its
+// app/names registers (drawnAs), once the compatibility forms (full-width
+// letters, ligatures) are made plain. Their
 // table tells letters apart by case (a capital В is drawn as B, a small в
 // is not b; a small m is rn, a capital M is not), so a name has two
 // skeletons: in small letters, and as written. The marks Fold keeps are
 // part of the words: the vowel signs tell राम from रीम.
 func nameSkeletons(name string) [2]string {
-	plain := norm.NFKC.String(name)
+	plain := PlainLetters(name)
 	words := func(s string) string {
 		return strings.Join(strings.FieldsFunc(Fold(s), func(r rune) bool { return !isLetterOrDigit(r) && !unicode.IsMark(r) }), " ")
 	}
-	return [2]string{words(confusables.Skeleton(Fold(plain))), words(confusables.Skeleton(plain))}
+	skeleton := func(s string) string { return s }
+	if f := drawnAs.Load(); f != nil {
+		skeleton = *f
+	}
+	return [2]string{words(skeleton(Fold(plain))), words(skeleton(plain))}
 }
+
+// drawnAs is the UTS #39 skeleton of a name, which app/names registers:
+// the domain keeps to the standard library, and holds no table of letters
+// drawn alike. Unregistered, names are told apart as Fold makes them.
+var drawnAs atomic.Pointer[func(string) string]
+
+// RegisterNameSkeleton installs how names are drawn (see nameSkeletons).
+func RegisterNameSkeleton(skeleton func(string) string) { drawnAs.Store(&skeleton) }
 
 // readAlike tells whether two names read alike (nameSkeletons); with
 // joined, also when their words are run together or cut apart otherwise.

@@ -10,6 +10,7 @@ import (
 
 	"auditlog/app"
 	"auditlog/app/logtest"
+	_ "auditlog/app/names"
 	"auditlog/app/password"
 )
 

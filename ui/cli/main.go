@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"auditlog/app"
+	_ "auditlog/app/names" // members' names are told apart as drawn (UTS #39)
 	"auditlog/app/store"
 	"auditlog/index"
 

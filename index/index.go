@@ -47,7 +47,8 @@ import (
 //	13: words lower-cased by rune, not in place: "İstanbul" was garbled
 //	14: compatibility forms made plain (NFKC): "ｆｕｌｌｗｉｄｔｈ" is fullwidth, "ﬁnance" finance
 //	15: only letters, digits and the full-width block made plain: 14 glued "Acme™" into "acmetm"
-const formatVersion = 15
+//	16: made plain by a table of Unicode's forms, which puts together kana and voicing marks only
+const formatVersion = 16
 
 // keptFormat is a format before, which this one reads as it is, marking it
 // as its own before anything is added to it (so that the release before

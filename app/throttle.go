@@ -122,7 +122,9 @@ func (t *throttle) succeed(a attempt) {
 			delete(t.m, k)
 			continue
 		}
-		s.checked--
+		if s.checked > 0 { // unless forgotten and begun again since
+			s.checked--
+		}
 		if s.n--; s.n <= 0 {
 			delete(t.m, k)
 		} else if s.last.Equal(a.at) {

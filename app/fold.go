@@ -61,14 +61,17 @@ func Fold(s string) string {
 // "acme" no longer finds. The forms are Unicode's (plain_table.go, made
 // with its NFKC by fold_gen.go).
 func PlainLetters(s string) string {
-	i := 0
-	for ; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			break
+	plain := true
+	for _, r := range s {
+		if r >= 0x80 {
+			if _, ok := plainForms[r]; ok || r == 0x3099 || r == 0x309A {
+				plain = false
+				break
+			}
 		}
 	}
-	if i == len(s) {
-		return s
+	if plain {
+		return s // most text, and no copy of it
 	}
 	out := make([]rune, 0, len(s))
 	changed := false

@@ -167,7 +167,7 @@ func (r *rowView) write(m *markup) {
 	m.url(r.URL)
 	m.raw(`" hx-get="`)
 	m.text(r.URL)
-	m.raw(`" hx-target="#entry-panel" hx-swap="innerHTML" hx-sync="#entry-panel:replace" aria-haspopup="dialog"><code title="`)
+	m.raw(`" hx-target="#entry-panel" hx-swap="innerHTML" aria-haspopup="dialog"><code title="`)
 	m.text(r.Action)
 	m.raw(`">`)
 	m.raw(string(r.ActionHTML))

@@ -17,7 +17,7 @@ const formerRowTemplates = `
 {{define "row"}}<tr class="entry{{if .New}} is-new{{end}}" data-entry="{{.URL}}" tabindex="-1">
   <td class="c-time"><time datetime="{{.Time.ISO}}" title="{{.Time.UTC}}">{{.Time.Local}}</time></td>
   <td class="c-ns"><span class="badge ns-{{.Namespace}}">{{nsName .Namespace}}</span></td>
-  <td class="c-action"><a class="entry-link" href="{{.URL}}" hx-get="{{.URL}}" hx-target="#entry-panel" hx-swap="innerHTML" hx-sync="#entry-panel:replace" aria-haspopup="dialog"><code title="{{.Action}}">{{.ActionHTML}}</code></a></td>
+  <td class="c-action"><a class="entry-link" href="{{.URL}}" hx-get="{{.URL}}" hx-target="#entry-panel" hx-swap="innerHTML" aria-haspopup="dialog"><code title="{{.Action}}">{{.ActionHTML}}</code></a></td>
   <td class="c-detail"><span class="detail">{{.Detail}}</span></td>
   <td class="c-actor">{{if .Anonymous}}<span class="actor actor-anonymous" title="An external party, such as an invited partner">{{template "icon-globe"}}<em>Anonymous</em><span class="tag">external</span></span>{{else}}<span class="actor">{{.ActorHTML}}</span>{{end}}</td>
 </tr>{{end}}`

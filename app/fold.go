@@ -51,6 +51,15 @@ func Fold(s string) string {
 	return b.String()
 }
 
+// Emoji tells whether r is a pictograph searched for on its own (🔥, ✅,
+// ⭐, a flag's letters): one of the blocks of emoji, or of the older symbols
+// drawn as emoji. Not the letterlike ™ or ©, which stand against a word
+// ("Acme™ Corp"), where a search for the phrase "acme corp" passes over
+// them.
+func Emoji(r rune) bool {
+	return (0x2600 <= r && r <= 0x27BF || 0x2B00 <= r && r <= 0x2BFF || r >= 0x1F000) && unicode.Is(unicode.So, r)
+}
+
 // PlainLetters writes the letters and digits of s drawn in compatibility
 // forms as the plain ones they are (their NFKC): full-width Ｌａｔｉｎ and
 // ０１２ (as Japanese and Chinese keyboards type them), the ligature in

@@ -13,7 +13,6 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
-	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
 	"github.com/blevesearch/bleve/v2/document"
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/registry"
@@ -146,6 +145,11 @@ var separatorRegistered = func() bool {
 	if err == nil {
 		err = registry.RegisterTokenFilter(wordFolder, func(map[string]interface{}, *registry.Cache) (analysis.TokenFilter, error) {
 			return foldFilter{}, nil
+		})
+	}
+	if err == nil {
+		err = registry.RegisterTokenizer(wordTokenizerName, func(map[string]interface{}, *registry.Cache) (analysis.Tokenizer, error) {
+			return wordTokenizer{}, nil
 		})
 	}
 	if err != nil {
@@ -458,7 +462,7 @@ func newMapping() *mapping.IndexMappingImpl {
 	err := im.AddCustomAnalyzer(textAnalyzer, map[string]interface{}{
 		"type":          custom.Name,
 		"char_filters":  []string{wordSeparator},
-		"tokenizer":     unicode.Name,
+		"tokenizer":     wordTokenizerName,
 		"token_filters": []string{wordFolder},
 	})
 	if err != nil {

@@ -1188,3 +1188,39 @@ func TestWordsAndActorsAreFoundWithoutDiacritics(t *testing.T) {
 		}
 	}
 }
+
+// Scripts written without spaces, Hiragana and emoji have no words by UAX
+// #29: a search for them held no word, and matched every entry.
+func TestWordsWithoutSpacesAndEmojiAreFound(t *testing.T) {
+	x, _ := openTemp(t)
+	now := time.Now().UTC()
+	thai := entry(now.Add(-time.Minute), app.Users, "user_removed", "สมชาย ใจดี", "ลบข้อมูลลูกค้า ครับ")
+	emoji := entry(now.Add(-2*time.Minute), app.DataPipelines, "pipeline_modified", "Maya Chen", "🔥 hot fix for orders ❤️ 🇩🇪")
+	hiragana := entry(now.Add(-3*time.Minute), app.Spaces, "space_renamed", "Aiko", "ひらがな の スペース")
+	plain := entry(now.Add(-4*time.Minute), app.Spaces, "space_booked", "Maya Chen", "Booked Acme™ Corp room")
+	mustIndex(t, x, thai, emoji, hiragana, plain)
+	for _, tt := range []struct {
+		query string
+		want  []app.Key
+	}{
+		{"ข้อมูล", []app.Key{thai.Key}}, // a word inside a run of Thai
+		{"ลบข้อมูลลูกค้า ", []app.Key{thai.Key}},
+		{"ลูกค้า ครับ", []app.Key{thai.Key}},
+		{"สมชาย", []app.Key{thai.Key}},
+		{`actor:"สมชาย ใจดี"`, []app.Key{thai.Key}},
+		{"ข้อมูลผิด ", nil},
+		{"🔥", []app.Key{emoji.Key}},
+		{"🔥 orders", []app.Key{emoji.Key}},
+		{"❤", []app.Key{emoji.Key}}, // without the selector that colours it
+		{"🇩🇪", []app.Key{emoji.Key}},
+		{"👍", nil},
+		{"-🔥", []app.Key{thai.Key, hiragana.Key, plain.Key}},
+		{"がな", []app.Key{hiragana.Key}},
+		{"ひらがな スペース", []app.Key{hiragana.Key}},
+		{`"acme corp"`, []app.Key{plain.Key}}, // a letterlike symbol is no word between them
+	} {
+		if got := mustSearch(t, x, parse(t, tt.query), app.Key{}, 10); !equalKeys(got, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.query, got, tt.want)
+		}
+	}
+}

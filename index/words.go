@@ -1,7 +1,13 @@
 package index
 
 import (
+	"unicode"
+	"unicode/utf8"
+
 	"github.com/blevesearch/bleve/v2/analysis"
+	"github.com/blevesearch/segment"
+
+	"auditlog/app"
 )
 
 // analyzeText analyzes text as textAnalyzer does: identifiers split at
@@ -104,4 +110,57 @@ func asciiWords(text []byte) analysis.TokenStream {
 		out[i] = &toks[i]
 	}
 	return out
+}
+
+// wordTokenizer is Bleve's Unicode tokenizer (UAX #29 words) with one
+// change: it also keeps the segments UAX #29 gives no word type when they
+// begin with a letter, or are an emoji. UAX #29 leaves the words of scripts
+// written without spaces to dictionaries (Thai, Lao, Khmer, Myanmar), and
+// gives none to Hiragana or to emoji: Bleve dropped them, so a detail in
+// Thai was found by no search, and a search for a Thai name or for 🔥 held
+// no word at all and matched every entry. Each such segment, a character
+// with its marks, becomes a token, as Bleve makes each ideograph one: a
+// word of them is searched as a phrase of its characters. ASCII is left as
+// UAX #29 has it, which asciiWords relies on.
+type wordTokenizer struct{}
+
+const wordTokenizerName = "auditlog_words"
+
+func (wordTokenizer) Tokenize(input []byte) analysis.TokenStream {
+	var toks []analysis.Token
+	seg := segment.NewWordSegmenterDirect(input)
+	start := 0
+	for seg.Segment() {
+		b := seg.Bytes()
+		end := start + len(b)
+		typ, keep := analysis.AlphaNumeric, true
+		switch seg.Type() {
+		case segment.Ideo, segment.Kana:
+			typ = analysis.Ideographic
+		case segment.Number:
+			typ = analysis.Numeric
+		case segment.None:
+			typ, keep = analysis.Ideographic, unspacedWord(b)
+		}
+		if keep {
+			if toks == nil {
+				toks = make([]analysis.Token, 0, len(input)/6+1)
+			}
+			toks = append(toks, analysis.Token{Term: b, Start: start, End: end, Position: len(toks) + 1, Type: typ})
+		}
+		start = end
+	}
+	out := make(analysis.TokenStream, len(toks))
+	for i := range toks {
+		out[i] = &toks[i]
+	}
+	return out
+}
+
+// unspacedWord tells whether a segment UAX #29 gave no word type is a
+// character to find: a letter (of a script without spaces) or an emoji, not
+// punctuation, a space, a mark left on its own or another symbol.
+func unspacedWord(b []byte) bool {
+	r, _ := utf8.DecodeRune(b)
+	return r >= utf8.RuneSelf && (unicode.IsLetter(r) || app.Emoji(r))
 }

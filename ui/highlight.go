@@ -145,6 +145,22 @@ func splitWords(s string) []span {
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
+		case standsAlone(r):
+			if start >= 0 {
+				out = append(out, span{start, i})
+				start = -1
+			}
+			end := i + size
+			for end < len(s) {
+				m, n := utf8.DecodeRuneInString(s[end:])
+				if !unicode.In(m, unicode.Mn, unicode.Mc, unicode.Me) && m != zeroWidthJoiner {
+					break
+				}
+				end += n
+			}
+			out = append(out, span{i, end})
+			prev, i = r, end
+			continue
 		case isWordRune(r):
 			if start < 0 {
 				start = i
@@ -165,6 +181,15 @@ func splitWords(s string) []span {
 	}
 	return out
 }
+
+// standsAlone tells whether r is a word of its own, with the marks after
+// it, as the index splits text (index/words.go): an ideograph, a letter of
+// Hiragana or of a script written without spaces, or an emoji.
+func standsAlone(r rune) bool {
+	return r >= utf8.RuneSelf && (unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Thai, unicode.Lao, unicode.Khmer, unicode.Myanmar) || app.Emoji(r))
+}
+
+const zeroWidthJoiner = '\u200d'
 
 func isWordRune(r rune) bool {
 	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Mc, r)

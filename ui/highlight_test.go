@@ -34,6 +34,9 @@ func TestHighlightMarksWhatTheQueryMatchedAndEscapesEverything(t *testing.T) {
 		{"non-ASCII", `Tomás Ortega créa "Café"`, `café`, `Tomás Ortega créa &#34;<mark>Café</mark>&#34;`},
 		{"without diacritics, as the index finds it", `Tomás Ortega créa "Café"`, `tomas cafe `, `<mark>Tomás</mark> Ortega créa &#34;<mark>Café</mark>&#34;`},
 		{"an email address", `jordan@acme-partners.com accepted`, `acme-partners.com`, `jordan@<mark>acme-partners.com</mark> accepted`},
+		{"a word inside Thai, written without spaces", `ลบข้อมูลลูกค้า โดย สมชาย`, `ข้อมูล`, `ลบ<mark>ข้อมูล</mark>ลูกค้า โดย สมชาย`},
+		{"ideographs inside a run of them", `已创建数据管道`, `数据`, `已创建<mark>数据</mark>管道`},
+		{"an emoji, its colour aside", `Deployed ❤️ 🔥 fix`, `🔥 ❤`, `Deployed <mark>❤️</mark> <mark>🔥</mark> fix`},
 		{"overlapping matches merge", `token token`, `token "token token"`, `<mark>token token</mark>`},
 	}
 	for _, tt := range tests {

@@ -162,6 +162,19 @@
     if (panel) panel.scrollTop = 0;
   });
 
+  // The entry panel shows the entry opened last. Entry links are not made
+  // to cancel each other's requests (each is an element of its own), so on
+  // a slow network the answer to an earlier click can arrive after the
+  // later one's: it is then dropped whole, before it would replace the
+  // panel or reopen it after it was closed.
+  var latestEntry = null;
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    if (e.detail.target && e.detail.target.id === "entry-panel") latestEntry = e.detail.xhr;
+  });
+  document.addEventListener("htmx:beforeOnLoad", function (e) {
+    if (e.detail.target && e.detail.target.id === "entry-panel" && e.detail.xhr !== latestEntry) e.preventDefault();
+  });
+
   // Typing in the search box sends a search after each pause; say so, so the
   // server can answer a half-typed query beside the box instead of replacing
   // the results with an error. Enter (the "search" event) is a real search.

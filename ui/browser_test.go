@@ -19,6 +19,7 @@ import (
 	"auditlog/ui"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
@@ -961,4 +962,60 @@ func TestInTheBrowserASearchConfirmedWithEnterStaysInTheHistory(t *testing.T) {
 		t.Fatalf("typing on after Enter left %d steps of history, want 2", n-steps)
 	}
 	f.run("go back", js(`history.back()`), waitFor(`location.search === "?q=snow"`))
+}
+
+// On a slow network the answer for an entry opened first can arrive after
+// the one opened next. The panel keeps the entry opened last, and an answer
+// that comes after the panel was closed does not open it again.
+func TestInTheBrowserALateAnswerDoesNotReplaceTheEntryOpenedSince(t *testing.T) {
+	f := newBrowserFixture(t, browserOptions{})
+	f.record(
+		app.Event{Namespace: app.Connections, Action: "connection_created", Detail: `Created connection "Snowflake Warehouse"`,
+			Actor: "Tomás Ortega", Timestamp: time.Now().Add(-2 * time.Hour), Metadata: map[string]string{"warehouse": "FIRST_OPENED"}},
+		app.Event{Namespace: app.APITokens, Action: "token_created", Detail: `Created API token "ci-deploy"`,
+			Actor: "Maya Chen", Timestamp: time.Now().Add(-time.Hour), Metadata: map[string]string{"warehouse": "OPENED_SINCE"}},
+	)
+	f.open()
+	linkTo := func(detail string) string {
+		return `Array.from(document.querySelectorAll("#entries tr.entry")).find(function (r) { return r.textContent.includes("` + detail + `") }).querySelector("a.entry-link")`
+	}
+	// The request for the entry opened first is held in the browser.
+	href := evalAs[string](f, linkTo("Snowflake Warehouse")+`.getAttribute("href")`)
+	path, _, _ := strings.Cut(href, "?")
+	paused := make(chan fetch.RequestID, 4)
+	chromedp.Listen(f.ctx, func(ev any) {
+		if ev, ok := ev.(*fetch.EventRequestPaused); ok {
+			paused <- ev.RequestID
+		}
+	})
+	f.run("hold the first entry's answer", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*" + path + "*"}}})
+		return err
+	}))
+	f.run("open the first entry, then the second",
+		js(`window.entryAnswers = 0; document.addEventListener("htmx:afterRequest", function (e) { if (e.detail.target && e.detail.target.id === "entry-panel") window.entryAnswers++; })`),
+		js(linkTo("Snowflake Warehouse")+`.click()`),
+	)
+	var held fetch.RequestID
+	select {
+	case held = <-paused:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the first entry's request never left")
+	}
+	f.run("the second entry opens",
+		js(linkTo("ci-deploy")+`.click()`),
+		waitFor(`document.getElementById("entry-panel").textContent.includes("OPENED_SINCE")`),
+		keyDown(kb.Escape),
+		waitFor(`!document.getElementById("entry-dialog").open`),
+	)
+	f.run("the first entry's answer arrives", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: held})
+		return err
+	}), waitFor(`window.entryAnswers === 2`), waitFor(htmxIdleJS))
+	if evalAs[bool](f, `document.getElementById("entry-dialog").open`) {
+		t.Error("the late answer opened the closed panel again")
+	}
+	if text := evalAs[string](f, `document.getElementById("entry-panel").textContent`); !strings.Contains(text, "OPENED_SINCE") || strings.Contains(text, "FIRST_OPENED") {
+		t.Errorf("the panel shows the entry opened first, not the one opened since: %.200q", text)
+	}
 }

@@ -113,14 +113,21 @@ func PlainLetters(s string) string {
 }
 
 // diacritic tells whether r is a combining mark of the kind that accents a
-// Latin, Greek or Cyrillic letter. Marks of other scripts are kept: the
-// voicing mark that makes ハク into バグ, or the vowel signs of Devanagari
-// and Thai, are part of the word, not an accent on it.
+// Latin, Greek or Cyrillic letter, or one of the vowel points and other
+// marks that Arabic and Hebrew text may carry or leave out (مُحَمَّد is
+// محمد, שָׁלוֹם is שלום), or the tatweel that only stretches an Arabic word
+// (اتصـــال). Marks of other scripts are kept: the voicing mark that makes
+// ハク into バグ, or the vowel signs of Devanagari and Thai, are part of the
+// word, not an accent on it.
 func diacritic(r rune) bool {
 	return 0x0300 <= r && r <= 0x036F || // Combining Diacritical Marks
 		0x1AB0 <= r && r <= 0x1AFF || // ... Extended
 		0x1DC0 <= r && r <= 0x1DFF || // ... Supplement
-		0xFE20 <= r && r <= 0xFE2F // Combining Half Marks
+		0xFE20 <= r && r <= 0xFE2F || // Combining Half Marks
+		0x0591 <= r && r <= 0x05C7 && unicode.Is(unicode.Mn, r) || // Hebrew points and cantillation
+		0x064B <= r && r <= 0x065F || r == 0x0670 || // Arabic vowel marks, superscript alef
+		0x06D6 <= r && r <= 0x06ED && unicode.Is(unicode.Mn, r) || // Arabic Quranic marks
+		r == 0x0640 // Arabic tatweel
 }
 
 // foldedLetters are the Latin letters without a decomposition, written as

@@ -32,6 +32,10 @@ func TestFoldComparesWordsWithoutCaseOrDiacritics(t *testing.T) {
 		"ｸﾞﾙｰﾌﾟ":         "グループ",         // and their voicing marks, put together
 		"Ⅷ":              "viii",
 		"Acme™ 20m² H₂O": "acme™ 20m² h₂o", // symbols stay symbols: ™ is no letters TM
+		"مُحَمَّد":       "محمد",           // Arabic vowel marks, written or not
+		"اتصـــال":       "اتصال",          // the tatweel only stretches the word
+		"שָׁלוֹם":        "שלום",           // Hebrew points
+		"פסח־שני":        "פסח־שני",        // the maqaf is punctuation, kept
 	} {
 		if got := Fold(in); got != want {
 			t.Errorf("Fold(%q) = %q, want %q", in, got, want)

@@ -459,6 +459,11 @@ type termBuilder struct {
 func (b *termBuilder) canJoin() bool { return b.prevOK && b.orAt == 0 }
 
 func (b *termBuilder) add(q *Query, t Term, bare bool) error {
+	if !hasWord(t.Text) {
+		// The index holds no term for it, so it could only match every
+		// entry: an export of "€" would have been the whole log.
+		return fmt.Errorf("%q has no letter, digit or emoji to search for (to list every entry, search for nothing)", t.Text)
+	}
 	if b.orAt > 0 {
 		if t.Negate {
 			return fmt.Errorf("OR joins words and phrases; leave out the '-' or the OR")
@@ -654,4 +659,16 @@ func (p *parser) quoted() (string, error) {
 
 func (p *parser) errAt(pos int, msg string) error {
 	return Errorf(EINVALID, "query: at character %d: %s", pos+1, msg)
+}
+
+// hasWord tells whether s holds what the keyword index makes words of: a
+// letter, a digit or an emoji. Punctuation and other symbols (€, ™, ①) are
+// in no word.
+func hasWord(s string) bool {
+	for _, r := range s {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || Emoji(r) {
+			return true
+		}
+	}
+	return false
 }

@@ -90,6 +90,14 @@ func TestParseQueryErrorsSayWhere(t *testing.T) {
 		{"maya OR before:2026-11-01", "character 9: OR joins words and phrases, not qualifiers; for a range"},
 		{"-actor:bob OR maya", "character 12: OR joins words and phrases, not qualifiers; every excluded qualifier applies already"},
 		{"actor:maya chen OR OR lukas", "character 20: OR needs a word or phrase before it"},
+		// What holds no word would match every entry, not the symbol.
+		{"€", `character 1: "€" has no letter, digit or emoji to search for`},
+		{`unitest ①`, `character 9: "①" has no letter`},
+		{`"—"`, `"—" has no letter`},
+		{"maya OR ...", `character 9: "..." has no letter`},
+		{"-™", `character 1: "™" has no letter`},
+		{"🔥", ""},
+		{"४२", ""}, // digits of another script
 	}
 	for _, tt := range tests {
 		_, err := ParseQuery(tt.in, time.UTC)

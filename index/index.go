@@ -48,7 +48,8 @@ import (
 //	14: compatibility forms made plain (NFKC): "ｆｕｌｌｗｉｄｔｈ" is fullwidth, "ﬁnance" finance
 //	15: only letters, digits and the full-width block made plain: 14 glued "Acme™" into "acmetm"
 //	16: made plain by a table of Unicode's forms, which puts together kana and voicing marks only
-//	17: letters UAX #29 gives no word (Thai, Hiragana) and emoji are words (see wordTokenizer)
+//	17: letters UAX #29 gives no word (Thai, Hiragana) and emoji are words (see wordTokenizer);
+//	    apostrophes part words; Arabic and Hebrew vowel marks folded away
 const formatVersion = 17
 
 // keptFormat is a format before, which this one reads as it is, marking it

@@ -96,16 +96,30 @@ const (
 // separatorFilter turns the characters that join the parts of identifiers
 // into spaces. It does what a regexp char filter would, at a tenth of its
 // cost on every entry indexed.
+//
+// Apostrophes part words too, the typed one and the one phones and Macs
+// type (’): UAX #29 keeps "O'Connor" one word, which "connor" did not find,
+// and O’Connor another, which "o'connor" did not find. Split, both are the
+// phrase "o connor", and "maya" finds "Maya's".
 type separatorFilter struct{}
 
 func (separatorFilter) Filter(input []byte) []byte {
 	out := input
-	for i, c := range input {
-		if c == '_' || c == '.' || c == ':' {
-			if &out[0] == &input[0] {
-				out = bytes.Clone(input) // Bleve may hold on to its input
-			}
-			out[i] = ' '
+	blank := func(i, n int) {
+		if &out[0] == &input[0] {
+			out = bytes.Clone(input) // Bleve may hold on to its input
+		}
+		for j := range n {
+			out[i+j] = ' '
+		}
+	}
+	for i := 0; i < len(input); i++ {
+		switch c := input[i]; {
+		case c == '_' || c == '.' || c == ':' || c == '\'':
+			blank(i, 1)
+		case c == 0xE2 && i+2 < len(input) && input[i+1] == 0x80 && input[i+2] == 0x99: // ’
+			blank(i, 3)
+			i += 2
 		}
 	}
 	return out

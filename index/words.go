@@ -25,13 +25,12 @@ func analyzeText(text []byte) analysis.TokenStream {
 	return asciiWords(text)
 }
 
-// Classes of ASCII bytes for word breaks, as UAX #29 has them once '_', '.'
-// and ':' are spaces.
+// Classes of ASCII bytes for word breaks, as UAX #29 has them once '_', '.',
+// ':' and the apostrophe are spaces.
 const (
 	breakByte  = iota
 	letterByte // ALetter
 	digitByte  // Numeric
-	quoteByte  // Single_Quote: inside a word between letters, or between digits
 	midNumByte // MidNum (',' and ';'): inside a number, between digits
 )
 
@@ -42,25 +41,17 @@ var asciiClass = func() (t [128]uint8) {
 	for c := '0'; c <= '9'; c++ {
 		t[c] = digitByte
 	}
-	t['\''] = quoteByte
 	t[','], t[';'] = midNumByte, midNumByte
 	return t
 }()
 
-// joins reports whether the byte at i, a quote or a MidNum, is inside a word:
-// between two letters (a quote only) or between two digits.
+// joins reports whether the byte at i, a MidNum, is inside a number:
+// between two digits.
 func joins(text []byte, i int) bool {
 	if i == 0 || i+1 >= len(text) {
 		return false
 	}
-	before, after := asciiClass[text[i-1]], asciiClass[text[i+1]]
-	switch {
-	case before == letterByte && after == letterByte:
-		return asciiClass[text[i]] == quoteByte
-	case before == digitByte && after == digitByte:
-		return true
-	}
-	return false
+	return asciiClass[text[i-1]] == digitByte && asciiClass[text[i+1]] == digitByte
 }
 
 // asciiWords splits ASCII text into lower-cased words. The terms share one
@@ -85,7 +76,7 @@ func asciiWords(text []byte) analysis.TokenStream {
 			case letterByte:
 				letters = true
 			case digitByte:
-			case quoteByte, midNumByte:
+			case midNumByte:
 				if !joins(text, i) {
 					goto end
 				}

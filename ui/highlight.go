@@ -15,7 +15,7 @@ import (
 // free-text terms matched wrapped in <mark>. It finds words by the keyword
 // index's rule (index/mapping.go): '_', '.' and ':' separate words, as '-'
 // does, so "revenue" marks its part of daily_revenue_rollup just as it finds
-// it; an apostrophe between letters and a comma between digits do not. It
+// it, and so do apostrophes ("connor" marks O'Connor); a comma between digits does not. It
 // compares words as the index does, without case or diacritics (app.Fold),
 // matches a phrase as consecutive words and the word being typed as a
 // prefix. Everything outside the marks goes
@@ -134,9 +134,8 @@ func matchAt(have, want []string, prefix bool) bool {
 }
 
 // splitWords finds the words of s as byte ranges as the index's analyzer
-// does: runs of letters, digits and marks, which an apostrophe between two
-// letters, or a comma, semicolon or apostrophe between two digits, does not
-// break. The index turns '_', '.' and ':' into spaces before it segments, so
+// does: runs of letters, digits and marks, which a comma or semicolon
+// between two digits does not break. The index turns '_', '.' and ':' into spaces before it segments, so
 // here they always break.
 func splitWords(s string) []span {
 	var out []span
@@ -196,18 +195,8 @@ func isWordRune(r rune) bool {
 }
 
 // joins reports whether the punctuation r, between prev and the text rest,
-// keeps a word together, as in "don't" or "1,000".
+// keeps a number together, as in "1,000".
 func joins(prev, r rune, rest string) bool {
 	next, _ := utf8.DecodeRuneInString(rest)
-	switch r {
-	case '\'', '’':
-		if unicode.IsLetter(prev) && unicode.IsLetter(next) {
-			return true
-		}
-	}
-	switch r {
-	case ',', ';', '\'', '’':
-		return unicode.IsDigit(prev) && unicode.IsDigit(next)
-	}
-	return false
+	return (r == ',' || r == ';') && unicode.IsDigit(prev) && unicode.IsDigit(next)
 }

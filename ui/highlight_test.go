@@ -25,7 +25,7 @@ func TestHighlightMarksWhatTheQueryMatchedAndEscapesEverything(t *testing.T) {
 		{"the start of an identifier being typed", `Created pipeline daily_revenue_rollup`, `dai`, `Created pipeline <mark>daily</mark>_revenue_rollup`},
 		{"a whole identifier", `Created pipeline daily_revenue_rollup`, `daily_revenue_rollup `, `Created pipeline <mark>daily_revenue_rollup</mark>`},
 		{"a part of a dotted or colon name", `Read orders.daily from urn:space:42`, `daily 42 `, `Read orders.<mark>daily</mark> from urn:space:<mark>42</mark>`},
-		{"an apostrophe keeps a word", `Maya's token`, `maya `, `Maya&#39;s token`},
+		{"an apostrophe parts words", `Maya's token for O’Connor`, `maya o'connor`, `<mark>Maya</mark>&#39;s token for <mark>O’Connor</mark>`},
 		{"words joined by OR are marked", `Maya invited Lukas`, `maya OR lukas`, `<mark>Maya</mark> invited <mark>Lukas</mark>`},
 		{"not inside a word", `Reinvited sam`, `invited `, `Reinvited sam`},
 		{"markup in the text stays text", `<img src=x onerror=alert(1)>`, `img`, `&lt;<mark>img</mark> src=x onerror=alert(1)&gt;`},

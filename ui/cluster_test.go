@@ -77,7 +77,7 @@ func TestHealthzReportsTheClusterAndRefusesWithoutAQuorum(t *testing.T) {
 		routes = append(routes, l.Addr().String())
 		l.Close()
 	}
-	_, _, lone := serveClusterNode(t, cluster.Config{Name: "n1", Listen: routes[0], Routes: routes})
+	_, loneServer, lone := serveClusterNode(t, cluster.Config{Name: "n1", Listen: routes[0], Routes: routes})
 	down := caller{t: t, base: lone.URL}.send("GET", "/healthz", "")
 	down.want(t, 503)
 	o.check("GET", "/healthz", down)
@@ -85,6 +85,15 @@ func TestHealthzReportsTheClusterAndRefusesWithoutAQuorum(t *testing.T) {
 	if err := json.Unmarshal(down.body, &h); err != nil || h.Cluster == nil || h.Cluster.Quorum {
 		t.Errorf("a node alone of three reports %s", down.body)
 	}
+	// Nothing is written without a quorum: the event is refused, to be sent again.
+	owner := strings.SplitN(loneServer.LaunchURL(""), "secret=", 2)[1]
+	refused := caller{t: t, base: lone.URL}.send("POST", "/api/v1/events", `{"namespace":"spaces","action":"space_created","detail":"Created space \"Ops\""}`,
+		bearer(owner), contentType("application/json"))
+	refused.want(t, 503)
+	if !strings.Contains(string(refused.body), "quorum") {
+		t.Errorf("the refusal does not say why: %s", refused.body)
+	}
+	checkAnswer(t, lone.URL, "POST", "/api/v1/events", response(refused))
 }
 
 func TestThePageShowsTheClusterOnlyWhenThereIsOne(t *testing.T) {

@@ -328,6 +328,7 @@ func (a answer) want(t *testing.T, status int) answer {
 var provokedElsewhere = map[string]string{
 	"GET /api/v1/events/{id} 503": "TestADamagedEntryIsReportedOnHealthzAndTheRestServed",
 	"POST /api/v1/events 507":     "TestIngestOnAFullDiskAnswers507AndReadsGoOn",
+	"POST /api/v1/events 503":     "TestHealthzReportsTheClusterAndRefusesWithoutAQuorum",
 }
 
 // checkAnswer holds one answer of a test other than

@@ -212,7 +212,7 @@ Usage:
   auditlog verify --file F.ndjson --public-key KEY
                                    verify an export offline (auditlog verify --public-key prints KEY)
   auditlog doctor                  check the store, the chain and the index; say how to restore
-  auditlog bench [--events N]      measure ingest, search, start-up, purge and disk use (--clients, --ids, --data)
+  auditlog bench [--events N]      measure ingest, search, start-up, purge and disk use (--clients, --ids, --rounds, --data)
   auditlog version                 print the version and commit
 
 Every command takes --data DIR (default: $AUDITLOG_DATA, else the user data directory).

@@ -295,7 +295,7 @@ func shellQuote(s string) string {
 
 // parseRetention reads "30d", "2w" or a Go duration such as "720h".
 func parseRetention(s string) (time.Duration, error) {
-	bad := usageError{fmt.Sprintf("--retention %q: use days from 1d to 3650d, such as 30d", s)}
+	bad := usageError{fmt.Sprintf("--retention %q: give days, weeks or hours from 1d to 3650d, such as 30d, 4w or 36h", s)}
 	var d time.Duration
 	if unit := s[max(len(s)-1, 0):]; unit == "d" || unit == "w" {
 		n, err := strconv.Atoi(strings.TrimSuffix(s, unit))

@@ -60,6 +60,14 @@ func Emoji(r rune) bool {
 	return (0x2600 <= r && r <= 0x27BF || 0x2B00 <= r && r <= 0x2BFF || r >= 0x1F000) && unicode.Is(unicode.So, r)
 }
 
+// Unspaced tells whether r is a letter of a script written without spaces
+// between words (Chinese, Japanese Hiragana, Thai, Lao, Khmer, Myanmar):
+// each such character is searched as a word of its own, so that a word is
+// found anywhere in a run of them.
+func Unspaced(r rune) bool {
+	return r >= 0x0E00 && unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Thai, unicode.Lao, unicode.Khmer, unicode.Myanmar)
+}
+
 // PlainLetters writes the letters and digits of s drawn in compatibility
 // forms as the plain ones they are (their NFKC): full-width Ｌａｔｉｎ and
 // ０１２ (as Japanese and Chinese keyboards type them), the ligature in

@@ -39,9 +39,23 @@ type ActorMatch struct {
 // walk of the store agree.
 func (a ActorMatch) Matches(actor string) bool {
 	if a.Whole {
-		return actor == a.Value
+		// Spaces as they print: two, or a no-break space, are one.
+		return actor == a.Value || oneSpaced(actor) == a.Value
 	}
 	return ActorMatches(actor, a.Value)
+}
+
+// oneSpaced writes each run of white space in s as one space.
+func oneSpaced(s string) string {
+	prevSpace := false
+	for _, r := range s {
+		space := unicode.IsSpace(r)
+		if space && (r != ' ' || prevSpace) {
+			return strings.Join(strings.FieldsFunc(s, unicode.IsSpace), " ")
+		}
+		prevSpace = space
+	}
+	return s
 }
 
 // Query is a parsed search: free text plus structured qualifiers. The zero
@@ -66,6 +80,7 @@ type Query struct {
 	Empty bool
 
 	notNamespaces []Namespace // as written, for String
+	anyAction     bool        // action:* was given
 }
 
 // HasText reports whether the query needs the keyword index: free words, or
@@ -167,7 +182,9 @@ func anyActor(list []ActorMatch, actor string) bool {
 // ActorMatches reports whether the lower-cased actor name is matched by a
 // bare actor: qualifier's value: the whole name, a word of it, or the start
 // of a word, so actor:maya and actor:chen both find "maya chen" and
-// actor:ali finds "alice@example.com".
+// actor:ali finds "alice@example.com". In a script written without spaces
+// every character starts a word, as in a search by words: actor:小龙 finds
+// 李小龙.
 func ActorMatches(actor, want string) bool {
 	if want == "" {
 		return false
@@ -181,7 +198,7 @@ func ActorMatches(actor, want string) bool {
 		if at == 0 {
 			return true
 		}
-		if r, _ := utf8.DecodeLastRuneInString(actor[:at]); !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+		if r, _ := utf8.DecodeLastRuneInString(actor[:at]); !unicode.IsLetter(r) && !unicode.IsDigit(r) || Unspaced(r) {
 			return true
 		}
 		_, size := utf8.DecodeRuneInString(actor[at:])
@@ -387,6 +404,9 @@ func ParseQuery(s string, loc *time.Location) (Query, error) {
 	if !q.After.IsZero() && !q.Before.IsZero() && !q.After.Before(q.Before) {
 		return q, Errorf(EINVALID, "query: after: must be earlier than before:")
 	}
+	if q.anyAction {
+		q.Actions = nil // one of several action: qualifiers matches everything
+	}
 	q.foldExcludedNamespaces()
 	return q, nil
 }
@@ -558,14 +578,26 @@ func (q *Query) addQualifier(key, value string, quoted bool, loc *time.Location)
 			return fmt.Errorf("action: '*' is allowed only at the end, as in action:token_*")
 		}
 		if m.Value == "" {
-			return nil // action:* matches everything
+			q.anyAction = true // matches every action, whatever other action: says
+			return nil
 		}
 		q.Actions = append(q.Actions, m)
 		if alias, ok := actionAliases[m.Value]; ok && !m.Prefix {
 			q.Actions = append(q.Actions, ActionMatch{Value: alias, alias: true})
 		}
 	case "actor", "user": // user: as on GitHub
-		q.Actors = append(q.Actors, ActorMatch{Value: Fold(strings.TrimSpace(value)), Whole: quoted})
+		if quoted {
+			q.Actors = append(q.Actors, ActorMatch{Value: oneSpaced(Fold(strings.TrimSpace(value))), Whole: true})
+			break
+		}
+		// Typed, a word is what it is: punctuation around it, as in
+		// "actor:maya." or "actor:(maya)", is no part of it, and a '*' at
+		// its end asks for what it already matches, the start of a word.
+		v := strings.TrimFunc(value, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !Emoji(r) })
+		if v == "" {
+			return fmt.Errorf("%s: %q has no letter or digit; to find a name with punctuation, quote it whole, as in %s:\"%s\"", key, value, key, value)
+		}
+		q.Actors = append(q.Actors, ActorMatch{Value: Fold(v)})
 	case "after", "before":
 		t, err := ParseDate(value, loc)
 		if err != nil {

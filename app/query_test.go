@@ -25,6 +25,8 @@ func TestParseQueryReadsEveryPartOfTheLanguage(t *testing.T) {
 		{`namespace:"Data Pipelines" ns:users`, Query{Namespaces: []Namespace{DataPipelines, Users}}},
 		{"action:token_*", Query{Actions: []ActionMatch{{Value: "token_", Prefix: true}}}},
 		{"action:token_created", Query{Actions: []ActionMatch{{Value: "token_created"}}}},
+		{"action:token_* action:*", Query{anyAction: true}}, // either: every action
+		{"action:* action:token_*", Query{anyAction: true}},
 		{`actor:"Maya Chen"`, Query{Actors: []ActorMatch{{Value: "maya chen", Whole: true}}}},
 		{"actor:anonymous", Query{Actors: []ActorMatch{{Value: "anonymous"}}}},
 		{"after:2026-11-01 before:2026-11-08", Query{
@@ -97,6 +99,8 @@ func TestParseQueryErrorsSayWhere(t *testing.T) {
 		{"maya OR ...", `character 9: "..." has no letter`},
 		{"-™", `character 1: "™" has no letter`},
 		{"🔥", ""},
+		{"actor:...", `actor: "..." has no letter or digit; to find a name with punctuation, quote it whole, as in actor:"..."`},
+		{"-user:*", `user: "*" has no letter or digit`},
 		{"४२", ""}, // digits of another script
 	}
 	for _, tt := range tests {
@@ -191,6 +195,10 @@ func TestActorMatchesAWordOfTheNameOrItsStart(t *testing.T) {
 		{"zoë müller", "müll", true},
 		{"anonymous", "anonymous", true},
 		{"maya", "", false},
+		{"李小龙", "小龙", true}, // written without spaces, each character starts a word
+		{"李小龙", "李", true},
+		{"สมชาย", "ชาย", true},
+		{"mayachen", "chen", false},
 	} {
 		if got := ActorMatches(tt.actor, tt.want); got != tt.match {
 			t.Errorf("ActorMatches(%q, %q) = %v, want %v", tt.actor, tt.want, got, tt.match)
@@ -216,6 +224,18 @@ func TestAQuotedActorIsTheWholeName(t *testing.T) {
 		{`actor:"chloe martin"`, "Chloé Martin", true},
 		{`-actor:"svc-dbt"`, "svc-dbt-cloud", true},
 		{`-actor:"svc-dbt"`, "svc-dbt", false},
+		// Spaces as they print: two, or a no-break space, are one.
+		{`actor:"Maya  Chen"`, "Maya Chen", true},
+		{`actor:"Maya Chen"`, "Maya\u00a0Chen", true},
+		{`actor:"Maya Chen"`, "Maya  Chen", true},
+		{`actor:"Maya Chen"`, "MayaChen", false},
+		// Typed, punctuation around a word is no part of it, nor a '*' after it.
+		{`actor:maya.`, "Maya Chen", true},
+		{`actor:(chen)`, "Maya Chen", true},
+		{`actor:ma*`, "Maya Chen", true},
+		{`actor:maya"`, "Maya Chen", true},
+		{`actor:ma*`, "Lukas Brandt", false},
+		{`-actor:maya.`, "Maya Chen", false},
 	} {
 		q, err := ParseQuery(tt.query, time.UTC)
 		if err != nil {

@@ -185,7 +185,7 @@ func splitWords(s string) []span {
 // it, as the index splits text (index/words.go): an ideograph, a letter of
 // Hiragana or of a script written without spaces, or an emoji.
 func standsAlone(r rune) bool {
-	return r >= utf8.RuneSelf && (unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Thai, unicode.Lao, unicode.Khmer, unicode.Myanmar) || app.Emoji(r))
+	return app.Unspaced(r) || app.Emoji(r)
 }
 
 const zeroWidthJoiner = '\u200d'

@@ -412,7 +412,7 @@ func decodeEvent(i int, raw json.RawMessage, e *Event, imported bool) (errs []Fi
 			for k, rv := range raws {
 				var s string
 				if len(rv) == 0 || rv[0] != '"' || json.Unmarshal(rv, &s) != nil {
-					errs = append(errs, FieldError{Index: i, Field: "metadata", Message: fmt.Sprintf("the value of %q must be a string, not %s", k, jsonKind(rv))})
+					errs = append(errs, FieldError{Index: i, Field: "metadata", Message: fmt.Sprintf("the value of %s must be a string, not %s", Quoted(k), jsonKind(rv))})
 					continue
 				}
 				e.Metadata[k] = s
@@ -427,7 +427,7 @@ func decodeEvent(i int, raw json.RawMessage, e *Event, imported bool) (errs []Fi
 				errs = append(errs, FieldError{Index: i, Field: name, Message: "is set by the server; leave it out"})
 			}
 		default:
-			errs = append(errs, FieldError{Index: i, Field: name, Message: "is not a known field"})
+			errs = append(errs, FieldError{Index: i, Field: Clip(name), Message: "is not a known field"})
 		}
 	}
 	return errs, true
@@ -462,7 +462,7 @@ func decodeTargets(i int, v json.RawMessage) ([]Target, []FieldError) {
 			case "name":
 				dst = &t.Name
 			default:
-				errs = append(errs, FieldError{Index: i, Field: at + "." + name, Message: "is not a known field"})
+				errs = append(errs, FieldError{Index: i, Field: at + "." + Clip(name), Message: "is not a known field"})
 				continue
 			}
 			if string(mv) != "null" && (mv[0] != '"' || json.Unmarshal(mv, dst) != nil) {
@@ -485,9 +485,9 @@ func invalidUTF8(i int, raw []byte) []FieldError {
 		case !s.isName:
 			errs = append(errs, FieldError{Index: i, Field: s.at, Message: "is not valid UTF-8"})
 		case s.at == "":
-			errs = append(errs, FieldError{Index: i, Field: "", Message: fmt.Sprintf("field name %q is not valid UTF-8", s.name)})
+			errs = append(errs, FieldError{Index: i, Field: "", Message: fmt.Sprintf("field name %s is not valid UTF-8", Quoted(s.name))})
 		default:
-			errs = append(errs, FieldError{Index: i, Field: s.at, Message: fmt.Sprintf("key %q is not valid UTF-8", s.name)})
+			errs = append(errs, FieldError{Index: i, Field: s.at, Message: fmt.Sprintf("key %s is not valid UTF-8", Quoted(s.name))})
 		}
 		return true
 	})
@@ -541,10 +541,10 @@ func DecodeObject(r io.Reader, v any, example string) error {
 		return bad(fmt.Sprintf("there is more after the closing } (at byte %d)", n))
 	}
 	if where, ok := repeatedName(body); ok {
-		return Errorf(EINVALID, "%s: is given more than once; send each field once", where)
+		return Errorf(EINVALID, "%s: is given more than once; send each field once", Clip(where))
 	}
 	if sent, field, ok := inexactName(body, v); ok {
-		return Errorf(EINVALID, "%s: is not a known field; names are matched exactly: send %q", sent, field)
+		return Errorf(EINVALID, "%s: is not a known field; names are matched exactly: send %q", Clip(sent), field)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -560,7 +560,7 @@ func DecodeObject(r io.Reader, v any, example string) error {
 			return bad("a time must be in RFC 3339 form, such as 2027-01-31T00:00:00Z")
 		}
 		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			return Errorf(EINVALID, "%s: is not a known field; send a JSON object like %s", strings.Trim(name, `"`), example)
+			return Errorf(EINVALID, "%s: is not a known field; send a JSON object like %s", Clip(strings.Trim(name, `"`)), example)
 		}
 		return bad(jsonProblem(err))
 	}

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Error codes. The ui package maps each to one HTTP status, in one place.
@@ -115,4 +117,28 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "internal error"
+}
+
+// Quoted quotes what a request sent, for a message that names it, Clipped.
+func Quoted(s string) string {
+	clipped := Clip(s)
+	if len(clipped) == len(s) {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(strings.TrimSuffix(clipped, "…")) + "…"
+}
+
+// Clip shortens what a request sent to at most 64 bytes, cut at a
+// character, and "…" for the rest: an answer to a 100 KB metadata key, or to
+// an id of thousands of characters, must not be as long again.
+func Clip(s string) string {
+	const most = 64
+	if len(s) <= most {
+		return s
+	}
+	cut := most
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }

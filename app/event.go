@@ -255,7 +255,7 @@ func (e *Event) Normalize(index int, now time.Time, retention time.Duration) []F
 		if k == "" {
 			bad("metadata", "has an empty key")
 		} else if msg := checkShort(k); msg != "" {
-			bad("metadata", fmt.Sprintf("key %q %s", k, msg)) // quoted: the key itself is what is wrong with it
+			bad("metadata", fmt.Sprintf("key %s %s", Quoted(k), msg)) // quoted: the key itself is what is wrong with it
 		} else if len(v) > maxMetaValue {
 			bad("metadata."+k, "is longer than 1024 bytes")
 		} else if msg := checkText(v, true); msg != "" {

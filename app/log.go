@@ -416,7 +416,7 @@ func (l *Log) Get(ctx context.Context, id string) (Event, error) {
 		return Event{}, err
 	}
 	if !found || e.Timestamp.Before(l.Cutoff()) {
-		return Event{}, Errorf(ENOTFOUND, "no entry with id %q", id)
+		return Event{}, Errorf(ENOTFOUND, "no entry with id %s", Quoted(id))
 	}
 	return e, nil
 }

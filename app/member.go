@@ -351,7 +351,7 @@ func (l *Log) member(ctx context.Context, id string) (storedMember, error) {
 		return storedMember{}, err
 	}
 	if !ok {
-		return storedMember{}, Errorf(ENOTFOUND, "no member with id %q", id)
+		return storedMember{}, Errorf(ENOTFOUND, "no member with id %s", Quoted(id))
 	}
 	var m storedMember
 	if err := json.Unmarshal(v, &m); err != nil {
@@ -611,7 +611,7 @@ func (t *Team) RevokeInvite(ctx context.Context, id string, by Member) (Invite, 
 		}
 		return inv, nil
 	}
-	return Invite{}, Errorf(ENOTFOUND, "no pending invite with id %q", id)
+	return Invite{}, Errorf(ENOTFOUND, "no pending invite with id %s", Quoted(id))
 }
 
 // ChangeRole gives a member another role, Admin or Viewer. The owner's role

@@ -35,7 +35,7 @@ func (l *Log) serviceUser(ctx context.Context, id string) (ServiceUser, error) {
 		return ServiceUser{}, err
 	}
 	if !ok {
-		return ServiceUser{}, Errorf(ENOTFOUND, "no service user with id %q", id)
+		return ServiceUser{}, Errorf(ENOTFOUND, "no service user with id %s", Quoted(id))
 	}
 	var su ServiceUser
 	if err := json.Unmarshal(v, &su); err != nil {

@@ -270,7 +270,7 @@ func (l *Log) findToken(ctx context.Context, id string) (Token, string, error) {
 			return tok, sv.Key, nil
 		}
 	}
-	return Token{}, "", Errorf(ENOTFOUND, "no token with id %q", id)
+	return Token{}, "", Errorf(ENOTFOUND, "no token with id %s", Quoted(id))
 }
 
 // createdPhrase says when and by whom a token was made: "created 2026-11-02 by Bob Okafor".

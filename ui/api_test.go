@@ -946,3 +946,27 @@ func TestOneAnswerNamesUnreadableFieldsAndBrokenRulesTogether(t *testing.T) {
 		}
 	}
 }
+
+// An error names what was wrong without sending it all back: a 100 KB
+// metadata key or field name, or an id of thousands of characters, is
+// quoted in part.
+func TestAnErrorQuotesOnlyTheStartOfAHugeValue(t *testing.T) {
+	f := newAPIFixture(t)
+	huge := strings.Repeat("k", 100<<10)
+	for name, r := range map[string]response{
+		"a metadata key": f.post(`{"namespace":"spaces","action":"space_created","detail":"d","metadata":{"` + huge + `":"v"}}`),
+		"a field name":   f.post(`{"namespace":"spaces","action":"space_created","detail":"d","` + huge + `":1}`),
+		"an id":          f.do("GET", "/api/v1/events/"+strings.Repeat("9", 5000), f.read, "", nil),
+	} {
+		if r.status != 400 && r.status != 404 {
+			t.Errorf("%s: %d %.200s", name, r.status, r.body)
+			continue
+		}
+		if e := r.errorBody(t); len(r.body) > 1024 || !strings.Contains(e.Message+fmt.Sprint(e.Details), "…") {
+			t.Errorf("%s: an answer of %d bytes: %.300s", name, len(r.body), r.body)
+		}
+	}
+	if f.count() != 0 {
+		t.Error("a refused event was recorded")
+	}
+}

@@ -636,7 +636,10 @@ func ParseDate(s string, loc *time.Location) (time.Time, error) {
 			}
 			return time.Time{}, errors.New("not RFC 3339")
 		},
+		// A time of day without a zone is the workspace's, as the page's
+		// date and time fields send it, with seconds or without.
 		func() (time.Time, error) { return time.ParseInLocation("2006-01-02T15:04", s, loc) },
+		func() (time.Time, error) { return time.ParseInLocation("2006-01-02T15:04:05", s, loc) },
 	} {
 		if t, err := p(); err == nil {
 			// Keys hold unix nanoseconds, which end in 2262; no audit entry is that far off.
@@ -646,7 +649,7 @@ func ParseDate(s string, loc *time.Location) (time.Time, error) {
 			return t, nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("%q is not a date like 2026-11-20 or a time like 2026-11-20T14:00:00Z", s)
+	return time.Time{}, fmt.Errorf("%q is not a date like 2026-11-20, a time like 2026-11-20T14:00 (the workspace's) or one with its zone like 2026-11-20T14:00:00Z", s)
 }
 
 type parser struct {

@@ -34,6 +34,8 @@ func TestParseQueryReadsEveryPartOfTheLanguage(t *testing.T) {
 			Before: time.Date(2026, 11, 8, 0, 0, 0, 0, berlin),
 		}},
 		{"after:2026-11-01T10:00:00Z", Query{After: time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)}},
+		{"after:2026-11-01T10:00", Query{After: time.Date(2026, 11, 1, 10, 0, 0, 0, berlin)}}, // the workspace's time
+		{"before:2026-11-01T10:00:30", Query{Before: time.Date(2026, 11, 1, 10, 0, 30, 0, berlin)}},
 		{"https://example.com", Query{Terms: []Term{{Text: "https://example.com", Prefix: true}}}},
 		{"a - b", Query{Terms: []Term{{Text: "a"}, {Text: "b", Prefix: true}}}},
 		{"user:maya", Query{Actors: []ActorMatch{{Value: "maya"}}}},

@@ -29,14 +29,22 @@ func (s *Server) routes() {
 	// The list and the export check their own parameters (listParams,
 	// exportParams); every other route takes none but pretty.
 	api := e.Group("/api/v1")
+	// A read answers HEAD as it answers GET, without the body (Go's server
+	// sends none): clients and monitors ask with HEAD wherever GET works, as
+	// curl -I does. Not the export, which would record an export nobody
+	// received.
+	read := func(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+		api.GET(path, h, m...)
+		api.HEAD(path, h, m...)
+	}
 	api.POST("/events", onlyPretty(s.postEvents), s.requireScope(app.ScopeIngest, false))
-	api.GET("/events", s.listEvents, s.requireScope(app.ScopeRead, true), s.requirePlan)
-	api.GET("/events/:id", onlyPretty(s.getEvent), s.requireScope(app.ScopeRead, true), s.requirePlan)
+	read("/events", s.listEvents, s.requireScope(app.ScopeRead, true), s.requirePlan)
+	read("/events/:id", onlyPretty(s.getEvent), s.requireScope(app.ScopeRead, true), s.requirePlan)
 	api.GET("/export", s.export, s.requireScope(app.ScopeRead, true), s.requirePlan)
-	api.GET("/workspace", onlyPretty(s.workspace), s.requireScope(app.ScopeRead, true))
-	api.GET("/integrity", onlyPretty(s.integrity), s.requireScope(app.ScopeRead, true))
+	read("/workspace", onlyPretty(s.workspace), s.requireScope(app.ScopeRead, true))
+	read("/integrity", onlyPretty(s.integrity), s.requireScope(app.ScopeRead, true))
 	admin := s.requireScope(app.ScopeAdmin, true)
-	api.GET("/tokens", onlyPretty(s.listTokens), admin)
+	read("/tokens", onlyPretty(s.listTokens), admin)
 	api.POST("/tokens", onlyPretty(s.createToken), admin)
 	api.DELETE("/tokens/:id", onlyPretty(s.revokeToken), admin)
 	api.POST("/tokens/:id/regenerate", onlyPretty(s.regenerateToken), admin)

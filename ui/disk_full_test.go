@@ -144,6 +144,11 @@ func TestADamagedEntryIsReportedOnHealthzAndTheRestServed(t *testing.T) {
 		t.Fatalf("the damaged entry by its id: %d %s", r.status, r.body)
 	}
 	checkAnswer(t, srv.URL, "GET", "/api/v1/events/{id}", r)
+	r = f.do("HEAD", "/api/v1/events/"+damagedID, f.read, "", nil)
+	if r.status != 503 || len(r.body) != 0 {
+		t.Fatalf("HEAD of the damaged entry: %d %q", r.status, r.body)
+	}
+	checkAnswer(t, srv.URL, "HEAD", "/api/v1/events/{id}", r)
 	// Verifying the chain names the entry as a break, as it would an edited
 	// one, rather than failing as a whole with nothing recorded.
 	v, err := log.VerifyNow(context.Background())

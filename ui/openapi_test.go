@@ -272,6 +272,12 @@ type caller struct {
 	t      *testing.T
 	base   string
 	client *http.Client
+	last   *sent // when set, the last request sent, to be sent again
+}
+
+type sent struct {
+	method, target string
+	opts           []reqOption
 }
 
 type reqOption func(*http.Request)
@@ -295,6 +301,9 @@ func (c caller) send(method, target, body string, opts ...reqOption) answer {
 	req, err := http.NewRequest(method, c.base+target, rd)
 	if err != nil {
 		c.t.Fatal(err)
+	}
+	if c.last != nil {
+		*c.last = sent{method, target, opts}
 	}
 	for _, opt := range opts {
 		opt(req)
@@ -326,9 +335,10 @@ func (a answer) want(t *testing.T, status int) answer {
 // checks its answer against the document (checkAnswer), when the setup it
 // needs is a test of its own.
 var provokedElsewhere = map[string]string{
-	"GET /api/v1/events/{id} 503": "TestADamagedEntryIsReportedOnHealthzAndTheRestServed",
-	"POST /api/v1/events 507":     "TestIngestOnAFullDiskAnswers507AndReadsGoOn",
-	"POST /api/v1/events 503":     "TestHealthzReportsTheClusterAndRefusesWithoutAQuorum",
+	"GET /api/v1/events/{id} 503":  "TestADamagedEntryIsReportedOnHealthzAndTheRestServed",
+	"HEAD /api/v1/events/{id} 503": "TestADamagedEntryIsReportedOnHealthzAndTheRestServed",
+	"POST /api/v1/events 507":      "TestIngestOnAFullDiskAnswers507AndReadsGoOn",
+	"POST /api/v1/events 503":      "TestHealthzReportsTheClusterAndRefusesWithoutAQuorum",
 }
 
 // checkAnswer holds one answer of a test other than
@@ -345,7 +355,7 @@ func checkAnswer(t *testing.T, base, method, route string, r response) {
 func TestEveryAnswerMatchesTheOpenAPIDocument(t *testing.T) {
 	log, s, ts := serveTempLog(t)
 	o := loadOpenAPI(t, ts.URL)
-	c := caller{t: t, base: ts.URL}
+	c := caller{t: t, base: ts.URL, last: &sent{}}
 	ctx := context.Background()
 	ingest, _, _ := log.CreateToken(ctx, "ingester", []app.Scope{app.ScopeIngest}, "test")
 	read, _, _ := log.CreateToken(ctx, "reader", []app.Scope{app.ScopeRead}, "test")
@@ -358,6 +368,14 @@ func TestEveryAnswerMatchesTheOpenAPIDocument(t *testing.T) {
 		t.Helper()
 		a.want(t, status)
 		o.check(method, route, a)
+		// Every read but the export answers HEAD as it answers GET, with no body.
+		if l := *c.last; l.method == "GET" && method == "GET" && route != "/api/v1/export" && route != "/healthz" {
+			h := c.send("HEAD", l.target, "", l.opts...)
+			if h.status != a.status || len(h.body) != 0 {
+				t.Errorf("HEAD %s answered %d and %d bytes, where GET answered %d", l.target, h.status, len(h.body), a.status)
+			}
+			o.check("HEAD", route, h)
+		}
 		return a
 	}
 	elsewhere := host("audit.example.com:7410")

@@ -84,6 +84,7 @@ func NewServer(log *app.Log) *Server {
 	s.echo = e
 	s.routes()
 	e.GET(OpenAPIPath, serveOpenAPI)
+	e.HEAD(OpenAPIPath, serveOpenAPI)
 	e.POST(QuitPath, s.quit, s.requireSession, s.requireRole(app.RoleOwner))
 	return s
 }

@@ -1143,10 +1143,7 @@ func TestWordsAndActorsAreFoundWithoutDiacritics(t *testing.T) {
 	// Symbols stay symbols, between words: ™ is not the letters TM.
 	symbols := entry(now.Add(-8*time.Minute), app.Spaces, "space_booked", "Maya Chen", "Booked Acme™ Corp room 20m² for H₂O")
 	mustIndex(t, x, chloe, plain, other, greek, kana, persian, turkish, wide, symbols)
-	for _, tt := range []struct {
-		query string
-		want  []app.Key
-	}{
+	wantFound(t, x, []found{
 		{"chloe", []app.Key{plain.Key, chloe.Key}},
 		{"Chloé", []app.Key{plain.Key, chloe.Key}},
 		{"CHLOÉ martin", []app.Key{chloe.Key}},
@@ -1181,11 +1178,7 @@ func TestWordsAndActorsAreFoundWithoutDiacritics(t *testing.T) {
 		{`"ilker yilmaz" istanbul`, []app.Key{turkish.Key}},
 		{"grosse ", []app.Key{turkish.Key}},
 		{"GROẞE halle", []app.Key{turkish.Key}},
-	} {
-		if got := mustSearch(t, x, parse(t, tt.query), app.Key{}, 10); !equalKeys(got, tt.want) {
-			t.Errorf("%s: %v, want %v", tt.query, got, tt.want)
-		}
-	}
+	})
 }
 
 // Scripts written without spaces, Hiragana and emoji have no words by UAX
@@ -1200,10 +1193,7 @@ func TestWordsWithoutSpacesAndEmojiAreFound(t *testing.T) {
 	// Arabic and Hebrew are written with their vowel marks or without.
 	pointed := entry(now.Add(-5*time.Minute), app.Connections, "connection_created", "مُحَمَّد علي", "أنشأ اتصـــال שָׁלוֹם")
 	mustIndex(t, x, thai, emoji, hiragana, plain, pointed)
-	for _, tt := range []struct {
-		query string
-		want  []app.Key
-	}{
+	wantFound(t, x, []found{
 		{"ข้อมูล", []app.Key{thai.Key}}, // a word inside a run of Thai
 		{"ลบข้อมูลลูกค้า ", []app.Key{thai.Key}},
 		{"ลูกค้า ครับ", []app.Key{thai.Key}},
@@ -1222,11 +1212,7 @@ func TestWordsWithoutSpacesAndEmojiAreFound(t *testing.T) {
 		{"actor:محمد", []app.Key{pointed.Key}},
 		{"اتصال שלום", []app.Key{pointed.Key}},
 		{"مُحَمَّد", []app.Key{pointed.Key}},
-	} {
-		if got := mustSearch(t, x, parse(t, tt.query), app.Key{}, 10); !equalKeys(got, tt.want) {
-			t.Errorf("%s: %v, want %v", tt.query, got, tt.want)
-		}
-	}
+	})
 }
 
 // An apostrophe parts words, whichever one was typed: UAX #29 kept
@@ -1237,10 +1223,7 @@ func TestAnApostrophePartsWords(t *testing.T) {
 	typed := entry(now.Add(-time.Minute), app.Users, "user_invited", "Siobhan O'Connor", "Invited Maya's partner")
 	curly := entry(now.Add(-2*time.Minute), app.Users, "user_invited", "Liam O’Connor", "Didn’t invite anyone")
 	mustIndex(t, x, typed, curly)
-	for _, tt := range []struct {
-		query string
-		want  []app.Key
-	}{
+	wantFound(t, x, []found{
 		{"connor", []app.Key{typed.Key, curly.Key}},
 		{"o'connor", []app.Key{typed.Key, curly.Key}},
 		{"O’Connor ", []app.Key{typed.Key, curly.Key}},
@@ -1249,7 +1232,18 @@ func TestAnApostrophePartsWords(t *testing.T) {
 		{`"maya's partner"`, []app.Key{typed.Key}},
 		{"didn't", []app.Key{curly.Key}},
 		{"-o'connor", nil},
-	} {
+	})
+}
+
+// found is a query and the entries it finds, newest first.
+type found struct {
+	query string
+	want  []app.Key
+}
+
+func wantFound(t *testing.T, x *Index, cases []found) {
+	t.Helper()
+	for _, tt := range cases {
 		if got := mustSearch(t, x, parse(t, tt.query), app.Key{}, 10); !equalKeys(got, tt.want) {
 			t.Errorf("%s: %v, want %v", tt.query, got, tt.want)
 		}

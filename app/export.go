@@ -143,6 +143,9 @@ func (l *Log) Export(ctx context.Context, q Query, w io.Writer, opt ExportOption
 		opt.Counted(expected)
 	}
 	record, err := l.recordExport(ctx, q, opt, "audit_log_exported", expected, "")
+	if code := ErrorCode(err); code != EINTERNAL && code != "" {
+		return 0, Errorf(code, "nothing was exported: an export is recorded in the log before it is sent, and the log could not record it: %s", ErrorMessage(err))
+	}
 	if err != nil {
 		return 0, err
 	}

@@ -193,6 +193,11 @@ func (s *Server) postEvents(c echo.Context) error {
 		app.StampToken(events, nil)
 	}
 	r, err := s.Log.Ingest(req.Context(), events)
+	if app.ErrorCode(err) == app.EUNAVAILABLE {
+		// Whether or not the events were recorded, sending them again is
+		// safe with their ids, and only then.
+		err = app.Errorf(app.EUNAVAILABLE, "%s; send the events again with the same ids, which are recorded once (events sent without an id would be recorded twice)", app.ErrorMessage(err))
+	}
 	if err != nil {
 		return app.OnLines(err, lines)
 	}

@@ -90,10 +90,17 @@ func TestHealthzReportsTheClusterAndRefusesWithoutAQuorum(t *testing.T) {
 	refused := caller{t: t, base: lone.URL}.send("POST", "/api/v1/events", `{"namespace":"spaces","action":"space_created","detail":"Created space \"Ops\""}`,
 		bearer(owner), contentType("application/json"))
 	refused.want(t, 503)
-	if !strings.Contains(string(refused.body), "quorum") {
-		t.Errorf("the refusal does not say why: %s", refused.body)
+	if !strings.Contains(string(refused.body), "quorum") || !strings.Contains(string(refused.body), "same ids") {
+		t.Errorf("the refusal does not say why, or how to send again: %s", refused.body)
 	}
 	checkAnswer(t, lone.URL, "POST", "/api/v1/events", response(refused))
+	// Nor is anything exported, which is recorded before it is sent.
+	export := caller{t: t, base: lone.URL}.send("GET", "/api/v1/export?format=ndjson", "", bearer(owner))
+	export.want(t, 503)
+	if body := string(export.body); !strings.Contains(body, "nothing was exported") || !strings.Contains(body, "quorum") || strings.Contains(body, "ids") {
+		t.Errorf("the export's refusal: %s", body)
+	}
+	checkAnswer(t, lone.URL, "GET", "/api/v1/export", response(export))
 }
 
 func TestThePageShowsTheClusterOnlyWhenThereIsOne(t *testing.T) {

@@ -339,6 +339,7 @@ var provokedElsewhere = map[string]string{
 	"HEAD /api/v1/events/{id} 503": "TestADamagedEntryIsReportedOnHealthzAndTheRestServed",
 	"POST /api/v1/events 507":      "TestIngestOnAFullDiskAnswers507AndReadsGoOn",
 	"POST /api/v1/events 503":      "TestHealthzReportsTheClusterAndRefusesWithoutAQuorum",
+	"GET /api/v1/export 503":       "TestHealthzReportsTheClusterAndRefusesWithoutAQuorum",
 }
 
 // checkAnswer holds one answer of a test other than

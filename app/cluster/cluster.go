@@ -1105,9 +1105,9 @@ func (n *Node) unavailable(ctx context.Context, err error, sent bool) error {
 	}
 	n.logger.Warn("a commit was not acknowledged by a quorum", "err", err)
 	if !sent {
-		return app.Errorf(app.EUNAVAILABLE, "the cluster has no quorum (fewer than a majority of the nodes answer, or it is electing a leader), so nothing was recorded; retry in a few seconds, with the same ids to stay idempotent")
+		return app.Errorf(app.EUNAVAILABLE, "the cluster has no quorum (fewer than a majority of the nodes answer, or it is electing a leader), so nothing was recorded; retry in a few seconds")
 	}
-	return app.Errorf(app.EUNAVAILABLE, "the cluster did not confirm the write in %s (fewer than a majority of the nodes answer, or it is electing a leader): it may still be recorded once they do; retry in a few seconds with the same ids, which are recorded once (events sent without an id would be recorded twice)", n.cfg.WriteTimeout)
+	return app.Errorf(app.EUNAVAILABLE, "the cluster did not confirm the write in %s (fewer than a majority of the nodes answer, or it is electing a leader): it may still be recorded once they do; retry in a few seconds", n.cfg.WriteTimeout)
 }
 
 // The reads are the local store's.

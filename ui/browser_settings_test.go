@@ -12,7 +12,6 @@ import (
 	"auditlog/ui"
 
 	"github.com/chromedp/chromedp"
-	"github.com/chromedp/chromedp/kb"
 )
 
 // shoot saves the page as it looks at 1440×900 into AUDITLOG_SCREENSHOTS,
@@ -204,7 +203,7 @@ func TestInTheBrowserLoweringTheRetentionSaysWhatGoesFirst(t *testing.T) {
 	f.run("press Enter in the name",
 		js(`window.beforeEnter = true`),
 		chromedp.Click(chromedp.CSS(`#name`)),
-		keyDown(kb.Enter),
+		pressEnter(),
 	)
 	f.settle("the confirmation again", `!window.beforeEnter && document.querySelector(".confirm-box")`)
 	if f.log.Retention() != app.DefaultRetention {

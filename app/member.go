@@ -339,6 +339,24 @@ func (t *Team) Member(ctx context.Context, id string) (Member, error) {
 	return m.Member, err
 }
 
+// stillAdmin checks, under stateMu, that by may still do what their session
+// let them start: a request let in a moment before its member was made a
+// Viewer, or removed, and waiting for the lock meanwhile, must not act on
+// the role they had then. The person at this computer (no id) always may.
+func (t *Team) stillAdmin(ctx context.Context, by Member, what string) error {
+	if by.ID == "" {
+		return nil
+	}
+	m, err := t.member(ctx, by.ID)
+	if err != nil && ErrorCode(err) != ENOTFOUND {
+		return err
+	}
+	if err != nil || !m.Role.AtLeast(RoleAdmin) {
+		return Errorf(EFORBIDDEN, "%s needs the Admin role, which %s no longer has", what, by.Name)
+	}
+	return nil
+}
+
 func (t *Team) member(ctx context.Context, id string) (storedMember, error) {
 	return t.log.member(ctx, id)
 }
@@ -452,6 +470,9 @@ func (t *Team) Invite(ctx context.Context, email string, role Role, by Member) (
 	l := t.log
 	l.stateMu.Lock()
 	defer l.stateMu.Unlock()
+	if err := t.stillAdmin(ctx, by, "inviting members"); err != nil {
+		return "", Invite{}, err
+	}
 	if _, ok, err := t.byEmail(ctx, email); err != nil || ok {
 		if err == nil {
 			err = FieldErrorf("email", "%s is already a member", email)
@@ -596,6 +617,9 @@ func (t *Team) RevokeInvite(ctx context.Context, id string, by Member) (Invite, 
 	l := t.log
 	l.stateMu.Lock()
 	defer l.stateMu.Unlock()
+	if err := t.stillAdmin(ctx, by, "withdrawing invites"); err != nil {
+		return Invite{}, err
+	}
 	all, err := t.invites(ctx)
 	if err != nil {
 		return Invite{}, err
@@ -626,6 +650,9 @@ func (t *Team) ChangeRole(ctx context.Context, id string, role Role, by Member) 
 	l := t.log
 	l.stateMu.Lock()
 	defer l.stateMu.Unlock()
+	if err := t.stillAdmin(ctx, by, "changing roles"); err != nil {
+		return Member{}, err
+	}
 	m, err := t.member(ctx, id)
 	if err != nil {
 		return Member{}, err
@@ -716,6 +743,9 @@ func (t *Team) Remove(ctx context.Context, id string, by Member) (Member, error)
 	l := t.log
 	l.stateMu.Lock()
 	defer l.stateMu.Unlock()
+	if err := t.stillAdmin(ctx, by, "removing members"); err != nil {
+		return Member{}, err
+	}
 	m, err := t.member(ctx, id)
 	if err != nil {
 		return Member{}, err

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -50,6 +51,9 @@ type Token struct {
 	OwnerName   string     `json:"owner_name,omitempty"`
 	LastUsedAt  *time.Time `json:"last_used_at,omitempty"`
 	Regenerated *time.Time `json:"regenerated_at,omitempty"`
+	// RegeneratedBy is who gave it its current secret, and so holds it: the
+	// token acts on their authority since (see RegenerateTokenWith).
+	RegeneratedBy string `json:"regenerated_by,omitempty"`
 }
 
 // Allows reports whether the token carries scope s.
@@ -169,19 +173,23 @@ func (l *Log) CreateTokenWith(ctx context.Context, spec TokenSpec, actor string)
 		utc := tok.ExpiresAt.UTC()
 		tok.ExpiresAt = &utc
 	}
-	if err := l.madeOnBehalfOf(ctx, spec, &tok); err != nil {
+	inherited, err := l.madeOnBehalfOf(ctx, spec, &tok)
+	if err != nil {
 		return "", Token{}, err
 	}
 	detail := fmt.Sprintf("Created API token %q (%s) with scopes %s", label, tok.Fingerprint, scopeNames(spec.Scopes))
-	if spec.Owner != "" {
-		su, err := l.serviceUserByIDOrName(ctx, spec.Owner)
+	if owner := cmp.Or(spec.Owner, inherited); owner != "" {
+		su, err := l.serviceUserByIDOrName(ctx, owner)
 		if ErrorCode(err) == ENOTFOUND {
-			return "", Token{}, Errorf(EINVALID, "owner: no service user is called or has the id %q", spec.Owner)
+			return "", Token{}, Errorf(EINVALID, "owner: no service user is called or has the id %q", owner)
 		} else if err != nil {
 			return "", Token{}, err
 		}
 		if su.Disabled {
 			return "", Token{}, Errorf(EINVALID, "owner: service user %q is disabled", su.Name)
+		}
+		if inherited != "" && su.ID != inherited {
+			return "", Token{}, Errorf(EFORBIDDEN, "owner: a token of a service user makes tokens for that service user only")
 		}
 		tok.Owner, tok.OwnerName = su.ID, su.Name
 		detail += fmt.Sprintf(" for service user %q", su.Name)
@@ -210,28 +218,32 @@ func (l *Log) CreateTokenWith(ctx context.Context, spec TokenSpec, actor string)
 // madeOnBehalfOf notes who makes tok and on whose authority, checking, under
 // stateMu, that the maker still has it: a request authenticated a moment
 // before its member was removed, or its token revoked, and waiting for the
-// lock meanwhile, must not leave a token that nothing revokes.
-func (l *Log) madeOnBehalfOf(ctx context.Context, spec TokenSpec, tok *Token) error {
+// lock meanwhile, must not leave a token that nothing revokes. A token made
+// by a service user's token is that service user's too (owner, by id):
+// disabling or deleting the service user must stop what its tokens made,
+// as removing a member stops theirs.
+func (l *Log) madeOnBehalfOf(ctx context.Context, spec TokenSpec, tok *Token) (owner string, err error) {
 	switch {
 	case spec.ByToken != "":
 		parent, _, err := l.findToken(ctx, spec.ByToken)
 		if ErrorCode(err) == ENOTFOUND {
-			return Errorf(EUNAUTHORIZED, "the bearer token was revoked while this request waited")
+			return "", Errorf(EUNAUTHORIZED, "the bearer token was revoked while this request waited")
 		} else if err != nil {
-			return err
+			return "", err
 		}
 		tok.CreatedByID, tok.OnBehalfOf = parent.ID, parent.OnBehalfOf
+		return parent.Owner, nil
 	case spec.ByMember != "":
 		m, err := l.member(ctx, spec.ByMember)
 		if err != nil && ErrorCode(err) != ENOTFOUND {
-			return err
+			return "", err
 		}
 		if err != nil || !m.Role.AtLeast(RoleAdmin) {
-			return Errorf(EFORBIDDEN, "making tokens needs the Admin role, which this member no longer has")
+			return "", Errorf(EFORBIDDEN, "making tokens needs the Admin role, which this member no longer has")
 		}
 		tok.CreatedByID, tok.OnBehalfOf = m.ID, m.ID
 	}
-	return nil
+	return "", nil
 }
 
 // ValidThrough is the day, in loc, that an expiry chosen as a day was
@@ -320,6 +332,16 @@ func revokedEvent(tok Token, actor, why string) Event {
 // once. The token keeps its id, label, scopes, owner and expiry; the
 // token_regenerated entry names the old fingerprint and the new.
 func (l *Log) RegenerateToken(ctx context.Context, id, actor string) (string, Token, error) {
+	return l.RegenerateTokenWith(ctx, id, TokenSpec{}, actor)
+}
+
+// RegenerateTokenWith is RegenerateToken by the member or token by names
+// (its ByMember or ByToken; neither for the person at this computer). Who
+// regenerates a token holds its new secret, so the token acts on their
+// authority from then on, as if they had made it: removing the Admin who
+// regenerated another member's token revokes it, as it revokes the tokens
+// they made. A service user's token stays the service user's.
+func (l *Log) RegenerateTokenWith(ctx context.Context, id string, by TokenSpec, actor string) (string, Token, error) {
 	l.stateMu.Lock()
 	defer l.stateMu.Unlock()
 	tok, key, err := l.findToken(ctx, id)
@@ -332,6 +354,22 @@ func (l *Log) RegenerateToken(ctx context.Context, id, actor string) (string, To
 	if tok.Expired || (tok.ExpiresAt != nil && !now.Before(*tok.ExpiresAt)) {
 		return "", Token{}, Errorf(ECONFLICT, "token %q has expired; create a new one", tok.Label)
 	}
+	var holder Token
+	owner, err := l.madeOnBehalfOf(ctx, by, &holder)
+	if err != nil {
+		return "", Token{}, err
+	}
+	if tok.Owner == "" {
+		if owner != "" {
+			su, err := l.serviceUserByIDOrName(ctx, owner)
+			if err != nil {
+				return "", Token{}, err
+			}
+			tok.Owner, tok.OwnerName = su.ID, su.Name
+		}
+		tok.OnBehalfOf = holder.OnBehalfOf
+	}
+	tok.RegeneratedBy = actor
 	old := tok.Fingerprint
 	secret := newSecret()
 	hash := hashSecret(secret)

@@ -364,7 +364,9 @@ func (s *Server) createTokenPage(c echo.Context) error {
 }
 
 func (s *Server) regenerateTokenPage(c echo.Context) error {
-	secret, tok, err := s.Log.RegenerateToken(c.Request().Context(), pathParam(c, "id"), s.actorOf(c))
+	var by app.TokenSpec
+	s.makerOf(c, &by)
+	secret, tok, err := s.Log.RegenerateTokenWith(c.Request().Context(), pathParam(c, "id"), by, s.actorOf(c))
 	if err != nil {
 		return err
 	}

@@ -87,7 +87,9 @@ func (s *Server) createToken(c echo.Context) error {
 
 // regenerateToken gives a token a new secret; the old one stops at once.
 func (s *Server) regenerateToken(c echo.Context) error {
-	secret, tok, err := s.Log.RegenerateToken(c.Request().Context(), pathParam(c, "id"), s.actorOf(c))
+	var by app.TokenSpec
+	s.makerOf(c, &by)
+	secret, tok, err := s.Log.RegenerateTokenWith(c.Request().Context(), pathParam(c, "id"), by, s.actorOf(c))
 	if err != nil {
 		return err
 	}

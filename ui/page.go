@@ -41,6 +41,10 @@ type pageBase struct {
 	IsOwner     bool // the Owner, at the computer the app runs on: may quit it from the page
 	MembersPath string
 	SignedInAs  string // a member signed in with a password, who may sign out
+	// LaunchedAs is the member a launch-link session acts as (team mode):
+	// the Owner when it was opened, who may not be the person at this
+	// computer once ownership moved, so the page says whose name it uses.
+	LaunchedAs  string
 	SignOutPath string
 }
 
@@ -59,6 +63,8 @@ func (s *Server) base(c echo.Context, title string) (pageBase, app.Settings) {
 		b.IsOwner = sess.role.AtLeast(app.RoleOwner) && fromThisComputer(c.Request())
 		if sess.secret != "" {
 			b.SignedInAs = sess.member.Name
+		} else if sess.member.ID != "" {
+			b.LaunchedAs = sess.member.Name
 		}
 	}
 	b.MembersPath, b.SignOutPath = MembersPath, SignOutPath

@@ -899,6 +899,9 @@ func TestALaunchSessionFollowsItsMemberAndWorksOnlyHere(t *testing.T) {
 		t.Fatalf("the page after launch: %d %.300s", page.status, page.body)
 	}
 	launched.csrf = m[1]
+	if !strings.Contains(page.body, "On this computer, as Alice Moreau") {
+		t.Error("the page does not say whose name the launch session acts under")
+	}
 	if r := launched.do("GET", ui.PagePath, nil, map[string]string{"Accept": "text/html", "X-Forwarded-For": "192.0.2.7"}); r.status == http.StatusOK {
 		t.Fatalf("the launch session relayed from another computer: %d", r.status)
 	}

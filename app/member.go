@@ -215,15 +215,31 @@ func isLetterOrDigit(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigi
 // skeletons: in small letters, and as written. The marks Fold keeps are
 // part of the words: the vowel signs tell राम from रीम.
 func nameSkeletons(name string) [2]string {
-	plain := PlainLetters(name)
-	words := func(s string) string {
-		return strings.Join(strings.FieldsFunc(Fold(s), func(r rune) bool { return !isLetterOrDigit(r) && !unicode.IsMark(r) }), " ")
+	plain := strings.Map(uncircled, PlainLetters(name))
+	only := func(s string) string { // its letters, digits and marks, in words
+		return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return !isLetterOrDigit(r) && !unicode.IsMark(r) }), " ")
 	}
+	words := func(s string) string { return only(Fold(s)) }
 	skeleton := func(s string) string { return s }
 	if f := drawnAs.Load(); f != nil {
 		skeleton = *f
 	}
+	// Symbols go before the skeleton is drawn, which could make letters of
+	// them: "Olivia Owner⁰" is Olivia Owner, not "Olivia Ownero".
+	plain = only(plain)
 	return [2]string{words(skeleton(Fold(plain))), words(skeleton(plain))}
+}
+
+// uncircled writes a circled Latin letter (Ⓞ, ⓞ), a symbol that reads as
+// the letter, as the letter.
+func uncircled(r rune) rune {
+	switch {
+	case 0x24B6 <= r && r <= 0x24CF:
+		return 'A' + r - 0x24B6
+	case 0x24D0 <= r && r <= 0x24E9:
+		return 'a' + r - 0x24D0
+	}
+	return r
 }
 
 // drawnAs is the UTS #39 skeleton of a name, which app/names registers:
@@ -282,7 +298,7 @@ func reservedFor(name string) string {
 // find both.
 func nameTaken(members []storedMember, name string) error {
 	for _, m := range members {
-		if readAlike(m.Name, name, false) {
+		if readAlike(m.Name, name, true) { // "OliviaOwner" reads as Olivia Owner
 			return FieldErrorf("name", "%s is already the name of a member; entries name who acted by name, so choose one that tells you apart (a surname, an initial)", m.Name)
 		}
 	}

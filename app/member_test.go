@@ -221,7 +221,9 @@ func TestMembersNamesTellThemApart(t *testing.T) {
 		"\u0410lice Moreau", "Alice M\u03bfreau", "Ａｌｉｃｅ Ｍｏｒｅａｕ", "Alice Rnoreau",
 		// Reserved names however punctuated or spelt.
 		"a.n.o.n.y.m.o.u.s", "A. Nonymous", "\u0410nonymous", "Audit-Log", "t\u043eken ci-deploy",
-		"t.o.k.e.n ci-deploy", "Tok.en probe", "T o k e n probe"} {
+		"t.o.k.e.n ci-deploy", "Tok.en probe", "T o k e n probe",
+		// Run together, circled, or with a symbol after.
+		"AliceMoreau", "Ⓐlice Moreau", "Alice Moreau⁰", "Alice Moreau™"} {
 		_, err := f.team.AcceptInvite(ctx, f.invite(t, "eve@example.com", app.RoleAdmin), name, "eve's long password")
 		var ae *app.Error
 		if !asError(err, &ae) || len(ae.Details) != 1 || ae.Details[0].Field != "name" {
@@ -705,5 +707,23 @@ func TestAMemberDemotedMeanwhileChangesNothing(t *testing.T) {
 		if m.ID == cara.ID && m.Role != app.RoleViewer {
 			t.Errorf("Cara is %s", m.Role)
 		}
+	}
+}
+
+// Service users are told apart as members are, and may not take a name
+// entries give to others.
+func TestServiceUsersNamesTellThemApart(t *testing.T) {
+	f := newTeam(t)
+	ctx := context.Background()
+	if _, err := f.log.CreateServiceUser(ctx, "ci bot", "Alice Moreau"); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"CI-Bot", "cibot", "ⓒi bot", "Anonymous", "token ci-deploy", "Audit Log"} {
+		if _, err := f.log.CreateServiceUser(ctx, name, "Alice Moreau"); app.ErrorCode(err) != app.EINVALID {
+			t.Errorf("a service user called %q: %v", name, err)
+		}
+	}
+	if sus, _ := f.log.ServiceUsers(ctx); len(sus) != 1 {
+		t.Errorf("%d service users, want 1", len(sus))
 	}
 }

@@ -26,6 +26,9 @@ func checkServiceUserName(name string) (string, error) {
 	if name == "" || len(name) > 64 || checkText(name, false) != "" {
 		return "", Errorf(EINVALID, "name: 1 to 64 printable characters are required")
 	}
+	if whom := reservedFor(name); whom != "" {
+		return "", Errorf(EINVALID, "name: entries use %q for %s; choose another name", name, whom)
+	}
 	return name, nil
 }
 
@@ -117,7 +120,7 @@ func (l *Log) nameFree(ctx context.Context, name, id string) error {
 		return err
 	}
 	for _, su := range all {
-		if su.ID != id && readAlike(su.Name, name, false) { // names that read alike, as members' do
+		if su.ID != id && readAlike(su.Name, name, true) { // names that read alike, as members' do
 			return Errorf(EINVALID, "name: a service user is already called %q", su.Name)
 		}
 	}

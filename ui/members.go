@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"net"
 	"net/http"
 	"strings"
 
@@ -138,9 +139,18 @@ func (s *Server) inviteMember(c echo.Context) error {
 		v.Email, v.Role, v.Errors, v.Message = email, strings.ToLower(roleName), f.Errors, f.Message
 		return render(c, status, "members", "layout", v)
 	}
-	link := c.Scheme() + "://" + c.Request().Host + InvitePath + secret
+	// The link names the server as the invite was made through it, unless
+	// that is this computer's own loopback name, which reaches no one else.
+	host := c.Request().Host
+	if name := s.sharedName(); name != "" && isLoopbackHost(host) {
+		host = name
+		if _, port, err := net.SplitHostPort(c.Request().Host); err == nil {
+			host = net.JoinHostPort(name, port)
+		}
+	}
+	link := c.Scheme() + "://" + host + InvitePath + secret
 	if s.overTLS(c.Request()) {
-		link = "https://" + c.Request().Host + InvitePath + secret
+		link = "https://" + host + InvitePath + secret
 	}
 	return s.showOnce(c, MembersPath, shown{InviteURL: link, InvitedFor: inv.Email + " as " + inv.Role.DisplayName()})
 }

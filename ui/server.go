@@ -226,6 +226,42 @@ func (s *Server) URL() string {
 	return scheme + net.JoinHostPort(host, fmt.Sprint(addr.Port))
 }
 
+// sharedName is the host name others reach this server by, in team mode:
+// the first --host name, or else an address it listens on outside
+// loopback (IPv4 first); "" when it listens on loopback only.
+func (s *Server) sharedName() string {
+	if len(s.Hosts) > 0 {
+		return s.Hosts[0]
+	}
+	var v6 string
+	for _, ip := range s.listenIPs {
+		if ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() {
+			continue
+		}
+		if ip.To4() != nil {
+			return ip.String()
+		}
+		if v6 == "" {
+			v6 = ip.String()
+		}
+	}
+	return v6
+}
+
+// SharedURL is the address to give the other members in team mode (to
+// sign in, in an invite link): URL, named as others reach it
+// (sharedName), since 127.0.0.1 is every computer's own.
+func (s *Server) SharedURL() string {
+	u := s.URL()
+	name := s.sharedName()
+	if u == "" || name == "" {
+		return u
+	}
+	scheme, hostport, _ := strings.Cut(u, "://")
+	_, port, _ := net.SplitHostPort(hostport)
+	return scheme + "://" + net.JoinHostPort(name, port)
+}
+
 // LaunchURL opens a browser session: visiting it sets the session cookie.
 func (s *Server) LaunchURL(base string) string {
 	return strings.TrimSuffix(base, "/") + "/launch?secret=" + url.QueryEscape(s.launch)

@@ -949,3 +949,16 @@ func TestANameThatReadsAsAnotherIsRefused(t *testing.T) {
 	}
 	f.join(owner, "tokenova@example.com", "viewer", "Tokenova")
 }
+
+// An invite made at the computer running the Audit Log, through its
+// loopback address, names the server as the others reach it: 127.0.0.1 is
+// every computer's own.
+func TestAnInviteMadeAtThisComputerNamesTheServerAsOthersReachIt(t *testing.T) {
+	f := newTeamFixture(t, func(s *ui.Server) { s.Hosts = []string{"audit.example.lan"} })
+	owner := f.browser().signIn("alice@example.com", ownerPassword)
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(f.ts.URL, "http://"))
+	link := owner.invite("bob@example.com", "viewer")
+	if want := "http://audit.example.lan:" + port + ui.InvitePath; !strings.HasPrefix(link, want) {
+		t.Fatalf("the invite link is %s, want it to start %s", link, want)
+	}
+}

@@ -155,12 +155,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	// Members reach a team-mode server by its configured name, if it has one.
-	teamURL := srv.URL()
-	if srv.Team && len(hosts) > 0 {
-		_, port, _ := net.SplitHostPort(strings.SplitN(srv.URL(), "://", 2)[1])
-		teamURL = strings.SplitN(srv.URL(), "://", 2)[0] + "://" + net.JoinHostPort(hosts[0], port)
-	}
+	// Members reach a team-mode server by its configured name, if it has
+	// one, or an address it listens on beyond this computer.
+	teamURL := srv.SharedURL()
 	m.onClose(func() error {
 		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

@@ -139,3 +139,42 @@ func TestAFullDiskRefusesWritesKeepsReadsAndRecoversWhenSpaceReturns(t *testing.
 		}
 	}
 }
+
+// Indexing goes on while there is room for some entries, not only for a
+// whole drain: the index refuses a drain it has not the room for, and the
+// log then drains fewer at a time.
+func TestIndexingGoesOnWithRoomForPartOfADrain(t *testing.T) {
+	disk := smallDisk(t)
+	f := &fixture{t: t, dir: filepath.Join(disk, "data"), clock: &clock{now: time.Now().UTC()}}
+	f.open()
+	defer f.close()
+	ctx := context.Background()
+	// 7 MiB free: room for the store, and for the index to take a few
+	// hundred entries at a time beyond the 4 MiB it keeps spare, not the
+	// 3,000 below at once.
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(disk, &st); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(disk, "ballast"), make([]byte, int64(st.Bavail)*st.Bsize-7<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const n = 3000
+	for i := 0; i < n; i += 1000 {
+		var batch []app.Event
+		for j := i; j < i+1000; j++ {
+			batch = append(batch, ev(app.Spaces, "space_created", fmt.Sprintf("Created okapi space number %d", j), "bob", time.Second, f.clock.Now()))
+		}
+		if _, err := f.log.Record(ctx, batch); err != nil {
+			t.Fatalf("recording with 7 MiB free: %v", err)
+		}
+	}
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := f.log.WaitIndexed(wctx); err != nil {
+		t.Fatalf("with room for part of a drain, indexing did not go on: %v", err)
+	}
+	if got := f.all("okapi", 100); len(got) != n {
+		t.Fatalf("keyword search finds %d entries, %d were acknowledged", len(got), n)
+	}
+}

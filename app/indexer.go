@@ -147,6 +147,18 @@ func (l *Log) runIndexer() {
 	}
 }
 
+// IndexFailing is the last indexing error while indexing keeps failing
+// (as on a disk without room for the index), or nil.
+func (l *Log) IndexFailing() error {
+	if l.indexFailures.Load() == 0 {
+		return nil
+	}
+	if err := l.indexErr.Load(); err != nil {
+		return *err
+	}
+	return nil
+}
+
 // indexVerifyEvery is how often the index's count of entries per day is
 // compared with the store's: a day directory deleted by hand, or a segment
 // lost, is otherwise never noticed, and searches silently miss that day.
@@ -301,11 +313,15 @@ func (l *Log) rebuildDay(ds DayShards, lost LostDay) error {
 // the index has durably taken the entries, so a crash at any point loses
 // nothing: what is after the mark is indexed again on start.
 func (l *Log) DrainOutbox() error {
+	// The index refuses a drain it has not the room on disk for: then fewer
+	// at a time, down to one, so that entries become searchable again as
+	// soon as there is room for some, not for a whole drain.
+	most := indexBatch
 	for !l.isClosing() {
 		ctx := context.Background()
-		limit := indexBatch
+		limit := most
 		docs, err := l.store.Pending(ctx, limit)
-		if err == nil && len(docs) == limit && !l.usualDrains.Load() && scattered(docs) {
+		if err == nil && len(docs) == limit && limit == indexBatch && !l.usualDrains.Load() && scattered(docs) {
 			limit = scatteredBatch
 			docs, err = l.store.Pending(ctx, limit)
 		}
@@ -331,6 +347,10 @@ func (l *Log) DrainOutbox() error {
 					// comes back at the usual size too.
 					l.logger.Info("a larger drain failed; indexing this backlog in drains of the usual size", "entries", len(live), "err", err)
 					l.usualDrains.Store(true)
+					continue
+				}
+				if ErrorCode(err) == ENOSPACE && len(docs) > 1 {
+					most = len(docs) / 2
 					continue
 				}
 				return err

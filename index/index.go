@@ -483,10 +483,13 @@ func (x *Index) Index(docs []app.IndexDoc, attended bool) error {
 // Room a batch needs on disk before Bleve is given it: Bleve's own failure
 // on a full disk leaves the index broken (a segment closed while still in
 // use, then "assignment to entry in nil map"), so it is not risked. The
-// entries stay in the store's outbox until there is room.
+// entries stay in the store's outbox until there is room; the log drains
+// fewer at a time meanwhile (app.ENOSPACE). An entry takes about 300 bytes
+// in the index, and a merge writes its segments again before the old ones
+// go: a kilobyte an entry is that, with room to spare.
 const (
 	spareBytes  = 4 << 20
-	bytesPerDoc = 4 << 10
+	bytesPerDoc = 1 << 10
 )
 
 func (x *Index) indexLocked(days []int64, byDay map[int64][]app.IndexDoc, attended bool) error {
@@ -495,7 +498,7 @@ func (x *Index) indexLocked(days []int64, byDay map[int64][]app.IndexDoc, attend
 		n += len(docs)
 	}
 	if free, ok := freeSpace(x.dir); ok && free < uint64(spareBytes+n*bytesPerDoc) {
-		return fmt.Errorf("index: the disk holding %s has %d bytes free, too little to index %d entries safely; indexing waits for space", x.dir, free, n)
+		return app.Errorf(app.ENOSPACE, "index: the disk holding %s has %d bytes free, too little to index %d entries safely; indexing waits for space", x.dir, free, n)
 	}
 	// An import spreads each drain over a month of shards: their batches are
 	// independent, and each waits on its own fsync, so they run side by side.

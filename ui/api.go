@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"auditlog/app"
@@ -306,6 +307,14 @@ func (s *Server) healthz(c echo.Context) error {
 	body := api.Health{Status: "ok", Integrity: s.Log.Integrity()}
 	if rebuilding {
 		body.Index = &api.IndexStatus{RebuildingDone: done, RebuildingTotal: total}
+	}
+	if err := s.Log.IndexFailing(); err != nil {
+		// Said plainly: the health check is open to everyone, and the error
+		// names the data directory.
+		body.IndexBehind = "indexing keeps failing (see the server's log), so new entries are stored and listed but not yet found by words"
+		if app.ErrorCode(err) == app.ENOSPACE || errors.Is(err, syscall.ENOSPC) {
+			body.IndexBehind = "the disk holding the keyword index has too little room, so new entries are stored and listed but not yet found by words; indexing goes on once there is room"
+		}
 	}
 	for _, r := range s.Log.IndexRepairs() {
 		body.IndexRepairs = append(body.IndexRepairs, api.IndexRepair{Day: r.Day.UTC().Format(time.DateOnly), Reason: r.Reason, At: r.At.UTC(), Done: r.Done})

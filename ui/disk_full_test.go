@@ -11,10 +11,12 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"auditlog/app"
 	"auditlog/app/logtest"
 	"auditlog/ui"
+	"auditlog/ui/api"
 )
 
 // TestIngestOnAFullDiskAnswers507AndReadsGoOn fills a 20 MB tmpfs of the
@@ -68,6 +70,16 @@ func TestIngestOnAFullDiskAnswers507AndReadsGoOn(t *testing.T) {
 		t.Fatalf("the 507 does not say the disk is full: %+v", e)
 	}
 	checkAnswer(t, srv.URL, "POST", "/api/v1/events", full)
+	// The health check says why words find nothing new, once the indexer
+	// has tried.
+	var health api.Health
+	for deadline := time.Now().Add(15 * time.Second); health.IndexBehind == "" && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		h := f.do("GET", "/healthz", "", "", nil)
+		h.json(t, &health)
+	}
+	if !strings.Contains(health.IndexBehind, "too little room") || health.Status != "ok" {
+		t.Errorf("healthz on a disk too full to index: %+v", health)
+	}
 	if r, page := f.list("limit=5"); r.status != 200 || len(page.Events) < 2 {
 		t.Fatalf("listing on a full disk: %d %s", r.status, r.body)
 	}

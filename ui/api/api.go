@@ -107,6 +107,9 @@ type Health struct {
 	Status string       `json:"status"`          // "ok", "unavailable", or "broken" when the chain is
 	Error  string       `json:"error,omitempty"` // what is wrong, when unavailable
 	Index  *IndexStatus `json:"index,omitempty"`
+	// IndexBehind says, while indexing keeps failing, why: new entries are
+	// stored and listed, but not yet found by words.
+	IndexBehind string `json:"index_behind,omitempty"`
 	// IndexRepairs are the days of the index rebuilt from the store since the
 	// start (damaged, deleted, or holding another count than the store).
 	IndexRepairs []IndexRepair     `json:"index_repairs,omitempty"`

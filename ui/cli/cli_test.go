@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -877,6 +878,42 @@ func TestHostNamesAreNamesOrAddresses(t *testing.T) {
 	} {
 		if got := validHostName(h); got != want {
 			t.Errorf("validHostName(%q) = %v, want %v", h, got, want)
+		}
+	}
+}
+
+// An export killed before it was whole (kill -9, a power cut) leaves its
+// partial file: the next export to that file removes it, for it holds audit
+// entries nothing else would ever delete. One being written by a live
+// process is left alone.
+func TestAnExportRemovesThePartialFileAKilledOneLeft(t *testing.T) {
+	dir := t.TempDir()
+	if _, stderr, err := runIn(t, dir, "token", "create", "--label", "ci-export"); err != nil {
+		t.Fatalf("token create: %v %s", err, stderr)
+	}
+	out := t.TempDir()
+	target := filepath.Join(out, "audit.ndjson")
+	dead := exec.Command(os.Args[0], "-test.run=^$")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	abandoned := filepath.Join(out, ".audit.ndjson.partial-"+strconv.Itoa(dead.Process.Pid)+"-123")
+	live := filepath.Join(out, ".audit.ndjson.partial-"+strconv.Itoa(os.Getppid())+"-456")
+	other := filepath.Join(out, ".other.ndjson.partial-"+strconv.Itoa(dead.Process.Pid)+"-789")
+	for _, p := range []string{abandoned, live, other} {
+		if err := os.WriteFile(p, []byte(`{"detail":"an entry"}`+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, stderr, err := runIn(t, dir, "export", "--format", "ndjson", "-o", target); err != nil {
+		t.Fatalf("export -o: %v %s", err, stderr)
+	}
+	if _, err := os.Stat(abandoned); !os.IsNotExist(err) {
+		t.Errorf("the killed export's partial file is still there (%v)", err)
+	}
+	for _, p := range []string{live, other} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s was removed: %v", filepath.Base(p), err)
 		}
 	}
 }

@@ -150,7 +150,8 @@ func (f exportFile) open() (io.Writer, func(error) error, error) {
 		}
 		return w, func(err error) error { return errors.Join(err, w.Close()) }, nil
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(f.path), ".export-*")
+	removeAbandoned(f.path)
+	tmp, err := os.CreateTemp(filepath.Dir(f.path), partialPrefix(f.path, os.Getpid())+"*")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -184,4 +185,29 @@ func (f exportFile) open() (io.Writer, func(error) error, error) {
 		}
 		return err
 	}, nil
+}
+
+// partialPrefix names the file an export to path is written into until it
+// is whole: hidden beside it, saying whose it is and which process writes it.
+func partialPrefix(path string, pid int) string {
+	return fmt.Sprintf(".%s.partial-%d-", filepath.Base(path), pid)
+}
+
+// removeAbandoned deletes what exports to path left when their process was
+// killed (kill -9, a power cut), which nothing else would: audit entries
+// in a hidden file, kept past the retention that purges them from the log.
+// A file is left alone while the process that writes it lives.
+func removeAbandoned(path string) {
+	dir, prefix := filepath.Dir(path), "."+filepath.Base(path)+".partial-"
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok || !e.Type().IsRegular() {
+			continue
+		}
+		pidText, _, _ := strings.Cut(rest, "-")
+		if pid, err := strconv.Atoi(pidText); err == nil && pid != os.Getpid() && !processAlive(pid) {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }

@@ -155,6 +155,15 @@ func (s *Server) overTLS(r *http.Request) bool {
 	return s.trustedProxy(remoteIP(r)) && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }
 
+// scheme is how the browser reached this server: Echo's c.Scheme() believes
+// X-Forwarded-Proto from anyone, overTLS only from a trusted proxy.
+func (s *Server) scheme(r *http.Request) string {
+	if s.overTLS(r) {
+		return "https"
+	}
+	return "http"
+}
+
 func isLoopbackHost(hostport string) bool {
 	host := hostport
 	if h, _, err := net.SplitHostPort(hostport); err == nil {

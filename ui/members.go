@@ -148,10 +148,7 @@ func (s *Server) inviteMember(c echo.Context) error {
 			host = net.JoinHostPort(name, port)
 		}
 	}
-	link := c.Scheme() + "://" + host + InvitePath + secret
-	if s.overTLS(c.Request()) {
-		link = "https://" + host + InvitePath + secret
-	}
+	link := s.scheme(c.Request()) + "://" + host + InvitePath + secret
 	return s.showOnce(c, MembersPath, shown{InviteURL: link, InvitedFor: inv.Email + " as " + inv.Role.DisplayName()})
 }
 

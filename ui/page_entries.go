@@ -226,7 +226,7 @@ func (s *Server) results(ctx context.Context, c echo.Context, v viewState, loc *
 		Updated:      newTimeView(now, loc),
 		Retention:    app.FormatRetention(s.Log.Retention()),
 		Exports:      exportLinks(v),
-		APIBase:      c.Scheme() + "://" + c.Request().Host,
+		APIBase:      s.scheme(c.Request()) + "://" + c.Request().Host,
 		TokenCommand: s.tokenCommand(),
 	}
 	res.Rebuilding, res.RebuildDone, res.RebuildTotal = s.Log.IndexStatus()

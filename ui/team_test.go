@@ -961,4 +961,14 @@ func TestAnInviteMadeAtThisComputerNamesTheServerAsOthersReachIt(t *testing.T) {
 	if want := "http://audit.example.lan:" + port + ui.InvitePath; !strings.HasPrefix(link, want) {
 		t.Fatalf("the invite link is %s, want it to start %s", link, want)
 	}
+	// X-Forwarded-Proto is believed only from a trusted proxy.
+	r := owner.do("POST", ui.MembersPath+"/invites", url.Values{"email": {"cara@example.com"}, "role": {"viewer"}, "csrf": {owner.csrf}},
+		map[string]string{"X-Forwarded-Proto": "https", "Accept": "text/html"})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("invite: %d %.300s", r.status, r.body)
+	}
+	page := owner.do("GET", r.header.Get("Location"), nil, acceptHTML)
+	if m := inviteLink.FindStringSubmatch(page.body); m == nil || !strings.HasPrefix(m[1], "http://") {
+		t.Fatalf("an invite sent with X-Forwarded-Proto from no proxy: %v", m)
+	}
 }

@@ -292,6 +292,17 @@ func reservedFor(name string) string {
 	return ""
 }
 
+// triedAs is the email a sign-in tried, for an entry's detail: as typed,
+// quoted, escapes and all, when it is no address. Anyone may type anything
+// there, and a sentence typed as the email must not read as the entry's own
+// words.
+func triedAs(email string) string {
+	if _, err := cleanEmail(email); err != nil || checkText(email, false) != "" {
+		return strconv.Quote(email)
+	}
+	return email
+}
+
 // nameTaken refuses a name that reads as another member's (readAlike):
 // in any letter case, with or without accents or punctuation. Two members
 // of one name would be one actor in every entry, and actor:chloe would
@@ -903,9 +914,25 @@ func (t *Team) SignIn(ctx context.Context, email, password, addr string) (string
 	if len(email) > 254 || len(password) > 4*MaxPassword {
 		return "", Member{}, FieldErrorf("password", "the email or password is wrong")
 	}
-	wait, try := t.throttle.take("account "+email, "address "+addrBlock(addr), l.now())
+	wait, try, first := t.throttle.take("account "+email, "address "+addrBlock(addr), l.now())
 	if wait > 0 {
-		return "", Member{}, &Error{Code: ETHROTTLED, Message: fmt.Sprintf("too many wrong passwords; try again in %s", roundUp(wait)), RetryAfter: wait}
+		refused := &Error{Code: ETHROTTLED, Message: fmt.Sprintf("too many wrong passwords; try again in %s", roundUp(wait)), RetryAfter: wait}
+		if first {
+			// Someone is kept out, perhaps the member: said once a wait.
+			m, _, err := t.byEmail(ctx, email)
+			if err == nil {
+				err = l.commitOwn(ctx, nil, Event{
+					Namespace: Users, Action: "user_sign_in_throttled", Actor: Anonymous, IP: addr,
+					Detail:   fmt.Sprintf("Refused sign-in as %s from %s: too many wrong passwords; attempts for the next %s are refused, and not each recorded", triedAs(email), addr, roundUp(wait)),
+					Targets:  []Target{{Type: "user", ID: m.ID, Name: email}},
+					Metadata: map[string]string{"email": email, "wait_seconds": strconv.Itoa(int(wait.Round(time.Second) / time.Second))},
+				})
+			}
+			if err != nil {
+				return "", Member{}, err
+			}
+		}
+		return "", Member{}, refused
 	}
 	passed := false // else, however it ends, the attempt is a failure
 	defer func() {
@@ -931,16 +958,10 @@ func (t *Team) SignIn(ctx context.Context, email, password, addr string) (string
 			why = "no such member"
 		}
 		// What was typed is recorded as typed, less what an entry may not
-		// hold (printableOwn). The detail quotes it, escapes and all, when
-		// it is no address: anyone may type anything here, and a sentence
-		// typed as the email must not read as the entry's own words.
-		tried := email
-		if _, err := cleanEmail(email); err != nil || checkText(email, false) != "" {
-			tried = strconv.Quote(email)
-		}
+		// hold (printableOwn; triedAs).
 		err := l.commitOwn(ctx, nil, Event{
 			Namespace: Users, Action: "user_sign_in_failed", Actor: Anonymous, IP: addr,
-			Detail:   fmt.Sprintf("Failed sign-in as %s from %s: %s", tried, addr, why),
+			Detail:   fmt.Sprintf("Failed sign-in as %s from %s: %s", triedAs(email), addr, why),
 			Targets:  []Target{{Type: "user", ID: m.ID, Name: email}},
 			Metadata: map[string]string{"email": email, "reason": why},
 		})

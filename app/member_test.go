@@ -727,3 +727,31 @@ func TestServiceUsersNamesTellThemApart(t *testing.T) {
 		t.Errorf("%d service users, want 1", len(sus))
 	}
 }
+
+// Attempts refused while a wait lasts are not each recorded (a flood of
+// guesses would flood the log), but the first of each wait is: someone is
+// being kept out of an account, perhaps the member themselves.
+func TestTheFirstSignInRefusedInEachWaitIsRecorded(t *testing.T) {
+	f := newTeam(t)
+	ctx := context.Background()
+	for range 12 {
+		f.team.SignIn(ctx, "alice@example.com", "a wrong password", "192.0.2.30")
+	}
+	if n := f.count(t, "user_sign_in_throttled"); n != 1 {
+		t.Fatalf("%d refusals recorded for one wait, want 1", n)
+	}
+	e := f.lastEntry(t, "user_sign_in_throttled")
+	if e.Actor != app.Anonymous || e.IP != "192.0.2.30" || !strings.Contains(e.Detail, "alice@example.com") || !strings.Contains(e.Detail, "too many wrong passwords") {
+		t.Fatalf("the refusal's entry: %+v", e)
+	}
+	// The wait ends; a wrong password starts a longer one, whose first
+	// refusal is recorded too.
+	f.clock.Advance(time.Minute)
+	f.team.SignIn(ctx, "alice@example.com", "a wrong password", "192.0.2.30")
+	for range 3 {
+		f.team.SignIn(ctx, "alice@example.com", "a wrong password", "192.0.2.30")
+	}
+	if n := f.count(t, "user_sign_in_throttled"); n != 2 {
+		t.Fatalf("%d refusals recorded for two waits, want 2", n)
+	}
+}

@@ -22,6 +22,9 @@ type strikes struct {
 	n       int // failures, and attempts still being checked
 	checked int // of n, the attempts still being checked
 	last    time.Time
+	// refused is the last failure whose wait has refused an attempt: the
+	// first refusal of each wait is recorded, the rest are not (see take).
+	refused time.Time
 }
 
 // throttleInFlight is how many attempts still being checked are not counted
@@ -63,23 +66,32 @@ type attempt struct {
 // take starts an attempt for an account from an address: it returns how
 // long to wait when either is throttled, else counts the attempt as a
 // failure at once, so that many attempts sent together cannot all pass
-// before the first fails. A success gives it back (succeed).
-func (t *throttle) take(account, address string, now time.Time) (time.Duration, attempt) {
+// before the first fails. A success gives it back (succeed). first tells a
+// refusal that is the first of its wait: that one is worth an entry, as
+// someone is being kept out; each of a flood of them would be a flood of
+// entries.
+func (t *throttle) take(account, address string, now time.Time) (wait time.Duration, a attempt, first bool) {
 	keys := [2]string{account, address}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var longest time.Duration
+	var waiting []*strikes
 	for _, k := range keys {
 		s := t.m[k]
 		if s == nil || now.Sub(s.last) >= throttleForget {
 			continue
 		}
-		if w := s.last.Add(throttleDelay(s.counted())).Sub(now); w > longest {
-			longest = w
+		if w := s.last.Add(throttleDelay(s.counted())).Sub(now); w > 0 {
+			wait = max(wait, w)
+			waiting = append(waiting, s)
 		}
 	}
-	if longest > 0 {
-		return longest, attempt{}
+	if wait > 0 {
+		for _, s := range waiting {
+			if !s.refused.Equal(s.last) {
+				s.refused, first = s.last, true
+			}
+		}
+		return wait, attempt{}, first
 	}
 	if len(t.m) >= throttleKeys {
 		for k, s := range t.m {
@@ -88,7 +100,7 @@ func (t *throttle) take(account, address string, now time.Time) (time.Duration, 
 			}
 		}
 	}
-	a := attempt{at: now, keys: keys}
+	a = attempt{at: now, keys: keys}
 	for i, k := range keys {
 		s := t.m[k]
 		if s == nil || now.Sub(s.last) >= throttleForget {
@@ -100,7 +112,7 @@ func (t *throttle) take(account, address string, now time.Time) (time.Duration, 
 		s.checked++
 		s.last = now
 	}
-	return 0, a
+	return 0, a, false
 }
 
 // succeed gives back the attempt take counted: the account's failures are

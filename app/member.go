@@ -212,9 +212,14 @@ func isLetterOrDigit(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigi
 // letters, ligatures) are made plain. Their
 // table tells letters apart by case (a capital В is drawn as B, a small в
 // is not b; a small m is rn, a capital M is not), so a name has two
-// skeletons: in small letters, and as written. The marks Fold keeps are
-// part of the words: the vowel signs tell राम from रीम.
-func nameSkeletons(name string) [2]string {
+// skeletons: in small letters, and as written. And each of those twice: a
+// symbol may be drawn as a letter ("O|ivia" is Olivia), or be a mark after
+// the name that the skeleton would make one ("Olivia Owner⁰" is Olivia
+// Owner, not "Olivia Ownero"), so the skeletons are drawn with the symbols
+// and without them. Names read alike when any of their skeletons of a kind
+// do. The marks Fold keeps are part of the words: the vowel signs tell राम
+// from रीम.
+func nameSkeletons(name string) [4]string {
 	plain := strings.Map(uncircled, PlainLetters(name))
 	only := func(s string) string { // its letters, digits and marks, in words
 		return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return !isLetterOrDigit(r) && !unicode.IsMark(r) }), " ")
@@ -224,10 +229,8 @@ func nameSkeletons(name string) [2]string {
 	if f := drawnAs.Load(); f != nil {
 		skeleton = *f
 	}
-	// Symbols go before the skeleton is drawn, which could make letters of
-	// them: "Olivia Owner⁰" is Olivia Owner, not "Olivia Ownero".
-	plain = only(plain)
-	return [2]string{words(skeleton(Fold(plain))), words(skeleton(plain))}
+	bare := only(plain)
+	return [4]string{words(skeleton(Fold(plain))), words(skeleton(plain)), words(skeleton(Fold(bare))), words(skeleton(bare))}
 }
 
 // uncircled writes a circled Latin letter (Ⓞ, ⓞ), a symbol that reads as

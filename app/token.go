@@ -359,6 +359,11 @@ func (l *Log) RegenerateTokenWith(ctx context.Context, id string, by TokenSpec, 
 	if err != nil {
 		return "", Token{}, err
 	}
+	if owner != "" && tok.Owner != "" && tok.Owner != owner {
+		// Its new secret would be another service user's to hold, which
+		// deleting this one would not stop.
+		return "", Token{}, Errorf(EFORBIDDEN, "a token of a service user regenerates tokens of that service user only")
+	}
 	if tok.Owner == "" {
 		if owner != "" {
 			su, err := l.serviceUserByIDOrName(ctx, owner)

@@ -147,6 +147,11 @@ func (l *Log) runIndexer() {
 	}
 }
 
+// minRoomDrain is the fewest entries a drain is cut to for want of room:
+// smaller ones would leave a disk nearly full of tiny segments, which
+// Bleve's merges then want room to rewrite.
+const minRoomDrain = 100
+
 // IndexFailing is the last indexing error while indexing keeps failing
 // (as on a disk without room for the index), or nil.
 func (l *Log) IndexFailing() error {
@@ -314,8 +319,8 @@ func (l *Log) rebuildDay(ds DayShards, lost LostDay) error {
 // nothing: what is after the mark is indexed again on start.
 func (l *Log) DrainOutbox() error {
 	// The index refuses a drain it has not the room on disk for: then fewer
-	// at a time, down to one, so that entries become searchable again as
-	// soon as there is room for some, not for a whole drain.
+	// at a time, down to minRoomDrain, so that entries become searchable
+	// again as soon as there is room for some, not for a whole drain.
 	most := indexBatch
 	for !l.isClosing() {
 		ctx := context.Background()
@@ -349,8 +354,8 @@ func (l *Log) DrainOutbox() error {
 					l.usualDrains.Store(true)
 					continue
 				}
-				if ErrorCode(err) == ENOSPACE && len(docs) > 1 {
-					most = len(docs) / 2
+				if ErrorCode(err) == ENOSPACE && len(docs) > minRoomDrain {
+					most = max(len(docs)/2, minRoomDrain)
 					continue
 				}
 				return err

@@ -697,11 +697,12 @@ func (p *parser) errAt(pos int, msg string) error {
 }
 
 // hasWord tells whether s holds what the keyword index makes words of: a
-// letter, a digit or an emoji. Punctuation and other symbols (€, ™, ①) are
-// in no word.
+// letter (Ⅻ and Ⓐ too), a digit or an emoji. Punctuation and other symbols
+// (€, ™, ①) are in no word.
 func hasWord(s string) bool {
 	for _, r := range s {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) || Emoji(r) {
+		if unicode.In(r, unicode.L, unicode.Nd, unicode.Nl) || Emoji(r) ||
+			unicode.Is(unicode.Other_Alphabetic, r) && unicode.Is(unicode.So, r) { // Ⓐ, not a lone vowel sign
 			return true
 		}
 	}

@@ -103,7 +103,8 @@ func TestParseQueryErrorsSayWhere(t *testing.T) {
 		{"🔥", ""},
 		{"actor:...", `actor: "..." has no letter or digit; to find a name with punctuation, quote it whole, as in actor:"..."`},
 		{"-user:*", `user: "*" has no letter or digit`},
-		{"४२", ""}, // digits of another script
+		{"४२", ""},  // digits of another script
+		{"Ⅻ Ⓐ", ""}, // letters drawn as numbers or in circles
 	}
 	for _, tt := range tests {
 		_, err := ParseQuery(tt.in, time.UTC)

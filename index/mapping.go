@@ -97,10 +97,11 @@ const (
 // into spaces. It does what a regexp char filter would, at a tenth of its
 // cost on every entry indexed.
 //
-// Apostrophes part words too, the typed one and the one phones and Macs
-// type (’): UAX #29 keeps "O'Connor" one word, which "connor" did not find,
-// and O’Connor another, which "o'connor" did not find. Split, both are the
-// phrase "o connor", and "maya" finds "Maya's".
+// Apostrophes part words too, the typed one and the curly ones phones and
+// Macs type (’, and ‘ where one was meant): UAX #29 keeps "O'Connor" one
+// word, which "connor" did not find, and O’Connor another, which
+// "o'connor" did not find. Split, both are the phrase "o connor", and
+// "maya" finds "Maya's".
 type separatorFilter struct{}
 
 func (separatorFilter) Filter(input []byte) []byte {
@@ -117,7 +118,7 @@ func (separatorFilter) Filter(input []byte) []byte {
 		switch c := input[i]; {
 		case c == '_' || c == '.' || c == ':' || c == '\'':
 			blank(i, 1)
-		case c == 0xE2 && i+2 < len(input) && input[i+1] == 0x80 && input[i+2] == 0x99: // ’
+		case c == 0xE2 && i+2 < len(input) && input[i+1] == 0x80 && (input[i+2] == 0x99 || input[i+2] == 0x98): // ’ and ‘
 			blank(i, 3)
 			i += 2
 		}

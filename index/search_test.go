@@ -1222,16 +1222,18 @@ func TestAnApostrophePartsWords(t *testing.T) {
 	now := time.Now().UTC()
 	typed := entry(now.Add(-time.Minute), app.Users, "user_invited", "Siobhan O'Connor", "Invited Maya's partner")
 	curly := entry(now.Add(-2*time.Minute), app.Users, "user_invited", "Liam O’Connor", "Didn’t invite anyone")
-	mustIndex(t, x, typed, curly)
+	turned := entry(now.Add(-3*time.Minute), app.Users, "user_invited", "Aoife O‘Connor", "Invited no one")
+	mustIndex(t, x, typed, curly, turned)
 	wantFound(t, x, []found{
-		{"connor", []app.Key{typed.Key, curly.Key}},
-		{"o'connor", []app.Key{typed.Key, curly.Key}},
-		{"O’Connor ", []app.Key{typed.Key, curly.Key}},
-		{"actor:connor", []app.Key{typed.Key, curly.Key}},
+		{"connor", []app.Key{typed.Key, curly.Key, turned.Key}},
+		{"o'connor", []app.Key{typed.Key, curly.Key, turned.Key}},
+		{"O’Connor ", []app.Key{typed.Key, curly.Key, turned.Key}},
+		{"actor:connor", []app.Key{typed.Key, curly.Key, turned.Key}},
 		{"maya ", []app.Key{typed.Key}},
 		{`"maya's partner"`, []app.Key{typed.Key}},
 		{"didn't", []app.Key{curly.Key}},
 		{"-o'connor", nil},
+		{"-connor", nil},
 	})
 }
 

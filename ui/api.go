@@ -311,7 +311,7 @@ func (s *Server) healthz(c echo.Context) error {
 	if err := s.Log.IndexFailing(); err != nil {
 		// Said plainly: the health check is open to everyone, and the error
 		// names the data directory.
-		body.IndexBehind = "indexing keeps failing (see the server's log), so new entries are stored and listed but not yet found by words"
+		body.IndexBehind = "the keyword index keeps failing (see the server's log), so searches by words may miss entries; listing without words reads the store"
 		if app.ErrorCode(err) == app.ENOSPACE || errors.Is(err, syscall.ENOSPC) {
 			body.IndexBehind = "the disk holding the keyword index has too little room, so new entries are stored and listed but not yet found by words; indexing goes on once there is room"
 		}

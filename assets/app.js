@@ -174,6 +174,11 @@
   document.addEventListener("htmx:beforeOnLoad", function (e) {
     if (e.detail.target && e.detail.target.id === "entry-panel" && e.detail.xhr !== latestEntry) e.preventDefault();
   });
+  // Closing the panel gives up what it was waiting for: an answer that
+  // arrives after must not open it again.
+  document.addEventListener("close", function (e) {
+    if (e.target && e.target.id === "entry-dialog") latestEntry = null;
+  }, true);
 
   // Typing in the search box sends a search after each pause; say so, so the
   // server can answer a half-typed query beside the box instead of replacing

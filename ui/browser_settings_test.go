@@ -37,7 +37,11 @@ func (f *browserFixture) settle(name, expr string) {
 	f.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		ok, err := chromedp.Run(f.ctx, chromedp.Evaluate[bool]("!!("+expr+")"))
+		// The whole page: a page still being parsed may hold what expr
+		// looks for (a notice at its top) and not yet the fields below it,
+		// which the next step sets (TestInTheBrowserLoweringTheRetention-
+		// SaysWhatGoesFirst failed so once, on a busy machine).
+		ok, err := chromedp.Run(f.ctx, chromedp.Evaluate[bool](`document.readyState === "complete" && !!(`+expr+")"))
 		if err == nil && ok {
 			return
 		}

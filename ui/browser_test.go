@@ -1048,4 +1048,26 @@ func TestInTheBrowserALateAnswerDoesNotReplaceTheEntryOpenedSince(t *testing.T) 
 	if text := evalAs[string](f, `document.getElementById("entry-panel").textContent`); !strings.Contains(text, "OPENED_SINCE") || strings.Contains(text, "FIRST_OPENED") {
 		t.Errorf("the panel shows the entry opened first, not the one opened since: %.200q", text)
 	}
+	// An entry asked for while the panel shows another, then the panel
+	// closed before it came: it does not open the panel again.
+	f.run("open an entry, ask for another, close the panel",
+		js(linkTo("ci-deploy")+`.click()`),
+		waitFor(`document.getElementById("entry-dialog").open`),
+		js(linkTo("Snowflake Warehouse")+`.click()`),
+	)
+	select {
+	case held = <-paused:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the request for the entry asked for last never left")
+	}
+	f.run("close, then let its answer arrive",
+		keyDown(kb.Escape),
+		waitFor(`!document.getElementById("entry-dialog").open`),
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: held})
+			return err
+		}), waitFor(`window.entryAnswers === 4`), waitFor(htmxIdleJS))
+	if evalAs[bool](f, `document.getElementById("entry-dialog").open`) {
+		t.Error("an answer that came after the panel was closed opened it again")
+	}
 }

@@ -392,6 +392,9 @@ func countEvents(details []FieldError) int {
 // breaks a rule is a bug, reported as such. The text they quote is the
 // exception (see printableOwn).
 func (l *Log) commitOwn(ctx context.Context, state []StateValue, events ...Event) error {
+	if err := l.stillActing(ctx); err != nil {
+		return err
+	}
 	stampActingToken(ctx, events)
 	now := l.now()
 	retention := l.Retention()

@@ -369,6 +369,45 @@ func (t *Team) Member(ctx context.Context, id string) (Member, error) {
 	return m.Member, err
 }
 
+// actingMember is the context key of the member a request acts as, and
+// the role it was let in for (WithActingMember).
+type actingMember struct{}
+
+type acting struct {
+	id    string
+	least Role
+}
+
+// WithActingMember says that a request acts as member id, let in for
+// holding role least: a change it records is refused if, by the time it is
+// applied, the member is gone or holds a lesser role (see stillActing). A
+// request waits for the state lock behind others; the member may have been
+// made a Viewer, or removed, meanwhile.
+func WithActingMember(ctx context.Context, id string, least Role) context.Context {
+	return context.WithValue(ctx, actingMember{}, acting{id, least})
+}
+
+// stillActing checks, for commitOwn, that the member a request acts as
+// (WithActingMember) still holds the role it was let in for. Changes hold
+// the state lock around their commit, as role changes and removals do, so
+// the two cannot cross.
+func (l *Log) stillActing(ctx context.Context) error {
+	a, ok := ctx.Value(actingMember{}).(acting)
+	if !ok || a.id == "" {
+		return nil
+	}
+	m, err := l.member(ctx, a.id)
+	switch {
+	case ErrorCode(err) == ENOTFOUND:
+		return Errorf(EFORBIDDEN, "this needs the %s role, and the member it was asked as was removed meanwhile", a.least.DisplayName())
+	case err != nil:
+		return err
+	case !m.Role.AtLeast(a.least):
+		return Errorf(EFORBIDDEN, "this needs the %s role, which %s no longer has", a.least.DisplayName(), m.Name)
+	}
+	return nil
+}
+
 // stillAdmin checks, under stateMu, that by may still do what their session
 // let them start: a request let in a moment before its member was made a
 // Viewer, or removed, and waiting for the lock meanwhile, must not act on

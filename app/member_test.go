@@ -764,3 +764,36 @@ func TestTheFirstSignInRefusedInEachWaitIsRecorded(t *testing.T) {
 		t.Fatalf("%d refusals recorded for two waits, want 2", n)
 	}
 }
+
+// Any change a member's request records is refused when, by the time it
+// is applied, the member no longer holds the role the request was let in
+// for: settings and service users too, not only the team's own changes.
+func TestAChangeAskedAsAMemberDemotedMeanwhileIsRefused(t *testing.T) {
+	f := newTeam(t)
+	bob := f.join(t, "bob@example.com", app.RoleAdmin, "Bob Okafor")
+	asAdmin := app.WithActingMember(context.Background(), bob.ID, app.RoleAdmin)
+	name := "Bob's workspace"
+	if _, err := f.log.ChangeSettings(asAdmin, app.SettingsChange{Workspace: &name}, bob.Name); err != nil {
+		t.Fatalf("a change by an Admin: %v", err)
+	}
+	if _, err := f.team.ChangeRole(context.Background(), bob.ID, app.RoleViewer, f.owner); err != nil {
+		t.Fatal(err)
+	}
+	later := "Renamed by a Viewer"
+	if _, err := f.log.ChangeSettings(asAdmin, app.SettingsChange{Workspace: &later}, bob.Name); app.ErrorCode(err) != app.EFORBIDDEN {
+		t.Errorf("settings changed as an Admin made a Viewer meanwhile: %v", err)
+	}
+	if _, err := f.log.CreateServiceUser(asAdmin, "late-bot", bob.Name); app.ErrorCode(err) != app.EFORBIDDEN {
+		t.Errorf("a service user made as an Admin made a Viewer meanwhile: %v", err)
+	}
+	if got := f.log.Settings().Workspace; got != name {
+		t.Errorf("the workspace is called %q", got)
+	}
+	if _, err := f.team.Remove(context.Background(), bob.ID, f.owner); err != nil {
+		t.Fatal(err)
+	}
+	asViewer := app.WithActingMember(context.Background(), bob.ID, app.RoleViewer)
+	if _, err := f.log.ChangeSettings(asViewer, app.SettingsChange{Workspace: &later}, bob.Name); app.ErrorCode(err) != app.EFORBIDDEN || !strings.Contains(err.Error(), "removed") {
+		t.Errorf("a change asked as a member removed meanwhile: %v", err)
+	}
+}

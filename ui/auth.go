@@ -202,6 +202,7 @@ func (s *Server) requireScope(scope app.Scope, allowSession bool) echo.Middlewar
 						return err
 					}
 					c.Set(ctxSession, sess)
+					actAs(c, sess, min)
 					return next(c)
 				}
 			}
@@ -488,6 +489,17 @@ func (s *Server) memberOf(c echo.Context) app.Member {
 
 // requireRole admits a session whose member has at least the role min, after
 // requireSession. API clients are held to scopes instead (requireScope).
+// actAs tells the Log which member a request acts as, and the role it was
+// let in for, so that a change it makes is refused if the member lost that
+// role while it waited (app.WithActingMember).
+func actAs(c echo.Context, sess session, min app.Role) {
+	if sess.member.ID == "" {
+		return
+	}
+	r := c.Request()
+	c.SetRequest(r.WithContext(app.WithActingMember(r.Context(), sess.member.ID, min)))
+}
+
 func (s *Server) requireRole(min app.Role) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -495,6 +507,7 @@ func (s *Server) requireRole(min app.Role) echo.MiddlewareFunc {
 			if !ok || !sess.role.AtLeast(min) {
 				return app.Errorf(app.EFORBIDDEN, "this needs the %s role", min.DisplayName())
 			}
+			actAs(c, sess, min)
 			return next(c)
 		}
 	}

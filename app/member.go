@@ -392,36 +392,31 @@ func WithActingMember(ctx context.Context, id string, least Role) context.Contex
 // the state lock around their commit, as role changes and removals do, so
 // the two cannot cross.
 func (l *Log) stillActing(ctx context.Context) error {
-	a, ok := ctx.Value(actingMember{}).(acting)
-	if !ok || a.id == "" {
-		return nil
-	}
-	m, err := l.member(ctx, a.id)
-	switch {
-	case ErrorCode(err) == ENOTFOUND:
-		return Errorf(EFORBIDDEN, "this needs the %s role, and the member it was asked as was removed meanwhile", a.least.DisplayName())
-	case err != nil:
-		return err
-	case !m.Role.AtLeast(a.least):
-		return Errorf(EFORBIDDEN, "this needs the %s role, which %s no longer has", a.least.DisplayName(), m.Name)
-	}
-	return nil
+	a, _ := ctx.Value(actingMember{}).(acting)
+	return l.stillHolds(ctx, a.id, a.least, "this")
 }
 
-// stillAdmin checks, under stateMu, that by may still do what their session
-// let them start: a request let in a moment before its member was made a
-// Viewer, or removed, and waiting for the lock meanwhile, must not act on
-// the role they had then. The person at this computer (no id) always may.
+// stillAdmin is stillHolds for the team's changes, which take who asks.
 func (t *Team) stillAdmin(ctx context.Context, by Member, what string) error {
-	if by.ID == "" {
+	return t.log.stillHolds(ctx, by.ID, RoleAdmin, what)
+}
+
+// stillHolds checks, under stateMu, that member id still holds role least,
+// for what they asked: a request let in a moment before its member was made
+// a Viewer, or removed, and waiting for the lock meanwhile, must not act on
+// the role they had then. No id (the person at this computer) always does.
+func (l *Log) stillHolds(ctx context.Context, id string, least Role, what string) error {
+	if id == "" {
 		return nil
 	}
-	m, err := t.member(ctx, by.ID)
-	if err != nil && ErrorCode(err) != ENOTFOUND {
+	m, err := l.member(ctx, id)
+	switch {
+	case ErrorCode(err) == ENOTFOUND:
+		return Errorf(EFORBIDDEN, "%s needs the %s role, and the member it was asked as was removed meanwhile", what, least.DisplayName())
+	case err != nil:
 		return err
-	}
-	if err != nil || !m.Role.AtLeast(RoleAdmin) {
-		return Errorf(EFORBIDDEN, "%s needs the Admin role, which %s no longer has", what, by.Name)
+	case !m.Role.AtLeast(least):
+		return Errorf(EFORBIDDEN, "%s needs the %s role, which %s no longer has", what, least.DisplayName(), m.Name)
 	}
 	return nil
 }

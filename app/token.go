@@ -234,14 +234,10 @@ func (l *Log) madeOnBehalfOf(ctx context.Context, spec TokenSpec, tok *Token) (o
 		tok.CreatedByID, tok.OnBehalfOf = parent.ID, parent.OnBehalfOf
 		return parent.Owner, nil
 	case spec.ByMember != "":
-		m, err := l.member(ctx, spec.ByMember)
-		if err != nil && ErrorCode(err) != ENOTFOUND {
+		if err := l.stillHolds(ctx, spec.ByMember, RoleAdmin, "making tokens"); err != nil {
 			return "", err
 		}
-		if err != nil || !m.Role.AtLeast(RoleAdmin) {
-			return "", Errorf(EFORBIDDEN, "making tokens needs the Admin role, which this member no longer has")
-		}
-		tok.CreatedByID, tok.OnBehalfOf = m.ID, m.ID
+		tok.CreatedByID, tok.OnBehalfOf = spec.ByMember, spec.ByMember
 	}
 	return "", nil
 }

@@ -593,7 +593,7 @@ func (q *Query) addQualifier(key, value string, quoted bool, loc *time.Location)
 		// Typed, a word is what it is: punctuation around it, as in
 		// "actor:maya." or "actor:(maya)", is no part of it, and a '*' at
 		// its end asks for what it already matches, the start of a word.
-		v := strings.TrimFunc(value, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !Emoji(r) })
+		v := strings.TrimFunc(value, func(r rune) bool { return !inWord(r) })
 		if v == "" {
 			return fmt.Errorf("%s: %q has no letter or digit; to find a name with punctuation, quote it whole, as in %s:\"%s\"", key, value, key, value)
 		}
@@ -699,12 +699,10 @@ func (p *parser) errAt(pos int, msg string) error {
 // hasWord tells whether s holds what the keyword index makes words of: a
 // letter (Ⅻ and Ⓐ too), a digit or an emoji. Punctuation and other symbols
 // (€, ™, ①) are in no word.
-func hasWord(s string) bool {
-	for _, r := range s {
-		if unicode.In(r, unicode.L, unicode.Nd, unicode.Nl) || Emoji(r) ||
-			unicode.Is(unicode.Other_Alphabetic, r) && unicode.Is(unicode.So, r) { // Ⓐ, not a lone vowel sign
-			return true
-		}
-	}
-	return false
+func hasWord(s string) bool { return strings.ContainsFunc(s, inWord) }
+
+// inWord tells whether r is what words are made of (hasWord).
+func inWord(r rune) bool {
+	return unicode.In(r, unicode.L, unicode.Nd, unicode.Nl) || Emoji(r) ||
+		unicode.Is(unicode.Other_Alphabetic, r) && unicode.Is(unicode.So, r) // Ⓐ, not a lone vowel sign
 }

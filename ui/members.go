@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"net"
 	"net/http"
 	"strings"
 
@@ -142,11 +141,8 @@ func (s *Server) inviteMember(c echo.Context) error {
 	// The link names the server as the invite was made through it, unless
 	// that is this computer's own loopback name, which reaches no one else.
 	host := c.Request().Host
-	if name := s.sharedName(); name != "" && isLoopbackHost(host) {
-		host = name
-		if _, port, err := net.SplitHostPort(c.Request().Host); err == nil {
-			host = net.JoinHostPort(name, port)
-		}
+	if isLoopbackHost(host) {
+		host = s.shared(host)
 	}
 	link := s.scheme(c.Request()) + "://" + host + InvitePath + secret
 	return s.showOnce(c, MembersPath, shown{InviteURL: link, InvitedFor: inv.Email + " as " + inv.Role.DisplayName()})

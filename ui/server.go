@@ -252,14 +252,25 @@ func (s *Server) sharedName() string {
 // sign in, in an invite link): URL, named as others reach it
 // (sharedName), since 127.0.0.1 is every computer's own.
 func (s *Server) SharedURL() string {
-	u := s.URL()
-	name := s.sharedName()
-	if u == "" || name == "" {
-		return u
+	scheme, hostport, ok := strings.Cut(s.URL(), "://")
+	if !ok {
+		return ""
 	}
-	scheme, hostport, _ := strings.Cut(u, "://")
-	_, port, _ := net.SplitHostPort(hostport)
-	return scheme + "://" + net.JoinHostPort(name, port)
+	return scheme + "://" + s.shared(hostport)
+}
+
+// shared is hostport (a request's Host, a listening address) with its host
+// named as others reach it (sharedName), its port kept; hostport itself
+// when there is no such name.
+func (s *Server) shared(hostport string) string {
+	name := s.sharedName()
+	if name == "" {
+		return hostport
+	}
+	if _, port, err := net.SplitHostPort(hostport); err == nil {
+		return net.JoinHostPort(name, port)
+	}
+	return name
 }
 
 // LaunchURL opens a browser session: visiting it sets the session cookie.

@@ -151,7 +151,7 @@ func (f exportFile) open() (io.Writer, func(error) error, error) {
 		return w, func(err error) error { return errors.Join(err, w.Close()) }, nil
 	}
 	removeAbandoned(f.path)
-	tmp, err := os.CreateTemp(filepath.Dir(f.path), partialPrefix(f.path, os.Getpid())+"*")
+	tmp, err := os.CreateTemp(filepath.Dir(f.path), partialPrefix(f.path)+strconv.Itoa(os.Getpid())+"-*")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -187,18 +187,17 @@ func (f exportFile) open() (io.Writer, func(error) error, error) {
 	}, nil
 }
 
-// partialPrefix names the file an export to path is written into until it
-// is whole: hidden beside it, saying whose it is and which process writes it.
-func partialPrefix(path string, pid int) string {
-	return fmt.Sprintf(".%s.partial-%d-", filepath.Base(path), pid)
-}
+// partialPrefix starts the name of the file an export to path is written
+// into until it is whole: hidden beside it, saying whose it is; the id of
+// the process writing it follows.
+func partialPrefix(path string) string { return "." + filepath.Base(path) + ".partial-" }
 
 // removeAbandoned deletes what exports to path left when their process was
 // killed (kill -9, a power cut), which nothing else would: audit entries
 // in a hidden file, kept past the retention that purges them from the log.
 // A file is left alone while the process that writes it lives.
 func removeAbandoned(path string) {
-	dir, prefix := filepath.Dir(path), "."+filepath.Base(path)+".partial-"
+	dir, prefix := filepath.Dir(path), partialPrefix(path)
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
 		rest, ok := strings.CutPrefix(e.Name(), prefix)
